@@ -1,0 +1,72 @@
+"""`listing-lens analyze PATH... [--marketplace amazon] [--format json|table]`.
+
+The JSON output is a contract other tools depend on (see README): a list, one object per input in
+input order. Exit status 0 when every input was analysed, 2 when some were not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from analyzer.config import default_marketplace, marketplace_keys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="grade listing photos (files or folders)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
+    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys())
+    p.add_argument("--format", default="table", choices=("json", "table"))
+    p.add_argument("--no-model", action="store_true",
+                   help="use the classical product mask instead of the neural one (faster)")
+    p.add_argument("--catalog", default=None,
+                   help="catalog folder: add search-rank simulation and differentiation")
+    p.set_defaults(func=run)
+
+
+def format_table(results: list[dict]) -> str:
+    cols = ("overall", "sharpness", "exposure", "background", "framing", "clutter",
+            "resolution", "overlays")
+    name_w = min(max([len(r["file"]) for r in results] + [4]), 48)
+    head = f"{'file':<{name_w}}  grade  " + "  ".join(f"{c[:5]:>5}" for c in cols) + "  top issue"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        name = r["file"] if len(r["file"]) <= name_w else "..." + r["file"][-(name_w - 3):]
+        if not r["ok"]:
+            lines.append(f"{name:<{name_w}}  {'-':^5}  ERROR {r['error']['code']}: "
+                         f"{r['error']['message']}")
+            continue
+        scores = "  ".join(f"{r['scores'].get(c, float('nan')):5.0f}" for c in cols)
+        top = r["flags"][0]["message"] if r["flags"] else "no issues"
+        lines.append(f"{name:<{name_w}}  {r['grade']:^5}  {scores}  {top}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzer.engine import analyze
+    from analyzer.io.loader import iter_image_paths
+
+    paths = iter_image_paths(args.paths)
+    if not paths:
+        print("error: no images found in the given paths", file=sys.stderr)
+        return 2
+    search_ctx = None
+    if args.catalog:
+        from analyzer.search.integration import SearchContext
+
+        search_ctx = SearchContext.open(args.catalog)
+    results = []
+    for p in paths:
+        report = analyze(p, marketplace=args.marketplace, use_model=not args.no_model,
+                         keep_image=search_ctx is not None)
+        if search_ctx is not None and report.ok:
+            search_ctx.enrich(report)
+        report.image = None
+        results.append(report.to_dict())
+    if args.format == "json":
+        json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(results))
+    return 0 if all(r["ok"] for r in results) else 2

@@ -1,0 +1,101 @@
+"""Load the thresholds and marketplace rules data files (analyzer/data/*.yaml) once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from analyzer.errors import ErrorCode, ListingLensError
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("analyzer.data").joinpath(name).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def thresholds() -> dict[str, Any]:
+    """The parsed thresholds.yaml (shared, do not mutate)."""
+    return _load("thresholds.yaml")
+
+
+def check_thresholds(check: str) -> dict[str, Any]:
+    """The ``checks.<check>`` section of thresholds.yaml, empty if absent."""
+    return (thresholds().get("checks") or {}).get(check) or {}
+
+
+def limits() -> dict[str, Any]:
+    return thresholds()["limits"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One marketplace rule with the page it was read from and when."""
+
+    name: str
+    value: Any
+    source: str
+    checked: str
+    kind: str
+    unit: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    key: str
+    label: str
+    rules: dict[str, Rule] = field(default_factory=dict)
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+
+    def rule(self, name: str) -> Rule | None:
+        """The rule, or None when this marketplace sets none (value null or absent)."""
+        r = self.rules.get(name)
+        return r if r is not None and r.value is not None else None
+
+    def value(self, name: str, default: Any = None) -> Any:
+        r = self.rule(name)
+        return default if r is None else r.value
+
+    def severity(self, code: str) -> str:
+        if code in self.severity_overrides:
+            return self.severity_overrides[code]
+        return thresholds()["default_severity"].get(code, "warning")
+
+
+def marketplace_keys() -> list[str]:
+    return list(_load("marketplaces.yaml")["marketplaces"])
+
+
+def default_marketplace() -> str:
+    return _load("marketplaces.yaml")["default"]
+
+
+@lru_cache(maxsize=None)
+def marketplace(key: str | None = None) -> Marketplace:
+    data = _load("marketplaces.yaml")
+    key = (key or data["default"]).lower()
+    if key not in data["marketplaces"]:
+        raise ListingLensError(
+            ErrorCode.UNKNOWN_MARKETPLACE,
+            f"unknown marketplace '{key}'; choose one of: {', '.join(data['marketplaces'])}",
+        )
+    m = data["marketplaces"][key]
+    rules = {
+        name: Rule(
+            name=name,
+            value=r.get("value"),
+            source=r["source"],
+            checked=str(r["checked"]),
+            kind=r["kind"],
+            unit=r.get("unit"),
+            note=r.get("note"),
+        )
+        for name, r in m["rules"].items()
+    }
+    return Marketplace(key=key, label=m["label"], rules=rules,
+                       severity_overrides=dict(m.get("severity") or {}))

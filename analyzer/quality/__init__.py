@@ -1,0 +1,1 @@
+"""The per-image quality checks. Each check module registers itself in :mod:`registry`."""

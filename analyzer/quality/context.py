@@ -1,0 +1,67 @@
+"""What every check gets: one decoded image plus shared, lazily computed derivatives.
+
+Cached properties mean the grey image, Lab image and product mask are computed once per image,
+whichever check asks first, and shared by all the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import cv2
+import numpy as np
+
+from analyzer.config import Marketplace, check_thresholds
+from analyzer.io.loader import LoadedImage
+from analyzer.results import Flag
+
+
+@dataclass
+class ImageContext:
+    image: LoadedImage
+    marketplace: Marketplace
+    use_model: bool = True  # False: skip the neural mask and use the classical fallback
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return self.image.rgb
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        return self.image.alpha
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """Luma as float32 in [0, 1] (OpenCV's BT.601 weights)."""
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """CIE L*a*b* as float32 (L in 0..100, a/b roughly -128..127)."""
+        return cv2.cvtColor(self.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+    @cached_property
+    def mask_result(self) -> Any:
+        from analyzer.quality.mask import product_mask
+
+        return product_mask(self.rgb, self.alpha, use_model=self.use_model)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Product probability in [0, 1], float32, working size."""
+        return self.mask_result.prob
+
+    @property
+    def mask_bool(self) -> np.ndarray:
+        return self.mask_result.binary
+
+    def thresholds(self, check: str) -> dict[str, Any]:
+        return check_thresholds(check)
+
+    def flag(self, code: str, message: str, fix: str, check: str = "") -> Flag:
+        """A flag whose severity is what the chosen marketplace gives this code."""
+        return Flag(code=code, severity=self.marketplace.severity(code), message=message,
+                    fix=fix, check=check)

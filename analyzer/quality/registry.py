@@ -1,0 +1,37 @@
+"""The one place checks are registered, in the order they run and are shown.
+
+A check is a function ``(ImageContext) -> CheckResult``; each module under ``analyzer.quality``
+decorates its check with :func:`register`. Checks are split measure -> score -> flag inside the
+module; the registry only knows their names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from analyzer.quality.context import ImageContext
+from analyzer.results import CheckResult
+
+CheckFn = Callable[[ImageContext], CheckResult]
+
+# Display order; also the order of score columns in the CSV.
+CHECK_MODULES = ("sharpness", "exposure", "background", "framing", "clutter", "resolution",
+                 "overlays")
+
+_CHECKS: dict[str, CheckFn] = {}
+
+
+def register(name: str) -> Callable[[CheckFn], CheckFn]:
+    def deco(fn: CheckFn) -> CheckFn:
+        _CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def checks() -> dict[str, CheckFn]:
+    """All registered checks, importing the check modules on first use."""
+    for mod in CHECK_MODULES:
+        importlib.import_module(f"analyzer.quality.{mod}")
+    return {name: _CHECKS[name] for name in CHECK_MODULES if name in _CHECKS}

@@ -1,0 +1,109 @@
+"""Result types shared by the checks, the engine, the CLI, the dashboard and the reports."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SCORE_KEYS = ("overall", "sharpness", "exposure", "background", "framing", "clutter",
+              "resolution", "overlays")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One finding a seller can act on.
+
+    ``message`` states the measured value and the rule ("background is 71% pure white; Amazon
+    requires 100% (RGB 255,255,255)"); ``fix`` says what to do about it.
+    """
+
+    code: str
+    severity: str
+    message: str
+    fix: str
+    check: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "fix": self.fix}
+
+
+@dataclass
+class CheckResult:
+    """What one check measured (``metrics``), its 0-100 ``score`` and its ``flags``.
+
+    ``maps`` holds per-pixel arrays at working size for the dashboard's overlays (blur map, edge
+    map, ...); they are never serialised.
+    """
+
+    name: str
+    score: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+    maps: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+
+def _clean_number(v: Any) -> Any:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else round(f, 4)
+    return v
+
+
+def sort_flags(flags: list[Flag]) -> list[Flag]:
+    return sorted(flags, key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
+
+
+@dataclass
+class ImageReport:
+    """The analysis of one image, serialisable as the CLI's JSON contract."""
+
+    file: str
+    ok: bool
+    error: dict[str, str] | None = None
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+    grade: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+    checks: dict[str, CheckResult] = field(default_factory=dict, repr=False)
+    content_hash: str = ""
+    notes: list[str] = field(default_factory=list)
+    search: dict[str, Any] | None = None
+    differentiation: dict[str, Any] | None = None
+    # Kept for the dashboard (overlays) and the reports (thumbnails); not serialised.
+    image: Any = field(default=None, repr=False)
+
+    def worst_severity(self) -> str | None:
+        return sort_flags(self.flags)[0].severity if self.flags else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "file": self.file,
+            "ok": self.ok,
+            "error": self.error,
+            "width": int(self.width),
+            "height": int(self.height),
+            "format": self.format,
+            "scores": {k: _clean_number(v) for k, v in self.scores.items()},
+            "grade": self.grade,
+            "metrics": {k: _clean_number(v) for k, v in self.metrics.items()},
+            "flags": [f.to_dict() for f in sort_flags(self.flags)],
+            "content_hash": self.content_hash,
+            "notes": list(self.notes),
+        }
+        if self.search is not None:
+            d["search"] = self.search
+        if self.differentiation is not None:
+            d["differentiation"] = self.differentiation
+        return d

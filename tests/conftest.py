@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "luma").is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def luma_main_images(shared_data: Path) -> list[Path]:
+    """Main (first) image of each luma product, in manifest order."""
+    import csv
+
+    with open(shared_data / "luma" / "MANIFEST_products.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [shared_data / "luma" / r["images"].split("|")[0] for r in rows]
+
+
+@pytest.fixture(scope="session")
+def clothing_images(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "clothing" / "images").glob("*.jpg"))
