@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from analyzer.config import limits
 from analyzer.errors import ErrorCode, ListingLensError
@@ -30,12 +30,49 @@ except Exception:  # pragma: no cover - optional
 
 # Truncated files must raise, not decode half an image silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's own decompression-bomb guard, set once to our limit (changing it per call would race
+# between dashboard sessions, which run in threads). It raises above 2x the limit; between 1x and
+# 2x it only warns, so load_image checks the pixel count itself and the warning is silenced.
+Image.MAX_IMAGE_PIXELS = int(limits()["max_pixels"])
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# A damaged EXIF block is reported as a note on the image, not as console noise.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF", "MPO")
+# Image formats that Pillow is never asked to parse: named from their magic bytes so the error can
+# say what the file is (UNSUPPORTED_FORMAT) instead of a generic NOT_AN_IMAGE.
+_OTHER_IMAGE_MAGIC = (
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"%!PS", "a PostScript/EPS file"),
+    (b"\xc5\xd0\xd3\xc6", "an EPS file"),
+    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
+    (b"\x00\x00\x02\x00", "a Windows cursor (CUR)"),
+    (b"icns", "a macOS icon (ICNS)"),
+    (b"DDS ", "a DirectDraw texture (DDS)"),
+    (b"qoif", "a QOI image"),
+    (b"gimp xcf", "a GIMP (XCF) file"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
+    (b"\xff\x4f\xff\x51", "a JPEG 2000 image"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
+)
+# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
                     ".heic", ".heif", ".avif")
 
 _SRGB = ImageCms.createProfile("sRGB")
+UNREADABLE_ICC = "unreadable ICC profile"
+Image.init()
+_OPEN_FORMATS = [f for f in SUPPORTED_FORMATS if f in Image.OPEN]
 
 
 @dataclass
@@ -106,13 +143,38 @@ def _read_source(source: str | Path | bytes, name: str | None) -> tuple[bytes, s
     return data, label
 
 
+def _supported_magic(data: bytes) -> str | None:
+    """The supported format whose signature the bytes start with, if any."""
+    for magic, fmt in ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"),
+                       (b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"II*\x00", "TIFF"),
+                       (b"MM\x00*", "TIFF")):
+        if data.startswith(magic):
+            return fmt
+    if data[:2] == b"BM" and data[6:10] == b"\x00\x00\x00\x00":  # reserved bytes are zero
+        return "BMP"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+def _sniff_other_image(data: bytes) -> str | None:
+    """Name an image format this tool does not read (vector drawings, editor files, icons)."""
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
+        return "an SVG vector drawing"
+    for magic, what in _OTHER_IMAGE_MAGIC:
+        if data.startswith(magic):
+            return what
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "a HEIC/AVIF photo (this installation lacks the decoder)"
+    return None
+
+
 def _sniff_non_image(data: bytes) -> str | None:
     """Name what a non-image file is, so the error can say so."""
     head = data[:512].lstrip().lower()
     if head.startswith(b"%pdf"):
         return "a PDF document"
-    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()):
-        return "an SVG vector drawing"
     if head.startswith((b"<!doctype html", b"<html")):
         return "an HTML page"
     if head.startswith(b"pk\x03\x04"):
@@ -130,20 +192,28 @@ def _png_bit_depth(data: bytes) -> int | None:
     return None
 
 
-def _to_rgb8(im: Image.Image, data: bytes) -> tuple[np.ndarray, np.ndarray | None, int, str | None]:
-    """Convert any PIL mode to (rgb uint8, alpha uint8 | None, bit depth, icc name)."""
+def _to_rgb8(im: Image.Image, data: bytes, source_mode: str | None = None,
+             ) -> tuple[np.ndarray, np.ndarray | None, int, str | None]:
+    """Convert any PIL mode to (rgb uint8, alpha uint8 | None, bit depth, icc name).
+
+    ``source_mode`` is the decoded mode before shrinking (a 16-bit image shrinks as mode I).
+    """
     mode = im.mode
+    source_mode = source_mode or mode
     bit_depth = 8
     icc_name: str | None = None
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if mode.startswith("I;16") or mode == "I":
         arr = np.asarray(im).astype(np.float64)
-        bit_depth = 16 if mode.startswith("I;16") or arr.max() > 255 else 8
-        if arr.max() > 255:
-            arr = arr / 257.0
+        hi = float(arr.max())
+        bit_depth = 16 if source_mode.startswith("I;16") or hi > 255 else 8
+        if not source_mode.startswith("I;16") and hi > 65535:
+            arr = arr / hi * 255.0  # true 32-bit integer data: stretch to its own range
+        elif bit_depth == 16:
+            arr = arr / 257.0  # (Lanczos may overshoot 65535 slightly: clipped below)
         grey = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
         return np.dstack([grey] * 3), None, bit_depth, None
     if mode == "F":
-        arr = np.asarray(im).astype(np.float64)
+        arr = np.nan_to_num(np.asarray(im).astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         hi = arr.max() if arr.max() > 1.0 else 1.0
         grey = np.clip(np.rint(arr / hi * 255), 0, 255).astype(np.uint8)
         return np.dstack([grey] * 3), None, 32, None
@@ -179,7 +249,7 @@ def _to_rgb8(im: Image.Image, data: bytes) -> tuple[np.ndarray, np.ndarray | Non
                 ) if rgb_im.mode == src_mode else rgb_im
         except Exception:
             # A broken or exotic profile must not lose the image: fall back to a plain convert.
-            icc_name = icc_name or "unreadable ICC profile"
+            icc_name = icc_name or UNREADABLE_ICC
     if rgb_im.mode != "RGB":
         rgb_im = rgb_im.convert("RGB")
     rgb = np.asarray(rgb_im, dtype=np.uint8)
@@ -190,13 +260,175 @@ def _to_rgb8(im: Image.Image, data: bytes) -> tuple[np.ndarray, np.ndarray | Non
     return rgb, alpha, bit_depth, icc_name
 
 
+def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
+    """Identify the image from its header only (no pixel decoding yet)."""
+    try:
+        # Only the formats we support are ever asked to parse the bytes: Pillow's other plugins
+        # (some with lax magic checks) never see hostile input.
+        return Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
+    except Image.DecompressionBombError as e:
+        raise ListingLensError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the image claims more than {2 * max_pixels / 1e6:.0f} megapixels; refused to "
+            "protect memory (possible decompression bomb); the limit is "
+            f"{max_pixels / 1e6:.0f} MP",
+        ) from e
+    except UnidentifiedImageError as e:
+        fmt = _supported_magic(data)
+        if fmt:
+            raise ListingLensError(
+                ErrorCode.CORRUPT_IMAGE,
+                f"{label} starts like a {fmt} file but its header is damaged or cut off; "
+                "re-export or re-download it",
+            ) from e
+        other = _sniff_other_image(data)
+        if other:
+            raise ListingLensError(
+                ErrorCode.UNSUPPORTED_FORMAT,
+                f"{label} is {other}, which this tool cannot read; export it as JPEG or PNG",
+            ) from e
+        what = _sniff_non_image(data)
+        if what:
+            raise ListingLensError(
+                ErrorCode.NOT_AN_IMAGE,
+                f"{label} is {what}, not a photo; upload a JPEG, PNG or WebP",
+            ) from e
+        raise ListingLensError(
+            ErrorCode.NOT_AN_IMAGE,
+            f"{label} is not an image this tool can read (JPEG, PNG, WebP, TIFF, BMP, GIF, "
+            "HEIC, AVIF)",
+        ) from e
+    except (OSError, ValueError, SyntaxError, IndexError, struct_error(), EOFError,
+            ZeroDivisionError, OverflowError, TypeError, KeyError) as e:
+        # A recognised header whose fields are nonsense.
+        msg = str(e).lower()
+        if "truncated" in msg or "premature" in msg or "incomplete" in msg:
+            raise ListingLensError(
+                ErrorCode.TRUNCATED_IMAGE,
+                f"{label} is cut off (truncated file); re-export or re-download it",
+            ) from e
+        raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
+                               f"{label} is damaged: its header cannot be read ({e})") from e
+
+
+def _decode(im: Image.Image, label: str) -> None:
+    try:
+        im.load()
+    except Image.DecompressionBombError as e:
+        raise ListingLensError(ErrorCode.IMAGE_TOO_LARGE,
+                               "the image is too large to decode safely") from e
+    except MemoryError as e:
+        raise ListingLensError(ErrorCode.IMAGE_TOO_LARGE,
+                               "not enough memory to decode this image") from e
+    except (OSError, EOFError) as e:
+        msg = str(e).lower()
+        if ("truncated" in msg or "premature" in msg or "incomplete" in msg
+                or isinstance(e, EOFError) or "not enough data" in msg):
+            raise ListingLensError(
+                ErrorCode.TRUNCATED_IMAGE,
+                f"{label} is cut off (truncated file); re-export or re-download it",
+            ) from e
+        raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
+                               f"{label} is damaged and cannot be decoded ({e})") from e
+    except (ValueError, SyntaxError, IndexError, struct_error(), ZeroDivisionError,
+            OverflowError, TypeError, KeyError) as e:
+        raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
+                               f"{label} is damaged and cannot be decoded ({e})") from e
+
+
+# Decoded image -> the mode its strips are box-reduced in. Alpha is premultiplied (RGBa, La) so
+# the colour of invisible pixels cannot bleed into the product's edges; 1/P/I;16 cannot be
+# reduced by Pillow directly.
+_STRIP_BYTES = 32 * 1024 * 1024
+
+
+def _reduce_mode(im: Image.Image) -> str:
+    m = im.mode
+    keyed = "transparency" in im.info
+    if m in ("RGBA", "PA") or (m in ("P", "RGB") and keyed):
+        return "RGBa"
+    if m == "LA" or (m == "L" and keyed):
+        return "La"
+    if m in ("1", "P"):
+        return "L" if m == "1" else "RGB"
+    if m.startswith("I;16"):
+        return "I"
+    return m
+
+
+def _convert(im: Image.Image, mode: str) -> Image.Image:
+    if im.mode == mode:
+        return im
+    if mode == "RGBa":
+        return (im if im.mode == "RGBA" else im.convert("RGBA")).convert("RGBa")
+    if mode == "La":
+        return (im if im.mode == "LA" else im.convert("LA")).convert("La")
+    return im.convert(mode)
+
+
+def _shrink(im: Image.Image, working: int) -> Image.Image:
+    """Shrink to ``working`` px on the long side without a second full-size copy.
+
+    An integer box reduction runs strip by strip (each strip converted, premultiplied and
+    reduced on its own, about 32 MB at a time), then Lanczos finishes from at most twice the
+    working size: the same result as Pillow's ``resize(reducing_gap=2)``, with the peak memory of
+    the decoded image plus one strip instead of two or three full-size copies.
+    """
+    w, h = im.size
+    long_side = max(w, h)
+    if long_side <= working:
+        return im
+    scale = working / long_side
+    new_size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    factor = long_side // (working * 2)
+    target = _reduce_mode(im)
+    if factor >= 2:
+        bytes_per_row = w * 4 * factor
+        rows = factor * max(1, _STRIP_BYTES // max(bytes_per_row, 1))
+        out = Image.new(target, (-(-w // factor), -(-h // factor)))
+        for y in range(0, h, rows):
+            strip = _convert(im.crop((0, y, w, min(h, y + rows))), target)
+            out.paste(strip.reduce(factor), (0, y // factor))
+        info = dict(im.info)
+    else:
+        out = _convert(im, target)
+        info = dict(im.info)
+    if target in ("RGBa", "La"):
+        out = out.convert("RGBA" if target == "RGBa" else "LA")
+        info.pop("transparency", None)  # now an explicit alpha channel
+    out = out.resize(new_size, Image.Resampling.LANCZOS)
+    out.info = info
+    return out
+
+
+def _read_orientation(im: Image.Image, notes: list[str]) -> int:
+    try:
+        exif = im.getexif()
+        raw = im.info.get("exif")
+        if raw and len(raw) > 8 and not len(exif):
+            notes.append("the EXIF block is damaged; it was ignored")
+            return 1
+        orientation = int(exif.get(0x0112, 1) or 1)
+    except Exception:  # any malformed EXIF: the pixels are still fine
+        notes.append("the EXIF block is damaged; orientation could not be read")
+        return 1
+    if orientation != 1 and orientation not in _ORIENTATION:
+        notes.append(f"unknown EXIF orientation value {orientation} ignored")
+        return 1
+    return orientation
+
+
 def load_image(source: str | Path | bytes, name: str | None = None,
                working_long_side: int | None = None) -> LoadedImage:
     """Read, validate and decode an image from a path or bytes.
 
     Raises :class:`ListingLensError` with one of FILE_NOT_FOUND, EMPTY_FILE, FILE_TOO_LARGE,
     NOT_AN_IMAGE, UNSUPPORTED_FORMAT, IMAGE_TOO_LARGE, IMAGE_TOO_SMALL, TRUNCATED_IMAGE,
-    CORRUPT_IMAGE.
+    CORRUPT_IMAGE, and nothing else.
+
+    Memory: the file (at most ``max_file_mb``) plus one decoded frame (at most ``max_pixels``
+    pixels; JPEGs larger than twice the working size are decoded at 1/2-1/8 scale by libjpeg's
+    DCT scaling, so a 144 MP JPEG never exists in memory at full size).
     """
     lim = limits()
     working = int(working_long_side or lim["working_long_side"])
@@ -205,89 +437,42 @@ def load_image(source: str | Path | bytes, name: str | None = None,
     max_pixels = int(lim["max_pixels"])
     notes: list[str] = []
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        old_max = Image.MAX_IMAGE_PIXELS
-        try:
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            try:
-                im = Image.open(io.BytesIO(data))
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-                raise ListingLensError(
-                    ErrorCode.IMAGE_TOO_LARGE,
-                    f"the image claims more than {max_pixels / 1e6:.0f} megapixels; refused "
-                    "to protect memory (possible decompression bomb)",
-                ) from e
-            except UnidentifiedImageError as e:
-                what = _sniff_non_image(data)
-                if what:
-                    raise ListingLensError(
-                        ErrorCode.NOT_AN_IMAGE,
-                        f"{label} is {what}, not a photo; upload a JPEG, PNG or WebP",
-                    ) from e
-                raise ListingLensError(
-                    ErrorCode.NOT_AN_IMAGE,
-                    f"{label} is not an image this tool can read (JPEG, PNG, WebP, TIFF, BMP, "
-                    "GIF, HEIC)",
-                ) from e
-
-            fmt = (im.format or "").upper()
-            if fmt not in SUPPORTED_FORMATS:
-                raise ListingLensError(
-                    ErrorCode.UNSUPPORTED_FORMAT,
-                    f"{fmt or 'this'} images are not supported; save it as JPEG or PNG",
-                )
-            w0, h0 = im.size
-            if w0 * h0 > max_pixels:
-                raise ListingLensError(
-                    ErrorCode.IMAGE_TOO_LARGE,
-                    f"the image is {w0} x {h0} px ({w0 * h0 / 1e6:.0f} MP); the limit is "
-                    f"{max_pixels / 1e6:.0f} MP",
-                )
-            n_frames = int(getattr(im, "n_frames", 1) or 1)
-            is_animated = bool(getattr(im, "is_animated", False)) and n_frames > 1
-            if is_animated:
-                notes.append(f"animated {fmt} with {n_frames} frames: analysed the first frame")
-            original_mode = im.mode
-
-            # JPEG can decode at 1/2, 1/4, 1/8 scale for free: big photos load fast.
-            if fmt == "JPEG" and max(w0, h0) > working * 2:
-                im.draft(im.mode, (max(1, w0 * working // max(w0, h0)),
-                                   max(1, h0 * working // max(w0, h0))))
-            try:
-                im.load()
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-                raise ListingLensError(ErrorCode.IMAGE_TOO_LARGE,
-                                       "the image is too large to decode safely") from e
-            except OSError as e:
-                msg = str(e).lower()
-                if "truncated" in msg or "premature" in msg or "incomplete" in msg:
-                    raise ListingLensError(
-                        ErrorCode.TRUNCATED_IMAGE,
-                        f"{label} is cut off (truncated file); re-export or re-download it",
-                    ) from e
-                raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
-                                       f"{label} is damaged and cannot be decoded ({e})") from e
-            except (ValueError, SyntaxError, IndexError, struct_error()) as e:
-                raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
-                                       f"{label} is damaged and cannot be decoded ({e})") from e
-        finally:
-            Image.MAX_IMAGE_PIXELS = old_max
-
-    orientation = 1
+    im = _open(data, label, max_pixels)
+    fmt = (im.format or "").upper()
+    if fmt not in SUPPORTED_FORMATS:  # pragma: no cover - _open only admits supported formats
+        raise ListingLensError(
+            ErrorCode.UNSUPPORTED_FORMAT,
+            f"{fmt or 'this'} images are not supported; save it as JPEG or PNG",
+        )
+    w0, h0 = im.size
+    if w0 * h0 > max_pixels:
+        raise ListingLensError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the image is {w0:,} x {h0:,} px ({w0 * h0 / 1e6:.0f} MP); the limit is "
+            f"{max_pixels / 1e6:.0f} MP; resize it (2,000-3,000 px per side is plenty)",
+        )
+    if min(w0, h0) < 1:
+        raise ListingLensError(ErrorCode.CORRUPT_IMAGE, f"{label} declares a size of {w0} x {h0}")
     try:
-        exif = im.getexif()
-        orientation = int(exif.get(0x0112, 1) or 1)
-    except Exception:
-        notes.append("the EXIF block is damaged; orientation could not be read")
-    if orientation != 1:
-        try:
-            im = ImageOps.exif_transpose(im)
-            notes.append(f"rotated upright from EXIF orientation {orientation}")
-        except Exception:
-            notes.append("the EXIF orientation could not be applied")
-    # Original size after rotation, in original pixels (draft decoding shrank `im`).
-    if orientation in (5, 6, 7, 8):
+        n_frames = int(getattr(im, "n_frames", 1) or 1)
+    except Exception as e:  # counting frames walks the file; a broken frame table fails here
+        raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
+                               f"{label} is damaged: its frames cannot be read ({e})") from e
+    # An MPO is a JPEG with a second, hidden view (many phone cameras): not an animation.
+    if fmt == "MPO":
+        fmt = "JPEG"
+    is_animated = fmt != "JPEG" and bool(getattr(im, "is_animated", False)) and n_frames > 1
+    if is_animated:
+        notes.append(f"animated {fmt} with {n_frames} frames: analysed the first frame")
+    original_mode = im.mode
+
+    # JPEG can decode at 1/2, 1/4, 1/8 scale for free: big photos load fast and small.
+    if fmt == "JPEG" and max(w0, h0) > working * 2:
+        im.draft(im.mode, (max(1, w0 * working // max(w0, h0)),
+                           max(1, h0 * working // max(w0, h0))))
+    _decode(im, label)
+    orientation = _read_orientation(im, notes)
+    if orientation in (5, 6, 7, 8):  # original size after rotation, in original pixels
         w0, h0 = h0, w0
 
     if min(w0, h0) < int(lim["min_side"]):
@@ -297,23 +482,32 @@ def load_image(source: str | Path | bytes, name: str | None = None,
             "to analyse it (marketplaces ask for 500 px or more)",
         )
 
-    if max(im.size) > working:
-        s = working / max(im.size)
-        new_size = (max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s)))
-        if im.mode in ("P", "1"):
-            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        im = im.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-
     try:
-        rgb, alpha, bit_depth, icc_name = _to_rgb8(im, data)
-    except OSError as e:
-        raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
-                               f"{label} could not be converted to RGB ({e})") from e
+        # Shrink before rotating or converting, so no full-size copy is ever made.
+        decoded_mode = im.mode
+        im = _shrink(im, working)
+        if orientation != 1:
+            im = im.transpose(_ORIENTATION[orientation])
+            notes.append(f"rotated upright from EXIF orientation {orientation}")
+        rgb, alpha, bit_depth, icc_name = _to_rgb8(im, data, decoded_mode)
+    except ListingLensError:
+        raise
+    except MemoryError as e:
+        raise ListingLensError(ErrorCode.IMAGE_TOO_LARGE,
+                               "not enough memory to convert this image") from e
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as e:
+        raise ListingLensError(
+            ErrorCode.UNSUPPORTED_FORMAT,
+            f"{label} uses a colour mode this tool cannot convert ({original_mode}: {e}); "
+            "save it as an 8-bit RGB JPEG or PNG",
+        ) from e
     if original_mode == "CMYK":
         notes.append("CMYK colour: converted to sRGB for analysis")
     if bit_depth > 8:
         notes.append(f"{bit_depth}-bit image: reduced to 8-bit for analysis")
-    if icc_name and "srgb" not in icc_name.lower():
+    if icc_name == UNREADABLE_ICC:
+        notes.append("the embedded colour profile is unreadable; colours were taken as sRGB")
+    elif icc_name and "srgb" not in icc_name.lower():
         notes.append(f"colour profile '{icc_name}' converted to sRGB")
 
     return LoadedImage(

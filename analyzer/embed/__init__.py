@@ -1,0 +1,71 @@
+"""Image (and text) embedding backends behind one interface.
+
+>>> from analyzer.embed import get_embedder
+>>> emb = get_embedder("builtin")            # EfficientNet-Lite0, offline, the default
+>>> vecs = emb.embed([rgb1, rgb2])           # (2, emb.dim) float32, rows L2-normalised
+>>> emb.id                                   # names model + weights + preprocessing
+
+Specs: ``builtin`` (= ``builtin:global+crop+color``), the ablations ``builtin:global`` and
+``builtin:global+crop``, and ``clip:MODEL:WEIGHTS`` (see :mod:`analyzer.embed.clip`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from analyzer.embed.base import Embedder, l2_normalize, resolve_device
+from analyzer.errors import ErrorCode, ListingLensError
+
+__all__ = ["BUILTIN_VARIANTS", "Embedder", "get_embedder", "l2_normalize", "resolve_device"]
+
+DEFAULT_SPEC = "builtin"
+BUILTIN_VARIANTS = ("global", "global+crop", "global+crop+color")
+
+_cache: dict[tuple[str, str, bool], Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def _builtin_config(variant: str):  # type: ignore[no-untyped-def]
+    from analyzer.embed.builtin import DEFAULT_CONFIG, GLOBAL_ONLY
+
+    if variant in ("", "global+crop+color", "default"):
+        return DEFAULT_CONFIG
+    if variant == "global":
+        return GLOBAL_ONLY
+    if variant == "global+crop":
+        from dataclasses import replace
+
+        return replace(DEFAULT_CONFIG, color=False)
+    raise ListingLensError(
+        ErrorCode.EMBEDDER_UNAVAILABLE,
+        f"unknown built-in variant '{variant}'; choose one of: {', '.join(BUILTIN_VARIANTS)}")
+
+
+def get_embedder(spec: str = DEFAULT_SPEC, device: str = "auto",
+                 allow_download: bool = False) -> Embedder:
+    """The embedder for ``spec``, loaded once per (spec, device) in this process.
+
+    Raises ListingLensError(EMBEDDER_UNAVAILABLE) for an unknown spec, missing weights or a
+    download that is not allowed.
+    """
+    spec = (spec or DEFAULT_SPEC).strip()
+    dev = resolve_device(device)
+    key = (spec, dev, allow_download)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            return hit
+        if spec == "builtin" or spec.startswith("builtin:"):
+            from analyzer.embed.builtin import BuiltinEmbedder
+
+            emb: Embedder = BuiltinEmbedder(dev, _builtin_config(spec.partition(":")[2]))
+        elif spec.startswith("clip:"):
+            from analyzer.embed.clip import ClipEmbedder
+
+            emb = ClipEmbedder(spec, dev, allow_download=allow_download)
+        else:
+            raise ListingLensError(
+                ErrorCode.EMBEDDER_UNAVAILABLE,
+                f"unknown embedder '{spec}'; use builtin or clip:MODEL:WEIGHTS")
+        _cache[key] = emb
+        return emb

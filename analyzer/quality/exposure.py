@@ -1,0 +1,164 @@
+"""Exposure and colour of the product: clipped highlights and shadows, too dark, washed out,
+colour cast.
+
+Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
+
+- ``clip_highlights``: share of product pixels with L* >= ``highlight_L``, ``clip_shadows``: share
+  with L* <= ``shadow_L``. Measured on the product mask, shrunk a little so the white background at
+  its rim does not count as clipped product; on a white studio background the background is
+  *meant* to be 255, which is why whole-image clipping fractions mislead.
+- ``white_point``: 99.5th percentile of L* over the whole frame. A properly exposed photo has
+  something near white (a white background, a highlight); an under-exposed one does not. This
+  does not penalise a dark product: a black jacket on white still has a white point near 100.
+- ``product_L_median``: median product L*; above ``product_L_bright_*`` the product looks washed
+  out.
+- ``cast``: chroma sqrt(a*^2 + b*^2) of the mean a*, b* of near-neutral bright pixels
+  (L* >= ``neutral_min_L``, chroma <= ``neutral_max_chroma``): the white-patch / grey-pixel
+  assumption of colour constancy (Land & McCann 1971; Buchsbaum, "A spatial processor model for
+  object colour perception", J. Franklin Inst. 1980; Yang et al., "Efficient illuminant estimation
+  for color constancy using grey pixels", CVPR 2015): what should be grey or white shows the
+  illuminant's tint.
+
+Score: 100 minus the weighted penalties (each 0..100, linear between its ``*_ok`` and ``*_bad``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from analyzer.quality.context import ImageContext
+from analyzer.quality.registry import register
+from analyzer.results import CheckResult, Flag
+
+NAME = "exposure"
+
+
+def ramp(x: float, good: float, bad: float) -> float:
+    """100 at ``good``, 0 at ``bad``, linear between (either direction)."""
+    if good == bad:
+        return 100.0 if x <= good else 0.0
+    t = (x - good) / (bad - good)
+    return float(100.0 * (1.0 - min(1.0, max(0.0, t))))
+
+
+def product_region(mask: np.ndarray | None, shape: tuple[int, int], erode_frac: float,
+                   min_fraction: float = 0.02) -> np.ndarray:
+    """The product mask shrunk by ``erode_frac`` of the long side; the whole frame without one."""
+    if mask is None or mask.mean() < min_fraction:
+        return np.ones(shape, bool)
+    r = max(1, round(erode_frac * max(shape)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    inner = cv2.erode(mask.astype(np.uint8), k) > 0
+    return inner if inner.mean() >= min_fraction / 4 else mask.astype(bool)
+
+
+def measure(lab: np.ndarray, region: np.ndarray, th: dict) -> dict[str, float]:
+    """Exposure and cast measures of a Lab image (L 0..100) on ``region`` (bool)."""
+    L = lab[..., 0]
+    a = lab[..., 1]
+    b = lab[..., 2]
+    Lp = L[region]
+    chroma = np.hypot(a, b)
+    neutral = (L >= float(th["neutral_min_L"])) & (chroma <= float(th["neutral_max_chroma"]))
+    nf = float(neutral.mean())
+    if nf >= float(th["min_neutral_fraction"]):
+        ma, mb = float(a[neutral].mean()), float(b[neutral].mean())
+    else:  # nothing near neutral to judge the illuminant by
+        ma = mb = 0.0
+    return {
+        "clip_highlights": float((Lp >= float(th["highlight_L"])).mean()),
+        "clip_shadows": float((Lp <= float(th["shadow_L"])).mean()),
+        "white_point": float(np.percentile(L, 99.5)),
+        "product_L_median": float(np.median(Lp)),
+        "product_L_p5": float(np.percentile(Lp, 5)),
+        "black_point": float(np.percentile(L, 1)),
+        "mean_L": float(L.mean()),
+        "cast_a": ma,
+        "cast_b": mb,
+        "cast": float(math.hypot(ma, mb)),
+        "neutral_fraction": nf,
+    }
+
+
+def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
+    """Each problem's penalty, 0 (fine) .. 100 (as bad as it gets)."""
+    return {
+        "highlights": 100 - ramp(m["clip_highlights"], th["clip_hi_ok"], th["clip_hi_bad"]),
+        "shadows": 100 - ramp(m["clip_shadows"], th["clip_lo_ok"], th["clip_lo_bad"]),
+        "under": 100 - ramp(m["white_point"], th["white_point_ok"], th["white_point_bad"]),
+        "bright": 100 - ramp(m["product_L_median"], th["product_L_bright_ok"],
+                             th["product_L_bright_bad"]),
+        "cast": 100 - ramp(m["cast"], th["cast_ok"], th["cast_bad"]),
+    }
+
+
+def score(m: dict[str, float], th: dict) -> float:
+    w = th["weights"]
+    p = penalties(m, th)
+    return float(max(0.0, 100.0 - sum(float(w[k]) * v for k, v in p.items())))
+
+
+def tint_name(a: float, b: float) -> str:
+    """The hue a cast leans to, from the angle of (a*, b*)."""
+    ang = math.degrees(math.atan2(b, a)) % 360
+    names = [(30, "magenta-red"), (75, "orange"), (110, "yellow"), (160, "yellow-green"),
+             (215, "green"), (250, "cyan"), (300, "blue"), (345, "purple"), (360, "magenta-red")]
+    return next(n for lim, n in names if ang < lim)
+
+
+def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
+    out = []
+    if m["clip_highlights"] >= th["clip_hi_flag"]:
+        out.append(ctx.flag(
+            "OVEREXPOSED",
+            f"{100 * m['clip_highlights']:.0f}% of the product is blown out to white "
+            f"(L* >= {th['highlight_L']}); keep it under {100 * th['clip_hi_flag']:.0f}% so its "
+            "detail shows",
+            "Lower the exposure (about -1 EV) or move/diffuse the light; expose for the product, "
+            "not the background.", NAME))
+    elif m["product_L_median"] >= th["product_L_bright_flag"]:
+        out.append(ctx.flag(
+            "OVEREXPOSED",
+            f"the product's median lightness is L* {m['product_L_median']:.0f} (above "
+            f"{th['product_L_bright_flag']}): it looks washed out",
+            "Lower the exposure or the light on the product until its colours look as in real "
+            "life.", NAME))
+    if m["white_point"] < th["white_point_flag"]:
+        out.append(ctx.flag(
+            "UNDEREXPOSED",
+            f"the brightest part of the photo only reaches L* {m['white_point']:.0f}; a well "
+            f"exposed photo reaches {th['white_point_flag']} or more (a white background should "
+            "read as white)",
+            "Add light (a window or a daylight lamp) or raise the exposure (+1 EV); on a white "
+            "background expose until the background is white.", NAME))
+    elif m["clip_shadows"] >= th["clip_lo_flag"]:
+        out.append(ctx.flag(
+            "UNDEREXPOSED",
+            f"{100 * m['clip_shadows']:.0f}% of the product is crushed to black "
+            f"(L* <= {th['shadow_L']}); keep it under {100 * th['clip_lo_flag']:.0f}%",
+            "Add fill light (a reflector or second lamp) on the product's dark side, or raise the "
+            "exposure.", NAME))
+    if m["cast"] >= th["cast_flag"]:
+        out.append(ctx.flag(
+            "COLOR_CAST",
+            f"whites and greys are tinted {tint_name(m['cast_a'], m['cast_b'])} "
+            f"(a* {m['cast_a']:+.1f}, b* {m['cast_b']:+.1f}: Delta E {m['cast']:.1f} from "
+            f"neutral; the limit is {th['cast_flag']})",
+            "Set the white balance (custom white balance on a grey card, or correct it in an "
+            "editor) and light with lamps of one colour temperature.", NAME))
+    return out
+
+
+@register(NAME)
+def check(ctx: ImageContext) -> CheckResult:
+    th = ctx.thresholds(NAME)
+    try:
+        mask = ctx.mask_bool
+    except Exception:  # a failed mask must not lose the exposure check
+        mask = None
+    region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
+    m = measure(ctx.lab, region, th)
+    return CheckResult(name=NAME, score=score(m, th), metrics=m, flags=flags(ctx, m, th))

@@ -1,0 +1,287 @@
+"""Added text, watermarks, badges/logos and borders on a main image.
+
+Text, watermarks and badges: a classical, model-free text detector. Character candidates are the
+connected components of the morphological gradient (dilation minus erosion; strokes of text
+drawn on a plain background have a strong one on both sides; Soille, "Morphological Image
+Analysis", 2003, ch. 3) above ``gradient_threshold``, *outside the product*: the product mask's
+main parts grown by ``product_dilate_frac``. Print on the product itself (a label, a logo on a
+shirt, a grocery package) is part of the product and is not an overlay, which is why the mask
+matters; text drawn over the product is therefore missed (a documented limit). Candidates of
+character height are grouped when they are near one another and of similar height (the grouping
+rule of connected-component text detectors, e.g. Epshtein et al., "Detecting text in natural
+scenes with stroke width transform", CVPR 2010, without the stroke-width step); a group of at least
+``min_chars`` is a word. ``text_area`` is the words' box area as a fraction of the frame.
+
+Borders: on each side, a run of uniform rows (L* std along the row <= ``border_row_std``) of the
+same colour, ``border_min_frac`` to ``border_max_frac`` of the side deep, whose inner neighbour row
+differs from it (Delta E > ``border_delta_e``) along at least ``border_inner_fraction`` of its
+length: a frame ends in a straight line, a product margin does not. Three or four sides with a
+frame of one colour and similar widths make a BORDER.
+
+Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
+once text is flagged), capped at ``score_with_border`` when a border is found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from analyzer.quality.context import ImageContext
+from analyzer.quality.registry import register
+from analyzer.results import CheckResult, Flag
+
+NAME = "overlays"
+
+
+@dataclass
+class TextFinding:
+    text_area: float          # fraction of the frame covered by word boxes
+    n_words: int
+    n_chars: int
+    boxes: list[tuple[int, int, int, int]]  # word boxes, working px (x0, y0, x1, y1)
+    map: np.ndarray           # float32 working size, 1 inside word boxes
+
+
+@dataclass
+class BorderFinding:
+    sides: int                # sides with a frame
+    width_px: float           # median frame width, working px
+    color: tuple[int, int, int]
+    found: bool
+
+
+def product_zone(mask: np.ndarray | None, shape: tuple[int, int], min_component: float,
+                 dilate_frac: float) -> np.ndarray:
+    """The product's main parts (components of at least ``min_component`` of the largest),
+    grown by ``dilate_frac`` of the long side. Small separate blobs are left out: a saliency mask
+    often includes overlaid text or a badge, which must stay visible to the text search."""
+    h, w = shape
+    if mask is None or not mask.any():
+        return np.zeros(shape, bool)
+    m = mask.astype(np.uint8)
+    if m.shape != shape:
+        m = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    if n <= 1:
+        return np.zeros(shape, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(n, bool)
+    keep[1:] = areas >= min_component * areas.max()
+    main = keep[lab].astype(np.uint8)
+    r = max(1, round(dilate_frac * max(h, w)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(main, k) > 0
+
+
+def _union_find_groups(cx: np.ndarray, cy: np.ndarray, hh: np.ndarray,
+                       link: float) -> np.ndarray:
+    """Group labels linking components closer than ``link`` x their height, of similar height."""
+    n = len(cx)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    d = np.hypot(cx[:, None] - cx[None], cy[:, None] - cy[None])
+    hmax = np.maximum(hh[:, None], hh[None])
+    hmin = np.minimum(hh[:, None], hh[None])
+    ok = (d < link * hmax) & (hmax <= 2.0 * hmin)
+    ii, jj = np.nonzero(np.triu(ok, 1))
+    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[ri] = rj
+    return np.array([find(i) for i in range(n)])
+
+
+def find_text(gray_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
+    """Word-like groups of character-like gradient components outside ``zone``."""
+    H0, W0 = gray_u8.shape
+    s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
+    g = gray_u8
+    z = zone
+    if s < 1.0:
+        size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
+        g = cv2.resize(gray_u8, size, interpolation=cv2.INTER_AREA)
+        z = cv2.resize(zone.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    H, W = g.shape
+    grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    bw = ((grad >= float(th["gradient_threshold"])) & ~z).astype(np.uint8)
+    # Leave the outermost rim to the border test: a frame is not text.
+    rim = max(2, round(0.01 * max(H, W)))
+    bw[:rim] = 0
+    bw[-rim:] = 0
+    bw[:, :rim] = 0
+    bw[:, -rim:] = 0
+    empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
+    n, lab, st, cen = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    if n <= 1:
+        return empty
+    hmin = float(th["char_min_h_frac"]) * H
+    hmax = float(th["char_max_h_frac"]) * H
+    ww = st[1:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    hh = st[1:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    area = st[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    fill = area / np.maximum(ww * hh, 1)
+    is_char = ((hh >= max(hmin, 4)) & (hh <= hmax) & (ww <= 3.0 * hh) & (ww >= 0.08 * hh)
+               & (fill >= 0.12) & (fill <= 0.95))
+    idx = np.nonzero(is_char)[0]
+    if len(idx) < int(th["min_chars"]):
+        return empty
+    if len(idx) > 1500:  # a texture, not text: keep the cost bounded
+        idx = idx[np.argsort(-area[idx])[:1500]]
+    x0 = st[1:, cv2.CC_STAT_LEFT][idx].astype(np.float64)
+    y0 = st[1:, cv2.CC_STAT_TOP][idx].astype(np.float64)
+    cx, cy = cen[1:][idx, 0], cen[1:][idx, 1]
+    groups = _union_find_groups(cx, cy, hh[idx], float(th.get("link", 1.6)))
+    boxes = []
+    n_chars = 0
+    tmap = np.zeros((H, W), np.float32)
+    for gid in np.unique(groups):
+        members = np.nonzero(groups == gid)[0]
+        if len(members) < int(th["min_chars"]):
+            continue
+        bx0 = x0[members].min()
+        by0 = y0[members].min()
+        bx1 = (x0[members] + ww[idx][members]).max()
+        by1 = (y0[members] + hh[idx][members]).max()
+        # Text is a row (or a tilted row) of glyphs: a group's box is wider or taller than one
+        # glyph, and its glyph heights agree.
+        hm = hh[idx][members]
+        if max(bx1 - bx0, by1 - by0) < 1.5 * np.median(hm):
+            continue
+        if np.std(hm) > 0.5 * np.median(hm):
+            continue
+        n_chars += len(members)
+        boxes.append((int(bx0 / s), int(by0 / s), int(np.ceil(bx1 / s)), int(np.ceil(by1 / s))))
+        tmap[int(by0):int(np.ceil(by1)), int(bx0):int(np.ceil(bx1))] = 1.0
+    if not boxes:
+        return empty
+    area_frac = float(tmap.mean())
+    if s < 1.0:
+        tmap = cv2.resize(tmap, (W0, H0), interpolation=cv2.INTER_NEAREST)
+    return TextFinding(area_frac, len(boxes), n_chars, boxes, tmap)
+
+
+def _side_frame(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | None:
+    """Frame depth and colour on one side; ``lab_lines`` is (depth, length, 3), outside first."""
+    depth_max = lab_lines.shape[0]
+    std = lab_lines[..., 0].std(axis=1)
+    mean = lab_lines.mean(axis=1)
+    if std[0] > float(th["border_row_std"]):
+        return None
+    k = 0
+    while (k < depth_max and std[k] <= float(th["border_row_std"])
+           and np.linalg.norm(mean[k] - mean[0]) < 6.0):
+        k += 1
+    if k >= depth_max:
+        return None
+    # The frame's inner edge is resampled over a row or two: look a few rows further in.
+    frac = max(float((np.linalg.norm(lab_lines[j] - mean[0], axis=1)
+                      > float(th["border_delta_e"])).mean())
+               for j in range(k, min(k + 4, depth_max)))
+    if frac < float(th["border_inner_fraction"]):
+        return None
+    return k, mean[:k].mean(axis=0)
+
+
+def find_border(lab: np.ndarray, rgb: np.ndarray, th: dict) -> BorderFinding:
+    """An added frame: uniform bands of one colour along 3-4 sides, ending in a straight line."""
+    h, w = lab.shape[:2]
+    lo = float(th["border_min_frac"])
+    hi = float(th["border_max_frac"])
+    sides = {
+        "top": lab[: max(2, int(hi * h))],
+        "bottom": lab[::-1][: max(2, int(hi * h))],
+        "left": lab.transpose(1, 0, 2)[: max(2, int(hi * w))],
+        "right": lab.transpose(1, 0, 2)[::-1][: max(2, int(hi * w))],
+    }
+    found = {}
+    for name, lines in sides.items():
+        r = _side_frame(lines, th)
+        if r is None:
+            continue
+        k, col = r
+        span = h if name in ("top", "bottom") else w
+        if k >= max(1, lo * span):
+            found[name] = (k, col)
+    none = BorderFinding(len(found), 0.0, (0, 0, 0), False)
+    if len(found) < 3:
+        return none
+    cols = np.array([c for _, c in found.values()])
+    widths = np.array([k for k, _ in found.values()], dtype=np.float64)
+    if np.linalg.norm(cols - cols.mean(axis=0), axis=1).max() > float(th["border_delta_e"]):
+        return none
+    if widths.max() > 2.0 * widths.min() + 2:
+        return none
+    k0 = int(widths.min())
+    edge_rgb = np.concatenate([rgb[:k0].reshape(-1, 3), rgb[:, :k0].reshape(-1, 3)])
+    color = tuple(int(v) for v in np.median(edge_rgb, axis=0))
+    return BorderFinding(len(found), float(np.median(widths)), color, True)  # type: ignore[arg-type]
+
+
+def score(text: TextFinding, border: BorderFinding, th: dict) -> float:
+    s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
+    if text.text_area >= float(th["min_text_area"]):
+        s = min(s, 50.0)
+    if border.found:
+        s = min(s, float(th["score_with_border"]))
+    return float(s)
+
+
+def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict) -> list[Flag]:
+    out = []
+    rule = ctx.marketplace.rule("overlays")
+    lab = ctx.marketplace.label
+    rule_txt = {"forbidden": f"{lab} forbids text, logos and watermarks on the main image",
+                "discouraged": f"{lab} discourages text and watermarks on product photos"}.get(
+        str(rule.value) if rule else "", "marketplaces reject or demote main images with them")
+    if text.text_area >= float(th["min_text_area"]):
+        out.append(ctx.flag(
+            "TEXT_OR_WATERMARK",
+            f"found {text.n_words} text/logo area(s) ({text.n_chars} characters, "
+            f"{100 * text.text_area:.1f}% of the image) outside the product; {rule_txt}",
+            "Upload the photo without added text, badges, logos or watermarks (use the original "
+            "export); put promotions in the listing text or in secondary images.", NAME))
+    if border.found:
+        frame_txt = (f"{lab} forbids added borders" if rule and rule.value == "forbidden"
+                     else "borders make the product look smaller and off-brand in search grids")
+        out.append(ctx.flag(
+            "BORDER",
+            f"the image has an added frame on {border.sides} sides (about {border.width_px:.0f} "
+            f"px wide, colour RGB {border.color[0]},{border.color[1]},{border.color[2]}); "
+            f"{frame_txt}",
+            "Crop the frame off (or export without it) so the photo's own background reaches the "
+            "edges.", NAME))
+    return out
+
+
+@register(NAME)
+def check(ctx: ImageContext) -> CheckResult:
+    th = ctx.thresholds(NAME)
+    try:
+        mask = ctx.mask_bool
+    except Exception:  # a failed mask must not lose the overlay check
+        mask = None
+    zone = product_zone(mask, ctx.gray.shape, float(th["product_min_component"]),
+                        float(th["product_dilate_frac"]))
+    gray_u8 = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2GRAY)
+    text = find_text(gray_u8, zone, th)
+    border = find_border(ctx.lab, ctx.rgb, th)
+    metrics = {
+        "text_area": text.text_area,
+        "n_words": float(text.n_words),
+        "n_chars": float(text.n_chars),
+        "border_sides": float(border.sides),
+        "border_width_px": border.width_px,
+        "has_border": float(border.found),
+        "product_zone_fraction": float(zone.mean()),
+    }
+    return CheckResult(name=NAME, score=score(text, border, th), metrics=metrics,
+                       flags=flags(ctx, text, border, th), maps={"text": text.map})

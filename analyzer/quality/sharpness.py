@@ -1,0 +1,186 @@
+"""Sharpness of the product, measured on the product's own edges at a fixed product size.
+
+Measure: the edge blur width by re-blurring (Zhuo & Sim, "Defocus map estimation from a single
+image", Pattern Recognition 44(9), 2011). A step edge of contrast ``A`` blurred by a Gaussian of
+sigma ``s`` has a gradient peak ``A / (s sqrt(2 pi))``; blurring it again by a known ``s_r`` lowers
+the peak to ``A / (sqrt(s^2 + s_r^2) sqrt(2 pi))``. The ratio ``R`` of the two gradient magnitudes
+at the edge gives ``s = s_r / sqrt(R^2 - 1)``, independent of the edge's contrast, so a plain
+low-contrast product is not mistaken for a blurry one (the failure of the variance of the
+Laplacian, Pech-Pacheco et al., ICPR 2000, and of Tenengrad). Edges are Canny edges (thin,
+non-maximum suppressed) with enough contrast, inside the product mask grown a little so the
+product's outline counts; a white studio background has no edges and so no say.
+
+Scale: the product's bounding box is resampled (down only) to ``canonical_long_side`` px first, so
+the same photo at 800 and 2000 px gives the same blur width. A small photo is measured at its own
+size: it is judged on the pixels it has (the resolution check judges how many).
+
+Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so a
+shallow depth of field is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from analyzer.quality.context import ImageContext
+from analyzer.quality.registry import register
+from analyzer.results import CheckResult, Flag
+
+NAME = "sharpness"
+
+
+def ramp(x: float, good: float, bad: float) -> float:
+    """100 at ``good``, 0 at ``bad``, linear between (either direction)."""
+    if good == bad:
+        return 100.0 if x <= good else 0.0
+    t = (x - good) / (bad - good)
+    return float(100.0 * (1.0 - min(1.0, max(0.0, t))))
+
+
+@dataclass
+class EdgeBlur:
+    """Per-edge blur widths of a canonical view and where they are.
+
+    ``sigma``: blur width (Gaussian sigma, canonical px) of each edge pixel; ``ys``/``xs``: their
+    coordinates in the canonical view; ``scale``: canonical px per working px; ``box``: the
+    working-size region (x0, y0, x1, y1) the view was cut from.
+    """
+
+    sigma: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+    shape: tuple[int, int]
+    scale: float
+    box: tuple[int, int, int, int]
+    region_fraction: float
+    lapvar: float
+
+
+def _region(ctx: ImageContext, th: dict) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The product mask, grown so its outline edges count, and the box around it."""
+    h, w = ctx.gray.shape
+    try:
+        m = ctx.mask_bool
+    except Exception:  # a failed mask must not lose the sharpness check
+        m = None
+    if m is None or m.mean() < float(th["min_mask_fraction"]):
+        return np.ones((h, w), bool), (0, 0, w, h)
+    r = max(1, round(float(th["mask_dilate_frac"]) * max(h, w)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.dilate(m.astype(np.uint8), k) > 0
+    ys, xs = np.nonzero(grown)
+    return grown, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
+                      canonical_long_side: int = 512, reblur_sigma: float = 1.0,
+                      min_edge_contrast: float = 0.06) -> EdgeBlur:
+    """Edge blur widths (Zhuo & Sim 2011) of ``gray`` (float 0..1) inside ``region``.
+
+    The box is cut out and shrunk so its long side is at most ``canonical_long_side``.
+    Gradients are Sobel derivatives normalised to grey levels per pixel.
+    """
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1]
+    reg = region[y0:y1, x0:x1]
+    s = min(1.0, canonical_long_side / max(crop.shape))
+    if s < 1.0:
+        size = (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        reg = cv2.resize(reg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    crop = crop.astype(np.float32)
+
+    def grad_mag(img: np.ndarray) -> np.ndarray:
+        gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+        gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+        return cv2.magnitude(gx, gy)
+
+    m1 = grad_mag(crop)
+    m2 = grad_mag(cv2.GaussianBlur(crop, (0, 0), reblur_sigma))
+    # Canny's magnitude is the L1 norm of the unnormalised Sobel (8x a per-pixel derivative):
+    # thresholds follow min_edge_contrast so low-contrast products keep their edges.
+    hi = 8.0 * 255.0 * min_edge_contrast
+    edges = cv2.Canny(np.clip(crop * 255.0, 0, 255).astype(np.uint8), hi / 2, hi) > 0
+    sel = edges & reg & (m1 >= min_edge_contrast)
+    ys, xs = np.nonzero(sel)
+    r = m1[ys, xs] / np.maximum(m2[ys, xs], 1e-6)
+    sigma = reblur_sigma / np.sqrt(np.maximum(r * r - 1.0, 1e-6))
+    sigma = np.minimum(sigma, 10.0).astype(np.float32)
+    lap = cv2.Laplacian(crop, cv2.CV_32F)
+    lapvar = float(lap[reg].var()) if reg.any() else 0.0
+    return EdgeBlur(sigma=sigma, ys=ys, xs=xs, shape=crop.shape, scale=s, box=box,
+                    region_fraction=float(region.mean()), lapvar=lapvar)
+
+
+def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,
+             sigma_bad: float) -> np.ndarray:
+    """Blurriness in [0, 1] per working pixel (1 = as blurry as ``sigma_bad``, 0 = sharp or flat).
+
+    Edge values are spread to their neighbourhood by normalised convolution (Knutsson & Westin,
+    CVPR 1993) and faded out where there are no edges, so flat areas show nothing.
+    """
+    out = np.zeros(work_shape, np.float32)
+    if len(eb.sigma) == 0:
+        return out
+    h, w = eb.shape
+    val = np.zeros((h, w), np.float32)
+    wt = np.zeros((h, w), np.float32)
+    b = np.clip((eb.sigma - sigma_good) / max(sigma_bad - sigma_good, 1e-6), 0, 1)
+    val[eb.ys, eb.xs] = b
+    wt[eb.ys, eb.xs] = 1.0
+    k = max(2.0, max(h, w) / 64.0)
+    num = cv2.GaussianBlur(val, (0, 0), k)
+    den = cv2.GaussianBlur(wt, (0, 0), k)
+    dense = num / np.maximum(den, 1e-6)
+    conf = np.clip(den / (0.5 / (2 * np.pi * k * k) * 2 * k), 0, 1)
+    dense *= conf
+    x0, y0, x1, y1 = eb.box
+    out[y0:y1, x0:x1] = cv2.resize(dense, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def score(sigma_stat: float, th: dict) -> float:
+    return ramp(sigma_stat, float(th["sigma_good"]), float(th["sigma_bad"]))
+
+
+def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
+    s = metrics["edge_blur_px"]
+    if metrics["n_edges"] < th["min_edges"] or s <= float(th["sigma_flag"]):
+        return []
+    return [ctx.flag(
+        "BLURRY",
+        f"the product's edges are blurred over about {s:.1f} px (at {th['canonical_long_side']} px "
+        f"product size); sharp photos measure {th['sigma_flag']} px or less",
+        "Retake it in focus: tap to focus on the product, steady the camera (tripod or timer) and "
+        "add light so the shutter is faster; never upscale a small photo.",
+        NAME)]
+
+
+@register(NAME)
+def check(ctx: ImageContext) -> CheckResult:
+    th = ctx.thresholds(NAME)
+    region, box = _region(ctx, th)
+    eb = measure_edge_blur(ctx.gray, region, box, int(th["canonical_long_side"]),
+                           float(th["reblur_sigma"]), float(th["min_edge_contrast"]))
+    n = len(eb.sigma)
+    if n >= int(th["min_edges"]):
+        stat = float(np.percentile(eb.sigma, float(th["percentile"])))
+        median = float(np.median(eb.sigma))
+    else:  # nothing with edges to judge (a blank frame): do not call it blurry
+        stat = median = float(th["sigma_good"])
+    metrics = {
+        "edge_blur_px": stat,
+        "edge_blur_median_px": median,
+        "n_edges": float(n),
+        "laplacian_var_product": eb.lapvar,
+        "measure_scale": float(eb.scale),
+        "region_fraction": eb.region_fraction,
+    }
+    return CheckResult(
+        name=NAME, score=score(stat, th), metrics=metrics, flags=flags(ctx, metrics, th),
+        maps={"blur": blur_map(eb, ctx.gray.shape, float(th["sigma_good"]),
+                               float(th["sigma_bad"]))},
+    )

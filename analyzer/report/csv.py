@@ -1,0 +1,164 @@
+"""The audit CSV: one row per input image, stable documented columns, safe to open in Excel.
+
+Columns (:data:`COLUMNS`; new columns are only ever appended at the end):
+
+==========================  ===================================================================
+file                        the image's name in the source (path relative to the folder/zip,
+                            or the CSV's ``image`` cell)
+product_id, title           from the source CSV (empty otherwise)
+ok                          1 when the image was analysed, 0 when it failed
+error_code, error_message   why it failed (see the error codes in the README)
+width, height, format       original pixel size and file format
+grade                       A-F (an ``error`` flag caps it; see thresholds.yaml)
+overall                     0-100 weighted overall score
+sharpness ... overlays      0-100 score of each check (analyzer.quality.registry order)
+search_score                0-100 search-rank simulation score (with a catalog; else empty)
+differentiation_score       0-100 how distinct the photo is from its lookalikes (with a catalog)
+expected_gain               points the image would gain if its flags were fixed
+                            (analyzer.audit.priority); the fix-first order
+grade_if_fixed              the grade after those fixes
+n_errors, n_warnings,       number of flags of each severity
+n_info
+flag_codes                  all flag codes, ``;``-separated, most severe first
+top_issue, top_fix          the most severe flag's message and what to do about it
+search_rank                 median rank of the product among the catalog's products over
+                            the simulated shopper photo searches (1 = first)
+search_top_k_share          share (0-1) of those searches with the product on the first
+                            results page (``search.primary_k`` results, 10 by default)
+search_percentile           how the photo ranks against the catalog's own products (0-100)
+search_rank_if_fixed        median rank after the simulatable fixes (``search_fixes``:
+                            whiten_background, crop_to_fill), when any apply
+nearest_lookalike           product id of the most similar catalog product
+lookalike_similarity        its cosine similarity (0-1)
+near_duplicates             catalog images that are near-copies of this photo
+content_hash                SHA-256 of the file (the resume key)
+==========================  ===================================================================
+
+Encoding is UTF-8 with a byte-order mark (``utf-8-sig``): Excel then shows accented and
+non-Latin titles correctly; pandas and Python's ``csv`` with ``encoding="utf-8-sig"`` read it.
+Text cells that start with ``=``, ``+``, ``-``, ``@``, tab or carriage return are prefixed with
+``'`` so a spreadsheet shows them as text instead of running them as formulas (OWASP "CSV
+injection"); numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from analyzer.audit.priority import expected_gain
+from analyzer.quality.registry import CHECK_MODULES
+
+SCORE_COLUMNS = ("overall", *CHECK_MODULES)
+COLUMNS: tuple[str, ...] = (
+    "file", "product_id", "title", "ok", "error_code", "error_message",
+    "width", "height", "format", "grade", *SCORE_COLUMNS,
+    "search_score", "differentiation_score",
+    "expected_gain", "grade_if_fixed", "n_errors", "n_warnings", "n_info",
+    "flag_codes", "top_issue", "top_fix",
+    "search_rank", "search_top_k_share", "search_percentile", "search_rank_if_fixed",
+    "search_fixes", "nearest_lookalike", "lookalike_similarity", "near_duplicates",
+    "content_hash",
+)
+ENCODING = "utf-8-sig"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """Make a text cell inert in spreadsheets; numbers and empty values pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def search_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """The search/differentiation figures of a result (empty when it has no search data).
+
+    From :mod:`analyzer.search.integration`: ``search.median_rank``, ``search.top_k_share``
+    at ``search.primary_k``, ``search.percentile``, ``search.what_if.median_rank``,
+    ``differentiation.nearest[0]`` and ``differentiation.near_duplicates``.
+    """
+    s = result.get("search") or {}
+    dz = result.get("differentiation") or {}
+    pk = str(s.get("primary_k", 10))
+    share = (s.get("top_k_share") or {}).get(pk)
+    wi = s.get("what_if") or {}
+    nearest = [n for n in dz.get("nearest") or [] if isinstance(n, dict)]
+    sim = nearest[0].get("similarity") if nearest else None
+    return {
+        "search_rank": s.get("median_rank"),
+        "search_top_k_share": share,
+        "search_percentile": s.get("percentile"),
+        "search_rank_if_fixed": wi.get("median_rank"),
+        "search_fixes": ";".join(wi.get("fixes") or []),
+        "nearest_lookalike": nearest[0].get("product_id") if nearest else None,
+        "lookalike_similarity": round(float(sim), 4) if isinstance(sim, (int, float)) else None,
+        "near_duplicates": len(dz.get("near_duplicates") or []) if dz else None,
+    }
+
+
+def row_for(result: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row (not yet neutralised) for an analyze-JSON result."""
+    err = result.get("error") or {}
+    scores = result.get("scores") or {}
+    flags = result.get("flags") or []
+    sev = [f.get("severity") for f in flags]
+    gain = expected_gain(result)
+    row: dict[str, Any] = {
+        "file": result.get("file", ""),
+        "product_id": result.get("product_id", "") or "",
+        "title": result.get("title", "") or "",
+        "ok": 1 if result.get("ok") else 0,
+        "error_code": err.get("code", ""),
+        "error_message": err.get("message", ""),
+        "width": result.get("width") or "",
+        "height": result.get("height") or "",
+        "format": result.get("format", ""),
+        "grade": result.get("grade", ""),
+        "search_score": scores.get("search"),
+        "differentiation_score": scores.get("differentiation"),
+        "expected_gain": gain.points if result.get("ok") else None,
+        "grade_if_fixed": gain.grade_after,
+        "n_errors": sev.count("error"),
+        "n_warnings": sev.count("warning"),
+        "n_info": sev.count("info"),
+        "flag_codes": ";".join(f.get("code", "") for f in flags),
+        "top_issue": flags[0].get("message", "") if flags else "",
+        "top_fix": flags[0].get("fix", "") if flags else "",
+        "content_hash": result.get("content_hash", ""),
+    }
+    for c in SCORE_COLUMNS:
+        row[c] = scores.get(c)
+    row.update(search_figures(result))
+    return {c: ("" if row.get(c) is None else row[c]) for c in COLUMNS}
+
+
+def _write(results: Iterable[dict[str, Any]], fh: io.TextIOBase) -> int:
+    w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore",
+                       quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    w.writeheader()
+    n = 0
+    for r in results:
+        w.writerow({k: neutralise(v) for k, v in row_for(r).items()})
+        n += 1
+    return n
+
+
+def write_csv(results: Iterable[dict[str, Any]], path: str | Path) -> Path:
+    """Write the report CSV (streams: ``results`` may be a generator over results.jsonl)."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding=ENCODING, newline="") as fh:
+        _write(results, fh)
+    tmp.replace(path)
+    return path
+
+
+def csv_bytes(results: Iterable[dict[str, Any]]) -> bytes:
+    """The same CSV as bytes, for a download button."""
+    buf = io.StringIO()
+    _write(results, buf)
+    return buf.getvalue().encode(ENCODING)

@@ -1,0 +1,253 @@
+"""Nearest-neighbour search over catalog embeddings behind one small interface.
+
+All vectors are L2-normalised, so the inner product is the cosine similarity and "nearest" means
+"largest inner product".
+
+* :class:`ExactIndex`: brute force, one matrix product per block of rows (NumPy BLAS), reading the
+  catalog's float16 shards through memory maps block by block, so memory stays bounded whatever
+  the size. Exact; its cost grows linearly with the catalog.
+* :class:`IVFIndex`: FAISS ``IndexIVFScalarQuantizer`` (an inverted file over k-means cells with
+  8-bit scalar-quantised vectors; Jegou et al., "Product quantization for nearest neighbor
+  search", TPAMI 2011, for the IVF scheme), probing ``nprobe`` cells, then re-ranking its
+  ``rerank`` x k best candidates exactly against the stored float16 embeddings, so the
+  similarities it returns are exact. One byte per dimension in memory.
+
+:func:`choose_kind` picks exact below ``ANN_MIN_ITEMS`` (the crossover measured by
+``benchmarks/bench_search.py``) and IVF above. New kinds (an on-disk IVF-PQ for millions of items)
+subclass :class:`VectorIndex` and register in :data:`INDEX_KINDS`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ANN_MIN_ITEMS = 20_000
+BLOCK_ROWS = 65_536
+
+
+class VectorIndex(ABC):
+    """Top-k inner-product search over a fixed set of row vectors (ids = row numbers)."""
+
+    kind: str = ""
+
+    @property
+    @abstractmethod
+    def ntotal(self) -> int: ...
+
+    @abstractmethod
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(sims (q, k) float32, ids (q, k) int64), best first; ids -1 / sims -inf pad when
+        there are fewer than k vectors."""
+
+    def save(self, folder: Path) -> None:  # noqa: B027 - optional: an exact index stores nothing
+        """Persist into ``folder`` (an exact index has nothing to store)."""
+
+    @classmethod
+    def load(cls, folder: Path, shards: Sequence[np.ndarray]) -> VectorIndex:
+        raise NotImplementedError
+
+
+def _pad(sims: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    q, have = sims.shape
+    if have >= k:
+        return sims[:, :k], ids[:, :k]
+    s = np.full((q, k), -np.inf, np.float32)
+    i = np.full((q, k), -1, np.int64)
+    s[:, :have], i[:, :have] = sims, ids
+    return s, i
+
+
+def iter_blocks(shards: Sequence[np.ndarray], rows: int = BLOCK_ROWS):  # type: ignore[no-untyped-def]
+    """(first row id, float32 block) over the concatenation of ``shards``."""
+    base = 0
+    for sh in shards:
+        for s in range(0, len(sh), rows):
+            yield base + s, np.asarray(sh[s:s + rows], dtype=np.float32)
+        base += len(sh)
+
+
+def exact_scores(queries: np.ndarray, shards: Sequence[np.ndarray]) -> np.ndarray:
+    """(q, N) float32 similarities of every query to every row (for product-level search)."""
+    n = sum(len(s) for s in shards)
+    out = np.empty((len(queries), n), np.float32)
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    for start, block in iter_blocks(shards):
+        out[:, start:start + len(block)] = q @ block.T
+    return out
+
+
+def topk_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of each row of ``sims`` (q, n), sorted best first."""
+    n = sims.shape[1]
+    kk = min(k, n)
+    if kk == 0:
+        return _pad(np.zeros((len(sims), 0), np.float32), np.zeros((len(sims), 0), np.int64), k)
+    part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < n else \
+        np.tile(np.arange(n), (len(sims), 1))
+    psims = np.take_along_axis(sims, part, axis=1)
+    order = np.argsort(-psims, axis=1, kind="stable")
+    return _pad(np.take_along_axis(psims, order, axis=1).astype(np.float32),
+                np.take_along_axis(part, order, axis=1).astype(np.int64), k)
+
+
+class ExactIndex(VectorIndex):
+    """Brute-force inner product over memory-mapped shards."""
+
+    kind = "exact"
+
+    def __init__(self, shards: Sequence[np.ndarray]) -> None:
+        self.shards = list(shards)
+
+    @property
+    def ntotal(self) -> int:
+        return sum(len(s) for s in self.shards)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        cand_s: list[np.ndarray] = []
+        cand_i: list[np.ndarray] = []
+        for start, block in iter_blocks(self.shards):
+            s, i = topk_rows(q @ block.T, k)
+            cand_s.append(s)
+            cand_i.append(np.where(i >= 0, i + start, -1))
+        if not cand_s:
+            return _pad(np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64), k)
+        all_i = np.hstack(cand_i)
+        sims, order = topk_rows(np.hstack(cand_s), k)
+        ids = np.take_along_axis(all_i, np.maximum(order, 0), axis=1)
+        ids[(order < 0) | ~np.isfinite(sims)] = -1
+        return sims, ids
+
+    @classmethod
+    def load(cls, folder: Path, shards: Sequence[np.ndarray]) -> ExactIndex:
+        return cls(shards)
+
+
+class IVFIndex(VectorIndex):
+    """FAISS IVF + 8-bit scalar quantiser, with exact re-ranking of the candidates."""
+
+    kind = "ivf_sq8"
+    FILE = "ivf_sq8.faiss"
+
+    def __init__(self, index, shards: Sequence[np.ndarray], nprobe: int = 16,  # type: ignore[no-untyped-def]
+                 rerank: int = 4) -> None:
+        self.index = index
+        self.shards = list(shards)
+        self.nprobe = nprobe
+        self.rerank = rerank
+        self._offsets = np.cumsum([0] + [len(s) for s in self.shards])
+        index.nprobe = nprobe
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    @staticmethod
+    def default_nlist(n: int) -> int:
+        """About 4 sqrt(N) cells (FAISS's guideline), at least 16 and at most 4096."""
+        return int(min(4096, max(16, 4 * round(math.sqrt(n)))))
+
+    @classmethod
+    def build(cls, shards: Sequence[np.ndarray], nlist: int | None = None,
+              train_size: int = 65_536, seed: int = 0,
+              progress: Callable[[int], None] | None = None) -> IVFIndex:
+        import faiss
+
+        n = sum(len(s) for s in shards)
+        dim = int(shards[0].shape[1])
+        nlist = nlist or cls.default_nlist(n)
+        rng = np.random.default_rng(seed)
+        # Training sample drawn across all shards; k-means needs ~40-256 points per cell.
+        pick = np.sort(rng.choice(n, size=min(n, max(train_size, 40 * nlist)), replace=False))
+        offsets = np.cumsum([0] + [len(s) for s in shards])
+        train = np.empty((len(pick), dim), np.float32)
+        for j, sh in enumerate(shards):
+            sel = pick[(pick >= offsets[j]) & (pick < offsets[j + 1])] - offsets[j]
+            lo = np.searchsorted(pick, offsets[j])
+            train[lo:lo + len(sel)] = sh[sel]
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        index.train(train)
+        del train
+        for _, block in iter_blocks(shards):
+            index.add(block)
+            if progress:
+                progress(len(block))
+        return cls(index, shards)
+
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        """Stored float32 vectors for global row ids (any order)."""
+        out = np.empty((len(ids), self.shards[0].shape[1]), np.float32)
+        shard_of = np.searchsorted(self._offsets, ids, side="right") - 1
+        for j in np.unique(shard_of):
+            sel = shard_of == j
+            local = ids[sel] - self._offsets[j]
+            order = np.argsort(local)
+            rows = np.asarray(self.shards[j][local[order]], dtype=np.float32)
+            out[np.flatnonzero(sel)[order]] = rows
+        return out
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        kk = max(k, k * self.rerank)
+        _, cand = self.index.search(q, kk)
+        sims = np.full((len(q), k), -np.inf, np.float32)
+        ids = np.full((len(q), k), -1, np.int64)
+        for r in range(len(q)):
+            c = cand[r][cand[r] >= 0]
+            if len(c) == 0:
+                continue
+            s = self._rows(c) @ q[r]
+            top = np.argsort(-s, kind="stable")[:k]
+            sims[r, :len(top)] = s[top]
+            ids[r, :len(top)] = c[top]
+        return sims, ids
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        folder.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(self.index, str(folder / self.FILE))
+        (folder / "index.json").write_text(json.dumps(
+            {"kind": self.kind, "ntotal": self.ntotal, "nlist": int(self.index.nlist),
+             "nprobe": self.nprobe, "rerank": self.rerank}, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path, shards: Sequence[np.ndarray]) -> IVFIndex:
+        import faiss
+
+        info = json.loads((folder / "index.json").read_text())
+        index = faiss.read_index(str(folder / cls.FILE))
+        return cls(index, shards, nprobe=int(info.get("nprobe", 16)),
+                   rerank=int(info.get("rerank", 4)))
+
+
+INDEX_KINDS: dict[str, type[VectorIndex]] = {
+    ExactIndex.kind: ExactIndex,
+    IVFIndex.kind: IVFIndex,
+}
+
+
+def choose_kind(n: int) -> str:
+    return IVFIndex.kind if n >= ANN_MIN_ITEMS else ExactIndex.kind
+
+
+def load_index(folder: Path, shards: Sequence[np.ndarray]) -> VectorIndex:
+    """The index saved in ``folder`` (index.json names its kind), or exact search when there is
+    none or it does not cover every row (a catalog grown since the index was built)."""
+    info_path = folder / "index.json"
+    n = sum(len(s) for s in shards)
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        cls = INDEX_KINDS.get(info.get("kind", ""))
+        if cls is not None and int(info.get("ntotal", -1)) == n:
+            return cls.load(folder, shards)
+    return ExactIndex(shards)

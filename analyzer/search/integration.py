@@ -1,0 +1,615 @@
+"""Search-rank simulation, what-if and differentiation for one analysed image against a catalog.
+
+:class:`SearchContext` is opened once per catalog (embeddings, product groups, embedder) and
+:meth:`SearchContext.enrich` adds to an :class:`~analyzer.results.ImageReport`::
+
+    report.search = {
+        "median_rank", "rank_p25", "rank_p75", "top_k_share": {"4", "10", "20"},
+        "mean_log_rank", "n_queries", "n_products", "percentile",
+        "peer": {... same summary for the catalog's own same-category images as queries,
+                 "category", "category_source"},
+        "what_if": {"fixes": [...], "median_rank", "top_k_share", "percentile", "score",
+                    "gain_top_k_share", "by_fix": {fix: {"median_rank", "top_k_share"}}} | None,
+    }
+    report.differentiation = {
+        "uniqueness", "knn_distance", "k",
+        "nearest": [{"product_id", "title", "category", "similarity", "item_id"}],
+        "near_duplicates": [{"product_id", "title", "item_id", "similarity", "phash_distance",
+                             "same_file"}],
+    }
+    report.scores["search"], report.scores["differentiation"]   # 0-100, higher is better
+
+and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION and NEAR_DUPLICATE.
+
+How one image is processed (all queries embedded in one batch; ranks by one matrix product, see
+:mod:`analyzer.search.rank`):
+
+1. product mask (:func:`analyzer.quality.mask.product_mask`);
+2. ``n_queries`` simulated shopper photos (:mod:`analyzer.search.shopper_sim`), whose masks are
+   known because the simulator placed the product; the what-if images (background whitened with
+   the mask, cropped so the product fills 85% of a square frame) when they apply;
+3. one embedding batch: listing + what-if images + shopper photos;
+4. ranks of the listing for the shopper photos and for *peer queries* (main images of up to
+   ``n_peer_queries`` catalog products of the listing's category, each with its own product left
+   out); near-duplicates (pHash + cosine) are left out of the competition, since they are either
+   this very listing already in the catalog or a copy the marketplace would suppress, and are
+   reported on their own;
+5. the percentile: the listing's mean log2 rank against that of ``n_baseline_products`` catalog
+   products put through the same simulation (their own main image as the listing, their own
+   product left out), computed once per catalog and cached on disk;
+6. uniqueness: the k-NN distance percentile (:mod:`analyzer.search.differentiation`).
+
+The category of an upload is not known; it is the similarity-weighted vote of its
+``category_vote_k`` nearest catalog products unless the caller passes one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from analyzer.config import marketplace as get_marketplace
+from analyzer.config import thresholds
+from analyzer.results import Flag, ImageReport, sort_flags
+from analyzer.search import differentiation as diff
+from analyzer.search.rank import (
+    ProductGroups,
+    percentile_of,
+    rank_summary,
+    search_score,
+    virtual_ranks,
+)
+from analyzer.search.shopper_sim import SimConfig, load_backgrounds, simulate_shopper_photos
+
+log = logging.getLogger(__name__)
+
+BASELINE_VERSION = 1
+# Flags from the quality checks that a simulated fix answers.
+WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
+CROP_FLAGS = ("PRODUCT_TOO_SMALL", "OFF_CENTER")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The ``search:`` and ``differentiation:`` sections of thresholds.yaml."""
+
+    k: tuple[int, ...] = (4, 10, 20)
+    primary_k: int = 10
+    n_queries: int = 24
+    n_peer_queries: int = 32
+    n_baseline_products: int = 48
+    tie_tolerance: float = 1e-3
+    category_vote_k: int = 10
+    low_rank_share: float = 0.5
+    what_if_fill: float = 0.85
+    whiten_below: float = 0.90
+    crop_below_fill: float = 0.75
+    baseline_seed: int = 0
+    sim: SimConfig = field(default_factory=SimConfig)
+    diff_k: int = 5
+    n_nearest: int = 5
+    low_uniqueness_percentile: float = 10.0
+    lookalike_similarity: float = 0.80
+    duplicates: diff.DuplicateRule = field(default_factory=diff.DuplicateRule)
+
+    @classmethod
+    def from_thresholds(cls, overrides: dict[str, Any] | None = None) -> SearchConfig:
+        t = thresholds()
+        s = dict(t.get("search") or {})
+        d = dict(t.get("differentiation") or {})
+        wi = dict(s.get("what_if") or {})
+        kw: dict[str, Any] = {
+            "k": tuple(int(x) for x in s.get("k", cls.k)),
+            "primary_k": int(s.get("primary_k", cls.primary_k)),
+            "n_queries": int(s.get("n_queries", cls.n_queries)),
+            "n_peer_queries": int(s.get("n_peer_queries", cls.n_peer_queries)),
+            "n_baseline_products": int(s.get("n_baseline_products", cls.n_baseline_products)),
+            "tie_tolerance": float(s.get("tie_tolerance", cls.tie_tolerance)),
+            "category_vote_k": int(s.get("category_vote_k", cls.category_vote_k)),
+            "low_rank_share": float(s.get("low_rank_share", cls.low_rank_share)),
+            "what_if_fill": float(wi.get("fill", cls.what_if_fill)),
+            "whiten_below": float(wi.get("whiten_below", cls.whiten_below)),
+            "crop_below_fill": float(wi.get("crop_below_fill", cls.crop_below_fill)),
+            "sim": SimConfig.from_dict(s.get("simulation")),
+            "diff_k": int(d.get("k", cls.diff_k)),
+            "n_nearest": int(d.get("n_nearest", cls.n_nearest)),
+            "low_uniqueness_percentile": float(d.get("low_uniqueness_percentile",
+                                                     cls.low_uniqueness_percentile)),
+            "lookalike_similarity": float(d.get("lookalike_similarity",
+                                                cls.lookalike_similarity)),
+            "duplicates": diff.DuplicateRule.from_dict(d),
+        }
+        for key, v in (overrides or {}).items():
+            if key == "sim" and isinstance(v, dict):
+                kw["sim"] = SimConfig.from_dict({**asdict(kw["sim"]), **v})
+            else:
+                kw[key] = tuple(v) if key == "k" else v
+        return cls(**kw)
+
+    def baseline_key(self) -> dict[str, Any]:
+        """What the cached per-catalog rank baseline depends on."""
+        return {"v": BASELINE_VERSION, "n_queries": self.n_queries, "k": list(self.k),
+                "n_baseline_products": self.n_baseline_products, "seed": self.baseline_seed,
+                "tol": self.tie_tolerance, "sim": asdict(self.sim)}
+
+
+# --- the simulatable fixes ---------------------------------------------------------------------
+
+def whiten_background(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The product composited on pure white with its (soft) mask: out = p * rgb + (1-p) * 255."""
+    p = np.clip(mask.astype(np.float32), 0, 1)[:, :, None]
+    return np.rint(rgb.astype(np.float32) * p + 255.0 * (1.0 - p)).astype(np.uint8)
+
+
+def product_fill(mask: np.ndarray) -> float:
+    """How much of the frame the product spans: max(bbox width / W, bbox height / H)."""
+    b = mask >= 0.5
+    if b.sum() < 16:
+        return 0.0
+    ys = np.flatnonzero(b.any(axis=1))
+    xs = np.flatnonzero(b.any(axis=0))
+    h, w = b.shape
+    return float(max((xs[-1] + 1 - xs[0]) / w, (ys[-1] + 1 - ys[0]) / h))
+
+
+def crop_to_fill(rgb: np.ndarray, mask: np.ndarray, fill: float = 0.85,
+                 white: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A square frame centred on the product whose side is the product's long side / ``fill``
+    (Amazon's "product fills 85% of the frame"); outside the photo it is padded with white (or
+    the edge pixels when ``white`` is False). Returns (rgb, mask)."""
+    b = mask >= 0.5
+    if b.sum() < 16:
+        return rgb.copy(), mask.copy()
+    ys = np.flatnonzero(b.any(axis=1))
+    xs = np.flatnonzero(b.any(axis=0))
+    x0, x1, y0, y1 = xs[0], xs[-1] + 1, ys[0], ys[-1] + 1
+    side = int(np.ceil(max(x1 - x0, y1 - y0) / fill))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    fx0, fy0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    h, w = b.shape
+    pad = (max(0, -fy0), max(0, fy0 + side - h), max(0, -fx0), max(0, fx0 + side - w))
+    border = cv2.BORDER_CONSTANT if white else cv2.BORDER_REPLICATE
+    big = cv2.copyMakeBorder(rgb, *pad, border, value=(255, 255, 255))
+    bm = cv2.copyMakeBorder(mask.astype(np.float32), *pad, cv2.BORDER_CONSTANT, value=0.0)
+    oy, ox = fy0 + pad[0], fx0 + pad[2]
+    return (np.ascontiguousarray(big[oy:oy + side, ox:ox + side]),
+            np.ascontiguousarray(bm[oy:oy + side, ox:ox + side]))
+
+
+def white_background_share(rgb: np.ndarray, mask: np.ndarray) -> float:
+    """Share of background pixels (mask < 0.5, away from the product edge) that are near-white
+    (every channel >= 245)."""
+    bg = cv2.erode((mask < 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if bg.sum() < 16:
+        return 1.0
+    return float((rgb[bg].min(axis=1) >= 245).mean())
+
+
+def plan_fixes(rgb: np.ndarray, mask: np.ndarray, flag_codes: set[str],
+               cfg: SearchConfig) -> list[str]:
+    """Which simulatable fixes apply: the quality engine's flags, or the same facts measured."""
+    fixes = []
+    if flag_codes & set(WHITEN_FLAGS) or white_background_share(rgb, mask) < cfg.whiten_below:
+        fixes.append("whiten_background")
+    if flag_codes & set(CROP_FLAGS) or product_fill(mask) < cfg.crop_below_fill:
+        fixes.append("crop_to_fill")
+    return fixes
+
+
+def apply_fixes(rgb: np.ndarray, mask: np.ndarray, fixes: list[str],
+                fill: float) -> tuple[np.ndarray, np.ndarray]:
+    out, m = rgb, mask
+    if "whiten_background" in fixes:
+        out = whiten_background(out, m)
+    if "crop_to_fill" in fixes:
+        out, m = crop_to_fill(out, m, fill, white="whiten_background" in fixes
+                              or white_background_share(out, m) >= 0.9)
+    return out, m
+
+
+# --- results -----------------------------------------------------------------------------------
+
+@dataclass
+class SearchResult:
+    search: dict[str, Any]
+    differentiation: dict[str, Any]
+    flags: list[Flag]
+    scores: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+    queries: list[Any] = field(default_factory=list, repr=False)
+    what_if_image: np.ndarray | None = field(default=None, repr=False)
+
+
+def _cache_dirs(root: Path) -> list[Path]:
+    user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "listing-lens"
+    return [root / "cache", user]
+
+
+class SearchContext:
+    """One catalog, ready to rank and compare uploads against (see the module docstring)."""
+
+    def __init__(self, catalog: Any, embedder: Any, cfg: SearchConfig | None = None,
+                 backgrounds: list[np.ndarray] | None = None) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.cfg = cfg or SearchConfig.from_thresholds()
+        self.backgrounds = load_backgrounds() if backgrounds is None else backgrounds
+        self.E = np.ascontiguousarray(catalog.embeddings, dtype=np.float32)
+        meta = catalog.meta
+        self.groups = ProductGroups.from_ids(meta["product_id"].astype(str).to_numpy())
+        main = self.groups.main_items()
+        self.main_items = main
+        self.titles = meta["title"].astype(str).to_numpy()
+        self.item_categories = meta["category"].fillna("").astype(str).to_numpy()
+        self.product_categories = self.item_categories[main] if len(main) else np.array([])
+        self.phash = meta["phash"].fillna("").astype(str).to_numpy() if "phash" in meta \
+            else np.array([""] * len(meta))
+        self.sha = meta["content_hash"].fillna("").astype(str).to_numpy() \
+            if "content_hash" in meta else np.array([""] * len(meta))
+        self._lock = threading.Lock()
+        self._knn_baseline: np.ndarray | None = None
+        self._rank_baseline: dict[str, Any] | None = None
+
+    @classmethod
+    def open(cls, catalog_dir: str | Path, device: str = "auto",
+             overrides: dict[str, Any] | None = None,
+             backgrounds: list[np.ndarray] | None = None) -> SearchContext:
+        """Open a catalog folder and its embedder. Raises ListingLensError (CATALOG_NOT_FOUND,
+        CATALOG_MISMATCH, EMBEDDER_UNAVAILABLE)."""
+        from analyzer.search.catalog import Catalog
+
+        cat = Catalog.open(catalog_dir)
+        return cls(cat, cat.embedder(device), SearchConfig.from_thresholds(overrides),
+                   backgrounds)
+
+    # -- baselines ------------------------------------------------------------------------------
+
+    @property
+    def n_products(self) -> int:
+        return self.groups.n_products
+
+    def knn_baseline(self) -> np.ndarray:
+        if self._knn_baseline is None:
+            self._knn_baseline = diff.catalog_knn_baseline(self.E, self.groups, self.cfg.diff_k)
+        return self._knn_baseline
+
+    def _baseline_cache_name(self) -> str:
+        man = self.catalog.manifest
+        key = {"catalog": {k: man.get(k) for k in ("embedder_id", "count", "created",
+                                                    "updated", "dim")},
+               "config": self.cfg.baseline_key(), "n_backgrounds": len(self.backgrounds)}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
+        return f"rank_baseline-{digest.hexdigest()[:16]}.json"
+
+    def rank_baseline(self) -> dict[str, Any]:
+        """Per-catalog baseline of the shopper-photo simulation (computed once, cached on disk
+        in ``CATALOG/cache/`` or, if that is read-only, ``~/.cache/listing-lens/``)."""
+        with self._lock:
+            if self._rank_baseline is not None:
+                return self._rank_baseline
+            name = self._baseline_cache_name()
+            for d in _cache_dirs(Path(self.catalog.root)):
+                p = d / name
+                if p.is_file():
+                    try:
+                        self._rank_baseline = json.loads(p.read_text(encoding="utf-8"))
+                        return self._rank_baseline
+                    except (OSError, ValueError):
+                        log.warning("ignoring unreadable rank baseline cache %s", p)
+            data = self._compute_rank_baseline()
+            for d in _cache_dirs(Path(self.catalog.root)):
+                try:
+                    d.mkdir(parents=True, exist_ok=True)
+                    tmp = d / (name + f".{os.getpid()}.tmp")
+                    tmp.write_text(json.dumps(data), encoding="utf-8")
+                    os.replace(tmp, d / name)
+                    break
+                except OSError:
+                    continue
+            self._rank_baseline = data
+            return data
+
+    def _load_item_rgb(self, item: int) -> np.ndarray | None:
+        from analyzer.errors import ListingLensError
+        from analyzer.io.loader import load_image
+
+        for p in (self.catalog.image_path(item), self.catalog.thumbnail_path(item)):
+            try:
+                return load_image(p).rgb
+            except (ListingLensError, OSError):
+                continue
+        return None
+
+    def _compute_rank_baseline(self) -> dict[str, Any]:
+        """The same simulation for a deterministic sample of catalog products, each acting as
+        the listing (its stored main-image embedding) with its own product left out."""
+        from analyzer.quality.mask import product_mask
+
+        cfg = self.cfg
+        rng = np.random.default_rng(cfg.baseline_seed)
+        n = min(cfg.n_baseline_products, self.n_products)
+        chosen = np.sort(rng.permutation(self.n_products)[:n])
+        prods, mlr, med, shares = [], [], [], {str(k): [] for k in cfg.k}
+        for c in chosen:
+            item = int(self.main_items[c])
+            rgb = self._load_item_rgb(item)
+            if rgb is None:
+                continue
+            mask = product_mask(rgb).prob
+            photos = simulate_shopper_photos(rgb, mask, cfg.n_queries,
+                                             seed=cfg.baseline_seed * 1_000_003 + int(c),
+                                             backgrounds=self.backgrounds, cfg=cfg.sim)
+            q = self.embedder.embed([p.rgb for p in photos], [p.mask for p in photos])
+            exclude = np.zeros(self.n_products, bool)
+            exclude[c] = True
+            ranks = virtual_ranks(q @ self.E.T, q @ self.E[item], self.groups, exclude,
+                                  cfg.tie_tolerance)
+            s = rank_summary(ranks, cfg.k)
+            prods.append(str(self.groups.product_ids[c]))
+            mlr.append(s["mean_log_rank"])
+            med.append(s["median_rank"])
+            for k in cfg.k:
+                shares[str(k)].append(s["top_k_share"][str(k)])
+        return {"version": BASELINE_VERSION, "product_ids": prods, "mean_log_rank": mlr,
+                "median_rank": med, "top_k_share": shares}
+
+    def warm(self) -> None:
+        """Compute (or load) both per-catalog baselines now, e.g. when a dashboard starts."""
+        self.knn_baseline()
+        self.rank_baseline()
+
+    # -- one image ------------------------------------------------------------------------------
+
+    def infer_category(self, product_sims: np.ndarray, exclude: np.ndarray) -> str | None:
+        """Similarity-weighted vote of the nearest ``category_vote_k`` products."""
+        s = np.where(exclude, -np.inf, product_sims)
+        k = min(self.cfg.category_vote_k, int(np.isfinite(s).sum()))
+        if k <= 0:
+            return None
+        top = np.argsort(-s, kind="stable")[:k]
+        votes: dict[str, float] = {}
+        for c in top:
+            cat = str(self.product_categories[c])
+            if cat:
+                votes[cat] = votes.get(cat, 0.0) + max(float(s[c]), 0.0)
+        if not votes:
+            return None
+        return max(sorted(votes), key=lambda c: votes[c])
+
+    def peer_queries(self, category: str | None, exclude: np.ndarray,
+                     seed: int) -> np.ndarray:
+        """Product numbers whose main images act as peer queries (same category, at most
+        ``n_peer_queries``, a seeded sample)."""
+        if category is None:
+            return np.zeros(0, np.int64)
+        cand = np.flatnonzero((self.product_categories == category) & ~exclude)
+        if len(cand) > self.cfg.n_peer_queries:
+            rng = np.random.default_rng([int(seed), 7])
+            cand = np.sort(rng.choice(cand, self.cfg.n_peer_queries, replace=False))
+        return cand
+
+    def evaluate(self, rgb: np.ndarray, *, alpha: np.ndarray | None = None,
+                 mask: np.ndarray | None = None, content_hash: str = "",
+                 category: str | None = None, flag_codes: set[str] | None = None,
+                 seed: int = 0, marketplace: str | None = None) -> SearchResult:
+        """Everything :meth:`enrich` adds, for an RGB uint8 image (working size)."""
+        cfg = self.cfg
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        if mask is None:
+            from analyzer.quality.mask import product_mask
+
+            mask = product_mask(rgb, alpha).prob
+        t["mask"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        photos = simulate_shopper_photos(rgb, mask, cfg.n_queries, seed=seed,
+                                         backgrounds=self.backgrounds, cfg=cfg.sim)
+        fixes = plan_fixes(rgb, mask, flag_codes or set(), cfg)
+        variants: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if fixes:
+            variants["all"] = apply_fixes(rgb, mask, fixes, cfg.what_if_fill)
+            if len(fixes) > 1:
+                for f in fixes:
+                    variants[f] = apply_fixes(rgb, mask, [f], cfg.what_if_fill)
+        t["simulation"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        names = list(variants)
+        imgs = [rgb] + [variants[v][0] for v in names] + [p.rgb for p in photos]
+        masks = [mask] + [variants[v][1] for v in names] + [p.mask for p in photos]
+        emb = self.embedder.embed(imgs, masks)
+        e, e_var, q = emb[0], emb[1:1 + len(names)], emb[1 + len(names):]
+        t["embedding"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        item_sims = self.E @ e
+        prod_sims = self.groups.best(item_sims[None])[0]
+        # Near-duplicates of the upload: reported, and left out of the competition.
+        lhash = diff.phash_hex(rgb)
+        dup_items = diff.near_duplicates(lhash, content_hash, item_sims, self.phash, self.sha,
+                                         cfg.duplicates)
+        dup_products = np.zeros(self.n_products, bool)
+        dup_products[self.groups.codes[dup_items]] = True
+
+        qE = q @ self.E.T
+        ranks = virtual_ranks(qE, q @ e, self.groups, dup_products, cfg.tie_tolerance)
+        summary = rank_summary(ranks, cfg.k)
+
+        cat_source = "given" if category else "inferred"
+        if not category:
+            category = self.infer_category(prod_sims, dup_products)
+        peers = self.peer_queries(category, dup_products, seed)
+        peer_items = self.main_items[peers]
+        pE = self.E[peer_items]
+        peer_excl = np.tile(dup_products, (len(peers), 1))
+        peer_excl[np.arange(len(peers)), peers] = True
+        pS = pE @ self.E.T
+        peer_ranks = virtual_ranks(pS, pE @ e, self.groups, peer_excl, cfg.tie_tolerance)
+        peer = rank_summary(peer_ranks, cfg.k)
+        peer.update({"category": category, "category_source": cat_source if category else None})
+
+        base = self.rank_baseline()
+        base_mlr = np.asarray(base["mean_log_rank"], dtype=np.float64)
+        percentile = percentile_of(summary["mean_log_rank"], base_mlr, lower_is_better=True)
+        score = search_score(summary, cfg.k)
+
+        what_if = None
+        if names:
+            by_fix: dict[str, Any] = {}
+            for j, v in enumerate(names):
+                r = virtual_ranks(qE, q @ e_var[j], self.groups, dup_products, cfg.tie_tolerance)
+                s = rank_summary(r, cfg.k)
+                pr = rank_summary(virtual_ranks(pS, pE @ e_var[j], self.groups, peer_excl,
+                                                cfg.tie_tolerance), cfg.k)
+                by_fix[v] = {"median_rank": s["median_rank"], "top_k_share": s["top_k_share"],
+                             "mean_log_rank": s["mean_log_rank"],
+                             "peer_median_rank": pr["median_rank"],
+                             "peer_top_k_share": pr["top_k_share"]}
+            allv = by_fix["all"]
+            pk = str(cfg.primary_k)
+            what_if = {
+                "fixes": fixes,
+                "median_rank": allv["median_rank"],
+                "top_k_share": allv["top_k_share"],
+                "percentile": _r(percentile_of(allv["mean_log_rank"], base_mlr, True)),
+                "score": _r(search_score(allv, cfg.k)),
+                "gain_top_k_share": _r(allv["top_k_share"][pk] - summary["top_k_share"][pk]),
+                "peer_median_rank": allv["peer_median_rank"],
+                "peer_top_k_share": allv["peer_top_k_share"],
+                "by_fix": {v: {kk: by_fix[v][kk] for kk in ("median_rank", "top_k_share")}
+                           for v in names if v != "all"},
+            }
+
+        # Differentiation.
+        comp = ~dup_products
+        if category and cat_source == "given":
+            comp &= self.product_categories == category
+        s_comp = np.where(comp, prod_sims, -np.inf)
+        order = np.argsort(-s_comp, kind="stable")[:cfg.n_nearest]
+        nearest = [self._product_row(int(c), float(prod_sims[c]), item_sims)
+                   for c in order if np.isfinite(s_comp[c])]
+        d_k = float(diff.knn_distance(np.where(dup_products, -np.inf, prod_sims)[None],
+                                      cfg.diff_k)[0])
+        uniq = diff.uniqueness(d_k, self.knn_baseline())
+        hd = diff.hash_distances(lhash, self.phash) if len(dup_items) else np.zeros(0, int)
+        dups = [{"product_id": str(self.groups.product_ids[self.groups.codes[i]]),
+                 "title": str(self.titles[i]), "item_id": int(i),
+                 "image": str(self.catalog.meta["image"].iloc[int(i)]),
+                 "similarity": _r(item_sims[i]), "phash_distance": int(hd[i]),
+                 "same_file": bool(content_hash) and self.sha[i] == content_hash}
+                for i in dup_items]
+        t["ranking"] = time.perf_counter() - t0
+
+        search = {**summary, "n_products": int(self.n_products), "k": list(cfg.k),
+                  "primary_k": cfg.primary_k, "percentile": _r(percentile),
+                  "baseline_products": len(base_mlr), "peer": peer, "what_if": what_if,
+                  "seed": int(seed)}
+        differentiation = {"uniqueness": _r(uniq), "knn_distance": _r(d_k), "k": cfg.diff_k,
+                           "phash": lhash, "nearest": nearest, "near_duplicates": dups}
+        scores = {"search": round(score, 2),
+                  "differentiation": round(uniq, 2) if np.isfinite(uniq) else 0.0}
+        flags = self._flags(search, differentiation, marketplace)
+        return SearchResult(search=search, differentiation=differentiation, flags=flags,
+                            scores=scores, timings=t, queries=photos,
+                            what_if_image=variants["all"][0] if variants else None)
+
+    def _product_row(self, c: int, sim: float, item_sims: np.ndarray) -> dict[str, Any]:
+        items = np.flatnonzero(self.groups.codes == c)
+        best_item = int(items[np.argmax(item_sims[items])])
+        return {"product_id": str(self.groups.product_ids[c]), "title": str(self.titles[best_item]),
+                "category": str(self.product_categories[c]), "similarity": _r(sim),
+                "item_id": best_item}
+
+    def _flags(self, search: dict[str, Any], d: dict[str, Any],
+               marketplace: str | None) -> list[Flag]:
+        cfg = self.cfg
+        mkt = get_marketplace(marketplace)
+        flags: list[Flag] = []
+        pk = str(cfg.primary_k)
+        share = search["top_k_share"][pk]
+        if share is not None and share < cfg.low_rank_share:
+            pct = search["percentile"]
+            msg = (f"your listing is in the first {pk} results for only {share:.0%} of "
+                   f"{search['n_queries']} simulated shopper photos of this product (median rank "
+                   f"{search['median_rank']:g} of {search['n_products'] + 1} products)")
+            if pct is not None:
+                msg += f"; that beats {pct:.0f}% of the catalog's own products"
+            wi = search.get("what_if")
+            if wi and wi["top_k_share"][pk] > share:
+                fix = (f"{_fix_words(wi['fixes'])} would raise it to {wi['top_k_share'][pk]:.0%} "
+                       f"(median rank {wi['median_rank']:g}); also shoot it sharp and evenly lit")
+            else:
+                fix = ("shoot the product alone, sharp, evenly lit, on white, filling most of "
+                       "the frame: that is what a shopper's search photo matches best")
+            flags.append(Flag("LOW_SEARCH_RANK", mkt.severity("LOW_SEARCH_RANK"), msg, fix,
+                              "search"))
+        near = d["nearest"]
+        uniq = d["uniqueness"]
+        if near and uniq is not None and uniq < cfg.low_uniqueness_percentile \
+                and near[0]["similarity"] >= cfg.lookalike_similarity:
+            names = "; ".join(f"'{n['title']}' ({n['product_id']}, similarity "
+                              f"{n['similarity']:.2f})" for n in near[:3])
+            flags.append(Flag(
+                "LOW_DIFFERENTIATION", mkt.severity("LOW_DIFFERENTIATION"),
+                f"this photo looks like other listings: {names}; it is more crowded than "
+                f"{100 - uniq:.0f}% of catalog products (uniqueness {uniq:.0f}/100)",
+                "show what sets your product apart: a distinctive angle or detail, its colour "
+                "or pattern filling the frame, a different pose or styling than these listings",
+                "differentiation"))
+        for dup in d["near_duplicates"][:3]:
+            how = "the same file as" if dup["same_file"] else "a near-copy of"
+            flags.append(Flag(
+                "NEAR_DUPLICATE", mkt.severity("NEAR_DUPLICATE"),
+                f"this photo is {how} catalog listing '{dup['title']}' ({dup['product_id']}, "
+                f"{dup['image']}; pHash distance {dup['phash_distance']}/64, similarity "
+                f"{dup['similarity']:.3f})",
+                "if that listing is yours, this is expected; if not, someone uses your photo "
+                "(report it to the marketplace) or you use theirs: marketplaces hide duplicate "
+                "images, so shoot your own photo", "differentiation"))
+        return flags
+
+    def enrich(self, report: ImageReport, *, seed: int = 0, category: str | None = None,
+               marketplace: str | None = None) -> SearchResult | None:
+        """Fill ``report.search``, ``report.differentiation``, the two scores and the flags.
+
+        Needs ``report.image`` (``analyze(..., keep_image=True)``); a report without an image or
+        that failed to load is left as it is (returns None).
+        """
+        img = getattr(report, "image", None)
+        if not report.ok or img is None:
+            return None
+        codes = {f.code for f in report.flags}
+        res = self.evaluate(img.rgb, alpha=img.alpha, content_hash=report.content_hash,
+                            category=category, flag_codes=codes, seed=seed,
+                            marketplace=marketplace)
+        report.search = res.search
+        report.differentiation = res.differentiation
+        report.scores.update(res.scores)
+        report.flags = sort_flags(list(report.flags) + res.flags)
+        return res
+
+
+def _fix_words(fixes: list[str]) -> str:
+    words = {"whiten_background": "whitening the background",
+             "crop_to_fill": "cropping so the product fills 85% of the frame"}
+    w = [words.get(f, f) for f in fixes]
+    return (" and ".join(w)).capitalize()
+
+
+def _r(x: Any, nd: int = 4) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(f) else round(f, nd)

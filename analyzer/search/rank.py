@@ -1,0 +1,121 @@
+"""Exact search ranks of a listing that is not (yet) in the catalog, and their summaries.
+
+The listing is inserted *virtually*: for a query ``q`` with cosine ``s_q`` to the listing, the
+listing's product-level rank is
+
+    rank(q) = 1 + #{catalog products p : max_{i in p} cos(q, x_i) > s_q + tol}
+
+i.e. one plus the number of competing products whose best image beats the listing (ties go to
+the listing; ``tol`` absorbs float16 storage noise). This is the rank a product-level exact search
+over catalog + listing would give, computed with one matrix product and no index rebuild.
+
+Summaries follow the usual retrieval metrics (Manning, Raghavan & Schuetze, *Introduction to
+Information Retrieval*, 2008, ch. 8): the median and quartiles of the rank, the share of queries
+where the listing lands in the first ``k`` results ("first screen", a hit rate at k), and
+``mean_log_rank`` = mean of log2(rank), the continuous statistic used to place a listing among
+the catalog's own products (a percentile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ProductGroups:
+    """Which catalog items (embedding rows) belong to which product.
+
+    ``codes[i]`` is the product number of item ``i``; ``product_ids[c]`` the id of product ``c``;
+    ``order``/``starts`` sort items by product so :meth:`best` is one ``np.maximum.reduceat``.
+    """
+
+    codes: np.ndarray
+    product_ids: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def from_ids(cls, product_ids: Any) -> ProductGroups:
+        ids = np.asarray([str(p) for p in product_ids], dtype=object)
+        uniq, first, codes = np.unique(ids, return_index=True, return_inverse=True)
+        # Number products in order of first appearance (stable, catalog order).
+        by_first = np.argsort(first, kind="stable")
+        remap = np.empty_like(by_first)
+        remap[by_first] = np.arange(len(by_first))
+        codes = remap[codes.ravel()].astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0]) if len(codes) else \
+            np.zeros(0, np.int64)
+        return cls(codes=codes, product_ids=uniq[by_first], order=order, starts=starts)
+
+    @property
+    def n_products(self) -> int:
+        return len(self.product_ids)
+
+    def best(self, sims: np.ndarray) -> np.ndarray:
+        """(q, n_products): each product's best similarity over its images, from (q, n_items)."""
+        sims = np.atleast_2d(sims)
+        if sims.shape[1] == 0:
+            return np.zeros((sims.shape[0], 0), np.float32)
+        return np.maximum.reduceat(sims[:, self.order], self.starts, axis=1)
+
+    def main_items(self) -> np.ndarray:
+        """The first (main) item of each product, in product order."""
+        return self.order[self.starts]
+
+
+def virtual_ranks(query_sims: np.ndarray, listing_sims: np.ndarray, groups: ProductGroups,
+                  exclude: np.ndarray | None = None, tol: float = 1e-3) -> np.ndarray:
+    """Rank of the listing for each query (formula in the module docstring).
+
+    ``query_sims``: (q, n_items) cosine of each query to each catalog image; ``listing_sims``:
+    (q,) cosine of each query to the listing; ``exclude``: bool (n_products,) or
+    (q, n_products) of products that do not compete (the query's own product, the listing's
+    duplicates). Returns int64 (q,), 1 = first.
+    """
+    best = groups.best(query_sims)
+    if exclude is not None:
+        best = np.where(exclude, -np.inf, best)
+    ls = np.asarray(listing_sims, dtype=np.float32).reshape(-1, 1)
+    return 1 + (best > ls + np.float32(tol)).sum(axis=1).astype(np.int64)
+
+
+def rank_summary(ranks: np.ndarray, ks: list[int] | tuple[int, ...]) -> dict[str, Any]:
+    """Median, quartiles, first-screen shares and mean log2 rank of a set of ranks."""
+    r = np.asarray(ranks, dtype=np.float64)
+    if r.size == 0:
+        return {"n_queries": 0, "median_rank": None, "rank_p25": None, "rank_p75": None,
+                "top_k_share": {str(k): None for k in ks}, "mean_log_rank": None}
+    return {
+        "n_queries": int(r.size),
+        "median_rank": float(np.median(r)),
+        "rank_p25": float(np.percentile(r, 25)),
+        "rank_p75": float(np.percentile(r, 75)),
+        "top_k_share": {str(k): round(float((r <= k).mean()), 4) for k in ks},
+        "mean_log_rank": round(float(np.log2(r).mean()), 4),
+    }
+
+
+def percentile_of(value: float, baseline: np.ndarray, lower_is_better: bool = True) -> float:
+    """Share (0-100) of ``baseline`` values the given value beats, ties counted half (the
+    mid-rank percentile). With ``lower_is_better`` a smaller value beats a larger one."""
+    b = np.asarray(baseline, dtype=np.float64)
+    b = b[np.isfinite(b)]
+    if b.size == 0 or value is None or not np.isfinite(value):
+        return float("nan")
+    if lower_is_better:
+        better, ties = (b > value).sum(), (b == value).sum()
+    else:
+        better, ties = (b < value).sum(), (b == value).sum()
+    return float(100.0 * (better + 0.5 * ties) / b.size)
+
+
+def search_score(summary: dict[str, Any], ks: list[int] | tuple[int, ...]) -> float:
+    """0-100: the mean of the first-screen shares over ``ks`` (x 100). 100 = the listing is on
+    the first 4 results for every simulated shopper; 0 = never in the first 20."""
+    shares = [summary["top_k_share"].get(str(k)) for k in ks]
+    shares = [s for s in shares if s is not None]
+    return float(100.0 * np.mean(shares)) if shares else 0.0

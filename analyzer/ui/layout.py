@@ -1,0 +1,100 @@
+"""Page chrome: the theme's extra CSS, the header, the sidebar and the empty state."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzer.config import default_marketplace, limits, marketplace, marketplace_keys
+from analyzer.ui.state import DEMO, Settings, demo_catalog_dir, resolve_catalog
+
+# Static CSS only: no user text is ever interpolated here.
+CSS = """
+<style>
+.block-container {padding-top: 2.2rem; max-width: 1280px;}
+.ll-hero h1 {font-size: 2.0rem; margin: 0 0 .15rem 0; letter-spacing: -0.02em;}
+.ll-hero p {color: #475569; margin: 0 0 .6rem 0; font-size: 1.02rem;}
+.ll-grade-card {display: flex; align-items: center; gap: 1rem; margin: .2rem 0 .2rem 0;}
+.ll-grade {width: 76px; height: 76px; border-radius: 18px; color: white; font-size: 46px;
+  font-weight: 800; display: flex; align-items: center; justify-content: center;
+  box-shadow: 0 4px 14px rgba(15, 23, 42, .18);}
+.ll-grade-words {font-size: 1.25rem; font-weight: 700; color: #0f172a;}
+.ll-grade-score {color: #475569; font-size: .95rem;}
+.ll-step {background: #f8fafc; border: 1px solid #e2e8f0; border-radius: 14px;
+  padding: 1rem 1.1rem; height: 100%;}
+.ll-step b {font-size: 1.02rem;}
+.ll-step p {color: #475569; margin: .35rem 0 0 0; font-size: .93rem;}
+.ll-kpi-big {font-size: 2.2rem; font-weight: 800; line-height: 1;}
+[data-testid="stSidebar"] .ll-brand {font-size: 1.35rem; font-weight: 800;
+  letter-spacing: -0.01em;}
+</style>
+"""
+
+
+def inject_css() -> None:
+    st.markdown(CSS, unsafe_allow_html=True)
+
+
+def header() -> None:
+    st.markdown(
+        '<div class="ll-hero"><h1>Will shoppers find and pick your product?</h1>'
+        "<p>Drop your main product photos. In seconds you see what a marketplace would flag, "
+        "why it matters, how to fix it, and where the photo would rank in a visual search.</p>"
+        "</div>", unsafe_allow_html=True)
+
+
+def sidebar() -> tuple[Settings, str | None]:
+    """The settings the analysis depends on, and the chosen catalog folder's error (if any)."""
+    with st.sidebar:
+        st.markdown("### :material/center_focus_strong: Listing Lens")
+        st.caption("Main-image checks and visual-search simulation for small sellers.")
+        keys = marketplace_keys()
+        mkey = st.selectbox("Marketplace", keys, index=keys.index(default_marketplace()),
+                            format_func=lambda k: marketplace(k).label, key="marketplace",
+                            help="Rules and severities follow this marketplace.")
+        has_demo = demo_catalog_dir() is not None
+        options = ["demo", "folder", "none"]
+        labels = {"demo": "Demo catalog" + ("" if has_demo else " (not installed)"),
+                  "folder": "My catalog folder", "none": "None (quality only)"}
+        cat_choice = st.radio("Reference catalog", options, format_func=labels.get,
+                              key="catalog-choice",
+                              help="The products your photo competes with in the simulated "
+                                   "searches. Build your own with `listing-lens catalog build`.")
+        catalog: str | None = None
+        if cat_choice == "demo":
+            catalog = DEMO
+        elif cat_choice == "folder":
+            catalog = st.text_input("Catalog folder", key="catalog-path",
+                                    placeholder="/path/to/catalog")
+        folder, err = resolve_catalog(catalog)
+        if err and cat_choice == "folder":
+            st.error(err, icon=":material/folder_off:")
+        with st.expander("Settings"):
+            use_model = st.toggle("Neural product mask (u2netp)", value=True, key="use-model",
+                                  help="Off: a classical mask (faster, less precise on busy "
+                                       "backgrounds).")
+        lim = limits()
+        st.caption(f"Images up to {lim['max_file_mb']} MB each, zips up to "
+                   f"{lim['max_zip_mb']} MB. Photos are analysed on this machine; nothing "
+                   "is uploaded anywhere else.")
+    settings = Settings(marketplace=mkey, use_model=use_model,
+                        catalog=folder if folder else None)
+    return settings, err
+
+
+def empty_state() -> None:
+    cols = st.columns(3, gap="medium")
+    steps = [
+        ("1 · Drop your photos", "One photo, many, or a zip of your store's main images. "
+         "JPEG, PNG, WebP, HEIC."),
+        ("2 · See what is wrong", "A grade per photo, each check against the marketplace's "
+         "rule, and the fix for every problem."),
+        ("3 · See where it ranks", "Simulated shopper searches against a catalog: how often "
+         "your photo lands on the first screen, and what a fix would win."),
+    ]
+    for col, (title, body) in zip(cols, steps, strict=True):
+        col.markdown(f'<div class="ll-step"><b>{title}</b><p>{body}</p></div>',
+                     unsafe_allow_html=True)
+    st.write("")
+    st.caption("Checks: sharpness · exposure & colour · pure-white background · framing & 85% "
+               "fill · clutter · resolution & format · text & watermarks · visual-search rank · "
+               "lookalikes and near-duplicates.")

@@ -1,0 +1,167 @@
+"""Run a batch of uploads through the analysis, with progress, reusing cached results.
+
+The page re-runs on every click; :func:`run_batch` remembers, per set of uploaded files and
+settings, which cache key each image has, so a re-run only looks reports up. Anything the cache
+dropped is analysed again from the uploaded bytes (kept by Streamlit for the session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from analyzer.results import ImageReport
+from analyzer.ui.state import (
+    ResultCache,
+    SearchHandle,
+    Settings,
+    analyze_entry,
+    enrich_cached,
+    failed,
+)
+from analyzer.ui.uploads import UploadEntry, iter_uploads, looks_like_zip
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class BatchItem:
+    name: str
+    key: tuple | None            # cache key of an analysed image
+    error_report: ImageReport | None = None  # for a file that could not be read
+    source: int = 0              # index of the uploaded file it came from
+    member: str | None = None    # zip member name
+
+
+@dataclass
+class Batch:
+    items: list[BatchItem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    analysed: int = 0            # how many were computed (not from the cache) on this run
+
+
+def count_entries(name: str, data: bytes) -> int:
+    """How many images an upload holds (1 for an image, the image members of a zip)."""
+    if not data or not looks_like_zip(name, data):
+        return 1
+    try:
+        from analyzer.io.archive import iter_zip_images
+
+        return max(1, len(iter_zip_images(data)))
+    except Exception:
+        return 1
+
+
+def run_batch(files: Sequence[tuple[str, bytes]], settings: Settings, cache: ResultCache,
+              progress: Progress | None = None) -> Batch:
+    """Run the quality checks on every image in the uploads (cache first); never raises.
+
+    The search simulation (seconds per image) is not run here: the report cards come first,
+    then :func:`enrich_items` fills in the search figures.
+    """
+    batch = Batch()
+    total = sum(count_entries(n, d) for n, d in files) or 1
+    done = 0
+    for idx, (name, data) in enumerate(files):
+        for entry in iter_uploads([(name, data)], batch.notes):
+            done += 1
+            batch.items.append(_one(entry, idx, settings, cache, batch, progress, done, total))
+    if progress is not None:
+        progress(1.0, f"Checked {total} photo{'s' if total != 1 else ''}")
+    return batch
+
+
+def _one(entry: UploadEntry, idx: int, settings: Settings, cache: ResultCache, batch: Batch,
+         progress: Progress | None, done: int, total: int) -> BatchItem:
+    if entry.data is None:
+        return BatchItem(entry.name, None, failed(entry.name, entry.error), idx, entry.member)
+    key = settings.key(entry.content_hash or "", "")
+    if cache.get(key, full=False) is None:
+        if progress is not None:
+            progress((done - 1) / total, f"Checking photo {done} of {total}: {entry.name}")
+        batch.analysed += 1
+    report = analyze_entry(entry.data, entry.name, settings, cache, full=False)
+    if not report.ok:
+        return BatchItem(entry.name, None, report, idx, entry.member)
+    return BatchItem(entry.name, key, None, idx, entry.member)
+
+
+def search_key(item: BatchItem, settings: Settings, search: SearchHandle) -> tuple | None:
+    if item.key is None or not search.ok:
+        return None
+    return settings.key(item.key[0], search.catalog_id)
+
+
+def light_report(item: BatchItem, cache: ResultCache, settings: Settings | None = None,
+                 search: SearchHandle | None = None) -> ImageReport | None:
+    """The light report: with the search figures when they were computed, else quality only."""
+    if item.error_report is not None:
+        return item.error_report
+    if settings is not None and search is not None:
+        sk = search_key(item, settings, search)
+        r = cache.get(sk, full=False) if sk is not None else None
+        if r is not None:
+            return _named(r, item.name)
+    r = cache.get(item.key, full=False)
+    return None if r is None else _named(r, item.name)
+
+
+def needs_search(item: BatchItem, settings: Settings, search: SearchHandle,
+                 cache: ResultCache) -> bool:
+    sk = search_key(item, settings, search)
+    return sk is not None and cache.get(sk, full=False) is None
+
+
+def full_report(item: BatchItem, files: Sequence[tuple[str, bytes]], settings: Settings,
+                cache: ResultCache, search: SearchHandle | None = None) -> ImageReport:
+    """The report with its image and maps (and search figures when computed), re-analysed from
+    the upload if the cache dropped it."""
+    if item.error_report is not None:
+        return item.error_report
+    if search is not None:
+        sk = search_key(item, settings, search)
+        r = cache.get(sk, full=True) if sk is not None else None
+        if r is not None:
+            return _named(r, item.name)
+    r = cache.get(item.key, full=True)
+    if r is not None:
+        return _named(r, item.name)
+    name, data = files[item.source]
+    notes: list[str] = []
+    for entry in iter_uploads([(name, data)], notes):
+        if entry.member == item.member and entry.data is not None:
+            return analyze_entry(entry.data, item.name, settings, cache)
+    return failed(item.name, {"code": "INTERNAL_ERROR",
+                              "message": "the upload is no longer available; upload it again"})
+
+
+def enrich_items(items: Sequence[BatchItem], files: Sequence[tuple[str, bytes]],
+                 settings: Settings, search: SearchHandle, cache: ResultCache,
+                 progress: Progress | None = None) -> int:
+    """Run the search simulation for the items that lack it; returns how many were run."""
+    todo = [i for i in items if needs_search(i, settings, search, cache)]
+    for n, item in enumerate(todo, 1):
+        if progress is not None:
+            progress((n - 1) / len(todo), f"Simulating shopper searches ({n} of {len(todo)}): "
+                                          f"{item.name}")
+        report = full_report(item, files, settings, cache)
+        enrich_cached(report, settings, search, cache)
+    if progress is not None and todo:
+        progress(1.0, "Search simulation done")
+    return len(todo)
+
+
+def _named(r: ImageReport, name: str) -> ImageReport:
+    from analyzer.ui.state import renamed
+
+    return renamed(r, name)
+
+
+def batch_id(batch: Batch) -> str:
+    """A short id of a batch's content (its cache keys), for per-batch session state."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for it in batch.items:
+        h.update(repr(it.key if it.key is not None else (it.name, "failed")).encode())
+    return h.hexdigest()[:16]

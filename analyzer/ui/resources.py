@@ -1,0 +1,74 @@
+"""Streamlit-cached resources: one of each per process, shared by every browser session."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import streamlit as st
+
+from analyzer.results import ImageReport
+from analyzer.ui.state import CatalogMap, ResultCache, SearchHandle, fit_catalog_map, open_search
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner=False)
+def result_cache() -> ResultCache:
+    return ResultCache()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_models(use_model: bool) -> bool:
+    """Load the quality models (u2netp) and import the checks before the first upload."""
+    from analyzer.quality.registry import checks
+
+    try:
+        checks()
+    except Exception:  # a broken check shows up per image as INTERNAL_ERROR, not as a dead page
+        log.exception("the quality checks could not be imported")
+    if use_model:
+        from analyzer.quality.mask import model_available
+
+        return model_available()
+    return False
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def search_handle(catalog_dir: str | None) -> SearchHandle:
+    return open_search(catalog_dir)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def catalog_map(catalog_id: str, _handle: SearchHandle) -> CatalogMap | None:
+    """PCA of the catalog's embeddings, fitted once per catalog (``catalog_id`` is the key)."""
+    if _handle.catalog is None:
+        return None
+    emb = np.asarray(_handle.catalog.embeddings, dtype=np.float32)
+    return fit_catalog_map(emb)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def product_mask_for(content_hash: str, use_model: bool, _report: ImageReport
+                     ) -> np.ndarray | None:
+    """The product mask of a report's working image, computed once per content hash."""
+    if _report.image is None:
+        return None
+    from analyzer.quality.mask import product_mask
+
+    return product_mask(_report.image.rgb, _report.image.alpha, use_model=use_model).prob
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def upload_embedding(content_hash: str, catalog_id: str, _handle: SearchHandle,
+                     _report: ImageReport, _mask: np.ndarray | None) -> np.ndarray | None:
+    """The upload's embedding with the catalog's embedder (for the 2-D map), once per photo."""
+    if _report.image is None or _handle.ctx is None:
+        return None
+    try:
+        img = _report.image
+        masks = None if _mask is None else [_mask]
+        return np.asarray(_handle.ctx.embedder.embed([img.rgb], masks)[0], dtype=np.float32)
+    except Exception:
+        log.exception("could not embed the upload for the catalog map")
+        return None

@@ -1,0 +1,225 @@
+"""Search simulation and differentiation panels (need a catalog; explain themselves without one).
+
+Reads what :meth:`analyzer.search.integration.SearchContext.enrich` put in ``report.search`` and
+``report.differentiation`` (documented in that module), plus the simulation's pictures kept by
+:func:`analyzer.ui.state.search_extras`. Missing fields degrade to a note, never a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from analyzer.results import ImageReport
+from analyzer.ui import charts
+from analyzer.ui.state import SearchHandle
+from analyzer.ui.text import md_escape, pct
+
+FIX_LABELS = {
+    "whiten_background": "Make the background pure white",
+    "crop_to_fill": "Crop so the product fills 85% of the frame",
+    "all": "All fixes together",
+}
+
+
+def _no_search(report: ImageReport | None, search: SearchHandle) -> bool:
+    if report is None:
+        st.info("Upload a photo to simulate shopper searches.")
+        return True
+    if not search.ok:
+        st.info(f"{md_escape(search.error or 'No catalog is open.')} Pick the demo catalog or "
+                "a catalog folder in the sidebar to see where this photo would rank.",
+                icon=":material/travel_explore:")
+        return True
+    if not report.search:
+        st.info("No search simulation for this photo (see the notes on the report card).",
+                icon=":material/travel_explore:")
+        return True
+    return False
+
+
+def whatif_scenarios(search: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{key, label, before, after, median_before, median_after}] on the first-screen share.
+
+    One row per simulated fix (when there are several) and one for all fixes together.
+    """
+    wi = search.get("what_if")
+    pk = str(search.get("primary_k", 10))
+    before = (search.get("top_k_share") or {}).get(pk)
+    if not wi or before is None:
+        return []
+    rows = []
+    by_fix = wi.get("by_fix") or {}
+    for key, v in by_fix.items():
+        after = (v.get("top_k_share") or {}).get(pk)
+        if after is not None:
+            rows.append({"key": key, "label": FIX_LABELS.get(key, key.replace("_", " ")),
+                         "before": float(before), "after": float(after),
+                         "median_before": search.get("median_rank"),
+                         "median_after": v.get("median_rank")})
+    after_all = (wi.get("top_k_share") or {}).get(pk)
+    if after_all is not None:
+        fixes = wi.get("fixes") or []
+        label = (FIX_LABELS["all"] if len(fixes) > 1
+                 else FIX_LABELS.get(fixes[0], "the fix") if fixes else "the fix")
+        rows.append({"key": "all", "label": label, "before": float(before),
+                     "after": float(after_all), "median_before": search.get("median_rank"),
+                     "median_after": wi.get("median_rank")})
+    return rows
+
+
+def headline(search: dict[str, Any]) -> str:
+    pk = search.get("primary_k", 10)
+    share = (search.get("top_k_share") or {}).get(str(pk))
+    n = search.get("n_queries")
+    if share is None or not n:
+        return "The search simulation did not produce a rank."
+    return (f"In **{n} simulated shopper searches** (shoppers photographing this product), your "
+            f"listing shows on the **first screen (top {pk}) in {pct(share)}** of them.")
+
+
+def render_search(report: ImageReport | None, search: SearchHandle,
+                  extras: dict[str, Any] | None = None) -> None:
+    if _no_search(report, search):
+        return
+    s = report.search or {}
+    extras = extras or {}
+    pk = int(s.get("primary_k", 10))
+    shares = s.get("top_k_share") or {}
+    st.markdown(headline(s))
+    c = st.columns(4)
+    c[0].metric(f"First screen (top {pk})", pct(shares.get(str(pk))),
+                help="Share of simulated shopper searches with your listing in the first "
+                     f"{pk} results.")
+    med = s.get("median_rank")
+    n_prod = s.get("n_products")
+    c[1].metric("Median rank", "–" if med is None else f"{med:g}",  # noqa: RUF001
+                help=f"Among {n_prod} catalog products (1 = top)." if n_prod else None)
+    p = s.get("percentile")
+    c[2].metric("Percentile vs catalog", "–" if p is None else f"{p:.0f}th",  # noqa: RUF001
+                help="Beats this share of the catalog's own products put through the same "
+                     "simulation.")
+    sc = report.scores.get("search")
+    c[3].metric("Search score", "–" if sc is None else f"{sc:.0f} / 100")  # noqa: RUF001
+
+    scen = whatif_scenarios(s)
+    wi = s.get("what_if") or {}
+    left, right = st.columns([1.15, 1], gap="large")
+    with left:
+        st.markdown("##### Where your listing ranks")
+        if s.get("ranks"):
+            st.plotly_chart(charts.rank_histogram(s["ranks"], pk),
+                            config={"displayModeBar": False}, key=f"rank-{report.content_hash}")
+        else:
+            st.plotly_chart(charts.topk_bars(shares, wi.get("top_k_share"), pk),
+                            config={"displayModeBar": False}, key=f"topk-{report.content_hash}")
+        lo, hi = s.get("rank_p25"), s.get("rank_p75")
+        if lo is not None and hi is not None:
+            st.caption(f"Half of the searches put your listing between rank {lo:g} and "
+                       f"{hi:g} (median {med:g}).")
+    with right:
+        st.markdown("##### What if you fix it?")
+        if not scen:
+            st.success("No simulated fix applies: the background is already white and the "
+                       "product fills the frame.", icon=":material/check_circle:")
+        else:
+            orig = report.image.rgb if report.image is not None else None
+            fixed = extras.get("what_if_image")
+            a, b = st.columns(2)
+            if orig is not None:
+                a.image(orig, caption=f"Now: first screen {pct(scen[-1]['before'])}",
+                        width="stretch")
+            if fixed is not None:
+                b.image(fixed, caption=f"Fixed: first screen {pct(scen[-1]['after'])}",
+                        width="stretch")
+            for row in scen:
+                arrow = "↑" if row["after"] > row["before"] else ("↓" if row["after"] <
+                                                                  row["before"] else "=")
+                st.markdown(f"- **{md_escape(row['label'])}**: first-screen share "
+                            f"{pct(row['before'])} → **{pct(row['after'])}** {arrow}")
+    if len(scen) > 1:
+        st.plotly_chart(charts.whatif_bars(scen), config={"displayModeBar": False},
+                        key=f"whatif-{report.content_hash}")
+
+    peer = s.get("peer") or {}
+    if peer.get("n_queries"):
+        ps = (peer.get("top_k_share") or {}).get(str(pk))
+        cat = peer.get("category") or "its category"
+        how = "inferred from the lookalikes" if peer.get("category_source") == "inferred" \
+            else "given"
+        st.caption(f"Browsing by similar products: when shoppers search with photos of "
+                   f"{peer['n_queries']} other products in *{md_escape(cat)}* ({how}), your "
+                   f"listing is in their first {pk} results {pct(ps)} of the time.")
+    qs = extras.get("queries") or []
+    if qs:
+        st.markdown("##### What shoppers' photos look like")
+        st.caption("The search engine matches photos like these (simulated from yours: other "
+                   "backgrounds, angles, light and phone blur) against every listing.")
+        cols = st.columns(len(qs))
+        for col, q in zip(cols, qs, strict=True):
+            col.image(q, width="stretch")
+
+
+def render_differentiation(report: ImageReport | None, search: SearchHandle,
+                           resources: Any, get_mask: Any = None) -> None:
+    if _no_search(report, search):
+        return
+    d = report.differentiation or {}
+    nbrs = d.get("nearest") or []
+    dups = d.get("near_duplicates") or []
+    uniq = d.get("uniqueness")
+    c = st.columns(3)
+    c[0].metric("Uniqueness", "–" if uniq is None else f"{uniq:.0f} / 100",  # noqa: RUF001
+                help="How far your photo is from its nearest catalog products, as a "
+                     "percentile of the catalog (higher = stands out more).")
+    c[1].metric("Closest lookalike", "–" if not nbrs else  # noqa: RUF001
+                f"{float(nbrs[0].get('similarity', 0)):.2f}",
+                help="Cosine similarity of the visual-search embeddings (1 = identical).")
+    c[2].metric("Near-duplicates", len(dups))
+    for dup in dups:
+        what = md_escape(dup.get("title") or dup.get("product_id") or "a catalog item")
+        how = "the same file as" if dup.get("same_file") else "a near-copy of"
+        st.warning(f"This photo is {how} **{what}** (similarity "
+                   f"{float(dup.get('similarity') or 0):.2f}, pHash distance "
+                   f"{dup.get('phash_distance', '?')}/64). Marketplaces hide duplicate images.",
+                   icon=":material/content_copy:")
+    if nbrs:
+        st.markdown("##### Nearest lookalikes in the catalog")
+        cols = st.columns(max(5, len(nbrs[:6])))
+        for col, nb in zip(cols, nbrs[:6], strict=False):
+            with col:
+                path = _thumb(search, nb.get("item_id"))
+                if path is not None:
+                    st.image(str(path), width="stretch")
+                title = md_escape(str(nb.get("title") or nb.get("product_id") or ""))
+                st.caption(f"{title}  \nsimilarity **{float(nb.get('similarity') or 0):.2f}**")
+    cmap = resources.catalog_map(search.catalog_id, search)
+    if cmap is None:
+        return
+    meta = search.catalog.meta
+    titles = (meta["title"].astype(str) + " · " + meta["product_id"].astype(str)).tolist() \
+        if "title" in meta else [""] * len(meta)
+    cats = meta["category"].fillna("").astype(str).tolist() if "category" in meta else None
+    mask = get_mask(report) if get_mask is not None else None
+    emb = resources.upload_embedding(report.content_hash, search.catalog_id, search, report,
+                                     mask)
+    xy = cmap.project(emb) if emb is not None else None
+    nb_ids = [int(nb["item_id"]) for nb in nbrs if nb.get("item_id") is not None]
+    st.markdown("##### Where your photo sits in the catalog")
+    ev = sum(cmap.explained)
+    st.caption("Each dot is a catalog photo, placed by its visual-search embedding (PCA to 2-D, "
+               f"{ev:.0%} of the variance); close dots look alike to a search engine. Hover "
+               "for the product; the star is your photo, circles its nearest lookalikes.")
+    st.plotly_chart(charts.catalog_scatter(cmap.coords, titles, cats, xy, report.file, nb_ids),
+                    config={"displayModeBar": False}, key=f"map-{report.content_hash}")
+
+
+def _thumb(search: SearchHandle, item_id: Any) -> Any:
+    if item_id is None or search.catalog is None:
+        return None
+    try:
+        p = search.catalog.thumbnail_path(int(item_id))
+    except Exception:
+        return None
+    return p if p is not None and p.is_file() else None

@@ -1,0 +1,656 @@
+"""Measure how well each quality score separates good photos from bad ones on ../shared/data.
+
+For every check, a pair of image sets where one is known to be better than the other, and the
+AUROC of the check's score at telling them apart (1.0 = every good photo scores above every bad
+one, 0.5 = chance), next to a simple one-line baseline so the table shows what the measure buys:
+
+====================  =========================  ==============================  =================
+check                 good set                   bad set                         baseline
+====================  =========================  ==============================  =================
+sharpness             luma main images           the same, Gaussian-blurred      variance of Laplacian
+exposure              luma main images           the same, darkened / brightened mean luminance
+background, overall   luma (studio, white)       clothing (amateur)              mean border brightness
+framing               luma                       luma shrunk on a white canvas   non-white fraction
+clutter               grocery iconic + luma      grocery in-store (train)        Canny edge density
+resolution            luma                       luma shrunk to 400 px           long side in px
+overlays              luma                       luma + text/watermark/badge     Canny edge density
+overlays (border)     luma                       luma + added frame              mean border brightness
+====================  =========================  ==============================  =================
+
+Derived sets (blurred, darkened, text-overlaid, ...) are made once, deterministically, under
+``/tmp/ll_eval_data``. Per-image results are cached in ``/tmp/ll_eval_cache`` keyed by the file's
+sha256 and a hash of the code and thresholds the check depends on, so re-running after a change
+re-computes only what the change can affect. The product mask is cached too.
+
+Usage::
+
+    .venv/bin/python scripts/evaluate_quality.py                     # all checks, 100 per set
+    .venv/bin/python scripts/evaluate_quality.py --checks sharpness --limit 60
+    .venv/bin/python scripts/evaluate_quality.py --no-model --csv /tmp/eval.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import importlib
+import json
+import math
+import os
+import random
+import sys
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("LISTING_LENS_ORT_THREADS", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from analyzer.config import check_thresholds, thresholds  # noqa: E402
+from analyzer.io.loader import load_image  # noqa: E402
+from analyzer.quality import registry  # noqa: E402
+from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.results import CheckResult, Flag  # noqa: E402
+
+cv2.setNumThreads(1)
+
+DATA = REPO.parent / "shared" / "data"
+GEN_DIR = Path("/tmp/ll_eval_data")
+CACHE_DIR = Path("/tmp/ll_eval_cache")
+GEN_VERSION = "v1"
+BASELINE_VERSION = "b1"
+QUALITY_DIR = REPO / "analyzer" / "quality"
+
+FONT_FILES = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Oblique.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Italic.ttf",
+]
+OVERLAY_TEXTS = ["SALE", "50% OFF", "FREE SHIPPING", "Best Seller", "NEW ARRIVAL", "LIMITED",
+                 "www.myshop.com", "(c) MyShop", "HOT DEAL", "2 for 1", "Premium Quality",
+                 "ORIGINAL", "Buy now!", "SAMPLE", "shop.example.com", "-30%"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Image sets
+# ----------------------------------------------------------------------------------------------
+
+def _rng_for(path: Path, salt: str) -> random.Random:
+    h = hashlib.sha1(f"{path.name}:{salt}".encode()).hexdigest()
+    return random.Random(int(h[:12], 16))
+
+
+def luma_main() -> list[Path]:
+    with open(DATA / "luma" / "MANIFEST_products.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [DATA / "luma" / r["images"].split("|")[0] for r in rows]
+
+
+def clothing() -> list[Path]:
+    return sorted((DATA / "clothing" / "images").glob("*.jpg"))
+
+
+def grocery_iconic() -> list[Path]:
+    return sorted((DATA / "grocery" / "dataset" / "iconic-images-and-descriptions").rglob("*.jpg"))
+
+
+def grocery_instore() -> list[Path]:
+    base = DATA / "grocery" / "dataset"
+    with open(base / "train.txt") as f:
+        return [base / line.split(",")[0].strip() for line in f if line.strip()]
+
+
+def _derive(name: str, src: list[Path], fn: Callable[[Image.Image, random.Random], Image.Image],
+            quality: int = 92) -> list[Path]:
+    """Apply ``fn`` to each source image once; the outputs are JPEGs under GEN_DIR/name."""
+    out_dir = GEN_DIR / GEN_VERSION / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for p in src:
+        q = out_dir / (p.stem + ".jpg")
+        if not q.exists():
+            im = Image.open(p).convert("RGB")
+            res = fn(im, _rng_for(p, name))
+            tmp = q.with_suffix(".tmp.jpg")
+            res.save(tmp, quality=quality)
+            tmp.replace(q)
+        out.append(q)
+    return out
+
+
+def blur(im: Image.Image, rng: random.Random) -> Image.Image:
+    """Gaussian blur of sigma 2-3 px at 1000 px on the long side (scaled to the image)."""
+    sigma = rng.uniform(2.0, 3.0) * max(im.size) / 1000.0
+    return im.filter(ImageFilter.GaussianBlur(radius=sigma))  # PIL's radius is the sigma
+
+
+def _srgb_to_lin(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def _lin_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0, 1)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
+def _expose(im: Image.Image, stops: float) -> Image.Image:
+    lin = _srgb_to_lin(np.asarray(im).astype(np.float64) / 255.0) * (2.0 ** stops)
+    return Image.fromarray(np.rint(_lin_to_srgb(lin) * 255).astype(np.uint8))
+
+
+def darken(im: Image.Image, rng: random.Random) -> Image.Image:
+    """Under-exposure by 1.5-2.5 stops (linear light)."""
+    return _expose(im, -rng.uniform(1.5, 2.5))
+
+
+def brighten(im: Image.Image, rng: random.Random) -> Image.Image:
+    """Over-exposure by 1.0-2.0 stops (linear light, clipped like a sensor)."""
+    return _expose(im, rng.uniform(1.0, 2.0))
+
+
+def shrink(im: Image.Image, rng: random.Random) -> Image.Image:
+    s = 400 / max(im.size)
+    return im.resize((round(im.width * s), round(im.height * s)), Image.Resampling.LANCZOS)
+
+
+def pad_small(im: Image.Image, rng: random.Random) -> Image.Image:
+    """The product at 45-60% of the frame on a white canvas of the same size."""
+    s = rng.uniform(0.45, 0.6)
+    small = im.resize((round(im.width * s), round(im.height * s)), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", im.size, (255, 255, 255))
+    canvas.paste(small, ((im.width - small.width) // 2, (im.height - small.height) // 2))
+    return canvas
+
+
+def add_border(im: Image.Image, rng: random.Random) -> Image.Image:
+    """An added frame: grey or coloured, 1.5-5% of the long side, padding or painted over."""
+    w = max(3, round(max(im.size) * rng.uniform(0.015, 0.05)))
+    color = rng.choice([(128, 128, 128), (200, 200, 200), (40, 40, 40), (180, 30, 40),
+                        (20, 60, 160), (230, 190, 60)])
+    if rng.random() < 0.5:
+        canvas = Image.new("RGB", (im.width + 2 * w, im.height + 2 * w), color)
+        canvas.paste(im, (w, w))
+        return canvas
+    out = im.copy()
+    d = ImageDraw.Draw(out)
+    d.rectangle([0, 0, im.width - 1, im.height - 1], outline=color, width=w)
+    return out
+
+
+def _font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    files = [f for f in FONT_FILES if Path(f).is_file()]
+    if files:
+        return ImageFont.truetype(rng.choice(files), size)
+    return ImageFont.load_default(size=size)
+
+
+def add_text(im: Image.Image, rng: random.Random) -> Image.Image:
+    """Text, a tiled watermark or a badge drawn with PIL in varied fonts, sizes, places, opacity."""
+    base = im.convert("RGBA")
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    W, H = base.size
+    kind = rng.choices(["text", "watermark", "badge"], weights=[0.5, 0.25, 0.25])[0]
+    color = rng.choice([(0, 0, 0), (200, 20, 30), (20, 40, 160), (90, 90, 90), (0, 120, 60),
+                        (255, 140, 0)])
+    if kind == "text":
+        alpha = int(255 * rng.uniform(0.6, 1.0))
+        for _ in range(rng.choice([1, 1, 2])):
+            size = max(10, round(H * rng.uniform(0.03, 0.09)))
+            font = _font(rng, size)
+            txt = rng.choice(OVERLAY_TEXTS)
+            box = d.textbbox((0, 0), txt, font=font)
+            tw, th = box[2] - box[0], box[3] - box[1]
+            pos = rng.choice(["tl", "tr", "bl", "br", "top", "bottom", "center"])
+            m = round(0.03 * W)
+            x = {"tl": m, "bl": m, "tr": W - tw - m, "br": W - tw - m}.get(pos, (W - tw) // 2)
+            y = {"tl": m, "tr": m, "top": m, "bl": H - th - m, "br": H - th - m,
+                 "bottom": H - th - m}.get(pos, (H - th) // 2)
+            x += rng.randint(-m // 2, m // 2)
+            y += rng.randint(-m // 2, m // 2)
+            d.text((x, y), txt, font=font, fill=(*color, alpha))
+    elif kind == "watermark":
+        alpha = int(255 * rng.uniform(0.25, 0.5))
+        size = max(10, round(H * rng.uniform(0.04, 0.08)))
+        font = _font(rng, size)
+        txt = rng.choice(["(c) MyShop", "SAMPLE", "myshop.com", "WATERMARK", "PROOF"])
+        box = d.textbbox((0, 0), txt, font=font)
+        tw, th = box[2] - box[0], box[3] - box[1]
+        tile = Image.new("RGBA", (tw + size, th + size), (0, 0, 0, 0))
+        ImageDraw.Draw(tile).text((size // 2, size // 2), txt, font=font,
+                                  fill=(*color, alpha))
+        tile = tile.rotate(rng.choice([0, 30, 45, -30]), expand=True)
+        step_x, step_y = int(tile.width * 1.6), int(tile.height * 1.8)
+        for yy in range(-tile.height // 2, H, step_y):
+            for xx in range(-tile.width // 2, W, step_x):
+                layer.alpha_composite(tile, (max(0, xx), max(0, yy)))
+    else:
+        alpha = 255
+        r = round(min(W, H) * rng.uniform(0.07, 0.12))
+        cx = rng.choice([r + W // 30, W - r - W // 30])
+        cy = rng.choice([r + H // 30, H - r - H // 30])
+        fill = rng.choice([(200, 20, 30), (255, 140, 0), (20, 120, 60), (20, 40, 160)])
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(*fill, alpha))
+        font = _font(rng, max(10, r // 2))
+        txt = rng.choice(["NEW", "SALE", "-20%", "TOP"])
+        box = d.textbbox((0, 0), txt, font=font)
+        d.text((cx - (box[2] - box[0]) // 2 - box[0], cy - (box[3] - box[1]) // 2 - box[1]), txt,
+               font=font, fill=(255, 255, 255, 255))
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def _pick(paths: list[Path], n: int, seed: int) -> list[Path]:
+    if n <= 0 or n >= len(paths):
+        return list(paths)
+    rng = random.Random(seed)
+    return sorted(rng.sample(paths, n))
+
+
+def build_sets(names: set[str], limit: int, seed: int) -> dict[str, list[Path]]:
+    luma = _pick(luma_main(), limit, seed)
+    makers: dict[str, Callable[[], list[Path]]] = {
+        "luma": lambda: luma,
+        "luma_blur": lambda: _derive("luma_blur", luma, blur),
+        "luma_dark": lambda: _derive("luma_dark", luma, darken),
+        "luma_bright": lambda: _derive("luma_bright", luma, brighten),
+        "luma_small": lambda: _derive("luma_small", luma, shrink),
+        "luma_pad": lambda: _derive("luma_pad", luma, pad_small),
+        "luma_border": lambda: _derive("luma_border", luma, add_border),
+        "luma_text": lambda: _derive("luma_text", luma, add_text),
+        "clothing": lambda: _pick(clothing(), limit, seed),
+        "grocery_iconic": lambda: _pick(grocery_iconic(), limit, seed),
+        "grocery_instore": lambda: _pick(grocery_instore(), limit, seed),
+    }
+    unknown = names - set(makers)
+    if unknown:
+        raise SystemExit(f"unknown set(s): {', '.join(sorted(unknown))}; known: {', '.join(makers)}")
+    return {n: makers[n]() for n in makers if n in names}
+
+
+# ----------------------------------------------------------------------------------------------
+# Baselines: one line each, on the working-size image
+# ----------------------------------------------------------------------------------------------
+
+def _border(gray: np.ndarray, frac: float = 0.05) -> np.ndarray:
+    h, w = gray.shape
+    b = max(1, round(min(h, w) * frac))
+    return np.concatenate([gray[:b].ravel(), gray[-b:].ravel(), gray[b:-b, :b].ravel(),
+                           gray[b:-b, -b:].ravel()])
+
+
+def baselines(rgb: np.ndarray, width: int, height: int) -> dict[str, float]:
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    g = gray.astype(np.float32) / 255.0
+    edges = cv2.Canny(gray, 100, 200)
+    return {
+        "laplacian_var": float(cv2.Laplacian(g, cv2.CV_32F).var()),
+        "mean_luma": float(g.mean()),
+        "border_brightness": float(_border(g).mean()),
+        "edge_density": float((edges > 0).mean()),
+        "nonwhite_fraction": float((g < 0.95).mean()),
+        "long_side": float(max(width, height)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparisons: (check, good set(s), bad set(s), score key, baseline key, baseline sign, target)
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Comparison:
+    label: str
+    check: str                 # which check must run ("overall" = all)
+    good: tuple[str, ...]
+    bad: tuple[str, ...]
+    score: str                 # key in the per-image scores
+    baseline: str              # key in baselines(); higher = better after `sign`
+    sign: float
+    target: float
+
+
+COMPARISONS = [
+    Comparison("sharpness", "sharpness", ("luma",), ("luma_blur",), "sharpness",
+               "laplacian_var", 1, 0.95),
+    Comparison("exposure (dark)", "exposure", ("luma",), ("luma_dark",), "exposure",
+               "mean_luma", 1, 0.90),
+    Comparison("exposure (bright)", "exposure", ("luma",), ("luma_bright",), "exposure",
+               "mean_luma", -1, 0.90),
+    Comparison("background", "background", ("luma",), ("clothing",), "background",
+               "border_brightness", 1, 0.95),
+    Comparison("framing", "framing", ("luma",), ("luma_pad",), "framing",
+               "nonwhite_fraction", 1, 0.90),
+    Comparison("clutter", "clutter", ("grocery_iconic", "luma"), ("grocery_instore",), "clutter",
+               "edge_density", -1, 0.90),
+    Comparison("resolution", "resolution", ("luma",), ("luma_small",), "resolution",
+               "long_side", 1, 0.95),
+    Comparison("overlays (text)", "overlays", ("luma",), ("luma_text",), "overlays",
+               "edge_density", -1, 0.90),
+    Comparison("overlays (border)", "overlays", ("luma",), ("luma_border",), "overlays",
+               "border_brightness", 1, 0.90),
+    Comparison("overall", "overall", ("luma",), ("clothing",), "overall",
+               "border_brightness", 1, 0.95),
+]
+
+
+def auroc(good: list[float], bad: list[float]) -> float:
+    """P(score of a random good image > score of a random bad one), ties counted half."""
+    g = np.asarray([x for x in good if x is not None and math.isfinite(x)], dtype=np.float64)
+    b = np.asarray([x for x in bad if x is not None and math.isfinite(x)], dtype=np.float64)
+    if len(g) == 0 or len(b) == 0:
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.ones(len(g)), np.zeros(len(b))]
+    return float(roc_auc_score(y, np.r_[g, b]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Cached evaluation
+# ----------------------------------------------------------------------------------------------
+
+def _sha_file(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def _shared_code_hash() -> str:
+    """Code every check depends on: context, mask and helper modules under analyzer/quality.
+
+    The loader is left out on purpose (it changes often, for error handling, and rarely changes
+    pixels): after a change to decoding, run with a fresh ``--cache`` folder.
+    """
+    h = hashlib.sha256()
+    files = sorted(p for p in QUALITY_DIR.glob("*.py")
+                   if p.stem not in registry.CHECK_MODULES and p.stem != "overall")
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    h.update(json.dumps(thresholds().get("limits"), sort_keys=True, default=str).encode())
+    h.update(json.dumps(thresholds().get("default_severity"), sort_keys=True).encode())
+    h.update((REPO / "analyzer" / "data" / "marketplaces.yaml").read_bytes())
+    return h.hexdigest()
+
+
+def _check_hash(check: str, shared: str) -> str:
+    h = hashlib.sha256(shared.encode())
+    src = QUALITY_DIR / f"{check}.py"
+    h.update(src.read_bytes() if src.exists() else b"")
+    h.update(json.dumps(check_thresholds(check), sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _mask_hash(use_model: bool) -> str:
+    h = hashlib.sha256()
+    h.update((QUALITY_DIR / "mask.py").read_bytes())
+    h.update(json.dumps(check_thresholds("mask"), sort_keys=True, default=str).encode())
+    h.update(b"model" if use_model else b"classical")
+    return h.hexdigest()[:16]
+
+
+def _load_mask(path: Path):  # type: ignore[no-untyped-def]
+    from analyzer.quality.mask import MaskResult
+
+    z = np.load(path, allow_pickle=False)
+    prob = z["prob"].astype(np.float32) / 65535.0
+    binary = np.unpackbits(z["binary"])[: prob.size].reshape(prob.shape).astype(bool)
+    bbox = tuple(int(v) for v in z["bbox"]) if z["bbox"].size == 4 else None
+    return MaskResult(prob=prob, binary=binary, source=str(z["source"]), bbox=bbox)
+
+
+def _save_mask(path: Path, m) -> None:  # type: ignore[no-untyped-def]
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(
+        tmp, prob=np.rint(np.clip(m.prob, 0, 1) * 65535).astype(np.uint16),
+        binary=np.packbits(m.binary.ravel()), source=np.array(m.source),
+        bbox=np.array(m.bbox if m.bbox is not None else [], dtype=np.int64))
+    tmp.replace(path)
+
+
+def import_checks(names: list[str]) -> dict[str, Callable]:
+    """Import each check module on its own: a module that is missing or broken is skipped."""
+    out = {}
+    for n in names:
+        try:
+            importlib.import_module(f"analyzer.quality.{n}")
+        except ModuleNotFoundError as e:
+            if e.name == f"analyzer.quality.{n}":
+                print(f"  (check '{n}' not written yet: skipped)", file=sys.stderr)
+                continue
+            print(f"  (check '{n}' failed to import: {e!r}; skipped)", file=sys.stderr)
+            continue
+        except Exception as e:
+            print(f"  (check '{n}' failed to import: {e!r}; skipped)", file=sys.stderr)
+            continue
+        if n in registry._CHECKS:
+            out[n] = registry._CHECKS[n]
+    return out
+
+
+class Evaluator:
+    def __init__(self, checks: dict[str, Callable], marketplace: str, use_model: bool,
+                 cache_dir: Path, verbose: bool = False) -> None:
+        from analyzer.config import marketplace as get_marketplace
+
+        self.checks = checks
+        self.mkt = get_marketplace(marketplace)
+        self.use_model = use_model
+        self.cache_dir = cache_dir
+        self.verbose = verbose
+        shared = _shared_code_hash()
+        self.check_hash = {n: _check_hash(n, shared) for n in checks}
+        self.mask_hash = _mask_hash(use_model)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.times: dict[str, list[float]] = defaultdict(list)
+        (cache_dir / "res").mkdir(parents=True, exist_ok=True)
+        (cache_dir / "mask").mkdir(parents=True, exist_ok=True)
+
+    def _res_path(self, key: str, check: str) -> Path:
+        return self.cache_dir / "res" / f"{key[:24]}_{self.mkt.key}_{check}_{self.check_hash[check]}.json"
+
+    def run(self, path: Path) -> dict:
+        """Scores, metrics, flag codes and baselines of one image (from the cache when it can)."""
+        key = _sha_file(path)
+        out: dict = {"file": str(path), "scores": {}, "metrics": {}, "flags": {}}
+        todo = []
+        for n in self.checks:
+            rp = self._res_path(key, n)
+            if rp.exists():
+                r = json.loads(rp.read_text())
+                out["scores"][n] = r["score"]
+                out["metrics"].update({f"{n}.{k}": v for k, v in r["metrics"].items()})
+                out["flags"][n] = r["flags"]
+            else:
+                todo.append(n)
+        bp = self.cache_dir / "res" / f"{key[:24]}_baseline_{BASELINE_VERSION}.json"
+        need_base = not bp.exists()
+        if todo or need_base:
+            try:
+                img = load_image(path)
+            except Exception as e:
+                out["error"] = repr(e)
+                self.errors["load"] += 1
+                return out
+            if need_base:
+                bp.write_text(json.dumps(baselines(img.rgb, img.width, img.height)))
+            ctx = ImageContext(image=img, marketplace=self.mkt, use_model=self.use_model)
+            mp = self.cache_dir / "mask" / f"{key[:24]}_{self.mask_hash}.npz"
+            if mp.exists():
+                try:
+                    ctx.__dict__["mask_result"] = _load_mask(mp)
+                except Exception:
+                    mp.unlink(missing_ok=True)
+            for n in todo:
+                t0 = time.perf_counter()
+                try:
+                    res: CheckResult = self.checks[n](ctx)
+                except Exception:
+                    self.errors[n] += 1
+                    if self.verbose or self.errors[n] <= 2:
+                        print(f"  {n} failed on {path}:\n{traceback.format_exc()}",
+                              file=sys.stderr)
+                    continue
+                self.times[n].append(time.perf_counter() - t0)
+                r = {"score": float(res.score),
+                     "metrics": {k: (float(v) if isinstance(v, (int, float, np.floating,
+                                                                np.integer)) else None)
+                                 for k, v in res.metrics.items()},
+                     "flags": [[f.code, f.severity] for f in res.flags]}
+                self._res_path(key, n).write_text(json.dumps(r))
+                out["scores"][n] = r["score"]
+                out["metrics"].update({f"{n}.{k}": v for k, v in r["metrics"].items()})
+                out["flags"][n] = r["flags"]
+            if "mask_result" in ctx.__dict__ and not mp.exists():
+                _save_mask(mp, ctx.__dict__["mask_result"])
+        out["baseline"] = json.loads(bp.read_text())
+        if out["scores"]:
+            from analyzer.quality.overall import grade_for, weighted_score
+
+            results = {n: CheckResult(name=n, score=s) for n, s in out["scores"].items()}
+            flags = [Flag(code=c, severity=s, message="", fix="")
+                     for fl in out["flags"].values() for c, s in fl]
+            out["scores"]["overall"] = weighted_score(results)
+            out["grade"] = grade_for(out["scores"]["overall"], flags)
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--limit", type=int, default=100,
+                    help="images per set (0 = all); derived sets follow the luma sample")
+    ap.add_argument("--checks", default="",
+                    help="comma-separated checks to evaluate (default: all registered)")
+    ap.add_argument("--sets", default="",
+                    help="extra comma-separated sets to score (flag rates), e.g. clothing")
+    ap.add_argument("--marketplace", default="amazon")
+    ap.add_argument("--no-model", action="store_true", help="classical mask instead of u2netp")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", default=str(CACHE_DIR))
+    ap.add_argument("--csv", default="", help="write per-image scores/metrics here")
+    ap.add_argument("--json", default="", help="write the summary tables here")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+
+    if not (DATA / "luma").is_dir():
+        print(f"no data at {DATA}; nothing to evaluate", file=sys.stderr)
+        return 1
+    wanted = [c.strip() for c in args.checks.split(",") if c.strip()] or list(
+        registry.CHECK_MODULES)
+    want_overall = "overall" in wanted or not args.checks
+    names = [c for c in wanted if c != "overall"]
+    if want_overall:
+        names = list(registry.CHECK_MODULES)
+    checks = import_checks(names)
+    if not checks:
+        print("no check could be imported", file=sys.stderr)
+        return 1
+    comps = [c for c in COMPARISONS
+             if c.check in checks or (c.check == "overall" and want_overall)]
+    set_names = {s for c in comps for s in c.good + c.bad}
+    set_names |= {s.strip() for s in args.sets.split(",") if s.strip()}
+    t0 = time.perf_counter()
+    sets = build_sets(set_names, args.limit, args.seed)
+    print(f"checks: {', '.join(checks)}; sets: "
+          + ", ".join(f"{k} ({len(v)})" for k, v in sets.items())
+          + f"; mask: {'classical' if args.no_model else 'u2netp'}; marketplace: "
+          f"{args.marketplace}", flush=True)
+
+    ev = Evaluator(checks, args.marketplace, not args.no_model, Path(args.cache), args.verbose)
+    results: dict[str, list[dict]] = {}
+    for sname, paths in sets.items():
+        t1 = time.perf_counter()
+        results[sname] = [ev.run(p) for p in paths]
+        print(f"  {sname}: {len(paths)} images in {time.perf_counter() - t1:.1f} s", flush=True)
+
+    # --- AUROC table
+    rows = []
+    for c in comps:
+        g = [r for s in c.good for r in results[s] if "error" not in r]
+        b = [r for s in c.bad for r in results[s] if "error" not in r]
+        ours = auroc([r["scores"].get(c.score) for r in g], [r["scores"].get(c.score) for r in b])
+        base = auroc([c.sign * r["baseline"][c.baseline] for r in g],
+                     [c.sign * r["baseline"][c.baseline] for r in b])
+        rows.append({"check": c.label, "good": "+".join(c.good), "bad": "+".join(c.bad),
+                     "n_good": len(g), "n_bad": len(b), "auroc": ours, "baseline": c.baseline,
+                     "auroc_baseline": base, "target": c.target})
+    print("\nAUROC (good vs bad; higher score = better photo)\n")
+    print(f"| {'check':<18} | {'good set':<22} | {'bad set':<16} | {'n':>7} | {'ours':>5} | "
+          f"{'baseline':<18} | {'base':>5} | target |")
+    print("|" + "|".join("-" * w for w in (20, 24, 18, 9, 7, 20, 7, 8)) + "|")
+    for r in rows:
+        ok = "" if not math.isfinite(r["auroc"]) else (" ok" if r["auroc"] >= r["target"]
+                                                       else " LOW")
+        print(f"| {r['check']:<18} | {r['good']:<22} | {r['bad']:<16} | "
+              f"{r['n_good']:>3}/{r['n_bad']:<3} | {r['auroc']:5.3f} | {r['baseline']:<18} | "
+              f"{r['auroc_baseline']:5.3f} | {r['target']:.2f}{ok} |")
+
+    # --- flag rates and median scores per set
+    codes = sorted({c for rs in results.values() for r in rs for fl in r["flags"].values()
+                    for c, _ in fl})
+    flag_rates = {}
+    print("\nFlag rates per set (% of images)\n")
+    print(f"| {'set':<16} | " + " | ".join(f"{c[:14]:>14}" for c in codes) + " |")
+    print("|" + "|".join("-" * w for w in [18] + [16] * len(codes)) + "|")
+    for sname, rs in results.items():
+        ok = [r for r in rs if "error" not in r]
+        rates = {c: 100.0 * np.mean([any(c == fc for fl in r["flags"].values() for fc, _ in fl)
+                                     for r in ok]) if ok else float("nan") for c in codes}
+        flag_rates[sname] = rates
+        print(f"| {sname:<16} | " + " | ".join(f"{rates[c]:14.0f}" for c in codes) + " |")
+
+    score_keys = [k for k in ["overall", *registry.CHECK_MODULES]
+                  if any(k in r["scores"] for rs in results.values() for r in rs)]
+    medians = {}
+    print("\nMedian score per set\n")
+    print(f"| {'set':<16} | " + " | ".join(f"{k[:10]:>10}" for k in score_keys) + " |")
+    print("|" + "|".join("-" * w for w in [18] + [12] * len(score_keys)) + "|")
+    for sname, rs in results.items():
+        med = {k: float(np.median([r["scores"][k] for r in rs if k in r["scores"]]))
+               if any(k in r["scores"] for r in rs) else float("nan") for k in score_keys}
+        medians[sname] = med
+        print(f"| {sname:<16} | " + " | ".join(f"{med[k]:10.1f}" for k in score_keys) + " |")
+
+    if ev.times:
+        print("\nmedian check time on uncached images (ms): " + ", ".join(
+            f"{n} {1000 * float(np.median(t)):.0f}" for n, t in ev.times.items()))
+    if ev.errors:
+        print("errors: " + ", ".join(f"{k}: {v}" for k, v in ev.errors.items()))
+    print(f"total {time.perf_counter() - t0:.0f} s")
+
+    if args.csv:
+        keys = sorted({k for rs in results.values() for r in rs for k in r["metrics"]})
+        with open(args.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["set", "file", "grade", *score_keys, "flags", *keys])
+            for sname, rs in results.items():
+                for r in rs:
+                    w.writerow([sname, r["file"], r.get("grade", ""),
+                                *[r["scores"].get(k, "") for k in score_keys],
+                                " ".join(c for fl in r["flags"].values() for c, _ in fl),
+                                *[r["metrics"].get(k, "") for k in keys]])
+        print(f"per-image results: {args.csv}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"auroc": rows, "flag_rates": flag_rates, "median_scores": medians}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

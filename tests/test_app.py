@@ -1,0 +1,131 @@
+"""The dashboard driven through Streamlit's AppTest (no browser): render, upload, bad file."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from analyzer.config import marketplace, marketplace_keys
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 240  # cold model loads (u2netp, the embedder) on a shared 2-core machine
+GRADE_RE = re.compile(r'data-testid="ll-grade"[^>]*>([A-F])<')
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _grades(at: AppTest) -> list[str]:
+    return [m.group(1) for md in at.markdown if (m := GRADE_RE.search(md.value))]
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [e.value for e in at.info]
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def photo(luma_main_images: list[Path]) -> tuple[str, bytes]:
+    p = luma_main_images[0]
+    return p.name, p.read_bytes()
+
+
+def test_page_renders_with_no_upload() -> None:
+    at = _app()
+    assert len(at.file_uploader) == 1
+    assert at.file_uploader[0].accept_multiple_files
+    assert ".zip" in at.file_uploader[0].allowed_type
+    assert at.selectbox(key="marketplace").options == [marketplace(k).label
+                                                       for k in marketplace_keys()]
+    assert at.selectbox(key="marketplace").value == "amazon"
+    text = _texts(at)
+    assert "Will shoppers find and pick your product?" in text
+    assert "Drop your photos" in text
+    assert _grades(at) == []  # no report card without an upload
+    assert not at.error
+
+
+@pytest.mark.slow
+def test_upload_of_a_real_photo_shows_report_card_with_scores(photo: tuple[str, bytes]) -> None:
+    at = _app()
+    at.file_uploader[0].set_value((photo[0], photo[1], "image/jpeg"))
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    grades = _grades(at)
+    assert len(grades) == 1 and grades[0] in "ABCDF"
+    text = _texts(at)
+    assert re.search(r"\d+ / 100 overall", text)
+    assert "Check by check" in text
+    # one expander per check, headed by a plain-language line ("Sharpness: ...")
+    labels = [e.label for e in at.expander]
+    for name in ("Sharpness", "Background", "Framing & fill"):
+        assert any(lbl.split(":")[0].endswith(name) for lbl in labels), labels
+    # the store audit has one row with the same grade
+    df = at.dataframe(key="audit-table").value if _has_key(at, "audit-table") else \
+        at.dataframe[-1].value
+    assert len(df) == 1 and df["grade"].iloc[0] == grades[0]
+    assert 0 <= float(df["overall"].iloc[0]) <= 100
+
+
+def _has_key(at: AppTest, key: str) -> bool:
+    try:
+        at.dataframe(key=key)
+        return True
+    except Exception:
+        return False
+
+
+@pytest.mark.slow
+def test_bad_file_shows_an_error_and_the_page_goes_on(photo: tuple[str, bytes]) -> None:
+    at = _app()
+    at.file_uploader[0].set_value([
+        ("notes.jpg", b"this is not a photo, just text", "image/jpeg"),
+        ("broken.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "image/png"),
+        (photo[0], photo[1], "image/jpeg"),
+    ])
+    at.run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 2, errors
+    assert "notes\\.jpg" in errors[0] and "NOT_AN_IMAGE" in errors[0]
+    assert "broken\\.png" in errors[1]
+    # the good photo still gets its report card
+    assert len(_grades(at)) == 1
+
+
+@pytest.mark.slow
+def test_zip_upload_audits_every_image_and_rerun_uses_the_cache(
+        luma_main_images: list[Path]) -> None:
+    from analyzer.ui.resources import result_cache
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for p in luma_main_images[1:3]:
+            z.write(p, f"store/{p.name}")
+        z.writestr("store/price-list.txt", "not an image")
+    at = _app()
+    at.file_uploader[0].set_value(("store.zip", buf.getvalue(), "application/zip"))
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe(key="audit-table").value
+    assert sorted(df["file"]) == sorted(f"store.zip/store/{p.name}"
+                                        for p in luma_main_images[1:3])
+    assert "skipped 1 entry" in _texts(at)
+    cache = result_cache()
+    misses = cache.misses
+    at.run()  # a re-run (any click) must not analyse again
+    assert cache.misses == misses
+    assert len(at.dataframe(key="audit-table").value) == 2

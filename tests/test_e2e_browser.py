@@ -1,0 +1,100 @@
+"""End to end in real headless Chromium: start the app, upload a photo, read the grade.
+
+Uses Debian's /usr/bin/chromium through Playwright's own driver (no browser download). The
+screenshots are saved under the test's tmp_path; look at them when changing the layout.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="/usr/bin/chromium is not installed (make system-deps installs it)"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from analyzer.ui.harness import running_app
+
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with running_app(log_path=log, timeout=120) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from analyzer.ui.harness import launch_browser
+
+    with sync_api.sync_playwright() as p:
+        b = launch_browser(p)
+        yield b
+        b.close()
+
+
+def _page(browser, url: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.locator('[data-testid="stFileUploader"]').wait_for(timeout=120_000)
+    return page
+
+
+def test_upload_a_photo_and_read_the_grade(app_url: str, browser, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                           luma_main_images: list[Path]) -> None:
+    from analyzer.ui.harness import upload_and_wait_grade
+
+    page = _page(browser, app_url)
+    page.screenshot(path=str(tmp_path / "01-empty.png"), full_page=True)
+    photo = luma_main_images[0]
+    grade = upload_and_wait_grade(page, [photo], timeout_ms=240_000)
+    assert grade in {"A", "B", "C", "D", "F"}
+    score = page.locator('[data-testid="ll-score"]').first.inner_text()
+    assert "/ 100 overall" in score
+    page.wait_for_timeout(1500)  # let the Plotly charts draw before the screenshot
+    page.screenshot(path=str(tmp_path / "02-report-card.png"), full_page=True)
+    # the file name is shown as text, and the check headlines are there
+    assert page.get_by_text(photo.name).first.is_visible()
+    assert page.get_by_text("Check by check").is_visible()
+    # the audit tab lists the photo
+    page.get_by_role("tab", name="Store audit").click()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / "03-audit.png"), full_page=True)
+    assert page.get_by_text("Ready to list (A/B)").is_visible()
+    _keep(tmp_path)
+
+
+def test_bad_file_shows_a_message_in_the_browser(app_url: str, browser, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                 luma_main_images: list[Path]) -> None:
+    from analyzer.ui.harness import upload_and_wait_grade
+
+    bad = tmp_path / "not-a-photo.jpg"
+    bad.write_text("plain text pretending to be a JPEG")
+    page = _page(browser, app_url)
+    grade = upload_and_wait_grade(page, [bad, luma_main_images[1]], timeout_ms=240_000)
+    assert grade in {"A", "B", "C", "D", "F"}
+    alert = page.locator('[data-testid="stAlertContentError"]').first
+    alert.wait_for(timeout=30_000)
+    assert "not-a-photo.jpg" in alert.inner_text() and "NOT_AN_IMAGE" in alert.inner_text()
+    page.screenshot(path=str(tmp_path / "04-bad-file.png"), full_page=True)
+    _keep(tmp_path)
+
+
+def _keep(tmp_path: Path) -> None:
+    """Copy screenshots to $LISTING_LENS_SCREENS (if set) for a human to look at."""
+    import os
+
+    dest = os.environ.get("LISTING_LENS_SCREENS")
+    if dest:
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        for png in tmp_path.glob("*.png"):
+            shutil.copy(png, Path(dest) / png.name)

@@ -1,0 +1,121 @@
+"""Exposure: clipping, under/over-exposure and colour cast on synthetic controls and real photos."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analyzer.config import marketplace
+from analyzer.io.loader import load_image
+from analyzer.quality import exposure
+from analyzer.quality.context import ImageContext
+
+
+def _ctx(im: Image.Image | np.ndarray) -> ImageContext:
+    if isinstance(im, np.ndarray):
+        im = Image.fromarray(im)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return ImageContext(load_image(buf.getvalue(), name="t.png"), marketplace("amazon"),
+                        use_model=False)
+
+
+def _stops(im: Image.Image, stops: float) -> np.ndarray:
+    """Exposure change in linear light (what the camera's exposure does)."""
+    x = np.asarray(im).astype(np.float64) / 255
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * 2 ** stops
+    lin = np.clip(lin, 0, 1)
+    y = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.rint(y * 255).astype(np.uint8)
+
+
+def _codes(res) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.code for f in res.flags}
+
+
+@pytest.fixture(scope="module")
+def photos(luma_main_images) -> list[Image.Image]:
+    return [Image.open(p).convert("RGB") for p in luma_main_images[3:60:8]]
+
+
+@pytest.mark.shared
+def test_studio_photos_are_well_exposed(photos):
+    results = [exposure.check(_ctx(p)) for p in photos]
+    assert sum(bool(r.flags) for r in results) <= 1
+    assert np.median([r.score for r in results]) >= 90
+
+
+@pytest.mark.shared
+def test_darkened_photo_is_underexposed(photos):
+    for p in photos[:4]:
+        ok = exposure.check(_ctx(p))
+        dark = exposure.check(_ctx(_stops(p, -2.0)))
+        assert "UNDEREXPOSED" in _codes(dark)
+        assert dark.score < ok.score - 30
+        f = next(f for f in dark.flags if f.code == "UNDEREXPOSED")
+        assert "L*" in f.message and f.fix
+
+
+@pytest.mark.shared
+def test_brightened_photo_is_overexposed(photos):
+    hits = 0
+    for p in photos[:4]:
+        ok = exposure.check(_ctx(p))
+        bright = exposure.check(_ctx(_stops(p, 2.0)))
+        assert bright.score < ok.score
+        assert bright.metrics["clip_highlights"] > ok.metrics["clip_highlights"]
+        hits += "OVEREXPOSED" in _codes(bright)
+    assert hits >= 3
+
+
+@pytest.mark.shared
+def test_yellow_cast_is_flagged_and_named(photos):
+    p = np.asarray(photos[0]).astype(np.float32)
+    cast = np.clip(p * np.array([1.0, 0.96, 0.80]), 0, 255).astype(np.uint8)
+    res = exposure.check(_ctx(cast))
+    assert "COLOR_CAST" not in _codes(exposure.check(_ctx(photos[0])))
+    assert "COLOR_CAST" in _codes(res)
+    f = next(f for f in res.flags if f.code == "COLOR_CAST")
+    assert "yellow" in f.message or "orange" in f.message
+    assert res.metrics["cast_b"] > 5
+
+
+def test_black_product_on_white_is_not_underexposed():
+    im = np.full((600, 600, 3), 255, np.uint8)
+    im[150:450, 200:400] = 18  # a black jacket is dark by design
+    res = exposure.check(_ctx(im))
+    assert "UNDEREXPOSED" not in _codes(res)
+
+
+def test_dark_frame_is_underexposed_and_blown_frame_overexposed():
+    rng = np.random.default_rng(0)
+    dark = np.clip(rng.normal(40, 10, (400, 400, 3)), 0, 255).astype(np.uint8)
+    assert "UNDEREXPOSED" in _codes(exposure.check(_ctx(dark)))
+    bright = np.full((400, 400, 3), 255, np.uint8)
+    bright[100:300, 100:300] = 252  # product washed out into the background
+    bright[100:300, 100:200] = 200
+    res = exposure.check(_ctx(bright))
+    assert res.score < 100
+
+
+def test_tint_names():
+    assert exposure.tint_name(0, 10) == "yellow"
+    assert exposure.tint_name(0, -10) == "blue"
+    assert exposure.tint_name(-10, 0) == "green"
+    assert exposure.tint_name(10, 0) == "magenta-red"
+
+
+def test_score_is_monotonic_in_each_penalty():
+    from analyzer.config import check_thresholds
+
+    th = check_thresholds("exposure")
+    base = {"clip_highlights": 0.0, "clip_shadows": 0.0, "white_point": 100.0,
+            "product_L_median": 50.0, "cast": 0.0}
+    assert exposure.score(base, th) == 100
+    for key, bad in (("clip_highlights", 0.5), ("clip_shadows", 0.5), ("white_point", 30.0),
+                     ("product_L_median", 97.0), ("cast", 20.0)):
+        worse = dict(base, **{key: bad})
+        assert exposure.score(worse, th) < 100, key

@@ -1,0 +1,154 @@
+"""Sharpness: the product's edge blur, on synthetic edges, synthetic controls and real photos."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from analyzer.config import check_thresholds, marketplace
+from analyzer.io.loader import load_image
+from analyzer.quality import sharpness
+from analyzer.quality.context import ImageContext
+
+
+def _ctx(im: Image.Image, use_model: bool = False) -> ImageContext:
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return ImageContext(load_image(buf.getvalue(), name="t.png"), marketplace("amazon"),
+                        use_model=use_model)
+
+
+def _blurred(im: Image.Image, sigma_at_1000: float) -> Image.Image:
+    return im.filter(ImageFilter.GaussianBlur(sigma_at_1000 * max(im.size) / 1000))
+
+
+def _resized(im: Image.Image, long_side: int) -> Image.Image:
+    s = long_side / max(im.size)
+    return im.resize((round(im.width * s), round(im.height * s)), Image.Resampling.LANCZOS)
+
+
+@pytest.fixture(scope="module")
+def photo(luma_main_images) -> Image.Image:
+    return Image.open(luma_main_images[5]).convert("RGB")
+
+
+def test_edge_blur_estimate_follows_applied_blur():
+    # A vertical step edge blurred by a known sigma: the estimate must grow with it and be close
+    # to the true value once the blur dominates the pixel grid's own.
+    est = []
+    for s in (0.0, 1.0, 2.0, 3.0):
+        img = np.zeros((128, 128), np.float32)
+        img[:, 64:] = 0.8
+        img += 0.1
+        if s > 0:
+            img = cv2.GaussianBlur(img, (0, 0), s)
+        eb = sharpness.measure_edge_blur(img, np.ones_like(img, bool), (0, 0, 128, 128),
+                                         canonical_long_side=512, min_edge_contrast=0.02)
+        assert len(eb.sigma) > 50
+        est.append(float(np.median(eb.sigma)))
+    assert est == sorted(est)
+    assert est[0] < 1.0
+    assert est[3] == pytest.approx(3.0, rel=0.25)
+
+
+def test_edge_blur_is_contrast_invariant():
+    vals = []
+    for contrast in (0.1, 0.8):
+        img = np.full((128, 128), 0.1, np.float32)
+        img[:, 64:] += contrast
+        img = cv2.GaussianBlur(img, (0, 0), 1.5)
+        eb = sharpness.measure_edge_blur(img, np.ones_like(img, bool), (0, 0, 128, 128),
+                                         min_edge_contrast=0.01)
+        vals.append(float(np.median(eb.sigma)))
+    assert vals[0] == pytest.approx(vals[1], rel=0.1)
+
+
+@pytest.mark.shared
+def test_blurred_photo_is_flagged_and_original_is_not(photo):
+    sharp = sharpness.check(_ctx(photo))
+    blurry = sharpness.check(_ctx(_blurred(photo, 2.5)))
+    assert not [f for f in sharp.flags if f.code == "BLURRY"]
+    assert [f for f in blurry.flags if f.code == "BLURRY"]
+    assert sharp.score >= 90
+    assert blurry.score <= sharp.score - 40
+    msg = next(f for f in blurry.flags if f.code == "BLURRY")
+    assert "px" in msg.message and msg.fix and msg.severity == "error"
+
+
+@pytest.mark.shared
+def test_blur_grows_monotonically(photo):
+    scores = [sharpness.check(_ctx(_blurred(photo, s))).metrics["edge_blur_px"]
+              for s in (0.0001, 1.5, 3.0, 5.0)]
+    assert scores == sorted(scores)
+
+
+@pytest.mark.shared
+def test_scale_aware_same_photo_800_and_2000(photo):
+    small = sharpness.check(_ctx(_resized(photo, 800)))
+    large = sharpness.check(_ctx(_resized(photo, 2000)))
+    assert small.score == pytest.approx(large.score, abs=5)
+    assert small.metrics["edge_blur_px"] == pytest.approx(large.metrics["edge_blur_px"],
+                                                          rel=0.15)
+    blurred_small = sharpness.check(_ctx(_blurred(_resized(photo, 800), 2.5)))
+    blurred_large = sharpness.check(_ctx(_blurred(_resized(photo, 2000), 2.5)))
+    assert blurred_small.score == pytest.approx(blurred_large.score, abs=12)
+
+
+@pytest.mark.shared
+def test_white_margins_do_not_make_a_sharp_photo_blurry(photo):
+    # The same product on three times the white canvas: the whole-image Laplacian variance
+    # collapses (most of the frame is empty); the product-based measure does not move.
+    w, h = photo.size
+    canvas = Image.new("RGB", (w * 3, h * 3), (255, 255, 255))
+    canvas.paste(photo, (w, h))
+    canvas = _resized(canvas, max(w, h))
+    product = photo.resize((w // 3, h // 3), Image.Resampling.LANCZOS)
+    base = sharpness.check(_ctx(product))
+    padded = sharpness.check(_ctx(canvas))
+    assert padded.score == pytest.approx(base.score, abs=8)
+    assert not padded.flags
+
+    def lapvar(im: Image.Image) -> float:
+        g = np.asarray(im.convert("L"), np.float32) / 255
+        return float(cv2.Laplacian(g, cv2.CV_32F).var())
+
+    assert lapvar(canvas) < 0.5 * lapvar(_resized(photo, max(w, h)))
+
+
+@pytest.mark.shared
+def test_blur_map_marks_the_blurred_half(photo):
+    im = np.asarray(_resized(photo, 1000)).copy()
+    h, w = im.shape[:2]
+    im[:, w // 2:] = cv2.GaussianBlur(im[:, w // 2:], (0, 0), 4)
+    res = sharpness.check(_ctx(Image.fromarray(im)))
+    bmap = res.maps["blur"]
+    assert bmap.shape == im.shape[:2] and bmap.dtype == np.float32
+    assert 0.0 <= bmap.min() and bmap.max() <= 1.0
+    left, right = bmap[:, : w // 2 - 20], bmap[:, w // 2 + 20:]
+    assert right[right > 0].mean() > left[left > 0].mean() + 0.2
+
+
+def test_blank_image_is_not_called_blurry():
+    res = sharpness.check(_ctx(Image.new("RGB", (600, 600), (250, 250, 250))))
+    assert res.score == 100 and not res.flags
+    assert res.metrics["n_edges"] < check_thresholds("sharpness")["min_edges"]
+
+
+@pytest.mark.shared
+def test_real_photos_sharp_ones_are_not_flagged(luma_main_images, clothing_images):
+    luma = [sharpness.check(_ctx(Image.open(p).convert("RGB"))) for p in luma_main_images[:40:4]]
+    assert sum(bool(r.flags) for r in luma) <= 1
+    cloth = [sharpness.check(_ctx(Image.open(p).convert("RGB"))) for p in clothing_images[:60:6]]
+    assert sum(bool(r.flags) for r in cloth) <= 5  # amateur, but mostly in focus
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_neural_mask_gives_the_same_verdicts(photo):
+    sharp = sharpness.check(_ctx(photo, use_model=True))
+    blurry = sharpness.check(_ctx(_blurred(photo, 2.5), use_model=True))
+    assert not sharp.flags and blurry.flags

@@ -1,0 +1,99 @@
+"""The audit CSV: stable columns, one row per result, Excel-safe cells, UTF-8 with a header."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from analyzer.engine import analyze
+from analyzer.report.csv import COLUMNS, ENCODING, csv_bytes, neutralise, write_csv
+
+
+@pytest.fixture(scope="module")
+def results(luma_main_images: list[Path], clothing_images: list[Path]) -> list[dict]:
+    out = []
+    titles = ["=HYPERLINK(\"http://evil.example\",\"click\")", "Sac à dos « Fusion » 背包",
+              "+33 612 345", "@SUM(A1:A9)"]
+    for i, p in enumerate(luma_main_images[:2] + clothing_images[:2]):
+        r = analyze(p, name=p.name).to_dict()
+        r["product_id"] = f"-SKU{i}" if i == 3 else f"SKU{i}"
+        r["title"] = titles[i]
+        out.append(r)
+    bad = analyze(b"not an image at all", name="=cmd|' /C calc'!A0.jpg").to_dict()
+    bad.update(product_id="", title="")
+    out.append(bad)
+    return out
+
+
+def _rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
+    text = data.decode(ENCODING)
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\r=1"])
+def test_formula_like_text_is_neutralised(value: str) -> None:
+    assert neutralise(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["hello", "", "1.5", "a=b"])
+def test_ordinary_text_is_unchanged(value: str) -> None:
+    assert neutralise(value) == value
+
+
+def test_numbers_stay_numbers() -> None:
+    assert neutralise(-3.5) == -3.5 and neutralise(0) == 0
+
+
+@pytest.mark.shared
+def test_csv_has_header_one_row_per_result_and_neutralised_cells(results) -> None:
+    data = csv_bytes(results)
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    header, rows = _rows(data)
+    assert header == list(COLUMNS)
+    assert len(rows) == len(results)
+    assert rows[0]["title"].startswith("'=HYPERLINK")
+    assert rows[1]["title"] == "Sac à dos « Fusion » 背包"
+    assert rows[2]["title"] == "'+33 612 345"
+    assert rows[3]["title"] == "'@SUM(A1:A9)" and rows[3]["product_id"] == "'-SKU3"
+    assert rows[4]["file"].startswith("'=cmd")
+    # No cell anywhere starts with a formula character.
+    for row in rows:
+        for col, cell in row.items():
+            if cell and cell[0] in "=+@":
+                pytest.fail(f"{col} = {cell!r} is not neutralised")
+
+
+@pytest.mark.shared
+def test_csv_values_match_the_results(results) -> None:
+    _, rows = _rows(csv_bytes(results))
+    for r, row in zip(results, rows, strict=True):
+        assert row["ok"] == ("1" if r["ok"] else "0")
+        if not r["ok"]:
+            assert row["error_code"] == r["error"]["code"] and row["overall"] == ""
+            continue
+        assert float(row["overall"]) == pytest.approx(r["scores"]["overall"])
+        for check in ("sharpness", "exposure"):
+            if check in r["scores"]:
+                assert float(row[check]) == pytest.approx(r["scores"][check])
+        assert row["grade"] == r["grade"]
+        assert int(row["width"]) == r["width"] and int(row["height"]) == r["height"]
+        assert row["flag_codes"] == ";".join(f["code"] for f in r["flags"])
+        sev = [f["severity"] for f in r["flags"]]
+        assert int(row["n_errors"]) == sev.count("error")
+        assert float(row["expected_gain"]) >= 0
+        assert row["content_hash"] == r["content_hash"]
+
+
+@pytest.mark.shared
+def test_write_csv_matches_csv_bytes_and_streams_a_generator(results, tmp_path: Path) -> None:
+    path = write_csv((r for r in results), tmp_path / "report.csv")
+    assert path.read_bytes() == csv_bytes(results)
+    import pandas as pd
+
+    df = pd.read_csv(path, encoding=ENCODING)
+    assert list(df.columns) == list(COLUMNS) and len(df) == len(results)

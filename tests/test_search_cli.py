@@ -1,0 +1,88 @@
+"""`listing-lens catalog build` and `listing-lens search`: the JSON contracts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analyzer.cli import main
+from tests.catalog_helpers import write_products
+
+
+@pytest.fixture(scope="module")
+def cli_catalog(tmp_path_factory):
+    src = tmp_path_factory.mktemp("cli_src")
+    write_products(src / "prods" / "P0", n_products=1, views=3)
+    for i in range(1, 5):
+        write_products(src / "tmp", n_products=i + 1, views=1)
+    # Four more single-image products, named by file.
+    for p in sorted((src / "tmp").glob("*.jpg"))[:4]:
+        p.rename(src / "prods" / p.name)
+    out = src / "catalog"
+    return src, out
+
+
+def test_catalog_build_json(cli_catalog, capsys):
+    src, out = cli_catalog
+    (src / "prods" / "broken.jpg").write_bytes(b"GIF89a broken")
+    rc = main(["catalog", "build", str(src / "prods"), "--out", str(out), "--embedder",
+               "builtin:global", "--format", "json", "--no-progress"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert res["catalog"] == str(out) and res["items"] == 7
+    assert len(res["skipped"]) == 1 and res["skipped"][0]["file"].endswith("broken.jpg")
+    assert set(res["skipped"][0]) == {"file", "code", "message"}
+    rc = main(["catalog", "info", str(out), "--format", "json"])
+    info = json.loads(capsys.readouterr().out)
+    assert rc == 0 and info["count"] == 7 and info["products"] == 5
+
+
+def test_search_json_contract(cli_catalog, capsys, tmp_path):
+    src, out = cli_catalog
+    views = sorted((src / "prods" / "P0").glob("*.jpg"))
+    singles = sorted((src / "prods").glob("p*.jpg"))
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    queries = [str(views[0]), str(bad), str(singles[1])]
+    rc = main(["search", *queries, "--catalog", str(out), "-k", "3", "--format", "json"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 2                                    # one query failed, the others ran
+    assert [r["query"] for r in res] == queries       # input order
+    assert res[1]["results"] == [] and res[1]["error"]["code"] == "NOT_AN_IMAGE"
+    for r in (res[0], res[2]):
+        assert "error" not in r and len(r["results"]) == 3
+        assert [x["rank"] for x in r["results"]] == [1, 2, 3]
+        assert len({x["product_id"] for x in r["results"]}) == 3     # one row per product
+        for x in r["results"]:
+            assert set(x) == {"rank", "product_id", "image", "title", "category", "similarity"}
+            assert -1.0 <= x["similarity"] <= 1.0
+    # A photo that is in the catalog finds its own product first, at similarity ~1.
+    assert res[0]["results"][0]["product_id"] == "P0"
+    assert res[0]["results"][0]["similarity"] > 0.99
+    assert res[2]["results"][0]["image"].endswith(singles[1].name)
+    # k larger than the number of products: every product once.
+    rc = main(["search", str(views[1]), "--catalog", str(out), "-k", "50", "--format", "json"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 0 and len(res[0]["results"]) == 5
+
+
+def test_text_query_on_image_only_catalog(cli_catalog, capsys):
+    src, out = cli_catalog
+    img = sorted((src / "prods" / "P0").glob("*.jpg"))[0]
+    rc = main(["search", str(img), "--text", "red bag", "--catalog", str(out), "--format",
+               "json"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 2 and [r["kind"] for r in res] == ["image", "text"]
+    assert len(res[0]["results"]) == 5
+    assert res[1]["error"]["code"] == "EMBEDDER_UNAVAILABLE" and res[1]["results"] == []
+
+
+def test_search_table_and_missing_catalog(cli_catalog, capsys, tmp_path):
+    src, out = cli_catalog
+    img = sorted((src / "prods" / "P0").glob("*.jpg"))[0]
+    assert main(["search", str(img), "--catalog", str(out), "-k", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "query:" in table and table.count("\n") >= 2
+    assert main(["search", str(img), "--catalog", str(tmp_path / "nope")]) == 2
+    assert "CATALOG_NOT_FOUND" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""Labels, escaping and the config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.config import limits, marketplace
+from analyzer.results import CheckResult, Flag
+from analyzer.ui.text import check_headline, fix_bullets, flag_line, md_escape, rule_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_md_escape_neutralises_markdown_links_html_and_shortcodes() -> None:
+    hostile = "**bold** [x](javascript:alert(1)) <img src=x onerror=1> :material/home: $x$\nnext"
+    out = md_escape(hostile)
+    for ch in "*[]()<>:$":
+        # every special character is preceded by a backslash
+        idx = [i for i, c in enumerate(out) if c == ch]
+        assert idx and all(out[i - 1] == "\\" for i in idx), ch
+    assert "\n" not in out
+
+
+def test_check_headline_uses_worst_flag_message() -> None:
+    res = CheckResult("background", 30.0, flags=[
+        Flag("BACKGROUND_OFF_WHITE", "info", "slightly off-white", "x"),
+        Flag("BACKGROUND_NOT_WHITE", "error", "background is 71% pure white; Amazon requires 100%",
+             "y")])
+    assert check_headline("background", res) == (
+        "Background: background is 71% pure white; Amazon requires 100%")
+    assert "no problem found (95/100)" in check_headline("sharpness",
+                                                         CheckResult("sharpness", 95.0))
+
+
+def test_flag_line_escapes_message_and_fix_bullets_split() -> None:
+    line = flag_line(Flag("X", "warning", "file *evil*.jpg is soft", "a; b"))
+    assert "\\*evil\\*" in line and "Should fix" in line
+    assert fix_bullets("Use a white sweep; light it evenly\nre-shoot") == [
+        "Use a white sweep", "Light it evenly", "Re-shoot"]
+
+
+def test_rule_text_follows_marketplace() -> None:
+    assert "85%" in rule_text("framing", marketplace("amazon"))
+    assert "required" in rule_text("background", marketplace("amazon"))
+    assert rule_text("sharpness", marketplace("amazon")) is None
+
+
+def test_streamlit_config_matches_loader_limits() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    cfg = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    # the biggest single upload is a zip; each image inside is held to max_file_mb by the loader
+    assert cfg["server"]["maxUploadSize"] == limits()["max_zip_mb"]
+    assert limits()["max_file_mb"] <= cfg["server"]["maxUploadSize"]
+    assert cfg["browser"]["gatherUsageStats"] is False
+    assert cfg["server"]["headless"] is True
+    assert cfg["theme"]["base"] == "light"
