@@ -1,6 +1,8 @@
 """Listing Lens dashboard: `make run` (streamlit run app.py).
 
-Layout only; the work happens in ``analyzer`` (engine, search) and ``analyzer.ui`` (rendering).
+Layout only; the work happens in ``analyzer`` (engine, search) and ``analyzer.ui`` (rendering,
+caching). The quality report cards appear first; the search simulation (seconds per photo) runs
+after everything else is on screen and then refreshes the page from the cache.
 """
 
 from __future__ import annotations
@@ -12,18 +14,18 @@ from analyzer.ui import layout, pipeline, resources
 from analyzer.ui.audit_tab import render_audit
 from analyzer.ui.report_card import file_caption, render_report_card
 from analyzer.ui.search_panel import render_differentiation, render_search
-from analyzer.ui.text import md_escape
+from analyzer.ui.text import md_escape, sentence
 from analyzer.ui.uploads import UPLOAD_TYPES
 
-st.set_page_config(page_title="Listing Lens", page_icon="🔍", layout="wide",
-                   initial_sidebar_state="expanded")
+st.set_page_config(page_title="Listing Lens", page_icon=":material/center_focus_strong:",
+                   layout="wide", initial_sidebar_state="expanded")
 layout.inject_css()
 settings, _catalog_error = layout.sidebar()
 mkt = marketplace(settings.marketplace)
 
-with st.spinner("Loading models and catalog…"):
+search = resources.search_now(settings.catalog)  # opens in the background on first use
+with st.spinner("Loading the models (first start only)…"):
     resources.warm_models(settings.use_model)
-    search = resources.search_handle(settings.catalog)
 cache = resources.result_cache()
 
 layout.header()
@@ -44,57 +46,90 @@ def _progress(frac: float, text: str) -> None:
     bar.progress(min(max(frac, 0.0), 1.0), text=md_escape(text))
 
 
-batch = pipeline.run_batch(uploads, settings, search, cache, progress=_progress)
+batch = pipeline.run_batch(uploads, settings, cache, progress=_progress)
 bar.empty()
 for note in batch.notes:
     st.caption(f":material/info: {md_escape(note)}")
 
-reports = [pipeline.light_report(i, cache) for i in batch.items]
-reports = [r for r in reports if r is not None]
-bad = [r for r in reports if not r.ok]
+reports = [r for i in batch.items
+           if (r := pipeline.light_report(i, cache, settings, search)) is not None]
 good_items = [i for i in batch.items if i.error_report is None]
-for r in bad:
-    err = r.error or {}
-    st.error(f"**{md_escape(r.file)}** could not be analysed: "
-             f"{md_escape(err.get('message', ''))} (`{err.get('code', '')}`)",
-             icon=":material/broken_image:")
+for r in reports:
+    if not r.ok:
+        err = r.error or {}
+        st.error(f"**{md_escape(r.file)}** could not be analysed: "
+                 f"{md_escape(sentence(err.get('message', '')))} (`{err.get('code', '')}`)",
+                 icon=":material/broken_image:")
 if not search.ok and search.error:
-    st.info(f"{md_escape(search.error)} The quality report below is complete.",
+    note = sentence(search.error, capitalize=True)
+    st.info(f"{md_escape(note)} The quality report below is complete.",
             icon=":material/travel_explore:")
 
 tab_card, tab_search, tab_diff, tab_audit = st.tabs(
     [":material/fact_check: Report card", ":material/travel_explore: Search simulation",
      ":material/compare: Lookalikes", f":material/inventory_2: Store audit ({len(reports)})"])
 
-selected = None
+item = None
+pending = False
 if good_items:
-    light = {id(i): pipeline.light_report(i, cache) for i in good_items}
+    names = {id(i): (pipeline.light_report(i, cache) or i).grade if i.key else "?"
+             for i in good_items}
     with tab_card:
+        pick = 0
         if len(good_items) > 1:
-            pick = st.selectbox(
-                "Photo", range(len(good_items)), key="pick",
-                format_func=lambda k: f"{light[id(good_items[k])].grade} · "
-                                      f"{good_items[k].name}")
-        else:
-            pick = 0
+            pick = st.selectbox("Photo", range(len(good_items)), key="pick",
+                                format_func=lambda k: f"{names[id(good_items[k])]} · "
+                                                      f"{good_items[k].name}")
         item = good_items[pick]
-        selected = pipeline.full_report(item, uploads, settings, search, cache)
+        selected = pipeline.full_report(item, uploads, settings, cache, search)
+        pending = pipeline.needs_search(item, settings, search, cache)
         st.subheader(md_escape(item.name), anchor=False)
         st.caption(f"{file_caption(selected)} · checked against {mkt.label}'s main-image rules")
+
         def get_mask(r):  # the product mask, computed once per photo
             return resources.product_mask_for(r.content_hash, settings.use_model, r)
 
         render_report_card(selected, mkt, get_mask)
     with tab_search:
-        render_search(selected, search, cache.get_extras(item.key))
+        if not pending:
+            render_search(selected, search,
+                          cache.get_extras(pipeline.search_key(item, settings, search)))
     with tab_diff:
-        render_differentiation(selected, search, resources, get_mask)
+        if not pending:
+            render_differentiation(selected, search, resources, get_mask)
 else:
     for t in (tab_card, tab_search, tab_diff):
         with t:
             st.warning("None of the uploaded files could be analysed; see the messages above.")
 
 with tab_audit:
-    render_audit(reports, settings.marketplace, mkt.label, thumbs=cache.thumbs,
-                 catalog=search.catalog_dir if search.ok else None,
-                 batch_id=pipeline.batch_id(batch))
+    run_all = render_audit(
+        reports, settings.marketplace, mkt.label, thumbs=cache.thumbs,
+        catalog=search.catalog_dir if search.ok else None, batch_id=pipeline.batch_id(batch),
+        missing_search=sum(pipeline.needs_search(i, settings, search, cache)
+                           for i in good_items))
+
+# The slow parts, last: everything above is already on screen.
+if search.loading:
+    with tab_search, st.spinner("Opening the catalog…"):
+        resources.search_future(settings.catalog).result()
+    st.rerun()
+if pending and item is not None:
+    slots = []
+    for t in (tab_search, tab_diff):
+        with t:
+            slots.append(st.empty())
+    n_q = getattr(getattr(search.ctx, "cfg", None), "n_queries", "")
+    for s in slots:
+        s.progress(0.05, text=f"Simulating {n_q} shopper searches against the catalog…")
+    pipeline.enrich_items([item], uploads, settings, search, cache,
+                          progress=lambda f, t: [s.progress(max(f, 0.05), text=t)
+                                                 for s in slots])
+    if not pipeline.needs_search(item, settings, search, cache):
+        st.rerun()
+if run_all:
+    with tab_audit:
+        all_bar = st.progress(0.0, text="Simulating shopper searches…")
+    pipeline.enrich_items(good_items, uploads, settings, search, cache,
+                          progress=lambda f, t: all_bar.progress(f, text=md_escape(t)))
+    st.rerun()

@@ -93,7 +93,8 @@ def main() -> int:
             if not (out / rel).is_file():
                 resize_copy(args.luma / src, out / rel)
             rows.append({"image": rel.as_posix(), "product_id": p["product_key"],
-                         "title": html.unescape(p["name"]), "category": category_of(p["categories"])})
+                         "title": html.unescape(p["name"]),
+                         "category": category_of(p["categories"])})
     with open(out / "catalog.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=["image", "product_id", "title", "category"])
         w.writeheader()

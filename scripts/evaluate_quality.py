@@ -4,18 +4,18 @@ For every check, a pair of image sets where one is known to be better than the o
 AUROC of the check's score at telling them apart (1.0 = every good photo scores above every bad
 one, 0.5 = chance), next to a simple one-line baseline so the table shows what the measure buys:
 
-====================  =========================  ==============================  =================
-check                 good set                   bad set                         baseline
-====================  =========================  ==============================  =================
-sharpness             luma main images           the same, Gaussian-blurred      variance of Laplacian
-exposure              luma main images           the same, darkened / brightened mean luminance
-background, overall   luma (studio, white)       clothing (amateur)              mean border brightness
-framing               luma                       luma shrunk on a white canvas   non-white fraction
-clutter               grocery iconic + luma      grocery in-store (train)        Canny edge density
-resolution            luma                       luma shrunk to 400 px           long side in px
-overlays              luma                       luma + text/watermark/badge     Canny edge density
-overlays (border)     luma                       luma + added frame              mean border brightness
-====================  =========================  ==============================  =================
+===================  ======================  =============================  ==================
+check                good set                bad set                        baseline
+===================  ======================  =============================  ==================
+sharpness            luma main images        the same, Gaussian-blurred     var. of Laplacian
+exposure             luma main images        the same, darker / brighter    mean luminance
+background, overall  luma (studio, white)    clothing (amateur)             border brightness
+framing              luma                    luma shrunk on white canvas    non-white fraction
+clutter              grocery iconic + luma   grocery in-store (train)       Canny edge density
+resolution           luma                    luma shrunk to 400 px          long side in px
+overlays             luma                    luma + text/watermark/badge    Canny edge density
+overlays (border)    luma                    luma + added frame             border brightness
+===================  ======================  =============================  ==================
 
 Derived sets (blurred, darkened, text-overlaid, ...) are made once, deterministically, under
 ``/tmp/ll_eval_data``. Per-image results are cached in ``/tmp/ll_eval_cache`` keyed by the file's
@@ -24,7 +24,7 @@ re-computes only what the change can affect. The product mask is cached too.
 
 Usage::
 
-    .venv/bin/python scripts/evaluate_quality.py                     # all checks, 100 per set
+    .venv/bin/python scripts/evaluate_quality.py                     # all checks, 60 per set
     .venv/bin/python scripts/evaluate_quality.py --checks sharpness --limit 60
     .venv/bin/python scripts/evaluate_quality.py --no-model --csv /tmp/eval.csv
 """
@@ -278,7 +278,8 @@ def build_sets(names: set[str], limit: int, seed: int) -> dict[str, list[Path]]:
     }
     unknown = names - set(makers)
     if unknown:
-        raise SystemExit(f"unknown set(s): {', '.join(sorted(unknown))}; known: {', '.join(makers)}")
+        raise SystemExit(f"unknown set(s): {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(makers)}")
     return {n: makers[n]() for n in makers if n in names}
 
 
@@ -459,7 +460,8 @@ class Evaluator:
         (cache_dir / "mask").mkdir(parents=True, exist_ok=True)
 
     def _res_path(self, key: str, check: str) -> Path:
-        return self.cache_dir / "res" / f"{key[:24]}_{self.mkt.key}_{check}_{self.check_hash[check]}.json"
+        name = f"{key[:24]}_{self.mkt.key}_{check}_{self.check_hash[check]}.json"
+        return self.cache_dir / "res" / name
 
     def run(self, path: Path) -> dict:
         """Scores, metrics, flag codes and baselines of one image (from the cache when it can)."""
@@ -533,7 +535,7 @@ class Evaluator:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--limit", type=int, default=100,
+    ap.add_argument("--limit", type=int, default=60,
                     help="images per set (0 = all); derived sets follow the luma sample")
     ap.add_argument("--checks", default="",
                     help="comma-separated checks to evaluate (default: all registered)")

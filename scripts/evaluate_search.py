@@ -41,6 +41,7 @@ from analyzer.embed.builtin import (  # noqa: E402
     BuiltinConfig,
     backbone_features,
     combine,
+    mask_prob,
     product_view,
 )
 from analyzer.embed.color import color_descriptor  # noqa: E402
@@ -63,10 +64,9 @@ def compute_parts(path: Path, cache: Path) -> dict[str, np.ndarray]:
         with np.load(f) as z:
             return dict(z)
     from analyzer.io.loader import load_image
-    from analyzer.quality.mask import product_mask
 
     rgb = load_image(path).rgb
-    prob = product_mask(rgb).prob
+    prob = mask_prob(rgb, None)
     views = [rgb] + [product_view(rgb, prob, p, c) for p, c in CROP_VARIANTS]
     feats = backbone_features(views, batch_size=len(views))
     out = {"global": feats[0], "color": color_descriptor(rgb, prob),
@@ -128,10 +128,10 @@ def retrieval_metrics(q: np.ndarray, cat: np.ndarray, targets: list[int]) -> dic
             "mrr": float((1.0 / rank).mean()), "n": len(t)}
 
 
-def method_vectors(parts: list[dict], method: str, cfg: BuiltinConfig | None) -> np.ndarray:
-    if method == "color_hist":
+def method_vectors(parts: list[dict], cfg: BuiltinConfig | None) -> np.ndarray:
+    """The descriptors of one method; ``cfg`` None = the colour-histogram baseline."""
+    if cfg is None:
         return l2_normalize(np.stack([p["color_full"] for p in parts]))
-    assert cfg is not None
     g = np.stack([p["global"] for p in parts])
     c = np.stack([p[crop_key(cfg.crop_pad, cfg.cutout)] for p in parts]) if cfg.crop else None
     col = np.stack([p["color"] for p in parts]) if cfg.color else None
@@ -197,12 +197,14 @@ def main() -> int:
         keep = [i for i, p in enumerate(qpaths) if cache_file(args.cache, p).is_file()]
         q_parts = [compute_parts(qpaths[i], args.cache) for i in keep]
         tg = [targets[i] for i in keep]
+        if not keep:
+            print(f"{name}: no cached queries yet", file=sys.stderr)
+            continue
         for label, cfg in methods():
-            m = retrieval_metrics(method_vectors(q_parts, label, cfg) if cfg else
-                                  method_vectors(q_parts, "color_hist", None),
-                                  method_vectors(cat_parts, label, cfg) if cfg else
-                                  method_vectors(cat_parts, "color_hist", None), tg)
+            m = retrieval_metrics(method_vectors(q_parts, cfg), method_vectors(cat_parts, cfg), tg)
             results.setdefault(label, {})[name] = m
+    if not results or any(len(r) < len(tasks) for r in results.values()):
+        return 1
     n_l = next(iter(results.values()))["luma"]["n"]
     n_g = next(iter(results.values()))["grocery"]["n"]
     head = ("| method | luma top-1 | luma top-5 | luma MRR | grocery top-1 | grocery top-5 | "

@@ -304,8 +304,8 @@ def make_corpus(root: str | Path, good_sources: list[Path] | None = None, *,
         "unreadable ICC profile")
 
     # Hostile file names (good content) and duplicates.
-    for key, fname in HOSTILE_NAMES.items():
-        add(fname, _jpeg(product_photo((500, 500), seed=30 + len(key))), True, None,
+    for i, (key, fname) in enumerate(HOSTILE_NAMES.items()):
+        add(fname, _jpeg(product_photo((500, 500), seed=30 + i)), True, None,
             f"file name with {key}")
     dup = _jpeg(product_photo((500, 500), seed=99))
     add("dup_a.jpg", dup, True, None, "duplicate of dup_b.jpg")
@@ -419,3 +419,59 @@ def shared_or_none(request) -> Path | None:
         return request.getfixturevalue("shared_data")
     except pytest.skip.Exception:
         return None
+
+
+FORMULA_TITLES = ("=cmd|' /C calc'!A0", "+SUM(1,2)", "-2+3", "@SUM(A1:A2)", "\tTAB",
+                  "=HYPERLINK(\"http://evil.example\",\"click\")")
+
+
+def make_csv_cases(root: str | Path, good_image: Path, bad_image: Path) -> list[Case]:
+    """Store CSVs: one with rows of every kind (good, missing file, URL, empty cell, bad image,
+    formula-like titles); one with no image column; an empty one; a binary one.
+
+    ``members`` of the main case maps each row's image cell to its expected code.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(good_image, root / "photo ok.jpg")
+    shutil.copyfile(bad_image, root / "bad.jpg")
+    up = "../../../../etc/hostname"  # a wrong path leading out of the folder: read-only, harmless
+    rows = [("photo ok.jpg", "SKU-1", FORMULA_TITLES[0]),
+            ("missing.jpg", "SKU-2", FORMULA_TITLES[1]),
+            ("https://example.com/p.jpg", "SKU-3", FORMULA_TITLES[2]),
+            ("bad.jpg", "=1+1", FORMULA_TITLES[3]),
+            (up, "SKU-5", FORMULA_TITLES[4]),
+            ("photo ok.jpg", "SKU-6", FORMULA_TITLES[5])]
+    import csv
+
+    with open(root / "store.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["image", "product_id", "title"])
+        w.writerows(rows)
+    cases = [Case("store.csv", root / "store.csv", True, None, "rows of every kind", kind="csv",
+                  members={"photo ok.jpg": None, "missing.jpg": "FILE_NOT_FOUND",
+                           "https://example.com/p.jpg": "FILE_NOT_FOUND",
+                           "bad.jpg": _loader_code(root / "bad.jpg"),
+                           up: _loader_code(root / up)})]
+    (root / "no_image_column.csv").write_text("sku,name\nA1,Mug\n", encoding="utf-8")
+    cases.append(Case("no_image_column.csv", root / "no_image_column.csv", False, "BAD_CSV",
+                      "missing columns", kind="csv"))
+    (root / "empty.csv").write_bytes(b"")
+    cases.append(Case("empty.csv", root / "empty.csv", False, "BAD_CSV", "0 bytes", kind="csv"))
+    (root / "binary.csv").write_bytes(b"image\n\x00\x01\x02\xff" * 50)
+    cases.append(Case("binary.csv", root / "binary.csv", False, "BAD_CSV", "binary junk",
+                      kind="csv"))
+    return cases
+
+
+def _loader_code(path: Path) -> str | None:
+    """What the loader says about a file (None = it loads): a row that names an existing file
+    must get exactly this in a report."""
+    from analyzer.errors import ListingLensError
+    from analyzer.io.loader import load_image
+
+    try:
+        load_image(path)
+    except ListingLensError as e:
+        return e.code.value
+    return None

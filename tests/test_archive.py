@@ -281,3 +281,14 @@ def test_iterating_twice_reads_again(tmp_path):
     p.write_bytes(_zip([("a.png", _png())]))
     scan = iter_zip_images(Path(p))
     assert [m.data for m in scan] == [m.data for m in scan]
+
+
+def test_member_names_keep_their_characters_but_not_their_structure():
+    png = _png()
+    scan = iter_zip_images(_zip([("<script>alert(1)<script>.png", png),
+                                 ('it\'s "quoted" a|b?.png', png),
+                                 ("tab\there\x01.png", png)]))
+    assert scan.names == ["<script>alert(1)<script>.png", 'it\'s "quoted" a|b?.png',
+                          "tab_here_.png"]
+    # ...and the same names become portable file names when written out.
+    assert sanitize_name(scan.names[0]) == "_script_alert(1)_script_.png"

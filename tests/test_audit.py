@@ -125,9 +125,9 @@ def test_resume_after_a_crash_does_only_the_missing_work(store, audited, tmp_pat
     crashed = tmp_path / "out"
     crashed.mkdir()
     lines = (out / RESULTS_FILE).read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = lines[:6]
+    kept = lines[:12]
     # The crash happened mid-write: half a line at the end.
-    (crashed / RESULTS_FILE).write_text("".join(kept) + lines[6][:40], encoding="utf-8")
+    (crashed / RESULTS_FILE).write_text("".join(kept) + lines[12][:40], encoding="utf-8")
     done = sum(1 for ln in kept if json.loads(ln)["content_hash"])
     summary = run_audit(root, crashed, workers=1, progress=False)
     assert summary.resumed == done
@@ -145,8 +145,11 @@ def test_duplicate_photos_are_analysed_once(luma_main_images, tmp_path: Path) ->
     shutil.copy(luma_main_images[0], root / "a.jpg")
     shutil.copy(luma_main_images[0], root / "b.jpg")
     shutil.copy(luma_main_images[1], root / "c.jpg")
-    summary = run_audit(root, tmp_path / "out", workers=1, progress=False, reports=False)
+    calls: list[tuple[int, int]] = []
+    summary = run_audit(root, tmp_path / "out", workers=1, progress=False, reports=False,
+                        on_progress=lambda done, total: calls.append((done, total)))
     assert summary.analysed == 2 and summary.duplicates == 1
+    assert calls == [(1, 3), (2, 3), (3, 3)]
     results = list(iter_results(tmp_path / "out" / RESULTS_FILE))
     assert [r["file"] for r in results] == ["a.jpg", "b.jpg", "c.jpg"]
     assert results[0]["scores"] == results[1]["scores"]
@@ -271,3 +274,39 @@ def test_expected_gain_weights_errors_above_info() -> None:
     # The lower score with a minor issue is not ranked first.
     ranked = rank_fix_first([low_but_minor, err], n=2)
     assert ranked[0][0] is err
+
+
+@pytest.mark.slow
+def test_audit_with_a_catalog_adds_search_figures(luma_main_images, tmp_path: Path) -> None:
+    """A tiny real catalog (6 luma products); two listings audited against it."""
+    from analyzer.report.csv import COLUMNS
+    from analyzer.search.catalog import build_catalog
+
+    cat_src = tmp_path / "catalog_src"
+    cat_src.mkdir()
+    for p in luma_main_images[40:46]:
+        shutil.copy(p, cat_src / p.name)
+    build_catalog(cat_src, tmp_path / "catalog", progress=False)
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    shutil.copy(luma_main_images[40], shop / "same-as-catalog.jpg")  # a near-duplicate
+    shutil.copy(luma_main_images[50], shop / "new-product.jpg")
+    out = tmp_path / "out"
+    summary = run_audit(shop, out, workers=1, progress=False, catalog=tmp_path / "catalog")
+    assert summary.exit_code == 0
+    results = {r["file"]: r for r in iter_results(out / RESULTS_FILE)}
+    for r in results.values():
+        assert r["ok"] and "search" in r["scores"] and "differentiation" in r["scores"]
+        assert r["search"]["median_rank"] >= 1
+        assert r["differentiation"]["nearest"]
+    dup = results["same-as-catalog.jpg"]
+    assert any(f["code"] == "NEAR_DUPLICATE" for f in dup["flags"])
+    with open(out / "report.csv", encoding="utf-8-sig", newline="") as f:
+        rows = {r["file"]: r for r in csv.DictReader(f)}
+    assert list(rows["new-product.jpg"]) == list(COLUMNS)
+    assert float(rows["new-product.jpg"]["search_rank"]) >= 1
+    assert rows["same-as-catalog.jpg"]["near_duplicates"] not in ("", "0")
+    from pypdf import PdfReader
+
+    text = "\n".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages)
+    assert "Search by photo" in text

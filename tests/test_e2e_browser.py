@@ -43,7 +43,9 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 def _page(browser, url: str):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    # A tall viewport: Streamlit scrolls inside its own container, so full_page alone would
+    # capture only the first screen.
+    page = browser.new_page(viewport={"width": 1440, "height": 2200})
     page.goto(url)
     page.locator('[data-testid="stFileUploader"]').wait_for(timeout=120_000)
     return page
@@ -51,7 +53,7 @@ def _page(browser, url: str):  # type: ignore[no-untyped-def]
 
 def test_upload_a_photo_and_read_the_grade(app_url: str, browser, tmp_path: Path,  # type: ignore[no-untyped-def]
                                            luma_main_images: list[Path]) -> None:
-    from analyzer.ui.harness import upload_and_wait_grade
+    from analyzer.ui.harness import settle, upload_and_wait_grade
 
     page = _page(browser, app_url)
     page.screenshot(path=str(tmp_path / "01-empty.png"), full_page=True)
@@ -60,14 +62,14 @@ def test_upload_a_photo_and_read_the_grade(app_url: str, browser, tmp_path: Path
     assert grade in {"A", "B", "C", "D", "F"}
     score = page.locator('[data-testid="ll-score"]').first.inner_text()
     assert "/ 100 overall" in score
-    page.wait_for_timeout(1500)  # let the Plotly charts draw before the screenshot
+    settle(page)  # the script has finished and the Plotly charts have drawn
     page.screenshot(path=str(tmp_path / "02-report-card.png"), full_page=True)
     # the file name is shown as text, and the check headlines are there
     assert page.get_by_text(photo.name).first.is_visible()
     assert page.get_by_text("Check by check").is_visible()
     # the audit tab lists the photo
     page.get_by_role("tab", name="Store audit").click()
-    page.wait_for_timeout(1000)
+    settle(page)
     page.screenshot(path=str(tmp_path / "03-audit.png"), full_page=True)
     assert page.get_by_text("Ready to list (A/B)").is_visible()
     _keep(tmp_path)

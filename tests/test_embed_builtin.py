@@ -89,7 +89,7 @@ def test_crop_box_and_product_view():
     box = crop_box(mask.astype(np.float32), pad=0.1)
     assert box is not None
     x0, y0, x1, y1 = box
-    assert x0 < 80 and x1 > 220 and 0 <= x0 and x1 <= 300
+    assert x0 < 80 and x1 > 220 and x0 >= 0 and x1 <= 300
     view = product_view(img, mask.astype(np.float32), 0.1, cutout=True)
     assert view.shape[0] == y1 - y0 and view.shape[1] == x1 - x0
     # No product: the whole image is used.

@@ -127,7 +127,7 @@ def test_blur_map_marks_the_blurred_half(photo):
     res = sharpness.check(_ctx(Image.fromarray(im)))
     bmap = res.maps["blur"]
     assert bmap.shape == im.shape[:2] and bmap.dtype == np.float32
-    assert 0.0 <= bmap.min() and bmap.max() <= 1.0
+    assert bmap.min() >= 0.0 and bmap.max() <= 1.0
     left, right = bmap[:, : w // 2 - 20], bmap[:, w // 2 + 20:]
     assert right[right > 0].mean() > left[left > 0].mean() + 0.2
 

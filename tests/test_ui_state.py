@@ -102,18 +102,21 @@ def test_batch_reports_bad_files_and_reuses_cache(luma_main_images: list[Path]) 
     settings = Settings(marketplace="amazon", use_model=False, catalog=None)
     handle = SearchHandle(None, error="off")
     seen: list[str] = []
-    b = pipeline.run_batch(files, settings, handle, cache, lambda f, t: seen.append(t))
+    b = pipeline.run_batch(files, settings, cache, lambda f, t: seen.append(t))
     assert [i.name for i in b.items] == ["bad.jpg", "p.jpg", "copy.jpg"]
     assert b.items[0].error_report.error["code"] == "NOT_AN_IMAGE"
     assert b.analysed == 1                      # the renamed copy came from the cache
     assert b.items[1].key == b.items[2].key
-    assert seen and seen[-1].startswith("Analysed 3")
-    r = pipeline.full_report(b.items[2], files, settings, handle, cache)
+    assert seen and seen[-1].startswith("Checked 3")
+    r = pipeline.full_report(b.items[2], files, settings, cache, handle)
     assert r.file == "copy.jpg" and r.ok and r.image is not None
-    again = pipeline.run_batch(files, settings, handle, cache)
+    # without a catalog there is nothing to simulate, and the report is the quality one
+    assert not pipeline.needs_search(b.items[1], settings, handle, cache)
+    assert pipeline.enrich_items(b.items, files, settings, handle, cache) == 0
+    again = pipeline.run_batch(files, settings, cache)
     assert again.analysed == 0
     assert pipeline.batch_id(again) == pipeline.batch_id(b)
-    other = pipeline.run_batch(files, Settings("etsy", False, None), handle, cache)
+    other = pipeline.run_batch(files, Settings("etsy", False, None), cache)
     assert other.analysed == 1                  # another marketplace is another analysis
 
 

@@ -386,6 +386,23 @@ class AuditSummary:
         }
 
 
+class _Progress:
+    """The tqdm bar plus an optional callback, updated together."""
+
+    def __init__(self, bar: Any, callback: Callable[[int, int], None] | None,
+                 total: int) -> None:
+        self.bar, self.callback, self.total, self.n = bar, callback, total, 0
+
+    def update(self, k: int = 1) -> None:
+        self.n += k
+        self.bar.update(k)
+        if self.callback is not None:
+            self.callback(self.n, self.total)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _progress(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
@@ -409,10 +426,12 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
               marketplace: str | None = None, catalog: str | Path | None = None,
               workers: int | None = None, use_model: bool = True, progress: bool = True,
               reports: bool = True, store_name: str | None = None,
-              pdf_detail_limit: int | None = None) -> AuditSummary:
+              pdf_detail_limit: int | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> AuditSummary:
     """Audit every image of ``source`` into ``out_dir`` (results.jsonl, report.csv, report.pdf).
 
     ``workers``: worker processes (default: CPU count; 1 runs in this process).
+    ``on_progress(done, total)`` is called after each input (e.g. a dashboard progress bar).
     Returns an :class:`AuditSummary`; raises ListingLensError only for an unusable source,
     marketplace or catalog.
     """
@@ -439,7 +458,7 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     pending: dict[cf.Future, str] = {}  # future -> content hash
     in_flight_hashes: set[str] = set()
     seen: set[str] = set()  # hashes met in this run (a second one is a duplicate listing)
-    bar = _progress(len(src), progress)
+    bar = _Progress(_progress(len(src), progress), on_progress, len(src))
 
     def make_pool() -> Any:
         if n_workers == 1:
@@ -469,16 +488,13 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         return broken
 
     pool = make_pool()
-    if catalog_s and n_workers > 1:
-        # One worker computes the per-catalog baseline (cached on disk) before the others need
-        # it, instead of every worker computing it at the same time.
-        err = pool.submit(_warm).result()
-        if err:
-            _kill_pool(pool)
-            bar.close()
-            rlog.close()
-            raise ListingLensError(err["code"], err["message"])
     try:
+        if catalog_s and n_workers > 1:
+            # One worker computes the per-catalog baseline (cached on disk) before the others
+            # need it, instead of every worker computing it at the same time.
+            err = pool.submit(_warm).result()
+            if err:
+                raise ListingLensError(err["code"], err["message"])
         for item in src:
             try:
                 data = item.read()

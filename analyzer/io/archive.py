@@ -16,7 +16,10 @@ max_total_uncompressed=None, max_member_bytes=None) -> ZipScan``
     ``__MACOSX/`` and dotfiles, nested archives (never expanded), and unsafe non-image entries.
     ``.names``: the sanitised names of the image members, in archive order.
     Iterating yields :class:`ZipMember` ``(name, data, error)`` lazily, one member in memory at a
-    time: ``data`` is the member's bytes, or ``None`` with ``error`` a ``ListingLensError``:
+    time. ``name`` is relative POSIX with ``..``, absolute and drive parts and control characters
+    removed; other characters (``<``, ``"``, ...) are kept, so escape it wherever it is shown and
+    pass it through ``safe_output_path`` before using it as a file name. ``data`` is the
+    member's bytes, or ``None`` with ``error`` a ``ListingLensError``:
     ``UNSAFE_PATH`` (``../``, absolute path, drive letter, symlink), ``FILE_TOO_LARGE`` (one
     member over ``max_file_mb``), ``BAD_ARCHIVE`` (CRC error, encrypted, unknown compression),
     ``ARCHIVE_TOO_LARGE`` (the running total of bytes actually read passed the limit).
@@ -59,6 +62,7 @@ _CHUNK = 1 * _MB
 ARCHIVE_EXTENSIONS = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".cbz")
 # Characters that are illegal or dangerous in a file name on Windows, macOS or Linux.
 _BAD_CHARS = re.compile(r'[<>:"|?*\x00-\x1f\x7f]')
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MAX_COMPONENT_BYTES = 200
 
@@ -245,8 +249,13 @@ def is_zip(source: str | Path | bytes) -> bool:
     return head in (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def _components(raw: str) -> tuple[list[str], bool]:
-    """Split a user-supplied relative name into safe components; flag if anything was unsafe."""
+def _components(raw: str, for_fs: bool = True) -> tuple[list[str], bool]:
+    """Split a user-supplied relative name into safe components; flag if anything was unsafe.
+
+    Structure is always made safe (separators, ``..``, absolute paths, drive letters, control
+    characters). ``for_fs`` also replaces characters that some file systems reject (``<>:"|?*``);
+    names that are only shown keep them (they are escaped where they are displayed).
+    """
     name = unicodedata.normalize("NFC", raw).replace("\\", "/")
     unsafe = name.startswith("/") or bool(_DRIVE.match(name)) or "\x00" in name
     parts: list[str] = []
@@ -259,7 +268,7 @@ def _components(raw: str) -> tuple[list[str], bool]:
         if _DRIVE.match(part):
             unsafe = True
             part = part[2:]
-        part = _BAD_CHARS.sub("_", part).strip(" ")
+        part = (_BAD_CHARS if for_fs else _CONTROL_CHARS).sub("_", part).strip(" ")
         if part in ("", ".", ".."):
             continue
         parts.append(_shorten(part))
@@ -276,9 +285,12 @@ def _shorten(part: str) -> str:
     return stem + suffix
 
 
-def sanitize_name(raw: str) -> str:
-    """The display/output form of a user-supplied relative name ('_' when nothing is left)."""
-    parts, _ = _components(raw)
+def sanitize_name(raw: str, for_fs: bool = True) -> str:
+    """A user-supplied relative name made safe ('_' when nothing is left).
+
+    ``for_fs=False`` gives the display form used for zip member names (see :func:`_components`).
+    """
+    parts, _ = _components(raw, for_fs)
     return "/".join(parts) or "_"
 
 
@@ -334,7 +346,7 @@ def iter_zip_images(
     for info in infos:
         if info.is_dir():
             continue
-        parts, unsafe = _components(info.filename)
+        parts, unsafe = _components(info.filename, for_fs=False)
         name = "/".join(parts) or "_"
         hidden = any(p.startswith(".") or p == "__MACOSX" for p in parts)
         lower = name.lower()

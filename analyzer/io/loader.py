@@ -73,6 +73,9 @@ _SRGB = ImageCms.createProfile("sRGB")
 UNREADABLE_ICC = "unreadable ICC profile"
 Image.init()
 _OPEN_FORMATS = [f for f in SUPPORTED_FORMATS if f in Image.OPEN]
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+_AVIF_BRANDS = (b"avif", b"avis")
+_TRUNCATION_WORDS = ("truncated", "premature", "incomplete", "not enough data", "end of file")
 
 
 @dataclass
@@ -132,7 +135,8 @@ def _read_source(source: str | Path | bytes, name: str | None) -> tuple[bytes, s
                 ErrorCode.FILE_TOO_LARGE,
                 f"file is {size / 1e6:.1f} MB; the limit is {limits()['max_file_mb']} MB",
             )
-        data = path.read_bytes()
+        with open(path, "rb") as f:  # bounded even if the file grows after stat()
+            data = f.read(max_bytes + 1)
     if len(data) == 0:
         raise ListingLensError(ErrorCode.EMPTY_FILE, "the file is empty (0 bytes)")
     if len(data) > max_bytes:
@@ -154,6 +158,11 @@ def _supported_magic(data: bytes) -> str | None:
         return "BMP"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP"
+    brand = data[8:12] if data[4:8] == b"ftyp" else b""
+    if brand in _HEIF_BRANDS and "HEIF" in _OPEN_FORMATS:
+        return "HEIC"
+    if brand in _AVIF_BRANDS and "AVIF" in _OPEN_FORMATS:
+        return "AVIF"
     return None
 
 
@@ -165,8 +174,11 @@ def _sniff_other_image(data: bytes) -> str | None:
     for magic, what in _OTHER_IMAGE_MAGIC:
         if data.startswith(magic):
             return what
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
-        return "a HEIC/AVIF photo (this installation lacks the decoder)"
+    brand = data[8:12] if data[4:8] == b"ftyp" else b""
+    if brand in _HEIF_BRANDS and "HEIF" not in _OPEN_FORMATS:
+        return "a HEIC photo (this installation lacks the HEIC decoder, pillow-heif)"
+    if brand in _AVIF_BRANDS and "AVIF" not in _OPEN_FORMATS:
+        return "an AVIF photo (this installation's Pillow lacks AVIF support)"
     return None
 
 
@@ -302,7 +314,7 @@ def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
             ZeroDivisionError, OverflowError, TypeError, KeyError) as e:
         # A recognised header whose fields are nonsense.
         msg = str(e).lower()
-        if "truncated" in msg or "premature" in msg or "incomplete" in msg:
+        if any(w in msg for w in _TRUNCATION_WORDS):
             raise ListingLensError(
                 ErrorCode.TRUNCATED_IMAGE,
                 f"{label} is cut off (truncated file); re-export or re-download it",
@@ -322,8 +334,7 @@ def _decode(im: Image.Image, label: str) -> None:
                                "not enough memory to decode this image") from e
     except (OSError, EOFError) as e:
         msg = str(e).lower()
-        if ("truncated" in msg or "premature" in msg or "incomplete" in msg
-                or isinstance(e, EOFError) or "not enough data" in msg):
+        if isinstance(e, EOFError) or any(w in msg for w in _TRUNCATION_WORDS):
             raise ListingLensError(
                 ErrorCode.TRUNCATED_IMAGE,
                 f"{label} is cut off (truncated file); re-export or re-download it",

@@ -11,7 +11,7 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
   something near white (a white background, a highlight); an under-exposed one does not. This
   does not penalise a dark product: a black jacket on white still has a white point near 100.
 - ``product_L_median``: median product L*; above ``product_L_bright_*`` the product looks washed
-  out.
+  out (a score penalty only: a white shirt is light by design, so it never flags on its own).
 - ``cast``: chroma sqrt(a*^2 + b*^2) of the mean a*, b* of near-neutral bright pixels
   (L* >= ``neutral_min_L``, chroma <= ``neutral_max_chroma``): the white-patch / grey-pixel
   assumption of colour constancy (Land & McCann 1971; Buchsbaum, "A spatial processor model for
@@ -49,33 +49,43 @@ def product_region(mask: np.ndarray | None, shape: tuple[int, int], erode_frac: 
     """The product mask shrunk by ``erode_frac`` of the long side; the whole frame without one."""
     if mask is None or mask.mean() < min_fraction:
         return np.ones(shape, bool)
-    r = max(1, round(erode_frac * max(shape)))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    inner = cv2.erode(mask.astype(np.uint8), k) > 0
+    r = max(1.0, erode_frac * max(shape))
+    # Holes inside the product are blown-out product, not background: fill them.
+    m = mask.astype(np.uint8)
+    ff = np.pad(m, 1)
+    cv2.floodFill(ff, None, (0, 0), 2)
+    m[ff[1:-1, 1:-1] == 0] = 1
+    # Erosion by a disc of radius r, in time independent of r.
+    inner = cv2.distanceTransform(m, cv2.DIST_L2, 3) > r
     return inner if inner.mean() >= min_fraction / 4 else mask.astype(bool)
 
 
 def measure(lab: np.ndarray, region: np.ndarray, th: dict) -> dict[str, float]:
     """Exposure and cast measures of a Lab image (L 0..100) on ``region`` (bool)."""
-    L = lab[..., 0]
+    # Every second pixel each way: the statistics do not change, the cost drops fourfold.
+    lab = lab[::2, ::2]
+    region = region[::2, ::2]
+    if not region.any():
+        region = np.ones(region.shape, bool)
+    light = lab[..., 0]
     a = lab[..., 1]
     b = lab[..., 2]
-    Lp = L[region]
+    lp = light[region]
     chroma = np.hypot(a, b)
-    neutral = (L >= float(th["neutral_min_L"])) & (chroma <= float(th["neutral_max_chroma"]))
+    neutral = (light >= float(th["neutral_min_L"])) & (chroma <= float(th["neutral_max_chroma"]))
     nf = float(neutral.mean())
     if nf >= float(th["min_neutral_fraction"]):
         ma, mb = float(a[neutral].mean()), float(b[neutral].mean())
     else:  # nothing near neutral to judge the illuminant by
         ma = mb = 0.0
     return {
-        "clip_highlights": float((Lp >= float(th["highlight_L"])).mean()),
-        "clip_shadows": float((Lp <= float(th["shadow_L"])).mean()),
-        "white_point": float(np.percentile(L, 99.5)),
-        "product_L_median": float(np.median(Lp)),
-        "product_L_p5": float(np.percentile(Lp, 5)),
-        "black_point": float(np.percentile(L, 1)),
-        "mean_L": float(L.mean()),
+        "clip_highlights": float((lp >= float(th["highlight_L"])).mean()),
+        "clip_shadows": float((lp <= float(th["shadow_L"])).mean()),
+        "white_point": float(np.percentile(light, 99.5)),
+        "product_L_median": float(np.median(lp)),
+        "product_L_p5": float(np.percentile(lp, 5)),
+        "black_point": float(np.percentile(light, 1)),
+        "mean_L": float(light.mean()),
         "cast_a": ma,
         "cast_b": mb,
         "cast": float(math.hypot(ma, mb)),
@@ -119,13 +129,6 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
             "detail shows",
             "Lower the exposure (about -1 EV) or move/diffuse the light; expose for the product, "
             "not the background.", NAME))
-    elif m["product_L_median"] >= th["product_L_bright_flag"]:
-        out.append(ctx.flag(
-            "OVEREXPOSED",
-            f"the product's median lightness is L* {m['product_L_median']:.0f} (above "
-            f"{th['product_L_bright_flag']}): it looks washed out",
-            "Lower the exposure or the light on the product until its colours look as in real "
-            "life.", NAME))
     if m["white_point"] < th["white_point_flag"]:
         out.append(ctx.flag(
             "UNDEREXPOSED",

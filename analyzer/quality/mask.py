@@ -6,25 +6,37 @@ U-structure for salient object detection", Pattern Recognition 2020), whose ONNX
 a classical mask from the image border colour, refined by GrabCut (Rother et al., "GrabCut:
 interactive foreground extraction using iterated graph cuts", SIGGRAPH 2004), so every check still
 works when the model is unavailable. An image with real transparency uses its alpha channel.
+
+Speed: the shipped graph has a fixed 1 x 3 x 320 x 320 input, but every Resize in it takes its
+output size from a ``Shape`` of the tensor it matches, so the network itself works at any size that
+is a multiple of 32. At load time the input/output dims are made symbolic with the ``onnx`` package
+(once; the edited graph is cached under the user cache dir) and the network runs at
+``checks.mask.model_size`` (thresholds.yaml), which costs about (size / 320)^2 of the 320 run.
+scripts/bench_mask.py measures the time and the agreement (IoU) with the 320 mask.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from analyzer.config import check_thresholds
+
 log = logging.getLogger(__name__)
 
-MODEL_SIZE = 320
+MODEL_SIZE = 320  # the size u2netp was trained and exported at
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+_GRAPH_VERSION = "dyn1"  # bump when the graph edit changes, so old cache files are not reused
 
 
 @dataclass
@@ -41,6 +53,10 @@ class MaskResult:
     @property
     def area_fraction(self) -> float:
         return float(self.binary.mean())
+
+
+def _cfg() -> dict[str, Any]:
+    return check_thresholds("mask")
 
 
 def u2netp_path() -> Path | None:
@@ -60,11 +76,68 @@ def u2netp_path() -> Path | None:
     return p if p.is_file() else None
 
 
+def cache_dir() -> Path:
+    """Where derived model files go: $LISTING_LENS_CACHE, else $XDG_CACHE_HOME or ~/.cache."""
+    env = os.environ.get("LISTING_LENS_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "listing-lens"
+
+
+def dynamic_graph(model_bytes: bytes) -> bytes:
+    """The same network with symbolic height/width on its input and outputs.
+
+    Only the declared shapes change: the stored intermediate shapes (``value_info``) are dropped so
+    onnxruntime infers them again for the size it is given. Needs the ``onnx`` package.
+    """
+    import onnx
+
+    m = onnx.load_from_string(model_bytes)
+    for t in list(m.graph.input) + list(m.graph.output):
+        dims = t.type.tensor_type.shape.dim
+        if len(dims) == 4:
+            dims[2].dim_param = "height"
+            dims[3].dim_param = "width"
+    del m.graph.value_info[:]
+    return m.SerializeToString()
+
+
+def _dynamic_model(src: Path) -> bytes | str | None:
+    """Path (cached file) or bytes of the dynamic-size graph, or None if it cannot be made."""
+    data = src.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    target = cache_dir() / f"u2netp-{digest}-{_GRAPH_VERSION}.onnx"
+    if target.is_file():
+        return str(target)
+    try:
+        dyn = dynamic_graph(data)
+    except Exception as e:  # no onnx package, or a graph we do not know: keep the fixed one
+        log.info("u2netp input left at %d px (%s)", MODEL_SIZE, e)
+        return None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(dyn)
+        tmp.replace(target)  # atomic: concurrent processes never read half a file
+        return str(target)
+    except OSError:  # read-only home: keep it in memory for this process
+        return dyn
+
+
 _session_lock = threading.Lock()
 
 
+@dataclass
+class _Model:
+    session: Any
+    input_name: str
+    output_name: str
+    size: int  # the input side this session runs at
+
+
 @lru_cache(maxsize=1)
-def _session():  # type: ignore[no-untyped-def]
+def _model() -> _Model | None:
     """One onnxruntime session per process (loading costs ~100 ms)."""
     path = u2netp_path()
     if path is None:
@@ -72,38 +145,63 @@ def _session():  # type: ignore[no-untyped-def]
     try:
         import onnxruntime as ort
 
+        size = int(_cfg().get("model_size", MODEL_SIZE))
+        size = max(32, 32 * round(size / 32))  # 5 pooling stages: multiples of 32 keep alignment
+        source: bytes | str = str(path)
+        if size != MODEL_SIZE:
+            dyn = _dynamic_model(path)
+            if dyn is None:
+                size = MODEL_SIZE
+            else:
+                source = dyn
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(os.environ.get("LISTING_LENS_ORT_THREADS", "1"))
         opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         providers = ["CPUExecutionProvider"]
         if "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        sess = ort.InferenceSession(source, sess_options=opts, providers=providers)
+        return _Model(session=sess, input_name=sess.get_inputs()[0].name,
+                      output_name=sess.get_outputs()[0].name, size=size)
     except Exception as e:  # a broken install falls back to the classical mask
         log.warning("u2netp could not be loaded (%s); using the classical mask", e)
         return None
 
 
+def _session():  # type: ignore[no-untyped-def]
+    """The onnxruntime session, or None without the model (kept for callers of the old API)."""
+    m = _model()
+    return None if m is None else m.session
+
+
 def model_available() -> bool:
-    return _session() is not None
+    return _model() is not None
+
+
+def model_size() -> int | None:
+    """The input side u2netp runs at, or None without the model."""
+    m = _model()
+    return None if m is None else m.size
 
 
 def u2netp_prob(rgb: np.ndarray) -> np.ndarray | None:
     """Saliency in [0, 1] at the image's size from u2netp, or None without the model.
 
-    Pre-processing follows rembg: resize to 320 x 320, divide by the max, ImageNet mean/std.
-    The output is min-max normalised, as rembg does, since u2netp's sigmoid is not calibrated.
+    Pre-processing follows rembg: resize to a square (the network's input size), divide by the
+    max, ImageNet mean/std. The output (the fused map d0, the only one computed here) is min-max
+    normalised, as rembg does, since u2netp's sigmoid is not calibrated.
     """
-    sess = _session()
-    if sess is None:
+    m = _model()
+    if m is None:
         return None
     h, w = rgb.shape[:2]
-    x = cv2.resize(rgb, (MODEL_SIZE, MODEL_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    x = cv2.resize(rgb, (m.size, m.size), interpolation=cv2.INTER_AREA).astype(np.float32)
     x /= max(float(x.max()), 1.0)
     x = (x - _MEAN) / _STD
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
     with _session_lock:
-        out = sess.run(None, {sess.get_inputs()[0].name: x})[0][0, 0]
+        out = m.session.run([m.output_name], {m.input_name: x})[0][0, 0]
     lo, hi = float(out.min()), float(out.max())
     if hi - lo < 1e-6:
         # A flat map (an empty image): nothing salient.
@@ -122,37 +220,52 @@ def border_color_distance(rgb: np.ndarray) -> np.ndarray:
     return np.linalg.norm(lab - ref, axis=2)
 
 
-def classical_prob(rgb: np.ndarray, grabcut: bool = True) -> np.ndarray:
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region that does not reach the frame border filled."""
+    from scipy.ndimage import binary_fill_holes
+
+    return binary_fill_holes(mask)
+
+
+def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
+                   work_side: int = 256) -> np.ndarray:
     """Foreground from distance to the border colour, refined by GrabCut.
 
-    Pixels far (Delta E > 12) from the median border colour seed the foreground; the border seeds
-    the background. Works well on plain backgrounds, roughly on busy ones, which is all a fallback
+    On a copy ``work_side`` px long: pixels far (Delta E > ``seed_de``) from the median border
+    colour, with their enclosed holes filled (a white label inside a box outline), seed the
+    foreground; border pixels close to that colour are certain background. Border pixels that
+    differ stay "probable foreground", so a product cut by the frame edge is not forced into the
+    background. Works well on plain backgrounds, roughly on busy ones, which is all a fallback
     needs to do.
     """
     h, w = rgb.shape[:2]
-    dist = border_color_distance(rgb)
-    fg = (dist > 12.0).astype(np.uint8)
+    s = min(1.0, work_side / max(h, w))
+    small = rgb if s >= 1.0 else cv2.resize(
+        rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    dist = border_color_distance(small)
+    fg = (dist > seed_de).astype(np.uint8)
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    fg = fill_holes(fg > 0)
     if not grabcut or fg.sum() < 16 or fg.mean() > 0.98:
-        return cv2.GaussianBlur(fg.astype(np.float32), (5, 5), 0)
-    # GrabCut on a small copy: its cost grows with pixels, and the mask only needs to be coarse.
-    s = min(1.0, 256.0 / max(h, w))
-    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                       interpolation=cv2.INTER_AREA)
-    fg_s = cv2.resize(fg, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-    gc = np.where(fg_s > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    bw = max(1, min(small.shape[:2]) // 40)
-    gc[:bw, :] = gc[-bw:, :] = cv2.GC_BGD
-    gc[:, :bw] = gc[:, -bw:] = cv2.GC_BGD
-    try:
-        bgd = np.zeros((1, 65), np.float64)
-        fgd = np.zeros((1, 65), np.float64)
-        cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, 3,
-                    cv2.GC_INIT_WITH_MASK)
-        out = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
-    except cv2.error:
-        out = fg_s.astype(np.float32)
-    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+        out = fg.astype(np.float32)
+    else:
+        gc = np.where(fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+        bw = max(1, min(small.shape[:2]) // 40)
+        border = np.zeros(fg.shape, bool)
+        border[:bw, :] = border[-bw:, :] = True
+        border[:, :bw] = border[:, -bw:] = True
+        gc[border & ~fg] = cv2.GC_BGD
+        try:
+            bgd = np.zeros((1, 65), np.float64)
+            fgd = np.zeros((1, 65), np.float64)
+            cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, 3,
+                        cv2.GC_INIT_WITH_MASK)
+            out = fill_holes(np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))).astype(np.float32)
+        except cv2.error:
+            out = fg.astype(np.float32)
+    if out.shape != (h, w):
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def bbox_of(binary: np.ndarray) -> tuple[int, int, int, int] | None:

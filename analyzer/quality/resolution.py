@@ -38,6 +38,9 @@ def parse_aspects(value: object) -> list[float]:
     items = value if isinstance(value, (list, tuple)) else [value]
     out = []
     for it in items:
+        if isinstance(it, int) and not isinstance(it, bool) and it >= 60:
+            # YAML 1.1 reads an unquoted 4:3 as the base-60 integer 243.
+            it = f"{it // 60}:{it % 60}"
         s = str(it).strip().lower()
         if s in ("square", "1:1"):
             out.append(1.0)

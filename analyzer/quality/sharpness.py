@@ -59,28 +59,39 @@ class EdgeBlur:
     lapvar: float
 
 
-def _region(ctx: ImageContext, th: dict) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The product mask, grown so its outline edges count, and the box around it."""
+def grow(mask: np.ndarray, r: float) -> np.ndarray:
+    """``mask`` grown by ``r`` px (Euclidean), in time independent of ``r``."""
+    if r <= 0:
+        return mask.astype(bool)
+    dist = cv2.distanceTransform((~mask.astype(bool)).astype(np.uint8), cv2.DIST_L2, 3)
+    return dist <= r
+
+
+def _region(ctx: ImageContext, th: dict) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
+    """The product mask, the box around it grown by the outline margin, and that margin (px)."""
     h, w = ctx.gray.shape
     try:
-        m = ctx.mask_bool
+        mr = ctx.mask_result
+        m, bbox = mr.binary, mr.bbox
     except Exception:  # a failed mask must not lose the sharpness check
-        m = None
-    if m is None or m.mean() < float(th["min_mask_fraction"]):
-        return np.ones((h, w), bool), (0, 0, w, h)
-    r = max(1, round(float(th["mask_dilate_frac"]) * max(h, w)))
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    grown = cv2.dilate(m.astype(np.uint8), k) > 0
-    ys, xs = np.nonzero(grown)
-    return grown, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        m, bbox = None, None
+    if m is None or bbox is None or m.mean() < float(th["min_mask_fraction"]):
+        return np.ones((h, w), bool), (0, 0, w, h), 0.0
+    r = max(1.0, float(th["mask_dilate_frac"]) * max(h, w))
+    x0, y0, x1, y1 = bbox
+    ri = int(np.ceil(r))
+    box = (max(0, x0 - ri), max(0, y0 - ri), min(w, x1 + ri), min(h, y1 + ri))
+    return m, box, r
 
 
 def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
                       canonical_long_side: int = 512, reblur_sigma: float = 1.0,
-                      min_edge_contrast: float = 0.06) -> EdgeBlur:
+                      min_edge_contrast: float = 0.06,
+                      min_edge_floor: float = 0.015, grow_px: float = 0.0) -> EdgeBlur:
     """Edge blur widths (Zhuo & Sim 2011) of ``gray`` (float 0..1) inside ``region``.
 
-    The box is cut out and shrunk so its long side is at most ``canonical_long_side``.
+    The box is cut out and shrunk so its long side is at most ``canonical_long_side``; the
+    region is then grown by ``grow_px`` working px (at the canonical scale, which is cheaper).
     Gradients are Sobel derivatives normalised to grey levels per pixel.
     """
     x0, y0, x1, y1 = box
@@ -91,6 +102,7 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
         size = (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         reg = cv2.resize(reg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    reg = grow(reg, grow_px * s)
     crop = crop.astype(np.float32)
 
     def grad_mag(img: np.ndarray) -> np.ndarray:
@@ -100,6 +112,11 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
 
     m1 = grad_mag(crop)
     m2 = grad_mag(cv2.GaussianBlur(crop, (0, 0), reblur_sigma))
+    # A strong blur flattens every edge below a fixed contrast threshold, which would leave a
+    # very blurry photo "unmeasurable": the threshold follows the region's strongest gradients.
+    if reg.any():
+        top = float(np.percentile(m1[reg], 99.5))
+        min_edge_contrast = max(min_edge_floor, min(min_edge_contrast, 0.3 * top))
     # Canny's magnitude is the L1 norm of the unnormalised Sobel (8x a per-pixel derivative):
     # thresholds follow min_edge_contrast so low-contrast products keep their edges.
     hi = 8.0 * 255.0 * min_edge_contrast
@@ -111,8 +128,9 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
     sigma = np.minimum(sigma, 10.0).astype(np.float32)
     lap = cv2.Laplacian(crop, cv2.CV_32F)
     lapvar = float(lap[reg].var()) if reg.any() else 0.0
+    frac = float(reg.sum() / max(s * s, 1e-9) / region.size)
     return EdgeBlur(sigma=sigma, ys=ys, xs=xs, shape=crop.shape, scale=s, box=box,
-                    region_fraction=float(region.mean()), lapvar=lapvar)
+                    region_fraction=frac, lapvar=lapvar)
 
 
 def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,
@@ -162,9 +180,10 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
 @register(NAME)
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
-    region, box = _region(ctx, th)
+    region, box, r = _region(ctx, th)
     eb = measure_edge_blur(ctx.gray, region, box, int(th["canonical_long_side"]),
-                           float(th["reblur_sigma"]), float(th["min_edge_contrast"]))
+                           float(th["reblur_sigma"]), float(th["min_edge_contrast"]),
+                           float(th["min_edge_floor"]), grow_px=r)
     n = len(eb.sigma)
     if n >= int(th["min_edges"]):
         stat = float(np.percentile(eb.sigma, float(th["percentile"])))

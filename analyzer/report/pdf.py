@@ -592,11 +592,11 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
                 img = None
             cells.append(img or _placeholder(20 * mm, 20 * mm))
             sim = h.get("similarity")
-            cap = _short(str(h.get("title") or h.get("product_id") or ""), 20)
+            cap = _short(str(h.get("title") or h.get("product_id") or ""), 26)
             if isinstance(sim, (int, float)):
                 cap += f" ({float(sim):.2f})"
             caps.append(_p(cap, "muted"))
-        lt = Table([cells, caps], colWidths=[24 * mm] * len(cells), hAlign="LEFT")
+        lt = Table([cells, caps], colWidths=[30 * mm] * len(cells), hAlign="LEFT")
         lt.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
                                 ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         parts += [Spacer(1, 2), _pm("Closest lookalikes in the catalog:", "small"), lt]

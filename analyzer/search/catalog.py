@@ -313,7 +313,7 @@ class Catalog:
     def _exact_all(self, q: np.ndarray) -> np.ndarray:
         from analyzer.search.index import exact_scores
 
-        return exact_scores(q, self.shards)
+        return exact_scores(q, self.index.shards)
 
     def _products_from_scores(self, sims: np.ndarray, codes: np.ndarray,
                               allowed: np.ndarray | None, k: int) -> list[dict]:

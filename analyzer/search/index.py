@@ -6,11 +6,12 @@ All vectors are L2-normalised, so the inner product is the cosine similarity and
 * :class:`ExactIndex`: brute force, one matrix product per block of rows (NumPy BLAS), reading the
   catalog's float16 shards through memory maps block by block, so memory stays bounded whatever
   the size. Exact; its cost grows linearly with the catalog.
-* :class:`IVFIndex`: FAISS ``IndexIVFScalarQuantizer`` (an inverted file over k-means cells with
-  8-bit scalar-quantised vectors; Jegou et al., "Product quantization for nearest neighbor
-  search", TPAMI 2011, for the IVF scheme), probing ``nprobe`` cells, then re-ranking its
-  ``rerank`` x k best candidates exactly against the stored float16 embeddings, so the
-  similarities it returns are exact. One byte per dimension in memory.
+* :class:`IVFIndex`: FAISS ``PCA256,IVF{nlist},SQ8``: a PCA projection to 256 dimensions, an
+  inverted file over k-means cells (Jegou et al., "Product quantization for nearest neighbor
+  search", TPAMI 2011, for the IVF scheme) holding 8-bit scalar-quantised codes, probing
+  ``nprobe`` cells; its ``rerank`` x k best candidates are then re-scored exactly against the
+  stored float16 embeddings, so the similarities it returns are exact. 256 bytes per vector in
+  memory (256 MB per million items).
 
 :func:`choose_kind` picks exact below ``ANN_MIN_ITEMS`` (the crossover measured by
 ``benchmarks/bench_search.py``) and IVF above. New kinds (an on-disk IVF-PQ for millions of items)
@@ -29,6 +30,7 @@ import numpy as np
 
 ANN_MIN_ITEMS = 20_000
 BLOCK_ROWS = 65_536
+RAM_COPY_MAX_FLOATS = 64 * 1024 * 1024   # exact search keeps a float32 copy up to 256 MB
 
 
 class VectorIndex(ABC):
@@ -103,6 +105,12 @@ class ExactIndex(VectorIndex):
 
     def __init__(self, shards: Sequence[np.ndarray]) -> None:
         self.shards = list(shards)
+        n = sum(len(s) for s in self.shards)
+        if self.shards and n * self.shards[0].shape[1] <= RAM_COPY_MAX_FLOATS:
+            # Small catalogs: one float32 copy in memory instead of converting float16 blocks
+            # on every query.
+            self.shards = [np.concatenate([np.asarray(s, dtype=np.float32)
+                                           for s in self.shards])]
 
     @property
     def ntotal(self) -> int:
@@ -130,19 +138,38 @@ class ExactIndex(VectorIndex):
 
 
 class IVFIndex(VectorIndex):
-    """FAISS IVF + 8-bit scalar quantiser, with exact re-ranking of the candidates."""
+    """FAISS PCA + IVF + 8-bit scalar quantiser, with exact re-ranking of the candidates.
+
+    Vectors above ``PCA_ABOVE`` dimensions are first projected on their ``PCA_DIM`` principal
+    axes (fitted on the training sample): the candidates only need to contain the true
+    neighbours, the exact re-ranking fixes their order. In that space, the L2 distance ranks like
+    the cosine (for unit vectors ``|q - x|^2 = 2 - 2 q.x``, and a centred PCA keeps distances,
+    not inner products), so the index uses L2. Memory: ``PCA_DIM`` bytes per vector.
+    """
 
     kind = "ivf_sq8"
     FILE = "ivf_sq8.faiss"
+    PCA_ABOVE = 384
+    PCA_DIM = 256
 
     def __init__(self, index, shards: Sequence[np.ndarray], nprobe: int = 16,  # type: ignore[no-untyped-def]
                  rerank: int = 4) -> None:
+        import faiss
+
         self.index = index
+        self.ivf = faiss.extract_index_ivf(index)
         self.shards = list(shards)
-        self.nprobe = nprobe
         self.rerank = rerank
         self._offsets = np.cumsum([0] + [len(s) for s in self.shards])
-        index.nprobe = nprobe
+        self.nprobe = nprobe
+
+    @property
+    def nprobe(self) -> int:
+        return int(self.ivf.nprobe)
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        self.ivf.nprobe = int(value)
 
     @property
     def ntotal(self) -> int:
@@ -150,31 +177,37 @@ class IVFIndex(VectorIndex):
 
     @staticmethod
     def default_nlist(n: int) -> int:
-        """About 4 sqrt(N) cells (FAISS's guideline), at least 16 and at most 4096."""
-        return int(min(4096, max(16, 4 * round(math.sqrt(n)))))
+        """About sqrt(N) cells, at least 16 and at most 2048: FAISS suggests 4-16 sqrt(N), but
+        k-means training and assignment cost grow with the cells, and with ~1000 vectors per
+        cell a 16-cell probe still answers in milliseconds (benchmarks/bench_search.py)."""
+        return int(min(2048, max(16, round(math.sqrt(n)))))
+
+    @classmethod
+    def factory_string(cls, dim: int, nlist: int) -> str:
+        pca = f"PCA{cls.PCA_DIM}," if dim > cls.PCA_ABOVE else ""
+        return f"{pca}IVF{nlist},SQ8"
 
     @classmethod
     def build(cls, shards: Sequence[np.ndarray], nlist: int | None = None,
-              train_size: int = 65_536, seed: int = 0,
-              progress: Callable[[int], None] | None = None) -> IVFIndex:
+              seed: int = 0, progress: Callable[[int], None] | None = None) -> IVFIndex:
         import faiss
 
         n = sum(len(s) for s in shards)
         dim = int(shards[0].shape[1])
         nlist = nlist or cls.default_nlist(n)
         rng = np.random.default_rng(seed)
-        # Training sample drawn across all shards; k-means needs ~40-256 points per cell.
-        pick = np.sort(rng.choice(n, size=min(n, max(train_size, 40 * nlist)), replace=False))
+        # k-means needs ~40 points per cell (FAISS warns below 39); more only costs time.
+        pick = np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))
         offsets = np.cumsum([0] + [len(s) for s in shards])
         train = np.empty((len(pick), dim), np.float32)
         for j, sh in enumerate(shards):
             sel = pick[(pick >= offsets[j]) & (pick < offsets[j + 1])] - offsets[j]
-            lo = np.searchsorted(pick, offsets[j])
+            lo = int(np.searchsorted(pick, offsets[j]))
             train[lo:lo + len(sel)] = sh[sel]
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                              faiss.METRIC_INNER_PRODUCT)
-        index.cp.seed = seed
+        index = faiss.index_factory(dim, cls.factory_string(dim, nlist), faiss.METRIC_L2)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.cp.seed = seed
+        ivf.cp.niter = 10
         index.train(train)
         del train
         for _, block in iter_blocks(shards):
@@ -217,8 +250,9 @@ class IVFIndex(VectorIndex):
         folder.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(folder / self.FILE))
         (folder / "index.json").write_text(json.dumps(
-            {"kind": self.kind, "ntotal": self.ntotal, "nlist": int(self.index.nlist),
-             "nprobe": self.nprobe, "rerank": self.rerank}, indent=2))
+            {"kind": self.kind, "ntotal": self.ntotal, "nlist": int(self.ivf.nlist),
+             "nprobe": self.nprobe, "rerank": self.rerank,
+             "factory": self.factory_string(int(self.index.d), int(self.ivf.nlist))}, indent=2))
 
     @classmethod
     def load(cls, folder: Path, shards: Sequence[np.ndarray]) -> IVFIndex:

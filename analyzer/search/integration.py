@@ -85,12 +85,13 @@ class SearchConfig:
 
     k: tuple[int, ...] = (4, 10, 20)
     primary_k: int = 10
-    n_queries: int = 24
-    n_peer_queries: int = 32
-    n_baseline_products: int = 48
+    n_queries: int = 16
+    n_peer_queries: int = 16
+    n_baseline_products: int = 32
     tie_tolerance: float = 1e-3
     category_vote_k: int = 10
     low_rank_share: float = 0.5
+    low_rank_percentile: float = 25.0
     what_if_fill: float = 0.85
     whiten_below: float = 0.90
     crop_below_fill: float = 0.75
@@ -117,6 +118,7 @@ class SearchConfig:
             "tie_tolerance": float(s.get("tie_tolerance", cls.tie_tolerance)),
             "category_vote_k": int(s.get("category_vote_k", cls.category_vote_k)),
             "low_rank_share": float(s.get("low_rank_share", cls.low_rank_share)),
+            "low_rank_percentile": float(s.get("low_rank_percentile", cls.low_rank_percentile)),
             "what_if_fill": float(wi.get("fill", cls.what_if_fill)),
             "whiten_below": float(wi.get("whiten_below", cls.whiten_below)),
             "crop_below_fill": float(wi.get("crop_below_fill", cls.crop_below_fill)),
@@ -139,6 +141,7 @@ class SearchConfig:
     def baseline_key(self) -> dict[str, Any]:
         """What the cached per-catalog rank baseline depends on."""
         return {"v": BASELINE_VERSION, "n_queries": self.n_queries, "k": list(self.k),
+                "n_peer_queries": self.n_peer_queries,
                 "n_baseline_products": self.n_baseline_products, "seed": self.baseline_seed,
                 "tol": self.tie_tolerance, "sim": asdict(self.sim)}
 
@@ -228,6 +231,31 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)
     queries: list[Any] = field(default_factory=list, repr=False)
     what_if_image: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class QuerySet:
+    """Queries (shopper photos and peer images) with their cosine to every catalog image."""
+
+    shopper: np.ndarray
+    shopper_sims: np.ndarray
+    shopper_exclude: np.ndarray
+    peer: np.ndarray
+    peer_sims: np.ndarray
+    peer_exclude: np.ndarray
+    peer_products: np.ndarray
+
+    def ranks(self, listing: np.ndarray, groups: ProductGroups,
+              tol: float) -> tuple[np.ndarray, np.ndarray]:
+        """(shopper ranks, peer ranks) of a listing embedding."""
+        return (virtual_ranks(self.shopper_sims, self.shopper @ listing, groups,
+                              self.shopper_exclude, tol),
+                virtual_ranks(self.peer_sims, self.peer @ listing, groups, self.peer_exclude,
+                              tol))
+
+
+def _brief(s: dict[str, Any]) -> dict[str, Any]:
+    return {"median_rank": s["median_rank"], "top_k_share": s["top_k_share"]}
 
 
 def _cache_dirs(root: Path) -> list[Path]:
@@ -352,8 +380,9 @@ class SearchContext:
             q = self.embedder.embed([p.rgb for p in photos], [p.mask for p in photos])
             exclude = np.zeros(self.n_products, bool)
             exclude[c] = True
-            ranks = virtual_ranks(q @ self.E.T, q @ self.E[item], self.groups, exclude,
-                                  cfg.tie_tolerance)
+            peers = self.query_set(q, str(self.product_categories[c]) or None, exclude,
+                                   cfg.baseline_seed)
+            ranks = np.concatenate(peers.ranks(self.E[item], self.groups, cfg.tie_tolerance))
             s = rank_summary(ranks, cfg.k)
             prods.append(str(self.groups.product_ids[c]))
             mlr.append(s["mean_log_rank"])
@@ -369,6 +398,18 @@ class SearchContext:
         self.rank_baseline()
 
     # -- one image ------------------------------------------------------------------------------
+
+    def query_set(self, shopper_q: np.ndarray, category: str | None, exclude: np.ndarray,
+                  seed: int) -> QuerySet:
+        """The shopper photos' embeddings plus the peer queries of ``category``, with their
+        similarities to every catalog image computed once (reused by every listing variant)."""
+        peers = self.peer_queries(category, exclude, seed)
+        p_vecs = self.E[self.main_items[peers]]
+        p_excl = np.tile(exclude, (len(peers), 1))
+        p_excl[np.arange(len(peers)), peers] = True
+        return QuerySet(shopper=shopper_q, shopper_sims=shopper_q @ self.E.T,
+                        shopper_exclude=exclude, peer=p_vecs, peer_sims=p_vecs @ self.E.T,
+                        peer_exclude=p_excl, peer_products=peers)
 
     def infer_category(self, product_sims: np.ndarray, exclude: np.ndarray) -> str | None:
         """Similarity-weighted vote of the nearest ``category_vote_k`` products."""
@@ -442,21 +483,14 @@ class SearchContext:
         dup_products = np.zeros(self.n_products, bool)
         dup_products[self.groups.codes[dup_items]] = True
 
-        qE = q @ self.E.T
-        ranks = virtual_ranks(qE, q @ e, self.groups, dup_products, cfg.tie_tolerance)
-        summary = rank_summary(ranks, cfg.k)
-
         cat_source = "given" if category else "inferred"
         if not category:
             category = self.infer_category(prod_sims, dup_products)
-        peers = self.peer_queries(category, dup_products, seed)
-        peer_items = self.main_items[peers]
-        pE = self.E[peer_items]
-        peer_excl = np.tile(dup_products, (len(peers), 1))
-        peer_excl[np.arange(len(peers)), peers] = True
-        pS = pE @ self.E.T
-        peer_ranks = virtual_ranks(pS, pE @ e, self.groups, peer_excl, cfg.tie_tolerance)
-        peer = rank_summary(peer_ranks, cfg.k)
+        qs = self.query_set(q, category, dup_products, seed)
+        shop_r, peer_r = qs.ranks(e, self.groups, cfg.tie_tolerance)
+        summary = rank_summary(np.concatenate([shop_r, peer_r]), cfg.k)
+        shopper = rank_summary(shop_r, cfg.k)
+        peer = rank_summary(peer_r, cfg.k)
         peer.update({"category": category, "category_source": cat_source if category else None})
 
         base = self.rank_baseline()
@@ -468,27 +502,23 @@ class SearchContext:
         if names:
             by_fix: dict[str, Any] = {}
             for j, v in enumerate(names):
-                r = virtual_ranks(qE, q @ e_var[j], self.groups, dup_products, cfg.tie_tolerance)
-                s = rank_summary(r, cfg.k)
-                pr = rank_summary(virtual_ranks(pS, pE @ e_var[j], self.groups, peer_excl,
-                                                cfg.tie_tolerance), cfg.k)
-                by_fix[v] = {"median_rank": s["median_rank"], "top_k_share": s["top_k_share"],
-                             "mean_log_rank": s["mean_log_rank"],
-                             "peer_median_rank": pr["median_rank"],
-                             "peer_top_k_share": pr["top_k_share"]}
+                sr, pr = qs.ranks(e_var[j], self.groups, cfg.tie_tolerance)
+                by_fix[v] = {**rank_summary(np.concatenate([sr, pr]), cfg.k),
+                             "shopper": rank_summary(sr, cfg.k), "peer": rank_summary(pr, cfg.k)}
             allv = by_fix["all"]
             pk = str(cfg.primary_k)
             what_if = {
                 "fixes": fixes,
                 "median_rank": allv["median_rank"],
                 "top_k_share": allv["top_k_share"],
+                "mean_log_rank": allv["mean_log_rank"],
                 "percentile": _r(percentile_of(allv["mean_log_rank"], base_mlr, True)),
                 "score": _r(search_score(allv, cfg.k)),
                 "gain_top_k_share": _r(allv["top_k_share"][pk] - summary["top_k_share"][pk]),
-                "peer_median_rank": allv["peer_median_rank"],
-                "peer_top_k_share": allv["peer_top_k_share"],
-                "by_fix": {v: {kk: by_fix[v][kk] for kk in ("median_rank", "top_k_share")}
-                           for v in names if v != "all"},
+                "gain_median_rank": _r(summary["median_rank"] - allv["median_rank"]),
+                "shopper": _brief(allv["shopper"]),
+                "peer": _brief(allv["peer"]),
+                "by_fix": {v: _brief(by_fix[v]) for v in names if v != "all"},
             }
 
         # Differentiation.
@@ -513,8 +543,8 @@ class SearchContext:
 
         search = {**summary, "n_products": int(self.n_products), "k": list(cfg.k),
                   "primary_k": cfg.primary_k, "percentile": _r(percentile),
-                  "baseline_products": len(base_mlr), "peer": peer, "what_if": what_if,
-                  "seed": int(seed)}
+                  "baseline_products": len(base_mlr), "shopper": shopper, "peer": peer,
+                  "what_if": what_if, "seed": int(seed)}
         differentiation = {"uniqueness": _r(uniq), "knn_distance": _r(d_k), "k": cfg.diff_k,
                            "phash": lhash, "nearest": nearest, "near_duplicates": dups}
         scores = {"search": round(score, 2),
@@ -538,20 +568,25 @@ class SearchContext:
         flags: list[Flag] = []
         pk = str(cfg.primary_k)
         share = search["top_k_share"][pk]
-        if share is not None and share < cfg.low_rank_share:
-            pct = search["percentile"]
+        pct = search["percentile"]
+        if share is not None and share < cfg.low_rank_share \
+                and (pct is None or pct < cfg.low_rank_percentile):
+            sh, pe = search["shopper"], search["peer"]
             msg = (f"your listing is in the first {pk} results for only {share:.0%} of "
-                   f"{search['n_queries']} simulated shopper photos of this product (median rank "
-                   f"{search['median_rank']:g} of {search['n_products'] + 1} products)")
+                   f"{search['n_queries']} simulated searches ({sh['top_k_share'][pk]:.0%} of "
+                   f"{sh['n_queries']} shopper photos of this product, "
+                   f"{(pe['top_k_share'][pk] or 0):.0%} of {pe['n_queries']} searches for "
+                   f"{pe.get('category') or 'similar products'}); median rank "
+                   f"{search['median_rank']:g} of {search['n_products'] + 1} products")
             if pct is not None:
-                msg += f"; that beats {pct:.0f}% of the catalog's own products"
+                msg += f"; that beats only {pct:.0f}% of the catalog's own products"
             wi = search.get("what_if")
             if wi and wi["top_k_share"][pk] > share:
                 fix = (f"{_fix_words(wi['fixes'])} would raise it to {wi['top_k_share'][pk]:.0%} "
                        f"(median rank {wi['median_rank']:g}); also shoot it sharp and evenly lit")
             else:
                 fix = ("shoot the product alone, sharp, evenly lit, on white, filling most of "
-                       "the frame: that is what a shopper's search photo matches best")
+                       "the frame: that is what shoppers' searches match best")
             flags.append(Flag("LOW_SEARCH_RANK", mkt.severity("LOW_SEARCH_RANK"), msg, fix,
                               "search"))
         near = d["nearest"]

@@ -118,7 +118,7 @@ class IndexParams:
     """Tunables of the on-disk index (defaults from :func:`default_params`)."""
 
     nlist: int = 1024          # coarse cells
-    m: int = 64                # PQ bytes per vector
+    m: int = 32                # PQ bytes per vector
     pca_dim: int = 256         # 0 = no PCA rotation
     nprobe: int = 32           # cells visited per query
     rerank: int = 200          # candidates re-scored exactly
@@ -140,7 +140,7 @@ def default_params(n: int, dim: int, overrides: dict[str, Any] | None = None) ->
     nlist = min(nlist, max(16, n // 40))
     pca_dim = min(256, dim) if dim > 256 else 0
     d_eff = pca_dim or dim
-    m = 64
+    m = 32
     while d_eff % m:
         m //= 2
     p = IndexParams(nlist=nlist, m=max(1, m), pca_dim=pca_dim,
@@ -314,6 +314,14 @@ class FaissIVFPQIndex(OnDiskIndex):
         index = faiss.index_factory(dim, spec, faiss.METRIC_L2)
         ivf = _ivfpq(index)
         ivf.cp.seed = params.seed
+        ivf.cp.niter = 10
+        # k-means assigns with a flat index; the HNSW graph is only built over the final centroids
+        # (with the HNSW quantiser as the clustering index it would be rebuilt every iteration).
+        ivf.clustering_index = faiss.IndexFlatL2(params.pca_dim or dim)
+        # 64 points per PQ centroid (16k per sub-quantiser) is plenty for 8-bit codes and keeps
+        # PQ training to seconds; the default (256) costs minutes on two cores.
+        ivf.pq.cp.max_points_per_centroid = 64
+        ivf.pq.cp.niter = 15
         ivf.use_precomputed_table = -1
         train = vectors[_sample_ids(n, params.train_size, params.seed)]
         train = np.ascontiguousarray(train, dtype=np.float32)

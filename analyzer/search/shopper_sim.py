@@ -19,8 +19,10 @@ is a Strong Data Augmentation Method for Instance Segmentation", CVPR 2021):
    floors, ``assets/backgrounds``) or a plain surface (:func:`plain_surface`), at a random scale,
    possibly partly outside the frame, with a soft contact shadow,
 4. :func:`perspective_warp` (the camera is not square to the product),
+   sometimes partly hidden by a hand or a price tag (:func:`occlude`),
 5. :func:`relight` (exposure, gamma, a directional light ramp) and :func:`white_balance`,
-6. :func:`phone_blur` (defocus or hand shake), :func:`sensor_noise`, :func:`jpeg`.
+6. :func:`phone_blur` (defocus or hand shake), sometimes :func:`low_resolution` (digital zoom),
+   :func:`sensor_noise`, :func:`jpeg`.
 
 Every function returns new arrays; :func:`simulate_shopper_photos` is deterministic for a seed
 (query ``i`` uses ``np.random.default_rng([seed, i])``, so queries do not depend on each other).
@@ -48,22 +50,26 @@ class SimConfig:
     canvas_sizes: tuple[tuple[int, int], ...] = ((320, 240), (240, 320), (288, 288))
     work_long_side: int = 512
     real_background_p: float = 0.6
-    fill: tuple[float, float] = (0.45, 0.90)
+    fill: tuple[float, float] = (0.35, 0.85)
     partial_crop_p: float = 0.25
     partial_crop_max: float = 0.15
     rotation_sd_deg: float = 8.0
     rotation_max_deg: float = 20.0
     perspective_max: float = 0.08
-    exposure_sd: float = 0.25
+    exposure_sd: float = 0.3
     gamma: tuple[float, float] = (0.8, 1.25)
-    white_balance: float = 0.12
+    white_balance: float = 0.15
     light_gradient: float = 0.35
-    blur_sigma: tuple[float, float] = (0.0, 1.6)
+    blur_sigma: tuple[float, float] = (0.3, 2.0)
     motion_blur_p: float = 0.3
     motion_blur_len: tuple[int, int] = (3, 9)
-    noise_sd: tuple[float, float] = (1.0, 6.0)
-    jpeg_quality: tuple[int, int] = (55, 90)
+    noise_sd: tuple[float, float] = (2.0, 8.0)
+    jpeg_quality: tuple[int, int] = (40, 85)
     shadow_p: float = 0.5
+    occlusion_p: float = 0.3
+    occlusion_max: float = 0.15
+    low_res_p: float = 0.3
+    low_res_factor: tuple[float, float] = (0.35, 0.7)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> SimConfig:
@@ -251,6 +257,45 @@ def place_on_background(rgb: np.ndarray, alpha: np.ndarray, bg: np.ndarray,
     return np.clip(out, 0, 255).astype(np.uint8), la, {"fill": f, "cut": cut}
 
 
+def occlude(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+            max_share: float, backgrounds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Cover part of the product with an ellipse (a hand, a price tag, a shelf edge): skin tone
+    or a patch of background texture, over up to ``max_share`` of the product's box."""
+    b = mask >= 0.5
+    if b.sum() < 16:
+        return rgb, mask
+    ys = np.flatnonzero(b.any(axis=1))
+    xs = np.flatnonzero(b.any(axis=0))
+    bw, bh = xs[-1] + 1 - xs[0], ys[-1] + 1 - ys[0]
+    share = rng.uniform(0.3, 1.0) * max_share
+    ax = max(2, int(np.sqrt(share * bw * bh / np.pi) * rng.uniform(0.6, 1.6)))
+    ay = max(2, int(share * bw * bh / (np.pi * ax)))
+    edge = int(rng.integers(0, 4))  # hands and tags come in from an edge of the product
+    cx = xs[0] if edge == 0 else xs[-1] if edge == 1 else int(rng.integers(xs[0], xs[-1] + 1))
+    cy = ys[0] if edge == 2 else ys[-1] if edge == 3 else int(rng.integers(ys[0], ys[-1] + 1))
+    occ = np.zeros(mask.shape, np.float32)
+    cv2.ellipse(occ, (int(cx), int(cy)), (ax, ay), float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    occ = cv2.GaussianBlur(occ, (0, 0), 1.5)
+    h, w = mask.shape
+    if backgrounds and rng.random() < 0.5:
+        fill = background_crop(backgrounds[int(rng.integers(0, len(backgrounds)))], (w, h), rng)
+        fill = fill.astype(np.float32)
+    else:  # skin tones: a hand holding the product
+        fill = np.empty((h, w, 3), np.float32)
+        fill[:] = np.array([rng.uniform(150, 235), rng.uniform(105, 180), rng.uniform(80, 150)])
+    out = rgb.astype(np.float32) * (1 - occ[:, :, None]) + fill * occ[:, :, None]
+    return np.clip(out, 0, 255).astype(np.uint8), mask * (1.0 - occ)
+
+
+def low_resolution(rgb: np.ndarray, rng: np.random.Generator,
+                   factor: tuple[float, float]) -> np.ndarray:
+    """Down- and up-sample by a factor in ``factor`` (a digital zoom, a forwarded thumbnail)."""
+    h, w = rgb.shape[:2]
+    f = float(rng.uniform(*factor))
+    small = cv2.resize(rgb, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def perspective_warp(rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
                      max_shift: float) -> tuple[np.ndarray, np.ndarray]:
     """A random homography: each corner moves inward by up to ``max_shift`` of the size, as when
@@ -371,11 +416,17 @@ def shopper_photo(cutout: np.ndarray, alpha: np.ndarray, rng: np.random.Generato
     img, m, p = place_on_background(prod, a, bg, rng, cfg.fill, cfg.partial_crop_p,
                                     cfg.partial_crop_max, cfg.shadow_p)
     params.update(p)
+    if rng.random() < cfg.occlusion_p:
+        img, m = occlude(img, m, rng, cfg.occlusion_max, backgrounds)
+        params["occluded"] = True
     img, m = perspective_warp(img, m, rng, cfg.perspective_max)
     img = relight(img, rng, cfg.exposure_sd, cfg.gamma, cfg.light_gradient)
     img = white_balance(img, rng, cfg.white_balance)
     img, p = phone_blur(img, rng, cfg.blur_sigma, cfg.motion_blur_p, cfg.motion_blur_len)
     params.update(p)
+    if rng.random() < cfg.low_res_p:
+        img = low_resolution(img, rng, cfg.low_res_factor)
+        params["low_res"] = True
     img = sensor_noise(img, rng, cfg.noise_sd)
     img = jpeg(img, rng, cfg.jpeg_quality)
     return ShopperPhoto(rgb=img, mask=m.astype(np.float32), params=params)

@@ -24,11 +24,20 @@ def render_kpis(reports: list[ImageReport]) -> None:
 
 def render_audit(reports: list[ImageReport], marketplace_key: str, marketplace_label: str,
                  thumbs: dict[str, bytes] | None = None, catalog: str | None = None,
-                 batch_id: str = "") -> None:
+                 batch_id: str = "", missing_search: int = 0) -> bool:
+    """The audit tab; returns True when the seller asked to simulate searches for all photos."""
     if not reports:
         st.info("Upload photos or a zip of your store's photos to audit them all at once.")
-        return
+        return False
     render_kpis(reports)
+    run_all = False
+    if missing_search and catalog:
+        c1, c2 = st.columns([3, 1.2], vertical_alignment="center")
+        c1.caption(f"{missing_search} photo{'s' if missing_search != 1 else ''} without a "
+                   "search simulation yet (a few seconds each): their search and lookalike "
+                   "columns are empty.")
+        run_all = c2.button("Simulate searches for all", icon=":material/travel_explore:",
+                            key="run-all-search", width="stretch")
     df = tables.audit_frame(reports, thumbs)
 
     f1, f2, f3 = st.columns([2, 2, 1.2])
@@ -98,6 +107,7 @@ def render_audit(reports: list[ImageReport], marketplace_key: str, marketplace_l
         d2.download_button("PDF report", icon=":material/picture_as_pdf:", data=pdf,
                            file_name="listing-lens-audit.pdf", mime="application/pdf",
                            key="dl-pdf", width="stretch", type="primary")
+    return run_all
 
 
 def _pdf(reports: list[ImageReport], marketplace_key: str, thumbs: dict[str, bytes] | None,

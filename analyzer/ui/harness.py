@@ -86,3 +86,21 @@ def upload_and_wait_grade(page, files: list[str | Path], timeout_ms: int = 120_0
     grade = page.locator('[data-testid="ll-grade"]').first
     grade.wait_for(state="visible", timeout=timeout_ms)
     return grade.inner_text().strip()
+
+
+def settle(page, timeout_ms: int = 15_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the app has stopped running and every visible Plotly chart has drawn."""
+    import contextlib
+
+    page.wait_for_timeout(300)  # a rerun may be about to start
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"],'
+                 + '[data-testid="stStatusWidgetRunningManIcon"], [data-stale="true"]')""",
+            timeout=timeout_ms)
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                 .filter(e => e.offsetParent !== null)
+                 .every(e => e.querySelector('.main-svg'))""", timeout=timeout_ms)
+    page.wait_for_timeout(300)

@@ -137,17 +137,24 @@ def edges_overlay(rgb: np.ndarray, edges: np.ndarray, mask: np.ndarray | None = 
 
 
 def white_overlay(rgb: np.ndarray, white: np.ndarray | None = None,
-                  mask: np.ndarray | None = None, tolerance: int = 0) -> np.ndarray:
+                  mask: np.ndarray | None = None, tolerance: int = 0,
+                  region: np.ndarray | None = None) -> np.ndarray:
     """Background pixels green where pure white, red where not; the product is left as is.
 
     ``white`` is the background check's map (truthy = pure white); without it, purity is measured
-    here as min(R, G, B) >= 255 - tolerance.
+    here as min(R, G, B) >= 255 - tolerance. ``region`` is the background the check measured
+    (truthy = background); without it, the complement of the product ``mask``.
     """
     if white is None:
         pure = (rgb.min(axis=2) >= 255 - tolerance).astype(np.float32)
     else:
         pure = fit_map(white, rgb.shape)
-    bg = np.ones(rgb.shape[:2], np.float32) if mask is None else 1.0 - fit_map(mask, rgb.shape)
+    if region is not None:
+        bg = fit_map(region, rgb.shape)
+    elif mask is not None:
+        bg = 1.0 - fit_map(mask, rgb.shape)
+    else:
+        bg = np.ones(rgb.shape[:2], np.float32)
     out = blend(rgb, (34, 197, 94), pure * bg, 0.55)
     return blend(out, (239, 68, 68), (1.0 - pure) * bg, 0.7)
 
@@ -293,7 +300,9 @@ def render_overlay(report: Any, kind: str, mask: np.ndarray | None,
         box, scale = report_bbox(report, m)
         return fill_overlay(rgb, box, fill_target, scale)
     if kind == "white":
-        return white_overlay(rgb, find_map(checks, "white"), m)
+        bg_maps = getattr(checks.get("background"), "maps", None) or {}
+        return white_overlay(rgb, bg_maps.get("white", find_map(checks, "white")), m,
+                             region=bg_maps.get("background"))
     if kind == "overlays":
         o = find_map(checks, "overlays")
         if o is not None:

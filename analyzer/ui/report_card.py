@@ -88,21 +88,41 @@ def render_photo(report: ImageReport, mkt: Marketplace,
     st.image(arr, width="stretch")
     legend = overlays.OVERLAY_LEGENDS.get(choice, "")
     if choice == "fill":
-        box, _ = overlays.report_bbox(report, mask)
-        span = overlays.bbox_fill(box if _ == 1.0 else None, report.image.rgb.shape)
-        fill_metric = report.metrics.get("framing.fill")
-        measured = fill_metric if fill_metric is not None else span
+        box, scale = overlays.report_bbox(report, mask)
+        work_box = None if box is None else tuple(int(v / scale) for v in box)
+        measured = report.metrics.get("framing.fill")
+        if measured is None:
+            measured = overlays.bbox_fill(work_box, report.image.rgb.shape)
         if measured is not None:
-            legend += f" The product spans {float(measured):.0%} of the frame."
+            legend += (f" The product spans {float(measured):.0%} of the frame; the target is "
+                       f"{fill_target:.0%}.")
     missing = [o for o in opts if not o.available]
     note = "; ".join(f"{o.label}: {o.reason}" for o in missing)
     st.caption(legend + (f"  \nNot available: {note}." if note else ""))
+
+
+def search_line(report: ImageReport) -> str | None:
+    """One line on how the photo does in the search simulation, when it ran."""
+    s = report.search or {}
+    pk = s.get("primary_k", 10)
+    share = (s.get("top_k_share") or {}).get(str(pk))
+    if share is None:
+        return None
+    line = f":material/travel_explore: On the first screen of **{share:.0%}** of shopper searches"
+    wi = s.get("what_if") or {}
+    after = (wi.get("top_k_share") or {}).get(str(pk))
+    if after is not None and after > share:
+        line += f" · **{after:.0%}** after the fixes"
+    return line
 
 
 def render_grade(report: ImageReport) -> None:
     st.markdown(grade_badge_html(report.grade, report.scores.get("overall", 0.0)),
                 unsafe_allow_html=True)
     st.markdown(summary_line(report))
+    line = search_line(report)
+    if line:
+        st.markdown(line)
 
 
 def render_flags(report: ImageReport, limit: int | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import streamlit as st
@@ -34,9 +35,24 @@ def warm_models(use_model: bool) -> bool:
     return False
 
 
+@st.cache_resource(show_spinner=False)
+def _executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing-lens-catalog")
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def search_handle(catalog_dir: str | None) -> SearchHandle:
-    return open_search(catalog_dir)
+def search_future(catalog_dir: str | None) -> Future:
+    """Open the catalog in the background (embedder load, baselines: seconds on a cold start),
+    so the page and the quality report cards never wait for it."""
+    return _executor().submit(open_search, catalog_dir)
+
+
+def search_now(catalog_dir: str | None) -> SearchHandle:
+    """The opened catalog, or a handle marked ``loading`` while it is still being opened."""
+    fut = search_future(catalog_dir)
+    if fut.done():
+        return fut.result()
+    return SearchHandle(catalog_dir, loading=True)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

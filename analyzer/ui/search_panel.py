@@ -7,6 +7,7 @@ Reads what :meth:`analyzer.search.integration.SearchContext.enrich` put in ``rep
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import streamlit as st
@@ -27,10 +28,18 @@ def _no_search(report: ImageReport | None, search: SearchHandle) -> bool:
     if report is None:
         st.info("Upload a photo to simulate shopper searches.")
         return True
+    if search.loading:
+        st.info("Opening the catalog (first start only)… the search simulation follows in a "
+                "moment.", icon=":material/hourglass_top:")
+        return True
     if not search.ok:
-        st.info(f"{md_escape(search.error or 'No catalog is open.')} Pick the demo catalog or "
-                "a catalog folder in the sidebar to see where this photo would rank.",
-                icon=":material/travel_explore:")
+        if search.catalog_dir is None:
+            st.info("Pick the demo catalog or a catalog folder in the sidebar to see where this "
+                    "photo would rank in shoppers' visual searches.",
+                    icon=":material/travel_explore:")
+        else:
+            st.info("The search simulation is off: the catalog could not be used (see the note "
+                    "above the tabs).", icon=":material/travel_explore:")
         return True
     if not report.search:
         st.info("No search simulation for this photo (see the notes on the report card).",
@@ -178,7 +187,8 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
                 help="Cosine similarity of the visual-search embeddings (1 = identical).")
     c[2].metric("Near-duplicates", len(dups))
     for dup in dups:
-        what = md_escape(dup.get("title") or dup.get("product_id") or "a catalog item")
+        what = md_escape(html.unescape(str(dup.get("title") or dup.get("product_id")
+                                           or "a catalog item")))
         how = "the same file as" if dup.get("same_file") else "a near-copy of"
         st.warning(f"This photo is {how} **{what}** (similarity "
                    f"{float(dup.get('similarity') or 0):.2f}, pHash distance "
@@ -192,13 +202,15 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
                 path = _thumb(search, nb.get("item_id"))
                 if path is not None:
                     st.image(str(path), width="stretch")
-                title = md_escape(str(nb.get("title") or nb.get("product_id") or ""))
+                title = md_escape(html.unescape(str(nb.get("title") or nb.get("product_id")
+                                                    or "")))
                 st.caption(f"{title}  \nsimilarity **{float(nb.get('similarity') or 0):.2f}**")
     cmap = resources.catalog_map(search.catalog_id, search)
     if cmap is None:
         return
     meta = search.catalog.meta
-    titles = (meta["title"].astype(str) + " · " + meta["product_id"].astype(str)).tolist() \
+    titles = [html.unescape(t) for t in
+              (meta["title"].astype(str) + " · " + meta["product_id"].astype(str))] \
         if "title" in meta else [""] * len(meta)
     cats = meta["category"].fillna("").astype(str).tolist() if "category" in meta else None
     mask = get_mask(report) if get_mask is not None else None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -133,6 +132,7 @@ class SearchHandle:
     catalog: Any = None
     error: str | None = None
     catalog_id: str = "none"
+    loading: bool = False  # still being opened in the background
 
     @property
     def ok(self) -> bool:

@@ -90,6 +90,13 @@ def _sentence(s: str) -> str:
     return s[:1].upper() + s[1:] if s else s
 
 
+def sentence(s: str, capitalize: bool = False) -> str:
+    """Ending with a full stop (library messages are clauses); capitalised on request (not when
+    the message may start with a file name)."""
+    s = _sentence(str(s)) if capitalize else str(s).strip()
+    return s if not s or s[-1] in ".!?" else s + "."
+
+
 def check_headline(name: str, result: CheckResult) -> str:
     """One plain-language line per check.
 

@@ -1,0 +1,215 @@
+"""How white, even and plain the background is, against the marketplace's white-background rule.
+
+Background pixels are the pixels outside the product mask grown by ``grow_frac`` of the long side,
+so the anti-aliased outline and the contact shadow right under the product do not count (studio
+shots keep a soft shadow there; marketplaces accept it). When the product covers almost the whole
+frame (less than ``min_bg_fraction`` left), the outer ``border_frac`` band of the frame stands in
+for the background: it is what a shopper sees around the product in a thumbnail.
+
+Measures (all over the background pixels):
+
+- ``pure_white_fraction``: share with every channel >= ``white_level`` (255 within JPEG
+  tolerance; Amazon and Walmart ask for RGB 255,255,255).
+- ``near_white_fraction``: share within ``near_white_de`` (CIE Delta E 1976) of white, L*a*b*
+  (100, 0, 0): pure or slightly tinted white.
+- ``offwhite_delta_e``: CIEDE2000 colour difference (Sharma, Wu & Dalal, Color Res. Appl. 30(1),
+  2005; :func:`skimage.color.deltaE_ciede2000`) of the mean background colour from white.
+- ``background_l_std``: standard deviation of L* (uneven light, texture, props), and
+  ``background_gradient``: range of L* between the 4 x 4 block means (a light fall-off).
+
+Score: ``100 * (w_pure * r(pure_white_fraction) + w_near * r(near_white_fraction) + w_even *
+r(background_l_std))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml.
+The score does not depend on the marketplace; the flags and their severities do.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.color import deltaE_ciede2000
+
+from analyzer.quality.context import ImageContext
+from analyzer.quality.registry import register
+from analyzer.results import CheckResult, Flag
+
+NAME = "background"
+
+
+def ramp(x: float, good: float, bad: float) -> float:
+    """1 at ``good``, 0 at ``bad``, linear between (either direction)."""
+    if good == bad:
+        return 1.0 if x >= good else 0.0
+    t = (x - good) / (bad - good)
+    return float(1.0 - min(1.0, max(0.0, t)))
+
+
+def grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``mask`` dilated by a disc of ``radius`` px."""
+    if radius <= 0 or not mask.any():
+        return mask.astype(bool)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask.astype(np.uint8), k) > 0
+
+
+def border_band(shape: tuple[int, int], frac: float) -> np.ndarray:
+    """The outer band of the frame, ``frac`` of the short side wide (at least 1 px)."""
+    h, w = shape
+    b = max(1, round(frac * min(h, w)))
+    band = np.zeros((h, w), bool)
+    band[:b] = band[-b:] = True
+    band[:, :b] = band[:, -b:] = True
+    return band
+
+
+def background_region(mask: np.ndarray, grow_frac: float = 0.015,
+                      min_bg_fraction: float = 0.03, border_frac: float = 0.03) -> np.ndarray:
+    """Background pixels: not the product mask grown by ``grow_frac`` of the long side.
+
+    Falls back to the frame's outer band when less than ``min_bg_fraction`` of the frame is left.
+    """
+    r = round(grow_frac * max(mask.shape))
+    region = ~grow(mask, r)
+    if region.mean() < min_bg_fraction:
+        region = border_band(mask.shape, border_frac)
+    return region
+
+
+def pure_white_map(rgb: np.ndarray, white_level: int = 250) -> np.ndarray:
+    """True where every channel is at least ``white_level`` (255 within JPEG tolerance)."""
+    return np.all(rgb >= white_level, axis=2)
+
+
+def measure_background(rgb: np.ndarray, lab: np.ndarray, region: np.ndarray,
+                       white_level: int = 250, near_white_de: float = 6.0) -> dict[str, float]:
+    """Whiteness and evenness of the ``region`` pixels of ``rgb`` (see the module docstring).
+
+    ``lab`` is ``rgb`` in CIE L*a*b* (float, L 0..100). Returns the metrics as plain floats.
+    """
+    n = int(region.sum())
+    if n == 0:
+        return {"background_fraction": 0.0, "pure_white_fraction": 0.0,
+                "near_white_fraction": 0.0, "offwhite_delta_e": 0.0,
+                "mean_background_rgb_r": 0.0, "mean_background_rgb_g": 0.0,
+                "mean_background_rgb_b": 0.0, "background_l_std": 0.0,
+                "background_gradient": 0.0}
+    px = rgb[region]
+    lab_px = lab[region]
+    pure = np.all(px >= white_level, axis=1)
+    de_white = np.sqrt((lab_px[:, 0] - 100.0) ** 2 + lab_px[:, 1] ** 2 + lab_px[:, 2] ** 2)
+    mean_rgb = px.mean(axis=0)
+    mean_lab = lab_px.mean(axis=0)
+    offwhite = float(deltaE_ciede2000(mean_lab[None].astype(np.float64),
+                                      np.array([[100.0, 0.0, 0.0]]))[0])
+    return {
+        "background_fraction": float(n / region.size),
+        "pure_white_fraction": float(pure.mean()),
+        "near_white_fraction": float((de_white <= near_white_de).mean()),
+        "offwhite_delta_e": offwhite,
+        "mean_background_rgb_r": float(mean_rgb[0]),
+        "mean_background_rgb_g": float(mean_rgb[1]),
+        "mean_background_rgb_b": float(mean_rgb[2]),
+        "background_l_std": float(lab_px[:, 0].std()),
+        "background_gradient": block_gradient(lab[..., 0], region),
+    }
+
+
+def block_gradient(lightness: np.ndarray, region: np.ndarray, blocks: int = 4,
+                   min_share: float = 0.2) -> float:
+    """Range (max - min) of the mean L* of the ``blocks`` x ``blocks`` cells of the frame.
+
+    Only cells where at least ``min_share`` of the pixels are background take part, so a light
+    fall-off across a backdrop shows even when the product covers the middle.
+    """
+    h, w = lightness.shape
+    means = []
+    for i in range(blocks):
+        for j in range(blocks):
+            ys = slice(i * h // blocks, (i + 1) * h // blocks)
+            xs = slice(j * w // blocks, (j + 1) * w // blocks)
+            r = region[ys, xs]
+            if r.size and r.mean() >= min_share:
+                means.append(float(lightness[ys, xs][r].mean()))
+    return float(max(means) - min(means)) if len(means) >= 2 else 0.0
+
+
+def transparent_fraction(alpha: np.ndarray | None) -> float:
+    """Share of pixels more than half transparent (0 without an alpha channel)."""
+    return 0.0 if alpha is None else float((alpha < 128).mean())
+
+
+def score_background(m: dict[str, float], th: dict) -> float:
+    """0-100 from the measures (weights and ramps in thresholds.yaml ``checks.background``)."""
+    w = th["weights"]
+    parts = {
+        "pure": ramp(m["pure_white_fraction"], th["pure_good"], th["pure_bad"]),
+        "near": ramp(m["near_white_fraction"], th["near_good"], th["near_bad"]),
+        "even": ramp(m["background_l_std"], th["l_std_good"], th["l_std_bad"]),
+    }
+    total = sum(float(w[k]) for k in parts)
+    return float(100.0 * sum(float(w[k]) * v for k, v in parts.items()) / total)
+
+
+def _rgb_text(m: dict[str, float]) -> str:
+    return (f"{m['mean_background_rgb_r']:.0f},{m['mean_background_rgb_g']:.0f},"
+            f"{m['mean_background_rgb_b']:.0f}")
+
+
+def _rule_text(ctx: ImageContext) -> tuple[str, bool]:
+    """What the marketplace says about white backgrounds, and whether it asks for one."""
+    label = ctx.marketplace.label
+    rule = ctx.marketplace.value("white_background")
+    if rule == "required":
+        return f"{label} requires 100% pure white (RGB 255,255,255)", True
+    if rule == "not_required":
+        return (f"{label} does not require a white background, though a plain light one reads "
+                "best in search thumbnails"), False
+    return f"{label} recommends pure white (RGB 255,255,255)", True
+
+
+def flag_background(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
+    """BACKGROUND_OFF_WHITE / BACKGROUND_NOT_WHITE / BACKGROUND_TRANSPARENT for these measures."""
+    flags: list[Flag] = []
+    rule, _asks_white = _rule_text(ctx)
+    pure = m["pure_white_fraction"]
+    if m.get("transparent_fraction", 0.0) > 0.0:
+        flags.append(ctx.flag(
+            "BACKGROUND_TRANSPARENT",
+            f"{m['transparent_fraction']:.0%} of the image is transparent; it was judged as shown "
+            f"on white, but each site and app fills transparency its own way",
+            "Flatten the image onto pure white (RGB 255,255,255) and upload it as a JPEG.", NAME))
+    if pure >= float(th["pure_flag"]):
+        return flags
+    uneven = (m["background_l_std"] > float(th["l_std_flag"])
+              or m["background_gradient"] > float(th["gradient_flag"]))
+    off_white = m["offwhite_delta_e"] <= float(th["offwhite_max_de"])
+    if off_white:
+        flags.append(ctx.flag(
+            "BACKGROUND_OFF_WHITE",
+            f"background is off-white: {pure:.0%} pure white, average RGB {_rgb_text(m)} "
+            f"(Delta E {m['offwhite_delta_e']:.1f} from white"
+            f"{', unevenly lit' if uneven else ''}); {rule}",
+            "Raise the exposure or the whites until the backdrop reads 255,255,255 (check with "
+            "an eyedropper), or cut the product out and place it on pure white.", NAME))
+    else:
+        texture = " and uneven" if uneven else ""
+        flags.append(ctx.flag(
+            "BACKGROUND_NOT_WHITE",
+            f"background is {pure:.0%} pure white{texture} (average RGB {_rgb_text(m)}); {rule}",
+            "Shoot on a white sweep or light tent with even light on the backdrop, or remove the "
+            "background and replace it with pure white (RGB 255,255,255).", NAME))
+    return flags
+
+
+@register(NAME)
+def check(ctx: ImageContext) -> CheckResult:
+    th = ctx.thresholds(NAME)
+    region = background_region(ctx.mask_bool, float(th["grow_frac"]),
+                               float(th["min_bg_fraction"]), float(th["border_frac"]))
+    m = measure_background(ctx.rgb, ctx.lab, region, int(th["white_level"]),
+                           float(th["near_white_de"]))
+    tf = transparent_fraction(ctx.alpha)
+    m["transparent_fraction"] = tf if tf > float(th["transparent_min"]) else 0.0
+    score = score_background(m, th)
+    white = pure_white_map(ctx.rgb, int(th["white_level"]))
+    return CheckResult(name=NAME, score=score, metrics=m, flags=flag_background(ctx, m, th),
+                       maps={"white": white, "background": region})

@@ -1,0 +1,133 @@
+"""Time the whole quality engine on one core: ``analyze()`` of a 1500 px JPEG.
+
+A real luma studio photo is resized to 1500 px on its long side and encoded as JPEG (quality 90);
+``analyze(bytes)`` runs on it ``--repeats`` times with the neural mask (u2netp) and without it
+(the classical fallback), single-threaded (OMP, OpenCV and onnxruntime set to one thread). It
+prints the median and 90th percentile wall time, the median CPU time of the process (on a shared
+machine the CPU time is the fairer per-core figure), the ratio to the targets (<= 150 ms without
+the mask model, <= 350 ms with it), and a per-stage breakdown (decode, mask, each check).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_quality.py [--repeats 15] [--image PATH] [--long-side 1500]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
+os.environ["LISTING_LENS_ORT_THREADS"] = "1"
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+from PIL import Image  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+cv2.setNumThreads(1)
+
+from analyzer.config import marketplace  # noqa: E402
+from analyzer.engine import analyze  # noqa: E402
+from analyzer.io.loader import load_image  # noqa: E402
+from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.quality.mask import model_available  # noqa: E402
+from analyzer.quality.registry import checks  # noqa: E402
+
+TARGET_MS = {False: 150.0, True: 350.0}
+DEFAULT_IMAGE = (REPO.parent / "shared" / "data" / "luma" / "pub" / "media" / "catalog" /
+                 "product" / "m" / "h" / "mh01-black_main.jpg")
+
+
+def test_jpeg(path: Path | None, long_side: int) -> bytes:
+    if path is None or not path.is_file():
+        cands = sorted((REPO.parent / "shared" / "data" / "luma").rglob("*_main.jpg"))
+        if not cands:
+            raise SystemExit("no luma photo found; pass --image PATH")
+        path = cands[0]
+    im = Image.open(path).convert("RGB")
+    s = long_side / max(im.size)
+    im = im.resize((round(im.width * s), round(im.height * s)), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=90)
+    print(f"image: {path.name} resized to {im.width} x {im.height} px, "
+          f"{len(buf.getvalue()) / 1024:.0f} KB JPEG")
+    return buf.getvalue()
+
+
+def time_analyze(data: bytes, use_model: bool, repeats: int) -> tuple[list[float], list[float]]:
+    analyze(data, name="bench.jpg", use_model=use_model)  # warm-up: model session, imports
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = analyze(data, name="bench.jpg", use_model=use_model)
+        wall.append(1000 * (time.perf_counter() - t0))
+        cpu.append(1000 * (time.process_time() - c0))
+        assert r.ok, r.error
+    return wall, cpu
+
+
+def stages(data: bytes, use_model: bool, repeats: int) -> dict[str, float]:
+    """Median CPU ms of each stage: decode, mask, each check."""
+    out: dict[str, list[float]] = {}
+    fns = checks()
+    for _ in range(repeats):
+        c0 = time.process_time()
+        img = load_image(data, name="bench.jpg")
+        out.setdefault("decode", []).append(time.process_time() - c0)
+        ctx = ImageContext(img, marketplace(), use_model=use_model)
+        c0 = time.process_time()
+        ctx.gray, ctx.lab  # noqa: B018 - shared derivatives, computed once per image
+        out.setdefault("gray+lab", []).append(time.process_time() - c0)
+        c0 = time.process_time()
+        ctx.mask_result  # noqa: B018
+        out.setdefault("mask", []).append(time.process_time() - c0)
+        for name, fn in fns.items():
+            c0 = time.process_time()
+            fn(ctx)
+            out.setdefault(name, []).append(time.process_time() - c0)
+    return {k: 1000 * statistics.median(v) for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    ap.add_argument("--long-side", type=int, default=1500)
+    args = ap.parse_args(argv)
+
+    data = test_jpeg(args.image, args.long_side)
+    print(f"threads: 1 (OMP, OpenCV, onnxruntime); u2netp available: {model_available()}; "
+          f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print("| mode | median wall ms | p90 wall ms | median CPU ms | target ms | "
+          "CPU / target |")
+    print("|---|---|---|---|---|---|")
+    for use_model in (False, True):
+        if use_model and not model_available():
+            print("| with u2netp mask | (model not installed) | | | | |")
+            continue
+        wall, cpu = time_analyze(data, use_model, args.repeats)
+        p90 = sorted(wall)[int(0.9 * (len(wall) - 1))]
+        med_cpu = statistics.median(cpu)
+        label = "with u2netp mask" if use_model else "without (classical mask)"
+        print(f"| {label} | {statistics.median(wall):.0f} | {p90:.0f} | {med_cpu:.0f} | "
+              f"{TARGET_MS[use_model]:.0f} | {med_cpu / TARGET_MS[use_model]:.2f} |")
+    for use_model in (False, True):
+        if use_model and not model_available():
+            continue
+        st = stages(data, use_model, max(3, args.repeats // 3))
+        print(f"\nper-stage median CPU ms ({'u2netp' if use_model else 'classical'} mask): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in st.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

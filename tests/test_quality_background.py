@@ -1,0 +1,160 @@
+"""The background check: pure-white share, off-white tint, uneven backdrops, transparency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from quality_controls import context, pad, product_alpha, rgb_of, tint_background
+
+from analyzer.config import check_thresholds
+from analyzer.quality import background
+from analyzer.quality.background import (
+    background_region,
+    measure_background,
+    pure_white_map,
+    score_background,
+)
+from analyzer.quality.context import ImageContext
+
+TH = check_thresholds("background")
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def _codes(ctx: ImageContext) -> dict[str, str]:
+    return {f.code: f.severity for f in background.check(ctx).flags}
+
+
+# ---- measure functions on exact synthetic arrays --------------------------------------------
+
+def test_pure_white_map_uses_the_jpeg_tolerance() -> None:
+    rgb = np.array([[[255, 255, 255], [250, 251, 252], [249, 255, 255], [255, 255, 200]]],
+                   np.uint8)
+    assert pure_white_map(rgb, 250).tolist() == [[True, True, False, False]]
+
+
+def test_measure_background_half_white_half_grey() -> None:
+    rgb = np.full((40, 40, 3), 255, np.uint8)
+    rgb[:, 20:] = 128
+    region = np.ones((40, 40), bool)
+    m = measure_background(rgb, _lab(rgb), region)
+    assert m["pure_white_fraction"] == pytest.approx(0.5)
+    assert m["near_white_fraction"] == pytest.approx(0.5)
+    assert m["mean_background_rgb_g"] == pytest.approx((255 + 128) / 2)
+    assert m["background_gradient"] > 40  # white blocks vs grey blocks, L* 100 vs ~54
+
+
+def test_measure_background_off_white_tint_is_close_but_not_pure() -> None:
+    rgb = np.zeros((30, 30, 3), np.uint8)
+    rgb[:] = (248, 242, 240)
+    m = measure_background(rgb, _lab(rgb), np.ones((30, 30), bool))
+    assert m["pure_white_fraction"] == 0.0
+    assert m["near_white_fraction"] == 1.0
+    assert 1.0 < m["offwhite_delta_e"] < TH["offwhite_max_de"]
+    assert m["background_l_std"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_background_region_excludes_grown_product_and_falls_back_to_border() -> None:
+    mask = np.zeros((100, 100), bool)
+    mask[40:60, 40:60] = True
+    region = background_region(mask, grow_frac=0.05)
+    assert not region[35:65, 40:60].any() and not region[40:60, 35:65].any()  # + 5 px disc
+    assert region[33, 33]  # the disc rounds the corners
+    assert region[:30].all()
+    full = np.ones((100, 100), bool)
+    band = background_region(full, min_bg_fraction=0.03, border_frac=0.05)
+    assert band[0].all() and band[:, -1].all() and not band[50, 50]
+
+
+def test_score_orders_white_offwhite_grey() -> None:
+    def score(color: tuple[int, int, int]) -> float:
+        rgb = np.zeros((20, 20, 3), np.uint8)
+        rgb[:] = color
+        return score_background(measure_background(rgb, _lab(rgb), np.ones((20, 20), bool)), TH)
+
+    assert score((255, 255, 255)) == pytest.approx(100.0)
+    assert score((255, 255, 255)) > score((248, 242, 240)) > score((150, 140, 130))
+
+
+# ---- real photos ---------------------------------------------------------------------------
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_studio_shots_pass_and_clothing_photos_fail(luma_main_images, clothing_images) -> None:
+    rng = np.random.default_rng(3)
+    luma = [luma_main_images[i] for i in rng.choice(len(luma_main_images), 10, replace=False)]
+    cloth = [clothing_images[i] for i in rng.choice(len(clothing_images), 10, replace=False)]
+    luma_scores, luma_flagged = [], 0
+    for p in luma:
+        r = background.check(context(rgb_of(p), fmt="JPEG"))
+        luma_scores.append(r.score)
+        luma_flagged += any(f.code == "BACKGROUND_NOT_WHITE" for f in r.flags)
+    cloth_scores, cloth_flagged = [], 0
+    for p in cloth:
+        r = background.check(context(rgb_of(p, 533), fmt="JPEG"))
+        cloth_scores.append(r.score)
+        cloth_flagged += any(f.code in ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE")
+                             for f in r.flags)
+    assert luma_flagged <= 1, luma_scores
+    assert cloth_flagged >= 9, cloth_scores
+    assert np.median(luma_scores) >= 90
+    assert np.median(cloth_scores) <= 30
+    assert min(luma_scores) > np.median(cloth_scores)
+
+
+@pytest.fixture(scope="module")
+def studio(luma_main_images) -> np.ndarray:
+    return rgb_of(luma_main_images[5])
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
+def test_off_white_tint_is_an_error_on_amazon_and_info_on_etsy(studio, use_model) -> None:
+    tinted = tint_background(studio)
+    amazon = context(tinted, "amazon", use_model=use_model, fmt="JPEG")
+    r = background.check(amazon)
+    flags = {f.code: f for f in r.flags}
+    assert "BACKGROUND_OFF_WHITE" in flags, [f.message for f in r.flags]
+    f = flags["BACKGROUND_OFF_WHITE"]
+    assert f.severity == "error"
+    assert "Amazon requires 100% pure white (RGB 255,255,255)" in f.message
+    assert "% pure white" in f.message and f.fix
+    assert r.metrics["pure_white_fraction"] < 0.05
+    assert abs(r.metrics["mean_background_rgb_r"] - 248) < 4
+    etsy = _codes(context(tinted, "etsy", use_model=use_model, fmt="JPEG"))
+    assert etsy["BACKGROUND_OFF_WHITE"] == "info"
+    original = background.check(context(studio, "amazon", use_model=use_model, fmt="JPEG"))
+    assert original.score > r.score + 20
+
+
+@pytest.mark.shared
+def test_grey_padding_is_not_white_with_the_measured_share(studio) -> None:
+    padded = pad(studio, 0.15)
+    r = background.check(context(padded, "amazon"))
+    flag = next(f for f in r.flags if f.code == "BACKGROUND_NOT_WHITE")
+    pure = r.metrics["pure_white_fraction"]
+    assert f"background is {pure:.0%} pure white" in flag.message
+    assert flag.severity == "error"
+    # Grey band area over the background area: the measured share must reflect it.
+    h, w = studio.shape[:2]
+    grey = 1 - (h * w) / ((h * 1.3) * (w * 1.3))
+    bg = r.metrics["background_fraction"]
+    assert pure == pytest.approx(1 - grey / bg, abs=0.12)
+    assert r.maps["white"].shape == padded.shape[:2]
+    assert not r.maps["white"][2, 2] and r.maps["white"][round(h * 0.15) + 5, round(w * 0.15) + 5]
+
+
+@pytest.mark.shared
+def test_transparent_cutout_is_reported_as_info(studio) -> None:
+    alpha = (product_alpha(studio) * 255).astype(np.uint8)
+    ctx = context(studio, "amazon", alpha=alpha)
+    r = background.check(ctx)
+    codes = {f.code: f.severity for f in r.flags}
+    assert codes.get("BACKGROUND_TRANSPARENT") == "info"
+    assert "BACKGROUND_NOT_WHITE" not in codes  # composited on white, it is white
+    assert r.metrics["transparent_fraction"] > 0.2
+    assert ctx.mask_result.source == "alpha"

@@ -1,0 +1,102 @@
+"""The clutter check: edges and colours outside the product, several salient objects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from quality_controls import context, paste_on, rgb_of
+
+from analyzer.config import check_thresholds
+from analyzer.quality import clutter
+from analyzer.quality.clutter import color_stats, count_components, edge_map, measure_clutter
+
+TH = check_thresholds("clutter")
+
+
+def _instore(shared_data, n: int, seed: int) -> list:
+    base = shared_data / "grocery" / "dataset"
+    lines = [ln.split(",")[0].strip() for ln in (base / "train.txt").read_text().splitlines()
+             if ln.strip()]
+    rng = np.random.default_rng(seed)
+    return [base / lines[i] for i in rng.choice(len(lines), n, replace=False)]
+
+
+# ---- measure functions -----------------------------------------------------------------------
+
+def test_color_stats_plain_and_two_colours() -> None:
+    rgb = np.full((20, 20, 3), 255, np.uint8)
+    region = np.ones((20, 20), bool)
+    assert color_stats(rgb, region) == (0.0, 1.0)
+    rgb[:, 10:] = (20, 120, 200)
+    entropy, groups = color_stats(rgb, region)
+    assert entropy == pytest.approx(1.0)
+    assert groups == 2.0
+
+
+def test_edge_map_is_empty_on_a_noisy_plain_backdrop_and_not_on_stripes() -> None:
+    rng = np.random.default_rng(0)
+    noisy = np.clip(240 + rng.normal(0, 2, (128, 128, 1)), 0, 255).repeat(3, 2).astype(np.uint8)
+    assert edge_map(noisy).mean() < 0.001
+    stripes = np.full((128, 128, 3), 255, np.uint8)
+    stripes[:, ::8] = 0
+    assert edge_map(stripes).mean() > 0.1
+
+
+def test_count_components_ignores_small_specks() -> None:
+    m = np.zeros((100, 100), bool)
+    m[10:40, 10:40] = True
+    m[60:90, 60:90] = True
+    m[5:7, 90:92] = True
+    assert count_components(m, rel=0.1, abs_frac=0.005) == 2
+
+
+def test_measures_on_a_plain_synthetic_product() -> None:
+    rgb = np.full((200, 200, 3), 255, np.uint8)
+    rgb[50:150, 60:140] = (200, 30, 40)
+    mask = np.zeros((200, 200), bool)
+    mask[50:150, 60:140] = True
+    m, edges = measure_clutter(rgb, mask, TH)
+    assert m["edge_density_bg"] == 0.0
+    assert m["color_complexity_bg"] == 1.0
+    assert m["salient_components"] == 1.0
+    assert edges.shape == (200, 200) and edges.any()  # the product's own outline
+
+
+# ---- real photos and controls ----------------------------------------------------------------
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_catalog_shots_score_above_in_store_photos(luma_main_images, shared_data) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(11)
+    good = [luma_main_images[i] for i in rng.choice(len(luma_main_images), 6, replace=False)]
+    iconic = sorted((shared_data / "grocery" / "dataset" /
+                     "iconic-images-and-descriptions").rglob("*.jpg"))
+    good += [iconic[i] for i in rng.choice(len(iconic), 6, replace=False)]
+    bad = _instore(shared_data, 12, 11)
+    gs = [clutter.check(context(rgb_of(p, 512), fmt="JPEG")).score for p in good]
+    bs = [clutter.check(context(rgb_of(p, 512), fmt="JPEG")) for p in bad]
+    auc = roc_auc_score([1] * len(gs) + [0] * len(bs), gs + [r.score for r in bs])
+    assert auc >= 0.85, (gs, [r.score for r in bs])
+    flagged = sum(any(f.code == "CLUTTERED_BACKGROUND" for f in r.flags) for r in bs)
+    assert flagged >= 8
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
+def test_product_pasted_on_a_busy_shelf_is_cluttered(luma_main_images, shared_data,
+                                                     use_model) -> None:
+    studio = rgb_of(luma_main_images[5])
+    shelf = rgb_of(_instore(shared_data, 1, 2)[0])
+    busy = paste_on(studio, shelf)
+    clean = clutter.check(context(studio, use_model=use_model))
+    r = clutter.check(context(busy, "amazon", use_model=use_model, fmt="JPEG"))
+    assert not clean.flags
+    flag = next(f for f in r.flags if f.code == "CLUTTERED_BACKGROUND")
+    assert f"{r.metrics['edge_density_bg']:.1%} of it is edges" in flag.message
+    assert flag.fix
+    assert r.score < clean.score - 40
+    assert r.maps["edges"].shape == busy.shape[:2]
+    etsy = clutter.check(context(busy, "etsy", use_model=use_model, fmt="JPEG"))
+    assert etsy.flags[0].severity == "info"

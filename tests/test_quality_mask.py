@@ -1,0 +1,140 @@
+"""The product mask: u2netp at a smaller, dynamic input size, the classical fallback, alpha."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from quality_controls import product_alpha, rgb_of
+
+from analyzer.quality import mask as M
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    u = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / u) if u else 1.0
+
+
+def _synthetic() -> tuple[np.ndarray, np.ndarray]:
+    """A red mug-like block with a handle on a white backdrop, and its true mask."""
+    rgb = np.full((240, 320, 3), 255, np.uint8)
+    truth = np.zeros((240, 320), bool)
+    truth[60:190, 100:200] = True
+    truth[90:150, 200:230] = True
+    rgb[truth] = (190, 30, 40)
+    return rgb, truth
+
+
+needs_model = pytest.mark.skipif(not M.model_available(), reason="u2netp is not installed")
+
+
+def test_classical_mask_finds_a_plain_product() -> None:
+    rgb, truth = _synthetic()
+    r = M.product_mask(rgb, use_model=False)
+    assert r.source == "classical"
+    assert iou(r.binary, truth) > 0.9
+    assert r.bbox == pytest.approx((100, 60, 230, 190), abs=3)
+
+
+def test_classical_mask_on_a_grey_noisy_backdrop() -> None:
+    rgb, truth = _synthetic()
+    rng = np.random.default_rng(1)
+    noise = rng.normal(0, 4, rgb.shape)
+    rgb = np.where(truth[..., None], rgb, 150 + noise).clip(0, 255).astype(np.uint8)
+    assert iou(M.product_mask(rgb, use_model=False).binary, truth) > 0.85
+
+
+def test_alpha_channel_wins_over_any_model() -> None:
+    rgb, truth = _synthetic()
+    alpha = np.where(truth, 255, 0).astype(np.uint8)
+    r = M.product_mask(rgb, alpha, use_model=True)
+    assert r.source == "alpha"
+    assert np.array_equal(r.binary, truth)
+    # An opaque alpha channel is no cut-out: the mask comes from the pixels.
+    assert M.product_mask(rgb, np.full_like(alpha, 255), use_model=False).source == "classical"
+
+
+def test_missing_model_falls_back_to_classical(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("LISTING_LENS_U2NETP", str(tmp_path / "absent.onnx"))
+    M._model.cache_clear()
+    try:
+        assert not M.model_available()
+        rgb, truth = _synthetic()
+        r = M.product_mask(rgb, use_model=True)
+        assert r.source == "classical" and iou(r.binary, truth) > 0.9
+    finally:
+        monkeypatch.delenv("LISTING_LENS_U2NETP")
+        M._model.cache_clear()
+
+
+@needs_model
+def test_dynamic_graph_has_symbolic_spatial_dims() -> None:
+    onnx = pytest.importorskip("onnx")
+    path = M.u2netp_path()
+    assert path is not None
+    g = onnx.load_from_string(M.dynamic_graph(path.read_bytes())).graph
+    dims = g.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims[:2]] == [1, 3]
+    assert (dims[2].dim_param, dims[3].dim_param) == ("height", "width")
+    assert len(g.value_info) == 0
+
+
+@needs_model
+def test_dynamic_model_is_cached_once(monkeypatch, tmp_path) -> None:
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("LISTING_LENS_CACHE", str(tmp_path))
+    path = M.u2netp_path()
+    first = M._dynamic_model(path)
+    files = list(tmp_path.glob("u2netp-*.onnx"))
+    assert first == str(files[0]) and len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    assert M._dynamic_model(path) == first
+    assert files[0].stat().st_mtime_ns == stamp  # reused, not rewritten
+
+
+@needs_model
+def test_u2netp_finds_the_synthetic_product() -> None:
+    rgb, truth = _synthetic()
+    r = M.product_mask(rgb, use_model=True)
+    assert r.source == "u2netp"
+    assert r.prob.shape == truth.shape and r.prob.dtype == np.float32
+    assert 0.0 <= r.prob.min() and r.prob.max() <= 1.0
+    assert iou(r.binary, truth) > 0.8
+
+
+@needs_model
+@pytest.mark.shared
+@pytest.mark.slow
+def test_fast_mask_agrees_with_the_320_mask_on_real_photos(luma_main_images,
+                                                           clothing_images) -> None:
+    """The configured input size against u2netp's native 320 on studio and amateur photos."""
+    import onnxruntime as ort
+
+    size = M.model_size()
+    src = M._dynamic_model(M.u2netp_path())
+    sess = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(7)
+    paths = ([luma_main_images[i] for i in rng.choice(len(luma_main_images), 5, replace=False)]
+             + [clothing_images[i] for i in rng.choice(len(clothing_images), 5, replace=False)])
+    scores = []
+    for p in paths:
+        rgb = rgb_of(p, 512)
+        fast = M.product_mask(rgb).binary
+        x = M.cv2.resize(rgb, (320, 320), interpolation=M.cv2.INTER_AREA).astype(np.float32)
+        x = (x / max(float(x.max()), 1.0) - M._MEAN) / M._STD
+        out = sess.run(None, {sess.get_inputs()[0].name: x.transpose(2, 0, 1)[None]})[0][0, 0]
+        out = (out - out.min()) / max(float(out.max() - out.min()), 1e-6)
+        ref = M.cv2.resize(out, rgb.shape[1::-1]) >= 0.5
+        scores.append(iou(fast, ref))
+    assert np.mean(scores) > 0.9, (size, scores)
+    assert min(scores) > 0.7, (size, scores)
+
+
+@pytest.mark.shared
+def test_classical_mask_matches_a_studio_cutout(luma_main_images) -> None:
+    rng = np.random.default_rng(2)
+    scores = []
+    for i in rng.choice(len(luma_main_images), 4, replace=False):
+        rgb = rgb_of(luma_main_images[i], 512)
+        truth = product_alpha(rgb) >= 0.5
+        scores.append(iou(M.product_mask(rgb, use_model=False).binary, truth))
+    assert np.mean(scores) > 0.85, scores
