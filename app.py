@@ -72,14 +72,13 @@ tab_card, tab_search, tab_diff, tab_audit = st.tabs(
 item = None
 pending = False
 if good_items:
-    names = {id(i): (pipeline.light_report(i, cache) or i).grade if i.key else "?"
-             for i in good_items}
+    grades = [getattr(pipeline.light_report(i, cache, settings, search), "grade", "?")
+              for i in good_items]
     with tab_card:
         pick = 0
         if len(good_items) > 1:
             pick = st.selectbox("Photo", range(len(good_items)), key="pick",
-                                format_func=lambda k: f"{names[id(good_items[k])]} · "
-                                                      f"{good_items[k].name}")
+                                format_func=lambda k: f"{grades[k]} · {good_items[k].name}")
         item = good_items[pick]
         selected = pipeline.full_report(item, uploads, settings, cache, search)
         pending = pipeline.needs_search(item, settings, search, cache)
@@ -112,7 +111,7 @@ with tab_audit:
 # The slow parts, last: everything above is already on screen.
 if search.loading:
     with tab_search, st.spinner("Opening the catalog…"):
-        resources.search_future(settings.catalog).result()
+        resources.search_future(settings.catalog).exception()  # waits; never raises
     st.rerun()
 if pending and item is not None:
     slots = []
@@ -123,7 +122,7 @@ if pending and item is not None:
     for s in slots:
         s.progress(0.05, text=f"Simulating {n_q} shopper searches against the catalog…")
     pipeline.enrich_items([item], uploads, settings, search, cache,
-                          progress=lambda f, t: [s.progress(max(f, 0.05), text=t)
+                          progress=lambda f, t: [s.progress(max(f, 0.05), text=md_escape(t))
                                                  for s in slots])
     if not pipeline.needs_search(item, settings, search, cache):
         st.rerun()

@@ -203,6 +203,8 @@ def make_corpus(root: str | Path, good_sources: list[Path] | None = None, *,
     None, synthetic product photos are used. ``huge=False`` leaves out the 12,000 x 12,000 JPEG
     (about 2 s to encode) for tests that do not need it.
     """
+    import analyzer.io.loader  # noqa: F401  (registers the HEIC opener used below)
+
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
@@ -230,6 +232,13 @@ def make_corpus(root: str | Path, good_sources: list[Path] | None = None, *,
     add("good.tiff", _save(product_photo(seed=21), "TIFF"), True, None, "TIFF")
     add("good.bmp", _save(product_photo((300, 300), seed=22), "BMP"), True, None, "BMP")
     add("jpeg_named.png", _jpeg(photo), True, None, "JPEG bytes behind a .png name")
+    for fmt, ext in (("HEIF", "heic"), ("AVIF", "avif")):  # phone formats, when encodable here
+        try:
+            data = _save(product_photo(seed=23), fmt)
+        except (KeyError, OSError, ValueError):
+            continue
+        add(f"good.{ext}", data, True, None, fmt)
+        add(f"truncated.{ext}", data[:60], False, "CORRUPT_IMAGE", f"{fmt} cut after 60 bytes")
 
     # Not images at all.
     add("empty.jpg", b"", False, "EMPTY_FILE", "zero-byte file")

@@ -19,10 +19,18 @@ TIMEOUT = 240  # cold model loads (u2netp, the embedder) on a shared 2-core mach
 GRADE_RE = re.compile(r'data-testid="ll-grade"[^>]*>([A-F])<')
 
 
-def _app() -> AppTest:
+def _app(catalog: str = "none") -> AppTest:
+    """The app after its first run; ``catalog`` is the sidebar choice (demo, folder, none).
+
+    The quality tests run without a catalog: the search simulation has its own test.
+    """
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
+    if catalog != "demo":
+        at.radio(key="catalog-choice").set_value(catalog)
+        at.run()
+        assert not at.exception, at.exception
     return at
 
 
@@ -128,3 +136,29 @@ def test_zip_upload_audits_every_image_and_rerun_uses_the_cache(
     at.run()  # a re-run (any click) must not analyse again
     assert cache.misses == misses
     assert len(_audit_table(at)) == 2
+
+
+@pytest.mark.slow
+def test_search_simulation_and_lookalikes_on_the_demo_catalog(
+        photo: tuple[str, bytes], clothing_images: list[Path]) -> None:
+    from analyzer.errors import ListingLensError
+    from analyzer.search.catalog import DEMO_CATALOG, Catalog
+
+    try:
+        Catalog.open(DEMO_CATALOG)
+    except ListingLensError as e:
+        pytest.skip(f"the demo catalog (assets/demo_catalog) is not usable: {e.message}")
+    at = _app("demo")
+    shopper = clothing_images[0]
+    at.file_uploader[0].set_value((shopper.name, shopper.read_bytes(), "image/jpeg"))
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    share = metrics["First screen (top 10)"]
+    assert re.fullmatch(r"\d+%", share), metrics
+    assert re.fullmatch(r"\d+th", metrics["Percentile vs catalog"])
+    assert re.fullmatch(r"\d+ / 100", metrics["Uniqueness"])
+    text = _texts(at)
+    assert "Where your listing ranks" in text and "Nearest lookalikes in the catalog" in text
+    # a clothing photo on a floor is not on white: the what-if simulates the fix
+    assert "Make the background pure white" in text or "All fixes together" in text

@@ -77,7 +77,7 @@ def test_upload_a_photo_and_read_the_grade(app_url: str, browser, tmp_path: Path
 
 def test_bad_file_shows_a_message_in_the_browser(app_url: str, browser, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                  luma_main_images: list[Path]) -> None:
-    from analyzer.ui.harness import upload_and_wait_grade
+    from analyzer.ui.harness import settle, upload_and_wait_grade
 
     bad = tmp_path / "not-a-photo.jpg"
     bad.write_text("plain text pretending to be a JPEG")
@@ -87,6 +87,7 @@ def test_bad_file_shows_a_message_in_the_browser(app_url: str, browser, tmp_path
     alert = page.locator('[data-testid="stAlertContentError"]').first
     alert.wait_for(timeout=30_000)
     assert "not-a-photo.jpg" in alert.inner_text() and "NOT_AN_IMAGE" in alert.inner_text()
+    settle(page)
     page.screenshot(path=str(tmp_path / "04-bad-file.png"), full_page=True)
     _keep(tmp_path)
 

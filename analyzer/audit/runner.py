@@ -123,7 +123,8 @@ def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: boo
                 report.notes.append(f"thumbnail not saved ({e})")
         report.image = None
         d = report.to_dict()
-    if not d.get("content_hash") and data:
+    if not d.get("content_hash") and data is not None:
+        # Failed reads still get their hash: the resume key, and an empty file is content too.
         d["content_hash"] = hashlib.sha256(data).hexdigest()
     d["product_id"] = item.product_id
     d["title"] = item.title
@@ -232,8 +233,8 @@ class ResultsLog:
                     if pos is not None:
                         src.seek(pos)
                         r = json.loads(src.readline())
-                if r is None:
-                    continue
+                if r is None:  # never expected: keep one row per input whatever happens
+                    r = _crash_result(e.key or "", "the result was lost")
                 r = {**r, "file": e.name, "product_id": e.product_id, "title": e.title}
                 self._index(r, dst.tell())
                 dst.write((json.dumps(r, ensure_ascii=False, separators=(",", ":"))
@@ -481,7 +482,8 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
             except Exception as e:  # pickling or other pool failure: cost one image
                 log.exception("worker failed")
                 r = _crash_result(h, f"{type(e).__name__}")
-            r.setdefault("content_hash", h)
+            if not r.get("content_hash"):
+                r["content_hash"] = h
             rlog.append(r)
             summary.analysed += 1
             bar.update(1)

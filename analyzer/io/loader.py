@@ -290,8 +290,7 @@ def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
         if fmt:
             raise ListingLensError(
                 ErrorCode.CORRUPT_IMAGE,
-                f"{label} starts like a {fmt} file but its header is damaged or cut off; "
-                "re-export or re-download it",
+                f"{label}: damaged or cut-off {fmt} header; re-export or re-download it",
             ) from e
         other = _sniff_other_image(data)
         if other:
@@ -311,7 +310,7 @@ def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
             "HEIC, AVIF)",
         ) from e
     except (OSError, ValueError, SyntaxError, IndexError, struct_error(), EOFError,
-            ZeroDivisionError, OverflowError, TypeError, KeyError) as e:
+            ZeroDivisionError, OverflowError, TypeError, KeyError, RuntimeError) as e:
         # A recognised header whose fields are nonsense.
         msg = str(e).lower()
         if any(w in msg for w in _TRUNCATION_WORDS):
@@ -332,17 +331,15 @@ def _decode(im: Image.Image, label: str) -> None:
     except MemoryError as e:
         raise ListingLensError(ErrorCode.IMAGE_TOO_LARGE,
                                "not enough memory to decode this image") from e
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, ValueError, SyntaxError, IndexError, struct_error(),
+            ZeroDivisionError, OverflowError, TypeError, KeyError, RuntimeError) as e:
+        # Decoders report damage with many exception types (pillow-heif: ValueError/RuntimeError).
         msg = str(e).lower()
         if isinstance(e, EOFError) or any(w in msg for w in _TRUNCATION_WORDS):
             raise ListingLensError(
                 ErrorCode.TRUNCATED_IMAGE,
                 f"{label} is cut off (truncated file); re-export or re-download it",
             ) from e
-        raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
-                               f"{label} is damaged and cannot be decoded ({e})") from e
-    except (ValueError, SyntaxError, IndexError, struct_error(), ZeroDivisionError,
-            OverflowError, TypeError, KeyError) as e:
         raise ListingLensError(ErrorCode.CORRUPT_IMAGE,
                                f"{label} is damaged and cannot be decoded ({e})") from e
 

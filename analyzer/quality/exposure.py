@@ -3,17 +3,21 @@ colour cast.
 
 Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
 
-- ``clip_highlights``: share of product pixels with L* >= ``highlight_L``, ``clip_shadows``: share
-  with L* <= ``shadow_L``. Measured on the product mask, shrunk a little so the white background at
-  its rim does not count as clipped product; on a white studio background the background is
-  *meant* to be 255, which is why whole-image clipping fractions mislead.
+- ``clip_highlights``: share of product pixels with a colour channel clipped (max(R,G,B) >=
+  ``channel_clip`` while min(R,G,B) < ``channel_clip_min``): a blown coloured highlight, which
+  shifts hue. A white background is *meant* to be 255 in all three channels, which is why
+  whole-image clipping fractions mislead, and why neutral clipping on the product
+  (``clip_white``, L* >= ``highlight_L``) is reported but not scored: it depends on where the
+  mask's edge falls on the white background. ``clip_shadows``: share with L* <= ``shadow_L``.
+  Measured on the product mask, shrunk a little at its rim.
 - ``white_point``: 99.5th percentile of L* over the whole frame. A properly exposed photo has
   something near white (a white background, a highlight); an under-exposed one does not. This
   does not penalise a dark product: a black jacket on white still has a white point near 100.
-- ``product_L_median``: median product L*; above ``product_L_bright_*`` the product looks washed
+- ``product_L_median``: median product L* of its not-white pixels; above ``product_L_bright_*`` the product looks washed
   out (a score penalty only: a white shirt is light by design, so it never flags on its own).
-- ``cast``: chroma sqrt(a*^2 + b*^2) of the mean a*, b* of near-neutral bright pixels
-  (L* >= ``neutral_min_L``, chroma <= ``neutral_max_chroma``): the white-patch / grey-pixel
+- ``cast``: chroma sqrt(a*^2 + b*^2) of the median a*, b* of the brightest, not strongly
+  coloured pixels (L* within ``white_patch_dL`` of the 98th percentile and >= ``neutral_min_L``,
+  chroma <= ``neutral_max_chroma``): the white-patch / grey-pixel
   assumption of colour constancy (Land & McCann 1971; Buchsbaum, "A spatial processor model for
   object colour perception", J. Franklin Inst. 1980; Yang et al., "Efficient illuminant estimation
   for color constancy using grey pixels", CVPR 2015): what should be grey or white shows the
@@ -50,21 +54,24 @@ def product_region(mask: np.ndarray | None, shape: tuple[int, int], erode_frac: 
     if mask is None or mask.mean() < min_fraction:
         return np.ones(shape, bool)
     r = max(1.0, erode_frac * max(shape))
-    # Holes inside the product are blown-out product, not background: fill them.
     m = mask.astype(np.uint8)
-    ff = np.pad(m, 1)
-    cv2.floodFill(ff, None, (0, 0), 2)
-    m[ff[1:-1, 1:-1] == 0] = 1
     # Erosion by a disc of radius r, in time independent of r.
     inner = cv2.distanceTransform(m, cv2.DIST_L2, 3) > r
     return inner if inner.mean() >= min_fraction / 4 else mask.astype(bool)
 
 
-def measure(lab: np.ndarray, region: np.ndarray, th: dict) -> dict[str, float]:
+def measure(lab: np.ndarray, region: np.ndarray, th: dict,
+            rgb: np.ndarray | None = None) -> dict[str, float]:
     """Exposure and cast measures of a Lab image (L 0..100) on ``region`` (bool)."""
     # Every second pixel each way: the statistics do not change, the cost drops fourfold.
     lab = lab[::2, ::2]
     region = region[::2, ::2]
+    clip_color = 0.0
+    if rgb is not None:
+        sub = rgb[::2, ::2][region]
+        clip_color = float(((sub.max(axis=1) >= int(th["channel_clip"]))
+                            & (sub.min(axis=1) < int(th["channel_clip_min"]))).mean()) \
+            if len(sub) else 0.0
     if not region.any():
         region = np.ones(region.shape, bool)
     light = lab[..., 0]
@@ -72,17 +79,24 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict) -> dict[str, float]:
     b = lab[..., 2]
     lp = light[region]
     chroma = np.hypot(a, b)
-    neutral = (light >= float(th["neutral_min_L"])) & (chroma <= float(th["neutral_max_chroma"]))
+    # White patch: the brightest pixels (within white_patch_dL of the 98th percentile of L*) that
+    # are not strongly coloured; their median tint is the illuminant's.
+    top = max(float(th["neutral_min_L"]),
+              float(np.percentile(light, 98)) - float(th["white_patch_dL"]))
+    neutral = (light >= top) & (chroma <= float(th["neutral_max_chroma"]))
     nf = float(neutral.mean())
     if nf >= float(th["min_neutral_fraction"]):
-        ma, mb = float(a[neutral].mean()), float(b[neutral].mean())
+        ma, mb = float(np.median(a[neutral])), float(np.median(b[neutral]))
     else:  # nothing near neutral to judge the illuminant by
         ma = mb = 0.0
     return {
-        "clip_highlights": float((lp >= float(th["highlight_L"])).mean()),
+        "clip_highlights": clip_color,
+        "clip_white": float((lp >= float(th["highlight_L"])).mean()),
         "clip_shadows": float((lp <= float(th["shadow_L"])).mean()),
         "white_point": float(np.percentile(light, 99.5)),
-        "product_L_median": float(np.median(lp)),
+        # Pure white is left out: a loose mask's rim of background would pull it up.
+        "product_L_median": float(np.median(lp[lp < float(th["highlight_L"])]))
+        if (lp < float(th["highlight_L"])).any() else 100.0,
         "product_L_p5": float(np.percentile(lp, 5)),
         "black_point": float(np.percentile(light, 1)),
         "mean_L": float(light.mean()),
@@ -124,9 +138,9 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
     if m["clip_highlights"] >= th["clip_hi_flag"]:
         out.append(ctx.flag(
             "OVEREXPOSED",
-            f"{100 * m['clip_highlights']:.0f}% of the product is blown out to white "
-            f"(L* >= {th['highlight_L']}); keep it under {100 * th['clip_hi_flag']:.0f}% so its "
-            "detail shows",
+            f"{100 * m['clip_highlights']:.0f}% of the product has blown highlights (a colour "
+            f"channel clipped at {th['channel_clip']}); keep it under "
+            f"{100 * th['clip_hi_flag']:.0f}% so its colour and detail show",
             "Lower the exposure (about -1 EV) or move/diffuse the light; expose for the product, "
             "not the background.", NAME))
     if m["white_point"] < th["white_point_flag"]:
@@ -163,5 +177,5 @@ def check(ctx: ImageContext) -> CheckResult:
     except Exception:  # a failed mask must not lose the exposure check
         mask = None
     region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
-    m = measure(ctx.lab, region, th)
+    m = measure(ctx.lab, region, th, ctx.rgb)
     return CheckResult(name=NAME, score=score(m, th), metrics=m, flags=flags(ctx, m, th))

@@ -189,13 +189,26 @@ def crop_to_fill(rgb: np.ndarray, mask: np.ndarray, fill: float = 0.85,
             np.ascontiguousarray(bm[oy:oy + side, ox:ox + side]))
 
 
-def white_background_share(rgb: np.ndarray, mask: np.ndarray) -> float:
-    """Share of background pixels (mask < 0.5, away from the product edge) that are near-white
-    (every channel >= 245)."""
-    bg = cv2.erode((mask < 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    if bg.sum() < 16:
+def white_background_share(rgb: np.ndarray, mask: np.ndarray, ring: float = 0.05) -> float:
+    """How white the background is at the photo's border: for each side, the share of its outer
+    ``ring`` (background by the mask) whose every channel is >= 245; the second-whitest side's
+    share is returned. The border is measured rather than all of the background, and two sides
+    may be dark, because a garment often runs off the frame and a mask may miss a dark part of
+    a product; a grey or cluttered background darkens all four sides."""
+    h, w = mask.shape
+    rh, rw = max(2, int(ring * h)), max(2, int(ring * w))
+    sides = [(slice(0, rh), slice(None)), (slice(h - rh, h), slice(None)),
+             (slice(None), slice(0, rw)), (slice(None), slice(w - rw, w))]
+    shares = []
+    for ys, xs in sides:
+        bg = mask[ys, xs] < 0.5
+        if bg.sum() < 8:
+            continue
+        shares.append(float((rgb[ys, xs][bg].min(axis=1) >= 245).mean()))
+    if not shares:
         return 1.0
-    return float((rgb[bg].min(axis=1) >= 245).mean())
+    shares.sort(reverse=True)
+    return shares[1] if len(shares) > 1 else shares[0]
 
 
 def plan_fixes(rgb: np.ndarray, mask: np.ndarray, flag_codes: set[str],
@@ -324,6 +337,9 @@ class SearchContext:
         in ``CATALOG/cache/`` or, if that is read-only, ``~/.cache/listing-lens/``)."""
         with self._lock:
             if self._rank_baseline is not None:
+                return self._rank_baseline
+            if self.cfg.n_baseline_products <= 0:  # no percentile asked for: nothing to cache
+                self._rank_baseline = self._compute_rank_baseline()
                 return self._rank_baseline
             name = self._baseline_cache_name()
             for d in _cache_dirs(Path(self.catalog.root)):

@@ -323,6 +323,9 @@ class FaissIVFPQIndex(OnDiskIndex):
         ivf.pq.cp.max_points_per_centroid = 64
         ivf.pq.cp.niter = 15
         ivf.use_precomputed_table = -1
+        # Polysemous training (re-ordering codes for Hamming filtering) is unused here and costs
+        # minutes; the re-ranking does that job exactly.
+        ivf.do_polysemous_training = False
         train = vectors[_sample_ids(n, params.train_size, params.seed)]
         train = np.ascontiguousarray(train, dtype=np.float32)
         index.train(train)
@@ -408,6 +411,7 @@ class LanceIVFPQIndex(OnDiskIndex):
     TABLE = "vectors"
 
     def __init__(self, root: Path, vectors: RowSource, meta: dict[str, Any]) -> None:
+        os.environ.setdefault("LANCE_LOG", "error")  # its per-query deprecation warnings
         try:
             import lancedb
         except ImportError as e:  # pragma: no cover - optional extra
@@ -456,10 +460,9 @@ class LanceIVFPQIndex(OnDiskIndex):
         t_write = time.perf_counter() - t0
         if log:
             log(f"lance table written in {t_write:.1f}s")
-        # Lance's PQ sub-vectors must divide dim; its training sample is sample_rate * nlist.
-        m = params.m
-        while dim % m:
-            m //= 2
+        # Lance has no PCA step and its PQ sub-vectors must divide dim: take the divisor giving
+        # sub-vectors closest to 12 dimensions. Its training sample is sample_rate * nlist.
+        m = min((d for d in range(1, dim + 1) if dim % d == 0), key=lambda d: abs(dim / d - 12))
         tbl.create_index(metric="l2", num_partitions=params.nlist, num_sub_vectors=m,
                          vector_column_name="vector", index_type="IVF_PQ",
                          sample_rate=max(8, params.train_size // params.nlist))

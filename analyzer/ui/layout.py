@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzer.config import default_marketplace, limits, marketplace, marketplace_keys
+from analyzer.config import (
+    default_marketplace,
+    limits,
+    marketplace,
+    marketplace_keys,
+    thresholds,
+)
 from analyzer.ui.state import DEMO, Settings, demo_catalog_dir, resolve_catalog
 
 # Static CSS only: no user text is ever interpolated here.
@@ -72,6 +78,16 @@ def sidebar() -> tuple[Settings, str | None]:
             use_model = st.toggle("Neural product mask (u2netp)", value=True, key="use-model",
                                   help="Off: a classical mask (faster, less precise on busy "
                                        "backgrounds).")
+        with st.expander("How grades work"):
+            bands = thresholds()["overall"]["grades"]
+            cap = thresholds()["overall"].get("cap_grade_with_error")
+            st.markdown(
+                f"The overall score is a weighted mean of the checks (0-100). "
+                f"**A** ≥ {bands['A']}, **B** ≥ {bands['B']}, **C** ≥ {bands['C']}, "
+                f"**D** ≥ {bands['D']}, else **F**."
+                + (f" A *must fix* issue on the chosen marketplace caps the grade at "
+                   f"**{cap}**: the listing can be suppressed, however sharp it is." if cap
+                   else ""))
         lim = limits()
         st.caption(f"Images up to {lim['max_file_mb']} MB each, zips up to "
                    f"{lim['max_zip_mb']} MB. Photos are analysed on this machine; nothing "

@@ -50,9 +50,12 @@ def search_future(catalog_dir: str | None) -> Future:
 def search_now(catalog_dir: str | None) -> SearchHandle:
     """The opened catalog, or a handle marked ``loading`` while it is still being opened."""
     fut = search_future(catalog_dir)
-    if fut.done():
-        return fut.result()
-    return SearchHandle(catalog_dir, loading=True)
+    if not fut.done():
+        return SearchHandle(catalog_dir, loading=True)
+    err = fut.exception()
+    if err is not None:  # open_search turns failures into messages; this is a last resort
+        return SearchHandle(catalog_dir, error=f"The catalog could not be opened ({err}).")
+    return fut.result()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -207,8 +207,7 @@ def analyze_entry(data: bytes, name: str, settings: Settings, cache: ResultCache
         return renamed(hit, name)
     report = analyze(data, name=name, marketplace=settings.marketplace,
                      use_model=settings.use_model, keep_image=True)
-    if report.ok:
-        cache.put(key, report)
+    cache.put(key, report)  # failures too: the same bad file is not decoded again on a re-run
     return report
 
 

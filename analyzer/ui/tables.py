@@ -74,6 +74,12 @@ def audit_frame(reports: list[ImageReport],
     if not df.empty:
         # Columns that no report has (e.g. search when no catalog) are dropped.
         df = df.dropna(axis=1, how="all")
+        # Fix-first order: unreadable files, then the biggest expected gain, then lowest score.
+        df["_failed"] = df["status"] != "ok"
+        keys = ["_failed"] + (["gain if fixed"] if "gain if fixed" in df else []) + ["overall"]
+        asc = [False] + ([False] if "gain if fixed" in df else []) + [True]
+        df = (df.sort_values(keys, ascending=asc, na_position="last", kind="stable")
+              .drop(columns="_failed").reset_index(drop=True))
     return df
 
 

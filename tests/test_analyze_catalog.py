@@ -1,0 +1,71 @@
+"""`listing-lens analyze ... --catalog DIR`: the search and differentiation JSON fields."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analyzer.cli import main
+from tests.rank_helpers import luma_tops, main_image, tops_catalog
+
+SMALL = {"n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 3}
+
+
+@pytest.fixture()
+def small_simulation(monkeypatch):
+    """The CLI's own SearchContext.open, with a smaller simulation so the test stays quick."""
+    from analyzer.search.integration import SearchConfig
+
+    orig = SearchConfig.from_thresholds.__func__
+
+    def patched(cls, overrides=None):
+        return orig(cls, {**SMALL, **(overrides or {})})
+
+    monkeypatch.setattr(SearchConfig, "from_thresholds", classmethod(patched))
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_analyze_with_catalog_adds_search_and_differentiation(shared_data, tmp_path_factory,
+                                                              small_simulation, capsys):
+    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
+    rows = luma_tops(shared_data)
+    from analyzer.search.catalog import Catalog
+
+    cat = Catalog.open(root)
+    in_catalog = set(cat.meta["product_id"])
+    new = main_image(shared_data, next(r for r in rows if r["product_key"] not in in_catalog))
+    dup = cat.image_path(0)
+    rc = main(["analyze", str(new), str(dup), "--catalog", str(root), "--format", "json",
+               "--no-model"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and len(out) == 2
+    for r in out:
+        s, d = r["search"], r["differentiation"]
+        assert set(s["top_k_share"]) == {"4", "10", "20"}
+        assert all(0.0 <= v <= 1.0 for v in s["top_k_share"].values())
+        assert 1 <= s["median_rank"] <= s["n_products"] + 1
+        assert s["n_queries"] == 8 and s["shopper"]["n_queries"] == 4
+        assert s["percentile"] is not None and 0 <= s["percentile"] <= 100
+        assert s["baseline_products"] == 3
+        assert s["what_if"] is None or {"fixes", "median_rank", "top_k_share",
+                                        "percentile"} <= set(s["what_if"])
+        assert 0 <= d["uniqueness"] <= 100
+        assert all({"product_id", "similarity"} <= set(n) for n in d["nearest"])
+        assert isinstance(d["near_duplicates"], list)
+        assert 0 <= r["scores"]["search"] <= 100 and 0 <= r["scores"]["differentiation"] <= 100
+    assert out[0]["differentiation"]["near_duplicates"] == []
+    assert out[1]["differentiation"]["near_duplicates"][0]["product_id"] == \
+        str(cat.meta["product_id"].iloc[0])
+    assert any(f["code"] == "NEAR_DUPLICATE" for f in out[1]["flags"])
+
+
+def test_analyze_with_a_missing_catalog_is_a_clear_error(tmp_path, capsys):
+    img = tmp_path / "x.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(img)
+    rc = main(["analyze", str(img), "--catalog", str(tmp_path / "nope"), "--format", "json"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "CATALOG_NOT_FOUND" in err

@@ -1,0 +1,150 @@
+"""Exact virtual ranks, their summaries, and the rank simulation on a small real catalog."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analyzer.search.rank import (
+    ProductGroups,
+    percentile_of,
+    rank_summary,
+    search_score,
+    virtual_ranks,
+)
+from tests.rank_helpers import degrade, luma_tops, main_image, studio_shots_outside, tops_catalog
+
+
+def test_product_groups_best_matches_a_plain_loop():
+    rng = np.random.default_rng(0)
+    ids = ["b", "a", "b", "c", "a", "a", "d"]
+    g = ProductGroups.from_ids(ids)
+    assert list(g.product_ids) == ["b", "a", "c", "d"]          # order of first appearance
+    assert list(g.main_items()) == [0, 1, 3, 6]                 # first image of each product
+    sims = rng.normal(size=(5, len(ids))).astype(np.float32)
+    best = g.best(sims)
+    for c, pid in enumerate(g.product_ids):
+        cols = [i for i, p in enumerate(ids) if p == pid]
+        np.testing.assert_allclose(best[:, c], sims[:, cols].max(axis=1))
+
+
+def test_virtual_rank_counts_products_that_beat_the_listing():
+    g = ProductGroups.from_ids(["p", "p", "q", "r"])
+    # one query; catalog images' cosines; the listing's cosine 0.8
+    sims = np.array([[0.5, 0.9, 0.85, 0.7]], np.float32)
+    assert virtual_ranks(sims, np.array([0.8]), g).tolist() == [3]    # p (0.9) and q beat it
+    assert virtual_ranks(sims, np.array([0.95]), g).tolist() == [1]
+    # a tie (within the tolerance) goes to the listing
+    assert virtual_ranks(sims, np.array([0.8995]), g, tol=1e-3).tolist() == [1]
+    assert virtual_ranks(sims, np.array([0.8995]), g, tol=0.0).tolist() == [2]
+    # left-out products do not compete
+    excl = np.array([True, False, False])
+    assert virtual_ranks(sims, np.array([0.8]), g, excl).tolist() == [2]
+
+
+def test_rank_summary_and_percentile():
+    s = rank_summary(np.array([1, 1, 2, 5, 12, 30]), (4, 10, 20))
+    assert s["median_rank"] == 3.5 and s["n_queries"] == 6
+    assert s["top_k_share"] == {"4": 0.5, "10": round(4 / 6, 4), "20": round(5 / 6, 4)}
+    assert s["mean_log_rank"] == pytest.approx(np.log2([1, 1, 2, 5, 12, 30]).mean(), abs=1e-4)
+    assert search_score(s, (4, 10, 20)) == pytest.approx(100 * (0.5 + 4 / 6 + 5 / 6) / 3,
+                                                         abs=0.05)
+    base = np.array([0.5, 1.0, 2.0, 3.0])
+    assert percentile_of(1.0, base, lower_is_better=True) == 62.5   # beats 2, ties 1
+    assert percentile_of(1.0, base, lower_is_better=False) == 37.5
+    assert np.isnan(percentile_of(1.0, np.array([])))
+
+
+@pytest.fixture(scope="module")
+def tops(shared_data, tmp_path_factory):
+    from analyzer.search.integration import SearchContext
+
+    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
+    ctx = SearchContext.open(root, device="cpu", overrides={
+        "n_queries": 8, "n_peer_queries": 10, "n_baseline_products": 0})
+    return ctx, luma_tops(shared_data)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_sharp_studio_shot_ranks_above_its_cluttered_blurred_version(tops, shared_data):
+    """Products that are not in the catalog: shoppers searching for Tops (the peer queries) find
+    the clean main image higher than the same photo small, cluttered and out of focus.
+
+    The shopper-photo half of the simulation is made from the uploaded photo itself, so it
+    inherits that photo's blur and cannot show this (see integration.py); the peer half can.
+    """
+    from analyzer.search.shopper_sim import load_backgrounds
+
+    ctx, rows = tops
+    bg = load_backgrounds()[0]
+    gaps = []
+    for _r, img, mask in studio_shots_outside(ctx, rows, shared_data, 3):
+        clean = ctx.evaluate(img.rgb, mask=mask, seed=0)
+        bad = ctx.evaluate(degrade(img.rgb, mask, bg), seed=0)
+        gaps.append(bad.search["peer"]["mean_log_rank"] - clean.search["peer"]["mean_log_rank"])
+        # the degraded photo gets the what-if fixes; the clean studio shot needs no whitening
+        assert bad.search["what_if"] is not None
+        assert set(bad.search["what_if"]["fixes"]) == {"whiten_background", "crop_to_fill"}
+        assert clean.search["what_if"] is None or \
+            "whiten_background" not in clean.search["what_if"]["fixes"]
+    assert np.mean(gaps) > 0.1, gaps
+    assert sum(g > 0 for g in gaps) >= 2, gaps
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_what_if_recovers_rank_of_a_grey_background(tops, shared_data):
+    ctx, rows = tops
+    _r, img, mask = studio_shots_outside(ctx, rows, shared_data, 1)[0]
+    grey = np.rint(img.rgb * mask[:, :, None] + 128.0 * (1 - mask[:, :, None])).astype(np.uint8)
+    res = ctx.evaluate(grey, seed=0)
+    wi = res.search["what_if"]
+    assert wi is not None and "whiten_background" in wi["fixes"]
+    # whitening with the mask gives back the clean photo, so the fix ranks like the clean photo
+    clean = ctx.evaluate(img.rgb, mask=mask, seed=0)
+    assert wi["peer"]["median_rank"] == pytest.approx(clean.search["peer"]["median_rank"], abs=1)
+    assert wi["median_rank"] == pytest.approx(clean.search["median_rank"], abs=1)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_rank_simulation_is_deterministic_for_a_seed(tops, shared_data):
+    from analyzer.io.loader import load_image
+
+    ctx, rows = tops
+    img = load_image(main_image(shared_data, rows[0]))
+    a = ctx.evaluate(img.rgb, seed=5)
+    b = ctx.evaluate(img.rgb, seed=5)
+    c = ctx.evaluate(img.rgb, seed=6)
+    assert json.dumps(a.search, sort_keys=True) == json.dumps(b.search, sort_keys=True)
+    assert a.differentiation == b.differentiation
+    assert [p.params for p in a.queries] == [p.params for p in b.queries]
+    assert [p.params for p in a.queries] != [p.params for p in c.queries]
+    s = a.search
+    assert s["n_queries"] == s["shopper"]["n_queries"] + s["peer"]["n_queries"]
+    assert s["shopper"]["n_queries"] == 8 and s["peer"]["category"] == "Tops"
+    assert 1 <= s["median_rank"] <= ctx.n_products + 1
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_rank_baseline_is_computed_once_and_cached_in_the_catalog(shared_data,
+                                                                 tmp_path_factory):
+    from analyzer.search.integration import SearchContext
+
+    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
+    over = {"n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 3}
+    ctx = SearchContext.open(root, device="cpu", overrides=over)
+    base = ctx.rank_baseline()
+    assert (root / "cache" / ctx._baseline_cache_name()).is_file()
+    assert len(base["mean_log_rank"]) == 3
+    assert all(0.0 <= v <= np.log2(ctx.n_products + 1) for v in base["mean_log_rank"])
+    again = SearchContext.open(root, device="cpu", overrides=over)
+    again._compute_rank_baseline = None  # must come from the cache, not be recomputed
+    assert again.rank_baseline() == base
+    # another configuration is another cache entry
+    other = SearchContext.open(root, device="cpu", overrides={**over, "n_queries": 5})
+    assert other._baseline_cache_name() != ctx._baseline_cache_name()
