@@ -23,9 +23,9 @@ layout.inject_css()
 settings, _catalog_error = layout.sidebar()
 mkt = marketplace(settings.marketplace)
 
-search = resources.search_now(settings.catalog)  # opens in the background on first use
-with st.spinner("Loading the models (first start only)…"):
-    resources.warm_models(settings.use_model)
+# Models and catalog load in the background on first use: the page never waits for them.
+search = resources.search_now(settings.catalog)
+resources.warm_models_async(settings.use_model)
 cache = resources.result_cache()
 
 layout.header()

@@ -143,6 +143,7 @@ def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool) -> d
     t0 = time.perf_counter()
     x = synthetic(base, n, workdir / "synthetic.npy", seed=1)
     out["generate_s"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps({"stage": "generated", **out}), flush=True)
     q = np.asarray(synthetic(base, n_queries, workdir / "queries.npy", seed=2), np.float32)
     out["rss_after_generate_mb"] = rss_mb()
 
@@ -163,14 +164,16 @@ def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool) -> d
 
     _, t = timed(exact_rank, repeat=3)
     out["exact_rank_ms"] = round(float(np.median(t)) * 1000, 1)
+    print(json.dumps({"stage": "exact", **out}), flush=True)
 
     t0 = time.perf_counter()
     ivf = IVFIndex.build([x])
     out["ivf_build_s"] = round(time.perf_counter() - t0, 1)
-    out["ivf_nlist"] = int(ivf.index.nlist)
+    out["ivf_nlist"] = int(ivf.ivf.nlist)
     ivf.save(workdir / "index")
     out["ivf_index_mb"] = round((workdir / "index" / IVFIndex.FILE).stat().st_size / 2**20, 1)
     out["rss_after_ivf_mb"] = rss_mb()
+    print(json.dumps({"stage": "ivf", **out}), flush=True)
     sweep = {}
     for nprobe in (4, 8, 16, 32):
         for rerank in (2, 4):
@@ -185,6 +188,8 @@ def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool) -> d
             sweep[f"nprobe={nprobe},rerank={rerank}"] = {
                 "recall@10": round(recall_at(np.asarray(ann), exact_ids), 4),
                 "latency": ms(per_q)}
+            print(json.dumps({f"nprobe={nprobe},rerank={rerank}": sweep[
+                f"nprobe={nprobe},rerank={rerank}"]}), flush=True)
     out["ivf_sweep"] = sweep
     if crossover:
         cross = {}

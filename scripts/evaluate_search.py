@@ -148,8 +148,8 @@ def methods() -> list[tuple[str, BuiltinConfig | None]]:
             cfg = BuiltinConfig(crop=True, color=False, crop_pad=pad, cutout=cut, w_crop=wc)
             out.append((f"global+crop (pad {pad:g}, {'cut-out' if cut else 'box'}, "
                         f"w {wc:g})", cfg))
-    out.append(("global+colour 0.35", BuiltinConfig(crop=False, color=True)))
-    for wcol in (0.2, 0.3, 0.35, 0.45, 0.55):
+    out.append(("global+colour 0.2", BuiltinConfig(crop=False, color=True)))
+    for wcol in (0.1, 0.2, 0.3, 0.35, 0.45):
         cfg = replace(DEFAULT_CONFIG, w_color=wcol)
         out.append((f"global+crop+colour {wcol:g} (pad {cfg.crop_pad:g}, "
                     f"{'cut-out' if cfg.cutout else 'box'})", cfg))

@@ -156,7 +156,7 @@ def test_search_simulation_and_lookalikes_on_the_demo_catalog(
     metrics = {m.label: m.value for m in at.metric}
     share = metrics["First screen (top 10)"]
     assert re.fullmatch(r"\d+%", share), metrics
-    assert re.fullmatch(r"\d+th", metrics["Percentile vs catalog"])
+    assert re.fullmatch(r"\d+(st|nd|rd|th)", metrics["Percentile vs catalog"])
     assert re.fullmatch(r"\d+ / 100", metrics["Uniqueness"])
     text = _texts(at)
     assert "Where your listing ranks" in text and "Nearest lookalikes in the catalog" in text

@@ -240,8 +240,9 @@ def test_worker_processes_give_the_same_results(store, audited, tmp_path: Path,
     serial = {r["content_hash"]: r for r in iter_results(out / RESULTS_FILE)}
     for r in iter_results(tmp_path / "out" / RESULTS_FILE):
         if r["ok"]:
-            assert r["scores"] == serial[r["content_hash"]]["scores"]
-            assert r["flags"] == serial[r["content_hash"]]["flags"]
+            same = serial[r["content_hash"]]
+            assert r["scores"] == pytest.approx(same["scores"], abs=0.01)
+            assert [f["code"] for f in r["flags"]] == [f["code"] for f in same["flags"]]
 
 
 # ---- priority --------------------------------------------------------------------------------

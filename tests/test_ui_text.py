@@ -56,3 +56,10 @@ def test_streamlit_config_matches_loader_limits() -> None:
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["headless"] is True
     assert cfg["theme"]["base"] == "light"
+
+
+def test_ordinal() -> None:
+    from analyzer.ui.text import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 41.4, 100)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "41st", "100th"]

@@ -494,6 +494,9 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         if catalog_s and n_workers > 1:
             # One worker computes the per-catalog baseline (cached on disk) before the others
             # need it, instead of every worker computing it at the same time.
+            if progress:
+                print("loading the catalog (its search baseline is computed once and cached; "
+                      "the first audit against a new catalog takes longer)", file=sys.stderr)
             err = pool.submit(_warm).result()
             if err:
                 raise ListingLensError(err["code"], err["message"])

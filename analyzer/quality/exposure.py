@@ -13,8 +13,9 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
 - ``white_point``: 99.5th percentile of L* over the whole frame. A properly exposed photo has
   something near white (a white background, a highlight); an under-exposed one does not. This
   does not penalise a dark product: a black jacket on white still has a white point near 100.
-- ``product_L_median``: median product L* of its not-white pixels; above ``product_L_bright_*`` the product looks washed
-  out (a score penalty only: a white shirt is light by design, so it never flags on its own).
+- ``product_L_median``: median product L* of its not-white pixels; above
+  ``product_L_bright_*`` the product looks washed out (a score penalty only: a white shirt is
+  light by design, so it never flags on its own).
 - ``cast``: chroma sqrt(a*^2 + b*^2) of the median a*, b* of the brightest, not strongly
   coloured pixels (L* within ``white_patch_dL`` of the 98th percentile and >= ``neutral_min_L``,
   chroma <= ``neutral_max_chroma``): the white-patch / grey-pixel

@@ -89,8 +89,13 @@ def edge_touch_image(mask: np.ndarray, lab: np.ndarray, bg_lab: np.ndarray,
     """
     h, w = mask.shape
     near = max(1, round(near_frac * min(h, w)))
-    far = np.linalg.norm(lab - bg_lab.reshape(1, 1, 3), axis=2) > differ_de
-    masks, fars = _sides(mask, near), _sides(far, near)
+    ref = bg_lab.reshape(1, 1, 3).astype(np.float32)
+    # Colour distances only in the four bands, not the whole frame.
+    bands = {"top": lab[:near], "bottom": lab[-near:], "left": lab[:, :near],
+             "right": lab[:, -near:]}
+    fars = {k: _sides(np.linalg.norm(v - ref, axis=2) > differ_de, near)[k]
+            for k, v in bands.items()}
+    masks = _sides(mask, near)
     out = {}
     for s in SIDES:
         mk, fr = masks[s], fars[s].astype(np.float32)
@@ -119,7 +124,8 @@ def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None
     if lab is not None and box is not None:
         bg = ~parts
         if bg.mean() > 0.01:
-            bg_lab = np.median(lab[bg], axis=0)
+            step = max(1, round(max(h, w) / 256))  # the median of a 256 px grid is plenty
+            bg_lab = np.median(lab[::step, ::step][bg[::step, ::step]], axis=0)
             by_image = edge_touch_image(parts, lab, bg_lab, float(th["near_edge_frac"]),
                                         float(th["differ_de"]), float(th["gap_share"]))
             touch = {s: max(touch[s], by_image[s]) for s in SIDES}

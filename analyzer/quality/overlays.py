@@ -10,7 +10,12 @@ matters; text drawn over the product is therefore missed (a documented limit). C
 character height are grouped when they are near one another and of similar height (the grouping
 rule of connected-component text detectors, e.g. Epshtein et al., "Detecting text in natural
 scenes with stroke width transform", CVPR 2010, without the stroke-width step); a group of at least
-``min_chars`` is a word. ``text_area`` is the words' box area as a fraction of the frame.
+``min_chars`` is a word. In a busy scene (gradient density outside the product above
+``busy_density``) a word needs ``min_chars_busy`` glyphs and a quiet ring around it (``ring_frac``
+x the glyph height wide, edge density <= ``ring_max_density``): added text sits on a plain patch,
+while "words" found in clutter are mostly texture. ``text_area`` is the words' box area as a
+fraction of the frame. One merged component counts as a word only with at least two enclosed
+holes (the letters' counters), which a stripe or a wood-grain line does not have.
 
 Borders: on each side, a run of uniform rows (L* std along the row <= ``border_row_std``) of the
 same colour, ``border_min_frac`` to ``border_max_frac`` of the side deep, whose inner neighbour row
@@ -43,6 +48,7 @@ class TextFinding:
     n_chars: int
     boxes: list[tuple[int, int, int, int]]  # word boxes, working px (x0, y0, x1, y1)
     map: np.ndarray           # float32 working size, 1 inside word boxes
+    busy: float = 0.0         # gradient density outside the product
 
 
 @dataclass
@@ -78,7 +84,9 @@ def product_zone(mask: np.ndarray | None, shape: tuple[int, int], min_component:
 
 def _union_find_groups(cx: np.ndarray, cy: np.ndarray, hh: np.ndarray,
                        link: float) -> np.ndarray:
-    """Group labels linking components closer than ``link`` x their height, of similar height."""
+    """Group labels linking components of similar height that sit on one row (vertical offset
+    under 0.4 x height, horizontal gap under ``link`` x height), or, for tilted text such as a
+    diagonal watermark, that are very close in any direction (under 1.2 x height)."""
     n = len(cx)
     parent = np.arange(n)
 
@@ -88,16 +96,30 @@ def _union_find_groups(cx: np.ndarray, cy: np.ndarray, hh: np.ndarray,
             i = parent[i]
         return i
 
-    d = np.hypot(cx[:, None] - cx[None], cy[:, None] - cy[None])
+    dx = np.abs(cx[:, None] - cx[None])
+    dy = np.abs(cy[:, None] - cy[None])
     hmax = np.maximum(hh[:, None], hh[None])
     hmin = np.minimum(hh[:, None], hh[None])
-    ok = (d < link * hmax) & (hmax <= 2.0 * hmin)
+    row = (dy < 0.4 * hmax) & (dx < link * hmax)
+    near = np.hypot(dx, dy) < 1.2 * hmax
+    ok = (row | near) & (hmax <= 2.0 * hmin)
     ii, jj = np.nonzero(np.triu(ok, 1))
     for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[ri] = rj
     return np.array([find(i) for i in range(n)])
+
+
+def _holes(comp: np.ndarray, stat: np.ndarray) -> int:
+    """Enclosed holes of one component (the counters of merged letters), at least 4 px each."""
+    x, y, w, h = (int(v) for v in stat[:4])
+    crop = comp[y:y + h, x:x + w].astype(np.uint8)
+    contours, hier = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hier is None:
+        return 0
+    return sum(1 for c, hinfo in zip(contours, hier[0], strict=True)
+               if hinfo[3] >= 0 and cv2.contourArea(c) >= 4)
 
 
 def find_text(gray_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
@@ -130,24 +152,34 @@ def find_text(gray_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
     hh = st[1:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     area = st[1:, cv2.CC_STAT_AREA].astype(np.float64)
     fill = area / np.maximum(ww * hh, 1)
-    is_char = ((hh >= max(hmin, 4)) & (hh <= hmax) & (ww <= 3.0 * hh) & (ww >= 0.08 * hh)
+    # Up to 8 x as wide as tall: bold glyphs of a word often merge into one component.
+    is_char = ((hh >= max(hmin, 4)) & (hh <= hmax) & (ww <= 8.0 * hh) & (ww >= 0.08 * hh)
                & (fill >= 0.12) & (fill <= 0.95))
     idx = np.nonzero(is_char)[0]
-    if len(idx) < int(th["min_chars"]):
+    if len(idx) == 0:
         return empty
     if len(idx) > 1500:  # a texture, not text: keep the cost bounded
         idx = idx[np.argsort(-area[idx])[:1500]]
     x0 = st[1:, cv2.CC_STAT_LEFT][idx].astype(np.float64)
     y0 = st[1:, cv2.CC_STAT_TOP][idx].astype(np.float64)
     cx, cy = cen[1:][idx, 0], cen[1:][idx, 1]
-    groups = _union_find_groups(cx, cy, hh[idx], float(th.get("link", 1.6)))
+    groups = _union_find_groups(cx, cy, hh[idx], float(th["link"]))
+    # A busy scene (clutter around the product) makes word-like groups by chance: ask more.
+    outside = ~z
+    busy = float(bw[outside].mean()) if outside.any() else 0.0
+    min_chars = int(th["min_chars"]) if busy <= float(th["busy_density"]) \
+        else int(th["min_chars_busy"])
     boxes = []
     n_chars = 0
     tmap = np.zeros((H, W), np.float32)
     for gid in np.unique(groups):
         members = np.nonzero(groups == gid)[0]
-        if len(members) < int(th["min_chars"]):
+        # Bold glyphs touch and merge into one component: count glyphs by width.
+        glyphs = int(np.clip(np.round(ww[idx][members] / (0.7 * hh[idx][members])), 1, 8).sum())
+        if glyphs < min_chars:
             continue
+        if len(members) == 1 and _holes(lab == idx[members[0]] + 1, st[idx[members[0]] + 1]) < 2:
+            continue  # one long blob without the letters' counters: a stripe or a grain line
         bx0 = x0[members].min()
         by0 = y0[members].min()
         bx1 = (x0[members] + ww[idx][members]).max()
@@ -155,19 +187,33 @@ def find_text(gray_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
         # Text is a row (or a tilted row) of glyphs: a group's box is wider or taller than one
         # glyph, and its glyph heights agree.
         hm = hh[idx][members]
-        if max(bx1 - bx0, by1 - by0) < 1.5 * np.median(hm):
-            continue
+        if bx1 - bx0 < 1.5 * np.median(hm) and glyphs < 5:
+            continue  # a column of blobs, not a row of letters
         if np.std(hm) > 0.5 * np.median(hm):
             continue
-        n_chars += len(members)
+        # Added text sits on a plain patch (a studio background, a banner, a badge); in a
+        # cluttered scene "words" of similar blobs are mostly texture, so there a word also needs
+        # a quiet ring around it.
+        if busy > float(th["busy_density"]):
+            pad = max(2, int(round(float(th["ring_frac"]) * np.median(hm))))
+            rx0, ry0 = max(0, int(bx0) - pad), max(0, int(by0) - pad)
+            rx1, ry1 = min(W, int(np.ceil(bx1)) + pad), min(H, int(np.ceil(by1)) + pad)
+            outer = bw[ry0:ry1, rx0:rx1].sum(dtype=np.int64)
+            inner = bw[int(by0):int(np.ceil(by1)), int(bx0):int(np.ceil(bx1))].sum(
+                dtype=np.int64)
+            ring_area = (ry1 - ry0) * (rx1 - rx0) - (np.ceil(by1) - by0) * (np.ceil(bx1) - bx0)
+            if ring_area > 0 and (outer - inner) / ring_area > float(th["ring_max_density"]):
+                continue
+        n_chars += glyphs
         boxes.append((int(bx0 / s), int(by0 / s), int(np.ceil(bx1 / s)), int(np.ceil(by1 / s))))
         tmap[int(by0):int(np.ceil(by1)), int(bx0):int(np.ceil(bx1))] = 1.0
     if not boxes:
+        empty.busy = busy
         return empty
     area_frac = float(tmap.mean())
     if s < 1.0:
         tmap = cv2.resize(tmap, (W0, H0), interpolation=cv2.INTER_NEAREST)
-    return TextFinding(area_frac, len(boxes), n_chars, boxes, tmap)
+    return TextFinding(area_frac, len(boxes), n_chars, boxes, tmap, busy)
 
 
 def _side_frame(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | None:
@@ -283,6 +329,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "text_area": text.text_area,
         "n_words": float(text.n_words),
         "n_chars": float(text.n_chars),
+        "busy": text.busy,
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,
         "has_border": float(border.found),

@@ -153,7 +153,9 @@ def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,
     num = cv2.GaussianBlur(val, (0, 0), k)
     den = cv2.GaussianBlur(wt, (0, 0), k)
     dense = num / np.maximum(den, 1e-6)
-    conf = np.clip(den / (0.5 / (2 * np.pi * k * k) * 2 * k), 0, 1)
+    # A straight edge through a neighbourhood gives den = 1 / (sqrt(2 pi) k): full confidence
+    # from half of that on.
+    conf = np.clip(den * 2.0 * np.sqrt(2.0 * np.pi) * k, 0, 1)
     dense *= conf
     x0, y0, x1, y1 = eb.box
     out[y0:y1, x0:x1] = cv2.resize(dense, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)

@@ -357,8 +357,14 @@ class Catalog:
         return [self._row(rank, item, s) for rank, (item, s) in
                 enumerate(chosen.values(), start=1)]
 
+    @cached_property
+    def _records(self) -> dict[str, np.ndarray]:
+        """Result columns as plain arrays: per-row pandas access costs ~0.1 ms a call."""
+        return {c: self.meta[c].astype(str).to_numpy()
+                for c in ("product_id", "image", "title", "category")}
+
     def _row(self, rank: int, item_id: int, sim: float) -> dict:
-        m = self.meta.iloc[item_id]
+        m = {c: v[item_id] for c, v in self._records.items()}
         return {"rank": rank, "product_id": str(m["product_id"]), "image": str(m["image"]),
                 "title": str(m["title"]), "category": str(m["category"]),
                 "similarity": round(min(1.0, max(-1.0, float(sim))), 6), "item_id": int(item_id)}

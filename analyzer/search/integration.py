@@ -3,13 +3,16 @@
 :class:`SearchContext` is opened once per catalog (embeddings, product groups, embedder) and
 :meth:`SearchContext.enrich` adds to an :class:`~analyzer.results.ImageReport`::
 
-    report.search = {
+    report.search = {          # over all simulated searches (shopper photos + peer queries)
         "median_rank", "rank_p25", "rank_p75", "top_k_share": {"4", "10", "20"},
-        "mean_log_rank", "n_queries", "n_products", "percentile",
+        "mean_log_rank", "n_queries", "ranks", "n_products", "k", "primary_k", "percentile",
+        "baseline_products", "seed",
+        "shopper": {... the same summary for the simulated shopper photos only},
         "peer": {... same summary for the catalog's own same-category images as queries,
                  "category", "category_source"},
-        "what_if": {"fixes": [...], "median_rank", "top_k_share", "percentile", "score",
-                    "gain_top_k_share", "by_fix": {fix: {"median_rank", "top_k_share"}}} | None,
+        "what_if": {"fixes": [...], "median_rank", "top_k_share", "mean_log_rank",
+                    "percentile", "score", "gain_top_k_share", "gain_median_rank",
+                    "shopper", "peer", "by_fix": {fix: {"median_rank", "top_k_share"}}} | None,
     }
     report.differentiation = {
         "uniqueness", "knn_distance", "k",
@@ -24,7 +27,7 @@ and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION and NEAR_DUPLICATE.
 How one image is processed (all queries embedded in one batch; ranks by one matrix product, see
 :mod:`analyzer.search.rank`):
 
-1. product mask (:func:`analyzer.quality.mask.product_mask`);
+1. product mask (:func:`listing_mask`: as the catalog's images were masked when embedded);
 2. ``n_queries`` simulated shopper photos (:mod:`analyzer.search.shopper_sim`), whose masks are
    known because the simulator placed the product; the what-if images (background whitened with
    the mask, cropped so the product fills 85% of a square frame) when they apply;
@@ -41,6 +44,16 @@ How one image is processed (all queries embedded in one batch; ranks by one matr
 
 The category of an upload is not known; it is the similarity-weighted vote of its
 ``category_vote_k`` nearest catalog products unless the caller passes one.
+
+Scores: ``search`` = 100 x the mean of the first-screen shares over ``k`` (all searches);
+``differentiation`` = uniqueness. LOW_SEARCH_RANK: share at ``primary_k`` below
+``low_rank_share`` and (when the percentile is known) in the catalog's bottom
+``low_rank_percentile``. The two halves answer different questions: the shopper photos ask "is
+this exact product found first, or does a lookalike win?"; the peer queries ask "how high does it
+come for shoppers after this kind of product?", which is where a cluttered, grey or badly framed
+photo loses. Known bias: shopper photos are made from the uploaded photo, so they inherit its
+blur and low detail, and a blurred listing matches its own blurred queries well; the peer half
+does not have this bias (scripts/evaluate_rank.py measures both).
 """
 
 from __future__ import annotations
@@ -73,7 +86,7 @@ from analyzer.search.shopper_sim import SimConfig, load_backgrounds, simulate_sh
 
 log = logging.getLogger(__name__)
 
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2
 # Flags from the quality checks that a simulated fix answers.
 WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
 CROP_FLAGS = ("PRODUCT_TOO_SMALL", "OFF_CENTER")
@@ -144,6 +157,24 @@ class SearchConfig:
                 "n_peer_queries": self.n_peer_queries,
                 "n_baseline_products": self.n_baseline_products, "seed": self.baseline_seed,
                 "tol": self.tie_tolerance, "sim": asdict(self.sim)}
+
+
+def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """The product mask of a listing, found the way the catalog's images were when they were
+    embedded (the built-in embedder's plain-background mask for a studio shot, else u2netp), so
+    the upload and the catalog are described alike; a real alpha channel wins."""
+    from analyzer.quality.mask import product_mask
+
+    if alpha is None or float((alpha < 128).mean()) <= 0.01:
+        try:
+            from analyzer.embed.builtin import plain_background_prob
+        except ImportError:  # pragma: no cover - the embedder package is part of the project
+            plain_background_prob = None
+        if plain_background_prob is not None:
+            prob = plain_background_prob(rgb)
+            if prob is not None:
+                return prob.astype(np.float32)
+    return product_mask(rgb, alpha).prob
 
 
 # --- the simulatable fixes ---------------------------------------------------------------------
@@ -377,8 +408,6 @@ class SearchContext:
     def _compute_rank_baseline(self) -> dict[str, Any]:
         """The same simulation for a deterministic sample of catalog products, each acting as
         the listing (its stored main-image embedding) with its own product left out."""
-        from analyzer.quality.mask import product_mask
-
         cfg = self.cfg
         rng = np.random.default_rng(cfg.baseline_seed)
         n = min(cfg.n_baseline_products, self.n_products)
@@ -389,7 +418,7 @@ class SearchContext:
             rgb = self._load_item_rgb(item)
             if rgb is None:
                 continue
-            mask = product_mask(rgb).prob
+            mask = listing_mask(rgb)
             photos = simulate_shopper_photos(rgb, mask, cfg.n_queries,
                                              seed=cfg.baseline_seed * 1_000_003 + int(c),
                                              backgrounds=self.backgrounds, cfg=cfg.sim)
@@ -458,15 +487,18 @@ class SearchContext:
     def evaluate(self, rgb: np.ndarray, *, alpha: np.ndarray | None = None,
                  mask: np.ndarray | None = None, content_hash: str = "",
                  category: str | None = None, flag_codes: set[str] | None = None,
-                 seed: int = 0, marketplace: str | None = None) -> SearchResult:
-        """Everything :meth:`enrich` adds, for an RGB uint8 image (working size)."""
+                 seed: int = 0, marketplace: str | None = None,
+                 exclude_products: set[str] | None = None) -> SearchResult:
+        """Everything :meth:`enrich` adds, for an RGB uint8 image (working size).
+
+        ``exclude_products``: catalog product ids that are this listing (e.g. when evaluating a
+        catalog product's own photo); they neither compete nor count as lookalikes.
+        """
         cfg = self.cfg
         t: dict[str, float] = {}
         t0 = time.perf_counter()
         if mask is None:
-            from analyzer.quality.mask import product_mask
-
-            mask = product_mask(rgb, alpha).prob
+            mask = listing_mask(rgb, alpha)
         t["mask"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -498,13 +530,18 @@ class SearchContext:
                                          cfg.duplicates)
         dup_products = np.zeros(self.n_products, bool)
         dup_products[self.groups.codes[dup_items]] = True
+        if exclude_products:
+            dup_products |= np.isin(self.groups.product_ids.astype(str),
+                                    list(exclude_products))
 
         cat_source = "given" if category else "inferred"
         if not category:
             category = self.infer_category(prod_sims, dup_products)
         qs = self.query_set(q, category, dup_products, seed)
         shop_r, peer_r = qs.ranks(e, self.groups, cfg.tie_tolerance)
-        summary = rank_summary(np.concatenate([shop_r, peer_r]), cfg.k)
+        all_r = np.concatenate([shop_r, peer_r])
+        summary = rank_summary(all_r, cfg.k)
+        summary["ranks"] = [int(x) for x in all_r]
         shopper = rank_summary(shop_r, cfg.k)
         peer = rank_summary(peer_r, cfg.k)
         peer.update({"category": category, "category_source": cat_source if category else None})

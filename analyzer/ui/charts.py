@@ -95,13 +95,14 @@ def rank_histogram(ranks: Sequence[int], first_screen: int, max_rank: int | None
     top = max(top, first_screen + 1)
     bins = min(40, top)
     fig = go.Figure()
-    fig.add_vrect(x0=0.5, x1=first_screen + 0.5, fillcolor="#dcfce7", opacity=0.6, line_width=0,
-                  annotation_text="first screen", annotation_position="top left",
+    fig.add_vrect(x0=0.5, x1=first_screen + 0.5, fillcolor="#bbf7d0", opacity=0.7, line_width=0,
+                  annotation_text=f"first screen (top {first_screen})",
+                  annotation_position="outside top left",
                   annotation_font={"size": 11, "color": "#15803d"})
     fig.add_trace(go.Histogram(
         x=r, xbins={"start": 0.5, "end": top + 0.5, "size": max(1, round(top / bins))},
         marker={"color": ACCENT, "line": {"color": "white", "width": 1}},
-        hovertemplate="rank %{x}<br>%{y} searches<extra></extra>"))
+        hovertemplate="ranks %{x}<br>%{y} searches<extra></extra>"))
     fig.update_xaxes(title="rank of your listing in a simulated search (1 = top)",
                      range=[0.5, top + 0.5], gridcolor="#eef2f7")
     fig.update_yaxes(title="searches", gridcolor="#eef2f7")

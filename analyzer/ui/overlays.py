@@ -256,22 +256,33 @@ def report_bbox(report: Any, mask: np.ndarray | None) -> tuple[tuple[int, int, i
 OverlayFn = Callable[[], np.ndarray]
 
 
-def available_overlays(report: Any, mask: np.ndarray | None) -> list[OverlayOption]:
-    """Which overlays this report can show; unavailable ones say why."""
+# Overlays drawn with the product mask (computed on demand when no check stored one).
+NEEDS_MASK = ("mask", "edges", "fill", "white")
+
+
+def available_overlays(report: Any, mask: np.ndarray | None,
+                       mask_computable: bool = False) -> list[OverlayOption]:
+    """Which overlays this report can show; unavailable ones say why.
+
+    ``mask_computable``: the caller can compute the product mask on demand, so the mask overlay
+    and the mask's box are available even before it exists.
+    """
     checks = getattr(report, "checks", {}) or {}
     has_img = getattr(report, "image", None) is not None
     opts = [OverlayOption("photo", OVERLAY_LABELS["photo"], has_img,
                           "" if has_img else "the image was not kept")]
     m = mask if mask is not None else find_map(checks, "mask")
-    opts.append(OverlayOption("mask", OVERLAY_LABELS["mask"], has_img and m is not None,
-                              "" if m is not None else "no product mask was computed"))
+    has_mask = m is not None or (mask_computable and has_img)
+    opts.append(OverlayOption("mask", OVERLAY_LABELS["mask"], has_img and has_mask,
+                              "" if has_mask else "no product mask was computed"))
     for kind, check in (("blur", "sharpness"), ("edges", "clutter")):
         found = find_map(checks, kind) is not None
         opts.append(OverlayOption(kind, OVERLAY_LABELS[kind], has_img and found,
                                   "" if found else f"the {check} check produced no map"))
     box, _ = report_bbox(report, m)
-    opts.append(OverlayOption("fill", OVERLAY_LABELS["fill"], has_img and box is not None,
-                              "" if box is not None else "no product was found"))
+    has_box = box is not None or (m is None and has_mask)
+    opts.append(OverlayOption("fill", OVERLAY_LABELS["fill"], has_img and has_box,
+                              "" if has_box else "no product was found"))
     opts.append(OverlayOption("white", OVERLAY_LABELS["white"], has_img, ""))
     if find_map(checks, "overlays") is not None:
         opts.append(OverlayOption("overlays", OVERLAY_LABELS["overlays"], has_img, ""))

@@ -19,9 +19,8 @@ def result_cache() -> ResultCache:
     return ResultCache()
 
 
-@st.cache_resource(show_spinner=False)
-def warm_models(use_model: bool) -> bool:
-    """Load the quality models (u2netp) and import the checks before the first upload."""
+def load_models(use_model: bool) -> bool:
+    """Import the checks and load u2netp (both cached by their modules once loaded)."""
     from analyzer.quality.registry import checks
 
     try:
@@ -37,7 +36,21 @@ def warm_models(use_model: bool) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def _executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing-lens-catalog")
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="listing-lens-warm")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_models_async(use_model: bool) -> Future:
+    """Load the quality models in the background while the seller picks files."""
+    return _executor().submit(_warm, use_model)
+
+
+def _warm(use_model: bool) -> bool:
+    try:
+        return load_models(use_model)
+    except Exception:
+        log.exception("model warm-up failed; the models load on first use")
+        return False
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -15,7 +15,7 @@ import streamlit as st
 from analyzer.results import ImageReport
 from analyzer.ui import charts
 from analyzer.ui.state import SearchHandle
-from analyzer.ui.text import md_escape, pct
+from analyzer.ui.text import md_escape, ordinal, pct
 
 FIX_LABELS = {
     "whiten_background": "Make the background pure white",
@@ -78,6 +78,16 @@ def whatif_scenarios(search: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def change_text(before: float, after: float) -> str:
+    """'12% → **47%** (+35 points)', or that it does not change the share."""
+    d = round(100 * (after - before))
+    if d == 0:
+        return f"stays at {pct(before)} (the fix does not change the rank here)"
+    sign = "+" if d > 0 else "−"  # noqa: RUF001
+    color = "green" if d > 0 else "red"
+    return f"{pct(before)} → **{pct(after)}** :{color}[({sign}{abs(d)} points)]"
+
+
 def headline(search: dict[str, Any]) -> str:
     pk = search.get("primary_k", 10)
     share = (search.get("top_k_share") or {}).get(str(pk))
@@ -106,7 +116,7 @@ def render_search(report: ImageReport | None, search: SearchHandle,
     c[1].metric("Median rank", "–" if med is None else f"{med:g}",  # noqa: RUF001
                 help=f"Among {n_prod} catalog products (1 = top)." if n_prod else None)
     p = s.get("percentile")
-    c[2].metric("Percentile vs catalog", "–" if p is None else f"{p:.0f}th",  # noqa: RUF001
+    c[2].metric("Percentile vs catalog", "–" if p is None else ordinal(p),  # noqa: RUF001
                 help="Beats this share of the catalog's own products put through the same "
                      "simulation.")
     sc = report.scores.get("search")
@@ -125,8 +135,8 @@ def render_search(report: ImageReport | None, search: SearchHandle,
                             config={"displayModeBar": False}, key=f"topk-{report.content_hash}")
         lo, hi = s.get("rank_p25"), s.get("rank_p75")
         if lo is not None and hi is not None:
-            st.caption(f"Half of the searches put your listing between rank {lo:g} and "
-                       f"{hi:g} (median {med:g}).")
+            st.caption(f"Half of the searches put your listing between rank {lo:.0f} and "
+                       f"{hi:.0f} (median {med:.0f}).")
     with right:
         st.markdown("##### What if you fix it?")
         if not scen:
@@ -143,10 +153,8 @@ def render_search(report: ImageReport | None, search: SearchHandle,
                 b.image(fixed, caption=f"Fixed: first screen {pct(scen[-1]['after'])}",
                         width="stretch")
             for row in scen:
-                arrow = "↑" if row["after"] > row["before"] else ("↓" if row["after"] <
-                                                                  row["before"] else "=")
                 st.markdown(f"- **{md_escape(row['label'])}**: first-screen share "
-                            f"{pct(row['before'])} → **{pct(row['after'])}** {arrow}")
+                            f"{change_text(row['before'], row['after'])}")
     if len(scen) > 1:
         st.plotly_chart(charts.whatif_bars(scen), config={"displayModeBar": False},
                         key=f"whatif-{report.content_hash}")

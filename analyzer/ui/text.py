@@ -158,3 +158,10 @@ def pct(x: float | None, digits: int = 0) -> str:
     if x is None:
         return "–"  # noqa: RUF001
     return f"{100.0 * float(x):.{digits}f}%"
+
+
+def ordinal(n: float) -> str:
+    """41 -> '41st', 12 -> '12th' (percentiles read better as ordinals)."""
+    i = int(round(float(n)))
+    suffix = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
+    return f"{i}{suffix}"
