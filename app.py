@@ -24,8 +24,8 @@ settings, _catalog_error = layout.sidebar()
 mkt = marketplace(settings.marketplace)
 
 # Models and catalog load in the background on first use: the page never waits for them.
+models_ready = resources.warm_models_async(settings.use_model)
 search = resources.search_now(settings.catalog)
-resources.warm_models_async(settings.use_model)
 cache = resources.result_cache()
 
 layout.header()
@@ -40,6 +40,9 @@ if not files:
 
 uploads = [(f.name, f.getvalue()) for f in files]
 bar = st.empty()
+if not models_ready.done():
+    with st.spinner("Loading the quality models (first start only)…"):
+        models_ready.exception()  # waits; the checks must not import in two threads at once
 
 
 def _progress(frac: float, text: str) -> None:

@@ -62,7 +62,9 @@ def analyze(source: str | Path | bytes, *, marketplace: str | None = None,
         return error_report(label, ListingLensError(
             ErrorCode.IMAGE_TOO_LARGE, "not enough memory to analyse this image"))
     except Exception as e:  # a bug must cost one image, never the batch
-        log.exception("internal error while analysing %s", label)
+        # The user sees the code and message; the traceback is for `--debug` runs only.
+        log.error("internal error while analysing %s: %s: %s", label, type(e).__name__, e,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
         return error_report(label, ListingLensError(
             ErrorCode.INTERNAL_ERROR, f"internal error while analysing this image "
             f"({type(e).__name__}); please report it"))

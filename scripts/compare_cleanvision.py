@@ -50,8 +50,10 @@ CLEANVISION_RUNNER = textwrap.dedent("""
 
 
 def run_cleanvision(python: Path, folder: Path, out_csv: Path) -> None:
-    subprocess.run([str(python), "-c", CLEANVISION_RUNNER, str(folder), str(out_csv)],
-                   check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.run([str(python), "-c", CLEANVISION_RUNNER, str(folder), str(out_csv)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:  # its progress bars go to stderr: show them only on failure
+        raise SystemExit(f"cleanvision failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
 
 
 def main(argv: list[str] | None = None) -> int:

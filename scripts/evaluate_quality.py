@@ -487,7 +487,9 @@ class Evaluator:
                 self.errors["load"] += 1
                 return out
             if need_base:
-                bp.write_text(json.dumps(baselines(img.rgb, img.width, img.height)))
+                tmp = bp.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(baselines(img.rgb, img.width, img.height)))
+                tmp.replace(bp)
             ctx = ImageContext(image=img, marketplace=self.mkt, use_model=self.use_model)
             mp = self.cache_dir / "mask" / f"{key[:24]}_{self.mask_hash}.npz"
             if mp.exists():
@@ -511,7 +513,10 @@ class Evaluator:
                                                                 np.integer)) else None)
                                  for k, v in res.metrics.items()},
                      "flags": [[f.code, f.severity] for f in res.flags]}
-                self._res_path(key, n).write_text(json.dumps(r))
+                rp = self._res_path(key, n)
+                tmp = rp.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(r))
+                tmp.replace(rp)  # atomic: two runs may share the cache
                 out["scores"][n] = r["score"]
                 out["metrics"].update({f"{n}.{k}": v for k, v in r["metrics"].items()})
                 out["flags"][n] = r["flags"]
@@ -547,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default=str(CACHE_DIR))
     ap.add_argument("--csv", default="", help="write per-image scores/metrics here")
     ap.add_argument("--json", default="", help="write the summary tables here")
+    ap.add_argument("--reverse", action="store_true",
+                    help="score the sets in reverse order (a second run can fill the shared "
+                         "cache from the other end)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -576,10 +584,13 @@ def main(argv: list[str] | None = None) -> int:
 
     ev = Evaluator(checks, args.marketplace, not args.no_model, Path(args.cache), args.verbose)
     results: dict[str, list[dict]] = {}
-    for sname, paths in sets.items():
+    order = list(sets)[::-1] if args.reverse else list(sets)
+    for sname in order:
+        paths = sets[sname]
         t1 = time.perf_counter()
         results[sname] = [ev.run(p) for p in paths]
         print(f"  {sname}: {len(paths)} images in {time.perf_counter() - t1:.1f} s", flush=True)
+    results = {s: results[s] for s in sets}
 
     # --- AUROC table
     rows = []

@@ -17,8 +17,8 @@ listing against the other 198):
    with the simulated shopper photos' rank: Spearman correlation across products of the mean
    log2 rank, and the mean of each.
 
-Usage: ``.venv/bin/python scripts/evaluate_rank.py [--n 12] [--seed 0]``; per-product results
-are cached in /tmp/listing_lens_eval_rank.json (delete it to recompute).
+Usage: ``.venv/bin/python scripts/evaluate_rank.py [--n 12] [--seed 0] [--summary-only]``;
+per-product results are cached in /tmp/listing_lens_eval_rank.json (delete it to recompute).
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--summary-only", action="store_true",
+                    help="print the summary of the products already in the cache")
     args = ap.parse_args()
     if not LUMA.is_dir():
         print("error: ../shared/data/luma is needed", file=sys.stderr)
@@ -108,7 +110,7 @@ def main() -> int:
     t0 = time.time()
     for i, r in enumerate(picked):
         pid = r["product_key"]
-        if pid in done:
+        if pid in done or args.summary_only:
             continue
         img = load_image(LUMA / r["images"].split("|")[0])
         mask = listing_mask(img.rgb)

@@ -114,7 +114,8 @@ def test_unknown_spec():
 @pytest.mark.shared
 @pytest.mark.slow
 def test_luma_views_of_a_product_find_its_main_image(shared_data, emb):
-    """An alternate view's nearest main image (among products of different kinds) is its own."""
+    """An alternate view ranks its own product's main image first or second among five products
+    of different kinds (a tank's back view and a short both look like dark sportswear)."""
     from analyzer.io.loader import load_image
 
     keys = ("24-UG07", "MT09", "24-WG03", "MSH08", "WS05")   # a ball, tank, watch, short, tee
@@ -127,8 +128,9 @@ def test_luma_views_of_a_product_find_its_main_image(shared_data, emb):
         alts.append(load_image(shared_data / "luma" / imgs[1], working_long_side=512).rgb)
     m, a = emb.embed(mains), emb.embed(alts)
     sims = a @ m.T
-    hits = (sims.argmax(axis=1) == np.arange(len(keys))).sum()
-    assert hits >= len(keys) - 1, np.round(sims, 3)
+    # Rank of each view's own main image among the five (chance: 3 on average).
+    ranks = (sims > np.diag(sims)[:, None]).sum(axis=1) + 1
+    assert (ranks == 1).sum() >= 3 and ranks.max() <= 2, np.round(sims, 3)
     same = np.diag(sims).mean()
     other = (sims.sum() - np.trace(sims)) / (sims.size - len(keys))
-    assert same > other + 0.05
+    assert same > other + 0.1

@@ -167,10 +167,6 @@ sys.exit(main(["analyze", "--format", "json", "--no-model", sys.argv[1]]))
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "analyzer/engine.py logs INTERNAL_ERROR with log.exception and the CLI configures no "
-    "logging, so Python's last-resort handler prints the full traceback on stderr; remove this "
-    "marker once the CLI keeps tracebacks out of user output (e.g. exc_info only with --debug)"))
 def test_a_crashing_check_is_internal_error_without_traceback(tmp_path):
     cases = {c.name: c for c in make_corpus(tmp_path, None, huge=False)}
     env = dict(os.environ, OMP_NUM_THREADS="1")

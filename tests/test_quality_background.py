@@ -103,7 +103,8 @@ def test_studio_shots_pass_and_clothing_photos_fail(luma_main_images, clothing_i
     assert cloth_flagged >= 9, cloth_scores
     assert np.median(luma_scores) >= 90
     assert np.median(cloth_scores) <= 30
-    assert min(luma_scores) > np.median(cloth_scores)
+    # A detail close-up (a sleeve filling the frame) has almost no backdrop to judge: one may miss.
+    assert sum(s > max(cloth_scores) for s in luma_scores) >= 9, (luma_scores, cloth_scores)
 
 
 @pytest.fixture(scope="module")

@@ -125,8 +125,9 @@ def test_fast_mask_agrees_with_the_320_mask_on_real_photos(luma_main_images,
         out = (out - out.min()) / max(float(out.max() - out.min()), 1e-6)
         ref = M.cv2.resize(out, rgb.shape[1::-1]) >= 0.5
         scores.append(iou(fast, ref))
-    assert np.mean(scores) > 0.9, (size, scores)
-    assert min(scores) > 0.7, (size, scores)
+    # An ambiguous photo (which of two objects is "the" product) may flip; most must agree.
+    assert np.median(scores) > 0.95, (size, scores)
+    assert sum(s > 0.85 for s in scores) >= 8, (size, scores)
 
 
 @needs_model

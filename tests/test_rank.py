@@ -62,8 +62,9 @@ def tops(shared_data, tmp_path_factory):
     from analyzer.search.integration import SearchContext
 
     root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
+    # every other Top of the catalog is a peer query: the comparison has no sampling noise
     ctx = SearchContext.open(root, device="cpu", overrides={
-        "n_queries": 8, "n_peer_queries": 10, "n_baseline_products": 0})
+        "n_queries": 8, "n_peer_queries": 32, "n_baseline_products": 0})
     return ctx, luma_tops(shared_data)
 
 
@@ -81,7 +82,7 @@ def test_sharp_studio_shot_ranks_above_its_cluttered_blurred_version(tops, share
     ctx, rows = tops
     bg = load_backgrounds()[0]
     gaps = []
-    for _r, img, mask in studio_shots_outside(ctx, rows, shared_data, 3):
+    for _r, img, mask in studio_shots_outside(ctx, rows, shared_data, 4):
         clean = ctx.evaluate(img.rgb, mask=mask, seed=0)
         bad = ctx.evaluate(degrade(img.rgb, mask, bg), seed=0)
         gaps.append(bad.search["peer"]["mean_log_rank"] - clean.search["peer"]["mean_log_rank"])
@@ -90,8 +91,9 @@ def test_sharp_studio_shot_ranks_above_its_cluttered_blurred_version(tops, share
         assert set(bad.search["what_if"]["fixes"]) == {"whiten_background", "crop_to_fill"}
         assert clean.search["what_if"] is None or \
             "whiten_background" not in clean.search["what_if"]["fixes"]
-    assert np.mean(gaps) > 0.1, gaps
-    assert sum(g > 0 for g in gaps) >= 2, gaps
+    # measured: +0.88, -0.07, +0.14, +0.60 (mean log2 rank; 0.6 is ~1.5x the rank)
+    assert np.mean(gaps) > 0.15, gaps
+    assert sum(g > 0 for g in gaps) >= 3, gaps
 
 
 @pytest.mark.shared
@@ -126,6 +128,7 @@ def test_rank_simulation_is_deterministic_for_a_seed(tops, shared_data):
     s = a.search
     assert s["n_queries"] == s["shopper"]["n_queries"] + s["peer"]["n_queries"]
     assert s["shopper"]["n_queries"] == 8 and s["peer"]["category"] == "Tops"
+    assert s["peer"]["n_queries"] == ctx.n_products  # every Top (rows[0] is not in the catalog)
     assert 1 <= s["median_rank"] <= ctx.n_products + 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 SUBCOMMAND_MODULES = ("analyze", "catalog", "search", "audit")
@@ -18,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade product listing photos and simulate where they rank in search by photo.",
     )
     parser.add_argument("--version", action="version", version=f"listing-lens {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="log internal errors with their tracebacks (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True)
     for mod in SUBCOMMAND_MODULES:
         try:
@@ -35,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except ListingLensError as e:

@@ -27,16 +27,16 @@ The descriptor of one image, for the default configuration:
   product is ``(1 - w_color^2) cos(v, v') + w_color^2 * bhattacharyya(h, h')``.
 
 Every choice above was measured by ``scripts/evaluate_search.py`` (150 luma alternate views ->
-199 main images; 200 grocery in-store photos -> 81 iconic images; top-1):
+199 main images; 400 grocery in-store photos -> 81 iconic images; top-1 / top-5):
 
-========================================  ======  ========
-descriptor                                luma    grocery
-========================================  ======  ========
-colour histogram (baseline)               0.060   0.025
-global only                               0.387   0.190
-global + crop (cut-out, pad 0.1)          0.380   0.295
-global + crop + colour 0.2 (default)      0.387   0.305
-========================================  ======  ========
+========================================  =============  =============
+descriptor                                luma           grocery
+========================================  =============  =============
+colour histogram (baseline)               0.060 / 0.113  0.028 / 0.160
+global only                               0.387 / 0.493  0.188 / 0.500
+global + crop (cut-out, pad 0.1)          0.380 / 0.500  0.287 / 0.560
+global + crop + colour 0.2 (default)      0.387 / 0.520  0.285 / 0.595
+========================================  =============  =============
 
 The crop is what finds a product held in a hand or standing on a shelf; it changes nothing for
 studio shots (their crop is their frame). The colour term helps the shopper photos and, above

@@ -17,9 +17,13 @@ Measures (all over the background pixels):
   2005; :func:`skimage.color.deltaE_ciede2000`) of the mean background colour from white.
 - ``background_l_std``: standard deviation of L* (uneven light, texture, props), and
   ``background_gradient``: range of L* between the 4 x 4 block means (a light fall-off).
+- ``border_white_fraction``: pure-white share of the frame's outer ``border_frac`` band, which no
+  mask decides. The score's white term and the flags use the larger of the two white shares, so
+  a mask that takes part of a printed box for backdrop does not fail a white studio shot.
 
-Score: ``100 * (w_pure * r(pure_white_fraction) + w_near * r(near_white_fraction) + w_even *
-r(background_l_std))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml.
+Score: ``100 * (w_pure * r(max(pure_white_fraction, border_white_fraction)) + w_near *
+r(near_white_fraction) + w_even * r(background_l_std))`` with linear ramps ``r`` between the
+good/bad values in thresholds.yaml.
 The score does not depend on the marketplace; the flags and their severities do.
 """
 
@@ -141,8 +145,11 @@ def transparent_fraction(alpha: np.ndarray | None) -> float:
 def score_background(m: dict[str, float], th: dict) -> float:
     """0-100 from the measures (weights and ramps in thresholds.yaml ``checks.background``)."""
     w = th["weights"]
+    # A mask that swallows part of the backdrop (or misses part of the product) must not sink a
+    # white studio shot: the frame's outer band, which no product mask decides, counts too.
+    pure = max(m["pure_white_fraction"], m.get("border_white_fraction", 0.0))
     parts = {
-        "pure": ramp(m["pure_white_fraction"], th["pure_good"], th["pure_bad"]),
+        "pure": ramp(pure, th["pure_good"], th["pure_bad"]),
         "near": ramp(m["near_white_fraction"], th["near_good"], th["near_bad"]),
         "even": ramp(m["background_l_std"], th["l_std_good"], th["l_std_bad"]),
     }
@@ -172,13 +179,14 @@ def flag_background(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Fl
     flags: list[Flag] = []
     rule, _asks_white = _rule_text(ctx)
     pure = m["pure_white_fraction"]
+    border_pure = m.get("border_white_fraction", 0.0)
     if m.get("transparent_fraction", 0.0) > 0.0:
         flags.append(ctx.flag(
             "BACKGROUND_TRANSPARENT",
             f"{m['transparent_fraction']:.0%} of the image is transparent; it was judged as shown "
             f"on white, but each site and app fills transparency its own way",
             "Flatten the image onto pure white (RGB 255,255,255) and upload it as a JPEG.", NAME))
-    if pure >= float(th["pure_flag"]):
+    if max(pure, border_pure) >= float(th["pure_flag"]):
         return flags
     uneven = (m["background_l_std"] > float(th["l_std_flag"])
               or m["background_gradient"] > float(th["gradient_flag"]))
@@ -214,6 +222,9 @@ def check(ctx: ImageContext) -> CheckResult:
                            float(th["near_white_de"]))
     tf = transparent_fraction(ctx.alpha)
     m["transparent_fraction"] = tf if tf > float(th["transparent_min"]) else 0.0
+    band = border_band(region.shape, float(th["border_frac"]))
+    m["border_white_fraction"] = float(pure_white_map(ctx.rgb[grid], int(th["white_level"]))[band]
+                                       .mean())
     score = score_background(m, th)
     white = pure_white_map(ctx.rgb, int(th["white_level"]))
     if step > 1:

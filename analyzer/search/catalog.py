@@ -16,7 +16,7 @@ tool can read (pandas/pyarrow for the tables, NumPy for the vectors)::
 ``manifest.json``::
 
     {"format_version": 1,
-     "embedder_id": "builtin:effnet-lite0-imagenet:...:v1",   # model + weights + preprocessing
+     "embedder_id": "builtin:effnet-lite0-imagenet:...:v2",   # model + weights + preprocessing
      "embedder_spec": "builtin",                               # how to get that embedder back
      "dim": 1308, "count": 733, "dtype": "float16",
      "created": "2026-11-25T08:30:00+00:00", "updated": "...",

@@ -24,11 +24,12 @@ Two engines sit behind the same small interface (``build`` / ``open`` / ``search
 benchmarks/bench_scale.py) and :class:`LanceIVFPQIndex` (LanceDB's IVF_PQ, optional extra).
 
 Incremental updates: ``add`` encodes only the new vectors with the already trained quantisers and
-appends them to the on-disk lists; ``remove`` deletes ids from the lists (FAISS ``remove_ids``,
-LanceDB ``delete``). ``search`` also accepts an ``alive`` mask (tombstones kept in the catalog
-metadata) and drops dead ids before re-ranking, so a removal is never visible even before the index
-is touched. Re-train (a full rebuild) only when the catalog's distribution has drifted far from the
-training sample, e.g. after it has grown several-fold.
+merges them with the existing on-disk lists into a new list file (FAISS) or appends them (LanceDB);
+``remove`` tombstones ids in the index folder (FAISS; codes dropped at the next rebuild) or deletes
+the rows (LanceDB ``delete``). ``search`` also accepts an ``alive`` mask (tombstones kept in the
+catalog metadata) and drops dead ids before re-ranking, so a removal is never visible even before
+the index is touched. Re-train (a full rebuild) only when the catalog's distribution has drifted
+far from the training sample, e.g. after it has grown several-fold.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ class ShardedVectors:
     5 M x 1280 float16 catalog (12.8 GB) costs no RAM to open.
     """
 
-    def __init__(self, paths: Sequence[str | Path]) -> None:
-        self.paths = [Path(p) for p in paths]
-        self._arrays = [np.load(p, mmap_mode="r") for p in self.paths]
+    def __init__(self, shards: Sequence[str | Path | np.ndarray]) -> None:
+        self._arrays = [s if isinstance(s, np.ndarray) else np.load(s, mmap_mode="r")
+                        for s in shards]
         if not self._arrays:
             raise ListingLensError(ErrorCode.CATALOG_NOT_FOUND, "no embedding shards given")
         dims = {a.shape[1] for a in self._arrays}
@@ -247,7 +248,7 @@ class OnDiskIndex:
 
     def _save_meta(self) -> None:
         self.meta["params"] = asdict(self.params)
-        self.meta["count"] = int(self.ntotal)
+        self.meta["count"] = self.meta["ntotal"] = int(self.ntotal)
         tmp = self.root / (INDEX_META + ".tmp")
         tmp.write_text(json.dumps(self.meta, indent=2))
         os.replace(tmp, self.root / INDEX_META)
@@ -262,32 +263,39 @@ class FaissIVFPQIndex(OnDiskIndex):
 
     kind = "faiss-ivfpq"
     INDEX_FILE = "ivfpq.index"
-    DATA_FILE = "ivfpq.ivfdata"
+    TRAINED_FILE = "trained.index"     # PCA + centroids + PQ codebooks, no vectors
+    REMOVED_FILE = "removed.npy"       # tombstoned ids, dropped at the next full rebuild
 
-    def __init__(self, root: Path, vectors: RowSource, meta: dict[str, Any],
-                 read_only: bool = True) -> None:
+    @staticmethod
+    def data_file(generation: int) -> str:
+        return f"ivfpq-{generation:04d}.ivfdata"
+
+    def __init__(self, root: Path, vectors: RowSource, meta: dict[str, Any]) -> None:
         import faiss
 
         super().__init__(root, vectors, meta)
-        flags = faiss.IO_FLAG_ONDISK_SAME_DIR | faiss.IO_FLAG_SKIP_PRECOMPUTE_TABLE
-        if read_only:
-            flags |= faiss.IO_FLAG_READ_ONLY
-        self._read_only = read_only
+        flags = (faiss.IO_FLAG_ONDISK_SAME_DIR | faiss.IO_FLAG_SKIP_PRECOMPUTE_TABLE
+                 | faiss.IO_FLAG_READ_ONLY)
         self.index = faiss.read_index(str(self.root / self.INDEX_FILE), flags)
         self._ivf = _ivfpq(self.index)
         self._ivf.use_precomputed_table = -1  # the tables would cost nlist*m*256*4 bytes of RAM
         self._set_nprobe(self.params.nprobe)
 
+        rp = self.root / self.REMOVED_FILE
+        self._removed = np.load(rp) if rp.is_file() else np.zeros(0, np.int64)
+
     @property
     def ntotal(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.index.ntotal) - len(self._removed)
 
     def _set_nprobe(self, nprobe: int) -> None:
         super()._set_nprobe(nprobe)
         self._ivf.nprobe = int(nprobe)
 
     def _candidates(self, q: np.ndarray, n: int) -> np.ndarray:
-        _, ids = self.index.search(q, n)
+        _, ids = self.index.search(q, n + len(self._removed))
+        if len(self._removed):
+            ids = np.where(np.isin(ids, self._removed), -1, ids)
         return ids
 
     @classmethod
@@ -336,7 +344,7 @@ class FaissIVFPQIndex(OnDiskIndex):
 
         tmp = Path(tempfile.mkdtemp(prefix="ivfblocks-", dir=root))
         try:
-            empty_path = tmp / "trained.index"
+            empty_path = root / cls.TRAINED_FILE
             faiss.write_index(index, str(empty_path))
             block_files = []
             for b0 in range(0, n, block):
@@ -353,51 +361,70 @@ class FaissIVFPQIndex(OnDiskIndex):
                 block_files.append(str(fname))
                 del part
             final = faiss.read_index(str(empty_path))
-            data_path = root / cls.DATA_FILE
-            if data_path.exists():
-                data_path.unlink()
+            data_path = root / cls.data_file(0)
+            for old in root.glob("ivfpq*.ivfdata"):
+                old.unlink()
+            (root / cls.REMOVED_FILE).unlink(missing_ok=True)
             merge_ondisk(final, block_files, str(data_path))
             faiss.write_index(final, str(root / cls.INDEX_FILE))
             del final
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         meta = {"kind": cls.kind, "format_version": FORMAT_VERSION, "dim": dim, "count": n,
-                "spec": spec, "params": asdict(params),
+                "ntotal": n, "spec": spec, "params": asdict(params), "generation": 0,
                 "build_seconds": round(time.perf_counter() - t0, 2),
                 "train_seconds": round(t_train, 2),
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         (root / INDEX_META).write_text(json.dumps(meta, indent=2))
         return cls(root, vectors, meta)
 
-    def _writable(self) -> None:
-        if self._read_only:
-            self.__init__(self.root, self.vectors, self.meta, read_only=False)
-
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        """Encode new rows with the trained quantisers and append them to the on-disk lists."""
+        """Encode only the new rows with the trained quantisers, then merge the old on-disk lists
+        and the new ones into a new ``.ivfdata`` generation (a sequential copy of the compact
+        codes, ~m + 8 bytes per vector; nothing is re-trained or re-encoded). FAISS's in-place
+        append to ``OnDiskInvertedLists`` is avoided: growing lists there corrupted ids in our
+        tests (faiss-cpu 1.15)."""
         import faiss
 
-        self._writable()
         x = _normalise(vectors)
-        self.index.add_with_ids(x, np.asarray(ids, dtype=np.int64))
-        self._write_header(faiss)
+        ids = np.asarray(ids, dtype=np.int64)
+        new = faiss.read_index(str(self.root / self.TRAINED_FILE))
+        _ivfpq(new).use_precomputed_table = -1
+        new.add_with_ids(x, ids)
+        gen = int(self.meta.get("generation", 0)) + 1
+        final = faiss.read_index(str(self.root / self.TRAINED_FILE))
+        fivf = _ivfpq(final)
+        inv = faiss.OnDiskInvertedLists(fivf.nlist, fivf.code_size,
+                                        str(self.root / self.data_file(gen)))
+        vec = faiss.InvertedListsPtrVector()
+        vec.push_back(self._ivf.invlists)
+        vec.push_back(_ivfpq(new).invlists)
+        total = inv.merge_from_multiple(vec.data(), vec.size(), False)
+        final.ntotal = fivf.ntotal = total
+        fivf.replace_invlists(inv, True)
+        inv.this.disown()
+        tmp = self.root / (self.INDEX_FILE + ".tmp")
+        faiss.write_index(final, str(tmp))
+        del final, new
+        os.replace(tmp, self.root / self.INDEX_FILE)   # the commit point
+        self.meta["generation"] = gen
+        self.__init__(self.root, self.vectors, self.meta)
+        for old in self.root.glob("ivfpq-*.ivfdata"):
+            if old.name != self.data_file(gen):
+                old.unlink()
+        self._save_meta()
 
     def remove(self, ids: np.ndarray) -> int:
-        """Delete ids from the inverted lists; returns how many entries were removed."""
-        import faiss
-
-        self._writable()
-        sel = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
-        removed = int(self.index.remove_ids(sel))
-        self._write_header(faiss)
-        return removed
-
-    def _write_header(self, faiss: Any) -> None:
-        # The .index file holds each list's offset/size in .ivfdata: rewrite it atomically.
-        tmp = self.root / (self.INDEX_FILE + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, self.root / self.INDEX_FILE)
+        """Tombstone ids (``removed.npy``): they never come back from ``search``; their codes
+        are dropped at the next full rebuild. Returns how many ids were newly removed."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        fresh = np.setdiff1d(ids, self._removed)
+        self._removed = np.union1d(self._removed, fresh)
+        tmp = self.root / "removed.tmp.npy"
+        np.save(tmp, self._removed)
+        os.replace(tmp, self.root / self.REMOVED_FILE)
         self._save_meta()
+        return int(len(fresh))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,7 +494,8 @@ class LanceIVFPQIndex(OnDiskIndex):
                          vector_column_name="vector", index_type="IVF_PQ",
                          sample_rate=max(8, params.train_size // params.nlist))
         meta = {"kind": cls.kind, "format_version": FORMAT_VERSION, "dim": dim, "count": n,
-                "spec": f"lance IVF_PQ nlist={params.nlist} m={m}", "params": asdict(params),
+                "ntotal": n, "spec": f"lance IVF_PQ nlist={params.nlist} m={m}",
+                "params": asdict(params),
                 "build_seconds": round(time.perf_counter() - t0, 2),
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         (root / INDEX_META).write_text(json.dumps(meta, indent=2))
@@ -546,3 +574,65 @@ def open_index(root: str | Path, vectors: RowSource) -> OnDiskIndex:
                                f"index dimension {meta['dim']} != catalog dimension "
                                f"{vectors.shape[1]}; rebuild the index")
     return cls(root, vectors, meta)
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalog's index interface (analyzer.search.index.VectorIndex)
+# ---------------------------------------------------------------------------------------------
+
+def _vector_index_base() -> type:
+    from analyzer.search.index import VectorIndex
+
+    return VectorIndex
+
+
+class OnDiskVectorIndex(_vector_index_base()):  # type: ignore[misc]
+    """Adapter: the on-disk FAISS IVF-PQ index as a catalog ``VectorIndex``.
+
+    ``build(shards)`` writes into a scratch folder; ``save(folder)`` moves the files into the
+    catalog's ``index/`` folder; ``load(folder, shards)`` memory-maps them again. Registered in
+    ``analyzer.search.index.INDEX_KINDS`` under ``faiss-ivfpq``.
+    """
+
+    kind = FaissIVFPQIndex.kind
+
+    def __init__(self, impl: OnDiskIndex) -> None:
+        self.impl = impl
+
+    @property
+    def ntotal(self) -> int:
+        return self.impl.ntotal
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.impl.search(queries, k)
+
+    @classmethod
+    def build(cls, shards: Sequence[np.ndarray], params: dict[str, Any] | None = None,
+              scratch: str | Path | None = None) -> OnDiskVectorIndex:
+        root = Path(tempfile.mkdtemp(prefix="ondisk-", dir=scratch))
+        return cls(build_index(root, ShardedVectors(shards), engine="faiss", params=params))
+
+    def save(self, folder: Path) -> None:
+        folder = Path(folder)
+        src = self.impl.root
+        if src.resolve() == folder.resolve():
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in src.iterdir():
+            shutil.move(str(f), str(folder / f.name))
+        shutil.rmtree(src, ignore_errors=True)
+        self.impl = open_index(folder, self.impl.vectors)
+
+    @classmethod
+    def load(cls, folder: Path, shards: Sequence[np.ndarray]) -> OnDiskVectorIndex:
+        return cls(open_index(folder, ShardedVectors(shards)))
+
+    def extend(self, shards: Sequence[np.ndarray]) -> int:
+        """Index the rows of ``shards`` beyond ``ntotal`` (catalog add); returns how many."""
+        vecs = ShardedVectors(shards)
+        start = self.impl.ntotal
+        self.impl.vectors = vecs
+        n = vecs.shape[0] - start
+        if n > 0:
+            self.impl.add(vecs[start:], np.arange(start, vecs.shape[0]))
+        return max(n, 0)

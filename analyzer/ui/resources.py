@@ -36,7 +36,8 @@ def load_models(use_model: bool) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def _executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="listing-lens-warm")
+    # One worker: heavy imports (torch, onnxruntime) in two threads at once can deadlock.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing-lens-warm")
 
 
 @st.cache_resource(show_spinner=False)
