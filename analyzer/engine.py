@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from analyzer.config import marketplace as get_marketplace
@@ -24,7 +25,10 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
     ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model)
     results: dict[str, CheckResult] = {}
     for name, fn in checks().items():
-        results[name] = fn(ctx)
+        r = fn(ctx)
+        # Every flag names its check, so reports can group and prioritise fixes by check.
+        r.flags = [f if f.check else replace(f, check=name) for f in r.flags]
+        results[name] = r
     flags = sort_flags([f for r in results.values() for f in r.flags])
     overall = weighted_score(results)
     scores = {"overall": round(overall, 2)}

@@ -29,7 +29,7 @@ class Flag:
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "severity": self.severity, "message": self.message,
-                "fix": self.fix}
+                "fix": self.fix, "check": self.check}
 
 
 @dataclass

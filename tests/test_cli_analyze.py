@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from analyzer.cli import main
+from analyzer.quality.registry import CHECK_MODULES as SCORE_CHECKS
 
 FIELDS = {"file", "ok", "error", "width", "height", "format", "scores", "grade", "metrics",
           "flags", "content_hash", "notes"}
@@ -58,7 +59,8 @@ def test_json_list_in_input_order_with_error_for_bad_file(capsys, files):
         assert all(0 <= v <= 100 for v in r["scores"].values())
         assert len(r["content_hash"]) == 64
         for f in r["flags"]:
-            assert set(f) == {"code", "severity", "message", "fix"}
+            assert {"code", "severity", "message", "fix"} <= set(f)
+            assert f["check"] in SCORE_CHECKS
     assert (ok_a["width"], ok_a["height"], ok_a["format"]) == (640, 480, "PNG")
     assert "LOW_RESOLUTION" not in {f["code"] for f in ok_a["flags"]}  # 640 px >= 500 px
     assert "NO_ZOOM" in {f["code"] for f in ok_a["flags"]}

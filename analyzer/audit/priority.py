@@ -29,7 +29,7 @@ from typing import Any
 from analyzer.config import check_thresholds, thresholds
 from analyzer.quality.overall import GRADE_ORDER
 
-# Which check raises each flag code (the analyze JSON's flags do not name their check).
+# Which check raises each flag code, for results written before flags named their check.
 FLAG_CHECK: dict[str, str] = {
     "BLURRY": "sharpness",
     "OVEREXPOSED": "exposure", "UNDEREXPOSED": "exposure", "COLOR_CAST": "exposure",
