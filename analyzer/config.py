@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -12,7 +12,7 @@ import yaml
 from analyzer.errors import ErrorCode, ListingLensError
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("analyzer.data").joinpath(name).read_text(encoding="utf-8")
     return yaml.safe_load(text)
@@ -75,7 +75,7 @@ def default_marketplace() -> str:
     return _load("marketplaces.yaml")["default"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def marketplace(key: str | None = None) -> Marketplace:
     data = _load("marketplaces.yaml")
     key = (key or data["default"]).lower()

@@ -131,7 +131,7 @@ def worker(args: argparse.Namespace) -> None:
         found = np.empty_like(gt)
         for i in range(len(q)):
             t = time.perf_counter()
-            _, ids = idx.search(q[i:i + 1], 10)
+            _, ids = idx.search(q[i:i + 1], 10, nprobe=args.nprobe, rerank=args.rerank)
             lat.append(time.perf_counter() - t)
             found[i] = ids[0]
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, gt,
@@ -254,6 +254,8 @@ def main() -> None:
     ap.add_argument("--engine", default="faiss")
     ap.add_argument("--vectors")
     ap.add_argument("--index-dir")
+    ap.add_argument("--nprobe", type=int, default=None, help="query-time cells visited")
+    ap.add_argument("--rerank", type=int, default=None, help="query-time exact re-rank depth")
     args = ap.parse_args()
     if args.worker:
         worker(args)

@@ -175,8 +175,8 @@ def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool) -> d
     out["rss_after_ivf_mb"] = rss_mb()
     print(json.dumps({"stage": "ivf", **out}), flush=True)
     sweep = {}
-    for nprobe in (4, 8, 16, 32):
-        for rerank in (2, 4):
+    for nprobe in (8, 16, 32):
+        for rerank in (16, 40, 64):
             ivf.nprobe, ivf.rerank = nprobe, rerank
             per_q = []
             ann = []

@@ -67,7 +67,7 @@ def test_sharded_vectors_reads_rows_across_shards(data):
 
 def test_index_is_memory_mapped_and_small(faiss_index):
     root, _ = faiss_index
-    data_file = root / "ivfpq.ivfdata"
+    data_file = root / "ivfpq-0000.ivfdata"
     # PQ codes + ids: about m + 8 bytes per vector, far below the 768 B of float16 vectors
     assert data_file.stat().st_size < N * 100
     idx = open_index(root, faiss_index[1])

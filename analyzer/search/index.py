@@ -153,7 +153,7 @@ class IVFIndex(VectorIndex):
     PCA_DIM = 256
 
     def __init__(self, index, shards: Sequence[np.ndarray], nprobe: int = 16,  # type: ignore[no-untyped-def]
-                 rerank: int = 4) -> None:
+                 rerank: int = 40) -> None:
         import faiss
 
         self.index = index
@@ -261,7 +261,7 @@ class IVFIndex(VectorIndex):
         info = json.loads((folder / "index.json").read_text())
         index = faiss.read_index(str(folder / cls.FILE))
         return cls(index, shards, nprobe=int(info.get("nprobe", 16)),
-                   rerank=int(info.get("rerank", 4)))
+                   rerank=int(info.get("rerank", 40)))
 
 
 INDEX_KINDS: dict[str, type[VectorIndex]] = {
