@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -157,3 +159,44 @@ def test_lance_engine_same_interface(data, tmp_path):
     _, ei = ExactIndex([np.asarray(vecs[np.arange(5000)])]).search(q[:50], 10)
     assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, ei, strict=True)]) >= 0.8
     assert idx.remove(ids[:3, 0]) == len(set(ids[:3, 0]))
+
+
+def test_catalog_switches_to_ondisk_index_and_grows_it_incrementally(data, tmp_path, monkeypatch):
+    """Past `search.ondisk_min_items` a catalog build writes the on-disk index; a later `add`
+    extends it (no retraining) and search still finds the added rows."""
+    import shutil
+
+    from analyzer.search import catalog as catmod
+    from analyzer.search import index as idxmod
+
+    paths, q = data
+    monkeypatch.setattr(idxmod, "ondisk_min_items", lambda: 1000)
+    root = tmp_path / "cat"
+    (root / "embeddings").mkdir(parents=True)
+    first = paths[:-1]
+    manifest = {"dim": DIM, "count": 0, "shards": []}
+    for i, p in enumerate(paths):
+        shutil.copy(p, root / "embeddings" / f"part-{i:05d}.npy")
+    rows = [int(np.load(p, mmap_mode="r").shape[0]) for p in paths]
+
+    def grow(n_shards: int) -> None:
+        manifest["shards"] = [{"name": f"part-{i:05d}", "rows": rows[i],
+                               "first_item_id": sum(rows[:i])} for i in range(n_shards)]
+        manifest["count"] = sum(rows[:n_shards])
+        catmod._maybe_build_index(root, manifest, progress=False)
+
+    grow(len(first))
+    assert manifest["index"] == {"kind": "faiss-ivfpq", "ntotal": sum(rows[:-1])}
+    trained = (root / "index" / "index.json").read_text()
+    grow(len(paths))
+    assert manifest["index"] == {"kind": "faiss-ivfpq", "ntotal": N}
+    cat = catmod.Catalog(root=root, manifest=manifest, meta=None)
+    loaded = idxmod.load_index(root / "index", cat.shards)
+    assert isinstance(loaded, OnDiskVectorIndex) and loaded.ntotal == N
+    assert json.loads(trained)["spec"] == json.loads(
+        (root / "index" / "index.json").read_text())["spec"]
+    # A query equal to an added row finds that row first.
+    last = np.asarray(np.load(paths[-1])[:5], np.float32)
+    last /= np.linalg.norm(last, axis=1, keepdims=True)
+    _, ids = loaded.search(last, 3)
+    assert list(ids[:, 0]) == list(range(sum(rows[:-1]), sum(rows[:-1]) + 5))

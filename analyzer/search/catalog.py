@@ -473,7 +473,7 @@ def _maybe_build_index(root: Path, manifest: dict, progress: bool) -> None:
     """(Re)build the ANN index once the catalog is large enough for it to beat exact search."""
     import shutil
 
-    from analyzer.search.index import IVFIndex, choose_kind
+    from analyzer.search.index import choose_kind, index_class
 
     cat = Catalog(root=root, manifest=manifest, meta=pd.DataFrame())
     kind = choose_kind(int(manifest["count"]))
@@ -483,9 +483,17 @@ def _maybe_build_index(root: Path, manifest: dict, progress: bool) -> None:
             shutil.rmtree(index_dir)
         manifest["index"] = None
         return
+    old = manifest.get("index") or {}
+    if old.get("kind") == kind and hasattr(index_class(kind), "extend"):
+        # The on-disk index encodes only the added rows with its trained quantiser: no rebuild.
+        existing = index_class(kind).load(index_dir, cat.shards)
+        existing.extend(cat.shards)
+        existing.save(index_dir)
+        manifest["index"] = {"kind": kind, "ntotal": existing.ntotal}
+        return
     if progress:
         print(f"building the {kind} index over {manifest['count']} vectors...", file=sys.stderr)
-    idx = IVFIndex.build(cat.shards)
+    idx = index_class(kind).build(cat.shards)
     if index_dir.exists():
         shutil.rmtree(index_dir)
     idx.save(index_dir)

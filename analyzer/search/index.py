@@ -270,8 +270,31 @@ INDEX_KINDS: dict[str, type[VectorIndex]] = {
 }
 
 
+def _register_ondisk() -> None:
+    # Imported lazily: ondisk.py subclasses VectorIndex from this module.
+    if "faiss-ivfpq" not in INDEX_KINDS:
+        from analyzer.search.ondisk import OnDiskVectorIndex
+
+        INDEX_KINDS[OnDiskVectorIndex.kind] = OnDiskVectorIndex
+
+
+def ondisk_min_items() -> int:
+    """Catalog size from which the compressed on-disk IVF-PQ index replaces the in-memory one
+    (``search.ondisk_min_items`` in thresholds.yaml)."""
+    from analyzer.config import thresholds
+
+    return int((thresholds().get("search") or {}).get("ondisk_min_items", 1_000_000))
+
+
 def choose_kind(n: int) -> str:
+    if n >= ondisk_min_items():
+        return "faiss-ivfpq"
     return IVFIndex.kind if n >= ANN_MIN_ITEMS else ExactIndex.kind
+
+
+def index_class(kind: str) -> type[VectorIndex]:
+    _register_ondisk()
+    return INDEX_KINDS[kind]
 
 
 def load_index(folder: Path, shards: Sequence[np.ndarray]) -> VectorIndex:
@@ -281,6 +304,7 @@ def load_index(folder: Path, shards: Sequence[np.ndarray]) -> VectorIndex:
     n = sum(len(s) for s in shards)
     if info_path.is_file():
         info = json.loads(info_path.read_text())
+        _register_ondisk()
         cls = INDEX_KINDS.get(info.get("kind", ""))
         if cls is not None and int(info.get("ntotal", -1)) == n:
             return cls.load(folder, shards)
