@@ -6,6 +6,7 @@ whichever check asks first, and shared by all the others.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -16,6 +17,8 @@ import numpy as np
 from analyzer.config import Marketplace, check_thresholds
 from analyzer.io.loader import LoadedImage
 from analyzer.results import Flag
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +60,17 @@ class ImageContext:
     @property
     def mask_bool(self) -> np.ndarray:
         return self.mask_result.binary
+
+    @property
+    def mask_bool_or_none(self) -> np.ndarray | None:
+        """The product mask, or None when it could not be computed: checks that can fall back to
+        the whole frame use this, so a failed mask costs precision, not the check."""
+        try:
+            return self.mask_bool
+        except Exception as e:
+            log.warning("product mask failed (%s: %s); measuring the whole frame",
+                        type(e).__name__, e)
+            return None
 
     def thresholds(self, check: str) -> dict[str, Any]:
         return check_thresholds(check)

@@ -173,10 +173,7 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
 @register(NAME)
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
-    try:
-        mask = ctx.mask_bool
-    except Exception:  # a failed mask must not lose the exposure check
-        mask = None
+    mask = ctx.mask_bool_or_none
     region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
     m = measure(ctx.lab, region, th, ctx.rgb)
     return CheckResult(name=NAME, score=score(m, th), metrics=m, flags=flags(ctx, m, th))

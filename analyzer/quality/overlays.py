@@ -314,10 +314,7 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict)
 @register(NAME)
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
-    try:
-        mask = ctx.mask_bool
-    except Exception:  # a failed mask must not lose the overlay check
-        mask = None
+    mask = ctx.mask_bool_or_none
     h, w = ctx.gray.shape
     s = min(1.0, float(th["work_long_side"]) / max(h, w))
     zone = product_zone(mask, (max(1, round(h * s)), max(1, round(w * s))),

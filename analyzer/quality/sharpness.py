@@ -70,11 +70,8 @@ def grow(mask: np.ndarray, r: float) -> np.ndarray:
 def _region(ctx: ImageContext, th: dict) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
     """The product mask, the box around it grown by the outline margin, and that margin (px)."""
     h, w = ctx.gray.shape
-    try:
-        mr = ctx.mask_result
-        m, bbox = mr.binary, mr.bbox
-    except Exception:  # a failed mask must not lose the sharpness check
-        m, bbox = None, None
+    m = ctx.mask_bool_or_none
+    bbox = ctx.mask_result.bbox if m is not None else None
     if m is None or bbox is None or m.mean() < float(th["min_mask_fraction"]):
         return np.ones((h, w), bool), (0, 0, w, h), 0.0
     r = max(1.0, float(th["mask_dilate_frac"]) * max(h, w))
