@@ -86,3 +86,12 @@ def test_search_table_and_missing_catalog(cli_catalog, capsys, tmp_path):
     assert "query:" in table and table.count("\n") >= 2
     assert main(["search", str(img), "--catalog", str(tmp_path / "nope")]) == 2
     assert "CATALOG_NOT_FOUND" in capsys.readouterr().err
+
+
+def test_catalog_build_takes_the_ray_address_under_both_names():
+    from analyzer.cli import build_parser
+
+    for opt in ("--ray-address", "--address"):
+        args = build_parser().parse_args(["catalog", "build", "src", "--out", "dst",
+                                          "--engine", "ray", opt, "10.0.0.1:6379"])
+        assert (args.engine, args.address) == ("ray", "10.0.0.1:6379")

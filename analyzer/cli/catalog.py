@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--overwrite", action="store_true", help="replace an existing catalog at --out")
     b.add_argument("--engine", default="local", choices=("local", "ray"),
                    help="local (this process) or ray (a Ray cluster, for millions of images)")
-    b.add_argument("--address", default=None, help="Ray cluster address (with --engine ray)")
+    b.add_argument("--ray-address", "--address", dest="address", default=None,
+                   help="Ray cluster address, e.g. auto or HEAD_IP:6379 (with --engine ray)")
     b.add_argument("--format", default="table", choices=("json", "table"))
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     b.set_defaults(func=run_build)
