@@ -9,6 +9,7 @@ check                good set                bad set                        base
 ===================  ======================  =============================  ==================
 sharpness            luma main images        the same, Gaussian-blurred     var. of Laplacian
 exposure             luma main images        the same, darker / brighter    mean luminance
+exposure (cast)      luma main images        the same, white balance off    grey-world chroma
 background, overall  luma (studio, white)    clothing (amateur)             border brightness
 framing              luma                    luma shrunk on white canvas    non-white fraction
 clutter              grocery iconic + luma   grocery in-store (train)       Canny edge density
@@ -69,7 +70,7 @@ DATA = REPO.parent / "shared" / "data"
 GEN_DIR = Path("/tmp/ll_eval_data")
 CACHE_DIR = Path("/tmp/ll_eval_cache")
 GEN_VERSION = "v1"
-BASELINE_VERSION = "b1"
+BASELINE_VERSION = "b2"
 QUALITY_DIR = REPO / "analyzer" / "quality"
 
 FONT_FILES = [
@@ -116,9 +117,10 @@ def grocery_instore() -> list[Path]:
 
 
 def _derive(name: str, src: list[Path], fn: Callable[[Image.Image, random.Random], Image.Image],
-            quality: int = 92) -> list[Path]:
-    """Apply ``fn`` to each source image once; the outputs are JPEGs under GEN_DIR/name."""
-    out_dir = GEN_DIR / GEN_VERSION / name
+            quality: int = 92, version: str = "") -> list[Path]:
+    """Apply ``fn`` to each source image once; the outputs are JPEGs under GEN_DIR/name
+    (``version`` marks a set whose generator changed, so old files are not reused)."""
+    out_dir = GEN_DIR / GEN_VERSION / (name + version)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for p in src:
@@ -161,6 +163,25 @@ def darken(im: Image.Image, rng: random.Random) -> Image.Image:
 def brighten(im: Image.Image, rng: random.Random) -> Image.Image:
     """Over-exposure by 1.0-2.0 stops (linear light, clipped like a sensor)."""
     return _expose(im, rng.uniform(1.0, 2.0))
+
+
+# White-balance errors as linear-light channel gains (R, G, B) at full strength: daylight white
+# balance under tungsten (warm), tungsten balance in daylight/shade (cool), fluorescent (green),
+# and a magenta overcorrection of it.
+WB_TINTS = {"warm": (1.0, 0.9, 0.75), "cool": (0.8, 0.9, 1.0), "green": (0.9, 1.0, 0.88),
+            "magenta": (1.0, 0.88, 1.0)}
+
+
+def wb_shift(im: Image.Image, rng: random.Random) -> Image.Image:
+    """A wrong white balance: one of WB_TINTS at 1.0-1.5 x its strength, in linear light.
+
+    At 1.0 a white backdrop reads about (255, 243, 225) warm or (231, 243, 255) cool: a cast a
+    shopper sees next to a correctly balanced photo.
+    """
+    k = rng.uniform(1.0, 1.5)
+    gains = 1.0 - k * (1.0 - np.array(WB_TINTS[rng.choice(sorted(WB_TINTS))]))
+    lin = _srgb_to_lin(np.asarray(im).astype(np.float64) / 255.0) * gains
+    return Image.fromarray(np.rint(_lin_to_srgb(lin) * 255).astype(np.uint8))
 
 
 def shrink(im: Image.Image, rng: random.Random) -> Image.Image:
@@ -223,7 +244,11 @@ def add_text(im: Image.Image, rng: random.Random) -> Image.Image:
                  "bottom": H - th - m}.get(pos, (H - th) // 2)
             x += rng.randint(-m // 2, m // 2)
             y += rng.randint(-m // 2, m // 2)
-            d.text((x, y), txt, font=font, fill=(*color, alpha))
+            # Sellers' text sits wholly inside the frame: place the ink box, not the pen origin
+            # (v1 let the jitter and the font's top bearing push words past the bottom edge).
+            x = min(max(0, x), W - tw - 1)
+            y = min(max(0, y), H - th - 1)
+            d.text((x - box[0], y - box[1]), txt, font=font, fill=(*color, alpha))
     elif kind == "watermark":
         alpha = int(255 * rng.uniform(0.25, 0.5))
         size = max(10, round(H * rng.uniform(0.04, 0.08)))
@@ -269,9 +294,10 @@ def build_sets(names: set[str], limit: int, seed: int) -> dict[str, list[Path]]:
         "luma_dark": lambda: _derive("luma_dark", luma, darken),
         "luma_bright": lambda: _derive("luma_bright", luma, brighten),
         "luma_small": lambda: _derive("luma_small", luma, shrink),
+        "luma_cast": lambda: _derive("luma_cast", luma, wb_shift),
         "luma_pad": lambda: _derive("luma_pad", luma, pad_small),
         "luma_border": lambda: _derive("luma_border", luma, add_border),
-        "luma_text": lambda: _derive("luma_text", luma, add_text),
+        "luma_text": lambda: _derive("luma_text", luma, add_text, version="_t2"),
         "clothing": lambda: _pick(clothing(), limit, seed),
         "grocery_iconic": lambda: _pick(grocery_iconic(), limit, seed),
         "grocery_instore": lambda: _pick(grocery_instore(), limit, seed),
@@ -304,6 +330,10 @@ def baselines(rgb: np.ndarray, width: int, height: int) -> dict[str, float]:
         "border_brightness": float(_border(g).mean()),
         "edge_density": float((edges > 0).mean()),
         "nonwhite_fraction": float((g < 0.95).mean()),
+        # Grey world (Buchsbaum 1980): the chroma of the frame's mean a*, b*.
+        "mean_chroma": float(np.hypot(*cv2.cvtColor(rgb.astype(np.float32) / 255.0,
+                                                    cv2.COLOR_RGB2Lab)[..., 1:].reshape(-1, 2)
+                                      .mean(axis=0))),
         "long_side": float(max(width, height)),
     }
 
@@ -331,6 +361,8 @@ COMPARISONS = [
                "mean_luma", 1, 0.90),
     Comparison("exposure (bright)", "exposure", ("luma",), ("luma_bright",), "exposure",
                "mean_luma", -1, 0.90),
+    Comparison("exposure (cast)", "exposure", ("luma",), ("luma_cast",), "exposure",
+               "mean_chroma", -1, 0.90),
     Comparison("background", "background", ("luma",), ("clothing",), "background",
                "border_brightness", 1, 0.95),
     Comparison("framing", "framing", ("luma",), ("luma_pad",), "framing",
@@ -460,7 +492,10 @@ class Evaluator:
         (cache_dir / "mask").mkdir(parents=True, exist_ok=True)
 
     def _res_path(self, key: str, check: str) -> Path:
-        name = f"{key[:24]}_{self.mkt.key}_{check}_{self.check_hash[check]}.json"
+        # The mask hash is part of the key: a check's result depends on which mask it got
+        # (u2netp or the classical fallback), so --no-model runs never reuse model results.
+        name = (f"{key[:24]}_{self.mkt.key}_{check}_{self.check_hash[check]}_"
+                f"{self.mask_hash[:8]}.json")
         return self.cache_dir / "res" / name
 
     def run(self, path: Path) -> dict:

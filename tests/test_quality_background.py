@@ -159,3 +159,16 @@ def test_transparent_cutout_is_reported_as_info(studio) -> None:
     assert "BACKGROUND_NOT_WHITE" not in codes  # composited on white, it is white
     assert r.metrics["transparent_fraction"] > 0.2
     assert ctx.mask_result.source == "alpha"
+
+
+def test_the_shared_score_ramp_runs_either_way_and_clamps():
+    from analyzer.quality.scoring import ramp
+
+    # Higher is better (white share 0.97 good, 0.50 bad) and lower is better (blur 0.95 .. 1.8).
+    assert ramp(0.97, 0.97, 0.50) == 1.0 and ramp(0.50, 0.97, 0.50) == 0.0
+    assert ramp(0.735, 0.97, 0.50) == pytest.approx(0.5)
+    assert ramp(1.0, 0.97, 0.50) == 1.0 and ramp(0.1, 0.97, 0.50) == 0.0
+    assert ramp(1.375, 0.95, 1.8, top=100.0) == pytest.approx(50.0)
+    assert ramp(0.5, 0.95, 1.8, top=100.0) == 100.0 and ramp(3.0, 0.95, 1.8, top=100.0) == 0.0
+    with pytest.raises(ValueError):
+        ramp(1.0, 2.0, 2.0)

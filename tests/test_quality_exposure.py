@@ -126,3 +126,24 @@ def test_score_is_monotonic_in_each_penalty():
                      ("product_L_median", 97.0), ("cast", 20.0)):
         worse = dict(base, **{key: bad})
         assert exposure.score(worse, th) < 100, key
+
+
+@pytest.mark.shared
+def test_white_balance_errors_flag_from_about_ten_delta_e(photos):
+    """A white-balance error that turns a white backdrop ~(255, 237, 207) or (218, 237, 255)
+    flags; a slight one that leaves it ~(255, 252, 248) does not (the cast_flag of 10 is chosen
+    from scripts/evaluate_quality.py's luma_cast set against amateur photos)."""
+    def wb(p, gains):
+        x = np.asarray(p).astype(np.float64) / 255.0
+        lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * np.array(gains)
+        out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+        return np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+    strong = [(1.0, 0.85, 0.625), (0.7, 0.85, 1.0)]  # warm and cool, 1.5 x evaluate's tints
+    slight = [(1.0, 0.975, 0.9375), (0.95, 0.975, 1.0)]
+    for p in photos[:3]:
+        for g in strong:
+            res = exposure.check(_ctx(wb(p, g)))
+            assert "COLOR_CAST" in _codes(res), (g, res.metrics["cast"])
+        for g in slight:
+            assert "COLOR_CAST" not in _codes(exposure.check(_ctx(wb(p, g))))

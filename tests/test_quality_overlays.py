@@ -130,3 +130,60 @@ def test_plain_white_frame_edges_are_not_a_border():
     ImageDraw.Draw(im).ellipse([150, 100, 650, 700], fill=(180, 40, 40))
     res = overlays.check(_ctx(im))
     assert not res.flags and res.score == 100
+
+
+def _badge(im: Image.Image, txt: str, corner: str, fill=(200, 20, 30)) -> Image.Image:
+    """A round "SALE"-style sticker pasted on the photo (it may overlap the product)."""
+    out = im.copy()
+    d = ImageDraw.Draw(out)
+    r = round(0.09 * min(im.size))
+    cx = r + im.width // 30 if "l" in corner else im.width - r - im.width // 30
+    cy = r + im.height // 30 if "t" in corner else im.height - r - im.height // 30
+    d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    font = _font(max(10, r // 2))
+    box = d.textbbox((0, 0), txt, font=font)
+    d.text((cx - (box[2] - box[0]) // 2 - box[0], cy - (box[3] - box[1]) // 2 - box[1]), txt,
+           font=font, fill=(255, 255, 255))
+    return out
+
+
+@pytest.mark.shared
+def test_badges_are_found_even_where_the_mask_takes_them_for_product(photos):
+    corners = ["br", "tl", "tr", "bl"]
+    fills = [(200, 20, 30), (255, 140, 0), (20, 120, 60), (20, 40, 160)]
+    hits = 0
+    for i, p in enumerate(photos[:6]):
+        res = overlays.check(_ctx(_badge(p, ["NEW", "SALE", "-20%", "TOP"][i % 4],
+                                         corners[i % 4], fills[i % 4]), use_model=True))
+        hits += "TEXT_OR_WATERMARK" in _codes(res) and res.metrics["n_badges"] >= 1
+    assert hits >= 5
+
+
+def test_flat_disc_without_letters_and_round_product_are_not_badges():
+    im = Image.new("RGB", (800, 800), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.ellipse([560, 560, 700, 700], fill=(200, 20, 30))  # a plain sticker-sized dot
+    # A round product with shading and a printed word: not flat, so not a badge.
+    arr = np.asarray(im).copy()
+    yy, xx = np.mgrid[:800, :800]
+    ball = (xx - 330) ** 2 + (yy - 330) ** 2 < 200 ** 2
+    shade = np.clip(1.2 - np.hypot(xx - 280, yy - 280) / 300, 0.3, 1.0)
+    arr[ball] = (np.array([230, 80, 150]) * shade[ball, None]).astype(np.uint8)
+    im = Image.fromarray(arr)
+    ImageDraw.Draw(im).text((260, 310), "FIT", font=_font(40), fill=(255, 255, 255))
+    res = overlays.check(_ctx(im))
+    assert res.metrics["n_badges"] == 0
+    assert "TEXT_OR_WATERMARK" not in _codes(res)
+
+
+def test_backdrop_is_the_plain_colour_connected_to_the_border():
+    lab = np.zeros((100, 100, 3), np.float32)
+    lab[..., 0] = 100.0                      # white backdrop
+    lab[30:70, 30:70] = (40.0, 20.0, -30.0)  # a product
+    lab[45:55, 45:55] = (100.0, 0.0, 0.0)    # white print inside it, not connected to the border
+    bd = overlays.backdrop(lab, (100, 100), 4.0, 0.6)
+    assert bd[0, 0] and bd[10, 50] and not bd[50, 50] and not bd[35, 35]
+    busy = lab.copy()
+    busy[:5] = (50.0, 60.0, 0.0)             # a border that is not one plain colour
+    busy[:, :5] = (30.0, -40.0, 40.0)
+    assert not overlays.backdrop(busy, (100, 100), 4.0, 0.6).any()

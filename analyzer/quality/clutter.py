@@ -53,13 +53,14 @@ def edge_map(rgb: np.ndarray, blur_sigma: float = 1.0, low: float = 40.0,
 def color_stats(rgb: np.ndarray, region: np.ndarray, bins: int = 8,
                 cover: float = 0.9) -> tuple[float, float]:
     """(entropy in bits, bins covering ``cover`` of the pixels) of the region's colours."""
-    px = rgb[region]
-    if len(px) == 0:
+    n = int(np.count_nonzero(region))
+    if n == 0:
         return 0.0, 0.0
-    q = (px.astype(np.int32) * bins) // 256
-    idx = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]
-    counts = np.bincount(idx, minlength=bins ** 3).astype(np.float64)
-    p = counts[counts > 0] / len(px)
+    # OpenCV's uniform bins over [0, 256) are floor(v * bins / 256), the same levels as
+    # quantising each channel, without copying the region's pixels out first.
+    counts = cv2.calcHist([np.ascontiguousarray(rgb)], [0, 1, 2], region.astype(np.uint8),
+                          [bins] * 3, [0, 256] * 3).ravel().astype(np.float64)
+    p = counts[counts > 0] / n
     entropy = float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: no "-0.0"
     sorted_p = np.sort(p)[::-1]
     n_cover = int(np.searchsorted(np.cumsum(sorted_p), cover - 1e-9) + 1)

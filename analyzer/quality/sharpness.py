@@ -27,17 +27,10 @@ import numpy as np
 
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
+from analyzer.quality.scoring import ramp
 from analyzer.results import CheckResult, Flag
 
 NAME = "sharpness"
-
-
-def ramp(x: float, good: float, bad: float) -> float:
-    """100 at ``good``, 0 at ``bad``, linear between (either direction)."""
-    if good == bad:
-        return 100.0 if x <= good else 0.0
-    t = (x - good) / (bad - good)
-    return float(100.0 * (1.0 - min(1.0, max(0.0, t))))
 
 
 @dataclass
@@ -135,32 +128,38 @@ def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,
     """Blurriness in [0, 1] per working pixel (1 = as blurry as ``sigma_bad``, 0 = sharp or flat).
 
     Edge values are spread to their neighbourhood by normalised convolution (Knutsson & Westin,
-    CVPR 1993) and faded out where there are no edges, so flat areas show nothing.
+    CVPR 1993) and faded out where there are no edges, so flat areas show nothing. The Gaussian
+    (``k`` = long side / 64 canonical px) is wide, so it runs on a grid ``k // 2`` times coarser
+    (edge values summed per cell): the box binning adds ~2% to its width and saves ~90% of the
+    time this map, drawn only by the dashboard, used to take.
     """
     out = np.zeros(work_shape, np.float32)
     if len(eb.sigma) == 0:
         return out
     h, w = eb.shape
-    val = np.zeros((h, w), np.float32)
-    wt = np.zeros((h, w), np.float32)
-    b = np.clip((eb.sigma - sigma_good) / max(sigma_bad - sigma_good, 1e-6), 0, 1)
-    val[eb.ys, eb.xs] = b
-    wt[eb.ys, eb.xs] = 1.0
     k = max(2.0, max(h, w) / 64.0)
-    num = cv2.GaussianBlur(val, (0, 0), k)
-    den = cv2.GaussianBlur(wt, (0, 0), k)
+    f = max(1, int(k // 2))
+    hc, wc = -(-h // f), -(-w // f)
+    cell = (eb.ys // f) * wc + eb.xs // f
+    b = np.clip((eb.sigma - sigma_good) / max(sigma_bad - sigma_good, 1e-6), 0, 1)
+    val = np.bincount(cell, weights=b, minlength=hc * wc).reshape(hc, wc).astype(np.float32)
+    wt = np.bincount(cell, minlength=hc * wc).reshape(hc, wc).astype(np.float32)
+    num = cv2.GaussianBlur(val, (0, 0), k / f)
+    den = cv2.GaussianBlur(wt, (0, 0), k / f)
     dense = num / np.maximum(den, 1e-6)
-    # A straight edge through a neighbourhood gives den = 1 / (sqrt(2 pi) k): full confidence
-    # from half of that on.
-    conf = np.clip(den * 2.0 * np.sqrt(2.0 * np.pi) * k, 0, 1)
+    # A straight edge through a neighbourhood gives a density (per canonical pixel) of
+    # 1 / (sqrt(2 pi) k): full confidence from half of that on. A cell holds f * f pixels.
+    conf = np.clip(den / (f * f) * 2.0 * np.sqrt(2.0 * np.pi) * k, 0, 1)
     dense *= conf
+    if f > 1:
+        dense = cv2.resize(dense, (wc * f, hc * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
     x0, y0, x1, y1 = eb.box
     out[y0:y1, x0:x1] = cv2.resize(dense, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     return out
 
 
 def score(sigma_stat: float, th: dict) -> float:
-    return ramp(sigma_stat, float(th["sigma_good"]), float(th["sigma_bad"]))
+    return ramp(sigma_stat, float(th["sigma_good"]), float(th["sigma_bad"]), top=100.0)
 
 
 def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
