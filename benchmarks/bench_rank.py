@@ -1,15 +1,16 @@
 """Latency of the rank simulation: ``SearchContext.enrich`` on the demo catalog, models warm.
 
 Prints, for a few luma images (wall-clock and process CPU seconds; the CPU figure is steadier on a
-shared machine): the whole enrich() and its parts (product mask, shopper-photo simulation and
-what-if images, one embedding batch, ranking + differentiation), plus the exact-rank step alone
-(one (q x N) matrix product and the per-product max) timed over many repetitions, and the one-off
-cost of the per-catalog baseline when it is not cached yet.
+shared machine, and the load average is printed beside it): the whole enrich() and its parts
+(product mask, shopper-photo simulation and what-if images, one embedding batch, ranking +
+differentiation), plus the exact-rank step alone (one (q x N) matrix product and the per-product
+max) timed over many repetitions, and the one-off cost of the per-catalog baseline when it is not
+cached yet. ``--batch-sizes 4,8,32`` repeats the enrich() timing for each embedding batch size.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_rank.py [--catalog assets/demo_catalog] [--images 5]
-                                              [--repeat 2]
+                                              [--repeat 2] [--batch-sizes 8]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +46,9 @@ def main() -> int:
     ap.add_argument("--catalog", default=None)
     ap.add_argument("--images", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--batch-sizes", default="",
+                    help="comma-separated embedding batch sizes to compare (default: the "
+                         "configured search.embed_batch_size)")
     args = ap.parse_args()
 
     import numpy as np
@@ -71,27 +76,35 @@ def main() -> int:
     reports = [analyze(p, keep_image=True) for p in _images(args.images)]
     reports = [r for r in reports if r.ok]
     ctx.enrich(reports[0])  # warm-up: first batch through the backbone
-    rows = []
-    for rep in reports:
-        for _ in range(args.repeat):
-            rep.flags = [f for f in rep.flags if f.check not in ("search", "differentiation")]
-            t0, c0 = time.perf_counter(), time.process_time()
-            res = ctx.enrich(rep)
-            rows.append({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
-                         **{k: v for k, v in res.timings.items()},
-                         "n_embedded": 1 + cfg.n_queries + (
-                             0 if not res.search["what_if"] else
-                             1 + (len(res.search["what_if"]["fixes"]) > 1) *
-                             len(res.search["what_if"]["fixes"]))})
+    sizes = [int(x) for x in args.batch_sizes.split(",") if x.strip()] or [cfg.embed_batch_size]
+    stages = ("mask", "simulation", "embedding", "ranking")
+    for bs in sizes:
+        ctx.cfg = replace(cfg, embed_batch_size=bs)
+        rows = []
+        load0 = os.getloadavg()[0]
+        for rep in reports:
+            for _ in range(args.repeat):
+                rep.flags = [f for f in rep.flags if f.check not in ("search", "differentiation")]
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = ctx.enrich(rep)
+                wi = res.search["what_if"]
+                rows.append({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                             **res.timings,
+                             **{f"cpu_{k}": v for k, v in res.cpu_timings.items()},
+                             "n_embedded": 1 + cfg.n_queries + (
+                                 0 if not wi else 1 + (len(wi["fixes"]) > 1) * len(wi["fixes"]))})
 
-    def med(key: str) -> float:
-        return statistics.median(r[key] for r in rows)
+        def med(key: str, rows: list = rows) -> float:
+            return statistics.median(r.get(key, float("nan")) for r in rows)
 
-    print(f"\nenrich() over {len(reports)} images x {args.repeat} (median):")
-    print(f"  total        {med('wall'):7.3f} s wall   {med('cpu'):7.3f} s CPU")
-    for k in ("mask", "simulation", "embedding", "ranking"):
-        print(f"  {k:<12} {med(k):7.3f} s wall")
-    print(f"  images embedded per call: {statistics.median(r['n_embedded'] for r in rows):.0f}")
+        print(f"\nenrich() over {len(reports)} images x {args.repeat} (median), embedding batch "
+              f"size {bs}, load average {load0:.1f} -> {os.getloadavg()[0]:.1f}:")
+        print(f"  total        {med('wall'):7.3f} s wall   {med('cpu'):7.3f} s CPU")
+        for k in stages:
+            print(f"  {k:<12} {med(k):7.3f} s wall   {med('cpu_' + k):7.3f} s CPU")
+        print(f"  images embedded per call: "
+              f"{statistics.median(r['n_embedded'] for r in rows):.0f}")
+    ctx.cfg = cfg
 
     # Exact ranks alone: queries x catalog product, per-product max, count.
     rng = np.random.default_rng(0)

@@ -7,18 +7,25 @@ listing against the other 198):
 1. **Degradations.** The clean main image vs the same photo degraded the ways sellers' photos
    are: ``blur`` (Gaussian, sigma 4 px at 1024 px), ``grey`` (background replaced by mid grey
    using the mask), ``small`` (product at 40% of the frame on white), ``clutter`` (product on
-   a real in-store/floor background). For each, the mean difference (degraded - clean) of the
-   first-screen share (top 10) and of the mean log2 rank, over all simulated searches and for
-   the shopper-photo and peer-query halves, with the share of products where clean is better.
+   a real in-store/floor background, one of the simulator's shipped backgrounds). For each, the
+   share of products where the clean photo ranks better (lower mean log2 rank), over all
+   simulated searches, the shopper-photo and peer-query halves, and *real* (the product's real
+   other photos in the catalog as shopper queries: the ground truth the shopper half is
+   compared with), and the mean difference (degraded - clean) of each.
 2. **What-if.** For ``grey`` and ``small``: does the simulated fix (whiten the background / crop
    to fill 85%) recover the clean photo's rank? (mean |what-if - clean| vs |degraded - clean|).
 3. **Simulator validity.** luma products with several photos: the alternate views are *real*
    other photos of the same product. Their rank for the main image (the listing) is compared
    with the simulated shopper photos' rank: Spearman correlation across products of the mean
-   log2 rank, and the mean of each.
+   log2 rank, and the mean of each; also across all versions (clean and degraded) and the sign
+   agreement of (degraded - clean). ``--validity N`` repeats the clean-image comparison on N
+   products with other views for the current simulator and the legacy one (before the
+   2026-11-25 change: photos made from the upload as it is, blurrier phone photos).
 
-Usage: ``.venv/bin/python scripts/evaluate_rank.py [--n 12] [--seed 0] [--summary-only]``;
-per-product results are cached in /tmp/listing_lens_eval_rank.json (delete it to recompute).
+Usage: ``nice -n 10 .venv/bin/python scripts/evaluate_rank.py [--n 12] [--seed 0]
+[--validity 16] [--tag NAME] [--summary-only]``; per-product results are cached in
+/tmp/listing_lens_eval_rank.json under the catalog's rank-baseline key, the seed and the tag
+(delete it to recompute).
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ sys.path.insert(0, str(REPO))
 LUMA = REPO.parent / "shared" / "data" / "luma"
 CACHE = Path("/tmp/listing_lens_eval_rank.json")
 VARIANTS = ("clean", "blur", "grey", "small", "clutter")
+# The shopper-photo simulator before the 2026-11-25 change (photos made from the upload as it
+# is, phone blur sigma 0.3-2 px with 30% hand shake and 30% digital zoom), for --validity.
+LEGACY_SIM = {"restore": False, "work_long_side": 512, "blur_sigma": (0.3, 2.0),
+              "motion_blur_p": 0.3, "motion_blur_len": (3, 9), "low_res_p": 0.3,
+              "low_res_factor": (0.35, 0.7)}
 
 
 def degrade(kind: str, rgb: np.ndarray, mask: np.ndarray, bg: np.ndarray) -> np.ndarray:
@@ -69,10 +81,67 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def validity(ctx, rows: list[dict], n: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """Simulated vs real shopper queries on clean main images, current vs legacy simulator:
+    for up to ``n`` products with other real photos in the catalog, the mean log2 rank of the
+    main image for 16 simulated shopper photos and for the real other views."""
+    from dataclasses import replace
+
+    from analyzer.io.loader import load_image
+    from analyzer.search.integration import listing_mask
+    from analyzer.search.rank import rank_summary, virtual_ranks
+    from analyzer.search.shopper_sim import simulate_shopper_photos
+
+    cfg = ctx.cfg
+    sims = {"current": cfg.sim, "legacy": replace(cfg.sim, **LEGACY_SIM)}
+    pids = ctx.groups.product_ids.astype(str).tolist()
+    out: dict[str, list[float]] = {"real": [], "current": [], "legacy": []}
+    for r in rows:
+        if len(out["real"]) >= n:
+            break
+        pid = r["product_key"]
+        if pid not in pids:
+            continue
+        c = pids.index(pid)
+        main = int(ctx.main_items[c])
+        alts = [int(j) for j in np.flatnonzero(ctx.groups.codes == c) if j != main]
+        if not alts:
+            continue
+        img = load_image(LUMA / r["images"].split("|")[0])
+        mask = listing_mask(img.rgb)
+        excl = np.isin(ctx.groups.product_ids.astype(str), [pid])
+        listing = ctx.embedder.embed([img.rgb], [mask])[0]
+
+        def mlr(q: np.ndarray, listing: np.ndarray = listing,
+                excl: np.ndarray = excl) -> float:
+            rr = virtual_ranks(q @ ctx.E.T, q @ listing, ctx.groups, excl, cfg.tie_tolerance)
+            return rank_summary(rr, cfg.k)["mean_log_rank"]
+
+        out["real"].append(mlr(ctx.E[alts]))
+        for name, sc in sims.items():
+            ph = simulate_shopper_photos(img.rgb, mask, cfg.n_queries, seed=seed,
+                                         backgrounds=ctx.backgrounds, cfg=sc)
+            q = ctx.embedder.embed([p.rgb for p in ph], [p.mask for p in ph],
+                                   batch_size=cfg.embed_batch_size)
+            out[name].append(mlr(q))
+        print(f"  validity {len(out['real'])}/{n} {pid}", file=sys.stderr, flush=True)
+    real = np.array(out["real"])
+    print(f"\nsimulator validity on {len(real)} products with other real photos (clean main "
+          f"images; mean log2 rank, real other views {real.mean():.2f}):")
+    for name in sims:
+        v = np.array(out[name])
+        print(f"  {name:<8} simulated {v.mean():.2f}; Spearman rho vs real {spearman(v, real):.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="",
+                    help="a label kept apart in the cache (e.g. one experiment's results)")
+    ap.add_argument("--validity", type=int, default=0, metavar="N",
+                    help="also compare current vs legacy simulator on N products with real "
+                         "other views (clean main images only)")
     ap.add_argument("--summary-only", action="store_true",
                     help="print the summary of the products already in the cache")
     args = ap.parse_args()
@@ -94,7 +163,7 @@ def main() -> int:
         rows = list(csv.DictReader(f))
     pk = str(cfg.primary_k)
     cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
-    key = f"{ctx._baseline_cache_name()}:{args.seed}"
+    key = f"v3:{ctx._baseline_cache_name()}:{args.seed}:{args.tag}"
     done = cache.get(key, {})
 
     # Every 7th product, keeping the whole-product-on-white main images.
@@ -108,6 +177,7 @@ def main() -> int:
             continue
         picked.append(r)
     t0 = time.time()
+    pids = ctx.groups.product_ids.astype(str).tolist()
     for i, r in enumerate(picked):
         pid = r["product_key"]
         if pid in done or args.summary_only:
@@ -118,54 +188,65 @@ def main() -> int:
             done[pid] = None  # a close-up, not a studio shot: skipped
             continue
         bg = bgs[int(rng.integers(0, len(bgs)))] if bgs else np.full((64, 64, 3), 120, np.uint8)
-        res = {}
+        # Real other photos of the product (catalog rows) as shopper queries: the ground truth
+        # the simulated shopper half should follow, for the clean and for each degraded listing.
+        c = pids.index(pid)
+        items = np.flatnonzero(ctx.groups.codes == c)
+        alts = [int(j) for j in items if j != int(ctx.main_items[c])]
+        q = ctx.E[alts]
+        excl = np.isin(ctx.groups.product_ids.astype(str), [pid])
+        q_sims = q @ ctx.E.T
+        res: dict = {"n_views": len(alts)}
         for v in VARIANTS:
             im = degrade(v, img.rgb, mask, bg)
+            c0 = time.process_time()
             out = ctx.evaluate(im, mask=mask if v in ("clean", "grey") else None,
                                seed=args.seed, exclude_products={pid})
+            cpu = time.process_time() - c0
             s = out.search
             wi = s["what_if"] or {}
+            real = None
+            if alts:
+                rr = virtual_ranks(q_sims, q @ out.embedding, ctx.groups, excl,
+                                   cfg.tie_tolerance)
+                real = rank_summary(rr, cfg.k)["mean_log_rank"]
             res[v] = {"share": s["top_k_share"][pk], "mlr": s["mean_log_rank"],
                       "shop_mlr": s["shopper"]["mean_log_rank"],
                       "peer_mlr": s["peer"]["mean_log_rank"],
                       "shop_share": s["shopper"]["top_k_share"][pk],
                       "peer_share": s["peer"]["top_k_share"][pk],
+                      "real_mlr": real, "cpu": cpu,
                       "wi_share": (wi.get("top_k_share") or {}).get(pk),
                       "wi_mlr": wi.get("mean_log_rank"), "wi_fixes": wi.get("fixes")}
-        # Real other photos of the product as shopper queries (they are catalog rows).
-        items = np.flatnonzero(ctx.groups.codes == ctx.groups.product_ids.tolist().index(pid))
-        main_item = int(ctx.main_items[ctx.groups.product_ids.tolist().index(pid)])
-        alts = [int(j) for j in items if j != main_item]
-        if alts:
-            q = ctx.E[alts]
-            excl = np.isin(ctx.groups.product_ids.astype(str), [pid])
-            rr = virtual_ranks(q @ ctx.E.T, q @ ctx.E[main_item], ctx.groups, excl,
-                               cfg.tie_tolerance)
-            res["real_views"] = {"mlr": rank_summary(rr, cfg.k)["mean_log_rank"],
-                                 "n": len(alts)}
         done[pid] = res
         cache[key] = done
         CACHE.write_text(json.dumps(cache))
         print(f"[{i + 1}/{len(picked)}] {pid} {time.time() - t0:.0f} s", file=sys.stderr,
               flush=True)
 
-    results = {p: v for p, v in done.items() if v}
+    results = {p: v for p, v in done.items() if v and p in {r["product_key"] for r in picked}}
     print(f"\nSimulated search rank on the demo catalog ({ctx.n_products} products), "
           f"{len(results)} luma studio shots, {cfg.n_queries} shopper photos + up to "
           f"{cfg.n_peer_queries} peer queries each, seed {args.seed}\n")
     clean = {p: v["clean"] for p, v in results.items()}
+    cpu = [v[x]["cpu"] for v in results.values() for x in VARIANTS if "cpu" in v[x]]
     print(f"clean main image: top-{pk} share {np.mean([c['share'] for c in clean.values()]):.2f}"
           f" (shopper {np.mean([c['shop_share'] for c in clean.values()]):.2f}, peer "
           f"{np.mean([c['peer_share'] for c in clean.values()]):.2f}), mean log2 rank "
-          f"{np.mean([c['mlr'] for c in clean.values()]):.2f}\n")
-    print(f"{'degradation':<11} {'d share':>8} {'d mlr':>7} {'d shop':>7} {'d peer':>7} "
-          f"{'clean better':>12} {'what-if recovers':>17}")
+          f"{np.mean([c['mlr'] for c in clean.values()]):.2f}"
+          + (f"; evaluate() median {np.median(cpu):.2f} s CPU" if cpu else "") + "\n")
+    print("clean beats degraded (share of products, by mean log2 rank; 'real' = the product's "
+          "real other photos as queries)")
+    print(f"{'degradation':<11} {'all':>5} {'shop':>5} {'peer':>5} {'real':>5}   "
+          f"{'d mlr':>6} {'d shop':>6} {'d peer':>6} {'d real':>6} {'what-if recovers':>17}")
     for v in VARIANTS[1:]:
-        ds = [results[p][v]["share"] - clean[p]["share"] for p in results]
-        dm = [results[p][v]["mlr"] - clean[p]["mlr"] for p in results]
-        dsh = [results[p][v]["shop_mlr"] - clean[p]["shop_mlr"] for p in results]
-        dpe = [results[p][v]["peer_mlr"] - clean[p]["peer_mlr"] for p in results]
-        better = np.mean([d > 0 for d in dm])
+        def delta(field: str, v: str = v) -> list[float]:
+            return [results[p][v][field] - clean[p][field] for p in results
+                    if results[p][v].get(field) is not None
+                    and clean[p].get(field) is not None]
+        cols = {f: delta(f) for f in ("mlr", "shop_mlr", "peer_mlr", "real_mlr")}
+        better = {f: (np.mean([d > 0 for d in x]) if x else float("nan"))
+                  for f, x in cols.items()}
         rec = ""
         wi = [(results[p][v]["wi_mlr"], results[p][v]["mlr"], clean[p]["mlr"])
               for p in results if results[p][v]["wi_mlr"] is not None]
@@ -173,16 +254,37 @@ def main() -> int:
             gap_before = np.mean([abs(b - c) for _, b, c in wi])
             gap_after = np.mean([abs(a - c) for a, _, c in wi])
             rec = f"{gap_before:.2f} -> {gap_after:.2f} (n={len(wi)})"
-        print(f"{v:<11} {np.mean(ds):+8.3f} {np.mean(dm):+7.3f} {np.mean(dsh):+7.3f} "
-              f"{np.mean(dpe):+7.3f} {better:12.0%} {rec:>17}")
+        print(f"{v:<11} {better['mlr']:5.0%} {better['shop_mlr']:5.0%} {better['peer_mlr']:5.0%} "
+              f"{better['real_mlr']:5.0%}   {np.mean(cols['mlr']):+6.2f} "
+              f"{np.mean(cols['shop_mlr']):+6.2f} {np.mean(cols['peer_mlr']):+6.2f} "
+              f"{np.mean(cols['real_mlr']) if cols['real_mlr'] else float('nan'):+6.2f} "
+              f"{rec:>17}")
     print("\n(d = degraded - clean, averaged over products; mlr = mean log2 rank, lower is "
           "better; 'what-if recovers': mean |mlr - clean mlr| before -> after the fix)")
-    sim = [results[p]["clean"]["shop_mlr"] for p in results if "real_views" in results[p]]
-    real = [results[p]["real_views"]["mlr"] for p in results if "real_views" in results[p]]
+    with_real = [p for p in results if results[p]["clean"].get("real_mlr") is not None]
+    sim = [results[p]["clean"]["shop_mlr"] for p in with_real]
+    real = [results[p]["clean"]["real_mlr"] for p in with_real]
     if len(sim) >= 4:
         print(f"\nsimulator validity, {len(sim)} products with other real photos: mean log2 rank"
               f" simulated {np.mean(sim):.2f} vs real other views {np.mean(real):.2f}; "
-              f"Spearman rho across products {spearman(np.array(sim), np.array(real)):.2f}")
+              f"Spearman rho across products (clean listings) "
+              f"{spearman(np.array(sim), np.array(real)):.2f}")
+        pairs = [(results[p][v]["shop_mlr"], results[p][v]["real_mlr"]) for p in with_real
+                 for v in VARIANTS]
+        a, b = np.array(pairs).T
+
+        def agree(v: str) -> float:
+            return float(np.mean([
+                np.sign(results[p][v]["shop_mlr"] - results[p]["clean"]["shop_mlr"])
+                == np.sign(results[p][v]["real_mlr"] - results[p]["clean"]["real_mlr"])
+                for p in with_real]))
+
+        print(f"  across products x {len(VARIANTS)} versions ({len(a)} listings): Spearman rho "
+              f"{spearman(a, b):.2f}; sign agreement of (degraded - clean), shopper vs real: "
+              + ", ".join(f"{v} {agree(v):.0%}" for v in VARIANTS[1:]))
+    if args.validity:
+        multi = [r for r in rows[1::3] if len(r["images"].split("|")) > 1]
+        validity(ctx, multi, args.validity, args.seed)
     return 0
 
 

@@ -134,3 +134,110 @@ def test_luma_views_of_a_product_find_its_main_image(shared_data, emb):
     same = np.diag(sims).mean()
     other = (sims.sum() - np.trace(sims)) / (sims.size - len(keys))
     assert same > other + 0.1
+
+
+V2_ID = "builtin:effnet-lite0-imagenet:global+crop0.1cutx1+color0.2:gem3:v2"
+
+
+def test_recipe_tags_round_trip_and_old_ids_still_resolve():
+    from dataclasses import replace
+
+    from analyzer.embed.builtin import DEFAULT_CONFIG, V2_CONFIG, BuiltinConfig
+
+    assert V2_CONFIG.tag() == "global+crop0.1cutx1+color0.2:gem3"
+    for cfg in (V2_CONFIG, DEFAULT_CONFIG, BuiltinConfig(crop=False, color=False),
+                replace(V2_CONFIG, flip=True, w_grey=0.5, tap=10, w_tap=0.3, w_color=0.1),
+                replace(V2_CONFIG, cutout=False, crop_pad=0.2, whiten="x1")):
+        assert BuiltinConfig.from_tag(cfg.tag()) == cfg
+    for bad in ("", "global", "crop0.1x1:gem3", "global+sparkle:gem3", "global+b3x0.2:gem3",
+                "global+color0.20:gem3"):
+        with pytest.raises(ValueError):
+            BuiltinConfig.from_tag(bad)
+    # A catalog built with the v2 default stores this id: it must still give that embedder.
+    old = get_embedder(V2_ID, device="cpu")
+    assert old.id == V2_ID and old.dim == 1280 + COLOR_DIM
+    assert get_embedder("builtin:global+crop+color", device="cpu").id == V2_ID
+    assert get_embedder("builtin:" + DEFAULT_CONFIG.tag(), device="cpu").id == \
+        get_embedder("builtin", device="cpu").id
+    with pytest.raises(ListingLensError) as e:     # same recipe, a preprocessing version we lack
+        get_embedder(V2_ID.replace(":v2", ":v1"), device="cpu")
+    assert e.value.code == ErrorCode.EMBEDDER_UNAVAILABLE
+
+
+def test_mirror_averaging_makes_a_mirrored_photo_embed_alike():
+    from analyzer.embed.builtin import GLOBAL_ONLY, BuiltinEmbedder
+
+    # An asymmetric product: a triangle off to one side with a bar on the right.
+    img, mask = _shape_image((30, 120, 200), "tri", shift=30, size=(200, 260))
+    img[40:160, 230:245] = (200, 40, 40)
+    mirror = np.ascontiguousarray(img[:, ::-1])
+    plain = BuiltinEmbedder("cpu", GLOBAL_ONLY).embed([img, mirror])
+    from dataclasses import replace
+
+    flipped = BuiltinEmbedder("cpu", replace(GLOBAL_ONLY, flip=True)).embed([img, mirror])
+    assert flipped[0] @ flipped[1] > 0.995 > plain[0] @ plain[1]
+
+
+def test_greyscale_pass_brings_colour_variants_closer():
+    from dataclasses import replace
+
+    from analyzer.embed.builtin import GLOBAL_ONLY, BuiltinEmbedder
+
+    red, m1 = _shape_image((210, 30, 30), "rect")
+    green, m2 = _shape_image((40, 170, 60), "rect")
+    plain = BuiltinEmbedder("cpu", GLOBAL_ONLY).embed([red, green])
+    grey = BuiltinEmbedder("cpu", replace(GLOBAL_ONLY, w_grey=2.0)).embed([red, green])
+    assert grey[0] @ grey[1] > plain[0] @ plain[1] + 0.02
+
+
+def test_catalog_built_with_an_older_recipe_gets_its_own_embedder(tmp_path):
+    """The manifest says only "builtin", which now means another recipe: the catalog must
+    re-create the embedder named by its id, not the current default."""
+    import json
+
+    from analyzer.search.catalog import Catalog, build_catalog
+    from tests.catalog_helpers import write_products
+
+    write_products(tmp_path / "src", n_products=2, views=1)
+    build_catalog(tmp_path / "src", tmp_path / "cat", embedder="builtin:global", progress=False)
+    manifest = tmp_path / "cat" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["embedder_spec"] = "builtin"
+    manifest.write_text(json.dumps(m))
+    cat = Catalog.open(tmp_path / "cat")
+    emb = cat.embedder("cpu")
+    assert emb.id == cat.embedder_id == get_embedder("builtin:global", device="cpu").id
+    assert emb.id != get_embedder("builtin", device="cpu").id
+    # Asking for another embedder explicitly is still refused.
+    with pytest.raises(ListingLensError) as e:
+        cat.embedder("cpu", spec="builtin")
+    assert e.value.code == ErrorCode.CATALOG_MISMATCH
+
+
+def test_rmac_regions_and_pooling():
+    import torch
+
+    from analyzer.embed.builtin import rmac, rmac_regions
+
+    regions = rmac_regions(7, 7)
+    assert regions[0] == (0, 0, 7, 7) and len(regions) == len(set(regions)) == 14
+    assert all(0 <= y0 < y1 <= 7 and 0 <= x0 < x1 <= 7 and y1 - y0 == x1 - x0
+               for y0, x0, y1, x1 in regions)
+    # One active channel at one cell: each region that holds the cell adds exactly 1 to it.
+    fmap = torch.zeros(1, 3, 7, 7)
+    fmap[0, 1, 0, 0] = 5.0
+    holding = sum(1 for y0, x0, y1, x1 in regions if y0 == 0 and x0 == 0)
+    out = rmac(fmap)
+    assert out.shape == (1, 3) and float(out[0, 1]) == pytest.approx(holding)
+    assert float(out[0, 0]) == 0.0 == float(out[0, 2])
+
+
+def test_default_recipe_is_rmac_and_a_missing_whitening_is_a_clear_error():
+    from analyzer.embed.builtin import DEFAULT_CONFIG, V2_CONFIG
+
+    emb = get_embedder("builtin", device="cpu")
+    assert DEFAULT_CONFIG.pool == "rmac" and DEFAULT_CONFIG != V2_CONFIG
+    assert emb.id == "builtin:effnet-lite0-imagenet:global+crop0.1cutx1+color0.2:rmac:v2"
+    with pytest.raises(ListingLensError) as e:
+        get_embedder("builtin:global+pw-not-shipped:gem3", device="cpu")
+    assert e.value.code == ErrorCode.EMBEDDER_UNAVAILABLE

@@ -5,8 +5,11 @@
 >>> vecs = emb.embed([rgb1, rgb2])           # (2, emb.dim) float32, rows L2-normalised
 >>> emb.id                                   # names model + weights + preprocessing
 
-Specs: ``builtin`` (= ``builtin:global+crop+color``), the ablations ``builtin:global`` and
-``builtin:global+crop``, and ``clip:MODEL:WEIGHTS`` (see :mod:`analyzer.embed.clip`).
+Specs: ``builtin`` (the current default recipe), the ablations ``builtin:global``,
+``builtin:global+crop`` and ``builtin:global+crop+color`` (the v2 default), any built-in recipe
+by its tag or its whole id (``builtin:effnet-lite0-imagenet:TAG:VERSION``, which is how a catalog
+gets back the embedder that built it), and ``clip:MODEL:WEIGHTS`` (see
+:mod:`analyzer.embed.clip`).
 """
 
 from __future__ import annotations
@@ -26,19 +29,37 @@ _cache_lock = threading.Lock()
 
 
 def _builtin_config(variant: str):  # type: ignore[no-untyped-def]
-    from analyzer.embed.builtin import DEFAULT_CONFIG, GLOBAL_ONLY
+    """A built-in recipe from the part of the spec after ``builtin:``: empty (the default), one
+    of :data:`BUILTIN_VARIANTS`, a recipe tag, or a whole embedder id
+    (``effnet-lite0-imagenet:TAG:VERSION``) so that a catalog re-creates the embedder that built it.
+    """
+    from dataclasses import replace
 
-    if variant in ("", "global+crop+color", "default"):
-        return DEFAULT_CONFIG
-    if variant == "global":
-        return GLOBAL_ONLY
-    if variant == "global+crop":
-        from dataclasses import replace
+    from analyzer.embed.builtin import (
+        DEFAULT_CONFIG,
+        GLOBAL_ONLY,
+        V2_CONFIG,
+        VERSION,
+        BuiltinConfig,
+    )
 
-        return replace(DEFAULT_CONFIG, color=False)
-    raise ListingLensError(
-        ErrorCode.EMBEDDER_UNAVAILABLE,
-        f"unknown built-in variant '{variant}'; choose one of: {', '.join(BUILTIN_VARIANTS)}")
+    named = {"": DEFAULT_CONFIG, "default": DEFAULT_CONFIG, "global": GLOBAL_ONLY,
+             "global+crop": replace(V2_CONFIG, color=False), "global+crop+color": V2_CONFIG}
+    if variant in named:
+        return named[variant]
+    tag = variant
+    prefix = "effnet-lite0-imagenet:"
+    if variant.startswith(prefix):
+        tag, _, version = variant[len(prefix):].rpartition(":")
+        if version != VERSION:
+            tag = ""
+    try:
+        return BuiltinConfig.from_tag(tag)
+    except ValueError:
+        raise ListingLensError(
+            ErrorCode.EMBEDDER_UNAVAILABLE,
+            f"unknown built-in variant '{variant}'; choose one of: {', '.join(BUILTIN_VARIANTS)}, "
+            "a recipe tag or a built-in embedder id") from None
 
 
 def get_embedder(spec: str = DEFAULT_SPEC, device: str = "auto",

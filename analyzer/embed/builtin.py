@@ -10,9 +10,12 @@ tall dress and a wide duffel bag keep their shapes.
 
 The descriptor of one image, for the default configuration:
 
-* ``g``: the whole image's last feature map (1280 x 7 x 7), GeM-pooled (generalised mean,
-  p = 3; Radenovic et al., "Fine-tuning CNN image retrieval with no human annotation", TPAMI 2019),
-  square-rooted (power normalisation) and L2-normalised;
+* ``g``: the whole image's last feature map (1280 x 7 x 7), pooled by R-MAC (regional maximum
+  activations of convolutions: the sum of the L2-normalised max-pooled features of 14 square
+  regions at three scales; Tolias, Sicre & Jegou, "Particular object retrieval with integral
+  max-pooling of CNN activations", ICLR 2016), square-rooted (power normalisation) and
+  L2-normalised. The v2 recipe pooled by GeM (generalised mean, p = 3; Radenovic et al.,
+  "Fine-tuning CNN image retrieval with no human annotation", TPAMI 2019);
 * ``c``: the same for the product crop: the bounding box of the product mask (for a studio
   shot on a plain background, the pixels that differ from it, :func:`plain_background_prob`;
   otherwise the neural mask, :func:`analyzer.quality.mask.product_mask`), grown by
@@ -26,30 +29,39 @@ The descriptor of one image, for the default configuration:
 * the embedding is ``[sqrt(1 - w_color^2) * v, w_color * h]``, a unit vector whose dot
   product is ``(1 - w_color^2) cos(v, v') + w_color^2 * bhattacharyya(h, h')``.
 
-Every choice above was measured by ``scripts/evaluate_search.py`` (150 luma alternate views ->
-199 main images; 400 grocery in-store photos -> 81 iconic images; top-1 / top-5):
+:class:`BuiltinConfig` also offers, for measurement, mirror-image averaging (``flip``), a
+greyscale pass (``w_grey``), an earlier block's features (``tap``), removing skin from the crop
+(``deskin``) and a shipped PCA-whitening (``whiten``). ``scripts/evaluate_search.py`` measured
+them all (150 luma alternate views -> 199 main images; 400 grocery in-store photos -> 81 iconic
+images; top-1 / top-5 / MRR; CPU ms per image with the mask given):
 
-========================================  =============  =============
-descriptor                                luma           grocery
-========================================  =============  =============
-colour histogram (baseline)               0.060 / 0.113  0.028 / 0.160
-global only                               0.387 / 0.493  0.188 / 0.500
-global + crop (cut-out, pad 0.1)          0.380 / 0.500  0.287 / 0.560
-global + crop + colour 0.2 (default)      0.387 / 0.520  0.285 / 0.595
-========================================  =============  =============
+=============================================  =================  =================  ====
+descriptor                                     luma               grocery            ms
+=============================================  =================  =================  ====
+colour histogram (baseline)                    0.060 0.120 0.103  0.028 0.160 0.119     3
+plain global (GeM, no crop, no colour)         0.387 0.493 0.450  0.188 0.500 0.337    86
+v2: global + crop + colour 0.2 (GeM)           0.387 0.513 0.447  0.278 0.600 0.427   210
+v2 + mirror averaging                          0.380 0.513 0.449  0.280 0.598 0.429   416
+v2 + greyscale pass 0.5                        0.393 0.507 0.455  0.260 0.540 0.399   438
+v2 + PCA-whitening 256 (fitted on clothing)    0.347 0.507 0.419  0.307 0.603 0.447   209
+R-MAC, global + crop + colour 0.2 (default)    0.380 0.533 0.458  0.302 0.637 0.453   200
+=============================================  =================  =================  ====
 
-The crop is what finds a product held in a hand or standing on a shelf; it changes nothing for
-studio shots (their crop is their frame). The colour term helps the shopper photos and, above
-~0.3, starts to hurt luma, whose alternate views are often the same product in another colour.
-The configuration is part of the embedder ``id``, so catalogs built with different settings are
-never mixed.
+R-MAC costs nothing (same network pass) and is the best of these on the shopper photos; on luma
+nothing measured moves top-1 beyond the noise (one query is 0.007): 92 of the 150 luma queries
+are the same garment in another colour on the same model in the same pose as its neighbours, and
+35 have a close-up detail shot as their "main image", which no global descriptor matches. The
+configuration is part of the embedder ``id`` (:meth:`BuiltinConfig.tag`), so catalogs built with
+different settings are never mixed, and an id is enough to re-create its embedder.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -69,11 +81,19 @@ PLAIN_BORDER_DE = 8.0          # border pixels this close (Delta E) to the media
 PLAIN_BORDER_SHARE = 0.70      # ...this share or more (the product may touch an edge)...
 PLAIN_MIN_L = 85.0             # ...and a light colour (L*): a plain studio background
 PLAIN_FG_DE = 12.0             # foreground = farther than this from the background colour
+TAP_CHANNELS = {7: 80, 10: 112, 14: 192}   # earlier blocks whose output can be appended
 
 
 @dataclass(frozen=True)
 class BuiltinConfig:
-    """Which parts make up the descriptor and how they are weighted (see the module docstring)."""
+    """Which parts make up the descriptor and how they are weighted (see the module docstring).
+
+    ``flip``: the features are averaged with those of the mirrored image; ``w_grey``: the
+    features of the greyscale image are added with this weight; ``tap``/``w_tap``: the GeM-pooled
+    output of that earlier block is appended with this weight; ``whiten``: the name of a
+    PCA-whitening file in ``analyzer/data`` (``embed_whiten_NAME.npz``) applied to the backbone
+    part. The defaults reproduce the v2 recipe; :data:`DEFAULT_CONFIG` is the current one.
+    """
 
     crop: bool = True
     color: bool = True
@@ -82,25 +102,94 @@ class BuiltinConfig:
     w_crop: float = 1.0
     w_color: float = 0.2
     gem_p: float = 3.0
+    flip: bool = False
+    w_rgb: float = 1.0
+    w_grey: float = 0.0
+    tap: int | None = None
+    w_tap: float = 0.0
+    whiten: str | None = None
+    deskin: bool = False
+    pool: str = "gem"
+
+    @property
+    def backbone_dim(self) -> int:
+        return whitening(self.whiten)[1].shape[1] if self.whiten else FEATURE_DIM
+
+    @property
+    def tap_dim(self) -> int:
+        return TAP_CHANNELS[self.tap] if self.tap is not None and self.w_tap > 0 else 0
 
     @property
     def dim(self) -> int:
-        return FEATURE_DIM + (COLOR_DIM if self.color else 0)
+        return self.backbone_dim + self.tap_dim + (COLOR_DIM if self.color else 0)
 
     @property
     def needs_mask(self) -> bool:
         return self.crop or self.color
 
     def tag(self) -> str:
+        """The recipe as text, e.g. ``global+crop0.1cutx1+color0.2:gem3`` (the v2 default);
+        :meth:`from_tag` reads it back."""
         parts = ["global"]
         if self.crop:
             parts.append(f"crop{self.crop_pad:g}{'cut' if self.cutout else ''}x{self.w_crop:g}")
+        if self.deskin:
+            parts.append("deskin")
+        if self.flip:
+            parts.append("flip")
+        if self.w_rgb != 1.0:
+            parts.append(f"rgb{self.w_rgb:g}")
+        if self.w_grey > 0:
+            parts.append(f"grey{self.w_grey:g}")
+        if self.tap is not None and self.w_tap > 0:
+            parts.append(f"b{self.tap}x{self.w_tap:g}")
+        if self.whiten:
+            parts.append(f"pw-{self.whiten}")
         if self.color:
             parts.append(f"color{self.w_color:g}")
-        return "+".join(parts) + f":gem{self.gem_p:g}"
+        pool = f"gem{self.gem_p:g}" if self.pool == "gem" else "rmac"
+        return "+".join(parts) + ":" + pool
+
+    @classmethod
+    def from_tag(cls, tag: str) -> BuiltinConfig:
+        """The configuration whose :meth:`tag` is ``tag``; ValueError if it is not one."""
+        body, sep, pool = tag.partition(":")
+        m = re.fullmatch(r"gem(\d+(?:\.\d+)?)|(rmac)", pool)
+        items = body.split("+")
+        if not sep or m is None or items[0] != "global":
+            raise ValueError(f"not a built-in embedder recipe: {tag!r}")
+        kw: dict = {"crop": False, "color": False, "pool": "rmac" if m.group(2) else "gem"}
+        if m.group(1):
+            kw["gem_p"] = float(m.group(1))
+        num = r"(\d+(?:\.\d+)?)"
+        for it in items[1:]:
+            if (m := re.fullmatch(rf"crop{num}(cut)?x{num}", it)):
+                kw.update(crop=True, crop_pad=float(m.group(1)), cutout=bool(m.group(2)),
+                          w_crop=float(m.group(3)))
+            elif it == "deskin":
+                kw["deskin"] = True
+            elif it == "flip":
+                kw["flip"] = True
+            elif (m := re.fullmatch(rf"rgb{num}", it)):
+                kw["w_rgb"] = float(m.group(1))
+            elif (m := re.fullmatch(rf"grey{num}", it)):
+                kw["w_grey"] = float(m.group(1))
+            elif (m := re.fullmatch(rf"b(\d+)x{num}", it)) and int(m.group(1)) in TAP_CHANNELS:
+                kw.update(tap=int(m.group(1)), w_tap=float(m.group(2)))
+            elif (m := re.fullmatch(r"pw-([A-Za-z0-9_.-]+)", it)):
+                kw["whiten"] = m.group(1)
+            elif (m := re.fullmatch(rf"color{num}", it)):
+                kw.update(color=True, w_color=float(m.group(1)))
+            else:
+                raise ValueError(f"unknown part {it!r} in built-in embedder recipe {tag!r}")
+        cfg = cls(**kw)
+        if cfg.tag() != tag:
+            raise ValueError(f"not a canonical built-in embedder recipe: {tag!r}")
+        return cfg
 
 
-DEFAULT_CONFIG = BuiltinConfig()
+V2_CONFIG = BuiltinConfig()        # the default until 2026-11-25: GeM pooling
+DEFAULT_CONFIG = BuiltinConfig(pool="rmac")
 GLOBAL_ONLY = BuiltinConfig(crop=False, color=False)
 
 
@@ -158,6 +247,68 @@ def letterbox(rgb: np.ndarray, size: int = INPUT_SIZE, fill: int = 255) -> np.nd
     y0, x0 = (size - nh) // 2, (size - nw) // 2
     out[y0:y0 + nh, x0:x0 + nw] = small
     return out
+
+
+def to_input(views: list[np.ndarray], size: int, flip: bool = False, grey: bool = False,
+             device: str = "cpu"):  # type: ignore[no-untyped-def]
+    """A (n, 3, size, size) float tensor of letterboxed ``views`` with the TFLite normalisation;
+    ``flip`` mirrors them left-right, ``grey`` replaces the colours by their luma (BT.601)."""
+    import torch
+
+    batch = np.stack([letterbox(v, size) for v in views])
+    if flip:
+        batch = batch[:, :, ::-1]
+    if grey:
+        y = batch.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        batch = np.repeat(y[..., None], 3, axis=3)
+    x = (batch.astype(np.float32) - 127.0) / 128.0
+    return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
+
+
+def feature_maps(model, x, taps: tuple[int, ...] = ()):  # type: ignore[no-untyped-def]
+    """The last feature map of ``model`` for ``x`` and the outputs of the blocks in ``taps``
+    (EfficientNet-Lite0: block 7 = 80 channels at stride 16, 10 = 112 at 16, 14 = 192 at 32).
+    The same computation as ``model.extract_features`` (in eval mode), keeping what it passes."""
+    x = model._swish(model._bn0(model._conv_stem(x)))
+    kept = {}
+    for i, block in enumerate(model._blocks):
+        x = block(x)
+        if i in taps:
+            kept[i] = x
+    return model._swish(model._bn1(model._conv_head(x))), kept
+
+
+def gem(fmap, p: float = 3.0):  # type: ignore[no-untyped-def]
+    """Generalised-mean pooling over the spatial axes, ``(mean x^p)^(1/p)`` of ``max(x, 1e-6)``
+    (Radenovic et al., TPAMI 2019); p = 1 is average pooling, p -> inf max pooling."""
+    return fmap.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+
+def rmac_regions(h: int, w: int, levels: int = 3) -> list[tuple[int, int, int, int]]:
+    """R-MAC regions (y0, x0, y1, x1) of an h x w map: at level l, squares of side
+    2 min(h, w) / (l + 1) on a uniform grid of about 40% overlap (Tolias, Sicre & Jegou,
+    "Particular object retrieval with integral max-pooling of CNN activations", ICLR 2016)."""
+    out = [(0, 0, h, w)]
+    for lev in range(1, levels + 1):
+        side = max(1, int(round(2 * min(h, w) / (lev + 1))))
+        ny = max(1, int(np.ceil((h - side) / (0.6 * side))) + 1) if h > side else 1
+        nx = max(1, int(np.ceil((w - side) / (0.6 * side))) + 1) if w > side else 1
+        ys = np.linspace(0, h - side, ny).round().astype(int) if ny > 1 else [0]
+        xs = np.linspace(0, w - side, nx).round().astype(int) if nx > 1 else [0]
+        out += [(int(y), int(x), int(y) + side, int(x) + side) for y in ys for x in xs]
+    return list(dict.fromkeys(out))
+
+
+def rmac(fmap, levels: int = 3):  # type: ignore[no-untyped-def]
+    """R-MAC: the sum of the L2-normalised max-pooled regions of :func:`rmac_regions`."""
+    import torch
+
+    h, w = fmap.shape[2:]
+    acc = torch.zeros(fmap.shape[:2], dtype=fmap.dtype, device=fmap.device)
+    for y0, x0, y1, x1 in rmac_regions(h, w, levels):
+        r = fmap[:, :, y0:y1, x0:x1].amax(dim=(2, 3))
+        acc += r / r.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    return acc
 
 
 def crop_box(prob: np.ndarray, pad: float) -> tuple[int, int, int, int] | None:
@@ -229,6 +380,18 @@ def plain_background_prob(rgb: np.ndarray) -> np.ndarray | None:
     return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR) if s < 1 else prob
 
 
+def skin_prob(rgb: np.ndarray) -> np.ndarray:
+    """A soft skin map in [0, 1]: the YCrCb box rule Cr in [135, 180], Cb in [85, 135] (Chai &
+    Ngan, "Face segmentation using skin-color map in videophone applications", IEEE TCSVT 1999),
+    blurred over ~1% of the short side. With ``deskin`` the crop keeps the product minus the
+    skin: a model's arms and face, a shopper's hand."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1], ycc[..., 2]
+    m = ((cr >= 135) & (cr <= 180) & (cb >= 85) & (cb <= 135)).astype(np.float32)
+    k = max(3, (min(rgb.shape[:2]) // 100) | 1)
+    return cv2.GaussianBlur(m, (k, k), 0)
+
+
 def mask_prob(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """The product probability map for ``rgb``: the given mask (bool or [0, 1] floats, resized
     if needed); else the plain-background mask for a studio shot; else the quality engine's
@@ -249,25 +412,77 @@ def backbone_features(views: list[np.ndarray], device: str = "cpu", batch_size: 
                       gem_p: float = 3.0) -> np.ndarray:
     """(n, 1280) float32: GeM-pooled, square-rooted, L2-normalised EfficientNet-Lite0 features of
     ``views`` (each letterboxed to 224 x 224 here)."""
+    return pooled_features(views, device, batch_size, gem_p)[0]
+
+
+def pooled_features(views: list[np.ndarray], device: str = "cpu", batch_size: int = 32,
+                    gem_p: float = 3.0, flip: bool = False, w_grey: float = 0.0,
+                    tap: int | None = None, w_rgb: float = 1.0, pool: str = "gem"
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The backbone part of the descriptor of each view and, with ``tap``, that block's part.
+
+    Each pass gives ``normalise(sqrt(pool(last feature map)))`` (pool: GeM_p, or :func:`rmac`
+    when ``pool`` is "rmac"); the passes are the view in colour (weight ``w_rgb``, none if 0)
+    and in greyscale (weight ``w_grey``, none if 0), each also mirrored left-right with ``flip``;
+    the view's feature is the normalised weighted sum of its passes. The block ``tap`` is
+    GeM-pooled (of its positive part: a block output is a linear projection, it has no ReLU)
+    from the first pass only.
+    """
     import torch
 
     model = load_backbone(device)
-    out = np.empty((len(views), FEATURE_DIM), np.float32)
+    modes = [(grey, w) for grey, w in ((False, w_rgb), (True, w_grey)) if w > 0]
+    passes = [(mirror, grey, w) for grey, w in modes for mirror in ((False, True) if flip
+                                                                   else (False,))]
+    taps = (tap,) if tap is not None else ()
+    out = np.zeros((len(views), FEATURE_DIM), np.float32)
+    tap_out = np.zeros((len(views), TAP_CHANNELS[tap]), np.float32) if tap is not None else None
     for s in range(0, len(views), batch_size):
-        chunk = np.stack([letterbox(v) for v in views[s:s + batch_size]]).astype(np.float32)
-        x = torch.from_numpy((chunk - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous().to(device)
-        with _model_lock, torch.inference_mode():
-            fmap = model.extract_features(x).float()
-            # ReLU6 activations are >= 0, so GeM's power is well defined.
-            pooled = fmap.clamp(min=1e-6).pow(gem_p).mean(dim=(2, 3)).pow(1.0 / gem_p)
-        out[s:s + len(chunk)] = pooled.cpu().numpy()
-    return l2_normalize(np.sqrt(out))
+        chunk = views[s:s + batch_size]
+        for i, (mirror, grey, w) in enumerate(passes):
+            x = to_input(chunk, INPUT_SIZE, mirror, grey, device)
+            with _model_lock, torch.inference_mode():
+                fmap, kept = feature_maps(model, x, taps if i == 0 else ())
+                # ReLU6 activations are >= 0, so GeM's power is well defined.
+                fmap = fmap.float()
+                pooled = (rmac(fmap) if pool == "rmac" else gem(fmap, gem_p)).cpu().numpy()
+                if kept:
+                    tp = gem(kept[tap].float().clamp(min=0), gem_p).cpu().numpy()
+            out[s:s + len(chunk)] += w * l2_normalize(np.sqrt(pooled))
+            if kept and tap_out is not None:
+                tap_out[s:s + len(chunk)] = l2_normalize(np.sqrt(tp))
+    return l2_normalize(out), tap_out
+
+
+@lru_cache(maxsize=4)
+def whitening(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (1280,), projection (1280, d)) of the PCA-whitening ``name`` shipped with the package
+    (``analyzer/data/embed_whiten_NAME.npz``, written by ``scripts/evaluate_search.py
+    --fit-whitening``)."""
+    path = Path(__file__).resolve().parents[1] / "data" / f"embed_whiten_{name}.npz"
+    try:
+        with np.load(path) as z:
+            return z["mean"].astype(np.float32), z["proj"].astype(np.float32)
+    except (OSError, KeyError, ValueError) as e:
+        raise ListingLensError(ErrorCode.EMBEDDER_UNAVAILABLE,
+                               f"the whitening '{name}' could not be read from {path} ({e})") from e
 
 
 def combine(g: np.ndarray, c: np.ndarray | None, col: np.ndarray | None,
-            cfg: BuiltinConfig) -> np.ndarray:
-    """Join the parts into the final unit vectors (formula in the module docstring)."""
+            cfg: BuiltinConfig, tg: np.ndarray | None = None, tc: np.ndarray | None = None,
+            whiten: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Join the parts into the final unit vectors (formula in the module docstring); ``tg``/``tc``
+    are the tapped block's parts of the image and of the crop; ``whiten`` a (mean, projection)
+    to use instead of the file ``cfg.whiten`` names (an evaluation fitting its own)."""
     v = g if c is None or not cfg.crop else l2_normalize(g + cfg.w_crop * c)
+    if whiten is not None or cfg.whiten:
+        mean, proj = whiten if whiten is not None else whitening(str(cfg.whiten))
+        v = l2_normalize((v - mean) @ proj)
+    v = l2_normalize(v)
+    if cfg.tap_dim and tg is not None:
+        t = tg if tc is None or not cfg.crop else l2_normalize(tg + cfg.w_crop * tc)
+        a = float(np.sqrt(max(0.0, 1.0 - cfg.w_tap ** 2)))
+        v = np.hstack([a * v, cfg.w_tap * l2_normalize(t)])
     if not cfg.color or col is None:
         return l2_normalize(v)
     a = float(np.sqrt(max(0.0, 1.0 - cfg.w_color ** 2)))
@@ -285,8 +500,9 @@ class BuiltinEmbedder:
         load_backbone(self.device)   # fail now, not at the first image
 
     def parts(self, images: list[np.ndarray], masks: list[np.ndarray | None] | None = None,
-              batch_size: int = 32) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """The unnormalised-by-weight parts (g, c, colour) before :func:`combine`."""
+              batch_size: int = 32) -> dict[str, np.ndarray | None]:
+        """The parts before :func:`combine`: ``g``, ``c`` (crop), ``col`` (colour), ``tg``,
+        ``tc`` (the tapped block of the image and of the crop); None where the recipe has none."""
         check_images(images)
         cfg = self.config
         probs: list[np.ndarray | None] = [None] * len(images)
@@ -295,22 +511,25 @@ class BuiltinEmbedder:
             probs = [mask_prob(im, m) for im, m in zip(images, given, strict=True)]
         views = list(images)
         if cfg.crop:
-            views += [product_view(im, p, cfg.crop_pad, cfg.cutout)
+            views += [product_view(im, p * (1.0 - skin_prob(im)) if cfg.deskin and p is not None
+                                   else p, cfg.crop_pad, cfg.cutout)
                       for im, p in zip(images, probs, strict=True)]
-        feats = backbone_features(views, self.device, batch_size, cfg.gem_p)
+        feats, taps = pooled_features(views, self.device, batch_size, cfg.gem_p, cfg.flip,
+                                      cfg.w_grey, cfg.tap if cfg.tap_dim else None, cfg.w_rgb,
+                                      cfg.pool)
         n = len(images)
-        g = feats[:n]
-        c = feats[n:] if cfg.crop else None
         col = np.stack([color_descriptor(im, p) for im, p in zip(images, probs, strict=True)]) \
             if cfg.color else None
-        return g, c, col
+        return {"g": feats[:n], "c": feats[n:] if cfg.crop else None, "col": col,
+                "tg": taps[:n] if taps is not None else None,
+                "tc": taps[n:] if taps is not None and cfg.crop else None}
 
     def embed(self, images: list[np.ndarray], masks: list[np.ndarray | None] | None = None,
               batch_size: int = 32) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), np.float32)
-        g, c, col = self.parts(images, masks, batch_size)
-        return combine(g, c, col, self.config)
+        p = self.parts(images, masks, batch_size)
+        return combine(p["g"], p["c"], p["col"], self.config, p["tg"], p["tc"])
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         raise ListingLensError(

@@ -251,6 +251,16 @@ class Catalog:
         """The embedder that built this catalog (or ``spec``, if it is that same embedder)."""
         from analyzer.embed import get_embedder
 
+        if spec is None and self.embedder_id.startswith("builtin:"):
+            # The built-in id names its whole recipe: a catalog built with an earlier default
+            # keeps working with that recipe after the default changes.
+            try:
+                emb = get_embedder(self.embedder_id, device)
+            except ListingLensError:
+                pass  # not a recipe this version knows: the manifest's spec decides below
+            else:
+                self.check_embedder(emb)
+                return emb
         emb = get_embedder(spec or self.manifest.get("embedder_spec") or "builtin", device)
         self.check_embedder(emb)
         return emb
