@@ -46,6 +46,15 @@ def rss_mb() -> tuple[float, float]:
     return cur, peak
 
 
+def anon_mb() -> float:
+    """Anonymous resident memory (MB): what the process itself holds, without the pages of the
+    memory-mapped embedding files (page cache the kernel can drop and share)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def timed(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
     """(result of the last call, list of per-call seconds)."""
     times, out = [], None
@@ -130,82 +139,134 @@ def recall_at(ann: np.ndarray, exact: np.ndarray, k: int = 10) -> float:
                           for a, e in zip(ann, exact, strict=True)]))
 
 
-def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool) -> dict:
+def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool,
+                    vectors: Path | None = None, nlist: int | None = None,
+                    nprobes: tuple[int, ...] = (8, 16, 32), reranks: tuple[int, ...] = (16, 40, 64),
+                    threads: int = 2, load_ivf: Path | None = None) -> dict:
     import faiss
+    import torch
 
     from analyzer.search.catalog import DEMO_CATALOG, Catalog
-    from analyzer.search.index import ExactIndex, IVFIndex
+    from analyzer.search.index import ExactIndex, IVFIndex, count_better
 
-    faiss.omp_set_num_threads(2)
-    base = Catalog.open(DEMO_CATALOG).embeddings
-    out: dict = {"n": n, "dim": int(base.shape[1])}
-    workdir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    x = synthetic(base, n, workdir / "synthetic.npy", seed=1)
-    out["generate_s"] = round(time.perf_counter() - t0, 1)
-    print(json.dumps({"stage": "generated", **out}), flush=True)
-    q = np.asarray(synthetic(base, n_queries, workdir / "queries.npy", seed=2), np.float32)
+    faiss.omp_set_num_threads(threads)
+    torch.set_num_threads(threads)
+    out: dict = {"threads": threads}
+    if vectors is not None:
+        # Shards made by benchmarks/bench_scale.py (its own generator: Dirichlet mixtures of
+        # three real embeddings plus noise), reused rather than generated again.
+        xs = [np.load(p, mmap_mode="r") for p in sorted(vectors.glob("part-*.npy"))]
+        q = np.asarray(np.load(vectors / "queries.npy")[:n_queries], np.float32)
+        out.update(n=sum(len(a) for a in xs), dim=int(xs[0].shape[1]), vectors=str(vectors))
+    else:
+        base = Catalog.open(DEMO_CATALOG).embeddings
+        out.update(n=n, dim=int(base.shape[1]))
+        workdir.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        xs = [synthetic(base, n, workdir / "synthetic.npy", seed=1)]
+        out["generate_s"] = round(time.perf_counter() - t0, 1)
+        q = np.asarray(synthetic(base, n_queries, workdir / "queries.npy", seed=2), np.float32)
+    n = int(out["n"])
+    print(json.dumps({"stage": "data", **out}), flush=True)
     out["rss_after_generate_mb"] = rss_mb()
 
-    exact = ExactIndex([x])
+    exact = ExactIndex(xs)
     (_, exact_ids), t = timed(lambda: exact.search(q, 10))
-    out["exact_top10_ms_per_query"] = round(t[0] / len(q) * 1000, 1)
-    # Exact rank of one target: one matrix-vector product over all rows, in blocks.
-    target = 12345 % n
-
-    def exact_rank() -> int:
-        from analyzer.search.index import iter_blocks
-
-        ts = float(x[target].astype(np.float32) @ q[0])
-        better = 0
-        for _, block in iter_blocks([x]):
-            better += int((block @ q[0] > ts).sum())
-        return better + 1
-
-    _, t = timed(exact_rank, repeat=3)
+    out["exact_top10_ms_per_query_batched"] = round(t[0] / len(q) * 1000, 1)
+    _, t = timed(lambda: exact.search(q[:1], 10), repeat=3)
+    out["exact_top10_ms_single_query"] = round(float(np.median(t)) * 1000, 1)
+    # Exact rank of one target: how many rows beat its similarity, one pass over all rows
+    # (analyzer.search.index.count_better: float16 rows converted in small blocks).
+    target = 12345 % len(xs[0])
+    ts = np.array([float(np.asarray(xs[0][target], np.float32) @ q[0])])
+    rank, t = timed(lambda: int(count_better(q[:1], xs, ts)[0]) + 1, repeat=3)
     out["exact_rank_ms"] = round(float(np.median(t)) * 1000, 1)
+    out["exact_rank_of_target"] = rank
+    _, t = timed(lambda: count_better(q[:32], xs, np.full(32, ts[0])))
+    out["exact_rank_32_queries_ms"] = round(t[0] * 1000, 1)
     print(json.dumps({"stage": "exact", **out}), flush=True)
 
     t0 = time.perf_counter()
-    ivf = IVFIndex.build([x])
-    out["ivf_build_s"] = round(time.perf_counter() - t0, 1)
+    anon0 = anon_mb()
+    if load_ivf is not None and (load_ivf / IVFIndex.FILE).is_file():
+        ivf = IVFIndex.load(load_ivf, xs)  # an index saved by an earlier run on these vectors
+        out["ivf_loaded_from"] = str(load_ivf)
+        index_dir = load_ivf
+    else:
+        ivf = IVFIndex.build(xs, nlist=nlist)
+        out["ivf_build_s"] = round(time.perf_counter() - t0, 1)
+        index_dir = workdir / "index"
+        ivf.save(index_dir)
     out["ivf_nlist"] = int(ivf.ivf.nlist)
-    ivf.save(workdir / "index")
-    out["ivf_index_mb"] = round((workdir / "index" / IVFIndex.FILE).stat().st_size / 2**20, 1)
+    out["ivf_index_mb"] = round((index_dir / IVFIndex.FILE).stat().st_size / 2**20, 1)
     out["rss_after_ivf_mb"] = rss_mb()
+    out["ivf_anon_mb"] = round(anon_mb() - anon0, 1)
     print(json.dumps({"stage": "ivf", **out}), flush=True)
     sweep = {}
-    for nprobe in (8, 16, 32):
-        for rerank in (16, 40, 64):
+    for nprobe in nprobes:
+        for rerank in reranks:
             ivf.nprobe, ivf.rerank = nprobe, rerank
-            per_q = []
+            per_q, cpu = [], []
             ann = []
             for i in range(len(q)):
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 _, ids = ivf.search(q[i:i + 1], 10)
                 per_q.append(time.perf_counter() - t1)
+                cpu.append(time.process_time() - c1)
                 ann.append(ids[0])
             sweep[f"nprobe={nprobe},rerank={rerank}"] = {
                 "recall@10": round(recall_at(np.asarray(ann), exact_ids), 4),
-                "latency": ms(per_q)}
+                "latency": ms(per_q), "cpu": ms(cpu)}
             print(json.dumps({f"nprobe={nprobe},rerank={rerank}": sweep[
                 f"nprobe={nprobe},rerank={rerank}"]}), flush=True)
     out["ivf_sweep"] = sweep
+    out["anon_after_queries_mb"] = round(anon_mb(), 1)
     if crossover:
-        cross = {}
-        for m in (5_000, 20_000, 50_000, 100_000):
-            if m > n:
-                break
-            sub = [x[:m]]
-            ex = ExactIndex(sub)
-            _, t_ex = timed(lambda ex=ex: [ex.search(q[i:i + 1], 10) for i in range(20)])
-            iv = IVFIndex.build(sub)
-            _, t_iv = timed(lambda iv=iv: [iv.search(q[i:i + 1], 10) for i in range(20)])
-            cross[m] = {"exact_ms": round(t_ex[0] / 20 * 1000, 2),
-                        "ivf_ms": round(t_iv[0] / 20 * 1000, 2)}
-        out["crossover"] = cross
+        out["crossover"] = crossover_table(xs, q)
+        wins = [m for m, c in out["crossover"].items()
+                if c["ivf_cpu_ms"] < c["exact_cpu_ms"] and c["ivf_recall@10"] >= 0.95]
+        out["ivf_faster_from"] = min(wins) if wins else None
     out["peak_rss_mb"] = rss_mb()[1]
     return out
+
+
+def crossover_table(xs: list[np.ndarray], q: np.ndarray,
+                    sizes: tuple[int, ...] = (2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+                    ) -> dict[int, dict[str, float]]:
+    """Single-query top-10 latency of exact search vs the IVF index (default settings) on the
+    first m rows, and the IVF's recall@10; the smallest m where the IVF index is faster at
+    recall >= 0.95 is the evidence for ANN_MIN_ITEMS."""
+    from analyzer.search.index import ExactIndex, IVFIndex
+
+    cross: dict[int, dict[str, float]] = {}
+    for m in sizes:
+        if m > len(xs[0]):
+            break
+        sub = [xs[0][:m]]
+        ex = ExactIndex(sub)
+        iv = IVFIndex.build(sub)
+        t_ex, t_iv, c_ex, c_iv, hits = [], [], [], [], []
+        # Interleaved single queries, medians; CPU time too (process_time, one thread), which a
+        # busy machine does not inflate the way it inflates wall time.
+        for i in range(100):
+            qi = q[i % len(q):i % len(q) + 1]
+            c0 = time.process_time()
+            (_, e_ids), te = timed(lambda ex=ex, qi=qi: ex.search(qi, 10))
+            c1 = time.process_time()
+            (_, a_ids), ta = timed(lambda iv=iv, qi=qi: iv.search(qi, 10))
+            c2 = time.process_time()
+            t_ex.append(te[0])
+            t_iv.append(ta[0])
+            c_ex.append(c1 - c0)
+            c_iv.append(c2 - c1)
+            hits.append(len(set(e_ids[0]) & set(a_ids[0])) / 10)
+        cross[m] = {"exact_ms": round(float(np.median(t_ex[5:])) * 1000, 2),
+                    "ivf_ms": round(float(np.median(t_iv[5:])) * 1000, 2),
+                    "exact_cpu_ms": round(float(np.median(c_ex[5:])) * 1000, 2),
+                    "ivf_cpu_ms": round(float(np.median(c_iv[5:])) * 1000, 2),
+                    "ivf_recall@10": round(float(np.mean(hits)), 3)}
+        print(json.dumps({"crossover": {m: cross[m]}}), flush=True)
+    return cross
 
 
 def main() -> int:
@@ -218,17 +279,50 @@ def main() -> int:
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--no-crossover", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the synthetic files")
+    ap.add_argument("--vectors", type=Path, default=None,
+                    help="use the float16 shards of benchmarks/bench_scale.py in this folder "
+                         "(part-*.npy + queries.npy) instead of generating")
+    ap.add_argument("--nlist", type=int, default=None, help="IVF cells (default: the index's)")
+    ap.add_argument("--nprobes", default="8,16,32")
+    ap.add_argument("--reranks", default="16,40,64", help="re-rank depths, multiples of k")
+    ap.add_argument("--threads", type=int, default=2, help="FAISS and torch threads")
+    ap.add_argument("--load-ivf", type=Path, default=None,
+                    help="load the IVF index saved in this folder instead of building it")
+    ap.add_argument("--crossover-only", action="store_true",
+                    help="only the exact-vs-IVF latency crossover (needs --vectors)")
     args = ap.parse_args()
+    try:  # NumPy's BLAS too: its idle threads spin and would count as CPU time
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        pass
+    if args.crossover_only:
+        if args.vectors is None:
+            ap.error("--crossover-only needs --vectors")
+        import faiss
+        import torch
+
+        faiss.omp_set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
+        xs = [np.load(p, mmap_mode="r") for p in sorted(args.vectors.glob("part-*.npy"))]
+        q = np.asarray(np.load(args.vectors / "queries.npy")[:args.queries], np.float32)
+        print(json.dumps({"crossover": crossover_table(xs, q)}, indent=2), flush=True)
+        return 0
     results: dict = {}
     if not args.skip_demo:
         results["demo"] = bench_demo(args.build_n, args.queries)
         print(json.dumps(results["demo"], indent=2), flush=True)
     if not args.skip_synthetic:
         try:
-            results["synthetic"] = bench_synthetic(args.n, args.queries, args.workdir,
-                                                   not args.no_crossover)
+            results["synthetic"] = bench_synthetic(
+                args.n, args.queries, args.workdir, not args.no_crossover, vectors=args.vectors,
+                nlist=args.nlist, nprobes=tuple(int(v) for v in args.nprobes.split(",")),
+                reranks=tuple(int(v) for v in args.reranks.split(",")), threads=args.threads,
+                load_ivf=args.load_ivf)
         finally:
-            if not args.keep:
+            if not args.keep and (args.vectors is None
+                                  or args.workdir.resolve() not in args.vectors.resolve().parents):
                 shutil.rmtree(args.workdir, ignore_errors=True)
         print(json.dumps(results["synthetic"], indent=2), flush=True)
     return 0

@@ -276,6 +276,13 @@ def _init_worker(marketplace: str | None, use_model: bool, catalog: str | None,
                  thumb_dir: str | None, threads: int) -> None:
     # Ctrl-C is handled by the parent, which stops the pool; workers must not die mid-line.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    setup_worker(marketplace, use_model, catalog, thumb_dir, threads)
+
+
+def setup_worker(marketplace: str | None, use_model: bool, catalog: str | None,
+                 thumb_dir: str | None, threads: int) -> None:
+    """Prepare this process to run :func:`_work` (thread limits, the catalog's search context);
+    used by the process pool's initializer and by the Ray engine's workers."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ.setdefault("LISTING_LENS_ORT_THREADS", str(threads))
@@ -364,6 +371,7 @@ class AuditSummary:
     csv_path: Path | None = None
     pdf_path: Path | None = None
     workers: int = 1
+    engine: str = "local"
 
     @property
     def exit_code(self) -> int:
@@ -380,7 +388,7 @@ class AuditSummary:
             "resumed": self.resumed, "duplicates": self.duplicates, "failed": self.failed,
             "failed_files": self.failed_files[:1000], "skipped": self.skipped[:1000],
             "elapsed_s": round(self.elapsed_s, 2), "images_per_s": round(self.rate, 3),
-            "workers": self.workers,
+            "workers": self.workers, "engine": self.engine,
             "results": str(self.results_path) if self.results_path else None,
             "csv": str(self.csv_path) if self.csv_path else None,
             "pdf": str(self.pdf_path) if self.pdf_path else None,
@@ -428,10 +436,14 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
               workers: int | None = None, use_model: bool = True, progress: bool = True,
               reports: bool = True, store_name: str | None = None,
               pdf_detail_limit: int | None = None,
-              on_progress: Callable[[int, int], None] | None = None) -> AuditSummary:
+              on_progress: Callable[[int, int], None] | None = None,
+              engine: str = "local", ray_address: str | None = None) -> AuditSummary:
     """Audit every image of ``source`` into ``out_dir`` (results.jsonl, report.csv, report.pdf).
 
     ``workers``: worker processes (default: CPU count; 1 runs in this process).
+    ``engine``: ``local`` (worker processes on this machine) or ``ray`` (one Ray task per image,
+    on a local Ray or the cluster at ``ray_address``; ``workers`` then defaults to the cluster's
+    CPUs); same outputs, resume and error handling (analyzer/scale/ray_audit.py).
     ``on_progress(done, total)`` is called after each input (e.g. a dashboard progress bar).
     Returns an :class:`AuditSummary`; raises ListingLensError only for an unusable source,
     marketplace or catalog.
@@ -439,6 +451,9 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     from analyzer.config import marketplace as get_marketplace
 
     get_marketplace(marketplace)  # a typo fails before any work
+    if engine not in ("local", "ray"):
+        raise ListingLensError(ErrorCode.INTERNAL_ERROR,
+                               f"unknown audit engine '{engine}'; choose local or ray")
     t0 = time.perf_counter()
     src = source if isinstance(source, AuditSource) else open_source(source)
     out = Path(out_dir)
@@ -449,12 +464,20 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         from analyzer.search.catalog import Catalog
 
         Catalog.open(catalog_s)  # CATALOG_NOT_FOUND / MISMATCH now, before any work
-    n_workers = n_workers_requested(workers)
+    ray_pool = None
+    if engine == "ray":
+        from analyzer.scale.ray_audit import RayPool
+
+        ray_pool = RayPool(marketplace, use_model, catalog_s, thumb_dir, address=ray_address,
+                           workers=workers)
+        n_workers = ray_pool.workers
+    else:
+        n_workers = n_workers_requested(workers)
     window = 2 * n_workers
 
     rlog = ResultsLog(out / RESULTS_FILE)
     summary = AuditSummary(out_dir=out, source=str(src.label), total=len(src),
-                           skipped=list(src.skipped), workers=n_workers)
+                           skipped=list(src.skipped), workers=n_workers, engine=engine)
     order: list[OrderEntry] = []
     pending: dict[cf.Future, str] = {}  # future -> content hash
     in_flight_hashes: set[str] = set()
@@ -462,6 +485,8 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     bar = _Progress(_progress(len(src), progress), on_progress, len(src))
 
     def make_pool() -> Any:
+        if ray_pool is not None:
+            return ray_pool  # Ray replaces lost workers itself: the pool never breaks
         if n_workers == 1:
             return _SerialPool(marketplace, use_model, catalog_s, str(thumb_dir))
         return cf.ProcessPoolExecutor(
@@ -491,7 +516,7 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
 
     pool = make_pool()
     try:
-        if catalog_s and n_workers > 1:
+        if catalog_s and (n_workers > 1 or ray_pool is not None):
             # One worker computes the per-catalog baseline (cached on disk) before the others
             # need it, instead of every worker computing it at the same time.
             if progress:

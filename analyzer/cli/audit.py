@@ -1,4 +1,5 @@
-"""`listing-lens audit SOURCE --out DIR [--catalog DIR] [--marketplace amazon] [--workers N]`.
+"""`listing-lens audit SOURCE --out DIR [--catalog DIR] [--marketplace amazon] [--workers N]
+[--engine local|ray [--ray-address ADDR]]`.
 
 Audits every image of a store (a folder, a zip, or a CSV with an ``image`` column) and writes
 ``DIR/results.jsonl`` (one analyze-JSON object per input), ``DIR/report.csv`` and
@@ -15,6 +16,7 @@ import signal
 import sys
 
 from analyzer.config import default_marketplace, marketplace_keys
+from analyzer.errors import ErrorCode, ListingLensError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys())
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: number of CPU cores; 1 = no subprocesses)")
+    p.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local (worker processes on this machine) or ray (one Ray task per "
+                        "image, on a local Ray or a cluster)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster address, e.g. auto or HEAD_IP:6379 (with --engine ray; "
+                        "default: start a local Ray)")
     p.add_argument("--store-name", default=None, help="name printed on the PDF cover")
     p.add_argument("--no-model", action="store_true",
                    help="classical product mask instead of the neural one (faster, rougher)")
@@ -49,13 +57,24 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.ray_address and args.engine != "ray":
+        print("error: --ray-address needs --engine ray", file=sys.stderr)
+        return 2
+    if args.engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError as e:
+            raise ListingLensError(
+                ErrorCode.INTERNAL_ERROR,
+                "--engine ray needs Ray; install it with pip install 'listing-lens[ray]'") from e
     # `kill` (SIGTERM) stops the audit like Ctrl-C: workers are stopped, finished work is kept.
     with contextlib.suppress(ValueError):  # not in the main thread: leave signals alone
         signal.signal(signal.SIGTERM, _raise_interrupt)
     summary = run_audit(
         args.source, args.out, marketplace=args.marketplace, catalog=args.catalog,
         workers=args.workers, use_model=not args.no_model, progress=not args.quiet,
-        store_name=args.store_name, pdf_detail_limit=10**9 if args.no_pdf_limit else None)
+        store_name=args.store_name, pdf_detail_limit=10**9 if args.no_pdf_limit else None,
+        engine=args.engine, ray_address=args.ray_address)
     ok = summary.total - summary.failed
     print(f"audited {ok} of {summary.total} images in {summary.elapsed_s:.1f} s "
           f"({summary.analysed} analysed now, {summary.resumed} already done, "

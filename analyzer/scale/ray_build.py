@@ -212,8 +212,12 @@ def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.preserve_order = False
+    total_cpus = float(ray.cluster_resources().get("CPU", 1))
     if workers is None:
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers = max(1, int(total_cpus))
+    # The decode tasks need 0.5 CPU beside the actors: with one actor per CPU, Ray would give
+    # every CPU to the actors and never schedule a decode task (the build stalls at 0 rows).
+    actor_cpus = 1.0 if workers + 0.5 <= total_cpus else max(0.1, (total_cpus - 0.5) / workers)
     if num_gpus_per_worker is None:
         num_gpus_per_worker = 1.0 if ray.cluster_resources().get("GPU", 0) >= workers else 0.0
     ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // batch_size))
@@ -222,7 +226,7 @@ def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest
         EmbedActor, fn_constructor_kwargs={"embedder": embedder, "device":
                                            "cuda" if num_gpus_per_worker else device,
                                            "batch_size": batch_size},
-        batch_size=batch_size, batch_format="numpy", concurrency=workers, num_cpus=1,
+        batch_size=batch_size, batch_format="numpy", concurrency=workers, num_cpus=actor_cpus,
         # A killed actor is restarted and its in-flight batches re-run (exactly once is then
         # enforced by the (chunk, pos) keys below).
         max_restarts=-1, max_task_retries=-1,

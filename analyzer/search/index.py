@@ -3,9 +3,12 @@
 All vectors are L2-normalised, so the inner product is the cosine similarity and "nearest" means
 "largest inner product".
 
-* :class:`ExactIndex`: brute force, one matrix product per block of rows (NumPy BLAS), reading the
-  catalog's float16 shards through memory maps block by block, so memory stays bounded whatever
-  the size. Exact; its cost grows linearly with the catalog.
+* :class:`ExactIndex`: brute force, one matrix product per block of rows, reading the catalog's
+  float16 shards through memory maps block by block, so memory stays bounded whatever the size.
+  The float16 rows are converted to float32 a few hundred at a time into a reused buffer
+  (:class:`BlockScorer`), so the cost is the product itself: about a second per query over
+  1M x 1308 on one core. Exact; its cost grows linearly with the catalog. :func:`count_better`
+  gives exact ranks the same way.
 * :class:`IVFIndex`: FAISS ``PCA256,IVF{nlist},SQ8``: a PCA projection to 256 dimensions, an
   inverted file over k-means cells (Jegou et al., "Product quantization for nearest neighbor
   search", TPAMI 2011, for the IVF scheme) holding 8-bit scalar-quantised codes, probing
@@ -22,13 +25,18 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-ANN_MIN_ITEMS = 20_000
+# Exact search below, the IVF index from here. Measured (benchmarks/bench_search.py
+# --crossover-only, single-query top-10, one thread, CPU time, 1308-d): break-even near 5,000
+# items (exact 2.1 ms vs IVF 2.0 ms at recall@10 0.97), IVF 2x faster at 10,000 (2.9 vs 1.4 ms,
+# recall 0.98) and 2.6x at 20,000. Below ~10k the gain is too small to give up exact results.
+ANN_MIN_ITEMS = 10_000
 BLOCK_ROWS = 65_536
 RAM_COPY_MAX_FLOATS = 64 * 1024 * 1024   # exact search keeps a float32 copy up to 256 MB
 
@@ -74,14 +82,88 @@ def iter_blocks(shards: Sequence[np.ndarray], rows: int = BLOCK_ROWS):  # type: 
         base += len(sh)
 
 
+class BlockScorer:
+    """``q @ rows.T`` in float32 for row blocks stored as float16, without a float32 copy of
+    the block.
+
+    Converting a whole 65k x 1280 float16 block to float32 first costs more than the product
+    itself (NumPy's half-to-float cast runs ~6 ns per element here, and the fresh 330 MB
+    buffer page-faults). Rows are instead converted ``CONVERT_ROWS`` at a time into one small
+    reused float32 buffer (cache-resident) by torch's vectorised cast and multiplied straight
+    into the output: the result is the float32 product, ~10x faster (benchmarks/bench_search.py:
+    exact rank of one query over 1M x 1308 float16 rows in about a second on one core).
+    Without torch, or for float32 rows, it is the plain NumPy product.
+    """
+
+    CONVERT_ROWS = 512
+
+    def __init__(self, queries: np.ndarray) -> None:
+        self.q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - torch is a dependency
+            torch = None
+        self._torch = torch
+        self._qt = torch.from_numpy(self.q) if torch is not None else None
+        self._buf = None
+
+    def __call__(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """(q, len(block)) similarities, written into ``out`` when given."""
+        if out is None:
+            out = np.empty((len(self.q), len(block)), np.float32)
+        if block.dtype != np.float16 or self._torch is None:
+            np.matmul(self.q, np.asarray(block, dtype=np.float32).T, out=out)
+            return out
+        torch = self._torch
+        step = self.CONVERT_ROWS
+        if self._buf is None or self._buf.shape[1] != block.shape[1]:
+            self._buf = torch.empty((step, block.shape[1]), dtype=torch.float32)
+        with warnings.catch_warnings():  # a read-only memory map: torch only reads it here
+            warnings.simplefilter("ignore", UserWarning)
+            src = torch.from_numpy(np.ascontiguousarray(block))
+        dst = torch.from_numpy(out)
+        for s in range(0, len(block), step):
+            chunk = src[s:s + step]
+            buf = self._buf[:len(chunk)]
+            buf.copy_(chunk)
+            torch.matmul(self._qt, buf.T, out=dst[:, s:s + len(chunk)])
+        return out
+
+
+def iter_scores(queries: np.ndarray, shards: Sequence[np.ndarray], rows: int = BLOCK_ROWS):  # type: ignore[no-untyped-def]
+    """(first row id, (q, rows) float32 similarities) block by block over ``shards``."""
+    score = BlockScorer(queries)
+    base = 0
+    for sh in shards:
+        for s in range(0, len(sh), rows):
+            yield base + s, score(sh[s:s + rows])
+        base += len(sh)
+
+
 def exact_scores(queries: np.ndarray, shards: Sequence[np.ndarray]) -> np.ndarray:
     """(q, N) float32 similarities of every query to every row (for product-level search)."""
     n = sum(len(s) for s in shards)
-    out = np.empty((len(queries), n), np.float32)
-    q = np.ascontiguousarray(queries, dtype=np.float32)
-    for start, block in iter_blocks(shards):
-        out[:, start:start + len(block)] = q @ block.T
+    score = BlockScorer(queries)
+    out = np.empty((len(score.q), n), np.float32)
+    base = 0
+    for sh in shards:
+        for s in range(0, len(sh), BLOCK_ROWS):
+            block = sh[s:s + BLOCK_ROWS]
+            score(block, out[:, base + s:base + s + len(block)])
+        base += len(sh)
     return out
+
+
+def count_better(queries: np.ndarray, shards: Sequence[np.ndarray],
+                 thresholds: np.ndarray) -> np.ndarray:
+    """Exact rank support: for each query, how many rows score strictly above its threshold
+    (e.g. the listing's own similarity); rank = count + 1. One pass over the rows, memory one
+    block of scores."""
+    t = np.asarray(thresholds, dtype=np.float32).reshape(-1, 1)
+    counts = np.zeros(len(t), np.int64)
+    for _, s in iter_scores(queries, shards):
+        counts += (s > t).sum(axis=1)
+    return counts
 
 
 def topk_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,8 +202,8 @@ class ExactIndex(VectorIndex):
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         cand_s: list[np.ndarray] = []
         cand_i: list[np.ndarray] = []
-        for start, block in iter_blocks(self.shards):
-            s, i = topk_rows(q @ block.T, k)
+        for start, sims in iter_scores(q, self.shards):
+            s, i = topk_rows(sims, k)
             cand_s.append(s)
             cand_i.append(np.where(i >= 0, i + start, -1))
         if not cand_s:
@@ -153,7 +235,7 @@ class IVFIndex(VectorIndex):
     PCA_DIM = 256
 
     def __init__(self, index, shards: Sequence[np.ndarray], nprobe: int = 16,  # type: ignore[no-untyped-def]
-                 rerank: int = 40) -> None:
+                 rerank: int = 50) -> None:
         import faiss
 
         self.index = index
@@ -217,15 +299,14 @@ class IVFIndex(VectorIndex):
         return cls(index, shards)
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        """Stored float32 vectors for global row ids (any order)."""
-        out = np.empty((len(ids), self.shards[0].shape[1]), np.float32)
+        """Stored vectors (their own dtype, float16 or float32) for global row ids (any order)."""
+        out = np.empty((len(ids), self.shards[0].shape[1]), self.shards[0].dtype)
         shard_of = np.searchsorted(self._offsets, ids, side="right") - 1
         for j in np.unique(shard_of):
             sel = shard_of == j
             local = ids[sel] - self._offsets[j]
-            order = np.argsort(local)
-            rows = np.asarray(self.shards[j][local[order]], dtype=np.float32)
-            out[np.flatnonzero(sel)[order]] = rows
+            order = np.argsort(local)  # ascending offsets: sequential-ish reads of the map
+            out[np.flatnonzero(sel)[order]] = self.shards[j][local[order]]
         return out
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +319,7 @@ class IVFIndex(VectorIndex):
             c = cand[r][cand[r] >= 0]
             if len(c) == 0:
                 continue
-            s = self._rows(c) @ q[r]
+            s = BlockScorer(q[r])(self._rows(c))[0]
             top = np.argsort(-s, kind="stable")[:k]
             sims[r, :len(top)] = s[top]
             ids[r, :len(top)] = c[top]
@@ -261,7 +342,7 @@ class IVFIndex(VectorIndex):
         info = json.loads((folder / "index.json").read_text())
         index = faiss.read_index(str(folder / cls.FILE))
         return cls(index, shards, nprobe=int(info.get("nprobe", 16)),
-                   rerank=int(info.get("rerank", 40)))
+                   rerank=int(info.get("rerank", 50)))
 
 
 INDEX_KINDS: dict[str, type[VectorIndex]] = {
