@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,15 @@ def luma_main_images(shared_data: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def clothing_images(shared_data: Path) -> list[Path]:
     return sorted((shared_data / "clothing" / "images").glob("*.jpg"))
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """A local Ray with 2 CPUs for one test module (no outside cluster), shut down after it."""
+    import ray
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=512 * 1024**2,
+             log_to_driver=False)
+    yield ray
+    ray.shutdown()

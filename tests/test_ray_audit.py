@@ -24,17 +24,6 @@ BROKEN = {"empty.jpg": "EMPTY_FILE", "notes.jpg": "NOT_AN_IMAGE", "cut.jpg": "TR
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 1024**2,
-             log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def store(tmp_path_factory, luma_main_images, clothing_images) -> Path:
     """7 studio shots, 2 phone photos, a duplicate listing and three broken files."""
     root = tmp_path_factory.mktemp("store") / "shop"

@@ -18,17 +18,6 @@ pytestmark = [pytest.mark.ray, pytest.mark.shared, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=512 * 1024**2,
-             log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def source(tmp_path_factory, luma_main_images) -> Path:
     """22 real luma main images and two unreadable files."""
     src = tmp_path_factory.mktemp("src")

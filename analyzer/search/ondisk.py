@@ -90,19 +90,7 @@ class ShardedVectors:
     def __getitem__(self, ids: Any) -> np.ndarray:
         if isinstance(ids, slice):
             ids = np.arange(*ids.indices(self.shape[0]))
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        out = np.empty((len(ids), self.shape[1]), dtype=np.float32)
-        if len(ids) == 0:
-            return out
-        if ids.min() < 0 or ids.max() >= self.shape[0]:
-            raise IndexError("row id out of range")
-        shard = np.searchsorted(self._starts, ids, side="right") - 1
-        for s in np.unique(shard):
-            sel = np.nonzero(shard == s)[0]
-            local = ids[sel] - self._starts[s]
-            order = np.argsort(local, kind="stable")  # sorted reads are sequential-ish on disk
-            out[sel[order]] = self._arrays[s][local[order]]
-        return out
+        return self.take(ids).astype(np.float32, copy=False)
 
     def take(self, ids: Any) -> np.ndarray:
         """Rows by id in their stored dtype (float16 stays float16: the re-ranking converts
@@ -119,7 +107,7 @@ class ShardedVectors:
         for s in np.unique(shard):
             sel = np.nonzero(shard == s)[0]
             local = ids[sel] - self._starts[s]
-            order = np.argsort(local, kind="stable")
+            order = np.argsort(local, kind="stable")  # sorted reads are sequential-ish on disk
             out[sel[order]] = self._arrays[s][local[order]]
         return out
 
