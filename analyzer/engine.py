@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from analyzer.config import marketplace as get_marketplace
 from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.io.loader import LoadedImage, load_image
@@ -39,7 +41,16 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
         format=img.format, scores=scores, grade=grade_for(overall, flags), metrics=metrics,
         flags=flags, checks=results, content_hash=img.content_hash, notes=list(img.notes),
         image=img if keep_image else None,
+        mask=_mask_u8(ctx) if keep_image else None,
     )
+
+
+def _mask_u8(ctx: ImageContext) -> np.ndarray | None:
+    """The product mask the checks used, as uint8 0-255 (a quarter of float32's memory)."""
+    mr = ctx.__dict__.get("mask_result")  # only when a check computed it
+    if mr is None or getattr(mr, "prob", None) is None:
+        return None
+    return np.rint(np.clip(mr.prob, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def error_report(name: str, err: ListingLensError) -> ImageReport:

@@ -83,6 +83,9 @@ class ImageReport:
     differentiation: dict[str, Any] | None = None
     # Kept for the dashboard (overlays) and the reports (thumbnails); not serialised.
     image: Any = field(default=None, repr=False)
+    # The product mask (uint8 0-255, working size), kept with the image so the search layer
+    # does not run u2netp again; not serialised.
+    mask: Any = field(default=None, repr=False)
 
     def worst_severity(self) -> str | None:
         return sort_flags(self.flags)[0].severity if self.flags else None

@@ -57,6 +57,16 @@ def test_rank_summary_and_percentile():
     assert np.isnan(percentile_of(1.0, np.array([])))
 
 
+def img_bytes(rgb: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    return buf.getvalue()
+
+
 @pytest.fixture(scope="module")
 def tops(shared_data, tmp_path_factory):
     from analyzer.search.integration import SearchContext
@@ -222,7 +232,7 @@ def test_the_quality_engines_mask_is_reused_not_recomputed(monkeypatch):
     from types import SimpleNamespace
 
     import analyzer.quality.mask as mask_mod
-    from analyzer.results import CheckResult, ImageReport
+    from analyzer.results import ImageReport
     from analyzer.search.integration import listing_mask, report_mask
 
     rng = np.random.default_rng(0)
@@ -235,9 +245,17 @@ def test_the_quality_engines_mask_is_reused_not_recomputed(monkeypatch):
 
     monkeypatch.setattr(mask_mod, "product_mask", no_model)
     assert np.array_equal(listing_mask(rgb, known=known), known)
-    rep = ImageReport(file="x", ok=True, image=SimpleNamespace(rgb=rgb, alpha=None),
-                      checks={"framing": CheckResult(name="framing", score=1.0,
-                                                     maps={"mask": known})})
+    rep = ImageReport(file="x", ok=True, image=SimpleNamespace(rgb=rgb, alpha=None), mask=known)
     assert report_mask(rep) is known
-    rep.checks["framing"].maps["mask"] = known[:60]  # another size: not this image's mask
+    rep.mask = known[:60]  # another size: not this image's mask
     assert report_mask(rep) is None
+    # The engine keeps the checks' mask with the image, at the working size.
+    from analyzer.engine import analyze
+
+    monkeypatch.undo()
+    img = np.full((200, 160, 3), 255, np.uint8)
+    img[50:150, 40:120] = (200, 30, 30)
+    full = analyze(img_bytes(img), use_model=False, keep_image=True)
+    m = report_mask(full)
+    assert m is not None and m.dtype == np.uint8 and m[100, 80] > 128 and m[5, 5] < 128
+    assert analyze(img_bytes(img), use_model=False).mask is None

@@ -210,19 +210,13 @@ def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
 
 
 def report_mask(report: ImageReport) -> np.ndarray | None:
-    """The product mask the quality engine computed for ``report``, when the report carries it
-    (a ``mask`` attribute, or a check's ``maps`` entry named ``mask``/``product_mask``), at the
-    working size; None otherwise."""
+    """The product mask the quality engine computed for ``report`` (kept with the image, see
+    :func:`analyzer.engine.analyze_loaded`), when it matches the working image; None otherwise."""
+    m = getattr(report, "mask", None)
     img = getattr(report, "image", None)
     shape = getattr(getattr(img, "rgb", None), "shape", (0, 0))[:2]
-    cands = [getattr(report, "mask", None), getattr(img, "mask", None)]
-    for chk in (getattr(report, "checks", None) or {}).values():
-        maps = getattr(chk, "maps", None) or {}
-        cands += [maps.get("mask"), maps.get("product_mask")]
-    for m in cands:
-        m = getattr(m, "prob", m)  # a MaskResult or an array
-        if isinstance(m, np.ndarray) and m.ndim == 2 and m.shape == tuple(shape):
-            return m
+    if isinstance(m, np.ndarray) and m.ndim == 2 and m.shape == tuple(shape):
+        return m
     return None
 
 
