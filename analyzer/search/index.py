@@ -29,6 +29,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -151,6 +152,27 @@ def exact_scores(queries: np.ndarray, shards: Sequence[np.ndarray]) -> np.ndarra
             block = sh[s:s + BLOCK_ROWS]
             score(block, out[:, base + s:base + s + len(block)])
         base += len(sh)
+    return out
+
+
+def gather_rows(shards: Sequence[np.ndarray], starts: np.ndarray, ids: Any) -> np.ndarray:
+    """Rows by global id (any order) from ``shards`` whose first global ids are ``starts``, in
+    their stored dtype (float16 stays float16: :class:`BlockScorer` converts it in small blocks,
+    much faster than NumPy's half-to-float cast; mixed dtypes give float32)."""
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    dtypes = {a.dtype for a in shards}
+    out = np.empty((len(ids), shards[0].shape[1]),
+                   dtype=dtypes.pop() if len(dtypes) == 1 else np.float32)
+    if len(ids) == 0:
+        return out
+    if ids.min() < 0 or ids.max() >= starts[len(shards)]:
+        raise IndexError("row id out of range")
+    shard_of = np.searchsorted(starts, ids, side="right") - 1
+    for j in np.unique(shard_of):
+        sel = np.flatnonzero(shard_of == j)
+        local = ids[sel] - starts[j]
+        order = np.argsort(local, kind="stable")  # ascending offsets: sequential-ish reads
+        out[sel[order]] = shards[j][local[order]]
     return out
 
 
@@ -299,15 +321,7 @@ class IVFIndex(VectorIndex):
         return cls(index, shards)
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        """Stored vectors (their own dtype, float16 or float32) for global row ids (any order)."""
-        out = np.empty((len(ids), self.shards[0].shape[1]), self.shards[0].dtype)
-        shard_of = np.searchsorted(self._offsets, ids, side="right") - 1
-        for j in np.unique(shard_of):
-            sel = shard_of == j
-            local = ids[sel] - self._offsets[j]
-            order = np.argsort(local)  # ascending offsets: sequential-ish reads of the map
-            out[np.flatnonzero(sel)[order]] = self.shards[j][local[order]]
-        return out
+        return gather_rows(self.shards, self._offsets, ids)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)

@@ -48,7 +48,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from analyzer.errors import ErrorCode, ListingLensError
-from analyzer.search.index import BlockScorer
+from analyzer.search.index import BlockScorer, gather_rows
 
 INDEX_META = "index.json"
 FORMAT_VERSION = 1
@@ -93,23 +93,8 @@ class ShardedVectors:
         return self.take(ids).astype(np.float32, copy=False)
 
     def take(self, ids: Any) -> np.ndarray:
-        """Rows by id in their stored dtype (float16 stays float16: the re-ranking converts
-        them in small cache-sized blocks, much faster than NumPy's half-to-float cast)."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        dtypes = {a.dtype for a in self._arrays}
-        out = np.empty((len(ids), self.shape[1]),
-                       dtype=dtypes.pop() if len(dtypes) == 1 else np.float32)
-        if len(ids) == 0:
-            return out
-        if ids.min() < 0 or ids.max() >= self.shape[0]:
-            raise IndexError("row id out of range")
-        shard = np.searchsorted(self._starts, ids, side="right") - 1
-        for s in np.unique(shard):
-            sel = np.nonzero(shard == s)[0]
-            local = ids[sel] - self._starts[s]
-            order = np.argsort(local, kind="stable")  # sorted reads are sequential-ish on disk
-            out[sel[order]] = self._arrays[s][local[order]]
-        return out
+        """Rows by id in their stored dtype (see :func:`~analyzer.search.index.gather_rows`)."""
+        return gather_rows(self._arrays, self._starts, ids)
 
     def iter_chunks(self, chunk: int = 100_000) -> Iterator[tuple[int, np.ndarray]]:
         yield from iter_chunks(self, chunk)
