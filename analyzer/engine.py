@@ -13,7 +13,7 @@ from analyzer.config import marketplace as get_marketplace
 from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.io.loader import LoadedImage, load_image
 from analyzer.quality.context import ImageContext
-from analyzer.quality.overall import grade_for, weighted_score
+from analyzer.quality.overall import grade_for, overall_score
 from analyzer.quality.registry import checks
 from analyzer.results import CheckResult, ImageReport, sort_flags
 
@@ -32,7 +32,7 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
         r.flags = [f if f.check else replace(f, check=name) for f in r.flags]
         results[name] = r
     flags = sort_flags([f for r in results.values() for f in r.flags])
-    overall = weighted_score(results)
+    overall = overall_score(results, flags)
     scores = {"overall": round(overall, 2)}
     scores.update({n: round(float(r.score), 2) for n, r in results.items()})
     metrics = {f"{n}.{k}": v for n, r in results.items() for k, v in r.metrics.items()}

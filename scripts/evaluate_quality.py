@@ -559,12 +559,12 @@ class Evaluator:
                 _save_mask(mp, ctx.__dict__["mask_result"])
         out["baseline"] = json.loads(bp.read_text())
         if out["scores"]:
-            from analyzer.quality.overall import grade_for, weighted_score
+            from analyzer.quality.overall import grade_for, overall_score
 
             results = {n: CheckResult(name=n, score=s) for n, s in out["scores"].items()}
             flags = [Flag(code=c, severity=s, message="", fix="")
                      for fl in out["flags"].values() for c, s in fl]
-            out["scores"]["overall"] = weighted_score(results)
+            out["scores"]["overall"] = overall_score(results, flags)
             out["grade"] = grade_for(out["scores"]["overall"], flags)
         return out
 

@@ -221,3 +221,32 @@ def test_ivf_index_recall_and_roundtrip(tmp_path):
     np.testing.assert_array_equal(again.search(q, 10)[1], ann)
     # An index that does not cover every row falls back to exact search.
     assert isinstance(load_index(tmp_path / "index", shards + [x[:10]]), ExactIndex)
+
+
+def test_single_queries_search_faiss_on_one_thread():
+    import faiss
+
+    from analyzer.search.index import FAISS_ONE_THREAD_BELOW, faiss_search
+
+    x = _clustered(500, 16, seed=3)
+    flat = faiss.IndexFlatIP(16)
+    flat.add(x)
+    seen: list[int] = []
+
+    class Spy:
+        def search(self, q, k):
+            seen.append(faiss.omp_get_max_threads())
+            return flat.search(q, k)
+
+    prev = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        one = faiss_search(Spy(), x[:1], 5)
+        batch = faiss_search(Spy(), x[:FAISS_ONE_THREAD_BELOW], 5)
+        # The caller's setting is back after the call, and results are FAISS's own.
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(prev)
+    assert seen == [1, 2]
+    np.testing.assert_array_equal(one[1], flat.search(x[:1], 5)[1])
+    np.testing.assert_array_equal(batch[1][:, 0], np.arange(FAISS_ONE_THREAD_BELOW))

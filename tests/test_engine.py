@@ -13,7 +13,7 @@ from analyzer.config import thresholds
 from analyzer.engine import analyze
 from analyzer.errors import ListingLensError
 from analyzer.quality import registry
-from analyzer.quality.overall import grade_for, weighted_score
+from analyzer.quality.overall import grade_for, overall_score, weighted_score
 from analyzer.results import SCORE_KEYS, CheckResult, Flag
 
 
@@ -71,6 +71,21 @@ def test_grades_and_error_cap():
     assert grade_for(99, [warn]) == "A"
     assert grade_for(99, [err]) == thresholds()["overall"]["cap_grade_with_error"]
     assert grade_for(10, [err]) == "F"  # the cap never raises a grade
+
+
+@pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
+def test_a_frame_with_no_product_is_an_f(use_model):
+    # Blank white canvas: sharp, well exposed and on white, so the weighted mean alone gave 69 (C).
+    r = analyze(_jpeg(Image.new("RGB", (1200, 1200), (255, 255, 255))), name="blank.jpg",
+                use_model=use_model)
+    assert "NO_PRODUCT" in {f.code for f in r.flags}
+    cfg = thresholds()["overall"]
+    assert r.scores["overall"] <= cfg["fail_score"] < cfg["grades"]["D"]
+    assert r.grade == "F"
+    # The cap needs the flag: the same checks without it keep their weighted mean.
+    uncapped = overall_score(r.checks, [])
+    assert uncapped == pytest.approx(weighted_score(r.checks))
+    assert uncapped > 50
 
 
 def test_weights_cover_every_check_and_sum_to_one():

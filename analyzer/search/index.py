@@ -40,6 +40,11 @@ import numpy as np
 ANN_MIN_ITEMS = 10_000
 BLOCK_ROWS = 65_536
 RAM_COPY_MAX_FLOATS = 64 * 1024 * 1024   # exact search keeps a float32 copy up to 256 MB
+# FAISS spreads a batch of queries over its OpenMP threads; a single query runs on one thread
+# anyway, but the idle ones spin-wait after each call: on 2 cores that took the CPU per single
+# query at 1M items from 4 to 23 ms (benchmarks/bench_scale.py --threads 2). Batches smaller than
+# this search on one thread.
+FAISS_ONE_THREAD_BELOW = 8
 
 
 class VectorIndex(ABC):
@@ -188,6 +193,22 @@ def count_better(queries: np.ndarray, shards: Sequence[np.ndarray],
     return counts
 
 
+def faiss_search(index: Any, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``index.search(queries, k)``, on one OpenMP thread for fewer than
+    ``FAISS_ONE_THREAD_BELOW`` queries. The thread count is per calling thread in OpenMP, so
+    concurrent app sessions do not change each other's."""
+    import faiss
+
+    if len(queries) >= FAISS_ONE_THREAD_BELOW:
+        return index.search(queries, k)
+    prev = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(queries, k)
+    finally:
+        faiss.omp_set_num_threads(prev)
+
+
 def topk_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of each row of ``sims`` (q, n), sorted best first."""
     n = sims.shape[1]
@@ -326,7 +347,7 @@ class IVFIndex(VectorIndex):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         kk = max(k, k * self.rerank)
-        _, cand = self.index.search(q, kk)
+        _, cand = faiss_search(self.index, q, kk)
         sims = np.full((len(q), k), -np.inf, np.float32)
         ids = np.full((len(q), k), -1, np.int64)
         for r in range(len(q)):

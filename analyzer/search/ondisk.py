@@ -48,7 +48,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from analyzer.errors import ErrorCode, ListingLensError
-from analyzer.search.index import BlockScorer, gather_rows
+from analyzer.search.index import BlockScorer, faiss_search, gather_rows
 
 INDEX_META = "index.json"
 FORMAT_VERSION = 1
@@ -291,7 +291,7 @@ class FaissIVFPQIndex(OnDiskIndex):
         self._ivf.nprobe = int(nprobe)
 
     def _candidates(self, q: np.ndarray, n: int) -> np.ndarray:
-        _, ids = self.index.search(q, n + len(self._removed))
+        _, ids = faiss_search(self.index, q, n + len(self._removed))
         if len(self._removed):
             ids = np.where(np.isin(ids, self._removed), -1, ids)
         return ids
