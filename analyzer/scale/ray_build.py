@@ -221,16 +221,19 @@ def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest
     if num_gpus_per_worker is None:
         num_gpus_per_worker = 1.0 if ray.cluster_resources().get("GPU", 0) >= workers else 0.0
     ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // batch_size))
-    ds = ds.map(_decode, max_retries=-1, num_cpus=0.5)
+    # Retries are Ray Data's defaults (passing them as extra arguments is deprecated in Ray
+    # 2.60): a task is retried without limit (max_retries=-1), and a killed actor is restarted
+    # and its in-flight batches re-run (max_restarts=-1, max_task_retries=-1); exactly once is
+    # then enforced by the (chunk, pos) keys below. tests/test_ray_build.py kills a worker.
+    ds = ds.map(_decode, num_cpus=0.5)
     ds = ds.map_batches(
         EmbedActor, fn_constructor_kwargs={"embedder": embedder, "device":
                                            "cuda" if num_gpus_per_worker else device,
                                            "batch_size": batch_size},
-        batch_size=batch_size, batch_format="numpy", concurrency=workers, num_cpus=actor_cpus,
-        # A killed actor is restarted and its in-flight batches re-run (exactly once is then
-        # enforced by the (chunk, pos) keys below).
-        max_restarts=-1, max_task_retries=-1,
-        **({"num_gpus": num_gpus_per_worker} if num_gpus_per_worker else {}))
+        batch_size=batch_size, batch_format="numpy", num_cpus=actor_cpus,
+        # A fixed pool (``concurrency=`` is deprecated since Ray 2.51 and warned on every build).
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_gpus=num_gpus_per_worker or None)
     pending: dict[int, dict[int, dict]] = {}
     written = 0
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
