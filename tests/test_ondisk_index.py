@@ -221,3 +221,14 @@ def test_blockwise_float16_scoring_is_the_float32_product(data):
     thr = np.array([0.2, 0.5, 0.9], np.float32)
     np.testing.assert_array_equal(count_better(q, shards, thr), (got > thr[:, None]).sum(axis=1))
     assert 0 < count_better(q[:1], shards, thr[:1])[0] < N
+
+
+def test_rerank_depth_grows_with_the_catalog():
+    from analyzer.search.ondisk import IndexParams
+
+    p = IndexParams(rerank=1000, rerank_fraction=0.0008)
+    assert p.candidates(10_000) == 1000          # the floor for small catalogs
+    assert p.candidates(1_000_000) == 1000
+    assert p.candidates(5_000_000) == 4000       # denser catalog: deeper exact re-rank
+    # An index.json written before the field existed gets the default fraction.
+    assert IndexParams.from_dict({"rerank": 500}).candidates(5_000_000) == 4000

@@ -119,9 +119,17 @@ class IndexParams:
     # 0.930, p50 4.6 ms; 1000 -> 0.980, p50 5.3 ms (the float16 rows are scored in small blocks,
     # so a deeper re-rank costs little; PQ32 codes alone order the neighbours too coarsely).
     rerank: int = 1000
+    # ... and at least this share of the catalog: the denser the catalog, the more coarsely PQ
+    # codes order the neighbours, so a fixed candidate count finds fewer of them. 5M x 1308
+    # (nprobe 64): 1000 -> recall@10 0.833, 2000 -> 0.943, 4000 -> 0.983 at p50 15 ms.
+    rerank_fraction: float = 0.0008
     train_size: int = 100_000  # vectors sampled to train PCA, k-means and PQ
     hnsw_m: int = 32           # links per node of the HNSW graph over the cell centroids
     seed: int = 0
+
+    def candidates(self, ntotal: int) -> int:
+        """How many candidates are re-ranked exactly in a catalog of ``ntotal`` items."""
+        return max(int(self.rerank), math.ceil(self.rerank_fraction * ntotal))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> IndexParams:
@@ -212,7 +220,7 @@ class OnDiskIndex:
                                    f"query dimension {q.shape[1]} != index dimension {self.dim}")
         if nprobe is not None:
             self._set_nprobe(nprobe)
-        n_cand = max(int(rerank or self.params.rerank), k)
+        n_cand = max(int(rerank or self.params.candidates(self.ntotal)), k)
         out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
         out_i = np.full((len(q), k), -1, dtype=np.int64)
         todo = np.arange(len(q))
