@@ -56,6 +56,13 @@ class MaskResult:
         return float(self.binary.mean())
 
 
+def unit_prob(mask: np.ndarray) -> np.ndarray:
+    """A product mask as float32 probabilities in [0, 1], whether it is stored as bool, as
+    [0, 1] floats or as uint8 0-255 (:attr:`analyzer.results.ImageReport.mask`)."""
+    m = mask.astype(np.float32)
+    return m / 255.0 if m.max(initial=0.0) > 1.0 else m
+
+
 def _cfg() -> dict[str, Any]:
     return check_thresholds("mask")
 

@@ -192,7 +192,7 @@ def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
     the upload and the catalog are described alike; a real alpha channel wins. ``known``: the
     product mask the quality engine already computed for this image (u2netp, or its classical
     fallback), used instead of running u2netp again."""
-    from analyzer.quality.mask import product_mask
+    from analyzer.quality.mask import product_mask, unit_prob
 
     if alpha is None or float((alpha < 128).mean()) <= 0.01:
         try:
@@ -204,8 +204,7 @@ def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
             if prob is not None:
                 return prob.astype(np.float32)
     if known is not None and known.shape[:2] == rgb.shape[:2]:
-        m = known.astype(np.float32)
-        return m / 255.0 if m.max() > 1.0 else m
+        return unit_prob(known)
     return product_mask(rgb, alpha).prob
 
 

@@ -56,6 +56,7 @@ import cv2
 import numpy as np
 
 from analyzer.config import thresholds
+from analyzer.quality.mask import unit_prob
 
 BACKGROUNDS_DIR = Path(__file__).resolve().parents[2] / "assets" / "backgrounds"
 
@@ -185,9 +186,7 @@ def cut_out(rgb: np.ndarray, mask: np.ndarray,
     The mask is eroded by one pixel and feathered so the seller's background (often white) does
     not leave a halo around the pasted product. An empty mask keeps the whole image.
     """
-    m = mask.astype(np.float32)
-    if m.max() > 1.0:
-        m = m / 255.0
+    m = unit_prob(mask)
     binary = m >= 0.5
     if binary.sum() < 16:
         return rgb.copy(), np.ones(rgb.shape[:2], np.float32)
@@ -470,10 +469,7 @@ def product_source(rgb: np.ndarray, mask: np.ndarray,
     """The product as the shopper's camera would see it, from the seller's photo: cut out with
     its mask, resized so its long side is ``work_long_side`` (down only), deblurred when
     ``cfg.restore`` (see the module docstring). Returns (rgb, alpha, info)."""
-    m = mask.astype(np.float32)
-    if m.max() > 1.0:
-        m = m / 255.0
-    cut, alpha = cut_out(rgb, m)
+    cut, alpha = cut_out(rgb, mask)
     h, w = alpha.shape
     s = cfg.work_long_side / max(h, w)
     if s < 1.0:
