@@ -32,6 +32,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -61,20 +62,37 @@ def thumbnail_path(thumb_dir: str | Path, content_hash: str) -> Path:
     return Path(thumb_dir) / f"{content_hash[:64]}.jpg"
 
 
+def _valid_hash(content_hash: str) -> bool:
+    return bool(content_hash) and all(c in "0123456789abcdef" for c in content_hash)
+
+
 def save_thumbnail(rgb: Any, thumb_dir: str | Path, content_hash: str) -> Path | None:
     """A small JPEG of the working image, for the PDF (named by hash: no user text in paths)."""
     from PIL import Image
 
-    if not content_hash or not all(c in "0123456789abcdef" for c in content_hash):
+    if not _valid_hash(content_hash):
         return None
     out = thumbnail_path(thumb_dir, content_hash)
     if out.exists():
         return out
     im = Image.fromarray(rgb)
     im.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=82, optimize=True)
+    return store_thumbnail(thumb_dir, content_hash, buf.getvalue())
+
+
+def store_thumbnail(thumb_dir: str | Path, content_hash: str, data: bytes) -> Path | None:
+    """Write encoded thumbnail bytes under their hash (atomic; an existing file is kept). The
+    temporary name carries the process and thread, so concurrent writers never share it."""
+    if not _valid_hash(content_hash):
+        return None
+    out = thumbnail_path(thumb_dir, content_hash)
+    if out.exists():
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    im.save(tmp, "JPEG", quality=82, optimize=True)
+    tmp = out.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, out)
     return out
 

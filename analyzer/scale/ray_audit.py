@@ -66,18 +66,6 @@ def _task(config: tuple[Any, ...], fn: Callable[..., Any], *args: Any
     return value, thumb
 
 
-def _write_thumb(thumb_dir: Path, content_hash: str, data: bytes) -> None:
-    from analyzer.audit.runner import thumbnail_path
-
-    out = thumbnail_path(thumb_dir, content_hash)
-    if out.exists():
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.{id(data)}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-
-
 class RayPool:
     """The audit's pool interface (``submit``/``shutdown``) over Ray tasks.
 
@@ -123,6 +111,8 @@ class RayPool:
         self._refs[out] = ref
 
         def done(f: cf.Future) -> None:
+            from analyzer.audit.runner import store_thumbnail
+
             self._refs.pop(out, None)
             try:
                 value, thumb = f.result()
@@ -131,7 +121,7 @@ class RayPool:
                 return
             if thumb and isinstance(value, dict) and value.get("content_hash"):
                 try:
-                    _write_thumb(self.thumb_dir, value["content_hash"], thumb)
+                    store_thumbnail(self.thumb_dir, value["content_hash"], thumb)
                 except OSError as e:
                     value.setdefault("notes", []).append(f"thumbnail not saved ({e})")
             out.set_result(value)
