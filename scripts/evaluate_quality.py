@@ -15,6 +15,8 @@ framing              luma                    luma shrunk on white canvas    non-
 clutter              grocery iconic + luma   grocery in-store (train)       Canny edge density
 resolution           luma                    luma shrunk to 400 px          long side in px
 overlays             luma                    luma + text/watermark/badge    Canny edge density
+overlays (amateur)   clothing (amateur)      the same + text/watermark      Canny edge density
+overlays (inset)     luma                    luma + an inset picture        Canny edge density
 overlays (border)    luma                    luma + added frame             border brightness
 ===================  ======================  =============================  ==================
 
@@ -279,6 +281,43 @@ def add_text(im: Image.Image, rng: random.Random) -> Image.Image:
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
+def _banners() -> list[Path]:
+    root = DATA / "luma" / "pub" / "media" / "wysiwyg"
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+def add_inset(im: Image.Image, rng: random.Random) -> Image.Image:
+    """A picture-in-picture in a corner: a close-up of the product itself (outlined, since on
+    white it has no edge of its own) or a crop of a lifestyle photo (a luma store banner, its own
+    background), 18-32% of the frame wide, outlined by a 1-4 px line or not."""
+    W, H = im.size
+    out = im.copy()
+    iw = round(W * rng.uniform(0.18, 0.32))
+    ih = round(iw * rng.choice([1.0, 0.75, 1.33]))
+    if rng.random() < 0.5:
+        # A detail: the middle third of the frame, which on a studio shot is the product.
+        cw, ch = W // 3, round(W // 3 * ih / iw)
+        x0, y0 = (W - cw) // 2 + rng.randint(-W // 12, W // 12), (H - ch) // 2
+        content = im.crop((x0, y0, x0 + cw, y0 + ch))
+        outline = True
+    else:
+        banner = Image.open(rng.choice(_banners())).convert("RGB")
+        side = min(banner.size)
+        bx = rng.randint(0, banner.width - side)
+        content = banner.crop((bx, 0, bx + side, side))
+        outline = rng.random() < 0.5
+    content = content.resize((iw, ih), Image.Resampling.LANCZOS)
+    m = round(W * rng.uniform(0.02, 0.05))
+    x = rng.choice([m, W - iw - m])
+    y = rng.choice([m, H - ih - m])
+    out.paste(content, (x, y))
+    if outline:
+        lw = rng.randint(1, 4)
+        color = rng.choice([(0, 0, 0), (120, 120, 120), (200, 200, 200), (180, 30, 40)])
+        ImageDraw.Draw(out).rectangle([x, y, x + iw - 1, y + ih - 1], outline=color, width=lw)
+    return out
+
+
 def _pick(paths: list[Path], n: int, seed: int) -> list[Path]:
     if n <= 0 or n >= len(paths):
         return list(paths)
@@ -298,7 +337,10 @@ def build_sets(names: set[str], limit: int, seed: int) -> dict[str, list[Path]]:
         "luma_pad": lambda: _derive("luma_pad", luma, pad_small),
         "luma_border": lambda: _derive("luma_border", luma, add_border),
         "luma_text": lambda: _derive("luma_text", luma, add_text, version="_t2"),
+        "luma_inset": lambda: _derive("luma_inset", luma, add_inset),
         "clothing": lambda: _pick(clothing(), limit, seed),
+        "clothing_text": lambda: _derive("clothing_text", _pick(clothing(), limit, seed),
+                                         add_text),
         "grocery_iconic": lambda: _pick(grocery_iconic(), limit, seed),
         "grocery_instore": lambda: _pick(grocery_instore(), limit, seed),
     }
@@ -372,6 +414,10 @@ COMPARISONS = [
     Comparison("resolution", "resolution", ("luma",), ("luma_small",), "resolution",
                "long_side", 1, 0.95),
     Comparison("overlays (text)", "overlays", ("luma",), ("luma_text",), "overlays",
+               "edge_density", -1, 0.90),
+    Comparison("overlays (text, amateur)", "overlays", ("clothing",), ("clothing_text",),
+               "overlays", "edge_density", -1, 0.90),
+    Comparison("overlays (inset)", "overlays", ("luma",), ("luma_inset",), "overlays",
                "edge_density", -1, 0.90),
     Comparison("overlays (border)", "overlays", ("luma",), ("luma_border",), "overlays",
                "border_brightness", 1, 0.90),

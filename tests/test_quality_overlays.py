@@ -187,3 +187,124 @@ def test_backdrop_is_the_plain_colour_connected_to_the_border():
     busy[:5] = (50.0, 60.0, 0.0)             # a border that is not one plain colour
     busy[:, :5] = (30.0, -40.0, 40.0)
     assert not overlays.backdrop(busy, (100, 100), 4.0, 0.6).any()
+
+
+def _inset(im: Image.Image, content: Image.Image, corner: str, frac: float = 0.26,
+           outline: tuple[int, int, int] | None = (0, 0, 0)) -> Image.Image:
+    """``content`` pasted as a picture-in-picture ``frac`` of the frame wide into a corner."""
+    out = im.copy()
+    iw = round(im.width * frac)
+    ih = round(iw * content.height / content.width)
+    m = im.width // 30
+    x = m if "l" in corner else im.width - iw - m
+    y = m if "t" in corner else im.height - ih - m
+    out.paste(content.resize((iw, ih), Image.Resampling.LANCZOS), (x, y))
+    if outline is not None:
+        ImageDraw.Draw(out).rectangle([x, y, x + iw - 1, y + ih - 1], outline=outline, width=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def lifestyle(shared_data) -> list[Image.Image]:
+    """Crops of the luma store's lifestyle banners that have a background of their own (some
+    banners are products on white: pasted with no outline, those have no edge to see)."""
+    root = shared_data / "luma" / "pub" / "media" / "wysiwyg"
+    out = []
+    for p in sorted(root.rglob("*.jpg")):
+        im = Image.open(p).convert("RGB")
+        s = min(im.size)
+        crop = im.crop((0, 0, s, s))
+        a = np.asarray(crop.convert("L").resize((64, 64)))
+        rim = np.concatenate([a[:2].ravel(), a[-2:].ravel(), a[:, :2].ravel(), a[:, -2:].ravel()])
+        if (rim < 235).mean() >= 0.9:
+            out.append(crop)
+        if len(out) == 6:
+            break
+    return out
+
+
+def _whole_products_on_white(photos: list[Image.Image]) -> list[Image.Image]:
+    """Photos whose product leaves white around it (some luma main images are close-ups that
+    fill the frame, with no backdrop for an inset to sit on)."""
+    out = []
+    for p in photos:
+        a = np.asarray(p.convert("L"))
+        b = max(2, min(a.shape) // 50)
+        rim = np.concatenate([a[:b].ravel(), a[-b:].ravel(), a[:, :b].ravel(), a[:, -b:].ravel()])
+        if (rim >= 245).mean() >= 0.9:
+            out.append(p)
+    return out
+
+
+@pytest.mark.shared
+def test_inset_pictures_are_found(photos, lifestyle):
+    """A lifestyle shot or a detail of the product pasted into a corner is an inset: Amazon
+    names inset images among what a main image must not have."""
+    shots = _whole_products_on_white(photos)
+    assert len(shots) >= 5
+    hits, found = 0, []
+    corners = ["tl", "tr", "bl", "br"]
+    for i, p in enumerate(shots[:6]):
+        detail = p.crop((p.width // 3, p.height // 3, 2 * p.width // 3, 2 * p.height // 3))
+        for im in (_inset(p, lifestyle[i % len(lifestyle)], corners[i % 4], outline=None),
+                   _inset(p, detail, corners[(i + 1) % 4])):
+            res = overlays.check(_ctx(im))
+            if "INSET_IMAGE" in _codes(res):
+                hits += 1
+                found.append((im, res))
+            # an inset is not a frame around the photo
+            assert "BORDER" not in _codes(res)
+    # measured: 10 of 12 (two detail insets that overlap the product are missed)
+    assert hits >= 0.75 * 2 * len(shots[:6]), hits
+    im, res = found[0]
+    f = next(f for f in res.flags if f.code == "INSET_IMAGE")
+    assert f.severity == "error" and "Amazon forbids inset images" in f.message and f.fix
+    assert res.score <= 45 and res.metrics["n_insets"] >= 1
+    etsy = overlays.check(_ctx(im, "etsy"))
+    f = next(f for f in etsy.flags if f.code == "INSET_IMAGE")
+    assert f.severity == "warning" and "forbids" not in f.message
+
+
+@pytest.mark.shared
+def test_clean_photos_and_boxed_products_have_no_inset(photos, shared_data):
+    """Cartons photographed head-on are rectangles with printed panels and a top that the
+    first version of the finder took for insets; none of them, and no clean studio shot, is."""
+    root = shared_data / "grocery" / "dataset" / "iconic-images-and-descriptions"
+    names = ["Oatly-Natural-Oatghurt", "Arla-Mild-Vanilla-Yoghurt", "God-Morgon-Apple-Juice",
+             "Tropicana-Juice-Smooth", "Alpro-Blueberry-Soyghurt", "Arla-Natural-Mild-Low-Fat"
+             "-Yoghurt"]
+    cartons = [p for n in names for p in root.rglob(f"{n}_Iconic.jpg")]
+    assert len(cartons) == len(names)
+    for p in cartons:
+        for use_model in (False, True):
+            ctx = ImageContext(load_image(p), marketplace("amazon"), use_model=use_model)
+            assert "INSET_IMAGE" not in _codes(overlays.check(ctx)), (p.name, use_model)
+    for p in photos:
+        assert "INSET_IMAGE" not in _codes(overlays.check(_ctx(p)))
+
+
+def test_inset_on_a_synthetic_studio_shot_and_a_carton_that_is_not_one():
+    """No shared data needed: a product on white with a textured picture pasted top-right is an
+    inset; a carton with a printed panel near its top-left corner, standing in the middle, is
+    not (its panel has carton around it, not backdrop)."""
+    rng = np.random.default_rng(0)
+    im = Image.new("RGB", (1000, 1000), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.ellipse([250, 250, 750, 850], fill=(40, 90, 160))
+    # a blocky picture: per-pixel noise would average away at the finder's working size
+    photo = Image.fromarray(rng.integers(40, 220, (11, 13, 3), dtype=np.uint8)).resize(
+        (260, 220), Image.Resampling.NEAREST)
+    with_inset = im.copy()
+    with_inset.paste(photo, (710, 30))
+    res = overlays.check(_ctx(with_inset))
+    assert "INSET_IMAGE" in _codes(res)
+    assert res.metrics["n_insets"] == 1 and 0.04 < res.metrics["inset_area"] < 0.08
+    assert res.maps["text"][100, 800] == 1.0  # the dashboard's overlay marks the inset
+    assert "INSET_IMAGE" not in _codes(overlays.check(_ctx(im)))
+
+    carton = Image.new("RGB", (1000, 1000), (255, 255, 255))
+    d = ImageDraw.Draw(carton)
+    d.rectangle([80, 60, 920, 960], fill=(230, 200, 60))
+    carton.paste(photo, (95, 75))  # printed on the carton's face, in the corner zone
+    ImageDraw.Draw(carton).rectangle([95, 75, 354, 294], outline=(0, 0, 0), width=3)
+    assert "INSET_IMAGE" not in _codes(overlays.check(_ctx(carton)))

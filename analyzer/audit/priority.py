@@ -41,7 +41,7 @@ FLAG_CHECK: dict[str, str] = {
     "CLUTTERED_BACKGROUND": "clutter",
     "LOW_RESOLUTION": "resolution", "NO_ZOOM": "resolution", "FORMAT_NOT_ACCEPTED": "resolution",
     "FILE_TOO_BIG_FOR_MARKETPLACE": "resolution", "CMYK": "resolution", "ANIMATED": "resolution",
-    "TEXT_OR_WATERMARK": "overlays", "BORDER": "overlays",
+    "TEXT_OR_WATERMARK": "overlays", "BORDER": "overlays", "INSET_IMAGE": "overlays",
     "LOW_DIFFERENTIATION": "differentiation", "NEAR_DUPLICATE": "differentiation",
     "LOW_SEARCH_RANK": "search",
 }

@@ -45,7 +45,13 @@ v2 + mirror averaging                          0.380 0.513 0.449  0.280 0.598 0.
 v2 + greyscale pass 0.5                        0.393 0.507 0.455  0.260 0.540 0.399   438
 v2 + PCA-whitening 256 (fitted on clothing)    0.347 0.507 0.419  0.307 0.603 0.447   209
 R-MAC, global + crop + colour 0.2 (default)    0.380 0.533 0.458  0.302 0.637 0.453   200
+R-MAC at a 320 px input                        0.420 0.540 0.479  0.282 0.645 0.449   ~2x
+R-MAC 320 + regional query crops (best of 5)   0.413 0.547 0.481  0.335 0.647 0.483   ~7x
 =============================================  =================  =================  ====
+
+(The last two rows were measured on 2026-12-02 with a fresh cache, where the default read
+0.380 0.533 0.457 / 0.295 0.623 0.443; they are not offered here: twice the cost or more of every
+embedding for luma gains inside the noise.)
 
 R-MAC costs nothing (same network pass) and is the best of these on the shopper photos; on luma
 nothing measured moves top-1 beyond the noise (one query is 0.007): 92 of the 150 luma queries

@@ -42,7 +42,7 @@ OVERLAY_LEGENDS = {
     "edges": "Edges and texture outside the product (props, patterns, clutter) in red.",
     "fill": "Blue: the product's bounding box. Dashed orange: the fill target, centred.",
     "white": "Background pixels: green = pure white (255,255,255), red = not pure white.",
-    "overlays": "Regions that look like text, logos or borders.",
+    "overlays": "Regions that look like text, logos, inset pictures or borders.",
 }
 
 

@@ -19,7 +19,7 @@ CHECK_LABELS: dict[str, str] = {
     "framing": "Framing & fill",
     "clutter": "Clutter",
     "resolution": "Resolution & format",
-    "overlays": "Text & watermarks",
+    "overlays": "Text & overlays",
     "search": "Search rank",
     "differentiation": "Stands out",
 }
@@ -33,7 +33,8 @@ CHECK_HELP: dict[str, str] = {
                "product.",
     "resolution": "Below the zoom size the listing loses the zoom feature; some formats are "
                   "refused.",
-    "overlays": "Text, logos, watermarks and borders are forbidden on most main images.",
+    "overlays": "Text, logos, watermarks, inset pictures and borders are forbidden on most main "
+                "images.",
 }
 
 # Material Symbols ship with Streamlit's own font, so they render in every browser (emoji need a
