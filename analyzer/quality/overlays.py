@@ -499,6 +499,8 @@ def find_insets(gray_u8: np.ndarray, mask: np.ndarray | None, plain: np.ndarray,
         gray_u8, (max(1, round(w0 * s)), max(1, round(h0 * s))), interpolation=cv2.INTER_AREA)
     h, w = g.shape
     none = InsetFinding([], 0.0)
+    if not plain.any():  # no plain backdrop to paste onto: nothing is called an inset
+        return none
     edges = cv2.Canny(g, 30, 90)
     # A drawn frame line gives an edge on each side of it and anti-aliasing wobbles it by a pixel:
     # a 3 x 3 dilation makes one solid band of it before the straight runs are kept.
@@ -511,8 +513,6 @@ def find_insets(gray_u8: np.ndarray, mask: np.ndarray | None, plain: np.ndarray,
         return none
     lines = cv2.bitwise_or(hor, ver)
     contours, _ = cv2.findContours(lines, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    if not plain.any():  # no plain backdrop to paste onto: nothing is called an inset
-        return none
     bd = cv2.resize(plain.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
     pad = max(4, round(0.03 * max(h, w)) + 2)
     bd_pad = cv2.copyMakeBorder(bd, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=1) > 0
