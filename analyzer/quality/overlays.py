@@ -516,11 +516,13 @@ def find_insets(gray_u8: np.ndarray, mask: np.ndarray | None, plain: np.ndarray,
     bd = cv2.resize(plain.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
     pad = max(4, round(0.03 * max(h, w)) + 2)
     bd_pad = cv2.copyMakeBorder(bd, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=1) > 0
-    m = None
+    m = m_lab = None
+    m_total = 0.0
     if mask is not None and mask.any():
         m = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
-    m_total = float(m.sum()) if m is not None else 0.0
-    m_lab = cv2.connectedComponents(m.view(np.uint8), connectivity=8)[1] if m is not None else None
+        m_total = float(m.sum())
+        if m_total > 0:  # else a speck lost in the shrink: no product to compare with
+            m_lab = cv2.connectedComponents(m.view(np.uint8), connectivity=8)[1]
     edge_px = max(2, round(0.01 * max(h, w)))
     near = float(th["inset_edge_frac"])
     cover = float(th["inset_side_cover"])
@@ -560,7 +562,7 @@ def find_insets(gray_u8: np.ndarray, mask: np.ndarray | None, plain: np.ndarray,
         n_ring = ring.size - (ring.shape[0] - 2 * r) * (ring.shape[1] - 2 * r)
         if float(ring.sum()) / max(1, n_ring) < float(th["inset_ring_backdrop"]):
             continue
-        if m is not None and m_lab is not None and m_total > 0:
+        if m is not None and m_lab is not None:
             if float(m[y:y1 + 1, x:x1 + 1].sum()) > float(th["inset_max_product"]) * m_total:
                 continue
             # A panel of the product (a carton's top, a label) is filled by a mask part that goes
