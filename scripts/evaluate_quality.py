@@ -327,6 +327,10 @@ def _pick(paths: list[Path], n: int, seed: int) -> list[Path]:
 
 def build_sets(names: set[str], limit: int, seed: int) -> dict[str, list[Path]]:
     luma = _pick(luma_main(), limit, seed)
+
+    def cloth() -> list[Path]:
+        return _pick(clothing(), limit, seed)
+
     makers: dict[str, Callable[[], list[Path]]] = {
         "luma": lambda: luma,
         "luma_blur": lambda: _derive("luma_blur", luma, blur),
@@ -338,9 +342,8 @@ def build_sets(names: set[str], limit: int, seed: int) -> dict[str, list[Path]]:
         "luma_border": lambda: _derive("luma_border", luma, add_border),
         "luma_text": lambda: _derive("luma_text", luma, add_text, version="_t2"),
         "luma_inset": lambda: _derive("luma_inset", luma, add_inset),
-        "clothing": lambda: _pick(clothing(), limit, seed),
-        "clothing_text": lambda: _derive("clothing_text", _pick(clothing(), limit, seed),
-                                         add_text),
+        "clothing": cloth,
+        "clothing_text": lambda: _derive("clothing_text", cloth(), add_text),
         "grocery_iconic": lambda: _pick(grocery_iconic(), limit, seed),
         "grocery_instore": lambda: _pick(grocery_instore(), limit, seed),
     }

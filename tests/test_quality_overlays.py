@@ -204,6 +204,13 @@ def _inset(im: Image.Image, content: Image.Image, corner: str, frac: float = 0.2
     return out
 
 
+def _rim(grey: Image.Image) -> np.ndarray:
+    """The pixels of a grey image's outer band (1/50 of its short side, at least 2 px)."""
+    a = np.asarray(grey)
+    b = max(2, min(a.shape) // 50)
+    return np.concatenate([a[:b].ravel(), a[-b:].ravel(), a[:, :b].ravel(), a[:, -b:].ravel()])
+
+
 @pytest.fixture(scope="module")
 def lifestyle(shared_data) -> list[Image.Image]:
     """Crops of the luma store's lifestyle banners that have a background of their own (some
@@ -214,9 +221,7 @@ def lifestyle(shared_data) -> list[Image.Image]:
         im = Image.open(p).convert("RGB")
         s = min(im.size)
         crop = im.crop((0, 0, s, s))
-        a = np.asarray(crop.convert("L").resize((64, 64)))
-        rim = np.concatenate([a[:2].ravel(), a[-2:].ravel(), a[:, :2].ravel(), a[:, -2:].ravel()])
-        if (rim < 235).mean() >= 0.9:
+        if (_rim(crop.convert("L").resize((64, 64))) < 235).mean() >= 0.9:
             out.append(crop)
         if len(out) == 6:
             break
@@ -226,14 +231,7 @@ def lifestyle(shared_data) -> list[Image.Image]:
 def _whole_products_on_white(photos: list[Image.Image]) -> list[Image.Image]:
     """Photos whose product leaves white around it (some luma main images are close-ups that
     fill the frame, with no backdrop for an inset to sit on)."""
-    out = []
-    for p in photos:
-        a = np.asarray(p.convert("L"))
-        b = max(2, min(a.shape) // 50)
-        rim = np.concatenate([a[:b].ravel(), a[-b:].ravel(), a[:, :b].ravel(), a[:, -b:].ravel()])
-        if (rim >= 245).mean() >= 0.9:
-            out.append(p)
-    return out
+    return [p for p in photos if (_rim(p.convert("L")) >= 245).mean() >= 0.9]
 
 
 @pytest.mark.shared
