@@ -87,18 +87,15 @@ if good_items:
         pending = pipeline.needs_search(item, settings, search, cache)
         st.subheader(md_escape(item.name), anchor=False)
         st.caption(f"{file_caption(selected)} · checked against {mkt.label}'s main-image rules")
-
-        def get_mask(r):  # the product mask, computed once per photo
-            return resources.product_mask_for(r.content_hash, settings.use_model, r)
-
-        render_report_card(selected, mkt, get_mask)
+        render_report_card(selected, mkt, resources.product_mask)
     with tab_search:
         if not pending:
             render_search(selected, search,
                           cache.get_extras(pipeline.search_key(item, settings, search)))
     with tab_diff:
         if not pending:
-            render_differentiation(selected, search, resources, get_mask)
+            render_differentiation(selected, search, resources.catalog_map(search),
+                                   cache.get_extras(pipeline.search_key(item, settings, search)))
 else:
     for t in (tab_card, tab_search, tab_diff):
         with t:

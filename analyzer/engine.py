@@ -1,11 +1,18 @@
-"""Analyse one image: load it once, run every registered check, combine the scores."""
+"""The one path of an image: load it once, run every registered check, combine the scores,
+then (with a catalog) run the search simulation on the same decoded image and mask.
+
+Every caller goes through here: the CLI (``analyze``), the store audit (one worker per image),
+the Ray audit and the dashboard. :func:`analyze_and_enrich` is the whole path;
+:func:`analyze` and :func:`enrich_report` are its two halves, for the dashboard, which shows
+the quality card before the (slower) search simulation.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +92,63 @@ def analyze(source: str | Path | bytes, *, marketplace: str | None = None,
             f"({type(e).__name__}); please report it"))
 
 
-def analyze_many(sources: Iterable[str | Path], *, marketplace: str | None = None,
-                 use_model: bool = True) -> Iterator[ImageReport]:
-    for s in sources:
-        yield analyze(s, marketplace=marketplace, use_model=use_model)
+@dataclass
+class Analysis:
+    """One image through the whole path: the report (with the search figures when a catalog
+    was given), the search simulation's own result (its embedding, simulated shopper photos and
+    what-if photo; None without a catalog) and a small JPEG thumbnail when one was asked for."""
+
+    report: ImageReport
+    search: Any = None
+    thumbnail: bytes | None = None
+
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """The listing's embedding with the catalog's embedder (the vector that was ranked)."""
+        return None if self.search is None else getattr(self.search, "embedding", None)
+
+
+def enrich_report(report: ImageReport, search: Any, *, marketplace: str | None = None,
+                  **kwargs: Any) -> Any:
+    """Add the search simulation to an analysed report (``keep_image=True``), in place.
+
+    ``search`` is an open :class:`analyzer.search.integration.SearchContext`. Returns its
+    ``SearchResult``, or None when the report failed or has no image. Never raises: the quality
+    report stands on its own, so a search failure becomes a note on it.
+    """
+    if not report.ok or report.image is None or search is None:
+        return None
+    try:
+        return search.enrich(report, marketplace=marketplace, **kwargs)
+    except ListingLensError as e:
+        report.notes.append(f"search simulation skipped: {e.message}")
+    except Exception as e:  # a search-layer bug must not cost the quality report
+        log.error("search simulation failed for %s: %s: %s", report.file, type(e).__name__, e,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
+        report.notes.append(f"search simulation failed ({type(e).__name__}); "
+                            "the quality report is complete")
+    return None
+
+
+def analyze_and_enrich(source: str | Path | bytes, *, marketplace: str | None = None,
+                       name: str | None = None, use_model: bool = True, search: Any = None,
+                       thumbnail: bool = False, keep_image: bool = False) -> Analysis:
+    """The whole path for one image: :func:`analyze`, then :func:`enrich_report` with the same
+    decoded image and product mask when ``search`` (an open ``SearchContext``) is given, and a
+    thumbnail of the working image when ``thumbnail``. Never raises for a bad image.
+
+    The image and mask stay on the report only with ``keep_image`` (the dashboard's overlays);
+    otherwise they are dropped as soon as they are no longer needed.
+    """
+    report = analyze(source, marketplace=marketplace, name=name, use_model=use_model,
+                     keep_image=keep_image or thumbnail or search is not None)
+    res = enrich_report(report, search, marketplace=marketplace) if search is not None else None
+    thumb = None
+    if thumbnail and report.ok and report.image is not None:
+        from analyzer.io.thumbnail import thumbnail_jpeg
+
+        thumb = thumbnail_jpeg(report.image.rgb)
+    if not keep_image:
+        report.image = None
+        report.mask = None
+    return Analysis(report, res, thumb)

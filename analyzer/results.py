@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,12 @@ class ImageReport:
     # The product mask (uint8 0-255, working size), kept with the image so the search layer
     # does not run u2netp again; not serialised.
     mask: Any = field(default=None, repr=False)
+
+    def light(self) -> ImageReport:
+        """A copy without the per-pixel data (the image, the product mask, the checks' overlay
+        maps): what the dashboard keeps for every photo of a store and the audit table reads."""
+        return replace(self, image=None, mask=None,
+                       checks={n: replace(c, maps={}) for n, c in self.checks.items()})
 
     def worst_severity(self) -> str | None:
         return sort_flags(self.flags)[0].severity if self.flags else None

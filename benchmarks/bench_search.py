@@ -147,7 +147,8 @@ def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool,
     import torch
 
     from analyzer.search.catalog import DEMO_CATALOG, Catalog
-    from analyzer.search.index import ExactIndex, IVFIndex, count_better
+    from analyzer.search.index import ExactIndex, IVFIndex
+    from analyzer.search.scoring import count_better
 
     faiss.omp_set_num_threads(threads)
     torch.set_num_threads(threads)
@@ -176,7 +177,7 @@ def bench_synthetic(n: int, n_queries: int, workdir: Path, crossover: bool,
     _, t = timed(lambda: exact.search(q[:1], 10), repeat=3)
     out["exact_top10_ms_single_query"] = round(float(np.median(t)) * 1000, 1)
     # Exact rank of one target: how many rows beat its similarity, one pass over all rows
-    # (analyzer.search.index.count_better: float16 rows converted in small blocks).
+    # (analyzer.search.scoring.count_better: float16 rows converted in small blocks).
     target = 12345 % len(xs[0])
     ts = np.array([float(np.asarray(xs[0][target], np.float32) @ q[0])])
     rank, t = timed(lambda: int(count_better(q[:1], xs, ts)[0]) + 1, repeat=3)

@@ -13,7 +13,8 @@ import pytest
 
 from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.search.catalog import Catalog, add_to_catalog, build_catalog, read_source
-from analyzer.search.index import ExactIndex, IVFIndex, load_index
+from analyzer.search.index import ExactIndex, IVFIndex
+from analyzer.search.vector_index import load_index
 from tests.catalog_helpers import write_products
 
 EMBEDDER = "builtin:global"   # the whole-image backbone only: the catalog mechanics, quickly
@@ -226,7 +227,7 @@ def test_ivf_index_recall_and_roundtrip(tmp_path):
 def test_single_queries_search_faiss_on_one_thread():
     import faiss
 
-    from analyzer.search.index import FAISS_ONE_THREAD_BELOW, faiss_search
+    from analyzer.search.scoring import FAISS_ONE_THREAD_BELOW, faiss_search
 
     x = _clustered(500, 16, seed=3)
     flat = faiss.IndexFlatIP(16)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from analyzer.search.index import INDEX_KINDS, ExactIndex, load_index
+from analyzer.search.index import ExactIndex
 from analyzer.search.ondisk import (
     OnDiskVectorIndex,
     ShardedVectors,
@@ -15,6 +15,7 @@ from analyzer.search.ondisk import (
     default_params,
     open_index,
 )
+from analyzer.search.vector_index import INDEX_KINDS, index_class, load_index
 
 N, DIM = 12_000, 384
 
@@ -135,10 +136,12 @@ def test_incremental_add_and_remove(data, tmp_path):
 
 
 def test_catalog_index_interface(data, tmp_path):
-    """Registered as a catalog VectorIndex kind, saved/loaded by analyzer.search.index."""
+    """Registered (by dotted path) as a catalog VectorIndex kind, saved/loaded through
+    analyzer.search.vector_index."""
     paths, q = data
     shards = [np.load(p, mmap_mode="r") for p in paths]
-    INDEX_KINDS.setdefault(OnDiskVectorIndex.kind, OnDiskVectorIndex)
+    assert INDEX_KINDS[OnDiskVectorIndex.kind] == "analyzer.search.ondisk:OnDiskVectorIndex"
+    assert index_class(OnDiskVectorIndex.kind) is OnDiskVectorIndex
     vi = OnDiskVectorIndex.build(shards, params={"nprobe": 16}, scratch=tmp_path)
     vi.save(tmp_path / "index")
     loaded = load_index(tmp_path / "index", shards)
@@ -167,7 +170,7 @@ def test_catalog_switches_to_ondisk_index_and_grows_it_incrementally(data, tmp_p
     import shutil
 
     from analyzer.search import catalog as catmod
-    from analyzer.search import index as idxmod
+    from analyzer.search import vector_index as idxmod
 
     paths, q = data
     monkeypatch.setattr(idxmod, "ondisk_min_items", lambda: 1000)
@@ -205,7 +208,7 @@ def test_catalog_switches_to_ondisk_index_and_grows_it_incrementally(data, tmp_p
 def test_blockwise_float16_scoring_is_the_float32_product(data):
     """The fast exact path (float16 rows converted in small blocks) gives the float32 product:
     scores, top-k and exact-rank counts equal NumPy's on the same rows."""
-    from analyzer.search.index import count_better, exact_scores, iter_scores
+    from analyzer.search.scoring import count_better, exact_scores, iter_scores
 
     paths, queries = data
     shards = [np.load(p, mmap_mode="r") for p in paths]  # 5000-row float16 memory maps

@@ -19,7 +19,6 @@ from analyzer.ui.state import (
     Settings,
     fit_catalog_map,
     resolve_catalog,
-    strip_report,
 )
 
 
@@ -29,15 +28,28 @@ def _report(h: str) -> ImageReport:
                       original_mode="RGB", bit_depth=8, file_size=10, content_hash=h)
     chk = CheckResult("sharpness", 80.0, maps={"blur": np.zeros((64, 48), np.float32)})
     return ImageReport(file=h, ok=True, checks={"sharpness": chk}, image=img, content_hash=h,
-                       grade="B", scores={"overall": 80.0})
+                       grade="B", scores={"overall": 80.0},
+                       mask=np.full((64, 48), 255, np.uint8))
 
 
-def test_strip_report_drops_image_and_maps_but_keeps_scores() -> None:
+def test_light_report_drops_image_mask_and_maps_but_keeps_scores() -> None:
     r = _report("a")
-    light = strip_report(r)
-    assert light.image is None and light.checks["sharpness"].maps == {}
+    light = r.light()
+    assert light.image is None and light.mask is None and light.checks["sharpness"].maps == {}
     assert light.checks["sharpness"].score == 80.0 and light.grade == "B"
-    assert r.image is not None and "blur" in r.checks["sharpness"].maps  # original untouched
+    assert r.image is not None and r.mask is not None  # original untouched
+    assert "blur" in r.checks["sharpness"].maps
+
+
+def test_result_cache_light_store_holds_no_pixels() -> None:
+    """The light store (up to 20,000 photos) must not keep a ~1 MB product mask per photo."""
+    c = ResultCache(max_full=1, max_light=10)
+    for h in "ab":
+        c.put((h,), _report(h))
+    for h in "ab":
+        light = c.get((h,), full=False)
+        assert light.image is None and light.mask is None
+        assert all(not chk.maps for chk in light.checks.values())
 
 
 def test_result_cache_keeps_few_full_reports_and_all_light_ones() -> None:

@@ -2,22 +2,20 @@
 
 Design (why it looks like this):
 
-* The parent reads each item's bytes and hashes them (SHA-256, the analyze contract's
+* The driver reads each item's bytes and hashes them (SHA-256, the analyze contract's
   ``content_hash``); an image whose hash is already in ``results.jsonl`` is not analysed again,
   so re-running the same command after a crash or Ctrl-C resumes where it stopped.
-* Decoding, the checks and (with a catalog) the embedding and search simulation run in worker
-  processes (``ProcessPoolExecutor``, spawn start so no thread pool of torch/onnxruntime is ever
-  forked). At most ``2 x workers`` images are in flight, so memory stays flat however large the
+* Decoding, the checks and (with a catalog) the embedding and search simulation run in a pool
+  of workers (:mod:`analyzer.audit.pools`: local processes or Ray tasks), each running
+  :func:`analyzer.audit.worker.work`, which returns the result and its thumbnail and writes
+  nothing. At most ``2 x workers`` images are in flight, so memory stays flat however large the
   store is.
-* Each result is appended to ``results.jsonl`` and flushed as soon as it arrives (append-only
-  log). At the end the log is rewritten, atomically, to exactly one line per input in input
-  order, and ``report.csv`` / ``report.pdf`` are made from it.
+* Each result is appended to ``results.jsonl`` (:class:`analyzer.audit.results_log.ResultsLog`)
+  and flushed as soon as it arrives. At the end the log is rewritten, atomically, to exactly one
+  line per input in input order, and ``report.csv`` / ``report.pdf`` are made from it.
 * A failing image becomes a result with ``ok: false`` and its error; the audit goes on. A worker
   that dies (e.g. killed for memory) costs only its in-flight images, recorded as
   INTERNAL_ERROR and retried on the next run.
-
-:func:`audit_one` (one item -> one analyze-JSON dict) and :class:`ResultsLog` (the resumable
-writer) are separate so that other engines (e.g. Ray) can reuse them.
 """
 
 from __future__ import annotations
@@ -25,22 +23,27 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import hashlib
-import io
 import json
 import logging
-import multiprocessing as mp
-import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzer.audit.sources import AuditItem, AuditSource, BytesLoader, open_source
-from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.audit.pools import PoolFactory, pool_factory
+from analyzer.audit.results_log import (
+    OrderEntry,
+    ResultsLog,
+    crash_result,
+    iter_results,
+    store_thumbnail,
+    thumbnail_path,
+)
+from analyzer.audit.sources import AuditSource, open_source
+from analyzer.audit.worker import ItemResult, WorkerConfig, error_result, warm, work
+from analyzer.errors import ListingLensError
 
 log = logging.getLogger(__name__)
 
@@ -49,321 +52,6 @@ CSV_FILE = "report.csv"
 PDF_FILE = "report.pdf"
 SUMMARY_FILE = "audit.json"
 THUMBS_DIR = "thumbs"
-THUMB_LONG_SIDE = 256
-# Failures that may not happen again (a crashed worker, a bug): retried when the audit re-runs.
-RETRY_CODES = frozenset({ErrorCode.INTERNAL_ERROR.value})
-
-
-# --------------------------------------------------------------------------------------------
-# One item
-
-
-def thumbnail_path(thumb_dir: str | Path, content_hash: str) -> Path:
-    return Path(thumb_dir) / f"{content_hash[:64]}.jpg"
-
-
-def _valid_hash(content_hash: str) -> bool:
-    return bool(content_hash) and all(c in "0123456789abcdef" for c in content_hash)
-
-
-def save_thumbnail(rgb: Any, thumb_dir: str | Path, content_hash: str) -> Path | None:
-    """A small JPEG of the working image, for the PDF (named by hash: no user text in paths)."""
-    from PIL import Image
-
-    if not _valid_hash(content_hash):
-        return None
-    out = thumbnail_path(thumb_dir, content_hash)
-    if out.exists():
-        return out
-    im = Image.fromarray(rgb)
-    im.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=82, optimize=True)
-    return store_thumbnail(thumb_dir, content_hash, buf.getvalue())
-
-
-def store_thumbnail(thumb_dir: str | Path, content_hash: str, data: bytes) -> Path | None:
-    """Write encoded thumbnail bytes under their hash (atomic; an existing file is kept). The
-    temporary name carries the process and thread, so concurrent writers never share it."""
-    if not _valid_hash(content_hash):
-        return None
-    out = thumbnail_path(thumb_dir, content_hash)
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    return out
-
-
-def error_result(item: AuditItem, err: ListingLensError) -> dict[str, Any]:
-    """The analyze-JSON dict of an item that could not be read."""
-    from analyzer.engine import error_report
-
-    d = error_report(item.name, err).to_dict()
-    d["product_id"] = item.product_id
-    d["title"] = item.title
-    return d
-
-
-def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: bool = True,
-              search: Any = None, thumb_dir: str | Path | None = None) -> dict[str, Any]:
-    """Analyse one item and return its analyze-JSON dict plus ``product_id`` and ``title``.
-
-    Never raises for a bad image: unreadable items come back with ``ok: false``. ``search`` is an
-    open :class:`analyzer.search.integration.SearchContext` (or None); ``thumb_dir`` where to
-    save a small thumbnail named by content hash (or None).
-    """
-    from analyzer.engine import analyze
-
-    data: bytes | None = None
-    try:
-        data = item.read()
-    except ListingLensError as e:
-        return error_result(item, e)
-    else:
-        keep = search is not None or thumb_dir is not None
-        report = analyze(data, marketplace=marketplace, name=item.name, use_model=use_model,
-                         keep_image=keep)
-        if report.ok and search is not None:
-            try:
-                search.enrich(report, marketplace=marketplace)
-            except ListingLensError as e:
-                report.notes.append(f"search simulation skipped: {e.message}")
-            except Exception as e:  # the quality audit must survive a search-layer bug
-                log.exception("search enrichment failed for %s", item.name)
-                report.notes.append(f"search simulation failed ({type(e).__name__})")
-        if report.ok and thumb_dir is not None and report.image is not None:
-            try:
-                save_thumbnail(report.image.rgb, thumb_dir, report.content_hash)
-            except OSError as e:
-                report.notes.append(f"thumbnail not saved ({e})")
-        report.image = None
-        d = report.to_dict()
-    if not d.get("content_hash") and data is not None:
-        # Failed reads still get their hash: the resume key, and an empty file is content too.
-        d["content_hash"] = hashlib.sha256(data).hexdigest()
-    d["product_id"] = item.product_id
-    d["title"] = item.title
-    return d
-
-
-# --------------------------------------------------------------------------------------------
-# The resumable results file
-
-
-def result_key(result: dict[str, Any]) -> str | None:
-    """The resume key of a result: its content hash, unless it should be retried."""
-    h = result.get("content_hash") or ""
-    err = result.get("error") or {}
-    if not h or err.get("code") in RETRY_CODES:
-        return None
-    return h
-
-
-class ResultsLog:
-    """``results.jsonl`` as an append-only, per-line-flushed log indexed by content hash.
-
-    Opening it repairs a half-written last line (a crash mid-write) and indexes every finished
-    result, keeping only the byte offset of each (memory stays small for big stores).
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._offsets: dict[str, int] = {}  # finished results: resume key -> byte offset
-        self._latest: dict[str, int] = {}   # any result with a hash (incl. retryable failures)
-        self._repair_and_index()
-        self._fh = open(self.path, "ab")  # noqa: SIM115 - kept open for the whole audit
-
-    def _repair_and_index(self) -> None:
-        if not self.path.exists():
-            return
-        with open(self.path, "r+b") as f:
-            data_end = f.seek(0, io.SEEK_END)
-            if data_end == 0:
-                return
-            f.seek(max(0, data_end - 1))
-            if f.read(1) != b"\n":
-                # Cut a partial last line: it would corrupt the next line appended after it.
-                f.seek(0)
-                content = f.read()
-                last_nl = content.rfind(b"\n")
-                f.truncate(last_nl + 1 if last_nl >= 0 else 0)
-            f.seek(0)
-            pos = 0
-            for line in f:
-                try:
-                    r = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    pos += len(line)
-                    continue
-                if isinstance(r, dict):
-                    self._index(r, pos)
-                pos += len(line)
-
-    def _index(self, r: dict[str, Any], pos: int) -> None:
-        h = r.get("content_hash") or ""
-        if h:
-            self._latest[h] = pos
-        key = result_key(r)
-        if key:
-            self._offsets[key] = pos
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._offsets
-
-    def __len__(self) -> int:
-        return len(self._offsets)
-
-    def append(self, result: dict[str, Any]) -> None:
-        line = (json.dumps(result, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        pos = self._fh.seek(0, io.SEEK_END)
-        self._fh.write(line)
-        self._fh.flush()
-        self._index(result, pos)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        pos = self._latest.get(key)
-        if pos is None:
-            return None
-        with open(self.path, "rb") as f:
-            f.seek(pos)
-            return json.loads(f.readline())
-
-    def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
-
-    def compact(self, order: Iterable[OrderEntry]) -> int:
-        """Rewrite the file as one line per input, in input order (atomic replace)."""
-        self._fh.flush()
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        n = 0
-        self._offsets, latest = {}, self._latest
-        self._latest = {}
-        with open(self.path, "rb") as src, open(tmp, "wb") as dst:
-            for e in order:
-                r = e.inline
-                if r is None and e.key is not None:
-                    pos = latest.get(e.key)
-                    if pos is not None:
-                        src.seek(pos)
-                        r = json.loads(src.readline())
-                if r is None:  # never expected: keep one row per input whatever happens
-                    r = _crash_result(e.key or "", "the result was lost")
-                r = {**r, "file": e.name, "product_id": e.product_id, "title": e.title}
-                self._index(r, dst.tell())
-                dst.write((json.dumps(r, ensure_ascii=False, separators=(",", ":"))
-                           + "\n").encode())
-                n += 1
-        self.close()
-        os.replace(tmp, self.path)
-        self._fh = open(self.path, "ab")  # noqa: SIM115
-        return n
-
-
-@dataclass
-class OrderEntry:
-    """One input in input order: where its result is (``key``) or the result itself."""
-
-    name: str
-    product_id: str
-    title: str
-    key: str | None = None
-    inline: dict[str, Any] | None = None
-
-
-def iter_results(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The results of a finished audit (``results.jsonl``), one dict per input."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                yield json.loads(line)
-
-
-# --------------------------------------------------------------------------------------------
-# Worker processes
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | None, threads: int) -> None:
-    # Ctrl-C is handled by the parent, which stops the pool; workers must not die mid-line.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    setup_worker(marketplace, use_model, catalog, thumb_dir, threads)
-
-
-def setup_worker(marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | None, threads: int) -> None:
-    """Prepare this process to run :func:`_work` (thread limits, the catalog's search context);
-    used by the process pool's initializer and by the Ray engine's workers."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    os.environ.setdefault("LISTING_LENS_ORT_THREADS", str(threads))
-    try:
-        import cv2
-
-        cv2.setNumThreads(threads)
-    except Exception:  # pragma: no cover - cv2 is a dependency
-        pass
-    search = None
-    init_error = None
-    if catalog:
-        import torch
-
-        torch.set_num_threads(threads)
-        from analyzer.search.integration import SearchContext
-
-        try:
-            search = SearchContext.open(catalog)
-        except ListingLensError as e:
-            init_error = e.to_dict()
-    _WORKER.update(marketplace=marketplace, use_model=use_model, search=search,
-                   thumb_dir=thumb_dir, init_error=init_error)
-
-
-def _warm() -> dict[str, str] | None:
-    """Compute the catalog's rank baseline once (it is cached on disk for the other workers);
-    returns the worker's start-up error, if any, as {code, message}."""
-    if _WORKER.get("init_error"):
-        return _WORKER["init_error"]
-    if _WORKER.get("search") is not None:
-        _WORKER["search"].warm()
-    return None
-
-
-def _work(name: str, product_id: str, title: str, data: bytes) -> dict[str, Any]:
-    item = AuditItem(name, product_id, title, BytesLoader(data))
-    return audit_one(item, _WORKER["marketplace"], use_model=_WORKER["use_model"],
-                     search=_WORKER["search"], thumb_dir=_WORKER["thumb_dir"])
-
-
-class _SerialPool:
-    """The pool interface, run in this process (workers=1: no start-up cost, easy debugging)."""
-
-    def __init__(self, marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | None) -> None:
-        search = None
-        if catalog:
-            from analyzer.search.integration import SearchContext
-
-            search = SearchContext.open(catalog)
-        self._kw = dict(use_model=use_model, search=search, thumb_dir=thumb_dir)
-        self._mkt = marketplace
-
-    def submit(self, fn: Callable, name: str, product_id: str, title: str,
-               data: bytes) -> cf.Future:
-        fut: cf.Future = cf.Future()
-        item = AuditItem(name, product_id, title, BytesLoader(data))
-        fut.set_result(audit_one(item, self._mkt, **self._kw))
-        return fut
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,33 +133,27 @@ def _kill_pool(pool: Any) -> None:
             p.terminate()
 
 
-def n_workers_requested(workers: int | None) -> int:
-    return max(1, int(workers or os.cpu_count() or 1))
-
-
 def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
               marketplace: str | None = None, catalog: str | Path | None = None,
               workers: int | None = None, use_model: bool = True, progress: bool = True,
               reports: bool = True, store_name: str | None = None,
               pdf_detail_limit: int | None = None,
               on_progress: Callable[[int, int], None] | None = None,
-              engine: str = "local", ray_address: str | None = None) -> AuditSummary:
+              engine: str = "local", ray_address: str | None = None,
+              pools: PoolFactory | None = None) -> AuditSummary:
     """Audit every image of ``source`` into ``out_dir`` (results.jsonl, report.csv, report.pdf).
 
-    ``workers``: worker processes (default: CPU count; 1 runs in this process).
-    ``engine``: ``local`` (worker processes on this machine) or ``ray`` (one Ray task per image,
-    on a local Ray or the cluster at ``ray_address``; ``workers`` then defaults to the cluster's
-    CPUs); same outputs, resume and error handling (analyzer/scale/ray_audit.py).
-    ``on_progress(done, total)`` is called after each input (e.g. a dashboard progress bar).
-    Returns an :class:`AuditSummary`; raises ListingLensError only for an unusable source,
-    marketplace or catalog.
+    ``pools``: where the images are analysed (:mod:`analyzer.audit.pools`); when None, the kind
+    named by ``engine`` (``local``: worker processes on this machine, ``workers`` of them,
+    default the CPU count, 1 runs in this process; ``ray``: one Ray task per image on a local Ray
+    or the cluster at ``ray_address``, ``workers`` defaulting to the cluster's CPUs). Same
+    outputs, resume and error handling either way. ``on_progress(done, total)`` is called after
+    each input (e.g. a dashboard progress bar). Returns an :class:`AuditSummary`; raises
+    ListingLensError only for an unusable source, marketplace, catalog or engine.
     """
     from analyzer.config import marketplace as get_marketplace
 
     get_marketplace(marketplace)  # a typo fails before any work
-    if engine not in ("local", "ray"):
-        raise ListingLensError(ErrorCode.INTERNAL_ERROR,
-                               f"unknown audit engine '{engine}'; choose local or ray")
     t0 = time.perf_counter()
     src = source if isinstance(source, AuditSource) else open_source(source)
     out = Path(out_dir)
@@ -482,17 +164,24 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         from analyzer.search.catalog import Catalog
 
         Catalog.open(catalog_s)  # CATALOG_NOT_FOUND / MISMATCH now, before any work
-    ray_pool = None
-    if engine == "ray":
-        from analyzer.scale.ray_audit import RayPool
+    if pools is None:
+        pools = pool_factory(engine, WorkerConfig(marketplace, use_model, catalog_s),
+                             workers=workers, address=ray_address)
+    try:
+        return _run(src, out, pools, marketplace=marketplace, catalog=catalog_s,
+                    progress=progress, reports=reports, store_name=store_name,
+                    pdf_detail_limit=pdf_detail_limit, on_progress=on_progress,
+                    engine=engine, t0=t0, thumb_dir=thumb_dir)
+    finally:
+        pools.close()
 
-        ray_pool = RayPool(marketplace, use_model, catalog_s, thumb_dir, address=ray_address,
-                           workers=workers)
-        n_workers = ray_pool.workers
-    else:
-        n_workers = n_workers_requested(workers)
+
+def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | None,
+         catalog: str | None, progress: bool, reports: bool, store_name: str | None,
+         pdf_detail_limit: int | None, on_progress: Callable[[int, int], None] | None,
+         engine: str, t0: float, thumb_dir: Path) -> AuditSummary:
+    n_workers = pools.workers
     window = 2 * n_workers
-
     rlog = ResultsLog(out / RESULTS_FILE)
     summary = AuditSummary(out_dir=out, source=str(src.label), total=len(src),
                            skipped=list(src.skipped), workers=n_workers, engine=engine)
@@ -502,29 +191,26 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     seen: set[str] = set()  # hashes met in this run (a second one is a duplicate listing)
     bar = _Progress(_progress(len(src), progress), on_progress, len(src))
 
-    def make_pool() -> Any:
-        if ray_pool is not None:
-            return ray_pool  # Ray replaces lost workers itself: the pool never breaks
-        if n_workers == 1:
-            return _SerialPool(marketplace, use_model, catalog_s, str(thumb_dir))
-        return cf.ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(marketplace, use_model, catalog_s, str(thumb_dir), 1))
-
     def collect(done: Iterable[cf.Future]) -> bool:
         broken = False
         for fut in done:
             h = pending.pop(fut)
             in_flight_hashes.discard(h)
             try:
-                r = fut.result()
+                item: ItemResult = fut.result()
+                r = item.result
             except cf.process.BrokenProcessPool:
                 broken = True
-                r = _crash_result(h)
+                r = crash_result(h)
             except Exception as e:  # pickling or other pool failure: cost one image
                 log.exception("worker failed")
-                r = _crash_result(h, f"{type(e).__name__}")
+                r = crash_result(h, f"{type(e).__name__}")
+            else:
+                if item.thumbnail is not None:
+                    try:
+                        store_thumbnail(thumb_dir, r.get("content_hash") or h, item.thumbnail)
+                    except OSError as e:
+                        r.setdefault("notes", []).append(f"thumbnail not saved ({e})")
             if not r.get("content_hash"):
                 r["content_hash"] = h
             rlog.append(r)
@@ -532,15 +218,16 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
             bar.update(1)
         return broken
 
-    pool = make_pool()
+    pool = pools()
     try:
-        if catalog_s and (n_workers > 1 or ray_pool is not None):
+        if catalog:
             # One worker computes the per-catalog baseline (cached on disk) before the others
-            # need it, instead of every worker computing it at the same time.
+            # need it, instead of every worker computing it at the same time; a catalog that
+            # cannot be opened in a worker stops the audit here, before any image.
             if progress:
                 print("loading the catalog (its search baseline is computed once and cached; "
                       "the first audit against a new catalog takes longer)", file=sys.stderr)
-            err = pool.submit(_warm).result()
+            err = pool.submit(warm).result()
             if err:
                 raise ListingLensError(err["code"], err["message"])
         for item in src:
@@ -566,17 +253,17 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 if collect(done):
                     _kill_pool(pool)
-                    pool = make_pool()
+                    pool = pools()
                     _fail_pending(pending, in_flight_hashes, rlog, summary, bar)
             in_flight_hashes.add(h)
-            fut = pool.submit(_work, item.name, item.product_id, item.title, data)
+            fut = pool.submit(work, item.name, item.product_id, item.title, data)
             pending[fut] = h
             del data
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             if collect(done):
                 _kill_pool(pool)
-                pool = make_pool()
+                pool = pools()
                 _fail_pending(pending, in_flight_hashes, rlog, summary, bar)
         pool.shutdown(wait=True)
     except BaseException:
@@ -598,21 +285,12 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
                                          "message": err.get("message", "")})
     summary.elapsed_s = time.perf_counter() - t0
     if reports:
-        write_reports(summary, marketplace=marketplace, catalog=catalog_s,
+        write_reports(summary, marketplace=marketplace, catalog=catalog,
                       store_name=store_name or src.label, pdf_detail_limit=pdf_detail_limit)
     summary.elapsed_s = time.perf_counter() - t0
     (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False),
                                     encoding="utf-8")
     return summary
-
-
-def _crash_result(h: str, what: str = "the worker process stopped") -> dict[str, Any]:
-    return {"file": "", "ok": False, "content_hash": h,
-            "error": {"code": ErrorCode.INTERNAL_ERROR.value,
-                      "message": f"{what} while analysing this image (out of memory?); "
-                                 "re-run the audit to retry it"},
-            "width": 0, "height": 0, "format": "", "scores": {}, "grade": "", "metrics": {},
-            "flags": [], "notes": []}
 
 
 def _fail_pending(pending: dict, in_flight: set, rlog: ResultsLog, summary: AuditSummary,
@@ -621,7 +299,7 @@ def _fail_pending(pending: dict, in_flight: set, rlog: ResultsLog, summary: Audi
     for fut in list(pending):
         h = pending.pop(fut)
         in_flight.discard(h)
-        rlog.append(_crash_result(h))
+        rlog.append(crash_result(h))
         summary.analysed += 1
         bar.update(1)
 

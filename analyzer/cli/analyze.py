@@ -44,7 +44,7 @@ def format_table(results: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.engine import analyze
+    from analyzer.engine import analyze_and_enrich
     from analyzer.io.loader import iter_image_paths
 
     paths = iter_image_paths(args.paths)
@@ -56,14 +56,9 @@ def run(args: argparse.Namespace) -> int:
         from analyzer.search.integration import SearchContext
 
         search_ctx = SearchContext.open(args.catalog)
-    results = []
-    for p in paths:
-        report = analyze(p, marketplace=args.marketplace, use_model=not args.no_model,
-                         keep_image=search_ctx is not None)
-        if search_ctx is not None and report.ok:
-            search_ctx.enrich(report)
-        report.image = None
-        results.append(report.to_dict())
+    results = [analyze_and_enrich(p, marketplace=args.marketplace, use_model=not args.no_model,
+                                  search=search_ctx).report.to_dict()
+               for p in paths]
     if args.format == "json":
         json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -25,57 +25,32 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from analyzer.audit.worker import WorkerConfig, setup_worker
+from analyzer.errors import ErrorCode, ListingLensError
 
 TASK_NAME = "listing_lens_audit"
 # Ray re-runs a task whose worker died this many times before the image is recorded as failed.
 MAX_RETRIES = 3
 
-_STATE: dict[str, Any] = {}
+def _task(cfg: WorkerConfig, fn: Callable[..., Any], *args: Any) -> Any:
+    """Ray task body: ``fn(*args)`` in a worker set up for ``cfg`` (once per worker process)."""
+    setup_worker(cfg)
+    return fn(*args)
 
 
-def _ensure_worker(config: tuple[Any, ...]) -> str:
-    """Set this worker process up for ``config`` (once); returns its local thumbnail folder."""
-    from analyzer.audit import runner
-
-    if _STATE.get("config") != config:
-        thumbs = _STATE.get("thumbs") or tempfile.mkdtemp(prefix="ll-audit-thumbs-")
-        marketplace, use_model, catalog, threads = config
-        runner.setup_worker(marketplace, use_model, catalog, thumbs, threads)
-        _STATE.update(config=config, thumbs=thumbs)
-    return str(_STATE["thumbs"])
-
-
-def _task(config: tuple[Any, ...], fn: Callable[..., Any], *args: Any
-          ) -> tuple[Any, bytes | None]:
-    """Ray task body: ``fn(*args)`` in a set-up worker, plus the result's thumbnail bytes."""
-    from analyzer.audit.runner import thumbnail_path
-
-    thumbs = _ensure_worker(config)
-    value = fn(*args)
-    thumb = None
-    h = value.get("content_hash") if isinstance(value, dict) else None
-    if h:
-        p = thumbnail_path(thumbs, h)
-        if p.is_file():
-            thumb = p.read_bytes()
-            p.unlink(missing_ok=True)
-    return value, thumb
-
-
-class RayPool:
-    """The audit's pool interface (``submit``/``shutdown``) over Ray tasks.
+class RayPools:
+    """The audit's pool factory (:mod:`analyzer.audit.pools`) over Ray tasks.
 
     ``address``: a running cluster (``ray start --head`` prints it; ``auto`` finds the local
     one); None starts a local Ray for this audit unless one is already initialised (and stops it
-    at ``shutdown``). ``workers``: images analysed at once (default: the cluster's CPUs).
+    at ``close``). ``workers``: images analysed at once (default: the cluster's CPUs). Ray
+    replaces lost workers itself, so the one pool never breaks and every call returns it.
     """
 
-    def __init__(self, marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | Path, *, address: str | None = None,
+    def __init__(self, cfg: WorkerConfig, *, address: str | None = None,
                  workers: int | None = None, max_retries: int = MAX_RETRIES) -> None:
         import ray
 
@@ -90,41 +65,46 @@ class RayPool:
                          log_to_driver=False,
                          object_store_memory=512 * 1024**2 if local else None)
             except Exception as e:  # a wrong address, a cluster that is down
-                from analyzer.errors import ErrorCode, ListingLensError
-
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
                 raise ListingLensError(ErrorCode.INTERNAL_ERROR,
                                        f"could not start or reach {where}: {e}") from e
             self.started_here = True
         self.workers = max(1, int(workers or ray.cluster_resources().get("CPU", 1)))
-        self.thumb_dir = Path(thumb_dir)
-        self._config = (marketplace, use_model, catalog, 1)
-        self._remote = ray.remote(_task).options(name=TASK_NAME, num_cpus=1,
-                                                 max_retries=max_retries,
-                                                 retry_exceptions=False)
+        remote = ray.remote(_task).options(name=TASK_NAME, num_cpus=1, max_retries=max_retries,
+                                           retry_exceptions=False)
+        self._pool = RayPool(ray, remote, cfg)
+
+    def __call__(self) -> RayPool:
+        return self._pool
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.started_here and self._ray.is_initialized():
+            self._ray.shutdown()
+            self.started_here = False
+
+
+class RayPool:
+    """``submit(fn, *args) -> Future`` over Ray tasks (the interface of a process pool)."""
+
+    def __init__(self, ray: Any, remote: Any, cfg: WorkerConfig) -> None:
+        self._ray = ray
+        self._remote = remote
+        self._cfg = cfg
         self._refs: dict[cf.Future, Any] = {}
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
         """Run ``fn(*args)`` (a module-level function) as a Ray task; the future gives its value."""
-        ref = self._remote.remote(self._config, fn, *args)
+        ref = self._remote.remote(self._cfg, fn, *args)
         out: cf.Future = cf.Future()
         self._refs[out] = ref
 
         def done(f: cf.Future) -> None:
-            from analyzer.audit.runner import store_thumbnail
-
             self._refs.pop(out, None)
             try:
-                value, thumb = f.result()
+                out.set_result(f.result())
             except BaseException as e:  # worker lost for good, or cancelled: the caller decides
                 out.set_exception(e)
-                return
-            if thumb and isinstance(value, dict) and value.get("content_hash"):
-                try:
-                    store_thumbnail(self.thumb_dir, value["content_hash"], thumb)
-                except OSError as e:
-                    value.setdefault("notes", []).append(f"thumbnail not saved ({e})")
-            out.set_result(value)
 
         ref.future().add_done_callback(done)
         return out
@@ -137,7 +117,3 @@ class RayPool:
         if wait and self._refs:
             with contextlib.suppress(Exception):
                 cf.wait(list(self._refs))
-        if self.started_here and self._ray.is_initialized():
-            self._ray.shutdown()
-            self.started_here = False
-

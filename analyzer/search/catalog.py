@@ -243,7 +243,7 @@ class Catalog:
 
     @cached_property
     def index(self):  # type: ignore[no-untyped-def]
-        from analyzer.search.index import load_index
+        from analyzer.search.vector_index import load_index
 
         return load_index(self.root / "index", self.shards)
 
@@ -321,7 +321,7 @@ class Catalog:
         return out
 
     def _exact_all(self, q: np.ndarray) -> np.ndarray:
-        from analyzer.search.index import exact_scores
+        from analyzer.search.scoring import exact_scores
 
         return exact_scores(q, self.index.shards)
 
@@ -483,7 +483,7 @@ def _maybe_build_index(root: Path, manifest: dict, progress: bool) -> None:
     """(Re)build the ANN index once the catalog is large enough for it to beat exact search."""
     import shutil
 
-    from analyzer.search.index import choose_kind, index_class
+    from analyzer.search.vector_index import choose_kind, index_class
 
     cat = Catalog(root=root, manifest=manifest, meta=pd.DataFrame())
     kind = choose_kind(int(manifest["count"]))

@@ -48,7 +48,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from analyzer.errors import ErrorCode, ListingLensError
-from analyzer.search.index import BlockScorer, faiss_search, gather_rows
+from analyzer.search.scoring import BlockScorer, faiss_search, gather_rows
+from analyzer.search.vector_index import VectorIndex
 
 INDEX_META = "index.json"
 FORMAT_VERSION = 1
@@ -583,21 +584,15 @@ def open_index(root: str | Path, vectors: RowSource) -> OnDiskIndex:
 
 
 # ---------------------------------------------------------------------------------------------
-# The catalog's index interface (analyzer.search.index.VectorIndex)
+# The catalog's index interface (analyzer.search.vector_index.VectorIndex)
 # ---------------------------------------------------------------------------------------------
 
-def _vector_index_base() -> type:
-    from analyzer.search.index import VectorIndex
-
-    return VectorIndex
-
-
-class OnDiskVectorIndex(_vector_index_base()):  # type: ignore[misc]
+class OnDiskVectorIndex(VectorIndex):
     """Adapter: the on-disk FAISS IVF-PQ index as a catalog ``VectorIndex``.
 
     ``build(shards)`` writes into a scratch folder; ``save(folder)`` moves the files into the
     catalog's ``index/`` folder; ``load(folder, shards)`` memory-maps them again. Registered in
-    ``analyzer.search.index.INDEX_KINDS`` under ``faiss-ivfpq``.
+    ``analyzer.search.vector_index.INDEX_KINDS`` under ``faiss-ivfpq``.
     """
 
     kind = FaissIVFPQIndex.kind

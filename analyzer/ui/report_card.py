@@ -75,7 +75,7 @@ def render_photo(report: ImageReport, mkt: Marketplace,
     mask = overlays.find_map(report.checks, "mask")
     # The product mask can always be computed from the photo; it is only computed (once per
     # photo) when an overlay that needs it is chosen, so the first card is not slowed down.
-    opts = overlays.available_overlays(report, mask, mask_computable=True)
+    opts = overlays.available_overlays(report, mask, mask_computable=report.mask is not None)
     usable = [o for o in opts if o.available]
     labels = {o.key: o.label for o in usable}
     fill_target = float(mkt.value("fill_target", 0.85) or 0.85)

@@ -72,8 +72,13 @@ def search_now(catalog_dir: str | None) -> SearchHandle:
     return fut.result()
 
 
+def catalog_map(handle: SearchHandle) -> CatalogMap | None:
+    """PCA of an opened catalog's embeddings, fitted once per catalog."""
+    return None if handle.catalog is None else _catalog_map(handle.catalog_id, handle)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def catalog_map(catalog_id: str, _handle: SearchHandle) -> CatalogMap | None:
+def _catalog_map(catalog_id: str, _handle: SearchHandle) -> CatalogMap | None:
     """PCA of the catalog's embeddings, fitted once per catalog (``catalog_id`` is the key)."""
     if _handle.catalog is None:
         return None
@@ -81,27 +86,11 @@ def catalog_map(catalog_id: str, _handle: SearchHandle) -> CatalogMap | None:
     return fit_catalog_map(emb)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def product_mask_for(content_hash: str, use_model: bool, _report: ImageReport
-                     ) -> np.ndarray | None:
-    """The product mask of a report's working image, computed once per content hash."""
-    if _report.image is None:
+def product_mask(report: ImageReport) -> np.ndarray | None:
+    """The product mask the quality checks computed for this report (float [0, 1], working
+    size), or None when they did not need one: it is never computed a second time here."""
+    if report.mask is None:
         return None
-    from analyzer.quality.mask import product_mask
+    from analyzer.vision.mask_ops import unit_prob
 
-    return product_mask(_report.image.rgb, _report.image.alpha, use_model=use_model).prob
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def upload_embedding(content_hash: str, catalog_id: str, _handle: SearchHandle,
-                     _report: ImageReport, _mask: np.ndarray | None) -> np.ndarray | None:
-    """The upload's embedding with the catalog's embedder (for the 2-D map), once per photo."""
-    if _report.image is None or _handle.ctx is None:
-        return None
-    try:
-        img = _report.image
-        masks = None if _mask is None else [_mask]
-        return np.asarray(_handle.ctx.embedder.embed([img.rgb], masks)[0], dtype=np.float32)
-    except Exception:
-        log.exception("could not embed the upload for the catalog map")
-        return None
+    return unit_prob(report.mask)

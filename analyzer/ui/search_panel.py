@@ -14,7 +14,7 @@ import streamlit as st
 
 from analyzer.results import ImageReport
 from analyzer.ui import charts
-from analyzer.ui.state import SearchHandle
+from analyzer.ui.state import CatalogMap, SearchHandle
 from analyzer.ui.text import md_escape, ordinal, pct
 
 FIX_LABELS = {
@@ -179,7 +179,10 @@ def render_search(report: ImageReport | None, search: SearchHandle,
 
 
 def render_differentiation(report: ImageReport | None, search: SearchHandle,
-                           resources: Any, get_mask: Any = None) -> None:
+                           cmap: CatalogMap | None = None,
+                           extras: dict[str, Any] | None = None) -> None:
+    """Uniqueness, near-duplicates, the nearest lookalikes and the catalog map; the upload's
+    star on the map is the embedding the search simulation ranked (``extras["embedding"]``)."""
     if _no_search(report, search):
         return
     d = report.differentiation or {}
@@ -213,7 +216,6 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
                 title = md_escape(html.unescape(str(nb.get("title") or nb.get("product_id")
                                                     or "")))
                 st.caption(f"{title}  \nsimilarity **{float(nb.get('similarity') or 0):.2f}**")
-    cmap = resources.catalog_map(search.catalog_id, search)
     if cmap is None:
         return
     meta = search.catalog.meta
@@ -221,9 +223,7 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
               (meta["title"].astype(str) + " · " + meta["product_id"].astype(str))] \
         if "title" in meta else [""] * len(meta)
     cats = meta["category"].fillna("").astype(str).tolist() if "category" in meta else None
-    mask = get_mask(report) if get_mask is not None else None
-    emb = resources.upload_embedding(report.content_hash, search.catalog_id, search, report,
-                                     mask)
+    emb = (extras or {}).get("embedding")
     xy = cmap.project(emb) if emb is not None else None
     nb_ids = [int(nb["item_id"]) for nb in nbrs if nb.get("item_id") is not None]
     st.markdown("##### Where your photo sits in the catalog")

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.engine import analyze, error_report
+from analyzer.engine import analyze_and_enrich, enrich_report, error_report
 from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.io.thumbnail import thumbnail_jpeg
 from analyzer.results import ImageReport
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,6 @@ class Settings:
 
     def key(self, content_hash: str, catalog_id: str) -> tuple[str, str, bool, str]:
         return (content_hash, self.marketplace, self.use_model, catalog_id)
-
-
-def strip_report(report: ImageReport) -> ImageReport:
-    """A light copy for the audit table: no image, no per-pixel maps."""
-    light = replace(report, image=None)
-    light.checks = {n: replace(c, maps={}) for n, c in report.checks.items()}
-    return light
 
 
 class ResultCache:
@@ -81,7 +75,7 @@ class ResultCache:
                 self._full.move_to_end(key)
                 while len(self._full) > self.max_full:
                     self._full.popitem(last=False)
-            self._light[key] = strip_report(report)
+            self._light[key] = report.light()
             if report.image is not None and report.content_hash not in self.thumbs:
                 self.thumbs[report.content_hash] = thumbnail_jpeg(report.image.rgb)
             self._light.move_to_end(key)
@@ -101,19 +95,6 @@ class ResultCache:
 
     def get_extras(self, key: Any) -> dict[str, Any]:
         return self.extras.get(key) or {}
-
-
-def thumbnail_jpeg(rgb: np.ndarray, side: int = 192, quality: int = 82) -> bytes:
-    """A small JPEG of the working image, for the audit table and the PDF."""
-    import io
-
-    from PIL import Image
-
-    im = Image.fromarray(rgb)
-    im.thumbnail((side, side), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=quality, optimize=True)
-    return buf.getvalue()
 
 
 def renamed(report: ImageReport, name: str) -> ImageReport:
@@ -205,8 +186,8 @@ def analyze_entry(data: bytes, name: str, settings: Settings, cache: ResultCache
     hit = cache.get(key, full=full)
     if hit is not None:
         return renamed(hit, name)
-    report = analyze(data, name=name, marketplace=settings.marketplace,
-                     use_model=settings.use_model, keep_image=True)
+    report = analyze_and_enrich(data, name=name, marketplace=settings.marketplace,
+                                use_model=settings.use_model, keep_image=True).report
     cache.put(key, report)  # failures too: the same bad file is not decoded again on a re-run
     return report
 
@@ -226,16 +207,9 @@ def enrich_cached(report: ImageReport, settings: Settings, search: SearchHandle,
         return renamed(hit, report.file)
     enriched = replace(report, flags=list(report.flags), scores=dict(report.scores),
                        notes=list(report.notes))
-    try:
-        res = search.ctx.enrich(enriched, marketplace=settings.marketplace)
-        if res is not None:
-            cache.put_extras(key, search_extras(res))
-    except ListingLensError as e:
-        enriched.notes.append(f"search simulation skipped: {e.message}")
-    except Exception as e:  # the quality report stands on its own
-        log.exception("search enrichment failed for %s", report.file)
-        enriched.notes.append(f"search simulation failed ({type(e).__name__}); "
-                              "the quality report is complete")
+    res = enrich_report(enriched, search.ctx, marketplace=settings.marketplace)
+    if res is not None:
+        cache.put_extras(key, search_extras(res))
     cache.put(key, enriched)
     return enriched
 
@@ -260,6 +234,11 @@ def search_extras(res: Any, n_queries: int = 6, side: int = 256) -> dict[str, An
     qs = getattr(res, "queries", None) or []
     out["queries"] = [small(q.rgb) for q in qs[:n_queries] if getattr(q, "rgb", None) is not None]
     out["timings"] = dict(getattr(res, "timings", {}) or {})
+    # The vector that was ranked: the lookalike map places the upload with it, instead of
+    # embedding the photo a second time.
+    emb = getattr(res, "embedding", None)
+    if emb is not None:
+        out["embedding"] = np.asarray(emb, dtype=np.float32)
     return out
 
 

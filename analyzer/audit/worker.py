@@ -1,0 +1,122 @@
+"""The audit's per-image work, as it runs in a worker (a process of the local pool, a Ray
+worker, or the caller's own process): one item in, its analyze-JSON dict and thumbnail out.
+
+Nothing here writes files: the driver (:mod:`analyzer.audit.runner`) owns ``results.jsonl``
+and the thumbnails, so any pool can run this code, on any machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from analyzer.audit.sources import AuditItem, BytesLoader
+from analyzer.errors import ListingLensError
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to analyse images the same way as every other worker."""
+
+    marketplace: str | None
+    use_model: bool = True
+    catalog: str | None = None
+    # BLAS/OpenMP/onnxruntime threads per worker (1: one worker per core; 0: leave as they are,
+    # for work in the caller's own process)
+    threads: int = 1
+
+
+@dataclass
+class ItemResult:
+    """One audited item: its analyze-JSON dict (plus ``product_id``, ``title``) and a small
+    JPEG of the photo for the reports (None for an unreadable file)."""
+
+    result: dict[str, Any]
+    thumbnail: bytes | None = None
+
+
+def error_result(item: AuditItem, err: ListingLensError) -> dict[str, Any]:
+    """The analyze-JSON dict of an item that could not be read."""
+    from analyzer.engine import error_report
+
+    d = error_report(item.name, err).to_dict()
+    d["product_id"] = item.product_id
+    d["title"] = item.title
+    return d
+
+
+def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: bool = True,
+              search: Any = None, thumbnail: bool = True) -> ItemResult:
+    """Analyse one item through the engine's one path (:func:`analyzer.engine.analyze_and_enrich`).
+
+    Never raises for a bad image: unreadable items come back with ``ok: false``. ``search`` is an
+    open :class:`analyzer.search.integration.SearchContext` (or None).
+    """
+    from analyzer.engine import analyze_and_enrich
+
+    try:
+        data = item.read()
+    except ListingLensError as e:
+        return ItemResult(error_result(item, e))
+    a = analyze_and_enrich(data, marketplace=marketplace, name=item.name, use_model=use_model,
+                           search=search, thumbnail=thumbnail)
+    d = a.report.to_dict()
+    if not d.get("content_hash"):
+        # Failed reads still get their hash: the resume key, and an empty file is content too.
+        d["content_hash"] = hashlib.sha256(data).hexdigest()
+    d["product_id"] = item.product_id
+    d["title"] = item.title
+    return ItemResult(d, a.thumbnail)
+
+
+# --- worker-process state: set up once, then one call per image ------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def setup_worker(cfg: WorkerConfig) -> None:
+    """Prepare this process for :func:`work` (thread limits, the catalog's search context).
+    Idempotent for the same config: models and the catalog load once per worker."""
+    if _WORKER.get("config") == cfg:
+        return
+    if cfg.threads > 0:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(cfg.threads)
+        os.environ.setdefault("LISTING_LENS_ORT_THREADS", str(cfg.threads))
+        import cv2
+
+        cv2.setNumThreads(cfg.threads)
+    search = None
+    init_error = None
+    if cfg.catalog:
+        if cfg.threads > 0:
+            import torch
+
+            torch.set_num_threads(cfg.threads)
+        from analyzer.search.integration import SearchContext
+
+        try:
+            search = SearchContext.open(cfg.catalog)
+        except ListingLensError as e:
+            init_error = e.to_dict()
+    _WORKER.clear()
+    _WORKER.update(config=cfg, search=search, init_error=init_error)
+
+
+def warm() -> dict[str, str] | None:
+    """Compute the catalog's rank baseline once (it is cached on disk for the other workers);
+    returns the worker's start-up error, if any, as {code, message}."""
+    if _WORKER.get("init_error"):
+        return _WORKER["init_error"]
+    if _WORKER.get("search") is not None:
+        _WORKER["search"].warm()
+    return None
+
+
+def work(name: str, product_id: str, title: str, data: bytes) -> ItemResult:
+    """Audit one image's bytes in a set-up worker (:func:`setup_worker`)."""
+    cfg: WorkerConfig = _WORKER["config"]
+    item = AuditItem(name, product_id, title, BytesLoader(data))
+    return audit_one(item, cfg.marketplace, use_model=cfg.use_model, search=_WORKER["search"])
