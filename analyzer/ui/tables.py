@@ -76,8 +76,10 @@ def audit_frame(reports: list[ImageReport],
         df = df.dropna(axis=1, how="all")
         # Fix-first order: unreadable files, then the biggest expected gain, then lowest score.
         df["_failed"] = df["status"] != "ok"
-        keys = ["_failed"] + (["gain if fixed"] if "gain if fixed" in df else []) + ["overall"]
-        asc = [False] + ([False] if "gain if fixed" in df else []) + [True]
+        # A batch where every file failed has no score columns left after the dropna above.
+        order = [("_failed", False), ("gain if fixed", False), ("overall", True)]
+        keys = [k for k, _ in order if k in df]
+        asc = [a for k, a in order if k in df]
         df = (df.sort_values(keys, ascending=asc, na_position="last", kind="stable")
               .drop(columns="_failed").reset_index(drop=True))
     return df
