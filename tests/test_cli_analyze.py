@@ -116,3 +116,33 @@ def test_missing_file_is_reported_not_raised(capsys, tmp_path):
     rc, out, _ = _run(capsys, str(tmp_path / "nope.jpg"), "--format", "json", "--no-model")
     res = json.loads(out)
     assert rc == 2 and res[0]["error"]["code"] == "FILE_NOT_FOUND"
+
+
+class _RecordingSearch:
+    """A stand-in SearchContext: records how each report was enriched."""
+
+    calls: list[dict] = []
+
+    @classmethod
+    def open(cls, catalog_dir: str, *a, **kw) -> _RecordingSearch:  # type: ignore[no-untyped-def]
+        return cls()
+
+    def enrich(self, report, **kw):  # type: ignore[no-untyped-def]
+        assert report.image is not None  # the one path keeps the decoded image for the search
+        self.calls.append({"file": report.file, **kw})
+        report.search = {"median_rank": 1.0}
+        return None
+
+
+def test_catalog_search_uses_the_chosen_marketplace(files, tmp_path, capsys, monkeypatch) -> None:
+    """`analyze --catalog --marketplace etsy` ran the search half with Amazon's severities."""
+    from analyzer.search import integration
+
+    _RecordingSearch.calls = []
+    monkeypatch.setattr(integration, "SearchContext", _RecordingSearch)
+    rc, out, _ = _run(capsys, str(files["a"]), str(files["bad"]), "--catalog", str(tmp_path),
+                      "--marketplace", "etsy", "--format", "json", "--no-model")
+    data = json.loads(out)
+    assert rc == 2  # the broken file
+    assert [c["marketplace"] for c in _RecordingSearch.calls] == ["etsy"]
+    assert data[0]["search"] == {"median_rank": 1.0} and "search" not in data[1]

@@ -56,6 +56,10 @@ def test_streamlit_config_matches_loader_limits() -> None:
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["headless"] is True
     assert cfg["theme"]["base"] == "light"
+    # A served dashboard does not watch its own source tree (under load the watcher flooded
+    # the log with "Inotify queue overflowed") and never re-runs itself on a file save.
+    assert cfg["server"]["fileWatcherType"] == "none"
+    assert cfg["server"]["runOnSave"] is False
 
 
 def test_ordinal() -> None:

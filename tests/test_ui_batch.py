@@ -1,0 +1,78 @@
+"""The dashboard's batch pipeline on synthetic photos (no ../shared needed): names that repeat,
+zips read once, a store where every file is bad."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from corpus import product_photo
+
+from analyzer.results import ImageReport
+from analyzer.ui import pipeline
+from analyzer.ui.state import ResultCache, Settings
+from analyzer.ui.tables import audit_frame
+
+SETTINGS = Settings(marketplace="amazon", use_model=False, catalog=None)
+
+
+def _jpeg(seed: int, size: tuple[int, int] = (320, 320)) -> bytes:
+    buf = io.BytesIO()
+    product_photo(size, seed=seed).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_uploads_with_the_same_name_get_distinct_names() -> None:
+    files = [("004.jpg", _jpeg(1)), ("004.jpg", _jpeg(2)), ("004.jpg", _jpeg(3)),
+             ("004.jpg (2).jpg", _jpeg(4)), ("004.jpg", b"not an image")]
+    b = pipeline.run_batch(files, SETTINGS, ResultCache())
+    names = [i.name for i in b.items]
+    assert names == ["004.jpg", "004.jpg (2)", "004.jpg (3)", "004.jpg (2).jpg", "004.jpg (4)"]
+    assert b.items[-1].error_report is not None and b.items[-1].error_report.file == "004.jpg (4)"
+    # the reports (picker, audit table) carry the distinct names too
+    cache = ResultCache()
+    b = pipeline.run_batch(files, SETTINGS, cache)
+    assert [pipeline.light_report(i, cache).file for i in b.items] == names
+    assert pipeline.full_report(b.items[2], files, SETTINGS, cache).file == "004.jpg (3)"
+
+
+def test_full_reports_read_a_zip_once_for_all_its_evicted_members(monkeypatch) -> None:
+    n = 6
+    data = _zip({f"store/{k:03d}.jpg": _jpeg(k, (200, 200)) for k in range(n)})
+    cache = ResultCache(max_full=1)  # every report but the last is evicted from the full LRU
+    files = [("store.zip", data)]
+    b = pipeline.run_batch(files, SETTINGS, cache)
+    assert len(b.items) == n and all(i.key is not None for i in b.items)
+    decoded: list[str] = []
+    real = pipeline.iter_uploads
+
+    def counting(files_, notes):  # type: ignore[no-untyped-def]
+        for e in real(files_, notes):
+            decoded.append(e.name)
+            yield e
+
+    monkeypatch.setattr(pipeline, "iter_uploads", counting)
+    reports = list(pipeline.full_reports(b.items, files, SETTINGS, cache))
+    assert [r.file for r in reports] == [i.name for i in b.items]
+    assert all(r.ok and r.image is not None for r in reports)
+    # one pass over the zip (n members), not 1 + 2 + ... + n = n(n+1)/2 member reads
+    assert len(decoded) <= n, decoded
+
+
+def test_store_where_every_file_failed_gives_a_table_not_a_crash() -> None:
+    files = [("bomb.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40), ("page.html", b"<html></html>"),
+             ("empty.jpg", b"")]
+    b = pipeline.run_batch(files, SETTINGS, ResultCache())
+    reports: list[ImageReport] = [i.error_report for i in b.items]
+    assert all(r is not None and not r.ok for r in reports)
+    df = audit_frame(reports)
+    assert list(df["status"]) == ["failed"] * 3
+    assert "overall" not in df  # no scores at all: the column is dropped, not sorted on
