@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from analyzer.codes import FlagCode, Severity
 from analyzer.errors import ErrorCode, ListingLensError
 
 
@@ -50,7 +51,7 @@ class Marketplace:
     key: str
     label: str
     rules: dict[str, Rule] = field(default_factory=dict)
-    severity_overrides: dict[str, str] = field(default_factory=dict)
+    severity_overrides: dict[FlagCode, Severity] = field(default_factory=dict)
 
     def rule(self, name: str) -> Rule | None:
         """The rule, or None when this marketplace sets none (value null or absent)."""
@@ -61,10 +62,36 @@ class Marketplace:
         r = self.rule(name)
         return default if r is None else r.value
 
-    def severity(self, code: str) -> str:
+    def severity(self, code: FlagCode | str) -> Severity:
+        """The severity of ``code`` on this marketplace (its override, else the default in
+        thresholds.yaml); an unknown code raises ValueError."""
+        code = FlagCode(code)
         if code in self.severity_overrides:
             return self.severity_overrides[code]
-        return thresholds()["default_severity"].get(code, "warning")
+        return default_severities()[code]
+
+
+@cache
+def default_severities() -> dict[FlagCode, Severity]:
+    """thresholds.yaml ``default_severity``: every flag code must have one, and only they."""
+    return _severity_map(thresholds()["default_severity"], "thresholds.yaml default_severity",
+                         complete=True)
+
+
+def _severity_map(raw: dict[str, str], where: str, complete: bool = False
+                  ) -> dict[FlagCode, Severity]:
+    """Code -> severity from a YAML mapping; a misspelt code or severity is a ValueError that
+    names the file, not a flag that silently becomes a warning."""
+    out: dict[FlagCode, Severity] = {}
+    for code, sev in (raw or {}).items():
+        try:
+            out[FlagCode(code)] = Severity(sev)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from e
+    missing = set(FlagCode) - set(out) if complete else set()
+    if missing:
+        raise ValueError(f"{where}: no severity for {', '.join(sorted(missing))}")
+    return out
 
 
 def marketplace_keys() -> list[str]:
@@ -98,4 +125,5 @@ def marketplace(key: str | None = None) -> Marketplace:
         for name, r in m["rules"].items()
     }
     return Marketplace(key=key, label=m["label"], rules=rules,
-                       severity_overrides=dict(m.get("severity") or {}))
+                       severity_overrides=_severity_map(m.get("severity") or {},
+                                                        f"marketplaces.yaml {key} severity"))

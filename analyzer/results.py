@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+from analyzer.codes import FlagCode, Severity
+
+SEVERITY_ORDER = {s.value: s.rank for s in Severity}
 SCORE_KEYS = ("overall", "sharpness", "exposure", "background", "framing", "clutter",
               "resolution", "overlays")
 
@@ -21,15 +23,20 @@ class Flag:
     requires 100% (RGB 255,255,255)"); ``fix`` says what to do about it.
     """
 
-    code: str
-    severity: str
+    code: FlagCode
+    severity: Severity
     message: str
     fix: str
     check: str = ""
 
+    def __post_init__(self) -> None:
+        # A plain string is accepted and checked: an unknown code or severity raises here.
+        object.__setattr__(self, "code", FlagCode(self.code))
+        object.__setattr__(self, "severity", Severity(self.severity))
+
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "severity": self.severity, "message": self.message,
-                "fix": self.fix, "check": self.check}
+        return {"code": self.code.value, "severity": self.severity.value,
+                "message": self.message, "fix": self.fix, "check": self.check}
 
 
 @dataclass

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.audit.priority import expected_gain, rank_fix_first
 from analyzer.audit.runner import RESULTS_FILE, iter_results, run_audit
 from analyzer.audit.sources import open_source
 from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.quality.priority import expected_gain, rank_fix_first
 
 pytestmark = pytest.mark.shared
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analyzer.audit.priority import rank_fix_first
 from analyzer.engine import analyze
+from analyzer.quality.priority import rank_fix_first
 from analyzer.report.pdf import build_pdf
 
 pytestmark = pytest.mark.shared

@@ -15,7 +15,7 @@ sharpness ... overlays      0-100 score of each check (analyzer.quality.registry
 search_score                0-100 search-rank simulation score (with a catalog; else empty)
 differentiation_score       0-100 how distinct the photo is from its lookalikes (with a catalog)
 expected_gain               points the image would gain if its flags were fixed
-                            (analyzer.audit.priority); the fix-first order
+                            (analyzer.quality.priority); the fix-first order
 grade_if_fixed              the grade after those fixes
 n_errors, n_warnings,       number of flags of each severity
 n_info
@@ -49,7 +49,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from analyzer.audit.priority import expected_gain
+from analyzer.quality.priority import expected_gain
 from analyzer.quality.registry import CHECK_MODULES
 
 SCORE_COLUMNS = ("overall", *CHECK_MODULES)

@@ -5,7 +5,7 @@ Structure:
 
 1. Cover: images audited, grade distribution, the most common issues with how many listings each
    affects, and the ten images most worth fixing first, ranked by expected gain
-   (:mod:`analyzer.audit.priority`), not by low score, with why.
+   (:mod:`analyzer.quality.priority`), not by low score, with why.
 2. All images in a compact table (grade, score, top issue, gain), up to ``summary_limit`` rows;
    the CSV has every row.
 3. One section per image with an error or warning, highest gain first, up to ``detail_limit``:
@@ -49,8 +49,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from analyzer.audit.priority import Gain, expected_gain, rank_fix_first
 from analyzer.quality.overall import GRADE_ORDER
+from analyzer.quality.priority import Gain, expected_gain, rank_fix_first
 from analyzer.quality.registry import CHECK_MODULES
 
 ThumbSource = dict[str, Any] | Callable[[dict[str, Any]], Any] | None

@@ -17,7 +17,7 @@ from analyzer.ui.text import SEVERITY_LABELS, check_label
 
 def _gain(report: ImageReport) -> float | None:
     try:
-        from analyzer.audit.priority import expected_gain
+        from analyzer.quality.priority import expected_gain
     except ImportError:
         return None
     try:

@@ -26,25 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.codes import FlagCode
 from analyzer.config import check_thresholds, thresholds
 from analyzer.quality.overall import GRADE_ORDER
 
-# Which check raises each flag code, for results written before flags named their check.
-FLAG_CHECK: dict[str, str] = {
-    "BLURRY": "sharpness",
-    "OVEREXPOSED": "exposure", "UNDEREXPOSED": "exposure", "COLOR_CAST": "exposure",
-    "LOW_CONTRAST": "exposure",
-    "BACKGROUND_NOT_WHITE": "background", "BACKGROUND_OFF_WHITE": "background",
-    "BACKGROUND_TRANSPARENT": "background",
-    "PRODUCT_TOO_SMALL": "framing", "PRODUCT_CUT_OFF": "framing", "OFF_CENTER": "framing",
-    "ASPECT_RATIO": "framing", "PRODUCT_TOO_LARGE": "framing", "NO_PRODUCT": "framing",
-    "CLUTTERED_BACKGROUND": "clutter",
-    "LOW_RESOLUTION": "resolution", "NO_ZOOM": "resolution", "FORMAT_NOT_ACCEPTED": "resolution",
-    "FILE_TOO_BIG_FOR_MARKETPLACE": "resolution", "CMYK": "resolution", "ANIMATED": "resolution",
-    "TEXT_OR_WATERMARK": "overlays", "BORDER": "overlays", "INSET_IMAGE": "overlays",
-    "LOW_DIFFERENTIATION": "differentiation", "NEAR_DUPLICATE": "differentiation",
-    "LOW_SEARCH_RANK": "search",
-}
 SEARCH_KEYS = ("search", "differentiation")
 
 _DEFAULTS: dict[str, Any] = {
@@ -62,8 +47,15 @@ def _cfg() -> dict[str, Any]:
 
 
 def check_of(code: str, check: str = "") -> str:
-    """The check that raised a flag code ('' when unknown)."""
-    return check or FLAG_CHECK.get(code, "")
+    """The check that raised a flag (its ``check`` field, else the code's own check, for results
+    written before flags named their check); '' for a code this version does not know (a
+    results file written by another version is data, not a bug)."""
+    if check:
+        return check
+    try:
+        return FlagCode(code).check
+    except ValueError:
+        return ""
 
 
 @dataclass
