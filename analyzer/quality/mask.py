@@ -177,12 +177,6 @@ def _model() -> _Model | None:
         return None
 
 
-def _session():  # type: ignore[no-untyped-def]
-    """The onnxruntime session, or None without the model (kept for callers of the old API)."""
-    m = _model()
-    return None if m is None else m.session
-
-
 def model_available() -> bool:
     return _model() is not None
 

@@ -765,10 +765,3 @@ def build_pdf(results: Sequence[dict[str, Any]], out: str | Path | BinaryIO, *,
         story.append(t)
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
-
-
-def pdf_bytes(results: Sequence[dict[str, Any]], **kwargs: Any) -> bytes:
-    """:func:`build_pdf` into memory (for a download button); same keyword arguments."""
-    buf = io.BytesIO()
-    build_pdf(results, buf, **kwargs)
-    return buf.getvalue()

@@ -113,11 +113,8 @@ def render_audit(reports: list[ImageReport], marketplace_key: str, marketplace_l
 def _pdf(reports: list[ImageReport], marketplace_key: str, thumbs: dict[str, bytes] | None,
          catalog: str | None) -> bytes | None:
     try:
-        pdf = tables.audit_pdf(reports, marketplace=marketplace_key, thumbnails=thumbs,
-                               catalog=catalog)
+        return tables.audit_pdf(reports, marketplace=marketplace_key, thumbnails=thumbs,
+                                catalog=catalog)
     except Exception as e:  # a report bug must not take the audit table down
         st.warning(f"The PDF could not be built ({type(e).__name__}); the CSV is complete.")
         return None
-    if pdf is None:
-        st.info("The PDF report is not available in this installation; the CSV is complete.")
-    return pdf

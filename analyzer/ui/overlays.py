@@ -107,17 +107,6 @@ def mask_overlay(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def heat_overlay(rgb: np.ndarray, heat: np.ndarray, colormap: int = cv2.COLORMAP_INFERNO,
-                 strength: float = 0.75) -> np.ndarray:
-    """A heat map (bright = high) over a greyed copy of the photo."""
-    h = fit_map(heat, rgb.shape)
-    colored = cv2.applyColorMap(np.rint(h * 255).astype(np.uint8), colormap)
-    colored = cv2.cvtColor(colored, cv2.COLOR_BGR2RGB).astype(np.float32)
-    grey = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-    out = grey.astype(np.float32) * (1 - strength) + colored * strength
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
 def blur_overlay(rgb: np.ndarray, blur: np.ndarray) -> np.ndarray:
     """Blurriness (1 = blurry) as a red tint over a faded copy; sharp and flat areas stay clear."""
     b = fit_map(blur, rgb.shape)

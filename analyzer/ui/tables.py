@@ -1,8 +1,5 @@
-"""Data frames for the store audit tab (pure: reports in, pandas out) and the CSV download.
-
-The CSV comes from ``analyzer.report`` when that package provides a builder; until then
-:func:`audit_csv` writes the same table with pandas, in one place so it is easy to swap.
-"""
+"""Data frames for the store audit tab (pure: reports in, pandas out) and its CSV and PDF
+downloads (made by ``analyzer.report``, the same files as the command-line audit's)."""
 
 from __future__ import annotations
 
@@ -10,20 +7,15 @@ from typing import Any
 
 import pandas as pd
 
+from analyzer.quality.priority import expected_gain
 from analyzer.quality.registry import CHECK_MODULES
+from analyzer.report.csv import csv_bytes
 from analyzer.results import ImageReport, sort_flags
 from analyzer.ui.text import SEVERITY_LABELS, check_label
 
 
 def _gain(report: ImageReport) -> float | None:
-    try:
-        from analyzer.quality.priority import expected_gain
-    except ImportError:
-        return None
-    try:
-        return float(expected_gain(report.to_dict()).points)
-    except Exception:
-        return None
+    return float(expected_gain(report.to_dict()).points)
 
 
 def data_url(jpeg: bytes | None) -> str | None:
@@ -118,42 +110,22 @@ def filter_frame(df: pd.DataFrame, grades: list[str] | None = None, text: str = 
 
 
 def audit_csv(reports: list[ImageReport]) -> bytes:
-    """The audit CSV: analyzer.report's documented columns, else the table above."""
-    try:
-        from analyzer.report.csv import csv_bytes
-    except ImportError:
-        return neutralise_formulas(audit_frame(reports)).to_csv(index=False).encode("utf-8")
+    """The audit CSV with analyzer.report's documented columns."""
     return csv_bytes(r.to_dict() for r in reports)
 
 
 def audit_pdf(reports: list[ImageReport], *, marketplace: str | None = None,
               thumbnails: dict[str, bytes] | None = None, catalog: str | None = None,
-              store_name: str = "My store") -> bytes | None:
-    """The store audit PDF from analyzer.report, or None when that module is not installed."""
-    try:
-        from analyzer.report.pdf import build_pdf
-    except ImportError:
-        return None
+              store_name: str = "My store") -> bytes:
+    """The store audit PDF from analyzer.report."""
     import io
+
+    from analyzer.report.pdf import build_pdf
 
     buf = io.BytesIO()
     build_pdf([r.to_dict() for r in reports], buf, store_name=store_name,
               marketplace=marketplace, thumbnails=thumbnails or None, catalog=catalog)
     return buf.getvalue()
-
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @) with a quote.
-
-    File names are user input; OWASP "CSV injection".
-    """
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t",
-                                                                   "\r") else v
-                      for v in out[c]]
-    return out
 
 
 def check_columns(df: pd.DataFrame) -> list[str]:
