@@ -39,6 +39,16 @@ class Severity(_StrEnum):
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
+class MapKind(_StrEnum):
+    """Per-pixel maps a check can hand the dashboard for its overlays (working size)."""
+
+    BLUR = "blur"              # sharpness: 1 = blurry, 0 = sharp (float)
+    EDGES = "edges"            # clutter: edges outside the product (bool)
+    WHITE = "white"            # background: pure-white pixels (bool)
+    BACKGROUND = "background"  # background: the region measured as backdrop (bool)
+    TEXT = "text"              # overlays: boxes of detected text, badges, insets (float)
+
+
 class FlagCode(_StrEnum):
     BLURRY = "BLURRY"
     OVEREXPOSED = "OVEREXPOSED"

@@ -29,6 +29,11 @@ def check_thresholds(check: str) -> dict[str, Any]:
     return (thresholds().get("checks") or {}).get(check) or {}
 
 
+def segmentation(part: str) -> dict[str, Any]:
+    """The ``segmentation.<part>`` section of thresholds.yaml (the vision layer's settings)."""
+    return (thresholds().get("segmentation") or {}).get(part) or {}
+
+
 def limits() -> dict[str, Any]:
     return thresholds()["limits"]
 

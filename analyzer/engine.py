@@ -21,7 +21,7 @@ from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.io.loader import LoadedImage, load_image
 from analyzer.quality.context import ImageContext
 from analyzer.quality.overall import grade_for, overall_score
-from analyzer.quality.registry import checks
+from analyzer.quality.registry import checks, declared_maps
 from analyzer.results import CheckResult, ImageReport, sort_flags
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
         r = fn(ctx)
         # Every flag names its check, so reports can group and prioritise fixes by check.
         r.flags = [f if f.check else replace(f, check=name) for f in r.flags]
+        extra = set(r.maps) - set(declared_maps(name))
+        if extra:  # the dashboard finds a map by what its check declared, never by guessing
+            raise ValueError(f"check {name} made undeclared overlay maps {sorted(extra)}")
         results[name] = r
     flags = sort_flags([f for r in results.values() for f in r.flags])
     overall = overall_score(results, flags)

@@ -195,9 +195,9 @@ def embed_search_queries(paths: list[Path], catalog: str, threads: int, sample: 
     import torch
 
     from analyzer.io.loader import load_image
-    from analyzer.quality.mask import product_mask
     from analyzer.search.integration import SearchContext, apply_fixes, plan_fixes
     from analyzer.search.shopper_sim import simulate_shopper_photos
+    from analyzer.vision.mask import product_mask
 
     torch.set_num_threads(threads)
     ctx = SearchContext.open(catalog, device="cpu")

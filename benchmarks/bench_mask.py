@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analyzer.io.loader import load_image  # noqa: E402
-from analyzer.quality import mask as M  # noqa: E402
+from analyzer.vision import mask as M  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 CACHE = Path("/tmp/ll_bench_mask")
@@ -63,7 +63,7 @@ def session(size: int):  # type: ignore[no-untyped-def]
 
 
 def run(sess, rgb: np.ndarray, size: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Same pre/post-processing as analyzer.quality.mask.u2netp_prob, at ``size``."""
+    """Same pre/post-processing as analyzer.vision.mask.u2netp_prob, at ``size``."""
     x = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
     x = (x / max(float(x.max()), 1.0) - M._MEAN) / M._STD
     out = sess.run([sess.get_outputs()[0].name],

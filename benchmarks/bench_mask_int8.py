@@ -1,6 +1,6 @@
 """Would int8 u2netp meet the 350 ms aim? Static quantisation of the mask network, measured.
 
-The dynamic-size u2netp graph (the one the engine runs, at ``checks.mask.model_size``) is
+The dynamic-size u2netp graph (the one the engine runs, at ``segmentation.mask.model_size``) is
 converted to opset 13 and quantised statically with onnxruntime (QDQ, per-channel int8 weights,
 uint8 activations) with MinMax and 99.99th-percentile calibration on real photos (14 luma, 14
 grocery, 14 clothing). Reported on 26 other photos of each set: CPU ms per forward pass on one
@@ -30,7 +30,7 @@ from PIL import Image  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from analyzer.quality import mask as M  # noqa: E402
+from analyzer.vision import mask as M  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 WORK = Path("/tmp/ll_bench_mask_int8")

@@ -39,8 +39,8 @@ from analyzer.config import marketplace  # noqa: E402
 from analyzer.engine import analyze  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
-from analyzer.quality.mask import model_available  # noqa: E402
 from analyzer.quality.registry import checks  # noqa: E402
+from analyzer.vision.mask import model_available  # noqa: E402
 
 TARGET_MS = {False: 150.0, True: 350.0}
 DEFAULT_IMAGE = (REPO.parent / "shared" / "data" / "luma" / "pub" / "media" / "catalog" /

@@ -60,7 +60,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from analyzer.config import check_thresholds, thresholds  # noqa: E402
+from analyzer.config import check_thresholds, segmentation, thresholds  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality import registry  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
@@ -477,14 +477,14 @@ def _check_hash(check: str, shared: str) -> str:
 
 def _mask_hash(use_model: bool) -> str:
     h = hashlib.sha256()
-    h.update((QUALITY_DIR / "mask.py").read_bytes())
-    h.update(json.dumps(check_thresholds("mask"), sort_keys=True, default=str).encode())
+    h.update((QUALITY_DIR.parent / "vision" / "mask.py").read_bytes())
+    h.update(json.dumps(segmentation("mask"), sort_keys=True, default=str).encode())
     h.update(b"model" if use_model else b"classical")
     return h.hexdigest()[:16]
 
 
 def _load_mask(path: Path):  # type: ignore[no-untyped-def]
-    from analyzer.quality.mask import MaskResult
+    from analyzer.vision.mask import MaskResult
 
     z = np.load(path, allow_pickle=False)
     prob = z["prob"].astype(np.float32) / 65535.0

@@ -2,7 +2,7 @@
 
 Reads in-store shelf photos from ``../shared/data/grocery`` (MIT) and amateur floor/bed photos
 from ``../shared/data/clothing`` (CC0), finds the product in each with the project's product mask
-(:func:`analyzer.quality.mask.product_mask`) and crops the window of the photo that overlaps the
+(:func:`analyzer.vision.mask.product_mask`) and crops the window of the photo that overlaps the
 product least (computed with a summed-area table), so what is kept is the scene *around* a
 product: shelves, price tags, floors, duvets. Crops with too little texture (a plain wall) or with
 too much product in them are skipped. Writes ``assets/backgrounds/*.jpg`` (<= 512 px),
@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from analyzer.quality.mask import product_mask  # noqa: E402
+from analyzer.vision.mask import product_mask  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 OUT = REPO / "assets" / "backgrounds"

@@ -8,7 +8,8 @@ from quality_controls import context, crop_cut_off, rgb_of, shrink_in_frame
 
 from analyzer.config import check_thresholds
 from analyzer.quality import framing
-from analyzer.quality.framing import cut_off_sides, main_parts, measure_framing
+from analyzer.quality.framing import cut_off_sides, measure_framing
+from analyzer.vision.mask_ops import large_components
 
 TH = check_thresholds("framing")
 
@@ -35,7 +36,7 @@ def test_fill_is_the_span_of_the_frame_and_bbox_is_in_fractions() -> None:
 def test_specks_do_not_stretch_the_box() -> None:
     mask = _rect_mask(200, 200, (60, 60, 140, 140))
     mask[2:4, 2:4] = True  # a speck in the corner
-    assert main_parts(mask, 0.05, 0.001)[:10, :10].sum() == 0
+    assert large_components(mask, 0.05, 0.001)[:10, :10].sum() == 0
     assert measure_framing(mask, TH)["fill"] == pytest.approx(0.4)
 
 

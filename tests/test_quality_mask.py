@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from quality_controls import rgb_of
 
-from analyzer.quality import mask as M
+from analyzer.vision import mask as M
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -231,7 +231,7 @@ def test_the_quality_engines_mask_is_reused_not_recomputed(monkeypatch):
     not run again for a photo whose background is not plain."""
     from types import SimpleNamespace
 
-    import analyzer.quality.mask as mask_mod
+    import analyzer.vision.mask as mask_mod
     from analyzer.results import ImageReport
     from analyzer.search.integration import listing_mask, report_mask
 

@@ -120,7 +120,7 @@ def test_shipped_backgrounds_are_small_real_and_licensed():
 def test_luma_product_on_real_clothing_floors(shared_data, luma_main_images, clothing_images):
     """Real photos: a luma studio shot pasted onto real floor photos from ../shared/data."""
     from analyzer.io.loader import load_image
-    from analyzer.quality.mask import product_mask
+    from analyzer.vision.mask import product_mask
 
     img = load_image(luma_main_images[0])
     mask = product_mask(img.rgb).prob

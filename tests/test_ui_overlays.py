@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -91,13 +92,28 @@ def test_available_overlays_explains_missing_maps() -> None:
     assert opts["white"].available
 
 
-def test_find_map_prefers_named_check_and_falls_back_to_its_only_map() -> None:
+def test_find_map_takes_the_map_its_check_declared_and_nothing_else() -> None:
     rgb, _ = _scene()
     a = np.zeros((5, 5))
-    rep = _report(rgb, {"clutter": {"whatever": a}, "sharpness": {"lap_var": np.ones((5, 5))}})
-    assert overlays.find_map(rep.checks, "edges") is a
-    assert overlays.find_map(rep.checks, "blur") is not None
+    rep = _report(rgb, {"clutter": {"edges": a, "whatever": np.ones((5, 5))},
+                        "sharpness": {"lap_var": np.ones((5, 5))}})
+    assert overlays.find_map(rep.checks, "edges") is not None
+    np.testing.assert_array_equal(overlays.find_map(rep.checks, "edges"), a)
+    assert overlays.find_map(rep.checks, "blur") is None  # no guessing from "lap_var"
     assert overlays.find_map(rep.checks, "white") is None
+
+
+def test_checks_make_exactly_the_maps_they_declare() -> None:
+    from analyzer.codes import MapKind
+    from analyzer.engine import analyze
+    from analyzer.quality.registry import declared_maps, map_producers
+
+    assert set(map_producers()) == set(MapKind)
+    rgb, _ = _scene()
+    report = analyze(cv2.imencode(".png", rgb[..., ::-1])[1].tobytes(), use_model=False)
+    assert report.ok, report.error
+    for name, res in report.checks.items():
+        assert set(res.maps) == set(declared_maps(name)), name
 
 
 def test_render_overlay_returns_photo_sized_rgb_for_every_available_option() -> None:

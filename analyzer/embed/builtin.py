@@ -18,7 +18,7 @@ The descriptor of one image, for the default configuration:
   "Fine-tuning CNN image retrieval with no human annotation", TPAMI 2019);
 * ``c``: the same for the product crop: the bounding box of the product mask (for a studio
   shot on a plain background, the pixels that differ from it, :func:`plain_background_prob`;
-  otherwise the neural mask, :func:`analyzer.quality.mask.product_mask`), grown by
+  otherwise the neural mask, :func:`analyzer.vision.mask.product_mask`), grown by
   ``crop_pad`` of its size on each side, with the background outside the mask faded to white
   when ``cutout`` is set, so that a shopper's photo with a hand, a shelf or a floor behind the
   product looks like the studio shot;
@@ -360,7 +360,7 @@ def plain_background_prob(rgb: np.ndarray) -> np.ndarray | None:
     background is only what connects to the border. This is what the neural mask finds on such
     photos, for ~1/30 of its cost, which is what makes building a large catalog affordable.
     """
-    from analyzer.quality.mask import border_color_distance
+    from analyzer.vision.backdrop import border_color_distance
 
     h, w = rgb.shape[:2]
     s = min(1.0, PLAIN_SIDE / max(h, w))
@@ -403,7 +403,7 @@ def mask_prob(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     if needed); else the plain-background mask for a studio shot; else the quality engine's
     product mask (u2netp)."""
     if mask is None:
-        from analyzer.quality.mask import product_mask
+        from analyzer.vision.mask import product_mask
 
         prob = plain_background_prob(rgb)
         return prob if prob is not None else product_mask(rgb).prob

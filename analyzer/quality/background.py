@@ -33,20 +33,14 @@ import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000
 
+from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp  # noqa: F401 (also imported from here by clutter)
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.mask_ops import grow
 
 NAME = "background"
-
-
-def grow(mask: np.ndarray, radius: int) -> np.ndarray:
-    """``mask`` dilated by a disc of ``radius`` px (a distance transform: fast for any radius)."""
-    if radius <= 0 or not mask.any():
-        return mask.astype(bool)
-    dist = cv2.distanceTransform((~mask.astype(bool)).astype(np.uint8), cv2.DIST_L2, 3)
-    return dist <= radius
 
 
 def border_band(shape: tuple[int, int], frac: float) -> np.ndarray:
@@ -220,7 +214,7 @@ def flag_background(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Fl
     return flags
 
 
-@register(NAME)
+@register(NAME, maps=(MapKind.WHITE, MapKind.BACKGROUND))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     # Shares and means of a frame's background need no more than a ~512 px grid of it.
@@ -242,4 +236,4 @@ def check(ctx: ImageContext) -> CheckResult:
     if step > 1:
         region = cv2.resize(region.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     return CheckResult(name=NAME, score=score, metrics=m, flags=flag_background(ctx, m, th),
-                       maps={"white": white, "background": region})
+                       maps={MapKind.WHITE: white, MapKind.BACKGROUND: region})

@@ -22,11 +22,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from analyzer.codes import MapKind
 from analyzer.quality.background import background_region, ramp
 from analyzer.quality.context import ImageContext
-from analyzer.quality.framing import main_parts
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.mask_ops import large_components
 
 NAME = "clutter"
 
@@ -88,7 +89,7 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[s
                      float(th["canny_high"]))
     entropy, n_colors = color_stats(small, region, int(th["color_bins"]),
                                     float(th["color_cover"]))
-    parts = main_parts(small_mask, 0.0, 0.0) if small_mask.any() else small_mask
+    parts = large_components(small_mask, 0.0, 0.0) if small_mask.any() else small_mask
     m = {
         "edge_density_bg": float(edges[region].mean()) if region.any() else 0.0,
         "edge_density_all": float(edges.mean()),
@@ -128,7 +129,7 @@ def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict)
         "light backdrop.", NAME)]
 
 
-@register(NAME)
+@register(NAME, maps=(MapKind.EDGES,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     m, edges = measure_clutter(ctx.rgb, ctx.mask_bool, th)
@@ -137,4 +138,4 @@ def check(ctx: ImageContext) -> CheckResult:
     if edges.shape != (h, w):
         edges = cv2.resize(edges.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     return CheckResult(name=NAME, score=score, metrics=m, flags=flag_clutter(ctx, m, score, th),
-                       maps={"edges": edges})
+                       maps={MapKind.EDGES: edges})

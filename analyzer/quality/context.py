@@ -48,7 +48,7 @@ class ImageContext:
 
     @cached_property
     def mask_result(self) -> Any:
-        from analyzer.quality.mask import product_mask
+        from analyzer.vision.mask import product_mask
 
         return product_mask(self.rgb, self.alpha, use_model=self.use_model)
 

@@ -38,6 +38,7 @@ from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.mask_ops import shrink
 
 NAME = "exposure"
 
@@ -47,10 +48,7 @@ def product_region(mask: np.ndarray | None, shape: tuple[int, int], erode_frac: 
     """The product mask shrunk by ``erode_frac`` of the long side; the whole frame without one."""
     if mask is None or mask.mean() < min_fraction:
         return np.ones(shape, bool)
-    r = max(1.0, erode_frac * max(shape))
-    m = mask.astype(np.uint8)
-    # Erosion by a disc of radius r, in time independent of r.
-    inner = cv2.distanceTransform(m, cv2.DIST_L2, 3) > r
+    inner = shrink(mask, max(1.0, erode_frac * max(shape)))
     return inner if inner.mean() >= min_fraction / 4 else mask.astype(bool)
 
 

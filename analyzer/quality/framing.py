@@ -39,50 +39,10 @@ from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.mask_ops import bbox_of, large_components
 
 NAME = "framing"
 SIDES = ("top", "bottom", "left", "right")
-
-
-def main_parts(mask: np.ndarray, min_component_rel: float = 0.05,
-               min_component_abs: float = 0.001) -> np.ndarray:
-    """The mask's connected components that are at least ``min_component_rel`` of the largest
-    and ``min_component_abs`` of the frame (8-connectivity)."""
-    n, labels, areas = component_areas(mask)
-    if n <= 1:
-        return np.zeros(mask.shape, bool)
-    keep_min = max(float(areas.max()) * min_component_rel, min_component_abs * mask.size)
-    keep = np.zeros(n, bool)
-    keep[1:] = areas >= keep_min
-    return select_components(labels, keep)
-
-
-def component_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """8-connected components of ``mask``: (count with the background, labels, areas of
-    components 1..n-1). Labelling without OpenCV's statistics plus a bincount of the labels is
-    several times cheaper than ``connectedComponentsWithStats`` and gives the same areas."""
-    m8 = mask.view(np.uint8) if mask.dtype == bool else (mask != 0).view(np.uint8)
-    n, labels = cv2.connectedComponents(np.ascontiguousarray(m8), connectivity=8)
-    if n <= 1:
-        return n, labels, np.zeros(0, np.int64)
-    return n, labels, np.bincount(labels.ravel(), minlength=n)[1:]
-
-
-def select_components(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """``keep[labels]`` (``keep[0]`` False): the pixels of the kept components; a plain
-    ``labels > 0`` when every component is kept (the usual case, ~30x cheaper)."""
-    if not keep[0] and keep[1:].all():
-        return labels > 0
-    return keep[labels]
-
-
-def box_of(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1), exclusive end, of the True pixels; None if there are none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if len(rows) == 0:
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def edge_touch(mask: np.ndarray, band_frac: float = 0.005) -> dict[str, float]:
@@ -178,8 +138,8 @@ def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None,
     (:func:`edge_touch_image`); without it, it is read from the mask alone (:func:`edge_touch`).
     """
     h, w = mask.shape
-    parts = main_parts(mask, float(th["min_component_rel"]), float(th["min_component_abs"]))
-    box = box_of(parts)
+    parts = large_components(mask, float(th["min_component_rel"]), float(th["min_component_abs"]))
+    box = bbox_of(parts)
     band = max(1, round(float(th["edge_band_frac"]) * min(h, w)))
     border = np.concatenate([parts[:band].ravel(), parts[-band:].ravel(),
                              parts[:, :band].ravel(), parts[:, -band:].ravel()])

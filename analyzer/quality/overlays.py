@@ -49,10 +49,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
-from analyzer.quality.framing import component_areas, select_components
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.mask_ops import component_areas, select_components
 
 NAME = "overlays"
 
@@ -646,7 +647,7 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
     return out
 
 
-@register(NAME)
+@register(NAME, maps=(MapKind.TEXT,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     mask = ctx.mask_bool_or_none
@@ -688,4 +689,4 @@ def check(ctx: ImageContext) -> CheckResult:
         for x0, y0, x1, y1 in inset.boxes:
             tmap[y0:y1, x0:x1] = 1.0
     return CheckResult(name=NAME, score=score(text, border, th, inset), metrics=metrics,
-                       flags=flags(ctx, text, border, th, inset), maps={"text": tmap})
+                       flags=flags(ctx, text, border, th, inset), maps={MapKind.TEXT: tmap})

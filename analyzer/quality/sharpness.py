@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
@@ -175,7 +176,7 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
         NAME)]
 
 
-@register(NAME)
+@register(NAME, maps=(MapKind.BLUR,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     region, box, r = _region(ctx, th)
@@ -198,6 +199,6 @@ def check(ctx: ImageContext) -> CheckResult:
     }
     return CheckResult(
         name=NAME, score=score(stat, th), metrics=metrics, flags=flags(ctx, metrics, th),
-        maps={"blur": blur_map(eb, ctx.gray.shape, float(th["sigma_good"]),
+        maps={MapKind.BLUR: blur_map(eb, ctx.gray.shape, float(th["sigma_good"]),
                                float(th["sigma_bad"]))},
     )

@@ -192,7 +192,8 @@ def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
     the upload and the catalog are described alike; a real alpha channel wins. ``known``: the
     product mask the quality engine already computed for this image (u2netp, or its classical
     fallback), used instead of running u2netp again."""
-    from analyzer.quality.mask import product_mask, unit_prob
+    from analyzer.vision.mask import product_mask
+    from analyzer.vision.mask_ops import unit_prob
 
     if alpha is None or float((alpha < 128).mean()) <= 0.01:
         try:

@@ -56,7 +56,7 @@ import cv2
 import numpy as np
 
 from analyzer.config import thresholds
-from analyzer.quality.mask import unit_prob
+from analyzer.vision.mask_ops import unit_prob
 
 BACKGROUNDS_DIR = Path(__file__).resolve().parents[2] / "assets" / "backgrounds"
 

@@ -15,15 +15,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-# (check, map-key fragments) the dashboard looks for, in order; key names come from the checks.
-MAP_HINTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "mask": ("", ("mask", "product", "saliency")),
-    "blur": ("sharpness", ("blur", "sharp", "focus", "laplacian")),
-    "edges": ("clutter", ("edge", "clutter", "busy")),
-    "white": ("background", ("white", "background", "bg")),
-    "overlays": ("overlays", ("text", "overlay", "watermark")),
-}
+from analyzer.codes import MapKind
+from analyzer.quality.registry import map_producers
 
+# (check, map-key fragments) the dashboard looks for, in order; key names come from the checks.
 OVERLAY_LABELS = {
     "photo": "Photo",
     "mask": "Product mask",
@@ -195,23 +190,13 @@ def _dashed_rect(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int],
         cv2.line(img, (x1, y), (x1, min(y + dash, y1)), color, lw)
 
 
-def find_map(checks: dict[str, Any], kind: str) -> np.ndarray | None:
-    """The first map whose key matches ``kind``'s hints, preferring the hinted check."""
-    check, frags = MAP_HINTS[kind]
-    order = ([check] if check in checks else []) + [c for c in checks if c != check]
-    for name in order:
-        maps = getattr(checks[name], "maps", None) or {}
-        for key, arr in maps.items():
-            if arr is None or np.ndim(arr) < 2:
-                continue
-            if any(f in key.lower() for f in frags) and (name == check or not check):
-                return np.asarray(arr)
-    if not check:
-        return None
-    # The hinted check stored its map under an unexpected name: take its only 2-D map.
-    maps = getattr(checks.get(check), "maps", None) or {}
-    two_d = [np.asarray(a) for a in maps.values() if a is not None and np.ndim(a) >= 2]
-    return two_d[0] if len(two_d) == 1 else None
+def find_map(checks: dict[str, Any], kind: MapKind | str) -> np.ndarray | None:
+    """The ``kind`` map of the check that declares it (:func:`map_producers`), or None when that
+    check did not run or made none for this photo."""
+    check = map_producers().get(MapKind(kind))
+    res = checks.get(check) if check is not None else None
+    arr = (getattr(res, "maps", None) or {}).get(kind)
+    return None if arr is None or np.ndim(arr) < 2 else np.asarray(arr)
 
 
 def report_bbox(report: Any, mask: np.ndarray | None) -> tuple[tuple[int, int, int, int] | None,
@@ -246,25 +231,20 @@ OverlayFn = Callable[[], np.ndarray]
 
 
 # Overlays drawn with the product mask (computed on demand when no check stored one).
-NEEDS_MASK = ("mask", "edges", "fill", "white")
 
 
-def available_overlays(report: Any, mask: np.ndarray | None,
-                       mask_computable: bool = False) -> list[OverlayOption]:
-    """Which overlays this report can show; unavailable ones say why.
-
-    ``mask_computable``: the caller can compute the product mask on demand, so the mask overlay
-    and the mask's box are available even before it exists.
-    """
+def available_overlays(report: Any, mask: np.ndarray | None) -> list[OverlayOption]:
+    """Which overlays this report can show (``mask``: the checks' product mask, or None);
+    unavailable ones say why."""
     checks = getattr(report, "checks", {}) or {}
     has_img = getattr(report, "image", None) is not None
     opts = [OverlayOption("photo", OVERLAY_LABELS["photo"], has_img,
                           "" if has_img else "the image was not kept")]
-    m = mask if mask is not None else find_map(checks, "mask")
-    has_mask = m is not None or (mask_computable and has_img)
+    m = mask
+    has_mask = m is not None
     opts.append(OverlayOption("mask", OVERLAY_LABELS["mask"], has_img and has_mask,
                               "" if has_mask else "no product mask was computed"))
-    for kind, check in (("blur", "sharpness"), ("edges", "clutter")):
+    for kind, check in ((MapKind.BLUR, "sharpness"), (MapKind.EDGES, "clutter")):
         found = find_map(checks, kind) is not None
         opts.append(OverlayOption(kind, OVERLAY_LABELS[kind], has_img and found,
                                   "" if found else f"the {check} check produced no map"))
@@ -273,7 +253,7 @@ def available_overlays(report: Any, mask: np.ndarray | None,
     opts.append(OverlayOption("fill", OVERLAY_LABELS["fill"], has_img and has_box,
                               "" if has_box else "no product was found"))
     opts.append(OverlayOption("white", OVERLAY_LABELS["white"], has_img, ""))
-    if find_map(checks, "overlays") is not None:
+    if find_map(checks, MapKind.TEXT) is not None:
         opts.append(OverlayOption("overlays", OVERLAY_LABELS["overlays"], has_img, ""))
     return opts
 
@@ -283,28 +263,27 @@ def render_overlay(report: Any, kind: str, mask: np.ndarray | None,
     """The RGB array for overlay ``kind`` of ``report`` (needs ``report.image``)."""
     rgb = report.image.rgb
     checks = getattr(report, "checks", {}) or {}
-    m = mask if mask is not None else find_map(checks, "mask")
+    m = mask
     if kind == "photo":
         return rgb
     if kind == "mask" and m is not None:
         return mask_overlay(rgb, m)
     if kind == "blur":
-        b = find_map(checks, "blur")
+        b = find_map(checks, MapKind.BLUR)
         if b is not None:
             return blur_overlay(rgb, b)
     if kind == "edges":
-        e = find_map(checks, "edges")
+        e = find_map(checks, MapKind.EDGES)
         if e is not None:
             return edges_overlay(rgb, e, m)
     if kind == "fill":
         box, scale = report_bbox(report, m)
         return fill_overlay(rgb, box, fill_target, scale)
     if kind == "white":
-        bg_maps = getattr(checks.get("background"), "maps", None) or {}
-        return white_overlay(rgb, bg_maps.get("white", find_map(checks, "white")), m,
-                             region=bg_maps.get("background"))
+        return white_overlay(rgb, find_map(checks, MapKind.WHITE), m,
+                             region=find_map(checks, MapKind.BACKGROUND))
     if kind == "overlays":
-        o = find_map(checks, "overlays")
+        o = find_map(checks, MapKind.TEXT)
         if o is not None:
             return blend(rgb, (168, 85, 247), fit_map(o, rgb.shape), 0.7)
     return rgb

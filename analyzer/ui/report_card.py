@@ -72,10 +72,8 @@ def render_photo(report: ImageReport, mkt: Marketplace,
     if report.image is None:
         st.info("The photo is no longer in memory; upload it again to see the overlays.")
         return
-    mask = overlays.find_map(report.checks, "mask")
-    # The product mask can always be computed from the photo; it is only computed (once per
-    # photo) when an overlay that needs it is chosen, so the first card is not slowed down.
-    opts = overlays.available_overlays(report, mask, mask_computable=report.mask is not None)
+    mask = get_mask(report)  # the checks' own mask, kept with the report: never recomputed
+    opts = overlays.available_overlays(report, mask)
     usable = [o for o in opts if o.available]
     labels = {o.key: o.label for o in usable}
     fill_target = float(mkt.value("fill_target", 0.85) or 0.85)
@@ -84,8 +82,6 @@ def render_photo(report: ImageReport, mkt: Marketplace,
     choice = st.radio(
         "Overlay", options=list(labels), format_func=lambda k: labels[k], index=0,
         horizontal=True, key=f"overlay-{key}", label_visibility="collapsed") or "photo"
-    if mask is None and choice in overlays.NEEDS_MASK:
-        mask = get_mask(report)
     arr = overlays.render_overlay(report, choice, mask, fill_target=fill_target)
     st.image(arr, width="stretch")
     legend = overlays.OVERLAY_LEGENDS.get(choice, "")

@@ -28,7 +28,7 @@ def load_models(use_model: bool) -> bool:
     except Exception:  # a broken check shows up per image as INTERNAL_ERROR, not as a dead page
         log.exception("the quality checks could not be imported")
     if use_model:
-        from analyzer.quality.mask import model_available
+        from analyzer.vision.mask import model_available
 
         return model_available()
     return False

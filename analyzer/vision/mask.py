@@ -12,7 +12,7 @@ Speed: the shipped graph has a fixed 1 x 3 x 320 x 320 input, but every Resize i
 output size from a ``Shape`` of the tensor it matches, so the network itself works at any size that
 is a multiple of 32. At load time the input/output dims are made symbolic with the ``onnx`` package
 (once; the edited graph is cached under the user cache dir) and the network runs at
-``checks.mask.model_size`` (thresholds.yaml), which costs about (size / 320)^2 of the 320 run.
+``segmentation.mask.model_size`` (thresholds.yaml), which costs about (size / 320)^2 of the 320 run.
 benchmarks/bench_mask.py measures the time and the agreement (IoU) with the 320 mask.
 """
 
@@ -30,7 +30,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analyzer.config import check_thresholds
+from analyzer.config import segmentation
+from analyzer.vision.backdrop import border_color, lab_of
+from analyzer.vision.mask_ops import bbox_of, fill_holes, large_components
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +58,8 @@ class MaskResult:
         return float(self.binary.mean())
 
 
-def unit_prob(mask: np.ndarray) -> np.ndarray:
-    """A product mask as float32 probabilities in [0, 1], whether it is stored as bool, as
-    [0, 1] floats or as uint8 0-255 (:attr:`analyzer.results.ImageReport.mask`)."""
-    m = mask.astype(np.float32)
-    return m / 255.0 if m.max(initial=0.0) > 1.0 else m
-
-
 def _cfg() -> dict[str, Any]:
-    return check_thresholds("mask")
+    return segmentation("mask")
 
 
 def u2netp_path() -> Path | None:
@@ -212,33 +207,6 @@ def u2netp_prob(rgb: np.ndarray) -> np.ndarray | None:
     return cv2.resize(prob.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-
-
-def _border_pixels(a: np.ndarray) -> np.ndarray:
-    """The pixels of the outer band (1/50 of the short side, at least 2 px) of an H x W x C
-    array, as an N x C array."""
-    b = max(2, min(a.shape[:2]) // 50)
-    c = a.shape[2]
-    return np.concatenate([a[:b].reshape(-1, c), a[-b:].reshape(-1, c),
-                           a[:, :b].reshape(-1, c), a[:, -b:].reshape(-1, c)])
-
-
-def border_color_distance(rgb: np.ndarray) -> np.ndarray:
-    """Per-pixel Lab distance (Delta E 1976) to the median colour of the image border."""
-    lab = _lab(rgb)
-    ref = np.median(_border_pixels(lab), axis=0)
-    return np.linalg.norm(lab - ref, axis=2)
-
-
-def fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``mask`` with every background region that does not reach the frame border filled."""
-    from scipy.ndimage import binary_fill_holes
-
-    return binary_fill_holes(mask)
-
-
 def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
                    work_side: int = 256) -> np.ndarray:
     """Foreground from distance to the border colour, refined by GrabCut off white backdrops.
@@ -246,9 +214,9 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
     On a copy ``work_side`` px long: pixels far (Delta E 1976 > ``seed_de``) from the median
     border colour, with their enclosed holes filled (a white label inside a box outline), seed the
     foreground. On a light, neutral backdrop (the border's median colour has L* >=
-    ``checks.mask.plain_min_L`` and chroma <= ``plain_max_chroma``: a studio shot) that seed is
-    the mask: GrabCut there costs ~100 ms and lowered the agreement with u2netp (it gives white
-    parts of the product to the white backdrop; luma IoU 0.87 without it, 0.80 with it,
+    ``segmentation.mask.plain_min_L`` and chroma <= ``plain_max_chroma``: a studio shot) that
+    seed is the mask: GrabCut there costs ~100 ms and lowered the agreement with u2netp (it gives
+    white parts of the product to the white backdrop; luma IoU 0.87 without it, 0.80 with it,
     benchmarks/bench_mask.py). Elsewhere GrabCut (Rother et al. 2004) refines it on a copy
     ``grabcut_side`` px long, ``grabcut_iters`` iterations, with the outer border band as certain
     background. Works well on plain backgrounds, roughly on busy ones, which is all a fallback
@@ -259,8 +227,8 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
     s = min(1.0, work_side / max(h, w))
     small = rgb if s >= 1.0 else cv2.resize(
         rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    lab = _lab(small)
-    ref = np.median(_border_pixels(lab), axis=0)
+    lab = lab_of(small)
+    ref = border_color(lab)
     dist = np.linalg.norm(lab - ref, axis=2)
     fg = (dist > seed_de).astype(np.uint8)
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -271,7 +239,7 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
     if white_backdrop and grabcut:
         # Without GrabCut, text, badges and specks on the backdrop would count as product:
         # keep only the parts at least plain_min_part of the largest.
-        fg = _main_parts(fg, float(cfg.get("plain_min_part", 0.05)))
+        fg = large_components(fg, float(cfg.get("plain_min_part", 0.05)))
     if not grabcut or white_backdrop or fg.sum() < 16 or fg.mean() > 0.98:
         out = fg.astype(np.float32)
     else:
@@ -280,17 +248,6 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
     if out.shape != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
     return out
-
-
-def _main_parts(fg: np.ndarray, rel: float) -> np.ndarray:
-    """``fg`` without its 8-connected parts smaller than ``rel`` of the largest."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-    if n <= 2:
-        return fg
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.zeros(n, bool)
-    keep[1:] = areas >= rel * float(areas.max())
-    return keep[labels]
 
 
 def _grabcut(small: np.ndarray, fg: np.ndarray, side: int, iters: int) -> np.ndarray:
@@ -321,15 +278,6 @@ def _grabcut(small: np.ndarray, fg: np.ndarray, side: int, iters: int) -> np.nda
     if out.shape != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
     return out
-
-
-def bbox_of(binary: np.ndarray) -> tuple[int, int, int, int] | None:
-    # Row and column projections: no index array per product pixel (np.nonzero's ~1M entries).
-    rows = np.flatnonzero(binary.any(axis=1))
-    if len(rows) == 0:
-        return None
-    cols = np.flatnonzero(binary.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,

@@ -1,0 +1,78 @@
+"""Operations on a product mask (a bool or probability array, H x W), shared by every layer.
+
+Grow and shrink use a distance transform, so they cost the same for any radius (a disc
+structuring element grows with the square of the radius); components use OpenCV's labelling.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def unit_prob(mask: np.ndarray) -> np.ndarray:
+    """A product mask as float32 probabilities in [0, 1], whether it is stored as bool, as
+    [0, 1] floats or as uint8 0-255 (:attr:`analyzer.results.ImageReport.mask`)."""
+    m = mask.astype(np.float32)
+    return m / 255.0 if m.max(initial=0.0) > 1.0 else m
+
+
+def grow(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` dilated by a disc of ``radius`` px (Euclidean distance <= radius)."""
+    m = mask.astype(bool)
+    if radius <= 0 or not m.any():
+        return m
+    dist = cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3)
+    return dist <= radius
+
+
+def shrink(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` eroded by a disc of ``radius`` px (pixels farther than ``radius`` from outside)."""
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3) > radius
+
+
+def bbox_of(binary: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the True pixels (exclusive end), or None when there are none."""
+    # Row and column projections: no index array per product pixel (np.nonzero's ~1M entries).
+    rows = np.flatnonzero(binary.any(axis=1))
+    if len(rows) == 0:
+        return None
+    cols = np.flatnonzero(binary.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def component_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected components of ``mask``: (count with the background, labels, areas of
+    components 1..n-1). Labelling without OpenCV's statistics plus a bincount of the labels is
+    several times cheaper than ``connectedComponentsWithStats`` and gives the same areas."""
+    m8 = mask.view(np.uint8) if mask.dtype == bool else (mask != 0).view(np.uint8)
+    n, labels = cv2.connectedComponents(np.ascontiguousarray(m8), connectivity=8)
+    if n <= 1:
+        return n, labels, np.zeros(0, np.int64)
+    return n, labels, np.bincount(labels.ravel(), minlength=n)[1:]
+
+
+def select_components(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``keep[labels]`` (``keep[0]`` False): the pixels of the kept components; a plain
+    ``labels > 0`` when every component is kept (the usual case, ~30x cheaper)."""
+    if not keep[0] and keep[1:].all():
+        return labels > 0
+    return keep[labels]
+
+
+def large_components(mask: np.ndarray, rel: float, abs_frac: float = 0.0) -> np.ndarray:
+    """The 8-connected parts of ``mask`` at least ``rel`` of the largest part and ``abs_frac``
+    of the frame (all False when there is none)."""
+    n, labels, areas = component_areas(mask)
+    if n <= 1:
+        return np.zeros(mask.shape, bool)
+    keep = np.zeros(n, bool)
+    keep[1:] = areas >= max(float(areas.max()) * rel, abs_frac * mask.size)
+    return select_components(labels, keep)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every background region that does not reach the frame border filled."""
+    from scipy.ndimage import binary_fill_holes
+
+    return binary_fill_holes(mask)
