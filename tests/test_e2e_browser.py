@@ -101,3 +101,58 @@ def _keep(tmp_path: Path) -> None:
         Path(dest).mkdir(parents=True, exist_ok=True)
         for png in tmp_path.glob("*.png"):
             shutil.copy(png, Path(dest) / png.name)
+
+
+def test_every_upload_bad_shows_messages_and_an_audit_table(app_url: str, browser,  # type: ignore[no-untyped-def]
+                                                            tmp_path: Path) -> None:
+    """No photo can be read: one message per file, a plain note on the tabs, and the store
+    audit still lists each file with its error (it used to crash with KeyError 'overall')."""
+    from analyzer.ui.harness import settle
+
+    files = [tmp_path / "page.jpg", tmp_path / "empty.png", tmp_path / "bomb.png"]
+    files[0].write_text("<html><body>a product page, not a photo</body></html>")
+    files[1].write_bytes(b"")
+    files[2].write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    page = _page(browser, app_url)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        [str(f) for f in files])
+    page.get_by_text("None of the uploaded files could be analysed").first.wait_for(
+        timeout=120_000)
+    settle(page)
+    alerts = page.locator('[data-testid="stAlertContentError"]')
+    assert alerts.count() == 3
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "05-all-bad.png"), full_page=True)
+    page.get_by_role("tab", name="Store audit").click()
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "06-all-bad-audit.png"), full_page=True)
+    _keep(tmp_path)
+
+
+def test_two_photos_with_the_same_name_are_told_apart(app_url: str, browser,  # type: ignore[no-untyped-def]
+                                                       tmp_path: Path) -> None:
+    import sys
+
+    from analyzer.ui.harness import settle, upload_and_wait_grade
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from corpus import product_photo
+
+    paths = []
+    for k in (1, 2):
+        d = tmp_path / f"folder{k}"
+        d.mkdir()
+        p = d / "004.jpg"
+        product_photo((900, 900), seed=k).save(p, "JPEG", quality=92)
+        paths.append(p)
+    page = _page(browser, app_url)
+    upload_and_wait_grade(page, paths, timeout_ms=240_000)
+    settle(page)
+    # The photo picker lists both, told apart ("B · 004.jpg" and "B · 004.jpg (2)").
+    page.get_by_role("combobox", name="Photo").click()
+    option = page.get_by_role("option").filter(has_text="004.jpg (2)")
+    option.first.wait_for(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "07-same-names.png"), full_page=True)
+    _keep(tmp_path)
+    assert page.get_by_role("option").count() == 2

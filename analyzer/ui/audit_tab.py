@@ -13,10 +13,10 @@ def render_kpis(reports: list[ImageReport]) -> None:
     ok = [r for r in reports if r.ok]
     n_ready = sum(r.grade in ("A", "B") for r in ok)
     n_block = sum(any(f.severity == "error" for f in r.flags) for r in ok)
-    avg = sum(r.scores.get("overall", 0.0) for r in ok) / len(ok) if ok else 0.0
+    avg = sum(r.scores.get("overall", 0.0) for r in ok) / len(ok) if ok else None
     c = st.columns(4)
     c[0].metric("Photos", len(reports), help="Images analysed (zips expanded)")
-    c[1].metric("Average score", f"{avg:.0f}")
+    c[1].metric("Average score", "–" if avg is None else f"{avg:.0f}")  # noqa: RUF001
     c[2].metric("Ready to list (A/B)", f"{n_ready} / {len(ok)}")
     c[3].metric("With a must-fix issue", n_block + (len(reports) - len(ok)),
                 help="Photos with an error-level flag, plus files that could not be read")
