@@ -6,10 +6,12 @@ Two kinds of photo fixtures:
   Only tests that measure accuracy on real data use them; such a test is marked
   ``@pytest.mark.shared`` and is skipped (and counted at the end of the run) where the data is
   absent. A test that asks for one of these fixtures gets the marker even if its author forgot it.
-* ``studio_photos``, ``amateur_photos``: "some real product photos" for everything else (audit,
-  dashboard, CLI, reports, Ray). They are the ../shared/data sets when present and otherwise
-  real photos shipped with the repository: the demo catalog's copies of the same luma main images
-  (resized to 512 px, assets/demo_catalog/NOTICE) and 24 CC0 clothing photos (tests/data/amateur).
+* ``studio_photos``, ``studio_photo``, ``amateur_photos``: "some real product photos" for
+  everything else (audit, dashboard, CLI, reports, Ray, a made defect on a real shot). They are
+  the ../shared/data sets when present and otherwise real photos shipped with the repository:
+  the demo catalog's copies of the same luma main images (resized to 512 px,
+  assets/demo_catalog/NOTICE), one full-size luma shot (tests/data/studio) and 24 CC0 clothing
+  photos (tests/data/amateur).
 
 ``LISTING_LENS_NO_SHARED=1`` runs the suite as a clone without ../shared would.
 """
@@ -26,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO_CATALOG = REPO / "assets" / "demo_catalog"
 AMATEUR_DIR = Path(__file__).resolve().parent / "data" / "amateur"
+STUDIO_PHOTO = Path(__file__).resolve().parent / "data" / "studio" / "mb06-gray-0.jpg"
 SHARED_FIXTURES = frozenset({"shared_data", "luma_main_images", "clothing_images"})
 SHARED_REASON = "measures accuracy on ../shared/data, which is not present"
 
@@ -103,6 +106,16 @@ def studio_photos() -> list[Path]:
         return [SHARED_DATA / "luma" / r["images"].split("|")[0]
                 for r in _luma_manifest(SHARED_DATA)]
     return demo_catalog_main_images()
+
+
+@pytest.fixture(scope="session")
+def studio_photo() -> Path:
+    """One full-size studio shot (luma 24-MB06, 1080 x 1340) for tests that apply a made defect
+    to a real photo: luma main image no. 5 from ../shared/data, or the same file shipped in
+    tests/data/studio (OSL-3.0/AFL-3.0)."""
+    if shared_present():
+        return SHARED_DATA / "luma" / _luma_manifest(SHARED_DATA)[5]["images"].split("|")[0]
+    return STUDIO_PHOTO
 
 
 @pytest.fixture(scope="session")
