@@ -127,6 +127,26 @@ def amateur_photos() -> list[Path]:
     return sorted(AMATEUR_DIR.glob("*.jpg"))
 
 
+@pytest.fixture(scope="session")
+def studio_tops() -> list[tuple[str, str, Path]]:
+    """(product id, title, main image) of every luma "Tops" product in manifest order (98): the
+    full-size images from ../shared/data, or the demo catalog's 512 px copies of them."""
+    if shared_present():
+        from tests.rank_helpers import luma_tops, main_image
+
+        return [(r["product_key"], r["name"], main_image(SHARED_DATA, r))
+                for r in luma_tops(SHARED_DATA)]
+    seen: set[str] = set()
+    out: list[tuple[str, str, Path]] = []
+    with open(DEMO_CATALOG / "catalog.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["product_id"] not in seen:
+                seen.add(row["product_id"])
+                if row["category"] == "Tops":
+                    out.append((row["product_id"], row["title"], DEMO_CATALOG / row["image"]))
+    return out
+
+
 @pytest.fixture(scope="module")
 def ray_session():
     """A local Ray with 2 CPUs for one test module (no outside cluster), shut down after it."""
