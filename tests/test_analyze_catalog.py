@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from analyzer.cli import main
-from tests.rank_helpers import luma_tops, main_image, tops_catalog
+from tests.rank_helpers import LUMA_TOPS_IN_CATALOG, N_CATALOG, tops_catalog
 
 SMALL = {"n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 3}
 
@@ -25,17 +26,31 @@ def small_simulation(monkeypatch):
     monkeypatch.setattr(SearchConfig, "from_thresholds", classmethod(patched))
 
 
-@pytest.mark.shared
+def _tops_catalog(studio_tops: list[tuple[str, str, Path]], base: Path) -> Path:
+    """The rank tests' catalog of luma Tops (built once per session) where ../shared/data is
+    present; otherwise the same 20 products from the demo catalog's 512 px copies."""
+    from tests.conftest import SHARED_DATA, shared_present
+
+    if shared_present():
+        return tops_catalog(SHARED_DATA, base)
+    from analyzer.search.catalog import SourceItem, build_catalog
+
+    out = base / "demo_tops_catalog"
+    items = [SourceItem(path=p, product_id=k, title=t, category="Tops")
+             for k, t, p in studio_tops[LUMA_TOPS_IN_CATALOG][:N_CATALOG]]
+    build_catalog(None, out, items=items, progress=False, overwrite=True)
+    return out
+
+
 @pytest.mark.slow
-def test_analyze_with_catalog_adds_search_and_differentiation(shared_data, tmp_path_factory,
+def test_analyze_with_catalog_adds_search_and_differentiation(studio_tops, tmp_path_factory,
                                                               small_simulation, capsys):
-    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
-    rows = luma_tops(shared_data)
+    root = _tops_catalog(studio_tops, tmp_path_factory.getbasetemp())
     from analyzer.search.catalog import Catalog
 
     cat = Catalog.open(root)
     in_catalog = set(cat.meta["product_id"])
-    new = main_image(shared_data, next(r for r in rows if r["product_key"] not in in_catalog))
+    new = next(p for k, _t, p in studio_tops if k not in in_catalog)
     dup = cat.image_path(0)
     rc = main(["analyze", str(new), str(dup), "--catalog", str(root), "--format", "json",
                "--no-model"])

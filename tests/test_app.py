@@ -45,8 +45,8 @@ def _texts(at: AppTest) -> str:
 
 
 @pytest.fixture(scope="module")
-def photo(luma_main_images: list[Path]) -> tuple[str, bytes]:
-    p = luma_main_images[0]
+def photo(studio_photos: list[Path]) -> tuple[str, bytes]:
+    p = studio_photos[0]
     return p.name, p.read_bytes()
 
 
@@ -115,12 +115,12 @@ def test_bad_file_shows_an_error_and_the_page_goes_on(photo: tuple[str, bytes]) 
 
 @pytest.mark.slow
 def test_zip_upload_audits_every_image_and_rerun_uses_the_cache(
-        luma_main_images: list[Path]) -> None:
+        studio_photos: list[Path]) -> None:
     from analyzer.ui.resources import result_cache
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        for p in luma_main_images[1:3]:
+        for p in studio_photos[1:3]:
             z.write(p, f"store/{p.name}")
         z.writestr("store/price-list.txt", "not an image")
     at = _app()
@@ -129,7 +129,7 @@ def test_zip_upload_audits_every_image_and_rerun_uses_the_cache(
     assert not at.exception, at.exception
     df = _audit_table(at)
     assert sorted(df["file"]) == sorted(f"store.zip/store/{p.name}"
-                                        for p in luma_main_images[1:3])
+                                        for p in studio_photos[1:3])
     assert "skipped 1 entry" in _texts(at)
     cache = result_cache()
     misses = cache.misses
@@ -140,7 +140,7 @@ def test_zip_upload_audits_every_image_and_rerun_uses_the_cache(
 
 @pytest.mark.slow
 def test_search_simulation_and_lookalikes_on_the_demo_catalog(
-        photo: tuple[str, bytes], clothing_images: list[Path]) -> None:
+        photo: tuple[str, bytes], amateur_photos: list[Path]) -> None:
     from analyzer.errors import ListingLensError
     from analyzer.search.catalog import DEMO_CATALOG, Catalog
 
@@ -149,7 +149,7 @@ def test_search_simulation_and_lookalikes_on_the_demo_catalog(
     except ListingLensError as e:
         pytest.skip(f"the demo catalog (assets/demo_catalog) is not usable: {e.message}")
     at = _app("demo")
-    shopper = clothing_images[0]
+    shopper = amateur_photos[0]
     at.file_uploader[0].set_value((shopper.name, shopper.read_bytes(), "image/jpeg"))
     at.run()
     assert not at.exception, at.exception

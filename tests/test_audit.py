@@ -1,7 +1,8 @@
 """Store audit: sources, resumable runner, zip safety, duplicates, priority ranking.
 
-Real photos from ../shared/data (luma studio shots + clothing amateur photos) plus a few broken
-files; one folder audit is shared by most tests (module fixture) to keep the suite fast.
+Real photos (studio shots + amateur clothing photos: ../shared/data, or the copies shipped in
+the repository, see conftest) plus a few broken files; one folder audit is shared by most
+tests (module fixture) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from analyzer.audit.runner import RESULTS_FILE, iter_results, run_audit
 from analyzer.audit.sources import open_source
 from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.quality.priority import expected_gain, rank_fix_first
-
-pytestmark = pytest.mark.shared
 
 CONTRACT_KEYS = {"file", "ok", "error", "width", "height", "format", "scores", "grade",
                  "metrics", "flags", "content_hash", "notes"}
@@ -47,10 +46,10 @@ def make_store(root: Path, luma: list[Path], clothing: list[Path], n_luma: int =
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, luma_main_images: list[Path],
-          clothing_images: list[Path]) -> tuple[Path, list[str]]:
+def store(tmp_path_factory: pytest.TempPathFactory, studio_photos: list[Path],
+          amateur_photos: list[Path]) -> tuple[Path, list[str]]:
     root = tmp_path_factory.mktemp("store") / "shop"
-    names = make_store(root, luma_main_images, clothing_images)
+    names = make_store(root, studio_photos, amateur_photos)
     return root, names
 
 
@@ -139,12 +138,12 @@ def test_resume_after_a_crash_does_only_the_missing_work(store, audited, tmp_pat
         assert r["scores"] == old[r["file"]]["scores"]
 
 
-def test_duplicate_photos_are_analysed_once(luma_main_images, tmp_path: Path) -> None:
+def test_duplicate_photos_are_analysed_once(studio_photos, tmp_path: Path) -> None:
     root = tmp_path / "dups"
     root.mkdir()
-    shutil.copy(luma_main_images[0], root / "a.jpg")
-    shutil.copy(luma_main_images[0], root / "b.jpg")
-    shutil.copy(luma_main_images[1], root / "c.jpg")
+    shutil.copy(studio_photos[0], root / "a.jpg")
+    shutil.copy(studio_photos[0], root / "b.jpg")
+    shutil.copy(studio_photos[1], root / "c.jpg")
     calls: list[tuple[int, int]] = []
     summary = run_audit(root, tmp_path / "out", workers=1, progress=False, reports=False,
                         on_progress=lambda done, total: calls.append((done, total)))
@@ -167,9 +166,9 @@ def _hostile_zip(path: Path, photos: list[Path]) -> None:
         z.writestr("shop/broken.jpg", b"this is not a jpeg")
 
 
-def test_zip_audit_is_safe_and_lists_skipped_members(luma_main_images, clothing_images,
+def test_zip_audit_is_safe_and_lists_skipped_members(studio_photos, amateur_photos,
                                                      tmp_path: Path) -> None:
-    photos = luma_main_images[:3] + clothing_images[:2]
+    photos = studio_photos[:3] + amateur_photos[:2]
     zpath = tmp_path / "upload" / "store.zip"
     zpath.parent.mkdir()
     _hostile_zip(zpath, photos)
@@ -193,18 +192,18 @@ def test_zip_audit_is_safe_and_lists_skipped_members(luma_main_images, clothing_
     assert summary.exit_code == 2
 
 
-def test_csv_source_carries_product_ids_and_reports_missing_files(luma_main_images,
+def test_csv_source_carries_product_ids_and_reports_missing_files(studio_photos,
                                                                   tmp_path: Path) -> None:
     imgs = tmp_path / "img"
     imgs.mkdir()
-    for p in luma_main_images[:2]:
+    for p in studio_photos[:2]:
         shutil.copy(p, imgs / p.name)
     listing = tmp_path / "listings.csv"
     with open(listing, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["Product_ID", "Title", "Image"])
-        w.writerow(["SKU-1", "Joust Duffle Bag", f"img/{luma_main_images[0].name}"])
-        w.writerow(["SKU-2", "=HYPERLINK(\"http://x\")", f"img/{luma_main_images[1].name}"])
+        w.writerow(["SKU-1", "Joust Duffle Bag", f"img/{studio_photos[0].name}"])
+        w.writerow(["SKU-2", "=HYPERLINK(\"http://x\")", f"img/{studio_photos[1].name}"])
         w.writerow(["SKU-3", "Gone", "img/missing.jpg"])
     summary = run_audit(listing, tmp_path / "out", workers=1, progress=False)
     results = list(iter_results(tmp_path / "out" / RESULTS_FILE))
@@ -231,9 +230,9 @@ def test_missing_source_is_file_not_found(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_worker_processes_give_the_same_results(store, audited, tmp_path: Path,
-                                                luma_main_images, clothing_images) -> None:
+                                                studio_photos, amateur_photos) -> None:
     root = tmp_path / "small"
-    make_store(root, luma_main_images, clothing_images, n_luma=3, n_clothing=2)
+    make_store(root, studio_photos, amateur_photos, n_luma=3, n_clothing=2)
     summary = run_audit(root, tmp_path / "out", workers=2, progress=False, reports=False)
     assert summary.workers == 2 and summary.analysed == 7
     _, out = audited
@@ -278,20 +277,20 @@ def test_expected_gain_weights_errors_above_info() -> None:
 
 
 @pytest.mark.slow
-def test_audit_with_a_catalog_adds_search_figures(luma_main_images, tmp_path: Path) -> None:
+def test_audit_with_a_catalog_adds_search_figures(studio_photos, tmp_path: Path) -> None:
     """A tiny real catalog (6 luma products); two listings audited against it."""
     from analyzer.report.csv import COLUMNS
     from analyzer.search.catalog import build_catalog
 
     cat_src = tmp_path / "catalog_src"
     cat_src.mkdir()
-    for p in luma_main_images[40:46]:
+    for p in studio_photos[40:46]:
         shutil.copy(p, cat_src / p.name)
     build_catalog(cat_src, tmp_path / "catalog", progress=False)
     shop = tmp_path / "shop"
     shop.mkdir()
-    shutil.copy(luma_main_images[40], shop / "same-as-catalog.jpg")  # a near-duplicate
-    shutil.copy(luma_main_images[50], shop / "new-product.jpg")
+    shutil.copy(studio_photos[40], shop / "same-as-catalog.jpg")  # a near-duplicate
+    shutil.copy(studio_photos[50], shop / "new-product.jpg")
     out = tmp_path / "out"
     summary = run_audit(shop, out, workers=1, progress=False, catalog=tmp_path / "catalog")
     assert summary.exit_code == 0

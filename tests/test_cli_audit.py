@@ -11,8 +11,6 @@ import pytest
 
 from analyzer.cli import main
 
-pytestmark = pytest.mark.shared
-
 
 def _folder(root: Path, photos: list[Path], broken: bool) -> Path:
     root.mkdir(parents=True)
@@ -27,9 +25,9 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def test_audit_clean_folder_exits_0_and_resumes(luma_main_images, tmp_path: Path,
+def test_audit_clean_folder_exits_0_and_resumes(studio_photos, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
-    src = _folder(tmp_path / "shop", luma_main_images[10:13], broken=False)
+    src = _folder(tmp_path / "shop", studio_photos[10:13], broken=False)
     out = tmp_path / "out"
     rc = main(["audit", str(src), "--out", str(out), "--workers", "1", "--quiet"])
     assert rc == 0
@@ -46,11 +44,11 @@ def test_audit_clean_folder_exits_0_and_resumes(luma_main_images, tmp_path: Path
 
 
 @pytest.mark.slow
-def test_audit_zip_with_two_workers(luma_main_images, clothing_images, tmp_path: Path,
+def test_audit_zip_with_two_workers(studio_photos, amateur_photos, tmp_path: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     zpath = tmp_path / "in" / "shop.zip"
     zpath.parent.mkdir()
-    photos = luma_main_images[20:22] + clothing_images[20:22]
+    photos = studio_photos[20:22] + amateur_photos[20:22]
     with zipfile.ZipFile(zpath, "w") as z:
         for p in photos:
             z.write(p, f"listing/{p.name}")
@@ -81,9 +79,9 @@ def test_audit_bad_csv_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "BAD_CSV" in capsys.readouterr().err
 
 
-def test_audit_folder_with_a_broken_file_exits_2(luma_main_images, tmp_path: Path,
+def test_audit_folder_with_a_broken_file_exits_2(studio_photos, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture) -> None:
-    src = _folder(tmp_path / "shop", luma_main_images[30:32], broken=True)
+    src = _folder(tmp_path / "shop", studio_photos[30:32], broken=True)
     rc = main(["audit", str(src), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
     assert rc == 2
     err = capsys.readouterr().err

@@ -52,12 +52,12 @@ def _page(browser, url: str):  # type: ignore[no-untyped-def]
 
 
 def test_upload_a_photo_and_read_the_grade(app_url: str, browser, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                           luma_main_images: list[Path]) -> None:
+                                           studio_photos: list[Path]) -> None:
     from analyzer.ui.harness import settle, upload_and_wait_grade
 
     page = _page(browser, app_url)
     page.screenshot(path=str(tmp_path / "01-empty.png"), full_page=True)
-    photo = luma_main_images[0]
+    photo = studio_photos[0]
     grade = upload_and_wait_grade(page, [photo], timeout_ms=240_000)
     assert grade in {"A", "B", "C", "D", "F"}
     score = page.locator('[data-testid="ll-score"]').first.inner_text()
@@ -76,13 +76,13 @@ def test_upload_a_photo_and_read_the_grade(app_url: str, browser, tmp_path: Path
 
 
 def test_bad_file_shows_a_message_in_the_browser(app_url: str, browser, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                 luma_main_images: list[Path]) -> None:
+                                                 studio_photos: list[Path]) -> None:
     from analyzer.ui.harness import settle, upload_and_wait_grade
 
     bad = tmp_path / "not-a-photo.jpg"
     bad.write_text("plain text pretending to be a JPEG")
     page = _page(browser, app_url)
-    grade = upload_and_wait_grade(page, [bad, luma_main_images[1]], timeout_ms=240_000)
+    grade = upload_and_wait_grade(page, [bad, studio_photos[1]], timeout_ms=240_000)
     assert grade in {"A", "B", "C", "D", "F"}
     alert = page.locator('[data-testid="stAlertContentError"]').first
     alert.wait_for(timeout=30_000)

@@ -144,9 +144,8 @@ def test_keep_image_and_marketplace_severity():
     assert "NO_ZOOM" not in sev_e  # Etsy sets no zoom size
 
 
-@pytest.mark.shared
 @pytest.mark.slow
-def test_real_studio_photo_grades_well(luma_main_images):
-    r = analyze(luma_main_images[0], use_model=True)
+def test_real_studio_photo_grades_well(studio_photo):
+    r = analyze(studio_photo, use_model=True)
     assert r.ok and r.scores["sharpness"] >= 90 and r.scores["overlays"] >= 90
     assert r.scores["overall"] >= 70

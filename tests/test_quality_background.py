@@ -108,11 +108,10 @@ def test_studio_shots_pass_and_clothing_photos_fail(luma_main_images, clothing_i
 
 
 @pytest.fixture(scope="module")
-def studio(luma_main_images) -> np.ndarray:
-    return rgb_of(luma_main_images[5])
+def studio(studio_photo) -> np.ndarray:
+    return rgb_of(studio_photo)
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
 def test_off_white_tint_is_an_error_on_amazon_and_info_on_etsy(studio, use_model) -> None:
     tinted = tint_background(studio)
@@ -132,7 +131,6 @@ def test_off_white_tint_is_an_error_on_amazon_and_info_on_etsy(studio, use_model
     assert original.score > r.score + 20
 
 
-@pytest.mark.shared
 def test_grey_padding_is_not_white_with_the_measured_share(studio) -> None:
     padded = pad(studio, 0.15)
     r = background.check(context(padded, "amazon"))
@@ -149,7 +147,6 @@ def test_grey_padding_is_not_white_with_the_measured_share(studio) -> None:
     assert not r.maps["white"][2, 2] and r.maps["white"][round(h * 0.15) + 5, round(w * 0.15) + 5]
 
 
-@pytest.mark.shared
 def test_transparent_cutout_is_reported_as_info(studio) -> None:
     alpha = (product_alpha(studio) * 255).astype(np.uint8)
     ctx = context(studio, "amazon", alpha=alpha)

@@ -37,18 +37,16 @@ def _codes(res) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def photos(luma_main_images) -> list[Image.Image]:
-    return [Image.open(p).convert("RGB") for p in luma_main_images[3:60:8]]
+def photos(studio_photos) -> list[Image.Image]:
+    return [Image.open(p).convert("RGB") for p in studio_photos[3:60:8]]
 
 
-@pytest.mark.shared
 def test_studio_photos_are_well_exposed(photos):
     results = [exposure.check(_ctx(p)) for p in photos]
     assert sum(bool(r.flags) for r in results) <= 1
     assert np.median([r.score for r in results]) >= 90
 
 
-@pytest.mark.shared
 def test_darkened_photo_is_underexposed(photos):
     for p in photos[:4]:
         ok = exposure.check(_ctx(p))
@@ -59,7 +57,6 @@ def test_darkened_photo_is_underexposed(photos):
         assert "L*" in f.message and f.fix
 
 
-@pytest.mark.shared
 def test_brightened_photo_is_overexposed(photos):
     # +2 stops blows coloured highlights; a black product can still look acceptable, so the
     # flag is required on most of the products that are not dark, and no photo may score better
@@ -76,7 +73,6 @@ def test_brightened_photo_is_overexposed(photos):
     assert hits >= 0.75 * light
 
 
-@pytest.mark.shared
 def test_yellow_cast_is_flagged_and_named(photos):
     p = np.asarray(photos[0]).astype(np.float32)
     cast = np.clip(p * np.array([1.0, 0.96, 0.80]), 0, 255).astype(np.uint8)
@@ -128,7 +124,6 @@ def test_score_is_monotonic_in_each_penalty():
         assert exposure.score(worse, th) < 100, key
 
 
-@pytest.mark.shared
 def test_white_balance_errors_flag_from_about_ten_delta_e(photos):
     """A white-balance error that turns a white backdrop ~(255, 237, 207) or (218, 237, 255)
     flags; a slight one that leaves it ~(255, 252, 248) does not (the cast_flag of 10 is chosen

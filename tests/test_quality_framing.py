@@ -113,11 +113,10 @@ def test_model_cropped_at_the_head_is_a_note_but_a_cropped_product_is_a_warning(
 # ---- synthetic controls on a real studio shot -----------------------------------------------
 
 @pytest.fixture(scope="module")
-def studio(luma_main_images) -> np.ndarray:
-    return rgb_of(luma_main_images[5])
+def studio(studio_photo) -> np.ndarray:
+    return rgb_of(studio_photo)
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
 def test_shrunk_product_is_too_small_with_the_rule_in_the_message(studio, use_model) -> None:
     base = framing.check(context(studio, use_model=use_model))
@@ -133,7 +132,6 @@ def test_shrunk_product_is_too_small_with_the_rule_in_the_message(studio, use_mo
     assert "Etsy asks about 70%" in etsy.flags[0].message
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("side", ["right", "bottom"])
 def test_cropped_product_is_cut_off_on_that_side(studio, side) -> None:
     r = framing.check(context(crop_cut_off(studio, side, 0.3)))
@@ -145,7 +143,6 @@ def test_cropped_product_is_cut_off_on_that_side(studio, side) -> None:
     assert r.score < whole.score
 
 
-@pytest.mark.shared
 def test_product_moved_to_a_corner_is_off_centre(studio) -> None:
     r = framing.check(context(shrink_in_frame(studio, 0.55, offset=(0.2, 0.0))))
     flag = next(f for f in r.flags if f.code == "OFF_CENTER")

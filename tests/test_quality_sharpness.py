@@ -32,8 +32,8 @@ def _resized(im: Image.Image, long_side: int) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def photo(luma_main_images) -> Image.Image:
-    return Image.open(luma_main_images[5]).convert("RGB")
+def photo(studio_photo) -> Image.Image:
+    return Image.open(studio_photo).convert("RGB")
 
 
 def test_edge_blur_estimate_follows_applied_blur():
@@ -67,7 +67,6 @@ def test_edge_blur_is_contrast_invariant():
     assert vals[0] == pytest.approx(vals[1], rel=0.1)
 
 
-@pytest.mark.shared
 def test_blurred_photo_is_flagged_and_original_is_not(photo):
     sharp = sharpness.check(_ctx(photo))
     blurry = sharpness.check(_ctx(_blurred(photo, 2.5)))
@@ -79,14 +78,12 @@ def test_blurred_photo_is_flagged_and_original_is_not(photo):
     assert "px" in msg.message and msg.fix and msg.severity == "error"
 
 
-@pytest.mark.shared
 def test_blur_grows_monotonically(photo):
     scores = [sharpness.check(_ctx(_blurred(photo, s))).metrics["edge_blur_px"]
               for s in (0.0001, 1.5, 3.0, 5.0)]
     assert scores == sorted(scores)
 
 
-@pytest.mark.shared
 def test_scale_aware_same_photo_800_and_2000(photo):
     small = sharpness.check(_ctx(_resized(photo, 800)))
     large = sharpness.check(_ctx(_resized(photo, 2000)))
@@ -98,7 +95,6 @@ def test_scale_aware_same_photo_800_and_2000(photo):
     assert blurred_small.score == pytest.approx(blurred_large.score, abs=12)
 
 
-@pytest.mark.shared
 def test_white_margins_do_not_make_a_sharp_photo_blurry(photo):
     # The same product on three times the white canvas: the whole-image Laplacian variance
     # collapses (most of the frame is empty); the product-based measure does not move.
@@ -119,7 +115,6 @@ def test_white_margins_do_not_make_a_sharp_photo_blurry(photo):
     assert lapvar(canvas) < 0.5 * lapvar(_resized(photo, max(w, h)))
 
 
-@pytest.mark.shared
 def test_blur_map_marks_the_blurred_half(photo):
     im = np.asarray(_resized(photo, 1000)).copy()
     h, w = im.shape[:2]
@@ -146,7 +141,6 @@ def test_real_photos_sharp_ones_are_not_flagged(luma_main_images, clothing_image
     assert sum(bool(r.flags) for r in cloth) <= 5  # amateur, but mostly in focus
 
 
-@pytest.mark.shared
 @pytest.mark.slow
 def test_neural_mask_gives_the_same_verdicts(photo):
     sharp = sharpness.check(_ctx(photo, use_model=True))

@@ -17,25 +17,25 @@ pytest.importorskip("ray")
 
 from analyzer.audit.runner import RESULTS_FILE, iter_results, run_audit  # noqa: E402
 
-pytestmark = [pytest.mark.ray, pytest.mark.shared, pytest.mark.slow]
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 BROKEN = {"empty.jpg": "EMPTY_FILE", "notes.jpg": "NOT_AN_IMAGE", "cut.jpg": "TRUNCATED_IMAGE"}
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, luma_main_images, clothing_images) -> Path:
+def store(tmp_path_factory, studio_photos, amateur_photos) -> Path:
     """7 studio shots, 2 phone photos, a duplicate listing and three broken files."""
     root = tmp_path_factory.mktemp("store") / "shop"
     (root / "phone").mkdir(parents=True)
-    for p in luma_main_images[:7]:
+    for p in studio_photos[:7]:
         shutil.copy(p, root / p.name)
-    for p in clothing_images[:2]:
+    for p in amateur_photos[:2]:
         shutil.copy(p, root / "phone" / p.name)
-    shutil.copy(luma_main_images[0], root / "zz_copy.jpg")
+    shutil.copy(studio_photos[0], root / "zz_copy.jpg")
     (root / "empty.jpg").write_bytes(b"")
     (root / "notes.jpg").write_text("price list: 12.99 EUR\n", encoding="utf-8")
-    data = luma_main_images[1].read_bytes()
+    data = studio_photos[1].read_bytes()
     (root / "cut.jpg").write_bytes(data[: len(data) // 3])
     return root
 

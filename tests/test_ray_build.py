@@ -14,14 +14,14 @@ pytest.importorskip("ray")
 
 from analyzer.search.catalog import Catalog, build_catalog  # noqa: E402
 
-pytestmark = [pytest.mark.ray, pytest.mark.shared, pytest.mark.slow]
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory, luma_main_images) -> Path:
+def source(tmp_path_factory, studio_photos) -> Path:
     """22 real luma main images and two unreadable files."""
     src = tmp_path_factory.mktemp("src")
-    for p in luma_main_images[:22]:
+    for p in studio_photos[:22]:
         shutil.copy(p, src / p.name)
     (src / "zz_empty.jpg").write_bytes(b"")
     (src / "zz_text.jpg").write_text("not a photo")

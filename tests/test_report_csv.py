@@ -13,11 +13,11 @@ from analyzer.report.csv import COLUMNS, ENCODING, csv_bytes, neutralise, write_
 
 
 @pytest.fixture(scope="module")
-def results(luma_main_images: list[Path], clothing_images: list[Path]) -> list[dict]:
+def results(studio_photos: list[Path], amateur_photos: list[Path]) -> list[dict]:
     out = []
     titles = ["=HYPERLINK(\"http://evil.example\",\"click\")", "Sac à dos « Fusion » 背包",
               "+33 612 345", "@SUM(A1:A9)"]
-    for i, p in enumerate(luma_main_images[:2] + clothing_images[:2]):
+    for i, p in enumerate(studio_photos[:2] + amateur_photos[:2]):
         r = analyze(p, name=p.name).to_dict()
         r["product_id"] = f"-SKU{i}" if i == 3 else f"SKU{i}"
         r["title"] = titles[i]
@@ -49,7 +49,6 @@ def test_numbers_stay_numbers() -> None:
     assert neutralise(-3.5) == -3.5 and neutralise(0) == 0
 
 
-@pytest.mark.shared
 def test_csv_has_header_one_row_per_result_and_neutralised_cells(results) -> None:
     data = csv_bytes(results)
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
@@ -68,7 +67,6 @@ def test_csv_has_header_one_row_per_result_and_neutralised_cells(results) -> Non
                 pytest.fail(f"{col} = {cell!r} is not neutralised")
 
 
-@pytest.mark.shared
 def test_csv_values_match_the_results(results) -> None:
     _, rows = _rows(csv_bytes(results))
     for r, row in zip(results, rows, strict=True):
@@ -89,7 +87,6 @@ def test_csv_values_match_the_results(results) -> None:
         assert row["content_hash"] == r["content_hash"]
 
 
-@pytest.mark.shared
 def test_write_csv_matches_csv_bytes_and_streams_a_generator(results, tmp_path: Path) -> None:
     path = write_csv((r for r in results), tmp_path / "report.csv")
     assert path.read_bytes() == csv_bytes(results)

@@ -15,15 +15,14 @@ from analyzer.engine import analyze
 from analyzer.quality.priority import rank_fix_first
 from analyzer.report.pdf import build_pdf
 
-pytestmark = pytest.mark.shared
 HOSTILE_NAME = "<b>bold</b> & <font size=40>big</font> Çà.jpg"
 
 
 @pytest.fixture(scope="module")
-def audited(luma_main_images: list[Path], clothing_images: list[Path]):
+def audited(studio_photos: list[Path], amateur_photos: list[Path]):
     """Real analyses of 10 photos, thumbnails keyed by content hash, plus a broken file."""
     results, thumbs = [], {}
-    paths = luma_main_images[:5] + clothing_images[:5]
+    paths = studio_photos[:5] + amateur_photos[:5]
     for i, p in enumerate(paths):
         name = HOSTILE_NAME if i == 7 else p.name
         rep = analyze(p, name=name, keep_image=True)

@@ -116,15 +116,14 @@ def test_shipped_backgrounds_are_small_real_and_licensed():
     assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.jpg"))
 
 
-@pytest.mark.shared
-def test_luma_product_on_real_clothing_floors(shared_data, luma_main_images, clothing_images):
-    """Real photos: a luma studio shot pasted onto real floor photos from ../shared/data."""
+def test_luma_product_on_real_clothing_floors(studio_photos, amateur_photos):
+    """Real photos: a luma studio shot pasted onto real floor photos (amateur clothing photos)."""
     from analyzer.io.loader import load_image
     from analyzer.vision.mask import product_mask
 
-    img = load_image(luma_main_images[0])
+    img = load_image(studio_photos[0])
     mask = product_mask(img.rgb).prob
-    bgs = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in clothing_images[:4]]
+    bgs = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in amateur_photos[:4]]
     cfg = ss.SimConfig.from_dict({"real_background_p": 1.0})
     photos = ss.simulate_shopper_photos(img.rgb, mask, 4, seed=0, backgrounds=bgs, cfg=cfg)
     for p in photos:

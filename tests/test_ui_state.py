@@ -107,8 +107,8 @@ def test_whatif_scenarios_per_fix_and_all_together() -> None:
     assert "first screen (top 10) in 12%" in headline(SEARCH)
 
 
-def test_batch_reports_bad_files_and_reuses_cache(luma_main_images: list[Path]) -> None:
-    photo = luma_main_images[0].read_bytes()
+def test_batch_reports_bad_files_and_reuses_cache(studio_photos: list[Path]) -> None:
+    photo = studio_photos[0].read_bytes()
     files = [("bad.jpg", b"hello, not an image"), ("p.jpg", photo), ("copy.jpg", photo)]
     cache = ResultCache()
     settings = Settings(marketplace="amazon", use_model=False, catalog=None)
