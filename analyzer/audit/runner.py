@@ -342,6 +342,71 @@ def _work(name: str, product_id: str, title: str, data: bytes) -> dict[str, Any]
                      search=_WORKER["search"], thumb_dir=_WORKER["thumb_dir"])
 
 
+def worker_state() -> dict[str, Any]:
+    """What :func:`setup_worker` prepared in this process (marketplace, use_model, search, ...),
+    for work functions other than the audit's own, e.g. ``listing-lens analyze --workers``."""
+    return _WORKER
+
+
+def process_pool(n_workers: int, marketplace: str | None, use_model: bool,
+                 catalog: str | None, thumb_dir: str | None) -> cf.ProcessPoolExecutor:
+    """The audit's worker pool: spawn start, one thread per worker, each worker prepared once by
+    :func:`setup_worker` (its u2netp session and, with a catalog, its search context are loaded
+    on first use and kept for every image it is given)."""
+    return cf.ProcessPoolExecutor(
+        max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+        initargs=(marketplace, use_model, catalog, thumb_dir, 1))
+
+
+def map_ordered(fn: Callable[..., Any], calls: Iterable[tuple], *, workers: int,
+                marketplace: str | None, use_model: bool, catalog: str | None = None,
+                on_lost: Callable[[tuple, str], Any]) -> Iterator[Any]:
+    """``fn(*args)`` for each ``args`` of ``calls`` in :func:`process_pool` workers, yielded in
+    input order, with at most ``2 x workers`` calls in flight (memory stays flat however many
+    inputs there are; the head of the queue is awaited, the others keep running meanwhile).
+
+    A worker that dies breaks the pool: each call still in flight then yields
+    ``on_lost(args, what)`` and the rest go to a new pool, as in the audit. ``fn`` must be a
+    module-level function (it is pickled by name) and may read :func:`worker_state`.
+    """
+    from collections import deque
+
+    n = n_workers_requested(workers)
+    window = 2 * n
+    pool = process_pool(n, marketplace, use_model, catalog, None)
+    pending: deque[tuple[tuple, cf.Future]] = deque()
+    try:
+        if catalog:
+            # One worker computes the catalog's baselines (cached on disk) before the others
+            # need them, instead of every worker computing them at once.
+            err = pool.submit(_warm).result()
+            if err:
+                raise ListingLensError(err["code"], err["message"])
+        it = iter(calls)
+        while True:
+            while len(pending) < window:
+                args = next(it, None)
+                if args is None:
+                    break
+                pending.append((args, pool.submit(fn, *args)))
+            if not pending:
+                break
+            args, fut = pending.popleft()
+            try:
+                yield fut.result()
+            except cf.process.BrokenProcessPool:
+                yield on_lost(args, "the worker process stopped")
+                for a, _ in pending:
+                    yield on_lost(a, "the worker process stopped")
+                pending.clear()
+                _kill_pool(pool)
+                pool = process_pool(n, marketplace, use_model, catalog, None)
+        pool.shutdown(wait=True)
+    except BaseException:
+        _kill_pool(pool)
+        raise
+
+
 class _SerialPool:
     """The pool interface, run in this process (workers=1: no start-up cost, easy debugging)."""
 
@@ -507,10 +572,7 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
             return ray_pool  # Ray replaces lost workers itself: the pool never breaks
         if n_workers == 1:
             return _SerialPool(marketplace, use_model, catalog_s, str(thumb_dir))
-        return cf.ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(marketplace, use_model, catalog_s, str(thumb_dir), 1))
+        return process_pool(n_workers, marketplace, use_model, catalog_s, str(thumb_dir))
 
     def collect(done: Iterable[cf.Future]) -> bool:
         broken = False
