@@ -84,10 +84,16 @@ def catalog_map(catalog_id: str, _handle: SearchHandle) -> CatalogMap | None:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def product_mask_for(content_hash: str, use_model: bool, _report: ImageReport
                      ) -> np.ndarray | None:
-    """The product mask of a report's working image, computed once per content hash."""
+    """The product mask of a report's working image: the one the quality checks computed when
+    the report carries it (no second u2netp run), else computed once per content hash."""
     if _report.image is None:
         return None
-    from analyzer.quality.mask import product_mask
+    from analyzer.quality.mask import product_mask, unit_prob
+    from analyzer.search.integration import report_mask
+
+    known = report_mask(_report)
+    if known is not None:
+        return unit_prob(known)
 
     return product_mask(_report.image.rgb, _report.image.alpha, use_model=use_model).prob
 
@@ -95,7 +101,12 @@ def product_mask_for(content_hash: str, use_model: bool, _report: ImageReport
 @st.cache_resource(show_spinner=False, max_entries=64)
 def upload_embedding(content_hash: str, catalog_id: str, _handle: SearchHandle,
                      _report: ImageReport, _mask: np.ndarray | None) -> np.ndarray | None:
-    """The upload's embedding with the catalog's embedder (for the 2-D map), once per photo."""
+    """The upload's embedding with the catalog's embedder (for the 2-D map), once per photo: the
+    one its search simulation computed when there is one (the point the ranks were measured
+    for), else embedded now."""
+    known = result_cache().get_embedding(content_hash, catalog_id)
+    if known is not None:
+        return known
     if _report.image is None or _handle.ctx is None:
         return None
     try:

@@ -56,6 +56,9 @@ class ResultCache:
         self.thumbs: dict[str, bytes] = {}  # content hash -> small JPEG (table, PDF)
         # cache key -> search-simulation images (what-if photo, a few shopper photos)
         self.extras: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        # (content hash, catalog id) -> the upload's embedding from its search simulation, so the
+        # lookalikes map places the photo without embedding it again (torch, ~1 s of both cores)
+        self.embeddings: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -101,6 +104,16 @@ class ResultCache:
 
     def get_extras(self, key: Any) -> dict[str, Any]:
         return self.extras.get(key) or {}
+
+    def put_embedding(self, content_hash: str, catalog_id: str, emb: np.ndarray) -> None:
+        with self._lock:
+            self.embeddings[(content_hash, catalog_id)] = emb
+            self.embeddings.move_to_end((content_hash, catalog_id))
+            while len(self.embeddings) > self.max_light:
+                self.embeddings.popitem(last=False)
+
+    def get_embedding(self, content_hash: str, catalog_id: str) -> np.ndarray | None:
+        return self.embeddings.get((content_hash, catalog_id))
 
 
 def thumbnail_jpeg(rgb: np.ndarray, side: int = 192, quality: int = 82) -> bytes:
@@ -230,6 +243,9 @@ def enrich_cached(report: ImageReport, settings: Settings, search: SearchHandle,
         res = search.ctx.enrich(enriched, marketplace=settings.marketplace)
         if res is not None:
             cache.put_extras(key, search_extras(res))
+            if getattr(res, "embedding", None) is not None:
+                cache.put_embedding(report.content_hash, search.catalog_id,
+                                    np.asarray(res.embedding, dtype=np.float32))
     except ListingLensError as e:
         enriched.notes.append(f"search simulation skipped: {e.message}")
     except Exception as e:  # the quality report stands on its own
