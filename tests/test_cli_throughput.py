@@ -89,3 +89,18 @@ def test_cli_start_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> Non
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=300)
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr[-2000:]
+
+
+def test_map_ordered_survives_a_dead_worker() -> None:
+    """A worker that dies costs the calls in flight (``on_lost``), the rest run on a new pool,
+    and the output keeps input order."""
+    import operator
+    import os
+
+    from analyzer.audit.runner import map_ordered
+
+    calls = [(abs, -1), (os.abort,), (abs, -3), (abs, -4), (abs, -5), (abs, -6)]
+    out = list(map_ordered(operator.call, calls, workers=1, marketplace=None, use_model=False,
+                           on_lost=lambda args, what: ("lost", args[0].__name__)))
+    # one worker: abs(-1) finishes before the abort; abs(-3) was queued behind it and is lost
+    assert out == [1, ("lost", "abort"), ("lost", "abs"), 4, 5, 6]
