@@ -304,6 +304,9 @@ def setup_worker(marketplace: str | None, use_model: bool, catalog: str | None,
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ.setdefault("LISTING_LENS_ORT_THREADS", str(threads))
+    # The embedder sets torch's threads from this when it loads (configure_torch_threads), which
+    # would undo the set_num_threads below: 2 workers x 2 torch threads on 2 cores spin-wait.
+    os.environ.setdefault("LISTING_LENS_TORCH_THREADS", str(threads))
     try:
         import cv2
 
