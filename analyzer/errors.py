@@ -39,5 +39,10 @@ class ListingLensError(Exception):
         self.message = message
         super().__init__(f"{self.code.value}: {message}")
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt from (code, message) when it crosses a process boundary (a worker's error
+        # reaches the parent as itself; the default would call __init__ with one argument).
+        return (type(self), (self.code, self.message))
+
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code.value, "message": self.message}

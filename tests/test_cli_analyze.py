@@ -127,6 +127,9 @@ class _RecordingSearch:
     def open(cls, catalog_dir: str, *a, **kw) -> _RecordingSearch:  # type: ignore[no-untyped-def]
         return cls()
 
+    def warm(self) -> None:
+        pass
+
     def enrich(self, report, **kw):  # type: ignore[no-untyped-def]
         assert report.image is not None  # the one path keeps the decoded image for the search
         self.calls.append({"file": report.file, **kw})
@@ -136,12 +139,14 @@ class _RecordingSearch:
 
 def test_catalog_search_uses_the_chosen_marketplace(files, tmp_path, capsys, monkeypatch) -> None:
     """`analyze --catalog --marketplace etsy` ran the search half with Amazon's severities."""
-    from analyzer.search import integration
+    from analyzer.search import catalog, integration
 
     _RecordingSearch.calls = []
     monkeypatch.setattr(integration, "SearchContext", _RecordingSearch)
+    monkeypatch.setattr(catalog.Catalog, "open", classmethod(lambda cls, d: None))
     rc, out, _ = _run(capsys, str(files["a"]), str(files["bad"]), "--catalog", str(tmp_path),
-                      "--marketplace", "etsy", "--format", "json", "--no-model")
+                      "--marketplace", "etsy", "--format", "json", "--no-model",
+                      "--workers", "1")
     data = json.loads(out)
     assert rc == 2  # the broken file
     assert [c["marketplace"] for c in _RecordingSearch.calls] == ["etsy"]

@@ -13,10 +13,13 @@ backends), so the audit loop never imports Ray, and Ray's module never imports t
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import importlib
 import multiprocessing as mp
 import os
 import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -58,6 +61,58 @@ def pool_factory(engine: str, cfg: WorkerConfig, *, workers: int | None = None,
     module, _, name = path.partition(":")
     cls = getattr(importlib.import_module(module), name)
     return cls(cfg, workers=workers, address=address)
+
+
+def kill_pool(pool: Any) -> None:
+    """Stop a pool now: cancel what waits, terminate worker processes mid-image."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):  # already gone
+            p.terminate()
+
+
+def map_ordered(pools: PoolFactory, fn: Callable[..., Any], calls: Iterable[tuple], *,
+                on_lost: Callable[[tuple, str], Any],
+                prepare: Callable[[], Any] | None = None) -> Iterator[Any]:
+    """``fn(*args)`` for each ``args`` of ``calls`` on ``pools``' workers, yielded in input
+    order, with at most ``2 x workers`` calls in flight (memory stays flat however many inputs
+    there are; the head of the queue is awaited while the others keep running).
+
+    ``prepare`` runs once on a worker first (e.g. a catalog's baseline, computed once and cached
+    on disk before every worker needs it). A worker that dies breaks the pool: each call still in
+    flight then yields ``on_lost(args, what)`` and the rest go to a new pool, as in the audit.
+    ``fn`` must be a module-level function (pickled by name); its exceptions are raised here.
+    """
+    pool = pools()
+    pending: deque[tuple[tuple, cf.Future]] = deque()
+    try:
+        if prepare is not None:
+            pool.submit(prepare).result()
+        it = iter(calls)
+        while True:
+            while len(pending) < 2 * pools.workers:
+                args = next(it, None)
+                if args is None:
+                    break
+                pending.append((args, pool.submit(fn, *args)))
+            if not pending:
+                break
+            args, fut = pending.popleft()
+            try:
+                yield fut.result()
+            except cf.process.BrokenProcessPool:
+                what = "the worker process stopped"
+                yield on_lost(args, what)
+                for a, _ in pending:
+                    yield on_lost(a, what)
+                pending.clear()
+                kill_pool(pool)
+                pool = pools()
+        pool.shutdown(wait=True)
+    except BaseException:
+        kill_pool(pool)
+        raise
 
 
 class SerialPool:

@@ -21,7 +21,6 @@ Design (why it looks like this):
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import hashlib
 import json
 import logging
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzer.audit.pools import PoolFactory, pool_factory
+from analyzer.audit.pools import PoolFactory, kill_pool, pool_factory
 from analyzer.audit.results_log import (
     OrderEntry,
     ResultsLog,
@@ -123,14 +122,6 @@ def _progress(total: int, enabled: bool) -> Any:
 
     return tqdm(total=total, unit="img", desc="audit", file=sys.stderr, disable=not enabled,
                 dynamic_ncols=True, smoothing=0.1)
-
-
-def _kill_pool(pool: Any) -> None:
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        with contextlib.suppress(Exception):  # already gone
-            p.terminate()
 
 
 def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
@@ -227,9 +218,7 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
             if progress:
                 print("loading the catalog (its search baseline is computed once and cached; "
                       "the first audit against a new catalog takes longer)", file=sys.stderr)
-            err = pool.submit(warm).result()
-            if err:
-                raise ListingLensError(err["code"], err["message"])
+            pool.submit(warm).result()  # raises the worker's error (a catalog it cannot open)
         for item in src:
             try:
                 data = item.read()
@@ -252,7 +241,7 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
             while len(pending) >= window:
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 if collect(done):
-                    _kill_pool(pool)
+                    kill_pool(pool)
                     pool = pools()
                     _fail_pending(pending, in_flight_hashes, rlog, summary, bar)
             in_flight_hashes.add(h)
@@ -262,12 +251,12 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             if collect(done):
-                _kill_pool(pool)
+                kill_pool(pool)
                 pool = pools()
                 _fail_pending(pending, in_flight_hashes, rlog, summary, bar)
         pool.shutdown(wait=True)
     except BaseException:
-        _kill_pool(pool)
+        kill_pool(pool)
         rlog.close()
         bar.close()
         raise

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.audit.sources import AuditItem, BytesLoader
+from analyzer.engine import analyze_and_enrich
 from analyzer.errors import ListingLensError
 
 
@@ -54,8 +55,6 @@ def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: boo
     Never raises for a bad image: unreadable items come back with ``ok: false``. ``search`` is an
     open :class:`analyzer.search.integration.SearchContext` (or None).
     """
-    from analyzer.engine import analyze_and_enrich
-
     try:
         data = item.read()
     except ListingLensError as e:
@@ -85,6 +84,9 @@ def setup_worker(cfg: WorkerConfig) -> None:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(cfg.threads)
         os.environ.setdefault("LISTING_LENS_ORT_THREADS", str(cfg.threads))
+        # The embedder sets torch's threads from this when it loads (configure_torch_threads),
+        # which would undo set_num_threads below: 2 workers x 2 torch threads on 2 cores spin.
+        os.environ.setdefault("LISTING_LENS_TORCH_THREADS", str(cfg.threads))
         import cv2
 
         cv2.setNumThreads(cfg.threads)
@@ -105,14 +107,26 @@ def setup_worker(cfg: WorkerConfig) -> None:
     _WORKER.update(config=cfg, search=search, init_error=init_error)
 
 
-def warm() -> dict[str, str] | None:
+def _raise_init_error() -> None:
+    err = _WORKER.get("init_error")
+    if err:
+        raise ListingLensError(err["code"], err["message"])
+
+
+def warm() -> None:
     """Compute the catalog's rank baseline once (it is cached on disk for the other workers);
-    returns the worker's start-up error, if any, as {code, message}."""
-    if _WORKER.get("init_error"):
-        return _WORKER["init_error"]
+    raises the worker's start-up error (a catalog it could not open)."""
+    _raise_init_error()
     if _WORKER.get("search") is not None:
         _WORKER["search"].warm()
-    return None
+
+
+def analyze_path(path: str) -> dict[str, Any]:
+    """``listing-lens analyze`` of one file in a set-up worker: its analyze-JSON dict."""
+    _raise_init_error()
+    cfg: WorkerConfig = _WORKER["config"]
+    return analyze_and_enrich(path, marketplace=cfg.marketplace, use_model=cfg.use_model,
+                              search=_WORKER["search"]).report.to_dict()
 
 
 def work(name: str, product_id: str, title: str, data: bytes) -> ItemResult:

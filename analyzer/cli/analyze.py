@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import Any
 
 from analyzer.config import default_marketplace, marketplace_keys
 
@@ -22,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="use the classical product mask instead of the neural one (faster)")
     p.add_argument("--catalog", default=None,
                    help="catalog folder: add search-rank simulation and differentiation")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes (default: the machine's cores; 1 = this process)")
     p.set_defaults(func=run)
 
 
@@ -43,22 +47,39 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _lost(args: tuple, what: str) -> dict[str, Any]:
+    from analyzer.engine import error_report
+    from analyzer.errors import ErrorCode, ListingLensError
+
+    return error_report(args[0], ListingLensError(
+        ErrorCode.INTERNAL_ERROR, f"{what} while analysing this image (out of memory?); "
+                                  "run it again")).to_dict()
+
+
 def run(args: argparse.Namespace) -> int:
-    from analyzer.engine import analyze_and_enrich
+    from analyzer.audit.pools import LocalPools, map_ordered
+    from analyzer.audit.worker import WorkerConfig, analyze_path, warm
     from analyzer.io.loader import iter_image_paths
 
-    paths = iter_image_paths(args.paths)
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    paths = [str(p) for p in iter_image_paths(args.paths)]
     if not paths:
         print("error: no images found in the given paths", file=sys.stderr)
         return 2
-    search_ctx = None
     if args.catalog:
-        from analyzer.search.integration import SearchContext
+        from analyzer.search.catalog import Catalog
 
-        search_ctx = SearchContext.open(args.catalog)
-    results = [analyze_and_enrich(p, marketplace=args.marketplace, use_model=not args.no_model,
-                                  search=search_ctx).report.to_dict()
-               for p in paths]
+        Catalog.open(args.catalog)  # CATALOG_NOT_FOUND / MISMATCH now, before any work
+    # The audit's pool: each worker loads its models (and the catalog) once. A worker costs a
+    # process start and its own model session (~1-2 s), so never more workers than inputs; one
+    # runs in this process.
+    workers = min(args.workers or os.cpu_count() or 1, len(paths))
+    pools = LocalPools(WorkerConfig(args.marketplace, not args.no_model, args.catalog),
+                       workers=workers)
+    results = list(map_ordered(pools, analyze_path, [(p,) for p in paths], on_lost=_lost,
+                               prepare=warm if args.catalog else None))
     if args.format == "json":
         json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -67,7 +67,6 @@ def run_search(catalog_dir, image_queries: list, texts: list[str], k: int = 10, 
     if k < 1:
         raise ValueError("k must be at least 1")
     cat = Catalog.open(catalog_dir)
-    emb = cat.embedder(device, spec=embedder)
     out: list[dict] = []
     images, slots = [], []
     for q in image_queries:
@@ -78,13 +77,16 @@ def run_search(catalog_dir, image_queries: list, texts: list[str], k: int = 10, 
             slots.append(o)
         except ListingLensError as e:
             o["error"] = e.to_dict()
-    vecs = [emb.embed(images)] if images else []
+    # The embedder (torch, its weights: seconds) only when there is something to embed, so
+    # that unreadable queries get their errors at once.
+    emb = cat.embedder(device, spec=embedder) if images or texts else None
+    vecs = [emb.embed(images)] if emb is not None and images else []
     text_slots = []
     for t in texts:
         o = {"query": t, "kind": "text", "results": []}
         out.append(o)
         text_slots.append(o)
-    if texts:
+    if texts and emb is not None:
         try:
             vecs.append(emb.embed_text(list(texts)))
             slots += text_slots

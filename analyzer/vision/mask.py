@@ -268,6 +268,11 @@ def _grabcut(small: np.ndarray, fg: np.ndarray, side: int, iters: int) -> np.nda
     gc[:bw, :] = gc[-bw:, :] = cv2.GC_BGD
     gc[:, :bw] = gc[:, -bw:] = cv2.GC_BGD
     try:
+        # GrabCut seeds its colour models with k-means, whose centres come from OpenCV's
+        # thread-local RNG: without a reset the mask of an image depended on how many images this
+        # thread had cut before (serial and parallel runs disagreed). Seed 0 is a fresh
+        # thread's state, so every image gets what it gets alone.
+        cv2.setRNGSeed(0)
         bgd = np.zeros((1, 65), np.float64)
         fgd = np.zeros((1, 65), np.float64)
         cv2.grabCut(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, max(1, iters),
