@@ -98,6 +98,7 @@ from analyzer.config import marketplace as get_marketplace
 from analyzer.config import thresholds
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import differentiation as diff
+from analyzer.search.market_rank import QualityPrior, Stage2, expected_positions, suppression
 from analyzer.search.rank import (
     ProductGroups,
     percentile_of,
@@ -110,7 +111,8 @@ from analyzer.search.shopper_sim import SimConfig, load_backgrounds, simulate_sh
 log = logging.getLogger(__name__)
 
 # 3: shopper photos from the restored product cut-out, phone blur calibrated on real photos.
-BASELINE_VERSION = 3
+# 4: also the expected search position (stage 2, within the category) of each baseline product.
+BASELINE_VERSION = 4
 # Flags from the quality checks that a simulated fix answers.
 WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
 CROP_FLAGS = ("PRODUCT_TOO_SMALL", "OFF_CENTER")
@@ -140,6 +142,8 @@ class SearchConfig:
     low_uniqueness_percentile: float = 10.0
     lookalike_similarity: float = 0.80
     duplicates: diff.DuplicateRule = field(default_factory=diff.DuplicateRule)
+    prior: QualityPrior = field(default_factory=QualityPrior)
+    rank_in_category: bool = True
 
     @classmethod
     def from_thresholds(cls, overrides: dict[str, Any] | None = None) -> SearchConfig:
@@ -169,10 +173,14 @@ class SearchConfig:
             "lookalike_similarity": float(d.get("lookalike_similarity",
                                                 cls.lookalike_similarity)),
             "duplicates": diff.DuplicateRule.from_dict(d),
+            "prior": QualityPrior.from_dict((s.get("ranking") or {}).get("quality_prior")),
+            "rank_in_category": bool((s.get("ranking") or {}).get("in_category", True)),
         }
         for key, v in (overrides or {}).items():
             if key == "sim" and isinstance(v, dict):
                 kw["sim"] = SimConfig.from_dict({**asdict(kw["sim"]), **v})
+            elif key == "prior" and isinstance(v, dict):
+                kw["prior"] = QualityPrior.from_dict({**kw["prior"].describe(), **v})
             else:
                 kw[key] = tuple(v) if key == "k" else v
         return cls(**kw)
@@ -182,7 +190,8 @@ class SearchConfig:
         return {"v": BASELINE_VERSION, "n_queries": self.n_queries, "k": list(self.k),
                 "n_peer_queries": self.n_peer_queries,
                 "n_baseline_products": self.n_baseline_products, "seed": self.baseline_seed,
-                "tol": self.tie_tolerance, "sim": asdict(self.sim)}
+                "tol": self.tie_tolerance, "sim": asdict(self.sim),
+                "in_category": self.rank_in_category}
 
 
 def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
@@ -319,6 +328,7 @@ class SearchResult:
     queries: list[Any] = field(default_factory=list, repr=False)
     what_if_image: np.ndarray | None = field(default=None, repr=False)
     embedding: np.ndarray | None = field(default=None, repr=False)
+    query_vectors: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -456,7 +466,7 @@ class SearchContext:
         rng = np.random.default_rng(cfg.baseline_seed)
         n = min(cfg.n_baseline_products, self.n_products)
         chosen = np.sort(rng.permutation(self.n_products)[:n])
-        prods, mlr, med, shares = [], [], [], {str(k): [] for k in cfg.k}
+        prods, mlr, emlr, med, shares = [], [], [], [], {str(k): [] for k in cfg.k}
         for c in chosen:
             item = int(self.main_items[c])
             rgb = self._load_item_rgb(item)
@@ -474,13 +484,18 @@ class SearchContext:
                                    cfg.baseline_seed)
             ranks = np.concatenate(peers.ranks(self.E[item], self.groups, cfg.tie_tolerance))
             s = rank_summary(ranks, cfg.k)
+            # Stage 2 for a catalog product: its photo is the reference competitor (no shift).
+            exp = np.concatenate(self.expected_ranks(
+                peers, self.E[item], Stage2(cfg.prior, None),
+                self.in_category(str(self.product_categories[c]) or None)))
+            emlr.append(rank_summary(exp, cfg.k)["mean_log_rank"])
             prods.append(str(self.groups.product_ids[c]))
             mlr.append(s["mean_log_rank"])
             med.append(s["median_rank"])
             for k in cfg.k:
                 shares[str(k)].append(s["top_k_share"][str(k)])
         return {"version": BASELINE_VERSION, "product_ids": prods, "mean_log_rank": mlr,
-                "median_rank": med, "top_k_share": shares}
+                "median_rank": med, "top_k_share": shares, "expected_mean_log_rank": emlr}
 
     def warm(self) -> None:
         """Compute (or load) both per-catalog baselines now, e.g. when a dashboard starts."""
@@ -500,6 +515,24 @@ class SearchContext:
         return QuerySet(shopper=shopper_q, shopper_sims=shopper_q @ self.E.T,
                         shopper_exclude=exclude, peer=p_vecs, peer_sims=p_vecs @ self.E.T,
                         peer_exclude=p_excl, peer_products=peers)
+
+    def in_category(self, category: str | None) -> np.ndarray | None:
+        """Stage 1's candidates: the products of ``category`` (None: all products)."""
+        if not self.cfg.rank_in_category or not category:
+            return None
+        m = self.product_categories == category
+        return m if m.any() else None
+
+    def expected_ranks(self, qs: QuerySet, listing: np.ndarray, stage2: Stage2,
+                       in_cat: np.ndarray | None,
+                       boost: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(shopper, peer) expected search positions of a listing embedding (stage 1 within
+        ``in_cat``, then stage 2: :mod:`analyzer.search.market_rank`)."""
+        tol = self.cfg.tie_tolerance
+        return (expected_positions(qs.shopper_sims, qs.shopper @ listing, self.groups,
+                                   qs.shopper_exclude, in_cat, stage2, tol, boost),
+                expected_positions(qs.peer_sims, qs.peer @ listing, self.groups,
+                                   qs.peer_exclude, in_cat, stage2, tol, boost))
 
     def infer_category(self, product_sims: np.ndarray, exclude: np.ndarray) -> str | None:
         """Similarity-weighted vote of the nearest ``category_vote_k`` products."""
@@ -535,7 +568,9 @@ class SearchContext:
                  category: str | None = None, flag_codes: set[str] | None = None,
                  seed: int = 0, marketplace: str | None = None,
                  exclude_products: set[str] | None = None,
-                 other_views: list[np.ndarray] | None = None) -> SearchResult:
+                 other_views: list[np.ndarray] | None = None,
+                 quality: float | None = None, flags: list[Flag] | None = None,
+                 quality_fn: Any = None) -> SearchResult:
         """Everything :meth:`enrich` adds, for an RGB uint8 image (working size).
 
         ``mask``: the listing's product mask as the catalog would find it (computed when None);
@@ -547,6 +582,12 @@ class SearchContext:
         the shopper half's queries instead of the simulated photos (``shopper["source"]`` says
         which). The result's ``timings`` are wall seconds per stage, ``cpu_timings`` the
         process CPU seconds.
+
+        Stage 2 (:mod:`analyzer.search.market_rank`) needs the photo's quality: ``quality``
+        (overall score) and ``flags`` from the quality checks; when neither is given they are
+        measured here (:func:`photo_quality`, the classical mask). ``quality_fn``: a
+        function ``rgb -> (overall, flags)`` for the what-if images (default
+        :func:`photo_quality` for ``marketplace``).
         """
         cfg = self.cfg
         t: dict[str, float] = {}
@@ -590,41 +631,62 @@ class SearchContext:
         if not category:
             category = self.infer_category(prod_sims, dup_products)
         qs = self.query_set(q, category, dup_products, seed)
-        shop_r, peer_r = qs.ranks(e, self.groups, cfg.tie_tolerance)
-        all_r = np.concatenate([shop_r, peer_r])
-        summary = rank_summary(all_r, cfg.k)
-        summary["ranks"] = [int(x) for x in all_r]
-        shopper = rank_summary(shop_r, cfg.k)
-        shopper["source"] = "real_views" if real else "simulated"
-        peer = rank_summary(peer_r, cfg.k)
-        peer.update({"category": category, "category_source": cat_source if category else None})
-
         base = self.rank_baseline()
         base_mlr = np.asarray(base["mean_log_rank"], dtype=np.float64)
-        percentile = percentile_of(summary["mean_log_rank"], base_mlr, lower_is_better=True)
+        base_emlr = np.asarray(base.get("expected_mean_log_rank") or [], dtype=np.float64)
+        source = "real_views" if real else "simulated"
+
+        # Stage 1: the visual match rank (among all products, as before: search.visual).
+        shop_r, peer_r = qs.ranks(e, self.groups, cfg.tie_tolerance)
+        visual = self._summaries(shop_r, peer_r, base_mlr, source, category, cat_source)
+        # Stage 2: the expected search position (within the category, quality prior,
+        # suppression): the headline figures.
+        mkt = get_marketplace(marketplace)
+        if quality is None and flags is None:
+            quality, flags = photo_quality(rgb, marketplace)
+        stage2 = Stage2(cfg.prior, quality, suppression(mkt, flags or []), category)
+        in_cat = self.in_category(category)
+        shop_x, peer_x = self.expected_ranks(qs, e, stage2, in_cat)
+        summary = self._summaries(shop_x, peer_x, base_emlr, source, category, cat_source)
+        percentile = summary.pop("percentile")
+        shopper, peer = summary.pop("shopper"), summary.pop("peer")
         score = search_score(summary, cfg.k)
 
         what_if = None
         if names:
+            pk = str(cfg.primary_k)
+            measure = quality_fn if callable(quality_fn) else \
+                (lambda im: photo_quality(im, marketplace))
             by_fix: dict[str, Any] = {}
             for j, v in enumerate(names):
+                vq, vf = measure(variants[v][0])
+                st = Stage2(cfg.prior, vq, suppression(mkt, vf), category)
+                sx, px = self.expected_ranks(qs, e_var[j], st, in_cat)
                 sr, pr = qs.ranks(e_var[j], self.groups, cfg.tie_tolerance)
-                by_fix[v] = {**rank_summary(np.concatenate([sr, pr]), cfg.k),
-                             "shopper": rank_summary(sr, cfg.k), "peer": rank_summary(pr, cfg.k)}
+                by_fix[v] = {**rank_summary(np.concatenate([sx, px]), cfg.k),
+                             "shopper": rank_summary(sx, cfg.k), "peer": rank_summary(px, cfg.k),
+                             "quality": _r(vq, 2), "suppressed": st.suppress.suppressed,
+                             "visual": rank_summary(np.concatenate([sr, pr]), cfg.k)}
             allv = by_fix["all"]
-            pk = str(cfg.primary_k)
+            vis = allv["visual"]
             what_if = {
                 "fixes": fixes,
                 "median_rank": allv["median_rank"],
                 "top_k_share": allv["top_k_share"],
                 "mean_log_rank": allv["mean_log_rank"],
-                "percentile": _r(percentile_of(allv["mean_log_rank"], base_mlr, True)),
+                "percentile": _r(percentile_of(allv["mean_log_rank"], base_emlr, True)),
                 "score": _r(search_score(allv, cfg.k)),
                 "gain_top_k_share": _r(allv["top_k_share"][pk] - summary["top_k_share"][pk]),
                 "gain_median_rank": _r(summary["median_rank"] - allv["median_rank"]),
+                "quality": allv["quality"], "suppressed": allv["suppressed"],
                 "shopper": _brief(allv["shopper"]),
                 "peer": _brief(allv["peer"]),
                 "by_fix": {v: _brief(by_fix[v]) for v in names if v != "all"},
+                "visual": {**_brief(vis), "mean_log_rank": vis["mean_log_rank"],
+                           "percentile": _r(percentile_of(vis["mean_log_rank"], base_mlr, True)),
+                           "gain_top_k_share": _r(vis["top_k_share"][pk]
+                                                  - visual["top_k_share"][pk]),
+                           "gain_median_rank": _r(visual["median_rank"] - vis["median_rank"])},
             }
 
         # Differentiation.
@@ -650,7 +712,12 @@ class SearchContext:
         search = {**summary, "n_products": int(self.n_products), "k": list(cfg.k),
                   "primary_k": cfg.primary_k, "percentile": _r(percentile),
                   "baseline_products": len(base_mlr), "shopper": shopper, "peer": peer,
-                  "what_if": what_if, "seed": int(seed)}
+                  "what_if": what_if, "seed": int(seed), "visual": visual,
+                  "stage2": {"quality_prior": cfg.prior.describe(), "quality": _r(quality, 2),
+                             "score_shift": _r(stage2.boost),
+                             "suppression": stage2.suppress.describe(),
+                             "marketplace": mkt.key,
+                             "in_category": category if in_cat is not None else None}}
         differentiation = {"uniqueness": _r(uniq), "knn_distance": _r(d_k), "k": cfg.diff_k,
                            "phash": lhash, "nearest": nearest, "near_duplicates": dups}
         scores = {"search": round(score, 2),
@@ -659,7 +726,21 @@ class SearchContext:
         return SearchResult(search=search, differentiation=differentiation, flags=flags,
                             scores=scores, timings=t, cpu_timings=ct, queries=photos,
                             what_if_image=variants["all"][0] if variants else None,
-                            embedding=e)
+                            embedding=e, query_vectors=q)
+
+    def _summaries(self, shop_r: np.ndarray, peer_r: np.ndarray, base_mlr: np.ndarray,
+                   source: str, category: str | None, cat_source: str) -> dict[str, Any]:
+        """Rank summary of all searches with its percentile against ``base_mlr``, and the
+        shopper and peer halves."""
+        cfg = self.cfg
+        all_r = np.concatenate([shop_r, peer_r])
+        out = rank_summary(all_r, cfg.k)
+        out["ranks"] = [int(x) for x in all_r]
+        out["percentile"] = _r(percentile_of(out["mean_log_rank"], base_mlr, lower_is_better=True))
+        out["shopper"] = {**rank_summary(shop_r, cfg.k), "source": source}
+        out["peer"] = {**rank_summary(peer_r, cfg.k), "category": category,
+                       "category_source": cat_source if category else None}
+        return out
 
     def _product_row(self, c: int, sim: float, item_sims: np.ndarray) -> dict[str, Any]:
         items = np.flatnonzero(self.groups.codes == c)
@@ -738,12 +819,37 @@ class SearchContext:
         res = self.evaluate(img.rgb, alpha=img.alpha, known_mask=report_mask(report),
                             content_hash=report.content_hash,
                             category=category, flag_codes=codes, seed=seed,
-                            marketplace=marketplace, other_views=other_views)
+                            marketplace=marketplace, other_views=other_views,
+                            quality=report.scores.get("overall"), flags=list(report.flags),
+                            quality_fn=lambda rgb: photo_quality(rgb, marketplace, img))
         report.search = res.search
         report.differentiation = res.differentiation
         report.scores.update(res.scores)
         report.flags = sort_flags(list(report.flags) + res.flags)
         return res
+
+
+def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = None,
+                  use_model: bool = False) -> tuple[float, list[Flag]]:
+    """(overall score, flags) of the quality checks on an RGB image (a what-if image, or a
+    listing given without its report), with the classical mask (cheap; on the whitened what-if
+    images it is as good as the neural one). ``like``: the original's LoadedImage, whose pixel
+    size (scaled to this image) and file facts the resolution rules see."""
+    from dataclasses import replace
+
+    from analyzer.engine import analyze_loaded
+    from analyzer.io.loader import LoadedImage
+
+    h, w = rgb.shape[:2]
+    if like is not None:
+        s = max(like.width, like.height) / max(like.rgb.shape[:2])
+        img = replace(like, rgb=rgb, alpha=None, width=max(1, round(w * s)),
+                      height=max(1, round(h * s)), notes=[])
+    else:
+        img = LoadedImage(name="listing", rgb=rgb, alpha=None, width=w, height=h, format="JPEG",
+                          original_mode="RGB", bit_depth=8, file_size=0, content_hash="")
+    rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model)
+    return float(rep.scores.get("overall", 0.0)), list(rep.flags)
 
 
 def _lap(t: dict[str, float], ct: dict[str, float], name: str, t0: float,
