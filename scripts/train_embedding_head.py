@@ -471,6 +471,7 @@ def main() -> None:
                     help="at most this many training images from each source (luma A, grocery, "
                          "clothing): the backbone runs once per view on a shared 2-core CPU")
     ap.add_argument("--n-aug", type=int, default=N_AUG)
+    ap.add_argument("--pools", default="gem,rmac", help="poolings to train heads for")
     ap.add_argument("--write", action="store_true", help="write the chosen head to analyzer/data")
     args = ap.parse_args()
     if not (args.data / "luma").is_dir():
@@ -506,9 +507,10 @@ def main() -> None:
         "plain global (R-MAC)": {"pool": "rmac"},
         "plain global (R-MAC) + HSV 0.3": {"pool": "rmac", "w_color": 0.3, "color": "hsv"},
     }
-    for pool in ("gem", "rmac"):
+    for pool in args.pools.split(","):
         views = load_train(train_paths, args.cache, pool)
-        for alpha, rank, epochs in (grid or [(0.3, 64, 30), (0.3, 256, 30), (1.0, 64, 30)]):
+        for alpha, rank, epochs in (grid or [(0.3, 64, 30), (0.3, 256, 30), (1.0, 64, 30),
+                                             (0.5, 64, 30), (0.3, 64, 60)]):
             t0 = time.time()
             name = f"{pool}-a{alpha}-r{rank}-e{epochs}"
             heads[name] = train_head(views, alpha, rank, epochs, args.seed)
@@ -533,7 +535,7 @@ def main() -> None:
     if args.write:
         rc = recipes[best]
         a, b = heads[rc["head"]]
-        dest = REPO / "analyzer" / "data" / f"embed_head_{rc['pool']}.npz"
+        dest = REPO / "analyzer" / "data" / "embed_head_ssl.npz"
         np.savez_compressed(dest, a=a.astype(np.float16), b=b.astype(np.float16),
                             alpha=np.float32(rc["alpha"]), recipe=json.dumps(rc),
                             seed=args.seed, training_data=np.array(

@@ -71,3 +71,21 @@ def test_prior_is_read_from_thresholds_and_can_be_overridden():
     assert cfg.prior.weight > 0
     over = SearchConfig.from_thresholds({"prior": {"weight": 0.5}})
     assert over.prior.weight == 0.5 and over.prior.reference == cfg.prior.reference
+
+
+def test_dashboard_shows_both_ranks_and_the_assumption():
+    from analyzer.search.integration import SearchConfig
+    from analyzer.ui.search_panel import two_stage_lines
+
+    prior = SearchConfig.from_thresholds().prior
+    search = {"primary_k": 10, "median_rank": 200.0, "top_k_share": {"10": 0.0},
+              "visual": {"median_rank": 3.0, "top_k_share": {"10": 0.9}},
+              "stage2": {"quality_prior": prior.describe(), "quality": 61.0,
+                         "score_shift": prior.boost(61.0), "marketplace": "amazon",
+                         "suppression": {"suppressed": True, "codes": ["BLURRY"],
+                                         "kind": "secondary", "source": "https://x"}}}
+    lines = two_stage_lines(search)
+    assert "median rank 3" in lines[0] and "median rank 200" in lines[1]
+    assert any("Suppressed" in ln and "BLURRY" in ln for ln in lines)
+    assert any("image_quality_ctr" in ln and "1511.06746" in ln for ln in lines)
+    assert two_stage_lines({"median_rank": 1.0}) == []   # an old report: nothing to show

@@ -208,6 +208,9 @@ class BuiltinConfig:
 V2_CONFIG = BuiltinConfig()        # the default until 2026-11-25: GeM pooling
 DEFAULT_CONFIG = BuiltinConfig(pool="rmac")
 GLOBAL_ONLY = BuiltinConfig(crop=False, color=False)
+# The self-supervised head (scripts/train_embedding_head.py) on the whole image, no mask, with
+# the whole-image HSV histogram: ``builtin:head``. Opt-in; see the README's retrieval table.
+HEAD_CONFIG = BuiltinConfig(crop=False, color=False, pool="rmac", head="ssl", w_hsv=0.3)
 
 
 def weights_path() -> str:

@@ -3,16 +3,22 @@
 :class:`SearchContext` is opened once per catalog (embeddings, product groups, embedder) and
 :meth:`SearchContext.enrich` adds to an :class:`~analyzer.results.ImageReport`::
 
-    report.search = {          # over all simulated searches (shopper photos + peer queries)
+    report.search = {          # the EXPECTED SEARCH POSITION over all simulated searches
         "median_rank", "rank_p25", "rank_p75", "top_k_share": {"4", "10", "20"},
         "mean_log_rank", "n_queries", "ranks", "n_products", "k", "primary_k", "percentile",
         "baseline_products", "seed",
         "shopper": {... the same summary for the simulated shopper photos only},
         "peer": {... same summary for the catalog's own same-category images as queries,
                  "category", "category_source"},
+        "visual": {... the same keys for the VISUAL MATCH RANK (stage 1 alone)},
+        "stage2": {"quality_prior": {name, weight, reference_score, formula, source, note},
+                   "quality", "score_shift", "suppression": {suppressed, codes, source, kind},
+                   "marketplace", "in_category"},
         "what_if": {"fixes": [...], "median_rank", "top_k_share", "mean_log_rank",
                     "percentile", "score", "gain_top_k_share", "gain_median_rank",
-                    "shopper", "peer", "by_fix": {fix: {"median_rank", "top_k_share"}}} | None,
+                    "quality", "suppressed", "shopper", "peer",
+                    "by_fix": {fix: {"median_rank", "top_k_share"}},
+                    "visual": {the visual figures of the fixed photo}} | None,
     }
     report.differentiation = {
         "uniqueness", "knn_distance", "k",
@@ -49,6 +55,12 @@ How one image is processed (all queries embedded in one batch; ranks by one matr
 
 The category of an upload is not known; it is the similarity-weighted vote of its
 ``category_vote_k`` nearest catalog products unless the caller passes one.
+
+Two stages, as the engines (:mod:`analyzer.search.market_rank`): the ranks above are the
+*visual match rank* (``search.visual``); the headline figures are the *expected search
+position*: stage 1 keeps the products of the predicted category, stage 2 adds the marketplace's
+ranking (a rule-breaking main image suppressed on Amazon; the named quality prior). The what-if
+runs through both (the fixed photo's quality is measured again).
 
 Scores: ``search`` = 100 x the mean of the first-screen shares over ``k`` (all searches);
 ``differentiation`` = uniqueness. LOW_SEARCH_RANK: share at ``primary_k`` below
@@ -585,7 +597,7 @@ class SearchContext:
 
         Stage 2 (:mod:`analyzer.search.market_rank`) needs the photo's quality: ``quality``
         (overall score) and ``flags`` from the quality checks; when neither is given they are
-        measured here (:func:`photo_quality`, the classical mask). ``quality_fn``: a
+        measured here (:func:`photo_quality`). ``quality_fn``: a
         function ``rgb -> (overall, flags)`` for the what-if images (default
         :func:`photo_quality` for ``marketplace``).
         """
@@ -768,6 +780,12 @@ class SearchContext:
                    f"{search['median_rank']:g} of {search['n_products'] + 1} products")
             if pct is not None:
                 msg += f"; that beats only {pct:.0f}% of the catalog's own products"
+            sup = (search.get("stage2") or {}).get("suppression") or {}
+            if sup.get("suppressed"):
+                msg += (f". {mkt.label} hides main images that break its rules from search "
+                        f"({', '.join(sup['codes'])}): the listing would not be shown at all "
+                        f"until they are fixed (visual match alone: median rank "
+                        f"{search['visual']['median_rank']:g})")
             wi = search.get("what_if")
             if wi and wi["top_k_share"][pk] > share:
                 fix = (f"{_fix_words(wi['fixes'])} would raise it to {wi['top_k_share'][pk]:.0%} "
@@ -830,11 +848,12 @@ class SearchContext:
 
 
 def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = None,
-                  use_model: bool = False) -> tuple[float, list[Flag]]:
+                  use_model: bool = True) -> tuple[float, list[Flag]]:
     """(overall score, flags) of the quality checks on an RGB image (a what-if image, or a
-    listing given without its report), with the classical mask (cheap; on the whitened what-if
-    images it is as good as the neural one). ``like``: the original's LoadedImage, whose pixel
-    size (scaled to this image) and file facts the resolution rules see."""
+    listing given without its report), as ``analyze`` finds them (the neural mask: the
+    classical one took clean luma studio shots for grey backgrounds, 2 of 5 Tops, which would
+    then be suppressed). ``like``: the original's LoadedImage, whose pixel size (scaled to this
+    image) and file facts the resolution rules see."""
     from dataclasses import replace
 
     from analyzer.engine import analyze_loaded

@@ -46,7 +46,7 @@ class QualityPrior:
     score of a typical competitor."""
 
     name: str = "image_quality_ctr"
-    weight: float = 0.10
+    weight: float = 0.20
     reference: float = 80.0
     source: str = "https://arxiv.org/abs/1511.06746"
     note: str = ""
