@@ -210,7 +210,7 @@ DEFAULT_CONFIG = BuiltinConfig(pool="rmac")
 GLOBAL_ONLY = BuiltinConfig(crop=False, color=False)
 # The self-supervised head (scripts/train_embedding_head.py) on the whole image, no mask, with
 # the whole-image HSV histogram: ``builtin:head``. Opt-in; see the README's retrieval table.
-HEAD_CONFIG = BuiltinConfig(crop=False, color=False, pool="rmac", head="ssl", w_hsv=0.3)
+HEAD_CONFIG = BuiltinConfig(crop=False, color=False, pool="rmac", head="ssl", w_hsv=0.4)
 
 
 def weights_path() -> str:
