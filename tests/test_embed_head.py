@@ -54,3 +54,18 @@ def test_hsv_histogram_is_a_unit_colour_signature():
     hr, hb = hsv_histogram(red), hsv_histogram(blue)
     assert hr.shape == (HSV_DIM,) and abs(float(np.linalg.norm(hr)) - 1) < 1e-5
     assert float(hr @ hb) < 0.01 and float(hr @ hsv_histogram(red.copy())) > 0.999
+
+
+def test_the_shipped_head_makes_the_builtin_head_embedder():
+    from analyzer.embed import get_embedder
+    from analyzer.embed.builtin import HEAD_CONFIG, head_weights
+
+    a, b, alpha = head_weights(HEAD_CONFIG.head)
+    assert a.shape[0] == b.shape[1] == builtin.FEATURE_DIM and a.shape[1] == b.shape[0] <= 256
+    assert 0 < alpha <= 1 and np.abs(b).max() > 0   # trained: B starts at zero
+    emb = get_embedder("builtin:head", "cpu")
+    assert emb.id.endswith(f":{HEAD_CONFIG.tag()}:{builtin.VERSION}") and emb.dim == HEAD_CONFIG.dim
+    rgb = np.full((64, 48, 3), 200, np.uint8)
+    rgb[16:48, 12:36] = (180, 30, 30)
+    v = emb.embed([rgb])
+    assert v.shape == (1, emb.dim) and abs(float(np.linalg.norm(v)) - 1) < 1e-5
