@@ -22,6 +22,14 @@ listing against the other 198):
    products with other views for the current simulator and the legacy one (before the
    2026-11-25 change: photos made from the upload as it is, blurrier phone photos).
 
+4. **Two-stage rank** (``--pairs``): luma products of the head's tuning split (B) and
+   never-seen split (C) (:func:`train_embedding_head.splits`, seed 0), the clean main image vs
+   one copy per degradation *family* with random parameters (blur, grey backdrop, props beside
+   the product): the share of products where the clean photo has the better mean log2
+   *expected search position* (stage 2), for several quality-prior weights with and without
+   suppression, and by the visual match rank alone. Inputs cached in /tmp/i15/rank_pairs.
+   ``--pairs --n 14 --n-tune 6`` gave the README's table.
+
 Usage: ``nice -n 10 .venv/bin/python scripts/evaluate_rank.py [--n 12] [--seed 0]
 [--validity 16] [--tag NAME] [--summary-only]``; per-product results are cached in
 /tmp/listing_lens_eval_rank.json under the catalog's rank-baseline key, the seed and the tag
