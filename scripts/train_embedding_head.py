@@ -24,16 +24,14 @@ weights file):
 * clothing: ``--clothing`` amateur photos, training images only.
 
 Stages (``--stage``): ``cache`` runs the backbone once per view and stores pooled features
-(GeM p=3 and R-MAC, square-rooted, L2-normalised), whole-image HSV 8x4x4 histograms and, for the
-evaluation images, the product-crop view and the product colour descriptor, under ``--cache``;
-``train`` fits heads for each pooling on cached features (seconds) and writes the chosen one;
-``eval`` prints the retrieval table on tuning and never-seen data for the baselines and the
-recipes. The recipe (pooling, alpha, rank, epochs, colour weight, crop) is chosen on the tuning
-columns only.
+(GeM p=3 and R-MAC, square-rooted, L2-normalised) and whole-image HSV 8x4x4 histograms under
+``--cache``; ``train`` (or ``eval``) fits heads for each pooling on cached features (seconds),
+prints the retrieval table on tuning and never-seen data for the baselines and the recipes, and
+with ``--write`` ships the one chosen on the tuning columns only (pooling, alpha, rank,
+epochs, HSV weight).
 
     nice -n 10 .venv/bin/python scripts/train_embedding_head.py --stage cache
-    .venv/bin/python scripts/train_embedding_head.py --stage train --write
-    .venv/bin/python scripts/train_embedding_head.py --stage eval
+    .venv/bin/python scripts/train_embedding_head.py --stage train --pools rmac --write
 """
 
 from __future__ import annotations
@@ -188,15 +186,6 @@ def _key(path: Path, tag: str) -> str:
     return hashlib.sha1(f"{path.resolve()}|{tag}".encode()).hexdigest()[:20]
 
 
-def pooled(views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 1280) GeM-3 and R-MAC features (sqrt, L2), as the built-in embedder pools them."""
-    from analyzer.embed.builtin import pooled_features
-
-    g = pooled_features(views, "cpu", 16, 3.0, pool="gem")[0]
-    r = pooled_features(views, "cpu", 16, 3.0, pool="rmac")[0]
-    return g, r
-
-
 def pooled_once(views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """GeM and R-MAC from one backbone pass (the two pools of the same feature map)."""
     import torch
@@ -256,23 +245,16 @@ def cache_training(paths: list[Path], cache: Path, seed: int, studio: set[Path],
 
 
 def cache_eval_global(paths: list[Path], cache: Path) -> None:
-    """The cheap evaluation cache: whole image only (gem, rmac of shape (1, 1280)) and the
-    whole-image HSV histogram; rows already in the full cache (:func:`cache_eval`) are reused."""
+    """The evaluation cache: whole image only (gem, rmac of shape (1, 1280)) and the
+    whole-image HSV histogram (the recipes measured need no product mask)."""
     from analyzer.io.loader import load_image
 
     out = cache / "evalg"
     out.mkdir(parents=True, exist_ok=True)
     todo = []
     for p in dict.fromkeys(paths):
-        dest = out / f"{_key(p, 'eval')}.npz"
-        full = cache / "eval" / f"{_key(p, 'eval')}.npz"
-        if dest.is_file():
-            continue
-        if full.is_file():
-            with np.load(full) as z:
-                np.savez(dest, gem=z["gem"][:1], rmac=z["rmac"][:1], hsv=z["hsv"])
-            continue
-        todo.append(p)
+        if not (out / f"{_key(p, 'eval')}.npz").is_file():
+            todo.append(p)
     t0 = time.time()
     for i in range(0, len(todo), 8):
         imgs, names = [], []
@@ -291,42 +273,6 @@ def cache_eval_global(paths: list[Path], cache: Path) -> None:
         if (i // 8) % 5 == 0:
             print(f"eval images (global) {i + len(names)}/{len(todo)} {time.time() - t0:.0f}s",
                   flush=True)
-
-
-def cache_eval(paths: list[Path], cache: Path) -> None:
-    """For each evaluation image: whole image and product crop (gem, rmac), whole-image HSV
-    histogram and the product colour descriptor (the current default recipe's parts)."""
-    from analyzer.embed.builtin import mask_prob, product_view
-    from analyzer.embed.color import color_descriptor
-    from analyzer.io.loader import load_image
-
-    out = cache / "eval"
-    out.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in dict.fromkeys(paths) if not (out / f"{_key(p, 'eval')}.npz").is_file()]
-    t0 = time.time()
-    for i in range(0, len(todo), 8):
-        imgs, crops, cols, names = [], [], [], []
-        for p in todo[i:i + 8]:
-            try:
-                rgb = load_image(p).rgb
-            except Exception as e:
-                print(f"skip {p}: {e}", file=sys.stderr)
-                continue
-            prob = mask_prob(rgb, None)
-            imgs.append(_shrink(rgb))
-            crops.append(_shrink(product_view(rgb, prob, 0.10, True)))
-            cols.append(color_descriptor(rgb, prob))
-            names.append(p)
-        if not names:
-            continue
-        g, r = pooled_once(imgs + crops)
-        n = len(names)
-        for j, p in enumerate(names):
-            np.savez(out / f"{_key(p, 'eval')}.npz", gem=g[[j, n + j]].astype(np.float16),
-                     rmac=r[[j, n + j]].astype(np.float16), hsv=hsv_hist(imgs[j]),
-                     col=cols[j])
-        if (i // 8) % 5 == 0:
-            print(f"eval images {i + n}/{len(todo)} {time.time() - t0:.0f}s", flush=True)
 
 
 # --- head ----------------------------------------------------------------------------------------
