@@ -22,6 +22,14 @@ listing against the other 198):
    products with other views for the current simulator and the legacy one (before the
    2026-11-25 change: photos made from the upload as it is, blurrier phone photos).
 
+4. **Two-stage rank** (``--pairs``): luma products of the head's tuning split (B) and
+   never-seen split (C) (:func:`train_embedding_head.splits`, seed 0), the clean main image vs
+   one copy per degradation *family* with random parameters (blur, grey backdrop, props beside
+   the product): the share of products where the clean photo has the better mean log2
+   *expected search position* (stage 2), for several quality-prior weights with and without
+   suppression, and by the visual match rank alone. Inputs cached in /tmp/i15/rank_pairs.
+   ``--pairs --n 14 --n-tune 6`` gave the README's table.
+
 Usage: ``nice -n 10 .venv/bin/python scripts/evaluate_rank.py [--n 12] [--seed 0]
 [--validity 16] [--tag NAME] [--summary-only]``; per-product results are cached in
 /tmp/listing_lens_eval_rank.json under the catalog's rank-baseline key, the seed and the tag
@@ -133,8 +141,177 @@ def validity(ctx, rows: list[dict], n: int, seed: int) -> None:  # type: ignore[
         print(f"  {name:<8} simulated {v.mean():.2f}; Spearman rho vs real {spearman(v, real):.2f}")
 
 
+# --- two-stage rank: clean vs degraded by expected search position ----------------------------
+
+FAMILIES = ("blur", "grey", "props")
+PAIRS_DIR = Path("/tmp/i15/rank_pairs")
+
+
+def degrade_family(kind: str, rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+                   props: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """One degraded copy from a *family* with random parameters: ``blur`` (Gaussian, sigma
+    2.5-5 px at the working size), ``grey`` (backdrop replaced by a grey of level 110-200 with a
+    slight tint), ``props`` (product shrunk to 60-75% of the frame, 1-3 other products' cut-outs
+    at 25-45% of the frame height placed beside it on the white backdrop)."""
+    h, w = rgb.shape[:2]
+    m = mask[:, :, None].astype(np.float32)
+    if kind == "blur":
+        return cv2.GaussianBlur(rgb, (0, 0), float(rng.uniform(2.5, 5.0)))
+    if kind == "grey":
+        col = float(rng.uniform(110, 200)) + rng.uniform(-10, 10, 3)
+        return np.rint(rgb * m + col * (1 - m)).astype(np.uint8)
+    if kind == "props":
+        s = float(rng.uniform(0.6, 0.75))
+        small = cv2.resize(rgb, (max(1, int(w * s)), max(1, int(h * s))),
+                           interpolation=cv2.INTER_AREA)
+        out = np.full_like(rgb, 255)
+        y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+        out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+        for _ in range(int(rng.integers(1, 4))):
+            prgb, pm = props[int(rng.integers(0, len(props)))]
+            ph = int(h * rng.uniform(0.25, 0.45))
+            pw = max(1, int(prgb.shape[1] * ph / prgb.shape[0]))
+            pr = cv2.resize(prgb, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32)
+            pa = cv2.resize(pm.astype(np.float32), (pw, ph))[:, :, None]
+            left = rng.random() < 0.5
+            px = int(rng.uniform(0, 0.15) * w) if left else int(w - pw - rng.uniform(0, 0.15) * w)
+            py = int(h - ph - rng.uniform(0.0, 0.2) * h)
+            px, py = max(0, min(px, w - pw)), max(0, min(py, h - ph))
+            reg = out[py:py + ph, px:px + pw].astype(np.float32)
+            out[py:py + ph, px:px + pw] = np.rint(pr * pa + reg * (1 - pa)).astype(np.uint8)
+        return out
+    raise ValueError(kind)
+
+
+def pairs_collect(ctx, products: list[dict], prop_rows: list[dict], seed: int) -> None:  # type: ignore[no-untyped-def]
+    """For each product, the clean main image and one copy per family: stage 1 and stage 2
+    inputs written to PAIRS_DIR (listing cosines, in-category competitor bests, quality,
+    suppression), so any prior weight can be scored afterwards without embedding again."""
+    from analyzer.io.loader import load_image
+    from analyzer.search.integration import listing_mask, photo_quality
+
+    PAIRS_DIR.mkdir(parents=True, exist_ok=True)
+    props = []
+    for r in prop_rows:
+        im = load_image(LUMA / r["images"].split("|")[0]).rgb
+        props.append((im, listing_mask(im)))
+    pids = ctx.groups.product_ids.astype(str).tolist()
+    t0 = time.time()
+    for i, r in enumerate(products):
+        pid = r["product_key"]
+        f = PAIRS_DIR / f"{pid}-{seed}.npz"
+        if f.is_file() or pid not in pids:
+            continue
+        loaded = load_image(LUMA / r["images"].split("|")[0])
+        rgb = loaded.rgb
+        mask = listing_mask(rgb)
+        rng = np.random.default_rng([seed, i])
+        out: dict[str, np.ndarray] = {}
+        for v in ("clean",) + FAMILIES:
+            im = rgb if v == "clean" else degrade_family(v, rgb, mask, rng, props)
+            qual, flags = photo_quality(im, None, loaded, use_model=True)
+            res = ctx.evaluate(im, mask=mask if v in ("clean", "grey") else None, seed=seed,
+                               exclude_products={pid}, quality=qual, flags=flags)
+            s = res.search
+            cat = s["peer"]["category"]
+            excl = np.isin(ctx.groups.product_ids.astype(str), [pid])
+            qs = ctx.query_set(res.query_vectors, cat, excl, seed)
+            in_cat = ctx.in_category(cat)
+            bests, lsims = [], []
+            for sims, qv, ex in ((qs.shopper_sims, qs.shopper, qs.shopper_exclude),
+                                 (qs.peer_sims, qs.peer, qs.peer_exclude)):
+                b = ctx.groups.best(sims)
+                drop = np.broadcast_to(ex, b.shape).copy()
+                if in_cat is not None:
+                    drop |= ~np.broadcast_to(in_cat, b.shape)
+                bests.append(np.where(drop, -np.inf, b))
+                lsims.append(qv @ res.embedding)
+            out[f"{v}_best"] = np.vstack(bests).astype(np.float32)
+            out[f"{v}_listing"] = np.concatenate(lsims).astype(np.float32)
+            out[f"{v}_visual_mlr"] = np.float32(s["visual"]["mean_log_rank"])
+            out[f"{v}_quality"] = np.float32(qual)
+            out[f"{v}_suppressed"] = np.bool_(s["stage2"]["suppression"]["suppressed"])
+            out[f"{v}_codes"] = np.array(",".join(s["stage2"]["suppression"]["codes"]))
+        np.savez(f, n_products=ctx.n_products, **out)
+        print(f"[{i + 1}/{len(products)}] {pid} {time.time() - t0:.0f} s", file=sys.stderr,
+              flush=True)
+
+
+def pairs_score(files: list[Path], weight: float, reference: float, tol: float = 1e-3,
+                suppress: bool = True) -> dict[str, dict[str, float]]:
+    """Per family: share of products where the clean photo's mean log2 expected position is
+    strictly better than the degraded copy's, the share of ties, and the same by visual rank."""
+    res: dict[str, dict[str, list]] = {v: {"better": [], "tie": [], "vis": []} for v in FAMILIES}
+    for f in files:
+        with np.load(f) as z:
+            n = int(z["n_products"])
+
+            def mlr(v: str, z=z, n=n) -> float:
+                if suppress and bool(z[f"{v}_suppressed"]):
+                    return float(np.log2(n + 1))
+                shift = weight * (float(z[f"{v}_quality"]) - reference) / 100.0
+                ls = z[f"{v}_listing"][:, None] + shift + tol
+                return float(np.log2(1 + (z[f"{v}_best"] > ls).sum(axis=1)).mean())
+
+            c = mlr("clean")
+            for v in FAMILIES:
+                d = mlr(v)
+                res[v]["better"].append(d > c + 1e-9)
+                res[v]["tie"].append(abs(d - c) <= 1e-9)
+                res[v]["vis"].append(float(z[f"{v}_visual_mlr"]) > float(z["clean_visual_mlr"]))
+    return {v: {k: float(np.mean(x)) if x else float("nan") for k, x in d.items()}
+            for v, d in res.items()}
+
+
+def pairs_main(args: argparse.Namespace) -> int:
+    """``--pairs``: tune the prior's weight on the tuning products, report on never-seen ones."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from train_embedding_head import splits  # the same seeded product split as the head
+
+    from analyzer.search.catalog import DEMO_CATALOG
+    from analyzer.search.integration import SearchContext
+
+    sp = splits(LUMA.parent, 0, 300, 150, 200)
+    part = sp["luma_part"]
+    with open(LUMA / "MANIFEST_products.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by = {k: [r for r in rows if part[r["product_key"]] == k] for k in "ABC"}
+    # 8 shopper photos (not 16) keep the run affordable on a shared 2-core machine
+    ctx = SearchContext.open(DEMO_CATALOG, device="cpu",
+                             overrides={"n_baseline_products": 0, "n_queries": 8})
+    chosen = {"tune": by["B"][:args.n_tune], "test": by["C"][:args.n]}
+    if not args.summary_only:
+        for name in ("tune", "test"):
+            pairs_collect(ctx, chosen[name], by["A"][:20], args.seed)
+    pr = ctx.cfg.prior
+    files = {k: [PAIRS_DIR / f"{r['product_key']}-{args.seed}.npz" for r in v
+                 if (PAIRS_DIR / f"{r['product_key']}-{args.seed}.npz").is_file()]
+             for k, v in chosen.items()}
+    print(f"clean vs degraded, share of products where the clean main image has the better mean "
+          f"log2 expected search position (ties in brackets); demo catalog, seed {args.seed}; "
+          f"reference quality {pr.reference:g}")
+    print("| weight | suppression | split (n) | " + " | ".join(FAMILIES) + " | all |")
+    print("|---|---|---|" + "---|" * (len(FAMILIES) + 1))
+    for w in (0.0, 0.05, 0.1, 0.2, 0.3):
+        for sup in (False, True):
+            for name in ("tune", "test"):
+                sc = pairs_score(files[name], w, pr.reference, suppress=sup)
+                allb = np.mean([sc[v]["better"] for v in FAMILIES])
+                print(f"| {w:g} | {'on' if sup else 'off'} | {name} ({len(files[name])}) | "
+                      + " | ".join(f"{sc[v]['better']:.0%} ({sc[v]['tie']:.0%})"
+                                   for v in FAMILIES) + f" | {allb:.0%} |")
+    sc = pairs_score(files["test"], 0.0, pr.reference, suppress=False)
+    print("visual match rank alone (stage 1, all products), never-seen: "
+          + ", ".join(f"{v} {sc[v]['vis']:.0%}" for v in FAMILIES))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", action="store_true",
+                    help="two-stage rank: clean vs degraded families (blur, grey, props) by "
+                         "expected search position, prior weight tuned on tuning products")
+    ap.add_argument("--n-tune", type=int, default=10)
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="",
@@ -148,6 +325,8 @@ def main() -> int:
     if not LUMA.is_dir():
         print("error: ../shared/data/luma is needed", file=sys.stderr)
         return 2
+    if args.pairs:
+        return pairs_main(args)
 
     from analyzer.io.loader import load_image
     from analyzer.search.catalog import DEMO_CATALOG

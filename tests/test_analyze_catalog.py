@@ -65,7 +65,18 @@ def test_analyze_with_catalog_adds_search_and_differentiation(studio_tops, tmp_p
         assert s["percentile"] is not None and 0 <= s["percentile"] <= 100
         assert s["baseline_products"] == 3
         assert s["what_if"] is None or {"fixes", "median_rank", "top_k_share",
-                                        "percentile"} <= set(s["what_if"])
+                                        "percentile", "visual"} <= set(s["what_if"])
+        # the headline figures are the expected search position (stage 2); the visual match
+        # rank (stage 1) is under search.visual with the same keys
+        v = s["visual"]
+        assert {"median_rank", "top_k_share", "percentile", "shopper", "peer"} <= set(v)
+        assert 1 <= v["median_rank"] <= s["n_products"] + 1
+        st = s["stage2"]
+        assert st["quality_prior"]["name"] == "image_quality_ctr"
+        assert st["quality"] == pytest.approx(r["scores"]["overall"], abs=0.01)
+        assert st["marketplace"] == "amazon" and "suppressed" in st["suppression"]
+        if st["suppression"]["suppressed"]:
+            assert s["median_rank"] == s["n_products"] + 1
         assert 0 <= d["uniqueness"] <= 100
         assert all({"product_id", "similarity"} <= set(n) for n in d["nearest"])
         assert isinstance(d["near_duplicates"], list)

@@ -6,7 +6,8 @@
 >>> emb.id                                   # names model + weights + preprocessing
 
 Specs: ``builtin`` (the current default recipe), the ablations ``builtin:global``,
-``builtin:global+crop`` and ``builtin:global+crop+color`` (the v2 default), any built-in recipe
+``builtin:global+crop`` and ``builtin:global+crop+color`` (the v2 default), ``builtin:head``
+(the self-supervised residual head on the whole image + HSV histogram), any built-in recipe
 by its tag or its whole id (``builtin:effnet-lite0-imagenet:TAG:VERSION``, which is how a catalog
 gets back the embedder that built it), and ``clip:MODEL:WEIGHTS`` (see
 :mod:`analyzer.embed.clip`).
@@ -22,7 +23,7 @@ from analyzer.errors import ErrorCode, ListingLensError
 __all__ = ["BUILTIN_VARIANTS", "Embedder", "get_embedder", "l2_normalize", "resolve_device"]
 
 DEFAULT_SPEC = "builtin"
-BUILTIN_VARIANTS = ("global", "global+crop", "global+crop+color")
+BUILTIN_VARIANTS = ("global", "global+crop", "global+crop+color", "head")
 
 _cache: dict[tuple[str, str, bool], Embedder] = {}
 _cache_lock = threading.Lock()
@@ -38,13 +39,15 @@ def _builtin_config(variant: str):  # type: ignore[no-untyped-def]
     from analyzer.embed.builtin import (
         DEFAULT_CONFIG,
         GLOBAL_ONLY,
+        HEAD_CONFIG,
         V2_CONFIG,
         VERSION,
         BuiltinConfig,
     )
 
     named = {"": DEFAULT_CONFIG, "default": DEFAULT_CONFIG, "global": GLOBAL_ONLY,
-             "global+crop": replace(V2_CONFIG, color=False), "global+crop+color": V2_CONFIG}
+             "global+crop": replace(V2_CONFIG, color=False), "global+crop+color": V2_CONFIG,
+             "head": HEAD_CONFIG}
     if variant in named:
         return named[variant]
     tag = variant

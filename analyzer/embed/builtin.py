@@ -74,7 +74,7 @@ import numpy as np
 
 from analyzer.embed.base import check_images, configure_torch_threads, l2_normalize, resolve_device
 from analyzer.embed.color import DIM as COLOR_DIM
-from analyzer.embed.color import color_descriptor
+from analyzer.embed.color import HSV_DIM, color_descriptor, hsv_histogram
 from analyzer.errors import ErrorCode, ListingLensError
 
 INPUT_SIZE = 224
@@ -116,6 +116,8 @@ class BuiltinConfig:
     whiten: str | None = None
     deskin: bool = False
     pool: str = "gem"
+    head: str | None = None
+    w_hsv: float = 0.0
 
     @property
     def backbone_dim(self) -> int:
@@ -127,7 +129,8 @@ class BuiltinConfig:
 
     @property
     def dim(self) -> int:
-        return self.backbone_dim + self.tap_dim + (COLOR_DIM if self.color else 0)
+        return self.backbone_dim + self.tap_dim + (COLOR_DIM if self.color else 0) + \
+            (HSV_DIM if self.w_hsv > 0 else 0)
 
     @property
     def needs_mask(self) -> bool:
@@ -151,8 +154,12 @@ class BuiltinConfig:
             parts.append(f"b{self.tap}x{self.w_tap:g}")
         if self.whiten:
             parts.append(f"pw-{self.whiten}")
+        if self.head:
+            parts.append(f"head-{self.head}")
         if self.color:
             parts.append(f"color{self.w_color:g}")
+        if self.w_hsv > 0:
+            parts.append(f"hsv{self.w_hsv:g}")
         pool = f"gem{self.gem_p:g}" if self.pool == "gem" else "rmac"
         return "+".join(parts) + ":" + pool
 
@@ -184,6 +191,10 @@ class BuiltinConfig:
                 kw.update(tap=int(m.group(1)), w_tap=float(m.group(2)))
             elif (m := re.fullmatch(r"pw-([A-Za-z0-9_.-]+)", it)):
                 kw["whiten"] = m.group(1)
+            elif (m := re.fullmatch(r"head-([A-Za-z0-9_.-]+)", it)):
+                kw["head"] = m.group(1)
+            elif (m := re.fullmatch(rf"hsv{num}", it)):
+                kw["w_hsv"] = float(m.group(1))
             elif (m := re.fullmatch(rf"color{num}", it)):
                 kw.update(color=True, w_color=float(m.group(1)))
             else:
@@ -197,6 +208,9 @@ class BuiltinConfig:
 V2_CONFIG = BuiltinConfig()        # the default until 2026-11-25: GeM pooling
 DEFAULT_CONFIG = BuiltinConfig(pool="rmac")
 GLOBAL_ONLY = BuiltinConfig(crop=False, color=False)
+# The self-supervised head (scripts/train_embedding_head.py) on the whole image, no mask, with
+# the whole-image HSV histogram: ``builtin:head``. Opt-in; see the README's retrieval table.
+HEAD_CONFIG = BuiltinConfig(crop=False, color=False, pool="rmac", head="ssl", w_hsv=0.4)
 
 
 def weights_path() -> str:
@@ -474,12 +488,40 @@ def whitening(name: str) -> tuple[np.ndarray, np.ndarray]:
                                f"the whitening '{name}' could not be read from {path} ({e})") from e
 
 
+@lru_cache(maxsize=4)
+def head_weights(name: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """(A (1280, r), B (r, 1280), alpha) of the trained residual head ``name`` shipped with the
+    package (``analyzer/data/embed_head_NAME.npz``, written by
+    ``scripts/train_embedding_head.py``)."""
+    path = Path(__file__).resolve().parents[1] / "data" / f"embed_head_{name}.npz"
+    try:
+        with np.load(path) as z:
+            return (z["a"].astype(np.float32), z["b"].astype(np.float32), float(z["alpha"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise ListingLensError(ErrorCode.EMBEDDER_UNAVAILABLE,
+                               f"the embedding head '{name}' could not be read from {path} "
+                               f"({e})") from e
+
+
+def apply_head(f: np.ndarray, name: str | None) -> np.ndarray:
+    """``normalise(f + alpha * (f A) B)``: the trained residual head on pooled backbone features
+    (identity when ``name`` is None)."""
+    if not name:
+        return f
+    a, b, alpha = head_weights(name)
+    return l2_normalize(f + alpha * (f @ a) @ b)
+
+
 def combine(g: np.ndarray, c: np.ndarray | None, col: np.ndarray | None,
             cfg: BuiltinConfig, tg: np.ndarray | None = None, tc: np.ndarray | None = None,
-            whiten: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+            whiten: tuple[np.ndarray, np.ndarray] | None = None,
+            hsv: np.ndarray | None = None) -> np.ndarray:
     """Join the parts into the final unit vectors (formula in the module docstring); ``tg``/``tc``
     are the tapped block's parts of the image and of the crop; ``whiten`` a (mean, projection)
-    to use instead of the file ``cfg.whiten`` names (an evaluation fitting its own)."""
+    to use instead of the file ``cfg.whiten`` names (an evaluation fitting its own); ``hsv``
+    the whole-image HSV histograms (``cfg.w_hsv``)."""
+    g = apply_head(g, cfg.head)
+    c = apply_head(c, cfg.head) if c is not None else None
     v = g if c is None or not cfg.crop else l2_normalize(g + cfg.w_crop * c)
     if whiten is not None or cfg.whiten:
         mean, proj = whiten if whiten is not None else whitening(str(cfg.whiten))
@@ -489,10 +531,13 @@ def combine(g: np.ndarray, c: np.ndarray | None, col: np.ndarray | None,
         t = tg if tc is None or not cfg.crop else l2_normalize(tg + cfg.w_crop * tc)
         a = float(np.sqrt(max(0.0, 1.0 - cfg.w_tap ** 2)))
         v = np.hstack([a * v, cfg.w_tap * l2_normalize(t)])
-    if not cfg.color or col is None:
-        return l2_normalize(v)
-    a = float(np.sqrt(max(0.0, 1.0 - cfg.w_color ** 2)))
-    return np.hstack([a * l2_normalize(v), cfg.w_color * l2_normalize(col)]).astype(np.float32)
+    if cfg.color and col is not None:
+        a = float(np.sqrt(max(0.0, 1.0 - cfg.w_color ** 2)))
+        v = np.hstack([a * l2_normalize(v), cfg.w_color * l2_normalize(col)])
+    if cfg.w_hsv > 0 and hsv is not None:
+        a = float(np.sqrt(max(0.0, 1.0 - cfg.w_hsv ** 2)))
+        v = np.hstack([a * l2_normalize(v), cfg.w_hsv * l2_normalize(hsv)])
+    return l2_normalize(v).astype(np.float32)
 
 
 class BuiltinEmbedder:
@@ -504,6 +549,8 @@ class BuiltinEmbedder:
         self.dim = config.dim
         self.id = f"builtin:effnet-lite0-imagenet:{config.tag()}:{VERSION}"
         load_backbone(self.device)   # fail now, not at the first image
+        if config.head:
+            head_weights(config.head)
 
     def parts(self, images: list[np.ndarray], masks: list[np.ndarray | None] | None = None,
               batch_size: int = 32) -> dict[str, np.ndarray | None]:
@@ -526,7 +573,8 @@ class BuiltinEmbedder:
         n = len(images)
         col = np.stack([color_descriptor(im, p) for im, p in zip(images, probs, strict=True)]) \
             if cfg.color else None
-        return {"g": feats[:n], "c": feats[n:] if cfg.crop else None, "col": col,
+        hsv = np.stack([hsv_histogram(im) for im in images]) if cfg.w_hsv > 0 else None
+        return {"g": feats[:n], "c": feats[n:] if cfg.crop else None, "col": col, "hsv": hsv,
                 "tg": taps[:n] if taps is not None else None,
                 "tc": taps[n:] if taps is not None and cfg.crop else None}
 
@@ -535,7 +583,7 @@ class BuiltinEmbedder:
         if not images:
             return np.zeros((0, self.dim), np.float32)
         p = self.parts(images, masks, batch_size)
-        return combine(p["g"], p["c"], p["col"], self.config, p["tg"], p["tc"])
+        return combine(p["g"], p["c"], p["col"], self.config, p["tg"], p["tc"], hsv=p["hsv"])
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         raise ListingLensError(

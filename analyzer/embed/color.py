@@ -26,6 +26,7 @@ SAT_GREY = 0.18      # below: the pixel counts as grey (white, black, grey produ
 SAT_SPLIT = 0.55     # muted vs vivid colours
 WORK_SIDE = 96       # colour statistics need few pixels; keep it cheap
 DIM = HUE_BINS * SAT_BINS + GREY_BINS
+HSV_DIM = 8 * 4 * 4  # hsv_histogram's default bins
 
 
 def color_descriptor(rgb: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
@@ -65,4 +66,18 @@ def color_descriptor(rgb: np.ndarray, weight: np.ndarray | None = None) -> np.nd
     np.add.at(hist, HUE_BINS * SAT_BINS + vbin, wt * (1.0 - chroma))
     hist /= max(hist.sum(), 1e-12)
     hist = np.sqrt(hist)
+    return (hist / max(np.linalg.norm(hist), 1e-12)).astype(np.float32)
+
+
+def hsv_histogram(rgb: np.ndarray, bins: tuple[int, int, int] = (8, 4, 4)) -> np.ndarray:
+    """(prod(bins),) float32 unit vector: the joint HSV histogram of the *whole* image (no
+    mask; hue x saturation x value), square-rooted (Hellinger) and L2-normalised. Cheaper and
+    cruder than :func:`color_descriptor`; what the trained head's recipe adds for colour."""
+    h, w = rgb.shape[:2]
+    s = min(1.0, WORK_SIDE / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                       interpolation=cv2.INTER_AREA) if s < 1.0 else rgb
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)
+    hist = cv2.calcHist([hsv], [0, 1, 2], None, list(bins), [0, 256, 0, 256, 0, 256])
+    hist = np.sqrt(hist.reshape(-1).astype(np.float64) / max(float(hist.sum()), 1e-12))
     return (hist / max(np.linalg.norm(hist), 1e-12)).astype(np.float32)

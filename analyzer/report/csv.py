@@ -32,6 +32,9 @@ nearest_lookalike           product id of the most similar catalog product
 lookalike_similarity        its cosine similarity (0-1)
 near_duplicates             catalog images that are near-copies of this photo
 content_hash                SHA-256 of the file (the resume key)
+search_visual_rank          median *visual match rank* (stage 1, ``search.visual``); the
+                            ``search_*`` figures above are the expected search position
+search_suppressed           true when the marketplace hides this main image from search
 ==========================  ===================================================================
 
 Encoding is UTF-8 with a byte-order mark (``utf-8-sig``): Excel then shows accented and
@@ -61,7 +64,7 @@ COLUMNS: tuple[str, ...] = (
     "flag_codes", "top_issue", "top_fix",
     "search_rank", "search_top_k_share", "search_percentile", "search_rank_if_fixed",
     "search_fixes", "nearest_lookalike", "lookalike_similarity", "near_duplicates",
-    "content_hash",
+    "content_hash", "search_visual_rank", "search_suppressed",
 )
 ENCODING = "utf-8-sig"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -97,6 +100,9 @@ def search_figures(result: dict[str, Any]) -> dict[str, Any]:
         "nearest_lookalike": nearest[0].get("product_id") if nearest else None,
         "lookalike_similarity": round(float(sim), 4) if isinstance(sim, (int, float)) else None,
         "near_duplicates": len(dz.get("near_duplicates") or []) if dz else None,
+        "search_visual_rank": (s.get("visual") or {}).get("median_rank"),
+        "search_suppressed": ((s.get("stage2") or {}).get("suppression") or {}).get("suppressed")
+        if s else None,
     }
 
 

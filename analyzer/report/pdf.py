@@ -502,6 +502,11 @@ def _search_lines(r: dict[str, Any]) -> list[str]:
                      f"{s.get('n_queries', '')} simulated shopper photos")
         if fig["search_percentile"] is not None:
             line += f"; better than {float(fig['search_percentile']):.0f}% of catalog products"
+        if fig["search_visual_rank"] is not None:
+            line += (f" (expected search position; visual match rank alone: median "
+                     f"{float(fig['search_visual_rank']):g})")
+        if fig["search_suppressed"]:
+            line += "; suppressed: this marketplace hides main images that break its rules"
         out.append(line + ".")
         wi = s.get("what_if") or {}
         if wi.get("median_rank") is not None:

@@ -3,16 +3,22 @@
 :class:`SearchContext` is opened once per catalog (embeddings, product groups, embedder) and
 :meth:`SearchContext.enrich` adds to an :class:`~analyzer.results.ImageReport`::
 
-    report.search = {          # over all simulated searches (shopper photos + peer queries)
+    report.search = {          # the EXPECTED SEARCH POSITION over all simulated searches
         "median_rank", "rank_p25", "rank_p75", "top_k_share": {"4", "10", "20"},
         "mean_log_rank", "n_queries", "ranks", "n_products", "k", "primary_k", "percentile",
         "baseline_products", "seed",
         "shopper": {... the same summary for the simulated shopper photos only},
         "peer": {... same summary for the catalog's own same-category images as queries,
                  "category", "category_source"},
+        "visual": {... the same keys for the VISUAL MATCH RANK (stage 1 alone)},
+        "stage2": {"quality_prior": {name, weight, reference_score, formula, source, note},
+                   "quality", "score_shift", "suppression": {suppressed, codes, source, kind},
+                   "marketplace", "in_category"},
         "what_if": {"fixes": [...], "median_rank", "top_k_share", "mean_log_rank",
                     "percentile", "score", "gain_top_k_share", "gain_median_rank",
-                    "shopper", "peer", "by_fix": {fix: {"median_rank", "top_k_share"}}} | None,
+                    "quality", "suppressed", "shopper", "peer",
+                    "by_fix": {fix: {"median_rank", "top_k_share"}},
+                    "visual": {the visual figures of the fixed photo}} | None,
     }
     report.differentiation = {
         "uniqueness", "knn_distance", "k",
@@ -49,6 +55,12 @@ How one image is processed (all queries embedded in one batch; ranks by one matr
 
 The category of an upload is not known; it is the similarity-weighted vote of its
 ``category_vote_k`` nearest catalog products unless the caller passes one.
+
+Two stages, as the engines (:mod:`analyzer.search.market_rank`): the ranks above are the
+*visual match rank* (``search.visual``); the headline figures are the *expected search
+position*: stage 1 keeps the products of the predicted category, stage 2 adds the marketplace's
+ranking (a rule-breaking main image suppressed on Amazon; the named quality prior). The what-if
+runs through both (the fixed photo's quality is measured again).
 
 Scores: ``search`` = 100 x the mean of the first-screen shares over ``k`` (all searches);
 ``differentiation`` = uniqueness. LOW_SEARCH_RANK: share at ``primary_k`` below
@@ -98,6 +110,7 @@ from analyzer.config import marketplace as get_marketplace
 from analyzer.config import thresholds
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import differentiation as diff
+from analyzer.search.market_rank import QualityPrior, Stage2, expected_positions, suppression
 from analyzer.search.rank import (
     ProductGroups,
     percentile_of,
@@ -110,7 +123,8 @@ from analyzer.search.shopper_sim import SimConfig, load_backgrounds, simulate_sh
 log = logging.getLogger(__name__)
 
 # 3: shopper photos from the restored product cut-out, phone blur calibrated on real photos.
-BASELINE_VERSION = 3
+# 4: also the expected search position (stage 2, within the category) of each baseline product.
+BASELINE_VERSION = 4
 # Flags from the quality checks that a simulated fix answers.
 WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
 CROP_FLAGS = ("PRODUCT_TOO_SMALL", "OFF_CENTER")
@@ -140,6 +154,8 @@ class SearchConfig:
     low_uniqueness_percentile: float = 10.0
     lookalike_similarity: float = 0.80
     duplicates: diff.DuplicateRule = field(default_factory=diff.DuplicateRule)
+    prior: QualityPrior = field(default_factory=QualityPrior)
+    rank_in_category: bool = True
 
     @classmethod
     def from_thresholds(cls, overrides: dict[str, Any] | None = None) -> SearchConfig:
@@ -169,10 +185,14 @@ class SearchConfig:
             "lookalike_similarity": float(d.get("lookalike_similarity",
                                                 cls.lookalike_similarity)),
             "duplicates": diff.DuplicateRule.from_dict(d),
+            "prior": QualityPrior.from_dict((s.get("ranking") or {}).get("quality_prior")),
+            "rank_in_category": bool((s.get("ranking") or {}).get("in_category", True)),
         }
         for key, v in (overrides or {}).items():
             if key == "sim" and isinstance(v, dict):
                 kw["sim"] = SimConfig.from_dict({**asdict(kw["sim"]), **v})
+            elif key == "prior" and isinstance(v, dict):
+                kw["prior"] = QualityPrior.from_dict({**kw["prior"].describe(), **v})
             else:
                 kw[key] = tuple(v) if key == "k" else v
         return cls(**kw)
@@ -182,7 +202,8 @@ class SearchConfig:
         return {"v": BASELINE_VERSION, "n_queries": self.n_queries, "k": list(self.k),
                 "n_peer_queries": self.n_peer_queries,
                 "n_baseline_products": self.n_baseline_products, "seed": self.baseline_seed,
-                "tol": self.tie_tolerance, "sim": asdict(self.sim)}
+                "tol": self.tie_tolerance, "sim": asdict(self.sim),
+                "in_category": self.rank_in_category}
 
 
 def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
@@ -320,6 +341,7 @@ class SearchResult:
     queries: list[Any] = field(default_factory=list, repr=False)
     what_if_image: np.ndarray | None = field(default=None, repr=False)
     embedding: np.ndarray | None = field(default=None, repr=False)
+    query_vectors: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -457,7 +479,7 @@ class SearchContext:
         rng = np.random.default_rng(cfg.baseline_seed)
         n = min(cfg.n_baseline_products, self.n_products)
         chosen = np.sort(rng.permutation(self.n_products)[:n])
-        prods, mlr, med, shares = [], [], [], {str(k): [] for k in cfg.k}
+        prods, mlr, emlr, med, shares = [], [], [], [], {str(k): [] for k in cfg.k}
         for c in chosen:
             item = int(self.main_items[c])
             rgb = self._load_item_rgb(item)
@@ -475,13 +497,18 @@ class SearchContext:
                                    cfg.baseline_seed)
             ranks = np.concatenate(peers.ranks(self.E[item], self.groups, cfg.tie_tolerance))
             s = rank_summary(ranks, cfg.k)
+            # Stage 2 for a catalog product: its photo is the reference competitor (no shift).
+            exp = np.concatenate(self.expected_ranks(
+                peers, self.E[item], Stage2(cfg.prior, None),
+                self.in_category(str(self.product_categories[c]) or None)))
+            emlr.append(rank_summary(exp, cfg.k)["mean_log_rank"])
             prods.append(str(self.groups.product_ids[c]))
             mlr.append(s["mean_log_rank"])
             med.append(s["median_rank"])
             for k in cfg.k:
                 shares[str(k)].append(s["top_k_share"][str(k)])
         return {"version": BASELINE_VERSION, "product_ids": prods, "mean_log_rank": mlr,
-                "median_rank": med, "top_k_share": shares}
+                "median_rank": med, "top_k_share": shares, "expected_mean_log_rank": emlr}
 
     def warm(self) -> None:
         """Compute (or load) both per-catalog baselines now, e.g. when a dashboard starts."""
@@ -501,6 +528,24 @@ class SearchContext:
         return QuerySet(shopper=shopper_q, shopper_sims=shopper_q @ self.E.T,
                         shopper_exclude=exclude, peer=p_vecs, peer_sims=p_vecs @ self.E.T,
                         peer_exclude=p_excl, peer_products=peers)
+
+    def in_category(self, category: str | None) -> np.ndarray | None:
+        """Stage 1's candidates: the products of ``category`` (None: all products)."""
+        if not self.cfg.rank_in_category or not category:
+            return None
+        m = self.product_categories == category
+        return m if m.any() else None
+
+    def expected_ranks(self, qs: QuerySet, listing: np.ndarray, stage2: Stage2,
+                       in_cat: np.ndarray | None,
+                       boost: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(shopper, peer) expected search positions of a listing embedding (stage 1 within
+        ``in_cat``, then stage 2: :mod:`analyzer.search.market_rank`)."""
+        tol = self.cfg.tie_tolerance
+        return (expected_positions(qs.shopper_sims, qs.shopper @ listing, self.groups,
+                                   qs.shopper_exclude, in_cat, stage2, tol, boost),
+                expected_positions(qs.peer_sims, qs.peer @ listing, self.groups,
+                                   qs.peer_exclude, in_cat, stage2, tol, boost))
 
     def infer_category(self, product_sims: np.ndarray, exclude: np.ndarray) -> str | None:
         """Similarity-weighted vote of the nearest ``category_vote_k`` products."""
@@ -536,7 +581,9 @@ class SearchContext:
                  category: str | None = None, flag_codes: set[str] | None = None,
                  seed: int = 0, marketplace: str | None = None,
                  exclude_products: set[str] | None = None,
-                 other_views: list[np.ndarray] | None = None) -> SearchResult:
+                 other_views: list[np.ndarray] | None = None,
+                 quality: float | None = None, flags: list[Flag] | None = None,
+                 quality_fn: Any = None) -> SearchResult:
         """Everything :meth:`enrich` adds, for an RGB uint8 image (working size).
 
         ``mask``: the listing's product mask as the catalog would find it (computed when None);
@@ -548,6 +595,12 @@ class SearchContext:
         the shopper half's queries instead of the simulated photos (``shopper["source"]`` says
         which). The result's ``timings`` are wall seconds per stage, ``cpu_timings`` the
         process CPU seconds.
+
+        Stage 2 (:mod:`analyzer.search.market_rank`) needs the photo's quality: ``quality``
+        (overall score) and ``flags`` from the quality checks; when neither is given they are
+        measured here (:func:`photo_quality`). ``quality_fn``: a
+        function ``(rgb, mask) -> (overall, flags)`` for the what-if images (default
+        :func:`photo_quality` for ``marketplace``), called with the fixed image and its mask.
         """
         cfg = self.cfg
         t: dict[str, float] = {}
@@ -591,41 +644,62 @@ class SearchContext:
         if not category:
             category = self.infer_category(prod_sims, dup_products)
         qs = self.query_set(q, category, dup_products, seed)
-        shop_r, peer_r = qs.ranks(e, self.groups, cfg.tie_tolerance)
-        all_r = np.concatenate([shop_r, peer_r])
-        summary = rank_summary(all_r, cfg.k)
-        summary["ranks"] = [int(x) for x in all_r]
-        shopper = rank_summary(shop_r, cfg.k)
-        shopper["source"] = "real_views" if real else "simulated"
-        peer = rank_summary(peer_r, cfg.k)
-        peer.update({"category": category, "category_source": cat_source if category else None})
-
         base = self.rank_baseline()
         base_mlr = np.asarray(base["mean_log_rank"], dtype=np.float64)
-        percentile = percentile_of(summary["mean_log_rank"], base_mlr, lower_is_better=True)
+        base_emlr = np.asarray(base.get("expected_mean_log_rank") or [], dtype=np.float64)
+        source = "real_views" if real else "simulated"
+
+        # Stage 1: the visual match rank (among all products, as before: search.visual).
+        shop_r, peer_r = qs.ranks(e, self.groups, cfg.tie_tolerance)
+        visual = self._summaries(shop_r, peer_r, base_mlr, source, category, cat_source)
+        # Stage 2: the expected search position (within the category, quality prior,
+        # suppression): the headline figures.
+        mkt = get_marketplace(marketplace)
+        if quality is None and flags is None:
+            quality, flags = photo_quality(rgb, marketplace)
+        stage2 = Stage2(cfg.prior, quality, suppression(mkt, flags or []), category)
+        in_cat = self.in_category(category)
+        shop_x, peer_x = self.expected_ranks(qs, e, stage2, in_cat)
+        summary = self._summaries(shop_x, peer_x, base_emlr, source, category, cat_source)
+        percentile = summary.pop("percentile")
+        shopper, peer = summary.pop("shopper"), summary.pop("peer")
         score = search_score(summary, cfg.k)
 
         what_if = None
         if names:
+            pk = str(cfg.primary_k)
+            measure = quality_fn if callable(quality_fn) else \
+                (lambda im, m: photo_quality(im, marketplace, mask=m))
             by_fix: dict[str, Any] = {}
             for j, v in enumerate(names):
+                vq, vf = measure(*variants[v])
+                st = Stage2(cfg.prior, vq, suppression(mkt, vf), category)
+                sx, px = self.expected_ranks(qs, e_var[j], st, in_cat)
                 sr, pr = qs.ranks(e_var[j], self.groups, cfg.tie_tolerance)
-                by_fix[v] = {**rank_summary(np.concatenate([sr, pr]), cfg.k),
-                             "shopper": rank_summary(sr, cfg.k), "peer": rank_summary(pr, cfg.k)}
+                by_fix[v] = {**rank_summary(np.concatenate([sx, px]), cfg.k),
+                             "shopper": rank_summary(sx, cfg.k), "peer": rank_summary(px, cfg.k),
+                             "quality": _r(vq, 2), "suppressed": st.suppress.suppressed,
+                             "visual": rank_summary(np.concatenate([sr, pr]), cfg.k)}
             allv = by_fix["all"]
-            pk = str(cfg.primary_k)
+            vis = allv["visual"]
             what_if = {
                 "fixes": fixes,
                 "median_rank": allv["median_rank"],
                 "top_k_share": allv["top_k_share"],
                 "mean_log_rank": allv["mean_log_rank"],
-                "percentile": _r(percentile_of(allv["mean_log_rank"], base_mlr, True)),
+                "percentile": _r(percentile_of(allv["mean_log_rank"], base_emlr, True)),
                 "score": _r(search_score(allv, cfg.k)),
                 "gain_top_k_share": _r(allv["top_k_share"][pk] - summary["top_k_share"][pk]),
                 "gain_median_rank": _r(summary["median_rank"] - allv["median_rank"]),
+                "quality": allv["quality"], "suppressed": allv["suppressed"],
                 "shopper": _brief(allv["shopper"]),
                 "peer": _brief(allv["peer"]),
                 "by_fix": {v: _brief(by_fix[v]) for v in names if v != "all"},
+                "visual": {**_brief(vis), "mean_log_rank": vis["mean_log_rank"],
+                           "percentile": _r(percentile_of(vis["mean_log_rank"], base_mlr, True)),
+                           "gain_top_k_share": _r(vis["top_k_share"][pk]
+                                                  - visual["top_k_share"][pk]),
+                           "gain_median_rank": _r(visual["median_rank"] - vis["median_rank"])},
             }
 
         # Differentiation.
@@ -651,7 +725,12 @@ class SearchContext:
         search = {**summary, "n_products": int(self.n_products), "k": list(cfg.k),
                   "primary_k": cfg.primary_k, "percentile": _r(percentile),
                   "baseline_products": len(base_mlr), "shopper": shopper, "peer": peer,
-                  "what_if": what_if, "seed": int(seed)}
+                  "what_if": what_if, "seed": int(seed), "visual": visual,
+                  "stage2": {"quality_prior": cfg.prior.describe(), "quality": _r(quality, 2),
+                             "score_shift": _r(stage2.boost),
+                             "suppression": stage2.suppress.describe(),
+                             "marketplace": mkt.key,
+                             "in_category": category if in_cat is not None else None}}
         differentiation = {"uniqueness": _r(uniq), "knn_distance": _r(d_k), "k": cfg.diff_k,
                            "phash": lhash, "nearest": nearest, "near_duplicates": dups}
         scores = {"search": round(score, 2),
@@ -660,7 +739,21 @@ class SearchContext:
         return SearchResult(search=search, differentiation=differentiation, flags=flags,
                             scores=scores, timings=t, cpu_timings=ct, queries=photos,
                             what_if_image=variants["all"][0] if variants else None,
-                            embedding=e)
+                            embedding=e, query_vectors=q)
+
+    def _summaries(self, shop_r: np.ndarray, peer_r: np.ndarray, base_mlr: np.ndarray,
+                   source: str, category: str | None, cat_source: str) -> dict[str, Any]:
+        """Rank summary of all searches with its percentile against ``base_mlr``, and the
+        shopper and peer halves."""
+        cfg = self.cfg
+        all_r = np.concatenate([shop_r, peer_r])
+        out = rank_summary(all_r, cfg.k)
+        out["ranks"] = [int(x) for x in all_r]
+        out["percentile"] = _r(percentile_of(out["mean_log_rank"], base_mlr, lower_is_better=True))
+        out["shopper"] = {**rank_summary(shop_r, cfg.k), "source": source}
+        out["peer"] = {**rank_summary(peer_r, cfg.k), "category": category,
+                       "category_source": cat_source if category else None}
+        return out
 
     def _product_row(self, c: int, sim: float, item_sims: np.ndarray) -> dict[str, Any]:
         items = np.flatnonzero(self.groups.codes == c)
@@ -688,6 +781,12 @@ class SearchContext:
                    f"{search['median_rank']:g} of {search['n_products'] + 1} products")
             if pct is not None:
                 msg += f"; that beats only {pct:.0f}% of the catalog's own products"
+            sup = (search.get("stage2") or {}).get("suppression") or {}
+            if sup.get("suppressed"):
+                msg += (f". {mkt.label} hides main images that break its rules from search "
+                        f"({', '.join(sup['codes'])}): the listing would not be shown at all "
+                        f"until they are fixed (visual match alone: median rank "
+                        f"{search['visual']['median_rank']:g})")
             wi = search.get("what_if")
             if wi and wi["top_k_share"][pk] > share:
                 fix = (f"{_fix_words(wi['fixes'])} would raise it to {wi['top_k_share'][pk]:.0%} "
@@ -739,12 +838,57 @@ class SearchContext:
         res = self.evaluate(img.rgb, alpha=img.alpha, known_mask=report_mask(report),
                             content_hash=report.content_hash,
                             category=category, flag_codes=codes, seed=seed,
-                            marketplace=marketplace, other_views=other_views)
+                            marketplace=marketplace, other_views=other_views,
+                            quality=report.scores.get("overall"), flags=list(report.flags),
+                            quality_fn=lambda rgb, m: photo_quality(rgb, marketplace, img,
+                                                                     mask=m))
         report.search = res.search
         report.differentiation = res.differentiation
         report.scores.update(res.scores)
         report.flags = sort_flags(list(report.flags) + res.flags)
         return res
+
+
+def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = None,
+                  use_model: bool = True,
+                  mask: np.ndarray | None = None) -> tuple[float, list[Flag]]:
+    """(overall score, flags) of the quality checks on an RGB image (a what-if image, or a
+    listing given without its report), as ``analyze`` finds them. ``mask``: the product mask
+    when it is known (a what-if image is made from the listing's mask, so u2netp need not run
+    again: ~0.1 s instead of ~0.6 s CPU here); else the neural mask (the classical one took
+    clean luma studio shots for grey backgrounds, 2 of 5 Tops, which would then be suppressed).
+    ``like``: the original's LoadedImage, whose pixel size (scaled to this image) and file facts
+    the resolution rules see."""
+    from dataclasses import replace
+
+    from analyzer.engine import analyze_loaded
+    from analyzer.io.loader import LoadedImage
+    from analyzer.quality.context import ImageContext
+    from analyzer.quality.mask import MaskResult
+    from analyzer.quality.overall import overall_score
+    from analyzer.quality.registry import checks
+
+    h, w = rgb.shape[:2]
+    if like is not None:
+        s = max(like.width, like.height) / max(like.rgb.shape[:2])
+        img = replace(like, rgb=rgb, alpha=None, width=max(1, round(w * s)),
+                      height=max(1, round(h * s)), notes=[])
+    else:
+        img = LoadedImage(name="listing", rgb=rgb, alpha=None, width=w, height=h, format="JPEG",
+                          original_mode="RGB", bit_depth=8, file_size=0, content_hash="")
+    if mask is None or mask.shape[:2] != (h, w):
+        rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model)
+        return float(rep.scores.get("overall", 0.0)), list(rep.flags)
+    ctx = ImageContext(image=img, marketplace=get_marketplace(marketplace))
+    prob = np.clip(mask.astype(np.float32), 0.0, 1.0)
+    binary = prob >= 0.5
+    ys, xs = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
+    bbox = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1) if len(xs) else None
+    ctx.__dict__["mask_result"] = MaskResult(prob=prob, binary=binary, source="given",
+                                             bbox=bbox)
+    results = {name: fn(ctx) for name, fn in checks().items()}
+    flags = sort_flags([f for r in results.values() for f in r.flags])
+    return float(overall_score(results, flags)), flags
 
 
 def _lap(t: dict[str, float], ct: dict[str, float], name: str, t0: float,

@@ -98,6 +98,39 @@ def headline(search: dict[str, Any]) -> str:
             f"listing shows on the **first screen (top {pk}) in {pct(share)}** of them.")
 
 
+def two_stage_lines(search: dict[str, Any]) -> list[str]:
+    """The visual match rank and the expected search position side by side, and the stage-2
+    assumption (quality prior, suppression) that separates them, as markdown lines."""
+    vis = search.get("visual") or {}
+    st2 = search.get("stage2") or {}
+    if not vis or not st2:
+        return []
+    pk = str(search.get("primary_k", 10))
+
+    def fig(s: dict[str, Any]) -> str:
+        med = s.get("median_rank")
+        share = (s.get("top_k_share") or {}).get(pk)
+        return f"median rank {'–' if med is None else f'{med:g}'}, top {pk} {pct(share)}"  # noqa: RUF001
+
+    lines = [f"**Visual match rank** (stage 1, how alike the photos look): {fig(vis)}",
+             f"**Expected search position** (stage 2, the marketplace's ranking): {fig(search)}"]
+    sup = st2.get("suppression") or {}
+    if sup.get("suppressed"):
+        lines.append(f"Suppressed: {st2.get('marketplace', '').capitalize()} hides main images "
+                     f"that break its rules from search ({', '.join(sup.get('codes') or [])}; "
+                     f"{sup.get('kind')} source: {sup.get('source')}).")
+    pr = st2.get("quality_prior") or {}
+    if pr:
+        q = st2.get("quality")
+        lines.append(f"Assumption *{pr.get('name')}*: search engines rank with image features "
+                     f"that track click-through ({pr.get('source')}); modelled as "
+                     f"`{pr.get('formula')}` with weight {pr.get('weight')} and reference score "
+                     f"{pr.get('reference_score')}. Your photo's quality score "
+                     f"{'–' if q is None else f'{q:.0f}'} shifts it by "  # noqa: RUF001
+                     f"{st2.get('score_shift') or 0:+.3f}.")
+    return lines
+
+
 def render_search(report: ImageReport | None, search: SearchHandle,
                   extras: dict[str, Any] | None = None) -> None:
     if _no_search(report, search):
@@ -121,6 +154,9 @@ def render_search(report: ImageReport | None, search: SearchHandle,
                      "simulation.")
     sc = report.scores.get("search")
     c[3].metric("Search score", "–" if sc is None else f"{sc:.0f} / 100")  # noqa: RUF001
+
+    for line in two_stage_lines(s):
+        st.caption(line)
 
     scen = whatif_scenarios(s)
     wi = s.get("what_if") or {}

@@ -1,0 +1,91 @@
+"""Stage 2 of the search simulation: suppression, the quality prior, the category restriction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.config import marketplace
+from analyzer.results import Flag
+from analyzer.search.market_rank import QualityPrior, Stage2, expected_positions, suppression
+from analyzer.search.rank import ProductGroups, virtual_ranks
+
+# 4 products, one image each; two queries.
+GROUPS = ProductGroups.from_ids(["a", "b", "c", "d"])
+SIMS = np.array([[0.90, 0.80, 0.70, 0.60],
+                 [0.50, 0.85, 0.95, 0.40]], np.float32)
+LISTING = np.array([0.75, 0.80], np.float32)
+
+
+def test_zero_prior_over_all_products_is_the_visual_rank():
+    st = Stage2(QualityPrior(weight=0.0), quality=30.0)
+    exp = expected_positions(SIMS, LISTING, GROUPS, None, None, st)
+    assert exp.tolist() == virtual_ranks(SIMS, LISTING, GROUPS).tolist() == [3, 3]
+
+
+def test_quality_prior_moves_the_listing_by_its_score_shift():
+    prior = QualityPrior(weight=0.3, reference=80.0)
+    good = Stage2(prior, quality=100.0)      # +0.06
+    bad = Stage2(prior, quality=0.0)         # -0.24
+    assert good.boost == pytest.approx(0.06) and bad.boost == pytest.approx(-0.24)
+    assert expected_positions(SIMS, LISTING, GROUPS, None, None, good).tolist() == [2, 2]
+    assert expected_positions(SIMS, LISTING, GROUPS, None, None, bad).tolist() == [5, 3]
+    # unknown quality: no shift
+    assert Stage2(prior, quality=None).boost == 0.0
+
+
+def test_stage1_keeps_only_products_of_the_category():
+    st = Stage2(QualityPrior(weight=0.0), quality=None)
+    in_cat = np.array([False, True, True, True])   # "a" is another category
+    assert expected_positions(SIMS, LISTING, GROUPS, None, in_cat, st).tolist() == [2, 3]
+    excl = np.array([False, False, True, False])
+    assert expected_positions(SIMS, LISTING, GROUPS, excl, in_cat, st).tolist() == [2, 2]
+
+
+def test_a_suppressed_listing_comes_after_every_product():
+    st = Stage2(QualityPrior(), quality=100.0,
+                suppress=suppression(marketplace("amazon"),
+                                     [Flag("BACKGROUND_NOT_WHITE", "error", "m", "f")]))
+    assert st.suppress.suppressed and st.suppress.codes == ("BACKGROUND_NOT_WHITE",)
+    assert st.suppress.kind == "secondary" and st.suppress.source.startswith("https://")
+    assert expected_positions(SIMS, LISTING, GROUPS, None, None, st).tolist() == [5, 5]
+
+
+def test_suppression_needs_a_listed_error_on_a_marketplace_that_suppresses():
+    amazon = marketplace("amazon")
+    # a warning is not a broken hard rule; an unlisted error does not suppress
+    assert not suppression(amazon, [Flag("PRODUCT_TOO_SMALL", "warning", "m", "f")]).suppressed
+    assert not suppression(amazon, [Flag("CMYK", "error", "m", "f")]).suppressed
+    assert suppression(amazon, [Flag("BLURRY", "error", "m", "f")]).suppressed
+    # Etsy documents no such rule
+    assert not suppression(marketplace("etsy"),
+                           [Flag("BACKGROUND_NOT_WHITE", "error", "m", "f")]).suppressed
+
+
+def test_prior_is_read_from_thresholds_and_can_be_overridden():
+    from analyzer.search.integration import SearchConfig
+
+    cfg = SearchConfig.from_thresholds()
+    d = cfg.prior.describe()
+    assert d["name"] == "image_quality_ctr" and "1511.06746" in d["source"]
+    assert cfg.prior.weight > 0
+    over = SearchConfig.from_thresholds({"prior": {"weight": 0.5}})
+    assert over.prior.weight == 0.5 and over.prior.reference == cfg.prior.reference
+
+
+def test_dashboard_shows_both_ranks_and_the_assumption():
+    from analyzer.search.integration import SearchConfig
+    from analyzer.ui.search_panel import two_stage_lines
+
+    prior = SearchConfig.from_thresholds().prior
+    search = {"primary_k": 10, "median_rank": 200.0, "top_k_share": {"10": 0.0},
+              "visual": {"median_rank": 3.0, "top_k_share": {"10": 0.9}},
+              "stage2": {"quality_prior": prior.describe(), "quality": 61.0,
+                         "score_shift": prior.boost(61.0), "marketplace": "amazon",
+                         "suppression": {"suppressed": True, "codes": ["BLURRY"],
+                                         "kind": "secondary", "source": "https://x"}}}
+    lines = two_stage_lines(search)
+    assert "median rank 3" in lines[0] and "median rank 200" in lines[1]
+    assert any("Suppressed" in ln and "BLURRY" in ln for ln in lines)
+    assert any("image_quality_ctr" in ln and "1511.06746" in ln for ln in lines)
+    assert two_stage_lines({"median_rank": 1.0}) == []   # an old report: nothing to show
