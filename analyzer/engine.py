@@ -28,10 +28,17 @@ log = logging.getLogger(__name__)
 
 
 def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
-                   use_model: bool = True, keep_image: bool = False) -> ImageReport:
-    """Run all checks on an already loaded image."""
+                   use_model: bool = True, keep_image: bool = False,
+                   known_mask: np.ndarray | None = None) -> ImageReport:
+    """Run all checks on an already loaded image. ``known_mask``: the product mask when it is
+    already known (a what-if or fixed photo made from the listing's own mask), used instead of
+    running u2netp again."""
     mkt = get_marketplace(marketplace)
     ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model)
+    if known_mask is not None:
+        from analyzer.vision.mask import MaskResult
+
+        ctx.__dict__["mask_result"] = MaskResult.from_prob(known_mask, "given")
     results: dict[str, CheckResult] = {}
     for name, fn in checks().items():
         r = fn(ctx)

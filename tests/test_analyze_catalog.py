@@ -52,8 +52,9 @@ def test_analyze_with_catalog_adds_search_and_differentiation(studio_tops, tmp_p
     in_catalog = set(cat.meta["product_id"])
     new = next(p for k, _t, p in studio_tops if k not in in_catalog)
     dup = cat.image_path(0)
+    # one worker, in this process: the small simulation's settings are patched in here
     rc = main(["analyze", str(new), str(dup), "--catalog", str(root), "--format", "json",
-               "--no-model"])
+               "--no-model", "--workers", "1"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and len(out) == 2
     for r in out:

@@ -119,7 +119,7 @@ class SerialPool:
     """The pool interface run in this process (one worker: no start-up cost, easy debugging)."""
 
     def __init__(self, cfg: WorkerConfig) -> None:
-        setup_worker(cfg)
+        setup_worker(cfg, fresh=True)
 
     def submit(self, fn: Any, *args: Any) -> cf.Future:
         fut: cf.Future = cf.Future()

@@ -75,10 +75,12 @@ def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: boo
 _WORKER: dict[str, Any] = {}
 
 
-def setup_worker(cfg: WorkerConfig) -> None:
+def setup_worker(cfg: WorkerConfig, fresh: bool = False) -> None:
     """Prepare this process for :func:`work` (thread limits, the catalog's search context).
-    Idempotent for the same config: models and the catalog load once per worker."""
-    if _WORKER.get("config") == cfg:
+    Idempotent for the same config, so models and the catalog load once per worker process;
+    ``fresh`` opens the catalog again (a pool in the caller's own process, which may have
+    rebuilt it since)."""
+    if _WORKER.get("config") == cfg and not fresh:
         return
     if cfg.threads > 0:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

@@ -863,10 +863,6 @@ def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = N
 
     from analyzer.engine import analyze_loaded
     from analyzer.io.loader import LoadedImage
-    from analyzer.quality.context import ImageContext
-    from analyzer.quality.mask import MaskResult
-    from analyzer.quality.overall import overall_score
-    from analyzer.quality.registry import checks
 
     h, w = rgb.shape[:2]
     if like is not None:
@@ -876,19 +872,9 @@ def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = N
     else:
         img = LoadedImage(name="listing", rgb=rgb, alpha=None, width=w, height=h, format="JPEG",
                           original_mode="RGB", bit_depth=8, file_size=0, content_hash="")
-    if mask is None or mask.shape[:2] != (h, w):
-        rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model)
-        return float(rep.scores.get("overall", 0.0)), list(rep.flags)
-    ctx = ImageContext(image=img, marketplace=get_marketplace(marketplace))
-    prob = np.clip(mask.astype(np.float32), 0.0, 1.0)
-    binary = prob >= 0.5
-    ys, xs = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
-    bbox = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1) if len(xs) else None
-    ctx.__dict__["mask_result"] = MaskResult(prob=prob, binary=binary, source="given",
-                                             bbox=bbox)
-    results = {name: fn(ctx) for name, fn in checks().items()}
-    flags = sort_flags([f for r in results.values() for f in r.flags])
-    return float(overall_score(results, flags)), flags
+    known = mask if mask is not None and mask.shape[:2] == (h, w) else None
+    rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model, known_mask=known)
+    return float(rep.scores.get("overall", 0.0)), list(rep.flags)
 
 
 def _lap(t: dict[str, float], ct: dict[str, float], name: str, t0: float,

@@ -32,7 +32,7 @@ import numpy as np
 
 from analyzer.config import segmentation
 from analyzer.vision.backdrop import border_color, lab_of
-from analyzer.vision.mask_ops import bbox_of, fill_holes, large_components
+from analyzer.vision.mask_ops import bbox_of, fill_holes, large_components, unit_prob
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,13 @@ class MaskResult:
     @property
     def area_fraction(self) -> float:
         return float(self.binary.mean())
+
+    @classmethod
+    def from_prob(cls, prob: np.ndarray, source: str) -> MaskResult:
+        """A mask known from elsewhere (probabilities in any storage :func:`unit_prob` reads)."""
+        p = np.clip(unit_prob(prob), 0.0, 1.0)
+        binary = p >= 0.5
+        return cls(prob=p, binary=binary, source=source, bbox=bbox_of(binary))
 
 
 def _cfg() -> dict[str, Any]:
