@@ -31,7 +31,7 @@ from analyzer.quality.overall import GRADE_ORDER
 
 # Which check raises each flag code, for results written before flags named their check.
 FLAG_CHECK: dict[str, str] = {
-    "BLURRY": "sharpness",
+    "BLURRY": "sharpness", "UPSCALED": "sharpness",
     "OVEREXPOSED": "exposure", "UNDEREXPOSED": "exposure", "COLOR_CAST": "exposure",
     "LOW_CONTRAST": "exposure",
     "BACKGROUND_NOT_WHITE": "background", "BACKGROUND_OFF_WHITE": "background",
