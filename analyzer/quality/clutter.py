@@ -21,9 +21,10 @@ the numbers do not depend on the upload's size:
   object, unless it looks like a piece of the same product: a colour histogram (``prop_bins``
   levels per RGB channel) intersecting the product's by at least ``piece_min_similarity``
   (Swain & Ballard, "Color indexing", IJCV 7(1), 1991) and either a similar size and shape (area
-  ratio >= ``pair_min_area_ratio``, bounding-box aspect within ``pair_max_aspect_ratio``: a pair
-  of shoes, a set) or small and close to the product (a strap, a tag: within ``piece_max_gap``
-  of the long side).
+  ratio >= ``pair_min_area_ratio``, bounding-box aspect within ``pair_max_aspect_ratio`` and
+  silhouettes, scaled to one box, overlapping by IoU >= ``pair_min_shape_iou``, the second one
+  mirrored or not: a pair of shoes, a set) or small and close to the product (a strap, a tag: at
+  most ``piece_max_rel`` of its area, within ``piece_max_gap`` of the long side).
 
 Score: ``100 * (w_edges * r(edge_density_bg) + w_color * r(color_entropy_bg) + w_parts *
 r(salient_components))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml,
@@ -96,6 +97,23 @@ def _hist(rgb: np.ndarray, region: np.ndarray, bins: int) -> np.ndarray:
     return h / max(float(h.sum()), 1.0)
 
 
+def _shape_iou(a: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
+               side: int = 32) -> float:
+    """IoU of two parts' silhouettes, each scaled to a ``side`` x ``side`` box; the better of
+    ``b`` as is and mirrored (the left and the right shoe)."""
+    def norm(m: np.ndarray, st: np.ndarray) -> np.ndarray:
+        x, y, w, h = (int(v) for v in st[:4])
+        crop = m[y:y + h, x:x + w].astype(np.uint8)
+        return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA) > 0
+
+    na, nb = norm(a, sa), norm(b, sb)
+    best = 0.0
+    for cand in (nb, nb[:, ::-1]):
+        union = np.count_nonzero(na | cand)
+        best = max(best, np.count_nonzero(na & cand) / union if union else 0.0)
+    return float(best)
+
+
 def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int]:
     """(props, pieces): mask parts that are other objects, and parts that look like more pieces
     of the product itself (see the module docstring)."""
@@ -127,8 +145,11 @@ def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int
         ar = (ch / max(cw, 1)) / max(main_aspect, 1e-6)
         ar = max(ar, 1.0 / max(ar, 1e-6))
         same_size = (areas[i] / areas[main] >= float(th["pair_min_area_ratio"])
-                     and ar <= float(th["pair_max_aspect_ratio"]))
-        close = float(dist[region].min()) <= gap_max
+                     and ar <= float(th["pair_max_aspect_ratio"])
+                     and _shape_iou(labels == main + 1, st[main + 1], region, st[i + 1])
+                     >= float(th["pair_min_shape_iou"]))
+        close = (areas[i] / areas[main] <= float(th["piece_max_rel"])
+                 and float(dist[region].min()) <= gap_max)
         if sim >= float(th["piece_min_similarity"]) and (same_size or close):
             pieces += 1
         else:
@@ -202,6 +223,10 @@ def score_clutter(m: dict[str, float], th: dict) -> float:
     total = sum(float(w[k]) for k in parts)
     score = float(100.0 * sum(float(w[k]) * v for k, v in parts.items()) / total)
     n_props = m.get("other_objects", 0.0)
+    if "other_objects" in m:
+        # pieces of one product (a pair) are not several objects: only props add to the count
+        parts["parts"] = ramp(1.0 + n_props, th["components_good"], th["components_bad"])
+        score = float(100.0 * sum(float(w[k]) * v for k, v in parts.items()) / total)
     if n_props >= 1:
         cap = float(th["props_score_one"]) - float(th["props_score_step"]) * (n_props - 1)
         score = min(score, max(0.0, cap))
