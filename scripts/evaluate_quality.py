@@ -494,7 +494,7 @@ def _load_mask(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _save_mask(path: Path, m) -> None:  # type: ignore[no-untyped-def]
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # two runs may save the same mask
     np.savez_compressed(
         tmp, prob=np.rint(np.clip(m.prob, 0, 1) * 65535).astype(np.uint16),
         binary=np.packbits(m.binary.ravel()), source=np.array(m.source),
@@ -705,7 +705,7 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
             im = Image.open(p).convert("RGB")
             others = [c for pp, c in props if pp != p]
             res = fn(im, rng, others)
-            tmp = q.with_suffix(".tmp.jpg")
+            tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")  # two runs may make the same set
             # the jpeg family carries its own low quality; the others are saved near-losslessly
             res.save(tmp, quality=95)
             tmp.replace(q)
