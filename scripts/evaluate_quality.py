@@ -30,6 +30,9 @@ Usage::
     .venv/bin/python scripts/evaluate_quality.py                     # all checks, 60 per set
     .venv/bin/python scripts/evaluate_quality.py --checks sharpness --limit 60
     .venv/bin/python scripts/evaluate_quality.py --no-model --csv /tmp/eval.csv
+    # defect families (scripts/quality_families.py) on tuning / held-out / other-store splits:
+    .venv/bin/python scripts/evaluate_quality.py --families --limit 40
+    .venv/bin/python scripts/evaluate_quality.py --families motion,upscale --splits tune
 """
 
 from __future__ import annotations
