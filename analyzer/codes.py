@@ -51,6 +51,7 @@ class MapKind(_StrEnum):
 
 class FlagCode(_StrEnum):
     BLURRY = "BLURRY"
+    UPSCALED = "UPSCALED"
     OVEREXPOSED = "OVEREXPOSED"
     UNDEREXPOSED = "UNDEREXPOSED"
     COLOR_CAST = "COLOR_CAST"
@@ -86,6 +87,7 @@ class FlagCode(_StrEnum):
 # module raises only its own codes.
 FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.BLURRY: "sharpness",
+    FlagCode.UPSCALED: "sharpness",
     FlagCode.OVEREXPOSED: "exposure",
     FlagCode.UNDEREXPOSED: "exposure",
     FlagCode.COLOR_CAST: "exposure",

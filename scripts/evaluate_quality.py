@@ -30,6 +30,9 @@ Usage::
     .venv/bin/python scripts/evaluate_quality.py                     # all checks, 60 per set
     .venv/bin/python scripts/evaluate_quality.py --checks sharpness --limit 60
     .venv/bin/python scripts/evaluate_quality.py --no-model --csv /tmp/eval.csv
+    # defect families (scripts/quality_families.py) on tuning / held-out / other-store splits:
+    .venv/bin/python scripts/evaluate_quality.py --families --limit 40
+    .venv/bin/python scripts/evaluate_quality.py --families motion,upscale --splits tune
 """
 
 from __future__ import annotations
@@ -494,7 +497,7 @@ def _load_mask(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _save_mask(path: Path, m) -> None:  # type: ignore[no-untyped-def]
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # two runs may save the same mask
     np.savez_compressed(
         tmp, prob=np.rint(np.clip(m.prob, 0, 1) * 65535).astype(np.uint16),
         binary=np.packbits(m.binary.ravel()), source=np.array(m.source),
@@ -547,12 +550,15 @@ class Evaluator:
                 f"{self.mask_hash[:8]}.json")
         return self.cache_dir / "res" / name
 
-    def run(self, path: Path) -> dict:
-        """Scores, metrics, flag codes and baselines of one image (from the cache when it can)."""
+    def run(self, path: Path, only: set[str] | None = None) -> dict:
+        """Scores, metrics, flag codes and baselines of one image (from the cache when it can);
+        ``only``: run just these checks."""
         key = _sha_file(path)
         out: dict = {"file": str(path), "scores": {}, "metrics": {}, "flags": {}}
         todo = []
         for n in self.checks:
+            if only is not None and n not in only:
+                continue
             rp = self._res_path(key, n)
             if rp.exists():
                 r = json.loads(rp.read_text())
@@ -607,7 +613,7 @@ class Evaluator:
             if "mask_result" in ctx.__dict__ and not mp.exists():
                 _save_mask(mp, ctx.__dict__["mask_result"])
         out["baseline"] = json.loads(bp.read_text())
-        if out["scores"]:
+        if out["scores"] and only is None:
             from analyzer.quality.overall import grade_for, overall_score
 
             results = {n: CheckResult(name=n, score=s) for n, s in out["scores"].items()}
@@ -616,6 +622,197 @@ class Evaluator:
             out["scores"]["overall"] = overall_score(results, flags)
             out["grade"] = grade_for(out["scores"]["overall"], flags)
         return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Defect families on a tuning split and on held-out splits (--families)
+# ----------------------------------------------------------------------------------------------
+#
+# Thresholds are chosen on TUNING only; HELD-OUT are other product categories of the same store
+# (women's apparel and gear: bags, fitness equipment, watches), STORE is another store (the
+# grocery set's catalogue icons, ~200 px) and the amateur splits are clothing photos of two
+# disjoint groups of senders. Each defect is a family with seeded random parameters
+# (scripts/quality_families.py).
+
+FAMILY_SPLITS = ("tune", "held", "store")
+AMATEUR_SPLITS = ("am_tune", "am_held")
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    check: str
+    codes: tuple[str, ...]     # flag codes that count as catching the defect
+    baseline: str
+    sign: float
+    splits: tuple[str, ...] = FAMILY_SPLITS
+
+
+def family_specs() -> dict[str, FamilySpec]:
+    from quality_families import BLUR_FAMILIES, OVERLAY_FAMILIES, PROPS_FAMILIES
+
+    blur_codes = ("BLURRY", "UPSCALED")
+    over_codes = ("TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE")
+    specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1) for f in BLUR_FAMILIES}
+    specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
+              for f in [*PROPS_FAMILIES, "pair"]}
+    specs |= {f: FamilySpec("overlays", over_codes, "edge_density", -1) for f in OVERLAY_FAMILIES}
+    specs["frame"] = FamilySpec("overlays", over_codes, "border_brightness", 1)
+    specs["am_text"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
+                                  AMATEUR_SPLITS)
+    specs["am_watermark"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
+                                       AMATEUR_SPLITS)
+    return specs
+
+
+def _luma_rows() -> list[dict]:
+    with open(DATA / "luma" / "MANIFEST_products.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def split_sources(split: str, limit: int, seed: int) -> list[Path]:
+    """Clean images of a split (see above)."""
+    if split in ("tune", "held"):
+        rows = _luma_rows()
+        men = [r for r in rows if "/Men/" in r["categories"]]
+        other = [r for r in rows if "/Men/" not in r["categories"]]
+        src = [DATA / "luma" / r["images"].split("|")[0] for r in (men if split == "tune"
+                                                                 else other)]
+        return _pick(src, limit, seed)
+    if split == "store":
+        return _pick(grocery_iconic(), limit, seed)
+    with open(DATA / "clothing" / "images.csv", newline="") as f:
+        senders = {r["image"]: int(r["sender_id"]) for r in csv.DictReader(f)}
+    want = 0 if split == "am_tune" else 1
+    src = [p for p in clothing() if senders.get(p.stem, -1) % 2 == want]
+    return _pick(src, limit, seed)
+
+
+def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path, Image.Image]]
+               ) -> list[Path]:
+    """The family's defect applied once to each clean image of the split (cached JPEGs)."""
+    import quality_families as qf
+
+    gen = {"frame": lambda im, rng, _p: add_border(im, rng),
+           "inset": lambda im, rng, _p: add_inset(im, rng),
+           "am_text": qf.text, "am_watermark": qf.watermark} | dict(qf.GENERATORS)
+    fn = gen[family]
+    # a family whose generator changed gets a new folder (old files are not reused)
+    version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2"}.get(family, "")
+    out_dir = GEN_DIR / "families_v1" / f"{split}_{family}{version}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for p in src:
+        q = out_dir / (p.stem + ".jpg")
+        if not q.exists():
+            rng = _rng_for(p, f"{split}:{family}")
+            im = Image.open(p).convert("RGB")
+            others = [c for pp, c in props if pp != p]
+            res = fn(im, rng, others)
+            tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")  # two runs may make the same set
+            # the jpeg family carries its own low quality; the others are saved near-losslessly
+            res.save(tmp, quality=95)
+            tmp.replace(q)
+        out.append(q)
+    return out
+
+
+def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
+                 json_out: str = "", only_splits: tuple[str, ...] = ()) -> dict:
+    """AUROC clean vs defect, flag hit rate and clean false-flag rate, per family and split."""
+    import quality_families as qf
+
+    specs = family_specs()
+    fams = [f for f in (only_families or specs) if f in specs]
+    splits = sorted({s for f in fams for s in specs[f].splits
+                     if not only_splits or s in only_splits},
+                    key=lambda s: (FAMILY_SPLITS + AMATEUR_SPLITS).index(s))
+    checks = set(ev.checks)  # every check on the clean photos: their false flags all count
+    clean: dict[str, list[dict]] = {}
+    srcs: dict[str, list[Path]] = {}
+    t0 = time.perf_counter()
+    for sp in splits:
+        srcs[sp] = split_sources(sp, limit, seed)
+        clean[sp] = [ev.run(p, only=checks) for p in srcs[sp]]
+        print(f"  clean {sp}: {len(srcs[sp])} images ({time.perf_counter() - t0:.0f} s)",
+              flush=True)
+    rows = []
+    per_image = [{"family": "clean", "split": sp, "file": r["file"], "scores": r["scores"],
+                  "metrics": r["metrics"], "flags": r["flags"]} for sp, rs in clean.items()
+                 for r in rs if "error" not in r]
+    for fam in fams:
+        spec = specs[fam]
+        if spec.check not in ev.checks:
+            continue
+        row: dict = {"family": fam, "check": spec.check, "baseline": spec.baseline}
+        for sp in spec.splits:
+            if sp not in srcs:
+                continue
+            props = []
+            if fam.startswith("props"):
+                props = [(p, qf.cutout(Image.open(p))) for p in srcs[sp][:24]]
+            paths = family_set(fam, sp, srcs[sp], props)
+            bad = [ev.run(p, only={spec.check}) for p in paths]
+            good = [r for r in clean[sp] if "error" not in r]
+            bad = [r for r in bad if "error" not in r]
+            per_image += [{"family": fam, "split": sp, "file": r["file"], "scores": r["scores"],
+                           "metrics": r["metrics"], "flags": r["flags"]} for r in bad]
+            row[f"{sp}_n"] = len(bad)
+            row[f"{sp}_auroc"] = auroc([r["scores"].get(spec.check) for r in good],
+                                       [r["scores"].get(spec.check) for r in bad])
+            row[f"{sp}_base"] = auroc([spec.sign * r["baseline"][spec.baseline] for r in good],
+                                      [spec.sign * r["baseline"][spec.baseline] for r in bad])
+            row[f"{sp}_hit"] = 100.0 * float(np.mean([
+                any(c in spec.codes for c, _ in r["flags"].get(spec.check, [])) for r in bad]))
+            row[f"{sp}_clean_false"] = 100.0 * float(np.mean([
+                any(c in spec.codes for c, _ in r["flags"].get(spec.check, [])) for r in good]))
+        rows.append(row)
+        print(f"  {fam} done ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    def cell(row: dict, sp: str, key: str, fmt: str) -> str:
+        v = row.get(f"{sp}_{key}")
+        return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt % v
+
+    present = set(srcs)
+    for group, sps_all in (("studio (tune = luma men / held = luma women+gear / store = grocery "
+                        "icons)", FAMILY_SPLITS), ("amateur clothing (tune / held senders)",
+                                                   AMATEUR_SPLITS)):
+        sps = tuple(sp for sp in sps_all if sp in present)
+        grp = [r for r in rows if any(f"{sp}_n" in r for sp in sps)]
+        if not grp:
+            continue
+        print(f"\nPer family, {group}: AUROC clean vs defect (ours | baseline), flag hit rate %, "
+              "false flags on the clean photos %\n")
+        hdr = " | ".join(f"AUROC {sp}" for sp in sps) + " | " + " | ".join(
+            f"base {sp}" for sp in sps) + " | " + " | ".join(f"hit% {sp}" for sp in sps) + \
+            " | " + " | ".join(f"clean% {sp}" for sp in sps)
+        print(f"| family | check | {hdr} |")
+        print("|" + "---|" * (2 + 4 * len(sps)))
+        for r in grp:
+            print(f"| {r['family']} | {r['check']} | "
+                  + " | ".join(cell(r, sp, "auroc", "%.3f") for sp in sps) + " | "
+                  + " | ".join(cell(r, sp, "base", "%.3f") for sp in sps) + " | "
+                  + " | ".join(cell(r, sp, "hit", "%.0f") for sp in sps) + " | "
+                  + " | ".join(cell(r, sp, "clean_false", "%.0f") for sp in sps) + " |")
+    codes = ["BLURRY", "UPSCALED", "CLUTTERED_BACKGROUND", "TEXT_OR_WATERMARK", "BORDER",
+             "INSET_IMAGE"]
+    print("\nFalse flags on the clean photos of each split (%)\n")
+    print("| split | n | " + " | ".join(codes) + " |")
+    print("|" + "---|" * (2 + len(codes)))
+    false_rates = {}
+    for sp, rs in clean.items():
+        ok = [r for r in rs if "error" not in r]
+        false_rates[sp] = {c: 100.0 * float(np.mean([any(c == fc for fl in r["flags"].values()
+                                                         for fc, _ in fl) for r in ok]))
+                           for c in codes}
+        print(f"| {sp} | {len(ok)} | " + " | ".join(f"{false_rates[sp][c]:.0f}" for c in codes)
+              + " |")
+    n_clean = {sp: len(v) for sp, v in clean.items()}
+    print("\nclean images per split: " + ", ".join(f"{k} {v}" for k, v in n_clean.items()))
+    if json_out:
+        Path(json_out).write_text(json.dumps({"families": rows, "n_clean": n_clean,
+                                              "clean_false_flags": false_rates,
+                                              "images": per_image}, indent=1))
+    return {"families": rows}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -639,12 +836,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reverse", action="store_true",
                     help="score the sets in reverse order (a second run can fill the shared "
                          "cache from the other end)")
+    ap.add_argument("--families", nargs="?", const="all", default="",
+                    help="defect families on tuning / held-out splits instead of the fixed "
+                         "pairs (optionally a comma-separated list of families)")
+    ap.add_argument("--splits", default="",
+                    help="with --families: only these splits (tune, held, store, am_tune, "
+                         "am_held); tune thresholds with --splits tune,am_tune")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
     if not (DATA / "luma").is_dir():
         print(f"no data at {DATA}; nothing to evaluate", file=sys.stderr)
         return 1
+    if args.families:
+        sys.path.insert(0, str(REPO / "scripts"))
+        wanted = [c.strip() for c in args.checks.split(",") if c.strip()] or [
+            "sharpness", "clutter", "overlays"]
+        ev = Evaluator(import_checks(wanted), args.marketplace, not args.no_model,
+                       Path(args.cache), args.verbose)
+        only = [] if args.families == "all" else args.families.split(",")
+        t0 = time.perf_counter()
+        run_families(ev, args.limit, args.seed, only, args.json,
+                     tuple(s for s in args.splits.split(",") if s))
+        if ev.errors:
+            print("errors: " + ", ".join(f"{k}: {v}" for k, v in ev.errors.items()))
+        print(f"total {time.perf_counter() - t0:.0f} s")
+        return 0
     wanted = [c.strip() for c in args.checks.split(",") if c.strip()] or list(
         registry.CHECK_MODULES)
     want_overall = "overall" in wanted or not args.checks

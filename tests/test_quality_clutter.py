@@ -100,3 +100,48 @@ def test_product_pasted_on_a_busy_shelf_is_cluttered(luma_main_images, shared_da
     assert r.maps["edges"].shape == busy.shape[:2]
     etsy = clutter.check(context(busy, "etsy", use_model=use_model, fmt="JPEG"))
     assert etsy.flags[0].severity == "info"
+
+
+# ---- props vs a multi-piece product (issue 14), on synthetic scenes --------------------------
+
+def _item(h: int, w: int, color: tuple[int, int, int], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    tile = np.empty((h, w, 3), np.uint8)
+    tile[:] = color
+    noise = rng.normal(0, 12, (h, w, 1))
+    return np.clip(tile + noise, 0, 255).astype(np.uint8)
+
+
+def _scene(items: list[tuple[np.ndarray, int, int]], size: tuple[int, int] = (600, 800)
+           ) -> np.ndarray:
+    canvas = np.full((*size, 3), 255, np.uint8)
+    for tile, y, x in items:
+        canvas[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+    return canvas
+
+
+def test_props_beside_the_product_are_clutter() -> None:
+    product = _item(360, 260, (40, 60, 140), 0)
+    prop_a = _item(120, 150, (200, 40, 40), 1)      # a red box
+    prop_b = _item(90, 90, (230, 180, 40), 2)       # a yellow cushion
+    clean = _scene([(product, 120, 270)])
+    busy = _scene([(product, 120, 270), (prop_a, 350, 60), (prop_b, 380, 640)])
+    r_clean = clutter.check(context(clean, use_model=False))
+    r_busy = clutter.check(context(busy, use_model=False))
+    assert r_clean.metrics["other_objects"] == 0 and not r_clean.flags
+    assert r_busy.metrics["other_objects"] == 2
+    assert [f for f in r_busy.flags if f.code == "CLUTTERED_BACKGROUND"]
+    assert "2 other objects" in r_busy.flags[0].message
+    assert r_busy.score <= r_clean.score - 50
+
+
+def test_a_pair_is_not_clutter_but_a_different_object_of_its_size_is() -> None:
+    shoe = _item(220, 240, (40, 60, 140), 0)
+    pair = _scene([(shoe, 190, 130), (shoe[:, ::-1], 200, 420)])  # the mirror beside it
+    r_pair = clutter.check(context(pair, use_model=False))
+    assert r_pair.metrics["other_objects"] == 0, r_pair.metrics
+    assert r_pair.metrics["product_pieces"] == 2
+    assert not r_pair.flags and r_pair.score >= 80
+    other = _scene([(shoe, 190, 130), (_item(220, 240, (220, 160, 30), 5), 200, 420)])
+    r_other = clutter.check(context(other, use_model=False))
+    assert r_other.metrics["other_objects"] == 1 and r_other.flags

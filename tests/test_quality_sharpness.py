@@ -146,3 +146,85 @@ def test_neural_mask_gives_the_same_verdicts(photo):
     sharp = sharpness.check(_ctx(photo, use_model=True))
     blurry = sharpness.check(_ctx(_blurred(photo, 2.5), use_model=True))
     assert not sharp.flags and blurry.flags
+
+
+# ---- direction-aware blur and missing detail (issue 14), on synthetic products ---------------
+
+def _pink_product(side: int = 1000, seed: int = 0) -> np.ndarray:
+    """A textured product on white: 1/f noise (a natural image's spectrum, Field 1987) in a
+    rounded box, with lines in every direction so every edge orientation has support."""
+    rng = np.random.default_rng(seed)
+    n = side
+    fy = np.fft.fftfreq(n)[:, None]
+    fx = np.fft.fftfreq(n)[None, :]
+    amp = 1.0 / np.maximum(np.hypot(fx, fy), 1.0 / n)
+    tex = np.real(np.fft.ifft2(amp * np.exp(2j * np.pi * rng.random((n, n)))))
+    tex = (tex - tex.mean()) / tex.std()
+    img = np.full((n, n, 3), 255, np.float32)
+    m = np.zeros((n, n), np.uint8)
+    cv2.rectangle(m, (n // 5, n // 6), (4 * n // 5, 5 * n // 6), 1, -1)
+    base = np.array([60, 90, 150], np.float32)
+    prod = base + 40.0 * tex[..., None]
+    for k in range(24):  # strokes at every angle
+        a = np.pi * k / 24
+        c = (n // 2 + int(rng.integers(-n // 5, n // 5)),
+             n // 2 + int(rng.integers(-n // 4, n // 4)))
+        d = (int(np.cos(a) * n // 8), int(np.sin(a) * n // 8))
+        cv2.line(prod, (c[0] - d[0], c[1] - d[1]), (c[0] + d[0], c[1] + d[1]), (240, 230, 200), 3)
+    img[m > 0] = prod[m > 0]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _motion(rgb: np.ndarray, length: float, angle: float) -> np.ndarray:
+    n = int(np.ceil(length / 2)) + 1
+    k = np.zeros((2 * n + 1, 2 * n + 1), np.float32)
+    t = np.deg2rad(angle)
+    for s in np.linspace(-length / 2, length / 2, int(length * 4)):
+        k[int(round(n - s * np.sin(t))), int(round(n + s * np.cos(t)))] += 1
+    return cv2.filter2D(rgb, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
+
+
+def _ctx_rgb(rgb: np.ndarray) -> ImageContext:
+    return _ctx(Image.fromarray(rgb))
+
+
+@pytest.fixture(scope="module")
+def pink() -> np.ndarray:
+    return _pink_product()
+
+
+def test_directional_blur_takes_the_worst_supported_direction():
+    theta = np.r_[np.full(200, 0.1), np.full(200, 1.6), np.full(10, 2.6)]
+    sigma = np.r_[np.full(200, 0.8), np.full(200, 2.0), np.full(10, 5.0)].astype(np.float32)
+    worst, ang, n = sharpness.directional_blur(sigma, theta.astype(np.float32), 30, 6, 40, 0.05)
+    assert worst == pytest.approx(2.0) and n == 200 and 90 <= ang <= 120
+    # the pooled 30th percentile hides the smear behind the crisp edges across it
+    assert float(np.percentile(sigma, 30)) < 1.0
+
+
+def test_sharp_synthetic_product_is_not_flagged(pink):
+    res = sharpness.check(_ctx_rgb(pink))
+    assert not res.flags, [f.message for f in res.flags]
+    assert res.score >= 90
+
+
+@pytest.mark.parametrize("angle", [0.0, 35.0, 90.0, 140.0])
+def test_motion_blur_at_any_angle_is_flagged(pink, angle):
+    res = sharpness.check(_ctx_rgb(_motion(pink, 15.0, angle)))  # 1.5% of the long side
+    assert [f for f in res.flags if f.code == "BLURRY"], res.metrics
+    assert res.metrics["edge_blur_worst_dir_px"] > res.metrics["edge_blur_px"]
+    assert res.score < 70
+
+
+def test_upscaled_product_is_flagged_with_its_effective_size(pink):
+    small = cv2.resize(pink, (300, 300), interpolation=cv2.INTER_AREA)
+    up = cv2.resize(small, (1000, 1000), interpolation=cv2.INTER_CUBIC)
+    sharp = sharpness.check(_ctx_rgb(pink))
+    res = sharpness.check(_ctx_rgb(up))
+    codes = [f.code for f in res.flags]
+    assert "UPSCALED" in codes or "BLURRY" in codes
+    assert res.metrics["detail_share"] < 0.5 * sharp.metrics["detail_share"]
+    assert res.metrics["effective_factor"] < 0.7 <= sharp.metrics["effective_factor"]
+    if "UPSCALED" in codes:
+        msg = next(f for f in res.flags if f.code == "UPSCALED").message
+        assert "px photo enlarged to 1000 px" in msg

@@ -12,9 +12,23 @@ the numbers do not depend on the upload's size:
   needed to cover ``color_cover`` of the background (1 for a plain backdrop).
 - ``salient_components``: separate parts of the product mask of at least ``component_rel`` of
   the largest and ``component_abs`` of the frame (several objects, or props the mask picked up).
+- ``other_objects``: props. A salient-object mask takes every object on a plain backdrop as
+  "the product", so a briefcase and a cushion beside a shoe leave the background empty. Which
+  part is the product is decided first: the mask part with the largest area weighted by
+  centrality, ``area * (1 - centre_weight * d)`` with ``d`` the centroid's distance from the
+  frame centre over the half-diagonal (a seller centres and fills with the product). Every other
+  part of at least ``prop_min_rel`` of its area and ``prop_min_abs`` of the frame is another
+  object, unless it looks like a piece of the same product: a colour histogram (``prop_bins``
+  levels per RGB channel) intersecting the product's by at least ``piece_min_similarity``
+  (Swain & Ballard, "Color indexing", IJCV 7(1), 1991) and either a similar size and shape (area
+  ratio >= ``pair_min_area_ratio``, bounding-box aspect within ``pair_max_aspect_ratio`` and
+  silhouettes, scaled to one box, overlapping by IoU >= ``pair_min_shape_iou``, the second one
+  mirrored or not: a pair of shoes, a set) or small and close to the product (a strap, a tag: at
+  most ``piece_max_rel`` of its area, within ``piece_max_gap`` of the long side).
 
 Score: ``100 * (w_edges * r(edge_density_bg) + w_color * r(color_entropy_bg) + w_parts *
-r(salient_components))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml.
+r(salient_components))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml,
+then at most ``props_score_one - props_score_step * (other_objects - 1)`` when there are props.
 """
 
 from __future__ import annotations
@@ -78,6 +92,96 @@ def count_components(mask: np.ndarray, rel: float = 0.1, abs_frac: float = 0.005
     return int((areas >= keep_min).sum())
 
 
+def _hist(rgb: np.ndarray, region: np.ndarray, bins: int) -> np.ndarray:
+    h = cv2.calcHist([np.ascontiguousarray(rgb)], [0, 1, 2], region.astype(np.uint8),
+                     [bins] * 3, [0, 256] * 3).ravel()
+    return h / max(float(h.sum()), 1.0)
+
+
+def _shape_iou(a: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
+               side: int = 32) -> float:
+    """IoU of two parts' silhouettes, each scaled to a ``side`` x ``side`` box; the better of
+    ``b`` as is and mirrored (the left and the right shoe)."""
+    def norm(m: np.ndarray, st: np.ndarray) -> np.ndarray:
+        x, y, w, h = (int(v) for v in st[:4])
+        crop = m[y:y + h, x:x + w].astype(np.uint8)
+        return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA) > 0
+
+    na, nb = norm(a, sa), norm(b, sb)
+    best = 0.0
+    for cand in (nb, nb[:, ::-1]):
+        union = np.count_nonzero(na | cand)
+        best = max(best, np.count_nonzero(na & cand) / union if union else 0.0)
+    return float(best)
+
+
+def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int]:
+    """(props, pieces): mask parts that are other objects, and parts that look like more pieces
+    of the product itself (see the module docstring)."""
+    n, labels, st, cent = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return 0, 0
+    h, w = mask.shape
+    areas = st[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    d = np.hypot((cent[1:, 0] - w / 2) / (w / 2), (cent[1:, 1] - h / 2) / (h / 2)) / np.sqrt(2)
+    weight = areas * (1.0 - float(th["centre_weight"]) * np.clip(d, 0, 1))
+    main = int(np.argmax(weight))
+    keep_min = max(areas[main] * float(th["prop_min_rel"]), float(th["prop_min_abs"]) * h * w)
+    cands = [i for i in range(len(areas)) if i != main and areas[i] >= keep_min]
+    if not cands:
+        return 0, 0
+    bins = int(th["prop_bins"])
+    # the product's colours from its own pixels; histograms on the small work copy are cheap
+    main_hist = _hist(rgb, labels == main + 1, bins)
+    mx, my, mw, mh = st[main + 1, :4]
+    main_aspect = mh / max(mw, 1)
+    # distance of every pixel to the product (for "close to it")
+    dist = cv2.distanceTransform((labels != main + 1).astype(np.uint8), cv2.DIST_L2, 3)
+    gap_max = float(th["piece_max_gap"]) * max(h, w)
+    props = pieces = 0
+    for i in cands:
+        region = labels == i + 1
+        sim = float(np.minimum(main_hist, _hist(rgb, region, bins)).sum())
+        x, y, cw, ch = st[i + 1, :4]
+        ar = (ch / max(cw, 1)) / max(main_aspect, 1e-6)
+        ar = max(ar, 1.0 / max(ar, 1e-6))
+        same_size = (areas[i] / areas[main] >= float(th["pair_min_area_ratio"])
+                     and ar <= float(th["pair_max_aspect_ratio"])
+                     and _shape_iou(labels == main + 1, st[main + 1], region, st[i + 1])
+                     >= float(th["pair_min_shape_iou"]))
+        close = (areas[i] / areas[main] <= float(th["piece_max_rel"])
+                 and float(dist[region].min()) <= gap_max)
+        if sim >= float(th["piece_min_similarity"]) and (same_size or close):
+            pieces += 1
+        else:
+            props += 1
+    return props, pieces
+
+
+def backdrop_objects(rgb: np.ndarray, th: dict) -> np.ndarray | None:
+    """Pixels that stand off a plain backdrop, or None when the backdrop is not plain.
+
+    The backdrop's colour is the median of the frame's outer band; it is plain when at least
+    ``backdrop_min_share`` of that band lies within ``backdrop_de`` (Delta E 1976) of it. Then
+    every pixel more than ``object_de`` from it is an object (a saliency mask may keep only the
+    most salient one), opened by a 3 x 3 square so JPEG ringing and dust do not count.
+    """
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32)
+    h, w = lab.shape[:2]
+    b = max(2, round(min(h, w) * 0.03))
+    band = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
+                           lab[b:-b, :b].reshape(-1, 3), lab[b:-b, -b:].reshape(-1, 3)])
+    ref = np.median(band, axis=0)
+    # OpenCV's 8-bit Lab holds L * 255 / 100: scale back to Delta E units
+    scale = np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
+    if float((np.linalg.norm((band - ref) * scale, axis=1) <= float(th["backdrop_de"])).mean()) \
+            < float(th["backdrop_min_share"]):
+        return None
+    de = np.linalg.norm((lab - ref) * scale, axis=2)
+    fg = (de > float(th["object_de"])).astype(np.uint8)
+    return cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+
+
 def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[str, float],
                                                                           np.ndarray]:
     """The clutter measures (see the module docstring) and the edge map at work size."""
@@ -90,6 +194,11 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[s
     entropy, n_colors = color_stats(small, region, int(th["color_bins"]),
                                     float(th["color_cover"]))
     parts = large_components(small_mask, 0.0, 0.0) if small_mask.any() else small_mask
+    objects = parts
+    fg = backdrop_objects(small, th)
+    if fg is not None:
+        objects = parts | fg
+    n_props, n_pieces = other_objects(small, objects, th) if objects.any() else (0, 0)
     m = {
         "edge_density_bg": float(edges[region].mean()) if region.any() else 0.0,
         "edge_density_all": float(edges.mean()),
@@ -98,6 +207,8 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[s
         "salient_components": float(count_components(parts, float(th["component_rel"]),
                                                      float(th["component_abs"]))),
         "background_fraction": float(region.mean()),
+        "other_objects": float(n_props),
+        "product_pieces": float(n_pieces + 1 if parts.any() else 0),
     }
     return m, edges
 
@@ -111,7 +222,16 @@ def score_clutter(m: dict[str, float], th: dict) -> float:
         "parts": ramp(m["salient_components"], th["components_good"], th["components_bad"]),
     }
     total = sum(float(w[k]) for k in parts)
-    return float(100.0 * sum(float(w[k]) * v for k, v in parts.items()) / total)
+    score = float(100.0 * sum(float(w[k]) * v for k, v in parts.items()) / total)
+    n_props = m.get("other_objects", 0.0)
+    if "other_objects" in m:
+        # pieces of one product (a pair) are not several objects: only props add to the count
+        parts["parts"] = ramp(1.0 + n_props, th["components_good"], th["components_bad"])
+        score = float(100.0 * sum(float(w[k]) * v for k, v in parts.items()) / total)
+    if n_props >= 1:
+        cap = float(th["props_score_one"]) - float(th["props_score_step"]) * (n_props - 1)
+        score = min(score, max(0.0, cap))
+    return score
 
 
 def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict) -> list[Flag]:
@@ -120,6 +240,18 @@ def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict)
         return []
     objects = (f"; {m['salient_components']:.0f} separate objects stand out"
                if m["salient_components"] > float(th["components_good"]) else "")
+    if m.get("other_objects", 0.0) >= 1:
+        n_o = int(m["other_objects"])
+        objects = f"; {n_o} other object{'s' if n_o > 1 else ''} beside the product"
+    n = int(m.get("other_objects", 0.0))
+    if n >= 1 and score_clutter({**m, "other_objects": 0.0}, th) >= float(th["score_flag"]):
+        # a plain backdrop with other objects on it: say so, not "busy background"
+        return [ctx.flag(
+            "CLUTTERED_BACKGROUND",
+            f"{n} other object{'s' if n > 1 else ''} beside the product (not the same item: "
+            "different colours, size or shape); a main image shows the product alone",
+            "Remove props, hands and other items and shoot the product alone on a plain, "
+            "light backdrop.", NAME)]
     return [ctx.flag(
         "CLUTTERED_BACKGROUND",
         f"busy background: {m['edge_density_bg']:.1%} of it is edges and its colours spread "

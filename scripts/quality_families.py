@@ -1,0 +1,404 @@
+"""Defect *families* for scripts/evaluate_quality.py: each defect drawn with seeded random
+strength and parameters, so a check cannot be tuned to one recipe.
+
+Every generator is ``fn(im, rng, props) -> PIL image`` where ``props`` are cut-outs of *other*
+products of the same split (for the props families). All strengths are relative to the image's
+long side, so a 198 px grocery icon and a 1500 px studio shot get the same visual defect.
+
+Families (name: what a seller's photo suffers):
+
+- ``gauss``: Gaussian blur, sigma 1.5-3.5 px per 1000 px.
+- ``defocus``: a disk (pill-box) kernel, radius 2-6 px per 1000 px (an out-of-focus lens).
+- ``motion``: a line kernel at any angle, 0.5-2.5% of the long side (a phone shake).
+- ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
+- ``jpeg``: re-encoded at JPEG quality 15-40.
+- ``noise``: sensor noise, luma sd 6-18 levels plus chroma noise.
+- ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
+  (a phone's auto gain).
+- ``props_beside`` / ``props_behind`` / ``props_overlap``: 1-3 other products' cut-outs at
+  25-60% of the product's size, beside it on the backdrop (shrunk to the free room), behind it
+  (partly covered) or over it.
+- ``pair``: the product twice side by side (a copy or its mirror), a multi-piece product that
+  must *not* be called clutter (its score should not drop).
+- ``text``: 1-3 words in one of several fonts, 3-10% of the height, opacity 0.5-1, angle +-30
+  deg, anywhere, over the product included.
+- ``watermark``: one large or a tiled semi-transparent (opacity 0.15-0.45) word over the product.
+- ``badge``: a round or rectangular plate with a word in a corner.
+- ``frame``: an added border (padding or painted over).
+- ``inset``: a picture-in-picture in a corner (evaluate_quality.add_inset).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIRS = [Path("/usr/share/fonts/truetype")]
+try:  # matplotlib ships DejaVu fonts: a fallback where the system has none
+    import matplotlib
+
+    FONT_DIRS.append(Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf")
+except Exception:  # pragma: no cover - matplotlib is a dependency of the dashboard
+    pass
+
+WORDS = ["SALE", "50% OFF", "FREE SHIPPING", "Best Seller", "NEW ARRIVAL", "LIMITED", "Buy now!",
+         "www.myshop.com", "(c) MyShop", "HOT DEAL", "2 for 1", "Premium Quality", "ORIGINAL",
+         "SAMPLE", "shop.example.com", "-30%", "Only $19.99", "100% cotton", "Made in Italy",
+         "Gift idea", "In stock", "@myshop_official"]
+COLORS = [(0, 0, 0), (255, 255, 255), (200, 20, 30), (20, 40, 160), (90, 90, 90), (0, 120, 60),
+          (255, 140, 0), (120, 0, 120)]
+
+
+def font_files() -> list[Path]:
+    seen: dict[str, Path] = {}
+    for d in FONT_DIRS:
+        if d.is_dir():
+            for p in sorted(d.rglob("*.ttf")):
+                # text fonts only (no math/symbol faces)
+                if (p.name.startswith(("DejaVu", "Liberation")) and "Math" not in p.name
+                        and p.name not in seen):
+                    seen[p.name] = p
+    return list(seen.values())
+
+
+_FONTS: list[Path] | None = None
+
+
+def font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    global _FONTS
+    if _FONTS is None:
+        _FONTS = font_files()
+    if _FONTS:
+        return ImageFont.truetype(str(rng.choice(_FONTS)), size)
+    return ImageFont.load_default(size=size)
+
+
+def _arr(im: Image.Image) -> np.ndarray:
+    return np.asarray(im.convert("RGB")).astype(np.float32)
+
+
+def _img(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
+
+def _filter(im: Image.Image, k: np.ndarray) -> Image.Image:
+    return _img(cv2.filter2D(_arr(im), -1, k / k.sum(), borderType=cv2.BORDER_REFLECT))
+
+
+# ------------------------------------------------------------------------------ blur-like families
+
+def gauss(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    s = rng.uniform(1.5, 3.5) * max(im.size) / 1000.0
+    return _img(cv2.GaussianBlur(_arr(im), (0, 0), s))
+
+
+def disk_kernel(r: float) -> np.ndarray:
+    n = int(math.ceil(r)) + 1
+    y, x = np.mgrid[-n:n + 1, -n:n + 1].astype(np.float32)
+    # anti-aliased disk: coverage ramps over one pixel at the rim
+    return np.clip(r + 0.5 - np.hypot(x, y), 0, 1)
+
+
+def defocus(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    r = max(1.0, rng.uniform(2.0, 6.0) * max(im.size) / 1000.0)
+    return _filter(im, disk_kernel(r))
+
+
+def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
+    n = int(math.ceil(length / 2)) + 1
+    k = np.zeros((2 * n + 1, 2 * n + 1), np.float32)
+    t = math.radians(angle_deg)
+    dx, dy = math.cos(t), -math.sin(t)
+    for s in np.linspace(-length / 2, length / 2, max(2, int(length * 4))):
+        x, y = n + s * dx, n + s * dy
+        x0, y0 = int(math.floor(x)), int(math.floor(y))
+        fx, fy = x - x0, y - y0
+        for yy, xx, w in ((y0, x0, (1 - fx) * (1 - fy)), (y0, x0 + 1, fx * (1 - fy)),
+                          (y0 + 1, x0, (1 - fx) * fy), (y0 + 1, x0 + 1, fx * fy)):
+            if 0 <= yy < k.shape[0] and 0 <= xx < k.shape[1]:
+                k[yy, xx] += w
+    return k
+
+
+def motion(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    length = max(2.0, rng.uniform(0.005, 0.025) * max(im.size))
+    return _filter(im, motion_kernel(length, rng.uniform(0.0, 180.0)))
+
+
+UPSCALE_FILTERS = [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS]
+
+
+def upscale(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    f = rng.uniform(0.2, 0.5)
+    small = im.resize((max(8, round(im.width * f)), max(8, round(im.height * f))),
+                      Image.Resampling.BOX)
+    return small.resize(im.size, rng.choice(UPSCALE_FILTERS))
+
+
+def jpeg(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="JPEG", quality=rng.randint(15, 40))
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def _noise(a: np.ndarray, rng: random.Random, sd: float) -> np.ndarray:
+    g = np.random.default_rng(rng.randrange(2**32))
+    luma = g.normal(0, sd, a.shape[:2])[..., None]
+    chroma = g.normal(0, sd * 0.5, a.shape)
+    return a + luma + chroma
+
+
+def noise(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    return _img(_noise(_arr(im), rng, rng.uniform(6.0, 18.0)))
+
+
+def lowlight(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    a = _arr(im) / 255.0
+    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
+    lin *= 2.0 ** -rng.uniform(1.5, 2.5)
+    s = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055) * 255
+    s = _noise(s, rng, rng.uniform(4.0, 10.0))
+    gain = 2.0 ** rng.uniform(0.0, 1.5)
+    return _img(s * gain)
+
+
+# ------------------------------------------------------------------------------ props
+
+def cutout(im: Image.Image, max_side: int = 400) -> Image.Image:
+    """An RGBA cut-out of a studio shot's product: everything not near-white, its holes filled."""
+    im = im.convert("RGB")
+    s = min(1.0, max_side / max(im.size))
+    if s < 1:
+        im = im.resize((round(im.width * s), round(im.height * s)), Image.Resampling.LANCZOS)
+    a = np.asarray(im)
+    fg = (a.min(axis=2) < 235).astype(np.uint8)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, lab, st, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+    if n > 1:
+        keep = 1 + np.argsort(st[1:, cv2.CC_STAT_AREA])[::-1][:3]
+        big = st[keep[0], cv2.CC_STAT_AREA]
+        fg = np.isin(lab, [k for k in keep if st[k, cv2.CC_STAT_AREA] > 0.2 * big])
+    fg = fg.astype(np.uint8)
+    cnts, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(fg)
+    cv2.drawContours(filled, cnts, -1, 1, thickness=-1)
+    ys, xs = np.nonzero(filled)
+    if len(ys) == 0:
+        return Image.new("RGBA", (1, 1))
+    alpha = cv2.GaussianBlur(filled.astype(np.float32) * 255, (0, 0), 0.7)
+    rgba = np.dstack([a, alpha.astype(np.uint8)])
+    return Image.fromarray(rgba[ys.min():ys.max() + 1, xs.min():xs.max() + 1], "RGBA")
+
+
+def _product_box(im: Image.Image) -> tuple[int, int, int, int]:
+    a = np.asarray(im.convert("L"))
+    ys, xs = np.nonzero(a < 235)
+    if len(ys) == 0:
+        return 0, 0, im.width, im.height
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _scaled(c: Image.Image, long_side: float) -> Image.Image:
+    s = max(8.0, long_side) / max(c.size)
+    return c.resize((max(4, round(c.width * s)), max(4, round(c.height * s))),
+                    Image.Resampling.LANCZOS)
+
+
+def _layout(im: Image.Image, rng: random.Random, shrink: tuple[float, float]
+            ) -> tuple[Image.Image, Image.Image, tuple[int, int, int, int]]:
+    """A white canvas of the image's size and the product cut-out shrunk so props fit; returns
+    (canvas, product cut-out, where the product goes)."""
+    W, H = im.size
+    prod = cutout(im, max_side=max(W, H))
+    s = rng.uniform(*shrink)
+    pw, ph = max(4, round(prod.width * s)), max(4, round(prod.height * s))
+    prod = prod.resize((pw, ph), Image.Resampling.LANCZOS)
+    cx = W // 2 + round(rng.uniform(-0.08, 0.08) * W)
+    cy = H // 2 + round(rng.uniform(-0.05, 0.05) * H)
+    box = (cx - pw // 2, cy - ph // 2, cx - pw // 2 + pw, cy - ph // 2 + ph)
+    return Image.new("RGB", (W, H), (255, 255, 255)), prod, box
+
+
+def _paste(canvas: Image.Image, c: Image.Image, x: int, y: int) -> None:
+    canvas.paste(c.convert("RGB"), (x, y), c.split()[-1])
+
+
+def _props(im: Image.Image, rng: random.Random, props: list | None, where: str) -> Image.Image:
+    if not props:
+        raise ValueError("props families need other products' cut-outs")
+    canvas, prod, (x0, y0, x1, y1) = _layout(im, rng, (0.5, 0.75))
+    W, H = canvas.size
+    pl = max(prod.size)
+    chosen = [_scaled(rng.choice(props), pl * rng.uniform(0.25, 0.6))
+              for _ in range(rng.randint(1, 3))]
+    spots = []
+    for i, c in enumerate(chosen):
+        side = (i + rng.randint(0, 1)) % 2  # alternate left / right of the product
+        if where == "beside":
+            # on the backdrop next to the product: shrunk to the free width if need be, and
+            # on the other side when that one has more room
+            room = [x0, W - x1]
+            if room[side] < c.width and room[1 - side] > room[side]:
+                side = 1 - side
+            if room[side] < c.width + 4:
+                f = max(4, room[side] - 4) / c.width
+                c = c.resize((max(4, round(c.width * f)), max(4, round(c.height * f))),
+                             Image.Resampling.LANCZOS)
+            gap = rng.randint(0, max(0, room[side] - c.width))
+            x = x0 - c.width - gap if side == 0 else x1 + gap
+            hi = max(0, min(H - c.height, y1 - c.height))
+            y = rng.randint(min(hi, max(0, y1 - c.height - H // 6)), hi)
+        elif where == "behind":  # partly hidden behind the product's side
+            x = x0 - round(c.width * rng.uniform(0.5, 0.8)) if side == 0 else x1 - round(
+                c.width * rng.uniform(0.2, 0.5))
+            y = rng.randint(max(0, y0), max(0, y0, y1 - c.height))
+        else:  # overlapping: in front of the product's lower corner
+            x = x0 - round(c.width * rng.uniform(0.2, 0.5)) if side == 0 else x1 - round(
+                c.width * rng.uniform(0.5, 0.8))
+            y = y1 - round(c.height * rng.uniform(0.6, 1.0))
+        spots.append((c, min(max(0, x), W - c.width), min(max(0, y), H - c.height)))
+    if where == "behind":
+        for c, x, y in spots:
+            _paste(canvas, c, x, y)
+    _paste(canvas, prod, x0, y0)
+    if where != "behind":
+        for c, x, y in spots:
+            _paste(canvas, c, x, y)
+    return canvas
+
+
+def props_beside(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    return _props(im, rng, props, "beside")
+
+
+def props_behind(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    return _props(im, rng, props, "behind")
+
+
+def props_overlap(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    return _props(im, rng, props, "overlap")
+
+
+def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
+    W, H = im.size
+    prod = cutout(im, max_side=max(W, H))
+    s = min(0.48 * W / prod.width, 0.85 * H / prod.height) * rng.uniform(0.8, 1.0)
+    prod = prod.resize((max(4, round(prod.width * s)), max(4, round(prod.height * s))),
+                       Image.Resampling.LANCZOS)
+    other = prod.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else prod
+    gap = round(W * rng.uniform(-0.02, 0.03))
+    total = 2 * prod.width + gap
+    x = (W - total) // 2
+    y = (H - prod.height) // 2 + round(rng.uniform(-0.03, 0.03) * H)
+    canvas = Image.new("RGB", (W, H), (255, 255, 255))
+    _paste(canvas, prod, max(0, x), y)
+    _paste(canvas, other, min(W - other.width, x + prod.width + gap),
+           y + round(rng.uniform(-0.03, 0.03) * H))
+    return canvas
+
+
+# ------------------------------------------------------------------------------ overlays
+
+def _word_layer(txt: str, f: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+                color: tuple[int, int, int], alpha: int, angle: float,
+                outline: bool) -> Image.Image:
+    d0 = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    box = d0.textbbox((0, 0), txt, font=f)
+    pad = 4
+    tile = Image.new("RGBA", (box[2] - box[0] + 2 * pad, box[3] - box[1] + 2 * pad), (0, 0, 0, 0))
+    d = ImageDraw.Draw(tile)
+    kw = {}
+    if outline:
+        inv = tuple(255 - v for v in color)
+        kw = {"stroke_width": max(1, round(getattr(f, "size", 20) / 18)),
+              "stroke_fill": (*inv, alpha)}
+    d.text((pad - box[0], pad - box[1]), txt, font=f, fill=(*color, alpha), **kw)
+    return tile.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC) if angle else tile
+
+
+def text(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    base = im.convert("RGBA")
+    W, H = base.size
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        size = max(9, round(H * rng.uniform(0.03, 0.10)))
+        tile = _word_layer(rng.choice(WORDS), font(rng, size), rng.choice(COLORS),
+                           int(255 * rng.uniform(0.5, 1.0)),
+                           rng.choice([0.0, 0.0, rng.uniform(-30, 30)]), rng.random() < 0.3)
+        if tile.width >= W or tile.height >= H:
+            tile = tile.resize((min(tile.width, W - 2), min(tile.height, H - 2)))
+        x = rng.randint(0, W - tile.width)
+        y = rng.randint(0, H - tile.height)
+        base.alpha_composite(tile, (x, y))
+    return base.convert("RGB")
+
+
+def watermark(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    base = im.convert("RGBA")
+    W, H = base.size
+    txt = rng.choice(["(c) MyShop", "SAMPLE", "myshop.com", "WATERMARK", "PROOF", "MyBrand"])
+    color = rng.choice([(0, 0, 0), (255, 255, 255), (90, 90, 90), (200, 20, 30)])
+    alpha = int(255 * rng.uniform(0.15, 0.45))
+    angle = rng.choice([0.0, 30.0, 45.0, -30.0, rng.uniform(-45, 45)])
+    if rng.random() < 0.5:  # one big word across the middle, over the product
+        size = max(10, round(W * rng.uniform(0.08, 0.16)))
+        tile = _word_layer(txt, font(rng, size), color, alpha, angle, False)
+        if tile.width >= W or tile.height >= H:
+            tile = tile.resize((min(tile.width, W - 2), min(tile.height, H - 2)))
+        x = (W - tile.width) // 2 + rng.randint(-W // 10, W // 10)
+        y = (H - tile.height) // 2 + rng.randint(-H // 10, H // 10)
+        base.alpha_composite(tile, (min(max(0, x), W - tile.width),
+                                    min(max(0, y), H - tile.height)))
+    else:  # tiled
+        size = max(9, round(H * rng.uniform(0.035, 0.07)))
+        tile = _word_layer(txt, font(rng, size), color, alpha, angle, False)
+        sx, sy = int(tile.width * rng.uniform(1.3, 2.0)), int(tile.height * rng.uniform(1.5, 2.5))
+        for yy in range(rng.randint(0, sy // 2), H - tile.height, sy):
+            for xx in range(rng.randint(0, sx // 2), W - tile.width, sx):
+                base.alpha_composite(tile, (xx, yy))
+    return base.convert("RGB")
+
+
+def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    base = im.convert("RGBA")
+    W, H = base.size
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    r = round(min(W, H) * rng.uniform(0.06, 0.12))
+    m = round(min(W, H) * rng.uniform(0.01, 0.05))
+    cx = rng.choice([r + m, W - r - m])
+    cy = rng.choice([r + m, H - r - m])
+    fill = rng.choice([(200, 20, 30), (255, 140, 0), (20, 120, 60), (20, 40, 160), (0, 0, 0)])
+    shape = rng.choice(["disc", "rect", "ribbon"])
+    if shape == "disc":
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(*fill, 255))
+    elif shape == "rect":
+        d.rounded_rectangle([cx - r, cy - r * 0.6, cx + r, cy + r * 0.6], radius=r // 5,
+                            fill=(*fill, 255))
+    else:
+        d.rectangle([cx - 1.4 * r, cy - r * 0.4, cx + 1.4 * r, cy + r * 0.4], fill=(*fill, 255))
+    f = font(rng, max(9, round(r * rng.uniform(0.4, 0.6))))
+    txt = rng.choice(["NEW", "SALE", "-20%", "TOP", "HOT", "BEST"])
+    box = d.textbbox((0, 0), txt, font=f)
+    d.text((cx - (box[2] - box[0]) // 2 - box[0], cy - (box[3] - box[1]) // 2 - box[1]), txt,
+           font=f, fill=(255, 255, 255, 255))
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+# name -> (generator, check that should see it, flag codes that count as a hit)
+BLUR_FAMILIES = ["gauss", "defocus", "motion", "upscale", "jpeg", "noise", "lowlight"]
+PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
+OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
+
+GENERATORS = {
+    "gauss": gauss, "defocus": defocus, "motion": motion, "upscale": upscale, "jpeg": jpeg,
+    "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
+    "props_behind": props_behind, "props_overlap": props_overlap, "pair": pair, "text": text,
+    "watermark": watermark, "badge": badge,
+}
