@@ -26,22 +26,31 @@ from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 KIND = FixKind.BACKGROUND
 
 
-def refine_alpha(rgb: np.ndarray, prob: np.ndarray, th: dict) -> np.ndarray:
-    """The analysis mask (any size, 0..1) as a matte at the photo's size (see step 1)."""
+def refine_alpha(rgb: np.ndarray, prob: np.ndarray, th: dict,
+                 stretch: bool = True) -> np.ndarray:
+    """The analysis mask (any size, 0..1) as a matte at the photo's size (see step 1); without
+    ``stretch``, the guided filter's output itself (the coverage estimate used to swap the
+    backdrop's share of an edge pixel for white)."""
     h, w = rgb.shape[:2]
     p = resize_to(prob.astype(np.float32), (h, w))
     guide = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     r = max(2, round(float(th["guide_radius_frac"]) * max(h, w)))
     q = guided_filter(guide, p, r, float(th["guide_eps"]), int(th["guide_long_side"]))
+    if not stretch:
+        return q
     lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
     return np.clip((q - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
-def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """I + (1 - a)(255 - B), clipped (step 2); pure 255 where a == 0."""
+def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
+                       coverage: np.ndarray | None = None) -> np.ndarray:
+    """I + (1 - c)(255 - B), clipped (step 2), with c the edge's coverage (``coverage``, the
+    unstretched matte, else ``alpha``); pure 255 where ``alpha`` == 0, the photo itself where
+    ``alpha`` == 1."""
     a = alpha[..., None]
-    out = rgb.astype(np.float32) + (1.0 - a) * (255.0 - backdrop)
-    out = np.where(a > 0, out, 255.0)
+    c = a if coverage is None else coverage[..., None]
+    out = rgb.astype(np.float32) + (1.0 - c) * (255.0 - backdrop)
+    out = np.where(a >= 1.0, rgb.astype(np.float32), np.where(a > 0, out, 255.0))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -67,14 +76,16 @@ def contact_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
 
 def apply(state: FixState) -> Change | None:
     th = state.rules["background"]
-    state.alpha = refine_alpha(state.rgb, state.alpha, th)
+    coverage = refine_alpha(state.rgb, state.alpha, th, stretch=False)
+    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
+    state.alpha = np.clip((coverage - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
     if not (state.alpha >= 0.5).any():
         state.notes.append("background not changed: no product was found to keep")
         return None
     backdrop = backdrop_field(state.rgb, state.alpha, int(th["backdrop_side"]))
     bg = backdrop[state.alpha < 0.02]
     mean_bg = bg.mean(axis=0) if len(bg) else np.full(3, 255.0)
-    out = composite_on_white(state.rgb, state.alpha, backdrop)
+    out = composite_on_white(state.rgb, state.alpha, backdrop, coverage)
     shadow = state.marketplace.key in set(state.rules.get("contact_shadow") or [])
     kept = ""
     if shadow:

@@ -4,8 +4,9 @@ Measure: the backdrop pixels (product alpha < 0.02) whose luminance is in the to
 ``patch_top_share`` are the white patch; its median colour, in linear light, is the light's
 colour as the camera saw it (the white-patch / "max-RGB" assumption of Land's Retinex; Ebner,
 *Color Constancy*, Wiley 2007, ch. 4). Fix: von Kries channel gains in linear light,
-g_c = Y / c with Y = 0.2126 R + 0.7152 G + 0.0722 B of the patch, so the patch becomes neutral at
-its own luminance; gains clipped to [1 / max_gain, max_gain]. Applied to the whole frame, product
+g_c = max(R, G, B) / c of the patch, so the patch becomes neutral at its brightest channel (the
+white patch assumption: that channel was not dimmed by the light's colour); gains clipped to
+[1, max_gain]. Applied to the whole frame, product
 included, since a cast comes from the light. A backdrop darker than ``min_patch_luma`` or none
 at all is no white patch: the fix is skipped with a note.
 """
@@ -34,8 +35,8 @@ def white_patch(rgb: np.ndarray, alpha: np.ndarray, top_share: float) -> np.ndar
 
 
 def gains_for(patch: np.ndarray, max_gain: float) -> np.ndarray:
-    y = float(patch @ LUMA)
-    return np.clip(y / np.maximum(patch, 1e-4), 1.0 / max_gain, max_gain).astype(np.float32)
+    top = float(patch.max())
+    return np.clip(top / np.maximum(patch, 1e-4), 1.0, max_gain).astype(np.float32)
 
 
 def apply_gains(rgb: np.ndarray, gains: np.ndarray) -> np.ndarray:
