@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from analyzer.config import default_marketplace, marketplace_keys
+
+# Names the fix gives its outputs (see analyzer.fix.runner.write_outcome).
+_OUTPUT_STEM = re.compile(r"_fixed(_\d+)?$")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,9 +58,16 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.io.loader import iter_image_paths
 
     out = Path(args.out).resolve()
-    # Fixed photos of an earlier run inside an input folder are not inputs again.
-    paths = [p for p in iter_image_paths(args.paths)
-             if not (p.resolve().parent == out and p.stem.endswith("_fixed"))]
+    paths: list[Path] = []
+    # No output ever lands on a file given as input or found in an input folder.
+    protect: set[Path] = set()
+    for arg in args.paths:
+        found = iter_image_paths([arg])
+        protect.update(p.resolve() for p in found)
+        if Path(arg).is_dir():  # fixed photos of an earlier run in that folder are not inputs
+            found = [p for p in found
+                     if not (p.resolve().parent == out and _OUTPUT_STEM.search(p.stem))]
+        paths.extend(found)
     if not paths:
         print("error: no images found in the given paths", file=sys.stderr)
         return 2
@@ -64,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for p in paths:
         outcome = fix_source(p, marketplace=args.marketplace, use_model=not args.no_model)
-        write_outcome(outcome, args.out, overwrite=args.overwrite, taken=taken, source=p)
+        write_outcome(outcome, args.out, overwrite=args.overwrite, taken=taken, protect=protect)
         results.append(outcome.to_dict())
     if args.format == "json":
         json.dump(results, sys.stdout, indent=2, ensure_ascii=False)

@@ -211,27 +211,29 @@ def output_name(file: str) -> str:
 
 
 def write_outcome(outcome: FixOutcome, out_dir: str | Path, *, overwrite: bool = False,
-                  taken: set[str] | None = None, source: str | Path | None = None) -> FixOutcome:
+                  taken: set[str] | None = None,
+                  protect: set[Path] | None = None) -> FixOutcome:
     """Write ``outcome.jpeg`` to ``out_dir`` and set ``outcome.output``; a failure (the file
-    exists and ``overwrite`` is off, the path is the input itself, the folder is not writable)
-    turns the outcome into an error. ``taken``: names already given to other inputs of this run
-    (same-named photos from different folders get ``_2``, ``_3``)."""
+    exists and ``overwrite`` is off, the folder is not writable) turns the outcome into an
+    error. ``taken``: names already given to other outputs of this run; ``protect``: the run's
+    input files. Both are skipped by numbering (``_2``, ``_3``), so same-named photos from two
+    folders get two outputs and no output ever replaces an input, even with ``overwrite``."""
     if not outcome.ok or outcome.jpeg is None:
         return outcome
     out_dir = Path(out_dir)
+    taken = taken if taken is not None else set()
+    protect = {Path(p).resolve() for p in (protect or set())}
+    if outcome.file and not outcome.file.startswith("upload"):
+        protect.add(Path(outcome.file).resolve())
     base = output_name(outcome.file)
     name, i = base, 2
-    while taken is not None and name in taken:
+    while name in taken or (out_dir / name).resolve() in protect:
         name = f"{Path(base).stem}_{i}.jpg"
         i += 1
-    if taken is not None:
-        taken.add(name)
+    taken.add(name)
     path = out_dir / name
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if source is not None and path.exists() and os.path.samefile(path, source):
-            raise ListingLensError(ErrorCode.OUTPUT_EXISTS,
-                                   f"{path} is the input photo itself; it is never overwritten")
         if path.exists() and not overwrite:
             raise ListingLensError(ErrorCode.OUTPUT_EXISTS,
                                    f"{path} already exists; pass --overwrite to replace it")
