@@ -10,6 +10,11 @@
    share of the pixel is swapped for white without dividing by a, so hair, fur and soft edges
    keep their own colour and get no grey fringe or halo (Smith & Blinn, "Blue screen matting",
    SIGGRAPH 1996, eq. 1, with B known).
+Guard: the backdrop must be plain. When less than ``plain_min`` of the pixels outside the product
+lie within ``plain_rgb`` (RGB distance) of the smooth backdrop estimate, what the mask left out
+is a scene or a large object (a printed box whose picture the mask took for the product, a bed,
+a shelf): the product cannot be told from it, and the backdrop is left as it is, with a note.
+
 3. A soft contact shadow is kept only on the marketplaces listed under ``contact_shadow`` in
    fixes.yaml: the backdrop's darkening right under the product, d = clip(1 - Y / Y_backdrop),
    faded with the distance from the product, is laid onto the white.
@@ -54,6 +59,19 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def plain_share(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
+                max_dist: float) -> float:
+    """Share of the pixels outside the product within ``max_dist`` (RGB) of the smooth backdrop
+    estimate (1.0 when there is no backdrop at all)."""
+    step = max(1, round(max(alpha.shape) / 512))
+    out = alpha[::step, ::step] < 0.02
+    if out.sum() < 64:
+        return 1.0
+    d = np.linalg.norm(rgb[::step, ::step][out].astype(np.float32)
+                       - backdrop[::step, ::step][out], axis=1)
+    return float((d <= max_dist).mean())
+
+
 def contact_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
                    th: dict) -> np.ndarray:
     """How much the backdrop is darkened by the product's shadow under its base (0..max)."""
@@ -83,6 +101,13 @@ def apply(state: FixState) -> Change | None:
         state.notes.append("background not changed: no product was found to keep")
         return None
     backdrop = backdrop_field(state.rgb, state.alpha, int(th["backdrop_side"]))
+    plain = plain_share(state.rgb, state.alpha, backdrop, float(th["plain_rgb"]))
+    if plain < float(th["plain_min"]):
+        state.notes.append(
+            f"background not changed: only {plain:.0%} of it is a plain backdrop, so the product "
+            "cannot be told apart from what is around it (a scene, a large printed box, "
+            "furniture); shoot it on a plain light backdrop")
+        return None
     bg = backdrop[state.alpha < 0.02]
     mean_bg = bg.mean(axis=0) if len(bg) else np.full(3, 255.0)
     out = composite_on_white(state.rgb, state.alpha, backdrop, coverage)
