@@ -49,6 +49,7 @@ CSV_FILE = "report.csv"
 PDF_FILE = "report.pdf"
 SUMMARY_FILE = "audit.json"
 THUMBS_DIR = "thumbs"
+FIXED_DIR = "fixed"  # `audit --fix`: the fixed photos, mirroring the source's folders
 THUMB_LONG_SIDE = 256
 # Failures that may not happen again (a crashed worker, a bug): retried when the audit re-runs.
 RETRY_CODES = frozenset({ErrorCode.INTERNAL_ERROR.value})
@@ -108,12 +109,15 @@ def error_result(item: AuditItem, err: ListingLensError) -> dict[str, Any]:
 
 
 def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: bool = True,
-              search: Any = None, thumb_dir: str | Path | None = None) -> dict[str, Any]:
+              search: Any = None, thumb_dir: str | Path | None = None,
+              fix_dir: str | Path | None = None) -> dict[str, Any]:
     """Analyse one item and return its analyze-JSON dict plus ``product_id`` and ``title``.
 
     Never raises for a bad image: unreadable items come back with ``ok: false``. ``search`` is an
     open :class:`analyzer.search.integration.SearchContext` (or None); ``thumb_dir`` where to
-    save a small thumbnail named by content hash (or None).
+    save a small thumbnail named by content hash (or None); ``fix_dir``: also fix the photo
+    (:mod:`analyzer.fix`, reusing this analysis and its mask), write it there and add the fix's
+    JSON (the ``fix`` command's contract) under ``"fix"``.
     """
     from analyzer.engine import analyze
 
@@ -123,7 +127,7 @@ def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: boo
     except ListingLensError as e:
         return error_result(item, e)
     else:
-        keep = search is not None or thumb_dir is not None
+        keep = search is not None or thumb_dir is not None or fix_dir is not None
         report = analyze(data, marketplace=marketplace, name=item.name, use_model=use_model,
                          keep_image=keep)
         if report.ok and search is not None:
@@ -139,14 +143,39 @@ def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: boo
                 save_thumbnail(report.image.rgb, thumb_dir, report.content_hash)
             except OSError as e:
                 report.notes.append(f"thumbnail not saved ({e})")
+        fix = _fix(report, data, item.name, marketplace, use_model, fix_dir) \
+            if fix_dir is not None and report.ok else None
         report.image = None
         d = report.to_dict()
+        if fix is not None:
+            d["fix"] = fix
     if not d.get("content_hash") and data is not None:
         # Failed reads still get their hash: the resume key, and an empty file is content too.
         d["content_hash"] = hashlib.sha256(data).hexdigest()
     d["product_id"] = item.product_id
     d["title"] = item.title
     return d
+
+
+def fixed_path(fix_dir: str | Path, name: str) -> Path:
+    """Where the fixed photo of source item ``name`` goes: its folders mirrored under
+    ``fix_dir`` (only plain parts: sources already refuse unsafe names), ``NAME_fixed.jpg``."""
+    from analyzer.fix.runner import output_name
+
+    parts = [p for p in Path(name.replace("\\", "/")).parts[:-1]
+             if p not in ("", ".", "..", "/") and not p.startswith("/")]
+    return Path(fix_dir).joinpath(*parts, output_name(name))
+
+
+def _fix(report: Any, data: bytes, name: str, marketplace: str | None, use_model: bool,
+         fix_dir: str | Path) -> dict[str, Any]:
+    from analyzer.fix.runner import fix_report, write_outcome
+
+    outcome = fix_report(report, data, marketplace=marketplace, use_model=use_model)
+    target = fixed_path(fix_dir, name)
+    # The folder is the audit's own: an earlier run's fixed photo is replaced.
+    write_outcome(outcome, target.parent, overwrite=True, name=target.name)
+    return outcome.to_dict()
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,6 +293,14 @@ class ResultsLog:
         return n
 
 
+def _needs_fix(result: dict[str, Any] | None) -> bool:
+    """An analysed image audited before without ``--fix`` (or whose fixed photo is gone)."""
+    if not result or not result.get("ok"):
+        return False
+    fx = result.get("fix")
+    return fx is None or (bool(fx.get("output")) and not Path(fx["output"]).exists())
+
+
 @dataclass
 class OrderEntry:
     """One input in input order: where its result is (``key``) or the result itself."""
@@ -291,14 +328,14 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | None, threads: int) -> None:
+                 thumb_dir: str | None, threads: int, fix_dir: str | None = None) -> None:
     # Ctrl-C is handled by the parent, which stops the pool; workers must not die mid-line.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    setup_worker(marketplace, use_model, catalog, thumb_dir, threads)
+    setup_worker(marketplace, use_model, catalog, thumb_dir, threads, fix_dir)
 
 
 def setup_worker(marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | None, threads: int) -> None:
+                 thumb_dir: str | None, threads: int, fix_dir: str | None = None) -> None:
     """Prepare this process to run :func:`_work` (thread limits, the catalog's search context);
     used by the process pool's initializer and by the Ray engine's workers."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -323,7 +360,7 @@ def setup_worker(marketplace: str | None, use_model: bool, catalog: str | None,
         except ListingLensError as e:
             init_error = e.to_dict()
     _WORKER.update(marketplace=marketplace, use_model=use_model, search=search,
-                   thumb_dir=thumb_dir, init_error=init_error)
+                   thumb_dir=thumb_dir, init_error=init_error, fix_dir=fix_dir)
 
 
 def _warm() -> dict[str, str] | None:
@@ -339,20 +376,22 @@ def _warm() -> dict[str, str] | None:
 def _work(name: str, product_id: str, title: str, data: bytes) -> dict[str, Any]:
     item = AuditItem(name, product_id, title, BytesLoader(data))
     return audit_one(item, _WORKER["marketplace"], use_model=_WORKER["use_model"],
-                     search=_WORKER["search"], thumb_dir=_WORKER["thumb_dir"])
+                     search=_WORKER["search"], thumb_dir=_WORKER["thumb_dir"],
+                     fix_dir=_WORKER.get("fix_dir"))
 
 
 class _SerialPool:
     """The pool interface, run in this process (workers=1: no start-up cost, easy debugging)."""
 
     def __init__(self, marketplace: str | None, use_model: bool, catalog: str | None,
-                 thumb_dir: str | None) -> None:
+                 thumb_dir: str | None, fix_dir: str | None = None) -> None:
         search = None
         if catalog:
             from analyzer.search.integration import SearchContext
 
             search = SearchContext.open(catalog)
-        self._kw = dict(use_model=use_model, search=search, thumb_dir=thumb_dir)
+        self._kw = dict(use_model=use_model, search=search, thumb_dir=thumb_dir,
+                        fix_dir=fix_dir)
         self._mkt = marketplace
 
     def submit(self, fn: Callable, name: str, product_id: str, title: str,
@@ -455,7 +494,8 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
               reports: bool = True, store_name: str | None = None,
               pdf_detail_limit: int | None = None,
               on_progress: Callable[[int, int], None] | None = None,
-              engine: str = "local", ray_address: str | None = None) -> AuditSummary:
+              engine: str = "local", ray_address: str | None = None,
+              fix: bool = False) -> AuditSummary:
     """Audit every image of ``source`` into ``out_dir`` (results.jsonl, report.csv, report.pdf).
 
     ``workers``: worker processes (default: CPU count; 1 runs in this process).
@@ -463,6 +503,9 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     on a local Ray or the cluster at ``ray_address``; ``workers`` then defaults to the cluster's
     CPUs); same outputs, resume and error handling (analyzer/scale/ray_audit.py).
     ``on_progress(done, total)`` is called after each input (e.g. a dashboard progress bar).
+    ``fix``: also write a fixed photo of each image under ``out_dir/fixed/`` (its before and
+    after grades go into the results, the CSV and the PDF); an image audited earlier without
+    ``fix`` is analysed again. Not with the ray engine.
     Returns an :class:`AuditSummary`; raises ListingLensError only for an unusable source,
     marketplace or catalog.
     """
@@ -472,11 +515,15 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     if engine not in ("local", "ray"):
         raise ListingLensError(ErrorCode.INTERNAL_ERROR,
                                f"unknown audit engine '{engine}'; choose local or ray")
+    if fix and engine == "ray":
+        raise ListingLensError(ErrorCode.INTERNAL_ERROR,
+                               "--fix runs with the local engine only; drop --engine ray")
     t0 = time.perf_counter()
     src = source if isinstance(source, AuditSource) else open_source(source)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     thumb_dir = out / THUMBS_DIR
+    fix_dir = str(out / FIXED_DIR) if fix else None
     catalog_s = str(catalog) if catalog else None
     if catalog_s:
         from analyzer.search.catalog import Catalog
@@ -506,11 +553,11 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         if ray_pool is not None:
             return ray_pool  # Ray replaces lost workers itself: the pool never breaks
         if n_workers == 1:
-            return _SerialPool(marketplace, use_model, catalog_s, str(thumb_dir))
+            return _SerialPool(marketplace, use_model, catalog_s, str(thumb_dir), fix_dir)
         return cf.ProcessPoolExecutor(
             max_workers=n_workers, mp_context=mp.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(marketplace, use_model, catalog_s, str(thumb_dir), 1))
+            initargs=(marketplace, use_model, catalog_s, str(thumb_dir), 1, fix_dir))
 
     def collect(done: Iterable[cf.Future]) -> bool:
         broken = False
@@ -558,7 +605,7 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
                 bar.update(1)
                 continue
             seen.add(h)
-            if h in rlog:
+            if h in rlog and not (fix_dir and _needs_fix(rlog.get(h))):
                 summary.resumed += 1
                 bar.update(1)
                 continue

@@ -212,12 +212,13 @@ def output_name(file: str) -> str:
 
 def write_outcome(outcome: FixOutcome, out_dir: str | Path, *, overwrite: bool = False,
                   taken: set[str] | None = None,
-                  protect: set[Path] | None = None) -> FixOutcome:
+                  protect: set[Path] | None = None, name: str | None = None) -> FixOutcome:
     """Write ``outcome.jpeg`` to ``out_dir`` and set ``outcome.output``; a failure (the file
     exists and ``overwrite`` is off, the folder is not writable) turns the outcome into an
     error. ``taken``: names already given to other outputs of this run; ``protect``: the run's
     input files. Both are skipped by numbering (``_2``, ``_3``), so same-named photos from two
-    folders get two outputs and no output ever replaces an input, even with ``overwrite``."""
+    folders get two outputs and no output ever replaces an input, even with ``overwrite``.
+    ``name``: the file name to use instead of ``NAME_fixed.jpg``."""
     if not outcome.ok or outcome.jpeg is None:
         return outcome
     out_dir = Path(out_dir)
@@ -225,7 +226,7 @@ def write_outcome(outcome: FixOutcome, out_dir: str | Path, *, overwrite: bool =
     protect = {Path(p).resolve() for p in (protect or set())}
     if outcome.file and not outcome.file.startswith("upload"):
         protect.add(Path(outcome.file).resolve())
-    base = output_name(outcome.file)
+    base = name or output_name(outcome.file)
     name, i = base, 2
     while name in taken or (out_dir / name).resolve() in protect:
         name = f"{Path(base).stem}_{i}.jpg"
