@@ -12,6 +12,7 @@ import streamlit as st
 from analyzer.config import marketplace
 from analyzer.ui import layout, pipeline, resources
 from analyzer.ui.audit_tab import render_audit
+from analyzer.ui.fix_panel import render_fix, render_fix_all, upload_bytes
 from analyzer.ui.report_card import file_caption, render_report_card
 from analyzer.ui.search_panel import render_differentiation, render_search
 from analyzer.ui.text import md_escape, sentence
@@ -92,6 +93,7 @@ if good_items:
             return resources.product_mask_for(r.content_hash, settings.use_model, r)
 
         render_report_card(selected, mkt, get_mask)
+        render_fix(selected, upload_bytes(item, uploads), settings, search)
     with tab_search:
         if not pending:
             render_search(selected, search,
@@ -110,6 +112,9 @@ with tab_audit:
         catalog=search.catalog_dir if search.ok else None, batch_id=pipeline.batch_id(batch),
         missing_search=sum(pipeline.needs_search(i, settings, search, cache)
                            for i in good_items))
+    render_fix_all(good_items, lambda i: (pipeline.full_report(i, uploads, settings, cache),
+                                          upload_bytes(i, uploads)),
+                   settings, pipeline.batch_id(batch))
 
 # The slow parts, last: everything above is already on screen.
 if search.loading:
