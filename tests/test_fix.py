@@ -79,6 +79,17 @@ def test_soft_edges_get_no_grey_fringe_unlike_a_plain_composite() -> None:
     assert np.abs(bias_naive).max() > 10 and np.abs(bias_ours).max() < 3
 
 
+def test_background_is_left_alone_when_the_backdrop_is_not_plain() -> None:
+    # What the mask left out is a busy picture (a printed box's artwork, a scene), not a backdrop.
+    rgb, mask = textured_box(backdrop=(200, 200, 200))
+    rng = np.random.default_rng(3)
+    busy = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8).repeat(10, 0).repeat(10, 1)
+    rgb = np.where(mask[..., None] > 0, rgb, busy).astype(np.uint8)
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is None
+    assert (st.rgb == rgb).all() and "plain backdrop" in st.notes[0]
+
+
 def test_contact_shadow_is_kept_only_where_the_marketplace_allows_it() -> None:
     rgb, mask = textured_box(backdrop=(235, 235, 235))
     rgb[700:730, 380:820] = 150  # a shadow band right under the box
