@@ -90,6 +90,22 @@ def test_background_is_left_alone_when_the_backdrop_is_not_plain() -> None:
     assert (st.rgb == rgb).all() and "plain backdrop" in st.notes[0]
 
 
+def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
+    # A white garment filling the frame (runs off the left, bottom and right); the mask found only
+    # its dark collar, so "the backdrop" is the garment's light body.
+    rgb = np.full((800, 600, 3), 232, np.uint8)
+    rgb[:150] = 250                       # a little real backdrop above the shoulders
+    rgb[150:200, 150:450] = 30            # the collar
+    mask = np.zeros((800, 600), np.float32)
+    mask[150:200, 150:450] = 1.0
+    mask[200:800, 0:40] = 1.0             # sleeves the mask did find, at both edges
+    mask[200:800, 560:600] = 1.0
+    mask[760:800, :] = 1.0
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is None
+    assert (st.rgb == rgb).all() and "runs off the frame" in st.notes[0]
+
+
 def test_contact_shadow_is_kept_only_where_the_marketplace_allows_it() -> None:
     rgb, mask = textured_box(backdrop=(235, 235, 235))
     rgb[700:730, 380:820] = 150  # a shadow band right under the box

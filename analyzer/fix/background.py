@@ -15,6 +15,11 @@ lie within ``plain_rgb`` (RGB distance) of the smooth backdrop estimate, what th
 is a scene or a large object (a printed box whose picture the mask took for the product, a bed,
 a shelf): the product cannot be told from it, and the backdrop is left as it is, with a note.
 
+Guard: a light product cropped by the frame. When the product runs off the frame on two or more
+sides and the "backdrop" around it is light, that backdrop is most often more of the product (a
+white jacket or sweater filling the frame, whose body the mask missed): whitening it would erase
+the product, so it is left, with a note (found by eye on luma crops of white garments).
+
 3. A soft contact shadow is kept only on the marketplaces listed under ``contact_shadow`` in
    fixes.yaml: the backdrop's darkening right under the product, d = clip(1 - Y / Y_backdrop),
    faded with the distance from the product, is laid onto the white.
@@ -59,6 +64,16 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def sides_touched(product: np.ndarray, band_frac: float, min_share: float) -> int:
+    """How many sides of the frame the product reaches (within ``band_frac`` of the short side,
+    along at least ``min_share`` of that side), as the framing check counts them."""
+    h, w = product.shape
+    b = max(1, round(band_frac * min(h, w)))
+    shares = (product[:b].any(axis=0).mean(), product[-b:].any(axis=0).mean(),
+              product[:, :b].any(axis=1).mean(), product[:, -b:].any(axis=1).mean())
+    return int(sum(s >= min_share for s in shares))
+
+
 def plain_share(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
                 max_dist: float) -> float:
     """Share of the pixels outside the product within ``max_dist`` (RGB) of the smooth backdrop
@@ -101,6 +116,16 @@ def apply(state: FixState) -> Change | None:
         state.notes.append("background not changed: no product was found to keep")
         return None
     backdrop = backdrop_field(state.rgb, state.alpha, int(th["backdrop_side"]))
+    sides = sides_touched(state.alpha >= 0.5, float(th["touch_band_frac"]),
+                          float(th["touch_min"]))
+    bg_px = state.rgb[::4, ::4][state.alpha[::4, ::4] < 0.02]
+    light = len(bg_px) > 0 and float(bg_px.min(axis=1).mean()) >= float(th["light_backdrop"])
+    if sides >= 2 and light:
+        state.notes.append(
+            f"background not changed: the product runs off the frame on {sides} sides and what "
+            "is around it is light, so it may be more of the product (a white garment) rather "
+            "than a backdrop; shoot the whole product on a plain backdrop")
+        return None
     plain = plain_share(state.rgb, state.alpha, backdrop, float(th["plain_rgb"]))
     if plain < float(th["plain_min"]):
         state.notes.append(
