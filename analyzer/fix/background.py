@@ -18,7 +18,9 @@ a shelf): the product cannot be told from it, and the backdrop is left as it is,
 Guard: a light product cropped by the frame. When the product runs off the frame on two or more
 sides and the "backdrop" around it is light, that backdrop is most often more of the product (a
 white jacket or sweater filling the frame, whose body the mask missed): whitening it would erase
-the product, so it is left, with a note (found by eye on luma crops of white garments).
+the product, so it is left, with a note (found by eye on luma crops of white garments). Likewise
+when the "backdrop" is partly pure white already (at least ``mixed_pure_min``) and partly light
+but not white (``mixed_pale_min``): the real backdrop is white, the pale rest a white product.
 
 3. A soft contact shadow is kept only on the marketplaces listed under ``contact_shadow`` in
    fixes.yaml: the backdrop's darkening right under the product, d = clip(1 - Y / Y_backdrop),
@@ -120,6 +122,15 @@ def apply(state: FixState) -> Change | None:
                           float(th["touch_min"]))
     bg_px = state.rgb[::4, ::4][state.alpha[::4, ::4] < 0.02]
     light = len(bg_px) > 0 and float(bg_px.min(axis=1).mean()) >= float(th["light_backdrop"])
+    mins = bg_px.min(axis=1) if len(bg_px) else np.zeros(0)
+    pure = float((mins >= 250).mean()) if len(mins) else 0.0
+    pale = float(((mins >= 200) & (mins < 250)).mean()) if len(mins) else 0.0
+    if pure >= float(th["mixed_pure_min"]) and pale >= float(th["mixed_pale_min"]):
+        state.notes.append(
+            f"background not changed: {pure:.0%} of what lies around the product is already "
+            f"pure white and {pale:.0%} is light but not white, which is most likely more of a "
+            "white product the mask missed, not backdrop; nothing was erased")
+        return None
     if sides >= 2 and light:
         state.notes.append(
             f"background not changed: the product runs off the frame on {sides} sides and what "
