@@ -94,7 +94,7 @@ def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
     # A white garment filling the frame (runs off the left, bottom and right); the mask found only
     # its dark collar, so "the backdrop" is the garment's light body.
     rgb = np.full((800, 600, 3), 232, np.uint8)
-    rgb[:150] = 250                       # a little real backdrop above the shoulders
+    rgb[:150] = 242                       # a little real (light grey) backdrop above it
     rgb[150:200, 150:450] = 30            # the collar
     mask = np.zeros((800, 600), np.float32)
     mask[150:200, 150:450] = 1.0
@@ -104,6 +104,16 @@ def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
     st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
     assert background.apply(st) is None
     assert (st.rgb == rgb).all() and "runs off the frame" in st.notes[0]
+    # Not cut by the frame, but the "backdrop" is part pure white, part light: left alone too.
+    rgb2, m2 = textured_box(backdrop=(255, 255, 255))
+    rgb2[:450] = np.where(m2[:450, :, None] > 0, rgb2[:450], 232)
+    st2 = _state(rgb2.copy(), m2, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st2) is None
+    assert (st2.rgb == rgb2).all() and "already pure white" in st2.notes[0]
+    # A plain grey backdrop with neither is whitened.
+    rgb3, m3 = textured_box(backdrop=(232, 232, 232))
+    st3 = _state(rgb3.copy(), m3, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st3) is not None
 
 
 def test_contact_shadow_is_kept_only_where_the_marketplace_allows_it() -> None:
