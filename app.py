@@ -12,6 +12,7 @@ import streamlit as st
 from analyzer.config import marketplace
 from analyzer.ui import layout, pipeline, resources
 from analyzer.ui.audit_tab import render_audit
+from analyzer.ui.fix_panel import render_fix, render_fix_all, upload_bytes
 from analyzer.ui.report_card import file_caption, render_report_card
 from analyzer.ui.search_panel import render_differentiation, render_search
 from analyzer.ui.text import md_escape, sentence
@@ -88,6 +89,7 @@ if good_items:
         st.subheader(md_escape(item.name), anchor=False)
         st.caption(f"{file_caption(selected)} · checked against {mkt.label}'s main-image rules")
         render_report_card(selected, mkt, resources.product_mask)
+        render_fix(selected, upload_bytes(item, uploads), settings, search)
     with tab_search:
         if not pending:
             render_search(selected, search,
@@ -107,6 +109,9 @@ with tab_audit:
         catalog=search.catalog_dir if search.ok else None, batch_id=pipeline.batch_id(batch),
         missing_search=sum(pipeline.needs_search(i, settings, search, cache)
                            for i in good_items))
+    render_fix_all(good_items, lambda i: (pipeline.full_report(i, uploads, settings, cache),
+                                          upload_bytes(i, uploads)),
+                   settings, pipeline.batch_id(batch))
 
 # The slow parts, last: everything above is already on screen.
 if search.loading:

@@ -29,6 +29,10 @@ class ErrorCode(str, Enum):
     ARCHIVE_TOO_LARGE = "ARCHIVE_TOO_LARGE"
     UNSAFE_PATH = "UNSAFE_PATH"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # listing-lens fix
+    NO_PRODUCT_FOUND = "NO_PRODUCT_FOUND"
+    OUTPUT_EXISTS = "OUTPUT_EXISTS"
+    OUTPUT_NOT_WRITABLE = "OUTPUT_NOT_WRITABLE"
 
 
 class ListingLensError(Exception):

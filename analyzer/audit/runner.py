@@ -42,7 +42,7 @@ from analyzer.audit.results_log import (
 )
 from analyzer.audit.sources import AuditSource, open_source
 from analyzer.audit.worker import ItemResult, WorkerConfig, error_result, warm, work
-from analyzer.errors import ListingLensError
+from analyzer.errors import ErrorCode, ListingLensError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ CSV_FILE = "report.csv"
 PDF_FILE = "report.pdf"
 SUMMARY_FILE = "audit.json"
 THUMBS_DIR = "thumbs"
+FIXED_DIR = "fixed"  # `audit --fix`: the fixed photos, mirroring the source's folders
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
               pdf_detail_limit: int | None = None,
               on_progress: Callable[[int, int], None] | None = None,
               engine: str = "local", ray_address: str | None = None,
-              pools: PoolFactory | None = None) -> AuditSummary:
+              pools: PoolFactory | None = None, fix: bool = False) -> AuditSummary:
     """Audit every image of ``source`` into ``out_dir`` (results.jsonl, report.csv, report.pdf).
 
     ``pools``: where the images are analysed (:mod:`analyzer.audit.pools`); when None, the kind
@@ -139,12 +140,18 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     default the CPU count, 1 runs in this process; ``ray``: one Ray task per image on a local Ray
     or the cluster at ``ray_address``, ``workers`` defaulting to the cluster's CPUs). Same
     outputs, resume and error handling either way. ``on_progress(done, total)`` is called after
-    each input (e.g. a dashboard progress bar). Returns an :class:`AuditSummary`; raises
-    ListingLensError only for an unusable source, marketplace, catalog or engine.
+    each input (e.g. a dashboard progress bar). ``fix``: also write a fixed photo of each image
+    under ``out_dir/fixed/`` (its before and after grades go into the results, the CSV and the
+    PDF); an image audited earlier without ``fix`` is analysed again. Returns an
+    :class:`AuditSummary`; raises ListingLensError only for an unusable source, marketplace,
+    catalog or engine.
     """
     from analyzer.config import marketplace as get_marketplace
 
     get_marketplace(marketplace)  # a typo fails before any work
+    if fix and engine == "ray":
+        raise ListingLensError(ErrorCode.INTERNAL_ERROR,
+                               "--fix runs with the local engine only; drop --engine ray")
     t0 = time.perf_counter()
     src = source if isinstance(source, AuditSource) else open_source(source)
     out = Path(out_dir)
@@ -156,13 +163,14 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
 
         Catalog.open(catalog_s)  # CATALOG_NOT_FOUND / MISMATCH now, before any work
     if pools is None:
-        pools = pool_factory(engine, WorkerConfig(marketplace, use_model, catalog_s),
+        pools = pool_factory(engine, WorkerConfig(marketplace, use_model, catalog_s, fix=fix),
                              workers=workers, address=ray_address)
     try:
         return _run(src, out, pools, marketplace=marketplace, catalog=catalog_s,
                     progress=progress, reports=reports, store_name=store_name,
                     pdf_detail_limit=pdf_detail_limit, on_progress=on_progress,
-                    engine=engine, t0=t0, thumb_dir=thumb_dir)
+                    engine=engine, t0=t0, thumb_dir=thumb_dir,
+                    fix_dir=out / FIXED_DIR if fix else None)
     finally:
         pools.close()
 
@@ -170,7 +178,7 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
 def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | None,
          catalog: str | None, progress: bool, reports: bool, store_name: str | None,
          pdf_detail_limit: int | None, on_progress: Callable[[int, int], None] | None,
-         engine: str, t0: float, thumb_dir: Path) -> AuditSummary:
+         engine: str, t0: float, thumb_dir: Path, fix_dir: Path | None) -> AuditSummary:
     n_workers = pools.workers
     window = 2 * n_workers
     rlog = ResultsLog(out / RESULTS_FILE)
@@ -202,6 +210,8 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
                         store_thumbnail(thumb_dir, r.get("content_hash") or h, item.thumbnail)
                     except OSError as e:
                         r.setdefault("notes", []).append(f"thumbnail not saved ({e})")
+                if item.fixed is not None and fix_dir is not None:
+                    r["fix"] = write_fixed(item.fixed, fix_dir, r.get("file", ""))
             if not r.get("content_hash"):
                 r["content_hash"] = h
             rlog.append(r)
@@ -234,7 +244,7 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
                 bar.update(1)
                 continue
             seen.add(h)
-            if h in rlog:
+            if h in rlog and not (fix_dir is not None and needs_fix(rlog.get(h))):
                 summary.resumed += 1
                 bar.update(1)
                 continue
@@ -280,6 +290,33 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
     (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False),
                                     encoding="utf-8")
     return summary
+
+
+def fixed_path(fix_dir: str | Path, name: str) -> Path:
+    """Where the fixed photo of source item ``name`` goes: its folders mirrored under
+    ``fix_dir`` (only plain parts: sources already refuse unsafe names), ``NAME_fixed.jpg``."""
+    from analyzer.fix.runner import output_name
+
+    parts = [p for p in Path(name.replace("\\", "/")).parts[:-1]
+             if p not in ("", ".", "..", "/") and not p.startswith("/")]
+    return Path(fix_dir).joinpath(*parts, output_name(name))
+
+
+def write_fixed(outcome: Any, fix_dir: Path, name: str) -> dict[str, Any]:
+    """Write a worker's fixed photo under ``fix_dir`` (the audit's own folder: an earlier run's
+    photo is replaced); its fix JSON (the ``fix`` command's contract) for the result."""
+    from analyzer.fix.runner import write_outcome
+
+    target = fixed_path(fix_dir, name)
+    return write_outcome(outcome, target.parent, overwrite=True, name=target.name).to_dict()
+
+
+def needs_fix(result: dict[str, Any] | None) -> bool:
+    """An analysed image audited before without ``--fix`` (or whose fixed photo is gone)."""
+    if not result or not result.get("ok"):
+        return False
+    fx = result.get("fix")
+    return fx is None or (bool(fx.get("output")) and not Path(fx["output"]).exists())
 
 
 def _fail_pending(pending: dict, in_flight: set, rlog: ResultsLog, summary: AuditSummary,

@@ -27,6 +27,7 @@ class WorkerConfig:
     # BLAS/OpenMP/onnxruntime threads per worker (1: one worker per core; 0: leave as they are,
     # for work in the caller's own process)
     threads: int = 1
+    fix: bool = False  # also make the fixed photo (audit --fix), from this analysis and mask
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ItemResult:
 
     result: dict[str, Any]
     thumbnail: bytes | None = None
+    fixed: Any = None  # the fix's FixOutcome (its JPEG, not yet written) with ``fix``
 
 
 def error_result(item: AuditItem, err: ListingLensError) -> dict[str, Any]:
@@ -49,25 +51,32 @@ def error_result(item: AuditItem, err: ListingLensError) -> dict[str, Any]:
 
 
 def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: bool = True,
-              search: Any = None, thumbnail: bool = True) -> ItemResult:
+              search: Any = None, thumbnail: bool = True, fix: bool = False) -> ItemResult:
     """Analyse one item through the engine's one path (:func:`analyzer.engine.analyze_and_enrich`).
 
     Never raises for a bad image: unreadable items come back with ``ok: false``. ``search`` is an
-    open :class:`analyzer.search.integration.SearchContext` (or None).
+    open :class:`analyzer.search.integration.SearchContext` (or None). ``fix``: also make the
+    fixed photo (:mod:`analyzer.fix`, from this analysis and its mask, in this worker).
     """
     try:
         data = item.read()
     except ListingLensError as e:
         return ItemResult(error_result(item, e))
     a = analyze_and_enrich(data, marketplace=marketplace, name=item.name, use_model=use_model,
-                           search=search, thumbnail=thumbnail)
+                           search=search, thumbnail=thumbnail, keep_image=fix)
+    fixed = None
+    if fix and a.report.ok:
+        from analyzer.fix.runner import fix_report
+
+        fixed = fix_report(a.report, data, marketplace=marketplace, use_model=use_model)
+    a.report.image = a.report.mask = None
     d = a.report.to_dict()
     if not d.get("content_hash"):
         # Failed reads still get their hash: the resume key, and an empty file is content too.
         d["content_hash"] = hashlib.sha256(data).hexdigest()
     d["product_id"] = item.product_id
     d["title"] = item.title
-    return ItemResult(d, a.thumbnail)
+    return ItemResult(d, a.thumbnail, fixed)
 
 
 # --- worker-process state: set up once, then one call per image ------------------------------
@@ -135,4 +144,5 @@ def work(name: str, product_id: str, title: str, data: bytes) -> ItemResult:
     """Audit one image's bytes in a set-up worker (:func:`setup_worker`)."""
     cfg: WorkerConfig = _WORKER["config"]
     item = AuditItem(name, product_id, title, BytesLoader(data))
-    return audit_one(item, cfg.marketplace, use_model=cfg.use_model, search=_WORKER["search"])
+    return audit_one(item, cfg.marketplace, use_model=cfg.use_model, search=_WORKER["search"],
+                     fix=cfg.fix)

@@ -8,7 +8,7 @@ import importlib
 import logging
 import sys
 
-SUBCOMMAND_MODULES = ("analyze", "catalog", "search", "audit")
+SUBCOMMAND_MODULES = ("analyze", "catalog", "search", "audit", "fix")
 
 
 def build_parser() -> argparse.ArgumentParser:

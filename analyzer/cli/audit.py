@@ -1,5 +1,5 @@
 """`listing-lens audit SOURCE --out DIR [--catalog DIR] [--marketplace amazon] [--workers N]
-[--engine local|ray [--ray-address ADDR]]`.
+[--engine local|ray [--ray-address ADDR]] [--fix]`.
 
 Audits every image of a store (a folder, a zip, or a CSV with an ``image`` column) and writes
 ``DIR/results.jsonl`` (one analyze-JSON object per input), ``DIR/report.csv`` and
@@ -43,6 +43,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="classical product mask instead of the neural one (faster, rougher)")
     p.add_argument("--no-pdf-limit", action="store_true",
                    help="a page for every image with an issue (default: the 150 worth most)")
+    p.add_argument("--fix", action="store_true",
+                   help="also write a fixed photo of each image under DIR/fixed/ (white "
+                        "background, colour, framing, props) with its before/after grade in "
+                        "the CSV and PDF")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         args.source, args.out, marketplace=args.marketplace, catalog=args.catalog,
         workers=args.workers, use_model=not args.no_model, progress=not args.quiet,
         store_name=args.store_name, pdf_detail_limit=10**9 if args.no_pdf_limit else None,
-        engine=args.engine, ray_address=args.ray_address)
+        engine=args.engine, ray_address=args.ray_address, fix=args.fix)
     ok = summary.total - summary.failed
     print(f"audited {ok} of {summary.total} images in {summary.elapsed_s:.1f} s "
           f"({summary.analysed} analysed now, {summary.resumed} already done, "
@@ -87,4 +91,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {summary.failed - 20} more (see report.csv)", file=sys.stderr)
     print(f"results: {summary.results_path}\nCSV:     {summary.csv_path}\n"
           f"PDF:     {summary.pdf_path}")
+    if args.fix:
+        from analyzer.audit.runner import FIXED_DIR
+
+        print(f"fixed:   {summary.out_dir / FIXED_DIR}")
     return summary.exit_code

@@ -35,6 +35,16 @@ content_hash                SHA-256 of the file (the resume key)
 search_visual_rank          median *visual match rank* (stage 1, ``search.visual``); the
                             ``search_*`` figures above are the expected search position
 search_suppressed           true when the marketplace hides this main image from search
+fixed_file                  ``audit --fix``: the fixed photo's path (empty without --fix or
+                            when it could not be fixed; then fix_error says why)
+fix_grade_before,           grade and overall score of the photo as uploaded ...
+fix_overall_before
+fix_grade_after,            ... and of the fixed photo, re-graded
+fix_overall_after
+fix_flags_after             the fixed photo's flag codes, ``;``-separated
+fix_changes                 what the fix changed (change codes, ``;``-separated)
+fix_notes                   what it could not fix, ``|``-separated
+fix_error                   the error code when the photo could not be fixed
 ==========================  ===================================================================
 
 Encoding is UTF-8 with a byte-order mark (``utf-8-sig``): Excel then shows accented and
@@ -65,6 +75,8 @@ COLUMNS: tuple[str, ...] = (
     "search_rank", "search_top_k_share", "search_percentile", "search_rank_if_fixed",
     "search_fixes", "nearest_lookalike", "lookalike_similarity", "near_duplicates",
     "content_hash", "search_visual_rank", "search_suppressed",
+    "fixed_file", "fix_grade_before", "fix_overall_before", "fix_grade_after",
+    "fix_overall_after", "fix_flags_after", "fix_changes", "fix_notes", "fix_error",
 )
 ENCODING = "utf-8-sig"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -106,6 +118,23 @@ def search_figures(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fix_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """The ``audit --fix`` columns of a result (empty without a fix)."""
+    fx = result.get("fix")
+    if not isinstance(fx, dict):
+        return {}
+    before, after = fx.get("before") or {}, fx.get("after") or {}
+    return {
+        "fixed_file": fx.get("output") or "",
+        "fix_grade_before": before.get("grade"), "fix_overall_before": before.get("overall"),
+        "fix_grade_after": after.get("grade"), "fix_overall_after": after.get("overall"),
+        "fix_flags_after": ";".join(after.get("flags") or []),
+        "fix_changes": ";".join(c.get("code", "") for c in fx.get("changes") or []),
+        "fix_notes": " | ".join(fx.get("notes") or []),
+        "fix_error": (fx.get("error") or {}).get("code", ""),
+    }
+
+
 def row_for(result: dict[str, Any]) -> dict[str, Any]:
     """One CSV row (not yet neutralised) for an analyze-JSON result."""
     err = result.get("error") or {}
@@ -139,6 +168,7 @@ def row_for(result: dict[str, Any]) -> dict[str, Any]:
     for c in SCORE_COLUMNS:
         row[c] = scores.get(c)
     row.update(search_figures(result))
+    row.update(fix_figures(result))
     return {c: ("" if row.get(c) is None else row[c]) for c in COLUMNS}
 
 

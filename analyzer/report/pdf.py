@@ -20,6 +20,7 @@ Helvetica.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 from collections import Counter
@@ -534,6 +535,39 @@ def _lookalike_hits(r: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for h in v if isinstance(h, dict)] if isinstance(v, list) else []
 
 
+def _fix_block(r: dict[str, Any]) -> Flowable | None:
+    """``audit --fix``: the fixed photo beside its before -> after grade, changes and notes."""
+    fx = r.get("fix")
+    if not isinstance(fx, dict):
+        return None
+    if not fx.get("ok"):
+        err = fx.get("error") or {}
+        return _pm(f"<b>Fixed photo</b>: not made ({escape(str(err.get('code', '')))}: "
+                   f"{escape(_short(str(err.get('message', '')), 160))})", "small")
+    b, a = fx.get("before") or {}, fx.get("after") or {}
+
+    def _g(x: dict[str, Any]) -> str:
+        ov = x.get("overall")
+        return f"{escape(str(x.get('grade', '')))} ({float(ov):.0f})" if ov is not None else "-"
+
+    lines = [f"<b>Fixed photo</b>: grade {_g(b)} &#8594; <b>{_g(a)}</b>"]
+    lines += [escape(_short(c.get("message", ""), 160)) for c in fx.get("changes") or []]
+    lines += [f"<i>{escape(_short(n, 160))}</i>" for n in (fx.get("notes") or [])[:4]]
+    if fx.get("output"):
+        lines.append(escape(_short_path(str(fx["output"]), 90)))
+    img = None
+    with contextlib.suppress(OSError):
+        img = _fit_image(Path(fx["output"]).read_bytes(), 30 * mm, 30 * mm) \
+            if fx.get("output") else None
+    text = _pm("<br/>".join(lines), "small")
+    if img is None:
+        return text
+    t = Table([[img, text]], colWidths=[34 * mm, None], hAlign="LEFT")
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return t
+
+
 def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
             lookalike: Callable[[dict[str, Any]], Any] | None) -> Flowable:
     name = r.get("file", "")
@@ -586,6 +620,9 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
     lines = _search_lines(r)
     if lines:
         parts += [Spacer(1, 3), _pm("<br/>".join(lines), "small")]
+    fixed = _fix_block(r)
+    if fixed is not None:
+        parts += [Spacer(1, 3), fixed]
     hits = _lookalike_hits(r)[:5]
     if hits and lookalike is not None:
         cells, caps = [], []

@@ -103,11 +103,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from analyzer.config import marketplace as get_marketplace
 from analyzer.config import thresholds
+from analyzer.fix.ops import crop_to_fill, product_fill, whiten_background
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import differentiation as diff
 from analyzer.search.market_rank import QualityPrior, Stage2, expected_positions, suppression
@@ -242,47 +242,6 @@ def report_mask(report: ImageReport) -> np.ndarray | None:
 
 
 # --- the simulatable fixes ---------------------------------------------------------------------
-
-def whiten_background(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The product composited on pure white with its (soft) mask: out = p * rgb + (1-p) * 255."""
-    p = np.clip(mask.astype(np.float32), 0, 1)[:, :, None]
-    return np.rint(rgb.astype(np.float32) * p + 255.0 * (1.0 - p)).astype(np.uint8)
-
-
-def product_fill(mask: np.ndarray) -> float:
-    """How much of the frame the product spans: max(bbox width / W, bbox height / H)."""
-    b = mask >= 0.5
-    if b.sum() < 16:
-        return 0.0
-    ys = np.flatnonzero(b.any(axis=1))
-    xs = np.flatnonzero(b.any(axis=0))
-    h, w = b.shape
-    return float(max((xs[-1] + 1 - xs[0]) / w, (ys[-1] + 1 - ys[0]) / h))
-
-
-def crop_to_fill(rgb: np.ndarray, mask: np.ndarray, fill: float = 0.85,
-                 white: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """A square frame centred on the product whose side is the product's long side / ``fill``
-    (Amazon's "product fills 85% of the frame"); outside the photo it is padded with white (or
-    the edge pixels when ``white`` is False). Returns (rgb, mask)."""
-    b = mask >= 0.5
-    if b.sum() < 16:
-        return rgb.copy(), mask.copy()
-    ys = np.flatnonzero(b.any(axis=1))
-    xs = np.flatnonzero(b.any(axis=0))
-    x0, x1, y0, y1 = xs[0], xs[-1] + 1, ys[0], ys[-1] + 1
-    side = int(np.ceil(max(x1 - x0, y1 - y0) / fill))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    fx0, fy0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    h, w = b.shape
-    pad = (max(0, -fy0), max(0, fy0 + side - h), max(0, -fx0), max(0, fx0 + side - w))
-    border = cv2.BORDER_CONSTANT if white else cv2.BORDER_REPLICATE
-    big = cv2.copyMakeBorder(rgb, *pad, border, value=(255, 255, 255))
-    bm = cv2.copyMakeBorder(mask.astype(np.float32), *pad, cv2.BORDER_CONSTANT, value=0.0)
-    oy, ox = fy0 + pad[0], fx0 + pad[2]
-    return (np.ascontiguousarray(big[oy:oy + side, ox:ox + side]),
-            np.ascontiguousarray(bm[oy:oy + side, ox:ox + side]))
-
 
 def white_background_share(rgb: np.ndarray, mask: np.ndarray, ring: float = 0.05) -> float:
     """How white the background is at the photo's border: for each side, the share of its outer

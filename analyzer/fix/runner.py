@@ -1,0 +1,253 @@
+"""Fix one photo: analyse (or take the analysis), plan, apply the fixes at native size, encode,
+re-grade. Writing the file is separate (:func:`write_outcome`) so the dashboard can keep the
+bytes in memory and the CLI and the audit can write them.
+
+Never raises for a bad image: a photo that cannot be fixed comes back with ``ok=False`` and an
+``error`` {code, message}, like the analysis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analyzer.config import marketplace as get_marketplace
+from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.fix import output
+from analyzer.fix.plan import FixPlan, plan
+from analyzer.fix.registry import FIXES
+from analyzer.fix.rules import fix_rules
+from analyzer.fix.types import Change, FixKind, FixState
+from analyzer.io.loader import LoadedImage, load_image
+from analyzer.results import ImageReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Grade:
+    grade: str
+    overall: float | None
+    flags: list[str]
+
+    @classmethod
+    def of(cls, report: ImageReport) -> Grade:
+        ov = report.scores.get("overall")
+        return cls(report.grade, None if ov is None else round(float(ov), 2),
+                   [f.code for f in report.flags])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grade": self.grade, "overall": self.overall, "flags": list(self.flags)}
+
+
+@dataclass
+class FixOutcome:
+    """One input's fix, serialisable as the ``fix`` command's JSON contract."""
+
+    file: str
+    ok: bool
+    error: dict[str, str] | None = None
+    output: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    before: Grade | None = None
+    after: Grade | None = None
+    notes: list[str] = field(default_factory=list)
+    # Not serialised: the fixed file's bytes, its pixels and the re-graded report (dashboard).
+    jpeg: bytes | None = field(default=None, repr=False)
+    image: np.ndarray | None = field(default=None, repr=False)
+    after_report: ImageReport | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "ok": self.ok, "error": self.error, "output": self.output,
+                "changes": [c.to_dict() for c in self.changes],
+                "before": self.before.to_dict() if self.before else None,
+                "after": self.after.to_dict() if self.after else None,
+                "notes": list(self.notes)}
+
+
+def _failed(name: str, err: ListingLensError, before: Grade | None = None) -> FixOutcome:
+    return FixOutcome(file=name, ok=False, error=err.to_dict(), before=before)
+
+
+def _native(report: ImageReport, source: Any, cap: int) -> LoadedImage:
+    """The photo at native size (at most ``cap`` on its long side): the analysis's working copy
+    when that is already native, else the source loaded again without the working shrink."""
+    img: LoadedImage = report.image
+    native = min(img.long_side, cap)
+    if max(img.rgb.shape[:2]) >= native or source is None:
+        return img
+    return load_image(source, name=img.name, working_long_side=native)
+
+
+def _mask_prob(report: ImageReport) -> np.ndarray:
+    m = getattr(report, "mask", None)
+    img: LoadedImage = report.image
+    if isinstance(m, np.ndarray) and m.shape == img.rgb.shape[:2]:
+        return m.astype(np.float32) / 255.0
+    from analyzer.vision.mask import product_mask
+
+    return product_mask(img.rgb, img.alpha).prob.astype(np.float32)
+
+
+def apply_plan(rgb: np.ndarray, prob: np.ndarray, fplan: FixPlan, marketplace: str | None,
+               flags: set[str], source_info: dict[str, Any] | None = None,
+               rules: dict | None = None) -> tuple[FixState, list[Change]]:
+    """Run the planned fixes on ``rgb`` with the product probability ``prob`` (any size, it is
+    resized to the photo); returns the final state and the changes made (the output step not
+    included)."""
+    from analyzer.fix.ops import resize_to
+
+    rules = rules or fix_rules()
+    state = FixState(rgb=rgb, alpha=resize_to(prob.astype(np.float32), rgb.shape[:2]),
+                     marketplace=get_marketplace(marketplace), rules=rules, flags=set(flags),
+                     planned=fplan.kinds, source_info=dict(source_info or {}))
+    from analyzer.fix.ops import border_white_share
+
+    state.white = border_white_share(rgb) >= 0.9
+    changes: list[Change] = []
+    for kind in fplan.kinds:
+        fn = FIXES.get(kind)
+        if fn is None:
+            continue
+        ch = fn(state)
+        if ch is not None:
+            changes.append(ch)
+    return state, changes
+
+
+def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | None = None,
+               use_model: bool = True, keep_after_image: bool = False) -> FixOutcome:
+    """Fix the photo of ``report`` (an ``analyze(..., keep_image=True)`` result, whose mask is
+    reused). ``source`` (path or bytes) lets a photo larger than the working size be fixed at
+    native size. Never raises for a bad image."""
+    from analyzer.engine import analyze
+
+    name = report.file
+    if not report.ok:
+        return FixOutcome(file=name, ok=False, error=report.error)
+    before = Grade.of(report)
+    try:
+        if report.image is None:
+            raise ListingLensError(ErrorCode.INTERNAL_ERROR,
+                                   "the analysis kept no image to fix (keep_image=False)")
+        codes = {f.code for f in report.flags}
+        if "NO_PRODUCT" in codes:
+            raise ListingLensError(ErrorCode.NO_PRODUCT_FOUND,
+                                   "no product was found in the photo: there is nothing to frame "
+                                   "or cut out; upload a photo of the product")
+        rules = fix_rules()
+        fplan = plan(codes, rules)
+        img = _native(report, source, int(rules["max_long_side"]))
+        info = {"format": report.image.format, "original_mode": report.image.original_mode,
+                "orientation": report.image.exif_orientation}
+        state, changes = apply_plan(img.rgb, _mask_prob(report), fplan, marketplace, codes,
+                                    info, rules)
+        data, q = output.encode(state)
+        changes.append(output.describe(state, q))
+        after_report = analyze(data, marketplace=marketplace, name=name, use_model=use_model,
+                               keep_image=keep_after_image)
+        if not after_report.ok:  # pragma: no cover - our own JPEG always loads
+            raise ListingLensError(ErrorCode.INTERNAL_ERROR, "the fixed photo could not be "
+                                   "re-graded")
+        notes = fplan.notes + state.notes + _left_notes(fplan, after_report, rules)
+        if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}):
+            notes.insert(0, "no problem a fix answers was found: the photo is only re-saved")
+        return FixOutcome(file=name, ok=True, changes=changes, before=before,
+                          after=Grade.of(after_report), notes=_dedupe(notes), jpeg=data,
+                          image=state.rgb, after_report=after_report)
+    except ListingLensError as e:
+        return _failed(name, e, before)
+    except MemoryError:
+        return _failed(name, ListingLensError(ErrorCode.IMAGE_TOO_LARGE,
+                                              "not enough memory to fix this photo"), before)
+    except Exception as e:  # a bug must cost one photo, never the batch
+        log.error("internal error while fixing %s: %s: %s", name, type(e).__name__, e,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
+        return _failed(name, ListingLensError(
+            ErrorCode.INTERNAL_ERROR, f"internal error while fixing this photo "
+            f"({type(e).__name__}); please report it"), before)
+
+
+def fix_source(source: str | Path | bytes, *, marketplace: str | None = None,
+               name: str | None = None, use_model: bool = True,
+               keep_after_image: bool = False) -> FixOutcome:
+    """Analyse ``source`` (path or bytes) and fix it (:func:`fix_report`)."""
+    from analyzer.engine import analyze
+
+    report = analyze(source, marketplace=marketplace, name=name, use_model=use_model,
+                     keep_image=True)
+    return fix_report(report, source, marketplace=marketplace, use_model=use_model,
+                      keep_after_image=keep_after_image)
+
+
+def _left_notes(fplan: FixPlan, after: ImageReport, rules: dict) -> list[str]:
+    """Flags still raised on the fixed photo that a fix was meant to answer, said plainly."""
+    left = rules.get("left_after_fix") or {}
+    meant = {c for codes in fplan.reasons.values() for c in codes}
+    out = []
+    for f in after.flags:
+        if f.code in fplan.cannot:
+            continue
+        if f.code in left:
+            out.append(f"{f.code}: {left[f.code]}")
+        elif f.code in meant:
+            out.append(f"{f.code}: still flagged after the fix: {f.message}")
+    return out
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def output_name(file: str) -> str:
+    """``photo.png`` -> ``photo_fixed.jpg``."""
+    stem = Path(file).stem or "photo"
+    return f"{stem}_fixed.jpg"
+
+
+def write_outcome(outcome: FixOutcome, out_dir: str | Path, *, overwrite: bool = False,
+                  taken: set[str] | None = None,
+                  protect: set[Path] | None = None, name: str | None = None) -> FixOutcome:
+    """Write ``outcome.jpeg`` to ``out_dir`` and set ``outcome.output``; a failure (the file
+    exists and ``overwrite`` is off, the folder is not writable) turns the outcome into an
+    error. ``taken``: names already given to other outputs of this run; ``protect``: the run's
+    input files. Both are skipped by numbering (``_2``, ``_3``), so same-named photos from two
+    folders get two outputs and no output ever replaces an input, even with ``overwrite``.
+    ``name``: the file name to use instead of ``NAME_fixed.jpg``."""
+    if not outcome.ok or outcome.jpeg is None:
+        return outcome
+    out_dir = Path(out_dir)
+    taken = taken if taken is not None else set()
+    protect = {Path(p).resolve() for p in (protect or set())}
+    if outcome.file and not outcome.file.startswith("upload"):
+        protect.add(Path(outcome.file).resolve())
+    base = name or output_name(outcome.file)
+    name, i = base, 2
+    while name in taken or (out_dir / name).resolve() in protect:
+        name = f"{Path(base).stem}_{i}.jpg"
+        i += 1
+    taken.add(name)
+    path = out_dir / name
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not overwrite:
+            raise ListingLensError(ErrorCode.OUTPUT_EXISTS,
+                                   f"{path} already exists; pass --overwrite to replace it")
+        tmp = path.with_name(f".{name}.tmp{os.getpid()}")
+        tmp.write_bytes(outcome.jpeg)
+        os.replace(tmp, path)  # never a half-written file under the final name
+    except ListingLensError as e:
+        outcome.ok, outcome.error = False, e.to_dict()
+        return outcome
+    except OSError as e:
+        outcome.ok = False
+        outcome.error = ListingLensError(ErrorCode.OUTPUT_NOT_WRITABLE,
+                                         f"cannot write {path}: {e.strerror or e}").to_dict()
+        return outcome
+    outcome.output = str(path)
+    return outcome

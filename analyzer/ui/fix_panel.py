@@ -1,0 +1,203 @@
+"""The dashboard's "Fix it" action (report card) and "Download fixed photos" (store audit).
+
+The fix runs in the page's own process, on the report the page already has (its working image
+and product mask: no second mask run), with the upload's bytes so a large photo is fixed at its
+native size. Results are kept per (photo, marketplace, mask setting) in the session.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from analyzer.fix.runner import FixOutcome, fix_report, output_name
+from analyzer.results import ImageReport
+from analyzer.ui.report_card import grade_badge_html
+from analyzer.ui.state import SearchHandle, Settings
+from analyzer.ui.text import md_escape
+
+_STORE = "ll-fixes"
+_MAX_KEPT = 24  # fixed photos kept in the session (a few MB each)
+
+
+def _store() -> OrderedDict:
+    if _STORE not in st.session_state:
+        st.session_state[_STORE] = OrderedDict()
+    return st.session_state[_STORE]
+
+
+def fix_key(report: ImageReport, settings: Settings) -> tuple[str, str, bool]:
+    return (report.content_hash, settings.marketplace, settings.use_model)
+
+
+def fixed_for(report: ImageReport, data: bytes | None, settings: Settings) -> FixOutcome:
+    """The fix of ``report``'s photo, from the session when it was made before."""
+    store = _store()
+    key = fix_key(report, settings)
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    outcome = fix_report(report, data, marketplace=settings.marketplace,
+                         use_model=settings.use_model, keep_after_image=True)
+    store[key] = outcome
+    while len(store) > _MAX_KEPT:
+        store.popitem(last=False)
+    return outcome
+
+
+def search_after(outcome: FixOutcome, settings: Settings, search: SearchHandle
+                 ) -> dict[str, Any] | None:
+    """The search simulation of the fixed photo (once per outcome), when a catalog is loaded."""
+    after = outcome.after_report
+    if not search.ok or after is None or after.image is None:
+        return None
+    if after.search is None:
+        enriched = replace(after, flags=list(after.flags), scores=dict(after.scores))
+        try:
+            search.ctx.enrich(enriched, marketplace=settings.marketplace)
+        except Exception:  # the fix stands without its search figures
+            return None
+        after.search = enriched.search
+    return after.search
+
+
+def position_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+    """'median rank 14 -> 5; first screen 31% -> 62%' (None without the fixed photo's figures)."""
+    if not after:
+        return None
+    pk = str(after.get("primary_k", 10))
+    a_rank, a_share = after.get("median_rank"), (after.get("top_k_share") or {}).get(pk)
+    if a_rank is None or a_share is None:
+        return None
+    if before and before.get("median_rank") is not None:
+        b_share = (before.get("top_k_share") or {}).get(pk) or 0.0
+        return (f"Expected search position: median rank {before['median_rank']:g} → "
+                f"**{a_rank:g}**; on the first {pk} results in {b_share:.0%} → "
+                f"**{a_share:.0%}** of simulated searches")
+    return (f"Expected search position of the fixed photo: median rank **{a_rank:g}**; on the "
+            f"first {pk} results in **{a_share:.0%}** of simulated searches")
+
+
+def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
+               search: SearchHandle) -> FixOutcome | None:
+    """The "Fix it" action under a report card; returns the outcome once it was asked for."""
+    if not report.ok or report.image is None:
+        return None
+    st.markdown("#### Fix it for me")
+    key = fix_key(report, settings)
+    if key not in _store():
+        st.caption("Makes a marketplace-ready copy: pure white background with clean edges, "
+                   "colour cast removed, framed to the marketplace's fill target, stray "
+                   "objects removed, saved as sRGB JPEG. Your file is not changed.")
+        if not st.button("Fix it", icon=":material/auto_fix_high:", type="primary",
+                         key=f"fix-{report.content_hash[:16]}"):
+            return None
+    with st.spinner("Fixing the photo and grading the result…"):
+        outcome = fixed_for(report, data, settings)
+    if not outcome.ok:
+        err = outcome.error or {}
+        st.error(f"This photo could not be fixed: {md_escape(err.get('message', ''))} "
+                 f"(`{err.get('code', '')}`)", icon=":material/auto_fix_off:")
+        return outcome
+    left, right = st.columns(2)
+    left.image(report.image.rgb, caption="Your photo", width="stretch")
+    right.image(outcome.image, caption="Fixed", width="stretch")
+    b, a = outcome.before, outcome.after
+    g1, g2 = st.columns([1, 2], vertical_alignment="center")
+    g1.markdown(grade_badge_html(a.grade, a.overall or 0.0), unsafe_allow_html=True)
+    g2.markdown(f"Re-graded: **{b.grade}** ({b.overall:.0f}) → **{a.grade}** "
+                f"({a.overall:.0f})")
+    gone = [c for c in b.flags if c not in a.flags]
+    if gone:
+        g2.caption("Cleared: " + ", ".join(f"`{c}`" for c in gone))
+    if a.flags:
+        g2.caption("Still flagged: " + ", ".join(f"`{c}`" for c in a.flags))
+    text = position_text(report.search, search_after(outcome, settings, search))
+    if text:
+        st.markdown(text)
+    st.markdown("\n".join(f"- {md_escape(c.message)}" for c in outcome.changes))
+    for n in outcome.notes:
+        st.caption(f":material/info: {md_escape(n)}")
+    st.download_button("Download fixed photo", data=outcome.jpeg or b"",
+                       file_name=output_name(report.file), mime="image/jpeg",
+                       icon=":material/download:", key=f"dl-fix-{report.content_hash[:16]}")
+    return outcome
+
+
+def fixed_zip(outcomes: Sequence[FixOutcome]) -> bytes:
+    """The fixed photos (ok ones) as a zip, one ``NAME_fixed.jpg`` each (numbered on clashes),
+    plus ``fixes.json`` with every photo's changes, grades and notes."""
+    import json
+
+    buf = io.BytesIO()
+    names: set[str] = set()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # JPEGs do not compress
+        for o in outcomes:
+            if not o.ok or not o.jpeg:
+                continue
+            base = output_name(o.file)
+            name, i = base, 2
+            while name in names:
+                name = f"{base[:-4]}_{i}.jpg"
+                i += 1
+            names.add(name)
+            z.writestr(name, o.jpeg)
+        z.writestr("fixes.json", json.dumps([o.to_dict() for o in outcomes], indent=1,
+                                            ensure_ascii=False))
+    return buf.getvalue()
+
+
+def upload_bytes(item: Any, files: Sequence[tuple[str, bytes]]) -> bytes | None:
+    """The bytes of a batch item (:class:`analyzer.ui.pipeline.BatchItem`): the uploaded file,
+    or its member of an uploaded zip."""
+    from analyzer.ui.uploads import iter_uploads
+
+    if not 0 <= item.source < len(files):
+        return None
+    name, data = files[item.source]
+    if item.member is None:
+        return data
+    for entry in iter_uploads([(name, data)], []):
+        if entry.member == item.member:
+            return entry.data
+    return None
+
+
+def render_fix_all(items: Sequence[Any],
+                   load: Callable[[Any], tuple[ImageReport, bytes | None]],
+                   settings: Settings, batch_id: str = "") -> None:
+    """'Download fixed photos' on the store audit tab (fixes made on request, then zipped);
+    ``load(item)`` gives an item's full report and its bytes, only when the seller asks."""
+    if not items:
+        return
+    st.markdown("##### Fixed photos")
+    zkey = f"fixzip-{batch_id}-{settings.marketplace}-{settings.use_model}"
+    data = st.session_state.get(zkey)
+    if data is None:
+        if not st.button(f"Fix all {len(items)} photos", icon=":material/auto_fix_high:",
+                         key="fix-all"):
+            st.caption("Makes a marketplace-ready copy of every photo (a second or two each).")
+            return
+        bar = st.progress(0.0, text="Fixing photos…")
+        outcomes = []
+        for n, item in enumerate(items, 1):
+            report, raw = load(item)
+            outcomes.append(fixed_for(report, raw, settings) if report.ok else
+                            FixOutcome(file=report.file, ok=False, error=report.error))
+            bar.progress(n / len(items), text=f"Fixed {n} of {len(items)}")
+        bar.empty()
+        data = fixed_zip(outcomes)
+        st.session_state[zkey] = data
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            st.caption(f"{len(failed)} photo(s) could not be fixed; fixes.json in the zip "
+                       "says why.")
+    st.download_button("Download fixed photos (zip)", data=data, file_name="fixed-photos.zip",
+                       mime="application/zip", icon=":material/download:", key="dl-fix-zip",
+                       type="primary")

@@ -1,0 +1,59 @@
+"""Synthetic photos for the fix tests (no ../shared needed)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def soft_disk(size: tuple[int, int] = (600, 800), center: tuple[int, int] | None = None,
+              radius: int = 150, color: tuple[int, int, int] = (200, 30, 30),
+              backdrop: tuple[int, int, int] = (128, 128, 128), soft: float = 6.0,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """A flat-coloured disk with a soft (blurred) edge on a flat backdrop: (rgb, true alpha)."""
+    h, w = size
+    cy, cx = center or (h // 2, w // 2)
+    yy, xx = np.mgrid[:h, :w]
+    hard = (((yy - cy) ** 2 + (xx - cx) ** 2) <= radius ** 2).astype(np.float32)
+    alpha = cv2.GaussianBlur(hard, (0, 0), soft)
+    a = alpha[..., None]
+    rgb = a * np.array(color, np.float32) + (1 - a) * np.array(backdrop, np.float32)
+    return np.rint(rgb).astype(np.uint8), alpha
+
+
+def textured_box(size: tuple[int, int] = (900, 1200), box: tuple[int, int, int, int] = (
+        400, 300, 800, 700), backdrop: tuple[int, int, int] = (255, 255, 255),
+        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A textured, shaded box (x0, y0, x1, y1) on a flat backdrop: (rgb, mask 0/1)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    rgb = np.empty((h, w, 3), np.uint8)
+    rgb[:] = backdrop
+    x0, y0, x1, y1 = box
+    base = rng.integers(40, 160, 3)
+    shade = np.linspace(0, 60, y1 - y0)[:, None, None]
+    tex = rng.integers(-15, 16, (y1 - y0, x1 - x0, 3))
+    rgb[y0:y1, x0:x1] = np.clip(base + shade + tex, 0, 255).astype(np.uint8)
+    mask = np.zeros((h, w), np.float32)
+    mask[y0:y1, x0:x1] = 1.0
+    return rgb, mask
+
+
+def textured_blob(size: tuple[int, int] = (1200, 1600), center: tuple[int, int] = (600, 900),
+                  axes: tuple[int, int] = (300, 220), backdrop: tuple[int, int, int] = (
+                      255, 255, 255), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A textured, shaded ellipse (a round product: no straight edges a border finder could
+    take for a frame) on a flat backdrop: (rgb, mask 0/1)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    yy, xx = np.mgrid[:h, :w]
+    cy, cx = center
+    ay, ax = axes
+    inside = ((yy - cy) / ay) ** 2 + ((xx - cx) / ax) ** 2 <= 1.0
+    rgb = np.empty((h, w, 3), np.float32)
+    rgb[:] = backdrop
+    base = rng.integers(40, 160, 3).astype(np.float32)
+    shade = ((yy - cy + ay) / (2 * ay) * 60)[..., None]
+    tex = rng.integers(-15, 16, (h, w, 3))
+    rgb = np.where(inside[..., None], base + shade + tex, rgb)
+    return np.clip(rgb, 0, 255).astype(np.uint8), inside.astype(np.float32)

@@ -1,0 +1,296 @@
+"""Each fix on synthetic photos (no ../shared): what it changes, and what it must leave."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analyzer.config import marketplace
+from analyzer.fix import background, color, framing, output, props
+from analyzer.fix.ops import whiten_background
+from analyzer.fix.plan import plan
+from analyzer.fix.rules import fix_rules
+from analyzer.fix.runner import apply_plan, fix_report, fix_source
+from analyzer.fix.types import ChangeCode, FixKind, FixState
+from tests.fix_helpers import soft_disk, textured_blob, textured_box
+
+
+def _state(rgb: np.ndarray, alpha: np.ndarray, mkt: str = "amazon", planned=(),
+           white: bool = False) -> FixState:
+    return FixState(rgb=rgb, alpha=alpha.astype(np.float32), marketplace=marketplace(mkt),
+                    rules=fix_rules(), flags=set(), planned=tuple(planned), white=white)
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+def test_plan_maps_flags_to_fixes_in_run_order_and_states_what_it_cannot_fix() -> None:
+    p = plan({"PRODUCT_TOO_SMALL", "BACKGROUND_NOT_WHITE", "COLOR_CAST", "BLURRY",
+              "LOW_RESOLUTION"})
+    assert p.kinds == (FixKind.COLOR, FixKind.BACKGROUND, FixKind.FRAMING, FixKind.OUTPUT)
+    assert p.reasons[FixKind.FRAMING] == ("PRODUCT_TOO_SMALL",)
+    assert set(p.cannot) == {"BLURRY", "LOW_RESOLUTION"}
+    assert any(n.startswith("BLURRY: not fixed") for n in p.notes)
+    # No flag, no fix: only the output step.
+    assert plan(set()).kinds == (FixKind.OUTPUT,)
+    assert plan({"CLUTTERED_BACKGROUND"}).kinds == (FixKind.PROPS, FixKind.BACKGROUND,
+                                                    FixKind.OUTPUT)
+
+
+# --- background ---------------------------------------------------------------------------------
+
+def test_background_becomes_pure_white_on_a_gradient_and_the_product_is_kept() -> None:
+    rgb, mask = textured_box(backdrop=(200, 200, 200))
+    h, w = mask.shape
+    # A vignette: the backdrop darkens towards the corners.
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot((yy - h / 2) / h, (xx - w / 2) / w)
+    rgb = np.where(mask[..., None] > 0, rgb,
+                   np.clip(230 - 120 * r[..., None], 0, 255)).astype(np.uint8)
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    ch = background.apply(st)
+    assert ch is not None and ch.code == ChangeCode.BACKGROUND_WHITENED
+    out = st.rgb
+    bg = np.ones(mask.shape, bool)
+    bg[280:720, 380:820] = False  # the box grown by 20 px
+    assert (out[bg] == 255).all()
+    inner = np.zeros(mask.shape, bool)
+    inner[320:680, 420:780] = True
+    assert np.abs(out[inner].astype(int) - rgb[inner].astype(int)).mean() < 1.0
+
+
+def test_soft_edges_get_no_grey_fringe_unlike_a_plain_composite() -> None:
+    rgb, alpha = soft_disk(color=(200, 30, 30), backdrop=(110, 110, 110))
+    edge = (alpha > 0.05) & (alpha < 0.95)
+    # The edge as it would look shot on white: the product's share of red, the rest white.
+    ideal = alpha[..., None] * np.array([200, 30, 30.0]) + (1 - alpha[..., None]) * 255
+    st = _state(rgb.copy(), alpha, planned=(FixKind.BACKGROUND,))
+    background.apply(st)
+    naive = whiten_background(rgb, alpha)  # the grey backdrop's share stays in the edge
+    err_ours = np.abs(st.rgb[edge] - ideal[edge]).mean()
+    err_naive = np.abs(naive[edge] - ideal[edge]).mean()
+    assert err_naive > 10
+    assert err_ours < 0.4 * err_naive
+    # Naive: red is pulled down and green/blue up towards the grey (110); ours stays in place.
+    bias_ours = (st.rgb[edge] - ideal[edge]).mean(axis=0)
+    bias_naive = (naive[edge] - ideal[edge]).mean(axis=0)
+    assert np.abs(bias_naive).max() > 10 and np.abs(bias_ours).max() < 3
+
+
+def test_background_is_left_alone_when_the_backdrop_is_not_plain() -> None:
+    # What the mask left out is a busy picture (a printed box's artwork, a scene), not a backdrop.
+    rgb, mask = textured_box(backdrop=(200, 200, 200))
+    rng = np.random.default_rng(3)
+    busy = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8).repeat(10, 0).repeat(10, 1)
+    rgb = np.where(mask[..., None] > 0, rgb, busy).astype(np.uint8)
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is None
+    assert (st.rgb == rgb).all() and "plain backdrop" in st.notes[0]
+
+
+def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
+    # A white garment filling the frame (runs off the left, bottom and right); the mask found only
+    # its dark collar, so "the backdrop" is the garment's light body.
+    rgb = np.full((800, 600, 3), 232, np.uint8)
+    rgb[:150] = 242                       # a little real (light grey) backdrop above it
+    rgb[150:200, 150:450] = 30            # the collar
+    mask = np.zeros((800, 600), np.float32)
+    mask[150:200, 150:450] = 1.0
+    mask[200:800, 0:40] = 1.0             # sleeves the mask did find, at both edges
+    mask[200:800, 560:600] = 1.0
+    mask[760:800, :] = 1.0
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is None
+    assert (st.rgb == rgb).all() and "runs off the frame" in st.notes[0]
+    # Not cut by the frame, but the "backdrop" is part pure white, part light: left alone too.
+    rgb2, m2 = textured_box(backdrop=(255, 255, 255))
+    rgb2[:450] = np.where(m2[:450, :, None] > 0, rgb2[:450], 232)
+    st2 = _state(rgb2.copy(), m2, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st2) is None
+    assert (st2.rgb == rgb2).all() and "already pure white" in st2.notes[0]
+    # A plain grey backdrop with neither is whitened.
+    rgb3, m3 = textured_box(backdrop=(232, 232, 232))
+    st3 = _state(rgb3.copy(), m3, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st3) is not None
+
+
+def test_contact_shadow_is_kept_only_where_the_marketplace_allows_it() -> None:
+    rgb, mask = textured_box(backdrop=(235, 235, 235))
+    rgb[700:730, 380:820] = 150  # a shadow band right under the box
+    outs = {}
+    for mkt in ("amazon", "etsy"):
+        st = _state(rgb.copy(), mask, mkt=mkt, planned=(FixKind.BACKGROUND,))
+        ch = background.apply(st)
+        outs[mkt] = st.rgb
+        assert ("shadow" in ch.message) == (mkt == "etsy")
+    assert outs["amazon"][705:715, 450:750].min() >= 250
+    assert outs["etsy"][705:715, 450:750].mean() < 240
+    assert (outs["etsy"][:100] == 255).all()  # the rest of the backdrop is still pure white
+
+
+# --- colour ---------------------------------------------------------------------------------------
+
+def test_color_cast_is_removed_from_the_backdrop_white_patch() -> None:
+    clean, mask = textured_box(backdrop=(250, 250, 250))
+    warm = color.apply_gains(clean, np.array([1.0, 0.9, 0.72], np.float32))
+    st = _state(warm.copy(), mask)
+    ch = color.apply(st)
+    assert ch is not None and ch.code == ChangeCode.COLOR_CORRECTED
+    bg = st.rgb[:100].reshape(-1, 3).astype(int)
+    assert np.abs(bg[:, 0] - bg[:, 2]).max() <= 2  # the backdrop is neutral again
+    prod = mask > 0
+    before = np.abs(warm[prod].astype(int) - clean[prod].astype(int)).mean()
+    after = np.abs(st.rgb[prod].astype(int) - clean[prod].astype(int)).mean()
+    assert after < before / 3
+
+
+def test_color_fix_is_skipped_with_a_note_without_a_light_backdrop() -> None:
+    rgb, mask = textured_box(backdrop=(30, 30, 40))
+    st = _state(rgb.copy(), mask)
+    assert color.apply(st) is None
+    assert (st.rgb == rgb).all() and "no light backdrop" in st.notes[0]
+
+
+# --- framing --------------------------------------------------------------------------------------
+
+def test_small_product_is_framed_to_the_fill_target_without_enlarging() -> None:
+    rgb, mask = textured_box(size=(1500, 2000), box=(200, 300, 600, 800))  # 500 px tall
+    st = _state(rgb, mask, white=True)
+    ch = framing.apply(st)
+    assert ch is not None and ch.code == ChangeCode.REFRAMED
+    h, w = st.rgb.shape[:2]
+    assert h == w  # Amazon names no aspect: square
+    ys, xs = np.nonzero(st.alpha >= 0.5)
+    assert ys.max() + 1 - ys.min() == 500 and xs.max() + 1 - xs.min() == 400  # native pixels
+    fill = max(500 / h, 400 / w)
+    assert 0.85 <= fill <= 0.95
+    cy, cx = (ys.min() + ys.max()) / 2 / h, (xs.min() + xs.max()) / 2 / w
+    assert abs(cy - 0.5) < 0.01 and abs(cx - 0.5) < 0.01
+
+
+def test_framing_never_upscales_and_says_so_when_the_product_is_tiny() -> None:
+    rgb, mask = textured_box(size=(1500, 1500), box=(700, 700, 900, 900))  # 200 px
+    st = _state(rgb, mask, white=True)
+    framing.apply(st)
+    h, w = st.rgb.shape[:2]
+    assert max(h, w) == 500  # widened to Amazon's minimum, not upscaled
+    ys, xs = np.nonzero(st.alpha >= 0.5)
+    assert ys.max() + 1 - ys.min() == 200
+    assert any("enlarging it past its own pixels" in n for n in st.notes)
+
+
+def test_framing_keeps_a_cut_product_at_the_frame_edge() -> None:
+    frame = framing.plan_frame((0, 200, 300, 600), (800, 1000), 1.0, 0.88, 2)
+    assert frame[0] == 0  # no white gap left of a product that runs off the photo
+    frame = framing.plan_frame((300, 200, 600, 600), (800, 1000), 1.0, 0.88, 2)
+    assert frame[0] < 300 and frame[0] + frame[2] > 600
+
+
+def test_framing_uses_the_marketplace_aspect() -> None:
+    rgb, mask = textured_box(size=(1200, 1600), box=(300, 200, 1300, 1000))
+    st = _state(rgb, mask, mkt="etsy", white=True)
+    framing.apply(st)
+    h, w = st.rgb.shape[:2]
+    assert abs(w / h - 4 / 3) < 0.01  # Etsy's 4:3, the closest to this landscape photo
+
+
+# --- props ----------------------------------------------------------------------------------------
+
+def test_props_apart_from_the_product_are_removed_and_a_pair_is_kept() -> None:
+    rgb, mask = textured_box(size=(900, 1200), box=(300, 200, 700, 700))
+    rgb[750:820, 950:1050] = (20, 120, 20)  # a small prop in the corner
+    mask[750:820, 950:1050] = 1.0
+    st = _state(rgb.copy(), mask, white=True)
+    ch = props.apply(st)
+    assert ch is not None and ch.code == ChangeCode.PROPS_REMOVED
+    assert (st.rgb[760:810, 960:1040] == 255).all()
+    assert (st.rgb[300:600, 400:600] == rgb[300:600, 400:600]).all()
+    assert any("overlap the product" in n for n in st.notes)
+    # Two equal parts (a pair of shoes): neither is a prop.
+    rgb2, m2 = textured_box(size=(900, 1200), box=(100, 300, 500, 600))
+    rgb2[300:600, 700:1100] = rgb2[300:600, 100:500]
+    m2[300:600, 700:1100] = 1.0
+    st2 = _state(rgb2.copy(), m2, white=True)
+    assert props.apply(st2) is None and (st2.rgb == rgb2).all()
+
+
+def test_props_on_a_coloured_backdrop_are_inpainted() -> None:
+    rgb, mask = textured_box(size=(900, 1200), box=(300, 200, 700, 700), backdrop=(180, 160, 120))
+    rgb[750:820, 950:1050] = (20, 20, 200)
+    mask[750:820, 950:1050] = 1.0
+    st = _state(rgb.copy(), mask)
+    props.apply(st)
+    patch = st.rgb[760:810, 960:1040].reshape(-1, 3).astype(int)
+    assert np.abs(patch - np.array([180, 160, 120])).mean() < 8
+
+
+# --- output and the whole run -----------------------------------------------------------------
+
+def test_output_is_an_srgb_jpeg_without_metadata_at_quality_90_or_more() -> None:
+    rgb, mask = textured_box()
+    st = _state(rgb, mask)
+    data, q = output.encode(st)
+    assert q >= 90
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "JPEG" and im.mode == "RGB"
+    assert "exif" not in im.info and "icc_profile" not in im.info
+
+
+def test_fix_applies_exif_orientation_and_strips_it() -> None:
+    rgb, _ = textured_box(size=(600, 900), box=(100, 100, 500, 400), backdrop=(190, 190, 190))
+    im = Image.fromarray(rgb)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    exif[0x010F] = "TestCam"
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    o = fix_source(buf.getvalue(), name="rot.jpg", use_model=False)
+    assert o.ok, o.error
+    out = Image.open(io.BytesIO(o.jpeg))
+    assert "exif" not in out.info
+    assert any("upright" in c.message for c in o.changes if c.code == ChangeCode.CONVERTED)
+
+
+def test_fix_source_clears_the_background_and_framing_flags_and_regrades() -> None:
+    rgb, _ = textured_blob(backdrop=(205, 200, 190))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    o = fix_source(buf.getvalue(), name="grey.jpg", marketplace="amazon")
+    assert o.ok, o.error
+    assert {"BACKGROUND_NOT_WHITE", "PRODUCT_TOO_SMALL"} & set(o.before.flags)
+    assert not {"BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "PRODUCT_TOO_SMALL"} & set(
+        o.after.flags)
+    assert o.after.overall > o.before.overall
+    codes = [c.code for c in o.changes]
+    assert codes == [ChangeCode.BACKGROUND_WHITENED, ChangeCode.REFRAMED, ChangeCode.CONVERTED]
+    d = o.to_dict()
+    assert set(d) == {"file", "ok", "error", "output", "changes", "before", "after", "notes"}
+
+
+def test_a_blank_frame_is_a_clear_error_not_a_crash() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 800), (250, 250, 250)).save(buf, "PNG")
+    o = fix_source(buf.getvalue(), name="blank.png", use_model=False)
+    assert not o.ok and o.error["code"] == "NO_PRODUCT_FOUND"
+    assert o.before is not None and "NO_PRODUCT" in o.before.flags
+
+
+def test_fix_report_without_image_is_an_error() -> None:
+    from analyzer.engine import analyze
+
+    rgb, _ = textured_box(backdrop=(200, 200, 200))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    rep = analyze(buf.getvalue(), use_model=False)  # keep_image off
+    o = fix_report(rep)
+    assert not o.ok and o.error["code"] == "INTERNAL_ERROR"
+
+
+@pytest.mark.parametrize("flags", [set(), {"BLURRY"}])
+def test_nothing_to_fix_only_resaves(flags: set[str]) -> None:
+    rgb, mask = textured_box()
+    p = plan(flags)
+    st, changes = apply_plan(rgb, mask, p, "amazon", flags)
+    assert changes == [] and (st.rgb == rgb).all()

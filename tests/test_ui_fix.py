@@ -1,0 +1,82 @@
+"""The dashboard's Fix it action and the fixed-photos zip, driven through Streamlit's AppTest
+(the component on its own: no models, no catalog, no ../shared)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from analyzer.fix.runner import FixOutcome  # noqa: E402
+from analyzer.ui.fix_panel import fixed_zip, position_text  # noqa: E402
+
+
+def _page() -> None:
+    import io
+
+    from PIL import Image
+
+    from analyzer.engine import analyze
+    from analyzer.ui.fix_panel import render_fix, render_fix_all
+    from analyzer.ui.state import SearchHandle, Settings
+    from tests.fix_helpers import textured_blob
+
+    rgb, _ = textured_blob(size=(600, 800), center=(300, 400), axes=(220, 170),
+                           backdrop=(200, 198, 190))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    data = buf.getvalue()
+    settings = Settings("amazon", use_model=False, catalog=None)
+    report = analyze(data, name="grey.jpg", use_model=False, keep_image=True)
+    render_fix(report, data, settings, SearchHandle(None))
+    render_fix_all(["only"], lambda item: (report, data), settings, "b1")
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def test_fix_it_shows_the_fixed_photo_regraded_and_offers_downloads() -> None:
+    at = AppTest.from_function(_page, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Re-graded" not in _texts(at)  # nothing is fixed until asked
+    at.button(key=[b.key for b in at.button if b.key.startswith("fix-")
+                   and b.key != "fix-all"][0]).click().run()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert "Re-graded:" in text
+    assert "Cleared:" in text and "BACKGROUND_NOT_WHITE" in text.split("Cleared:")[1]
+    assert "background made pure white" in text
+    stored = at.session_state["ll-fixes"]
+    (outcome,) = stored.values()
+    assert outcome.ok and outcome.jpeg[:2] == b"\xff\xd8"
+    assert outcome.after.overall > outcome.before.overall
+    # The store audit's zip: made on request.
+    at.button(key="fix-all").click().run()
+    assert not at.exception, at.exception
+    data = at.session_state["fixzip-b1-amazon-False"]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert sorted(z.namelist()) == ["fixes.json", "grey_fixed.jpg"]
+
+
+def test_fixed_zip_numbers_clashing_names_and_lists_failures() -> None:
+    ok = FixOutcome(file="a/p.jpg", ok=True, jpeg=b"\xff\xd8x")
+    ok2 = FixOutcome(file="b/p.png", ok=True, jpeg=b"\xff\xd8y")
+    bad = FixOutcome(file="c.jpg", ok=False, error={"code": "NO_PRODUCT_FOUND", "message": "m"})
+    with zipfile.ZipFile(io.BytesIO(fixed_zip([ok, ok2, bad]))) as z:
+        assert sorted(z.namelist()) == ["fixes.json", "p_fixed.jpg", "p_fixed_2.jpg"]
+        assert b"NO_PRODUCT_FOUND" in z.read("fixes.json")
+
+
+def test_position_text() -> None:
+    before = {"median_rank": 14.0, "top_k_share": {"10": 0.31}, "primary_k": 10}
+    after = {"median_rank": 5.0, "top_k_share": {"10": 0.62}, "primary_k": 10}
+    t = position_text(before, after)
+    assert "14" in t and "**5**" in t and "31%" in t and "**62%**" in t
+    assert position_text(before, None) is None
+    assert "median rank **5**" in position_text(None, after)
