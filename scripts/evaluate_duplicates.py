@@ -1,0 +1,198 @@
+"""Does NEAR_DUPLICATE catch copies of catalog photos and leave other photos of a product alone?
+
+Two stores, two splits:
+
+- **luma** (the demo catalog, 199 products, 733 images): the products are split by a hash of
+  their id into a *tuning* half and a *report* half. Positives: copies of each product's main
+  image in every family of ``scripts/copy_families.py`` (resize, mirror, crop, text, colour,
+  mirror+crop+text; all resized and re-encoded), searched against the whole catalog; a hit is
+  the source image among the near-duplicates. Negatives: every *other* photo of a multi-view
+  product (another angle, a colour variant), searched against the catalog without its own file;
+  any near-duplicate is a false flag.
+- **grocery** (never used for tuning): a catalog of the 81 iconic images; positives are copies
+  of them, negatives are shoppers' in-store photos of the same products (a sample).
+
+Baselines: the rule before this change (pHash of the upload only, cosine of the upload only)
+and imagededup's PHash recipe (Hamming <= 10 on the upload's pHash).
+
+Usage: ``nice -n 10 python scripts/evaluate_duplicates.py [--per-family 1] [--grocery-neg 120]``
+Features are cached in /tmp/i16/ (delete to recompute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from copy_families import FAMILIES, make_copy  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+CACHE = Path("/tmp/i16")
+
+
+def split_of(pid: str) -> str:
+    return "tune" if zlib.crc32(pid.encode()) % 2 == 0 else "report"
+
+
+def features(emb, imgs: list[np.ndarray]) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    from analyzer.search.duplicates import query_signature
+
+    sigs = [query_signature(im) for im in imgs]
+    from analyzer.search.integration import listing_mask
+
+    mir = [np.ascontiguousarray(im[:, ::-1]) for im in imgs]
+    allim = imgs + mir
+    masks = [listing_mask(im) for im in allim]
+    e = emb.embed(allim, masks, batch_size=8)
+    n = len(imgs)
+    return {"e": e[:n], "em": e[n:], "h": np.array([s.hashes for s in sigs], dtype=np.uint64)}
+
+
+def cached(name: str, fn):  # type: ignore[no-untyped-def]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    p = CACHE / f"{name}.npz"
+    if p.is_file():
+        return dict(np.load(p, allow_pickle=True))
+    d = fn()
+    np.savez(p, **d)
+    return d
+
+
+def luma_sets(cat, emb, per_family: int, n_products: int,  # type: ignore[no-untyped-def]
+              n_neg: int) -> tuple[dict, dict]:
+    from analyzer.io.loader import load_image
+
+    meta = cat.meta
+    main = meta.groupby("product_id", sort=False)["item_id"].first()
+    # A sample of products, half from each split (the whole catalog stays the search space).
+    rng0 = np.random.default_rng(0)
+    pids = np.array([str(p) for p in main.index])
+    keep = []
+    for part in ("tune", "report"):
+        cand = [p for p in pids if split_of(p) == part]
+        keep += list(rng0.choice(cand, min(len(cand), n_products // 2), replace=False))
+    main = main.loc[sorted(keep)]
+
+    def pos() -> dict:
+        imgs, src, fam, pids = [], [], [], []
+        for pid, item in main.items():
+            rgb = load_image(cat.image_path(int(item))).rgb
+            rng = np.random.default_rng(zlib.crc32(str(pid).encode()))
+            for f in FAMILIES:
+                for _ in range(per_family):
+                    imgs.append(make_copy(rgb, f, rng))
+                    src.append(int(item))
+                    fam.append(f)
+                    pids.append(str(pid))
+        d = features(emb, imgs)
+        d.update(src=np.array(src), fam=np.array(fam), pid=np.array(pids))
+        return d
+
+    def neg() -> dict:
+        imgs, src, pids = [], [], []
+        mains = set(int(x) for x in meta.groupby("product_id", sort=False)["item_id"].first())
+        others = [(int(i), str(p)) for i, p in zip(meta["item_id"], meta["product_id"],
+                                                   strict=True) if int(i) not in mains]
+        pick = np.random.default_rng(1).choice(len(others), min(n_neg, len(others)),
+                                               replace=False)
+        for j in sorted(pick):
+            item, pid = others[j]
+            imgs.append(load_image(cat.image_path(int(item))).rgb)
+            src.append(int(item))
+            pids.append(str(pid))
+        d = features(emb, imgs)
+        d.update(src=np.array(src), pid=np.array(pids))
+        return d
+
+    return (cached(f"luma_pos_{per_family}_{n_products}", pos),
+            cached(f"luma_neg_{n_neg}", neg))
+
+
+def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-def]
+                 n_products: int) -> tuple[dict, dict, dict]:
+    import csv
+
+    from analyzer.io.loader import load_image
+
+    g = DATA / "grocery" / "dataset"
+    with open(g / "classes.csv", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1:]
+    icon = {r[0]: g / r[4].lstrip("/") for r in rows}
+    names = sorted(icon)
+
+    def cat() -> dict:
+        imgs = [load_image(icon[n]).rgb for n in names]
+        d = features(emb, imgs)
+        d["name"] = np.array(names)
+        return d
+
+    def pos() -> dict:
+        imgs, src, fam = [], [], []
+        pick = set(np.random.default_rng(2).choice(len(names), min(n_products, len(names)),
+                                                   replace=False).tolist())
+        for i, n in enumerate(names):
+            if i not in pick:
+                continue
+            rgb = load_image(icon[n]).rgb
+            rng = np.random.default_rng(zlib.crc32(n.encode()))
+            for f in FAMILIES:
+                for _ in range(per_family):
+                    imgs.append(make_copy(rgb, f, rng))
+                    src.append(i)
+                    fam.append(f)
+        d = features(emb, imgs)
+        d.update(src=np.array(src), fam=np.array(fam))
+        return d
+
+    def neg() -> dict:
+        lines = [ln for ln in (g / "val.txt").read_text().splitlines() if ln.strip()]
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(lines), min(n_neg, len(lines)), replace=False)
+        imgs, src = [], []
+        for j in pick:
+            path, fine = lines[j].split(",")[:2]
+            imgs.append(load_image(g / path.strip().lstrip("/")).rgb)
+            src.append(int(fine))
+        d = features(emb, imgs)
+        d["src"] = np.array(src)
+        return d
+
+    return (cached("grocery_cat", cat), cached(f"grocery_pos_{per_family}_{n_products}", pos),
+            cached(f"grocery_neg_{n_neg}", neg))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--per-family", type=int, default=1)
+    ap.add_argument("--grocery-neg", type=int, default=80)
+    ap.add_argument("--luma-products", type=int, default=40)
+    ap.add_argument("--luma-neg", type=int, default=150)
+    ap.add_argument("--grocery-products", type=int, default=20)
+    ap.add_argument("--features-only", action="store_true")
+    args = ap.parse_args()
+
+    from analyzer.search.catalog import DEMO_CATALOG, Catalog
+
+    cat = Catalog.open(DEMO_CATALOG)
+    emb = cat.embedder("cpu")
+    lp, ln = luma_sets(cat, emb, args.per_family, args.luma_products, args.luma_neg)
+    gc, gp, gn = grocery_sets(emb, args.grocery_neg, args.per_family, args.grocery_products)
+    if args.features_only:
+        return
+    from duplicates_report import report
+
+    report(cat, lp, ln, gc, gp, gn)
+
+
+if __name__ == "__main__":
+    _ = hashlib  # (kept for callers that key caches by content)
+    main()
