@@ -43,7 +43,7 @@ FLAG_CHECK: dict[str, str] = {
     "FILE_TOO_BIG_FOR_MARKETPLACE": "resolution", "CMYK": "resolution", "ANIMATED": "resolution",
     "TEXT_OR_WATERMARK": "overlays", "BORDER": "overlays", "INSET_IMAGE": "overlays",
     "LOW_DIFFERENTIATION": "differentiation", "NEAR_DUPLICATE": "differentiation",
-    "LOW_SEARCH_RANK": "search",
+    "LOW_SEARCH_RANK": "search", "OUTSIDE_CATALOG": "search",
 }
 SEARCH_KEYS = ("search", "differentiation")
 

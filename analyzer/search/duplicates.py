@@ -77,18 +77,18 @@ def mirror_similarities(e: np.ndarray, e_mirror: np.ndarray | None,
 class CopyRule:
     """See the module docstring; defaults tuned on the luma tuning half (see the script)."""
 
-    phash_max: int = 12
-    similarity: float = 0.90
-    phash_strict: int = 6
-    similarity_strict: float = 0.96
+    phash_max: int = 22
+    similarity: float = 0.94
+    phash_strict: int = 2
+    similarity_strict: float = 0.97
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> CopyRule:
         d = dict(d or {})
-        return cls(phash_max=int(d.get("copy_phash_max", cls.phash_max)),
-                   similarity=float(d.get("copy_similarity", cls.similarity)),
-                   phash_strict=int(d.get("copy_phash_strict", cls.phash_strict)),
-                   similarity_strict=float(d.get("copy_similarity_strict",
+        return cls(phash_max=int(d.get("duplicate_phash_max", cls.phash_max)),
+                   similarity=float(d.get("duplicate_similarity", cls.similarity)),
+                   phash_strict=int(d.get("duplicate_phash_strict", cls.phash_strict)),
+                   similarity_strict=float(d.get("duplicate_similarity_strict",
                                                  cls.similarity_strict)))
 
     def is_duplicate(self, dist: np.ndarray, sims: np.ndarray, same_file: np.ndarray,
@@ -111,3 +111,22 @@ def find_copies(sig: QuerySignature, sha256: str, sims: np.ndarray, item_hashes:
     dup = rule.is_duplicate(dist, np.asarray(sims), same, ok)
     idx = np.flatnonzero(dup)
     return idx[np.argsort(-np.asarray(sims)[idx], kind="stable")], dist
+
+
+def colour_signature(rgb: np.ndarray) -> np.ndarray:
+    """Median CIELAB colour (L*, a*, b*) of the non-white pixels of a 64 px copy: what a colour
+    variant changes (the same garment shot in red and in green shares pose, pHash and most of
+    its embedding) and a copy keeps (a slight tint moves it a few units)."""
+    import cv2
+
+    small = cv2.resize(np.asarray(rgb)[:, :, :3], (64, 64), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    fg = small.reshape(-1, 3).min(axis=1) < 235
+    pix = lab[fg] if fg.sum() >= 20 else lab
+    med = np.median(pix, axis=0)
+    return np.array([med[0] * 100.0 / 255.0, med[1] - 128.0, med[2] - 128.0], np.float32)
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance of two colour signatures (CIE76 Delta E of the median colours)."""
+    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
