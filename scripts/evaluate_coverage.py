@@ -141,8 +141,10 @@ def main() -> None:
     t_base = float(np.quantile(cov1, 0.05))
     print(f"chosen on tuning: quantile {q}, max_ratio {r:.3f}; baseline top-1 cosine cut "
           f"{t_base:.3f}")
-    print(f"(shipped rule: {CoverageRule()})")
-    rule = CoverageRule()
+    from analyzer.config import thresholds
+
+    rule = CoverageRule.from_dict(thresholds().get("coverage"))
+    print(f"shipped rule (thresholds.yaml): {rule}")
     print("\n## tuning split (luma, one category left out of the catalog)")
     print("| left out | missing flagged (ours, shipped) | covered flagged | missing (top-1 "
           "baseline) | covered (baseline) |")

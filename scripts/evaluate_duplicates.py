@@ -6,9 +6,11 @@ Two stores, two splits:
   their id into a *tuning* half and a *report* half. Positives: copies of each product's main
   image in every family of ``scripts/copy_families.py`` (resize, mirror, crop, text, colour,
   mirror+crop+text; all resized and re-encoded), searched against the whole catalog; a hit is
-  the source image among the near-duplicates. Negatives: every *other* photo of a multi-view
-  product (another angle, a colour variant), searched against the catalog without its own file;
-  any near-duplicate is a false flag.
+  the source image among the near-duplicates. Negatives: a sample of the *other* photos of
+  multi-view products, searched against the catalog without their own file; any near-duplicate
+  is a false flag. They are reported in two groups: other views (back, side, detail) and colour
+  variants, which in luma are the same shot of the garment recoloured (pose, folds and pHash
+  identical: every method flags most of them, and arguably they are copies).
 - **grocery** (never used for tuning): a catalog of the 81 iconic images; positives are copies
   of them, negatives are shoppers' in-store photos of the same products (a sample).
 
@@ -220,7 +222,10 @@ def rates(pos: dict, neg: dict, E: np.ndarray, cat_h: np.ndarray, pos_mask, neg_
             fn[np.arange(len(neg["src"])), neg["src"]] = False
         false = fn.any(axis=1)
         fams = {f: hit[pos_mask & (pos["fam"] == f)] for f in FAMILIES}
-        out[name] = {"families": fams, "all": hit[pos_mask], "false": false[neg_mask]}
+        kind = neg.get("kind", np.zeros(len(false), dtype=object))
+        out[name] = {"families": fams, "all": hit[pos_mask], "false": false[neg_mask],
+                     "false_variant": false[neg_mask & (kind == "variant")],
+                     "false_view": false[neg_mask & (kind != "variant")]}
     return out
 
 
@@ -228,14 +233,21 @@ def print_rates(title: str, r: dict, neg_name: str) -> None:
     def pct(x: np.ndarray) -> str:
         return f"{100 * x.mean():.0f}%" if len(x) else "-"
 
+    def frac(x: np.ndarray) -> str:
+        return f"{pct(x)} ({int(x.sum())}/{len(x)})"
+
+    split = any(len(v["false_variant"]) for v in r.values())
     print(f"\n### {title}")
-    print("| method | " + " | ".join(FAMILIES) + f" | all copies | false flags: {neg_name} |")
-    print("|---|" + "---|" * (len(FAMILIES) + 2))
+    head = (" | false: other views | false: colour variants (same shot recoloured)" if split
+            else f" | false flags: {neg_name}")
+    print("| method | " + " | ".join(FAMILIES) + " | all copies" + head + " |")
+    print("|---|" + "---|" * (len(FAMILIES) + 2 + split))
     for name, v in r.items():
         n = len(v["all"])
+        tail = (f"{frac(v['false_view'])} | {frac(v['false_variant'])}" if split
+                else frac(v["false"]))
         print(f"| {name} | " + " | ".join(pct(v["families"][f]) for f in FAMILIES)
-              + f" | **{pct(v['all'])}** (n={n}) | {pct(v['false'])} "
-              f"({int(v['false'].sum())}/{len(v['false'])}) |")
+              + f" | **{pct(v['all'])}** (n={n}) | {tail} |")
 
 
 def report(cat, lp, ln, gc, gp, gn) -> None:  # type: ignore[no-untyped-def]
@@ -245,6 +257,11 @@ def report(cat, lp, ln, gc, gp, gn) -> None:  # type: ignore[no-untyped-def]
     cat_h = hex_to_u64(list(cat.meta["phash"]))
     split_p = np.array([split_of(str(p)) for p in lp["pid"]])
     split_n = np.array([split_of(str(p)) for p in ln["pid"]])
+    # luma's other photos of a product: other angles (back, side, alt) and colour variants,
+    # which are the same shot recoloured (``*_main`` of another colour): reported apart.
+    ln = dict(ln)
+    ln["kind"] = np.array(["variant" if "_main" in str(cat.meta["image"].iloc[int(i)])
+                           else "view" for i in ln["src"]])
     for part in ("tune", "report"):
         r = rates(lp, ln, E, cat_h, split_p == part, split_n == part)
         print_rates(f"luma, {part} half (demo catalog, 733 images)", r,

@@ -28,8 +28,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class CoverageRule:
-    quantile: float = 0.90
-    max_ratio: float = 1.5
+    quantile: float = 0.75
+    max_ratio: float = 1.30
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> CoverageRule:
