@@ -13,6 +13,8 @@
         "what_if": {"fixes": [...], "median_rank", "top_k_share", "mean_log_rank",
                     "percentile", "score", "gain_top_k_share", "gain_median_rank",
                     "shopper", "peer", "by_fix": {fix: {"median_rank", "top_k_share"}}} | None,
+        "coverage": {"covered", "knn_distance", "reference", "ratio"},
+        "outside_catalog": bool,   # True: the figures above are not meaningful (OUTSIDE_CATALOG)
     }
     report.differentiation = {
         "uniqueness", "knn_distance", "k",
@@ -22,7 +24,7 @@
     }
     report.scores["search"], report.scores["differentiation"]   # 0-100, higher is better
 
-and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION and NEAR_DUPLICATE.
+and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION, NEAR_DUPLICATE and OUTSIDE_CATALOG.
 
 How one image is processed (all queries embedded in one batch; ranks by one matrix product, see
 :mod:`analyzer.search.rank`):
@@ -39,13 +41,17 @@ How one image is processed (all queries embedded in one batch; ranks by one matr
    out on every call);
 4. ranks of the listing for the shopper photos and for *peer queries* (main images of up to
    ``n_peer_queries`` catalog products of the listing's category, each with its own product left
-   out); near-duplicates (pHash + cosine) are left out of the competition, since they are either
+   out); near-duplicates (pHash + cosine of the upload and its mirror image,
+   :mod:`analyzer.search.duplicates`) are left out of the competition, since they are either
    this very listing already in the catalog or a copy the marketplace would suppress, and are
    reported on their own;
 5. the percentile: the listing's mean log2 rank against that of ``n_baseline_products`` catalog
    products put through the same simulation (their own main image as the listing, their own
    product left out), computed once per catalog and cached on disk;
-6. uniqueness: the k-NN distance percentile (:mod:`analyzer.search.differentiation`).
+6. uniqueness: the k-NN distance percentile (:mod:`analyzer.search.differentiation`), and
+   coverage: that distance against the catalog's own (:mod:`analyzer.search.coverage`); an
+   upload far outside the catalog gets OUTSIDE_CATALOG instead of LOW_SEARCH_RANK and
+   LOW_DIFFERENTIATION, and ``search["outside_catalog"]``.
 
 The category of an upload is not known; it is the similarity-weighted vote of its
 ``category_vote_k`` nearest catalog products unless the caller passes one.
