@@ -112,21 +112,3 @@ def find_copies(sig: QuerySignature, sha256: str, sims: np.ndarray, item_hashes:
     idx = np.flatnonzero(dup)
     return idx[np.argsort(-np.asarray(sims)[idx], kind="stable")], dist
 
-
-def colour_signature(rgb: np.ndarray) -> np.ndarray:
-    """Median CIELAB colour (L*, a*, b*) of the non-white pixels of a 64 px copy: what a colour
-    variant changes (the same garment shot in red and in green shares pose, pHash and most of
-    its embedding) and a copy keeps (a slight tint moves it a few units)."""
-    import cv2
-
-    small = cv2.resize(np.asarray(rgb)[:, :, :3], (64, 64), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
-    fg = small.reshape(-1, 3).min(axis=1) < 235
-    pix = lab[fg] if fg.sum() >= 20 else lab
-    med = np.median(pix, axis=0)
-    return np.array([med[0] * 100.0 / 255.0, med[1] - 128.0, med[2] - 128.0], np.float32)
-
-
-def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Euclidean distance of two colour signatures (CIE76 Delta E of the median colours)."""
-    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))

@@ -116,8 +116,19 @@ def render_search(report: ImageReport | None, search: SearchHandle,
         return
     s = report.search or {}
     if s.get("outside_catalog"):
-        render_outside_catalog(report)   # the warning instead of figures that mean nothing
+        # The warning first; the figures only on request, labelled as not meaningful.
+        render_outside_catalog(report)
+        with st.expander(NOT_MEANINGFUL):
+            _search_figures(report, s, extras)
         return
+    _search_figures(report, s, extras)
+
+
+NOT_MEANINGFUL = "Figures against this catalog anyway (not meaningful for this product)"
+
+
+def _search_figures(report: ImageReport, s: dict[str, Any],
+                    extras: dict[str, Any] | None) -> None:
     extras = extras or {}
     pk = int(s.get("primary_k", 10))
     shares = s.get("top_k_share") or {}
@@ -203,7 +214,15 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
     uniq = d.get("uniqueness")
     if (report.search or {}).get("outside_catalog"):
         render_outside_catalog(report)
+        with st.expander(NOT_MEANINGFUL):
+            _lookalike_figures(report, search, resources, get_mask, d, nbrs, dups, uniq)
         return
+    _lookalike_figures(report, search, resources, get_mask, d, nbrs, dups, uniq)
+
+
+def _lookalike_figures(report: ImageReport, search: SearchHandle, resources: Any,
+                       get_mask: Any, d: dict[str, Any], nbrs: list, dups: list,
+                       uniq: Any) -> None:
     c = st.columns(3)
     c[0].metric("Uniqueness", "–" if uniq is None else f"{uniq:.0f} / 100",  # noqa: RUF001
                 help="How far your photo is from its nearest catalog products, as a "
