@@ -76,6 +76,7 @@ class FlagCode(_StrEnum):
     LOW_DIFFERENTIATION = "LOW_DIFFERENTIATION"
     NEAR_DUPLICATE = "NEAR_DUPLICATE"
     LOW_SEARCH_RANK = "LOW_SEARCH_RANK"
+    OUTSIDE_CATALOG = "OUTSIDE_CATALOG"
 
     @property
     def check(self) -> str:
@@ -112,4 +113,5 @@ FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.LOW_DIFFERENTIATION: "differentiation",
     FlagCode.NEAR_DUPLICATE: "differentiation",
     FlagCode.LOW_SEARCH_RANK: "search",
+    FlagCode.OUTSIDE_CATALOG: "search",
 }

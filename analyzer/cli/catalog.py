@@ -6,9 +6,12 @@
     listing-lens catalog info DIR [--format json]
 
 SOURCE is a folder of images or a CSV with columns image,product_id,title,category (image paths
-may be relative to the CSV). With --format json, build/add print
+may be relative to the CSV, or http(s) URLs: they are downloaded into DIR/images/url/, a few at a
+time per host, with time-outs, retries and size limits; a re-run resumes from what is there).
+With --format json, build/add print
 ``{"catalog": DIR, "items": N, "skipped": [{"file", "code", "message"}, ...]}``. Unreadable images
-are skipped, listed, and do not fail the build (exit status 0 when a catalog was written).
+and failed URLs (DOWNLOAD_FAILED, NOT_AN_IMAGE, FILE_TOO_LARGE) are skipped, listed, and do not
+fail the build (exit status 0 when a catalog was written).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="Ray cluster address, e.g. auto or HEAD_IP:6379 (with --engine ray)")
     b.add_argument("--format", default="table", choices=("json", "table"))
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_download_args(b)
     b.set_defaults(func=run_build)
 
     a = csub.add_parser("add", help="add images to an existing catalog (only they are embedded)")
@@ -50,12 +54,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--batch-size", type=int, default=16)
     a.add_argument("--format", default="table", choices=("json", "table"))
     a.add_argument("--no-progress", action="store_true")
+    _add_download_args(a)
     a.set_defaults(func=run_add)
 
     i = csub.add_parser("info", help="describe a catalog (manifest and counts)")
     i.add_argument("catalog", metavar="DIR")
     i.add_argument("--format", default="table", choices=("json", "table"))
     i.set_defaults(func=run_info)
+
+
+def _add_download_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("image URLs in the CSV")
+    g.add_argument("--download-cache", metavar="DIR", default=None,
+                   help="cache of downloaded images (default: the catalog's images/url/)")
+    g.add_argument("--download-workers", type=int, default=16, help="downloads at a time")
+    g.add_argument("--per-host", type=int, default=4, help="downloads at a time from one host")
+    g.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds to connect and between reads (a whole file: 6x this)")
+    g.add_argument("--retries", type=int, default=2, help="retries of a failed download")
+
+
+def _download_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from analyzer.io.download import DownloadConfig
+
+    for name in ("download_workers", "per_host", "retries"):
+        if getattr(args, name) < (0 if name == "retries" else 1):
+            raise ListingLensError(ErrorCode.BAD_CSV, f"--{name.replace('_', '-')} is too small")
+    if not args.timeout > 0:
+        raise ListingLensError(ErrorCode.BAD_CSV, "--timeout must be positive")
+    return replace(DownloadConfig.default(), workers=args.download_workers,
+                   per_host=args.per_host, timeout=args.timeout, deadline=6 * args.timeout,
+                   retries=args.retries)
 
 
 def _print_result(res: dict, fmt: str, verb: str) -> None:
@@ -93,7 +124,9 @@ def run_build(args: argparse.Namespace) -> int:
         res = build_catalog(args.source, args.out, embedder=args.embedder,
                             progress=not args.no_progress, device=args.device,
                             batch_size=args.batch_size, overwrite=args.overwrite,
-                            allow_download=args.allow_download).to_dict()
+                            allow_download=args.allow_download,
+                            download_cache=args.download_cache,
+                            download_config=_download_config(args)).to_dict()
     _print_result(res, args.format, "built")
     return 0
 
@@ -102,7 +135,9 @@ def run_add(args: argparse.Namespace) -> int:
     from analyzer.search.catalog import add_to_catalog
 
     res = add_to_catalog(args.catalog, args.source, progress=not args.no_progress,
-                         device=args.device, batch_size=args.batch_size).to_dict()
+                         device=args.device, batch_size=args.batch_size,
+                         download_cache=args.download_cache,
+                         download_config=_download_config(args)).to_dict()
     _print_result(res, args.format, "updated")
     return 0
 

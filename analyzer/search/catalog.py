@@ -28,7 +28,8 @@ Shard ``i`` holds items ``first_item_id .. first_item_id + rows - 1``; ``item_id
 row number (shards in manifest order). Meta columns: ``item_id`` (int64), ``product_id``,
 ``image`` (path relative to the catalog folder when the image is inside it, else as given),
 ``title``, ``category``, ``thumb`` (relative path), ``phash`` (64-bit perceptual hash, hex),
-``content_hash`` (sha256 of the file), ``width``, ``height`` (original pixels).
+``content_hash`` (sha256 of the file), ``width``, ``height`` (original pixels); in a catalog
+built from image URLs also ``source_url`` (the image, fetched into ``images/url/``).
 
 Adding images writes a new shard and rewrites the manifest (atomically); the existing shards are
 never re-embedded. A catalog only answers queries embedded by the embedder named in its manifest
@@ -83,6 +84,7 @@ class SourceItem:
     product_id: str
     title: str = ""
     category: str = ""
+    url: str = ""      # an http(s) image: fetched into the catalog before embedding
 
 
 # ------------------------------------------------------------------ reading a source
@@ -104,9 +106,17 @@ def _read_csv_source(csv_path: Path) -> list[SourceItem]:
         raise ListingLensError(ErrorCode.BAD_CSV, f"{csv_path.name} is not UTF-8 text") from e
     except csv.Error as e:
         raise ListingLensError(ErrorCode.BAD_CSV, f"{csv_path.name} is not valid CSV ({e})") from e
+    from analyzer.io.download import is_url
+
     items = []
     for r in rows:
         if not r.get("image"):
+            continue
+        if is_url(r["image"]):
+            url = r["image"]
+            stem = Path(url.split("?")[0].rstrip("/")).stem or "image"
+            items.append(SourceItem(path=Path(), url=url, product_id=r.get("product_id") or stem,
+                                    title=r.get("title", ""), category=r.get("category", "")))
             continue
         p = Path(r["image"]).expanduser()
         if not p.is_absolute():
@@ -117,7 +127,8 @@ def _read_csv_source(csv_path: Path) -> list[SourceItem]:
 
 
 def read_source(source: str | Path) -> list[SourceItem]:
-    """Items of a folder of images or of a CSV (``image,product_id,title,category``).
+    """Items of a folder of images or of a CSV (``image,product_id,title,category``; ``image``
+    is a path, relative to the CSV or absolute, or an http(s) URL: see :func:`fetch_urls`).
 
     In a folder, an image directly inside is its own product (``product_id`` = file name without
     extension); images in a sub-folder are views of one product named by that sub-folder.
@@ -138,6 +149,48 @@ def read_source(source: str | Path) -> list[SourceItem]:
         pid = rel.parent.as_posix() if rel.parent != Path(".") else rel.stem
         items.append(SourceItem(path=p, product_id=pid, title=rel.stem, category=""))
     return items
+
+
+URL_IMAGES = Path("images") / "url"   # where a catalog keeps the images it fetched
+
+
+def fetch_urls(items: list[SourceItem], root: Path, skipped: list[dict],
+               cache_dir: str | Path | None = None, progress: bool = False,
+               config: Any = None) -> list[SourceItem]:
+    """Download the items that are URLs into ``cache_dir`` (default ``root/images/url``, so the
+    catalog keeps its images and a stopped build resumes) and point them at the files; the
+    URLs that fail go to ``skipped`` (``file`` = the URL, ``code`` DOWNLOAD_FAILED,
+    NOT_AN_IMAGE or FILE_TOO_LARGE) and are left out. Items that are files pass unchanged."""
+    from tqdm import tqdm
+
+    from analyzer.io.download import DownloadConfig, download_all
+
+    urls = [it.url for it in items if it.url]
+    if not urls:
+        return items
+    cache = Path(cache_dir).expanduser() if cache_dir else root / URL_IMAGES
+    bar = tqdm(total=len(set(urls)), desc="downloading", unit="img", file=sys.stderr,
+               disable=not progress, leave=False)
+    got = download_all(urls, cache, config or DownloadConfig.default(),
+                       progress=lambda _d: bar.update(1))
+    bar.close()
+    out: list[SourceItem] = []
+    reported: set[str] = set()
+    for it in items:
+        if not it.url:
+            out.append(it)
+            continue
+        d = got[it.url.strip()]
+        if d.path is None:
+            if it.url not in reported:
+                reported.add(it.url)
+                err = d.error
+                skipped.append({"file": it.url, "code": err.code.value if err else
+                                "DOWNLOAD_FAILED", "message": err.message if err else "failed"})
+            continue
+        out.append(SourceItem(path=d.path, product_id=it.product_id, title=it.title,
+                              category=it.category, url=it.url))
+    return out
 
 
 # ------------------------------------------------------------------ the catalog
@@ -442,7 +495,8 @@ def _embed_items(items: list[SourceItem], emb, root: Path, first_item_id: int,  
                          "image": _image_ref(it.path, root), "title": it.title,
                          "category": it.category, "thumb": thumb.as_posix(),
                          "phash": _phash(img.rgb), "content_hash": img.content_hash,
-                         "width": int(img.width), "height": int(img.height)})
+                         "width": int(img.width), "height": int(img.height),
+                         "source_url": it.url})
             vecs.append(vec)
         bar.update(len(batch))
         batch.clear()
@@ -451,7 +505,8 @@ def _embed_items(items: list[SourceItem], emb, root: Path, first_item_id: int,  
         try:
             img = load_image(it.path, name=str(it.path))
         except ListingLensError as e:
-            skipped.append({"file": str(it.path), "code": e.code.value, "message": e.message})
+            skipped.append({"file": it.url or str(it.path), "code": e.code.value,
+                            "message": e.message})
             bar.update(1)
             continue
         batch.append((it, img))
@@ -459,7 +514,9 @@ def _embed_items(items: list[SourceItem], emb, root: Path, first_item_id: int,  
             flush()
     flush()
     bar.close()
-    meta = pd.DataFrame(rows, columns=list(META_COLUMNS))
+    # ``source_url`` (where a fetched image came from) only in catalogs built from URLs.
+    cols = list(META_COLUMNS) + (["source_url"] if any(it.url for it in items) else [])
+    meta = pd.DataFrame(rows, columns=cols)
     dim = int(emb.dim)
     return meta, (np.stack(vecs) if vecs else np.zeros((0, dim), np.float32))
 
@@ -514,12 +571,14 @@ def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin"
                   progress: bool = True, device: str = "auto", batch_size: int = 16,
                   overwrite: bool = False, dtype: str = "float16",
                   items: Iterable[SourceItem] | None = None,
-                  allow_download: bool = False) -> BuildResult:
+                  allow_download: bool = False, download_cache: str | Path | None = None,
+                  download_config: Any = None) -> BuildResult:
     """Build a catalog at ``out`` from a folder of images or a CSV (see :func:`read_source`).
 
     ``items`` may be given instead of reading ``source`` (e.g. the demo catalog script).
     Unreadable images are skipped and listed in the result. Refuses to overwrite an existing
-    catalog unless ``overwrite``.
+    catalog unless ``overwrite``. Image URLs are fetched first (:func:`fetch_urls`;
+    ``download_cache``: a shared cache folder instead of the catalog's own ``images/url``).
     """
     import shutil
 
@@ -544,6 +603,7 @@ def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin"
     emb = get_embedder(embedder, device, allow_download=allow_download)
     root.mkdir(parents=True, exist_ok=True)
     skipped: list[dict] = []
+    todo = fetch_urls(todo, root, skipped, download_cache, progress, download_config)
     meta, vecs = _embed_items(todo, emb, root, 0, batch_size, progress, skipped)
     now = _now()
     manifest = {"format_version": FORMAT_VERSION, "embedder_id": emb.id,
@@ -558,14 +618,18 @@ def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin"
 
 def add_to_catalog(root: str | Path, source: str | Path, progress: bool = True,
                    device: str = "auto", batch_size: int = 16,
-                   items: Iterable[SourceItem] | None = None) -> BuildResult:
-    """Embed only the images of ``source`` and append them to the catalog as a new shard."""
+                   items: Iterable[SourceItem] | None = None,
+                   download_cache: str | Path | None = None,
+                   download_config: Any = None) -> BuildResult:
+    """Embed only the images of ``source`` and append them to the catalog as a new shard
+    (image URLs are fetched first, see :func:`fetch_urls`)."""
     from analyzer import __version__
 
     cat = Catalog.open(root)
     todo = list(items) if items is not None else read_source(source)
     emb = cat.embedder(device)
     skipped: list[dict] = []
+    todo = fetch_urls(todo, cat.root, skipped, download_cache, progress, download_config)
     meta, vecs = _embed_items(todo, emb, cat.root, len(cat), batch_size, progress, skipped)
     manifest = dict(cat.manifest)
     manifest["shards"] = list(manifest["shards"])

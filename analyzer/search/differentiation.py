@@ -17,6 +17,8 @@ perceptual hash (Zauner, "Implementation and benchmarking of perceptual image ha
 or either one very strictly. The hash alone confuses colour variants shot on the same set
 (luma's blue and grey backpacks share a hash); the embedding alone confuses a re-shoot of the
 same product with a copy. An identical file (same sha256) is always a duplicate.
+:class:`DuplicateRule` is that first rule, kept for comparison; the search simulation uses the
+mirror-invariant :mod:`analyzer.search.duplicates` (copies flipped, cropped, stamped, tinted).
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@
                     "quality", "suppressed", "shopper", "peer",
                     "by_fix": {fix: {"median_rank", "top_k_share"}},
                     "visual": {the visual figures of the fixed photo}} | None,
+        "coverage": {"covered", "knn_distance", "reference", "ratio"},
+        "outside_catalog": bool,   # True: the figures above are not meaningful (OUTSIDE_CATALOG)
     }
     report.differentiation = {
         "uniqueness", "knn_distance", "k",
@@ -28,7 +30,7 @@
     }
     report.scores["search"], report.scores["differentiation"]   # 0-100, higher is better
 
-and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION and NEAR_DUPLICATE.
+and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION, NEAR_DUPLICATE and OUTSIDE_CATALOG.
 
 How one image is processed (all queries embedded in one batch; ranks by one matrix product, see
 :mod:`analyzer.search.rank`):
@@ -45,13 +47,17 @@ How one image is processed (all queries embedded in one batch; ranks by one matr
    out on every call);
 4. ranks of the listing for the shopper photos and for *peer queries* (main images of up to
    ``n_peer_queries`` catalog products of the listing's category, each with its own product left
-   out); near-duplicates (pHash + cosine) are left out of the competition, since they are either
+   out); near-duplicates (pHash + cosine of the upload and its mirror image,
+   :mod:`analyzer.search.duplicates`) are left out of the competition, since they are either
    this very listing already in the catalog or a copy the marketplace would suppress, and are
    reported on their own;
 5. the percentile: the listing's mean log2 rank against that of ``n_baseline_products`` catalog
    products put through the same simulation (their own main image as the listing, their own
    product left out), computed once per catalog and cached on disk;
-6. uniqueness: the k-NN distance percentile (:mod:`analyzer.search.differentiation`).
+6. uniqueness: the k-NN distance percentile (:mod:`analyzer.search.differentiation`), and
+   coverage: that distance against the catalog's own (:mod:`analyzer.search.coverage`); an
+   upload far outside the catalog gets OUTSIDE_CATALOG instead of LOW_SEARCH_RANK and
+   LOW_DIFFERENTIATION, and ``search["outside_catalog"]``.
 
 The category of an upload is not known; it is the similarity-weighted vote of its
 ``category_vote_k`` nearest catalog products unless the caller passes one.
@@ -109,7 +115,9 @@ from analyzer.config import marketplace as get_marketplace
 from analyzer.config import thresholds
 from analyzer.fix.ops import crop_to_fill, product_fill, whiten_background
 from analyzer.results import Flag, ImageReport, sort_flags
+from analyzer.search import coverage as cover
 from analyzer.search import differentiation as diff
+from analyzer.search import duplicates as copies
 from analyzer.search.market_rank import QualityPrior, Stage2, expected_positions, suppression
 from analyzer.search.rank import (
     ProductGroups,
@@ -118,12 +126,18 @@ from analyzer.search.rank import (
     search_score,
     virtual_ranks,
 )
-from analyzer.search.shopper_sim import SimConfig, load_backgrounds, simulate_shopper_photos
+from analyzer.search.shopper_sim import (
+    SimConfig,
+    background_kind,
+    load_backgrounds,
+    simulate_shopper_photos,
+)
 
 log = logging.getLogger(__name__)
 
 # 3: shopper photos from the restored product cut-out, phone blur calibrated on real photos.
-# 4: also the expected search position (stage 2, within the category) of each baseline product.
+# 4: also the expected search position (stage 2, within the category) of each baseline product,
+#    and backgrounds that fit each product's category (issue 16).
 BASELINE_VERSION = 4
 # Flags from the quality checks that a simulated fix answers.
 WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
@@ -153,7 +167,8 @@ class SearchConfig:
     n_nearest: int = 5
     low_uniqueness_percentile: float = 10.0
     lookalike_similarity: float = 0.80
-    duplicates: diff.DuplicateRule = field(default_factory=diff.DuplicateRule)
+    duplicates: copies.CopyRule = field(default_factory=copies.CopyRule)
+    coverage: cover.CoverageRule = field(default_factory=cover.CoverageRule)
     prior: QualityPrior = field(default_factory=QualityPrior)
     rank_in_category: bool = True
 
@@ -184,7 +199,8 @@ class SearchConfig:
                                                      cls.low_uniqueness_percentile)),
             "lookalike_similarity": float(d.get("lookalike_similarity",
                                                 cls.lookalike_similarity)),
-            "duplicates": diff.DuplicateRule.from_dict(d),
+            "duplicates": copies.CopyRule.from_dict(d),
+            "coverage": cover.CoverageRule.from_dict(t.get("coverage")),
             "prior": QualityPrior.from_dict((s.get("ranking") or {}).get("quality_prior")),
             "rank_in_category": bool((s.get("ranking") or {}).get("in_category", True)),
         }
@@ -341,6 +357,10 @@ class SearchContext:
         self.catalog = catalog
         self.embedder = embedder
         self.cfg = cfg or SearchConfig.from_thresholds()
+        # Given backgrounds serve every product; else each category gets the shipped ones
+        # that fit it (shopper_sim.background_kind).
+        self._given_backgrounds = backgrounds is not None
+        self._catalog_kind: str | None = None
         self.backgrounds = load_backgrounds() if backgrounds is None else backgrounds
         self.E = np.ascontiguousarray(catalog.embeddings, dtype=np.float32)
         meta = catalog.meta
@@ -369,6 +389,25 @@ class SearchContext:
         cat = Catalog.open(catalog_dir)
         return cls(cat, cat.embedder(device), SearchConfig.from_thresholds(overrides),
                    backgrounds)
+
+    def backgrounds_for(self, category: str | None) -> list[np.ndarray]:
+        """Shopper-photo backgrounds that fit ``category`` (None: the catalog's most common
+        kind), or the backgrounds the context was given."""
+        if self._given_backgrounds:
+            return self.backgrounds
+        if category:
+            kind = background_kind(category)
+        else:
+            if self._catalog_kind is None:
+                cats, counts = np.unique(self.product_categories.astype(str), return_counts=True)
+                votes: dict[str, int] = {}
+                for c, n in zip(cats, counts, strict=True):
+                    if c:
+                        votes[background_kind(c)] = votes.get(background_kind(c), 0) + int(n)
+                self._catalog_kind = (max(sorted(votes), key=votes.__getitem__) if votes
+                                      else background_kind(None))
+            kind = self._catalog_kind
+        return load_backgrounds(kind=kind) or self.backgrounds
 
     # -- baselines ------------------------------------------------------------------------------
 
@@ -445,9 +484,10 @@ class SearchContext:
             if rgb is None:
                 continue
             mask = listing_mask(rgb)
-            photos = simulate_shopper_photos(rgb, mask, cfg.n_queries,
-                                             seed=cfg.baseline_seed * 1_000_003 + int(c),
-                                             backgrounds=self.backgrounds, cfg=cfg.sim)
+            photos = simulate_shopper_photos(
+                rgb, mask, cfg.n_queries, seed=cfg.baseline_seed * 1_000_003 + int(c),
+                backgrounds=self.backgrounds_for(str(self.product_categories[c]) or None),
+                cfg=cfg.sim)
             q = self.embedder.embed([p.rgb for p in photos], [p.mask for p in photos],
                                     batch_size=cfg.embed_batch_size)
             exclude = np.zeros(self.n_products, bool)
@@ -570,7 +610,8 @@ class SearchContext:
         t0, c0 = _lap(t, ct, "mask", t0, c0)
         real = [v for v in (other_views or []) if v is not None]
         photos = [] if real else simulate_shopper_photos(rgb, mask, cfg.n_queries, seed=seed,
-                                                         backgrounds=self.backgrounds,
+                                                         backgrounds=self.backgrounds_for(
+                                                             category),
                                                          cfg=cfg.sim)
         fixes = plan_fixes(rgb, mask, flag_codes or set(), cfg)
         variants: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -584,15 +625,21 @@ class SearchContext:
         imgs = [rgb] + [variants[v][0] for v in names] + ([p.rgb for p in photos] or real)
         masks = [mask] + [variants[v][1] for v in names] + (
             [p.mask for p in photos] or [listing_mask(v) for v in real])
-        emb = self.embedder.embed(imgs, masks, batch_size=cfg.embed_batch_size)
+        # + the mirror image, last: a mirrored copy of a catalog photo is still a copy.
+        emb = self.embedder.embed(imgs + [copies.mirror(rgb)], masks + [copies.mirror(mask)],
+                                  batch_size=cfg.embed_batch_size)
+        e_mirror, emb = emb[-1], emb[:-1]
         e, e_var, q = emb[0], emb[1:1 + len(names)], emb[1 + len(names):]
         t0, c0 = _lap(t, ct, "embedding", t0, c0)
         item_sims = self.E @ e
         prod_sims = self.groups.best(item_sims[None])[0]
-        # Near-duplicates of the upload: reported, and left out of the competition.
-        lhash = diff.phash_hex(rgb)
-        dup_items = diff.near_duplicates(lhash, content_hash, item_sims, self.phash, self.sha,
-                                         cfg.duplicates)
+        # Near-duplicates of the upload (mirror-invariant): reported, and left out of the
+        # competition.
+        sig = copies.query_signature(rgb)
+        lhash = sig.hex
+        copy_sims = copies.mirror_similarities(e, e_mirror, item_sims, self.E)
+        dup_items, hd = copies.find_copies(sig, content_hash, copy_sims, self.phash, self.sha,
+                                        cfg.duplicates)
         dup_products = np.zeros(self.n_products, bool)
         dup_products[self.groups.codes[dup_items]] = True
         if exclude_products:
@@ -672,11 +719,11 @@ class SearchContext:
         d_k = float(diff.knn_distance(np.where(dup_products, -np.inf, prod_sims)[None],
                                       cfg.diff_k)[0])
         uniq = diff.uniqueness(d_k, self.knn_baseline())
-        hd = diff.hash_distances(lhash, self.phash) if len(dup_items) else np.zeros(0, int)
+        covered = cover.assess(d_k, self.knn_baseline(), cfg.coverage)
         dups = [{"product_id": str(self.groups.product_ids[self.groups.codes[i]]),
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),
-                 "similarity": _r(item_sims[i]), "phash_distance": int(hd[i]),
+                 "similarity": _r(copy_sims[i]), "phash_distance": int(hd[i]),
                  "same_file": bool(content_hash) and self.sha[i] == content_hash}
                 for i in dup_items]
         _lap(t, ct, "ranking", t0, c0)
@@ -689,7 +736,8 @@ class SearchContext:
                              "score_shift": _r(stage2.boost),
                              "suppression": stage2.suppress.describe(),
                              "marketplace": mkt.key,
-                             "in_category": category if in_cat is not None else None}}
+                             "in_category": category if in_cat is not None else None},
+                  "coverage": covered.to_dict(), "outside_catalog": not covered.covered}
         differentiation = {"uniqueness": _r(uniq), "knn_distance": _r(d_k), "k": cfg.diff_k,
                            "phash": lhash, "nearest": nearest, "near_duplicates": dups}
         scores = {"search": round(score, 2),
@@ -729,7 +777,11 @@ class SearchContext:
         pk = str(cfg.primary_k)
         share = search["top_k_share"][pk]
         pct = search["percentile"]
-        if share is not None and share < cfg.low_rank_share \
+        outside = bool(search.get("outside_catalog"))
+        if outside:
+            # The ranks and lookalikes mean nothing here: one warning instead of their flags.
+            flags.append(cover.outside_flag(search, d, mkt.severity("OUTSIDE_CATALOG")))
+        if not outside and share is not None and share < cfg.low_rank_share \
                 and (pct is None or pct < cfg.low_rank_percentile):
             sh, pe = search["shopper"], search["peer"]
             msg = (f"your listing is in the first {pk} results for only {share:.0%} of "
@@ -757,7 +809,8 @@ class SearchContext:
                               "search"))
         near = d["nearest"]
         uniq = d["uniqueness"]
-        if near and uniq is not None and uniq < cfg.low_uniqueness_percentile \
+        if not outside and near and uniq is not None \
+                and uniq < cfg.low_uniqueness_percentile \
                 and near[0]["similarity"] >= cfg.lookalike_similarity:
             names = "; ".join(f"'{n['title']}' ({n['product_id']}, similarity "
                               f"{n['similarity']:.2f})" for n in near[:3])

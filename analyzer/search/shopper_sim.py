@@ -125,23 +125,43 @@ class ShopperPhoto:
 
 # --- backgrounds -------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def _load_backgrounds_cached(folder: str) -> tuple[np.ndarray, ...]:
+@lru_cache(maxsize=8)
+def _load_backgrounds_cached(folder: str, kind: str | None = None) -> tuple[np.ndarray, ...]:
     out = []
     for p in sorted(Path(folder).glob("*.jpg")) + sorted(Path(folder).glob("*.png")):
+        if kind is not None and not p.name.startswith(f"{kind}_"):
+            continue
         bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if bgr is not None:
             out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return tuple(out)
 
 
-def load_backgrounds(folder: str | Path | None = None) -> list[np.ndarray]:
+def load_backgrounds(folder: str | Path | None = None, kind: str | None = None
+                     ) -> list[np.ndarray]:
     """The real background crops (RGB uint8) in ``folder`` (default: ``assets/backgrounds``),
-    sorted by file name; an empty list when the folder is missing (plain surfaces are used)."""
+    sorted by file name; an empty list when the folder is missing (plain surfaces are used).
+    ``kind``: only the files named ``KIND_*`` (see :func:`background_kind`)."""
     folder = Path(folder) if folder is not None else BACKGROUNDS_DIR
     if not folder.is_dir():
         return []
-    return list(_load_backgrounds_cached(str(folder.resolve())))
+    return list(_load_backgrounds_cached(str(folder.resolve()), kind))
+
+
+def background_kind(category: str | None, rules: dict[str, Any] | None = None) -> str:
+    """Which shipped backgrounds fit a product category: a shopper photographs groceries on
+    shop shelves and in produce bins (``grocery_*``), and shoes, clothes, bags and most other
+    goods on floors, beds and tables (``clothing_*``, plus the plain table/floor surfaces every
+    kind gets). The category's words are matched against ``search.backgrounds.kinds`` in
+    thresholds.yaml (first kind with a matching keyword wins); no match: ``default``."""
+    r = rules if rules is not None else dict((thresholds().get("search") or {})
+                                             .get("backgrounds") or {})
+    default = str(r.get("default", "clothing"))
+    words = str(category or "").lower()
+    for kind, keys in (r.get("kinds") or {}).items():
+        if any(str(k).lower() in words for k in keys or ()):
+            return str(kind)
+    return default
 
 
 def plain_surface(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

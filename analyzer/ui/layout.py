@@ -58,8 +58,9 @@ def sidebar() -> tuple[Settings, str | None]:
                             format_func=lambda k: marketplace(k).label, key="marketplace",
                             help="Rules and severities follow this marketplace.")
         has_demo = demo_catalog_dir() is not None
-        options = ["demo", "folder", "none"]
+        options = ["demo", "mine", "folder", "none"]
         labels = {"demo": "Demo catalog" + ("" if has_demo else " (not installed)"),
+                  "mine": "My catalog (image URLs or CSV)",
                   "folder": "My catalog folder", "none": "None (quality only)"}
         cat_choice = st.radio("Reference catalog", options, format_func=labels.get,
                               key="catalog-choice",
@@ -71,6 +72,10 @@ def sidebar() -> tuple[Settings, str | None]:
         elif cat_choice == "folder":
             catalog = st.text_input("Catalog folder", key="catalog-path",
                                     placeholder="/path/to/catalog")
+        elif cat_choice == "mine":
+            from analyzer.ui.my_catalog import render_my_catalog
+
+            catalog = render_my_catalog()
         folder, err = resolve_catalog(catalog)
         if err and cat_choice == "folder":
             st.error(err, icon=":material/folder_off:")

@@ -15,7 +15,7 @@ import streamlit as st
 from analyzer.results import ImageReport
 from analyzer.ui import charts
 from analyzer.ui.state import CatalogMap, SearchHandle
-from analyzer.ui.text import md_escape, ordinal, pct
+from analyzer.ui.text import md_escape, ordinal, pct, sentence
 
 FIX_LABELS = {
     "whiten_background": "Make the background pure white",
@@ -131,11 +131,37 @@ def two_stage_lines(search: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_outside_catalog(report: ImageReport) -> None:
+    """OUTSIDE_CATALOG: say so, and how to get a catalog that covers the product."""
+    flag = next((f for f in report.flags if f.code == "OUTSIDE_CATALOG"), None)
+    msg = flag.message if flag else "This catalog does not cover this product."
+    st.warning(f"**Not covered by this catalog.** {md_escape(sentence(msg))}",
+               icon=":material/travel_explore:")
+    st.info("Build a catalog of your category: choose **My catalog** in the sidebar and paste "
+            "your competitors' main-image URLs from a marketplace results page, or run "
+            "`listing-lens catalog build competitors.csv --out my_catalog`.",
+            icon=":material/lightbulb:")
+
+
 def render_search(report: ImageReport | None, search: SearchHandle,
                   extras: dict[str, Any] | None = None) -> None:
     if _no_search(report, search):
         return
     s = report.search or {}
+    if s.get("outside_catalog"):
+        # The warning first; the figures only on request, labelled as not meaningful.
+        render_outside_catalog(report)
+        with st.expander(NOT_MEANINGFUL):
+            _search_figures(report, s, extras)
+        return
+    _search_figures(report, s, extras)
+
+
+NOT_MEANINGFUL = "Figures against this catalog anyway (not meaningful for this product)"
+
+
+def _search_figures(report: ImageReport, s: dict[str, Any],
+                    extras: dict[str, Any] | None) -> None:
     extras = extras or {}
     pk = int(s.get("primary_k", 10))
     shares = s.get("top_k_share") or {}
@@ -225,6 +251,17 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
     nbrs = d.get("nearest") or []
     dups = d.get("near_duplicates") or []
     uniq = d.get("uniqueness")
+    if (report.search or {}).get("outside_catalog"):
+        render_outside_catalog(report)
+        with st.expander(NOT_MEANINGFUL):
+            _lookalike_figures(report, search, cmap, extras, nbrs, dups, uniq)
+        return
+    _lookalike_figures(report, search, cmap, extras, nbrs, dups, uniq)
+
+
+def _lookalike_figures(report: ImageReport, search: SearchHandle, cmap: CatalogMap | None,
+                       extras: dict[str, Any] | None, nbrs: list, dups: list,
+                       uniq: Any) -> None:
     c = st.columns(3)
     c[0].metric("Uniqueness", "–" if uniq is None else f"{uniq:.0f} / 100",  # noqa: RUF001
                 help="How far your photo is from its nearest catalog products, as a "

@@ -1,0 +1,170 @@
+"""Near-duplicates that survive copiers (mirror, crop, text), OUTSIDE_CATALOG, and shopper-photo
+backgrounds that fit the category."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analyzer.search import coverage as cover
+from analyzer.search import duplicates as copies
+from analyzer.search.shopper_sim import background_kind, load_backgrounds
+from tests.rank_helpers import luma_tops, main_image, tops_catalog
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from copy_families import FAMILIES, make_copy  # noqa: E402
+
+
+def _textured(seed: int, size: tuple[int, int] = (120, 160)) -> np.ndarray:
+    """An asymmetric picture (a bright blob on the left, gradient), so its mirror differs."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = size
+    coarse = rng.integers(0, 256, (6, 8, 3)).astype(np.uint8)   # a random low-frequency picture
+    img = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    img[10:60, 5:45] = rng.integers(0, 255, 3)
+    return img
+
+
+def test_mirror_invariant_hash_distance():
+    img = _textured(0)
+    other = _textured(5)
+    stored = [copies.query_signature(img).hex, copies.query_signature(other).hex, "bad", ""]
+    sig_m = copies.query_signature(copies.mirror(img))
+    d = copies.mirror_hash_distances(sig_m, stored)
+    plain = np.array([bin(sig_m.hashes[0] ^ int(stored[0], 16)).count("1")])
+    assert d[0] == 0 and plain[0] > 10          # the plain pHash misses the mirror image
+    assert d[1] > 10
+
+
+def test_copy_rule_and_find_copies():
+    rule = copies.CopyRule(phash_max=12, similarity=0.9, phash_strict=6, similarity_strict=0.96)
+    sig = copies.QuerySignature(hashes=(0, 0xFFFF))
+    hashes = ["0000000000000007", "00000000000000ff", "ffffffffffffffff", "ffffffffffffffff",
+              "zz"]
+    # cosine per image: the mirror embedding's cosine counts too
+    sims = copies.mirror_similarities(np.array([1.0, 0.0]), np.array([0.0, 1.0]),
+                                      np.array([0.5, 0.95, 0.5, 0.2, 0.99]),
+                                      np.array([[0.5, 0.1], [0.95, 0.2], [0.5, 0.97],
+                                                [0.2, 0.3], [0.99, 0.1]]))
+    assert sims.tolist() == pytest.approx([0.5, 0.95, 0.97, 0.3, 0.99])
+    idx, dist = copies.find_copies(sig, "", sims, hashes, ["a"] * 5, rule)
+    # 0: hash 3 bits (strict); 1: hash 8 bits and cosine 0.95; 2: cosine 0.97 alone (mirror);
+    # 3: nothing; 4: unparsable hash, cosine 0.99 alone
+    assert sorted(idx.tolist()) == [0, 1, 2, 4] and idx[0] == 4
+    assert dist[0] == 3 and dist[1] == 8
+    same, _ = copies.find_copies(sig, "a", np.zeros(5), hashes, ["x", "a", "x", "x", "x"],
+                                 copies.CopyRule(0, 2.0, -1, 2.0))
+    assert same.tolist() == [1]
+
+
+def test_copy_families_change_the_photo_and_are_seeded():
+    img = _textured(1, (200, 160))
+    for f in FAMILIES:
+        a = make_copy(img, f, np.random.default_rng(3))
+        b = make_copy(img, f, np.random.default_rng(3))
+        assert np.array_equal(a, b) and a.dtype == np.uint8 and a.ndim == 3
+        assert a.shape != img.shape or np.abs(a.astype(int) - img).mean() > 0.5
+    with pytest.raises(ValueError):
+        make_copy(img, "nope", np.random.default_rng(0))
+
+
+def test_coverage_rule():
+    base = np.linspace(0.10, 0.20, 11)          # the catalog's own k-NN distances
+    rule = cover.CoverageRule(quantile=0.9, max_ratio=1.2)
+    ref = float(np.quantile(base, 0.9))
+    inside = cover.assess(0.18, base, rule)
+    outside = cover.assess(ref * 1.3, base, rule)
+    assert inside.covered and not outside.covered
+    assert outside.ratio == pytest.approx(1.3) and outside.reference == pytest.approx(ref)
+    assert outside.to_dict()["covered"] is False
+    # no baseline (a one-product catalog): nothing to compare with, covered
+    assert cover.assess(0.9, np.array([0.1]), rule).covered
+    r = cover.coverage_ratio(np.array([ref, 2 * ref]), base, 0.9)
+    assert r.tolist() == pytest.approx([1.0, 2.0])
+
+
+def test_background_kind_fits_the_category():
+    assert background_kind("Grocery > Fruit") == "grocery"
+    assert background_kind("Packages/Milk") == "grocery"
+    assert background_kind("Shoes") == "clothing"
+    assert background_kind("Tops") == "clothing"
+    assert background_kind(None) == "clothing"
+    rules = {"default": "x", "kinds": {"y": ["boot"]}}
+    assert background_kind("Boots", rules) == "y" and background_kind("Hats", rules) == "x"
+    shelves, floors = load_backgrounds(kind="grocery"), load_backgrounds(kind="clothing")
+    everything = load_backgrounds()
+    assert shelves and floors and len(shelves) + len(floors) == len(everything)
+    assert not any(np.array_equal(a, b) for a in shelves for b in floors)
+
+
+# --- on real photos: a small luma catalog ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tops(shared_data, tmp_path_factory):
+    from analyzer.search.integration import SearchContext
+
+    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
+    ctx = SearchContext.open(root, device="cpu", overrides={
+        "n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 0})
+    return ctx, luma_tops(shared_data)
+
+
+def _analyzed(data: bytes, name: str):  # type: ignore[no-untyped-def]
+    from analyzer.engine import analyze
+
+    return analyze(data, name=name, keep_image=True)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_mirrored_cropped_stamped_copy_is_a_near_duplicate(tops):
+    from analyzer.io.loader import load_image
+
+    ctx, _ = tops
+    item = 5
+    pid = str(ctx.catalog.meta["product_id"].iloc[item])
+    rgb = load_image(ctx.catalog.image_path(item)).rgb
+    copy = make_copy(rgb, "mirror_crop_text", np.random.default_rng(11))
+    rep = _analyzed(_jpeg(copy), "copy.jpg")
+    ctx.enrich(rep)
+    dups = rep.differentiation["near_duplicates"]
+    assert dups and dups[0]["product_id"] == pid and not dups[0]["same_file"]
+    assert any(f.code == "NEAR_DUPLICATE" and pid in f.message for f in rep.flags)
+    assert not rep.search["outside_catalog"]
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_product_the_catalog_lacks_is_outside_and_a_new_top_is_not(tops, shared_data):
+    ctx, rows = tops
+    grocery = sorted((shared_data / "grocery" / "dataset" / "iconic-images-and-descriptions")
+                     .rglob("*_Iconic.jpg"))[:2]
+    for p in grocery:
+        rep = _analyzed(p.read_bytes(), p.name)
+        ctx.enrich(rep)
+        assert rep.search["outside_catalog"] and not rep.search["coverage"]["covered"]
+        codes = [f.code for f in rep.flags]
+        assert "OUTSIDE_CATALOG" in codes
+        assert "LOW_SEARCH_RANK" not in codes and "LOW_DIFFERENTIATION" not in codes
+        flag = next(f for f in rep.flags if f.code == "OUTSIDE_CATALOG")
+        assert "not meaningful" in flag.message and "catalog build" in flag.fix
+    in_catalog = set(ctx.groups.product_ids)
+    new_top = next(r for r in rows if r["product_key"] not in in_catalog)
+    rep = _analyzed(main_image(shared_data, new_top).read_bytes(), "top.jpg")
+    ctx.enrich(rep)
+    assert not rep.search["outside_catalog"]
+    assert "OUTSIDE_CATALOG" not in [f.code for f in rep.flags]
