@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from analyzer.codes import FlagCode, Severity
 from analyzer.errors import ErrorCode, ListingLensError
+
+T = TypeVar("T")
 
 
 @cache
@@ -27,6 +29,34 @@ def thresholds() -> dict[str, Any]:
 def check_thresholds(check: str) -> dict[str, Any]:
     """The ``checks.<check>`` section of thresholds.yaml, empty if absent."""
     return (thresholds().get("checks") or {}).get(check) or {}
+
+
+def settings_from(cls: type[T], raw: dict[str, Any] | None, where: str) -> T:
+    """A settings dataclass from a YAML mapping: missing keys keep the dataclass's defaults,
+    each value is converted to its default's type, and an unknown key (a typo that would
+    otherwise fall back to the default unnoticed) raises ValueError naming ``where``."""
+    raw = known_keys(raw, {f.name for f in fields(cls)}, where)  # type: ignore[arg-type]
+    defaults = cls()
+    return cls(**{k: _like(getattr(defaults, k), v) for k, v in raw.items()})
+
+
+def _like(default: Any, value: Any) -> Any:
+    if isinstance(default, bool) or default is None or isinstance(value, type(default)):
+        return value
+    if isinstance(default, (int, float, str)):
+        return type(default)(value)
+    return value
+
+
+def known_keys(raw: dict[str, Any] | None, known: set[str] | frozenset[str],
+               where: str) -> dict[str, Any]:
+    """``raw`` (a YAML mapping) when every key is in ``known``; a misspelt key raises ValueError
+    naming ``where`` instead of silently leaving the default in force."""
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ValueError(f"{where}: unknown settings {unknown}; known: {sorted(known)}")
+    return raw
 
 
 def segmentation(part: str) -> dict[str, Any]:

@@ -75,3 +75,32 @@ def test_priority_credits_each_code_to_its_check() -> None:
     assert check_of("ASPECT_RATIO") == "resolution"
     assert check_of("BLURRY", "custom") == "custom"
     assert check_of("FROM_A_NEWER_VERSION") == ""
+
+
+def test_a_misspelt_setting_raises_instead_of_falling_back(monkeypatch) -> None:
+    import copy
+
+    from analyzer import config
+    from analyzer.search.integration import SearchConfig
+
+    real = config.thresholds()
+    assert SearchConfig.from_thresholds().n_queries == int(real["search"]["n_queries"])
+    bad = copy.deepcopy(real)
+    bad["search"]["n_querys"] = 3
+    monkeypatch.setattr("analyzer.search.integration.thresholds", lambda: bad)
+    with pytest.raises(ValueError, match="n_querys"):
+        SearchConfig.from_thresholds()
+    bad = copy.deepcopy(real)
+    bad["search"]["what_if"]["fil"] = 0.9
+    monkeypatch.setattr("analyzer.search.integration.thresholds", lambda: bad)
+    with pytest.raises(ValueError, match="fil"):
+        SearchConfig.from_thresholds()
+
+
+def test_settings_dataclasses_reject_unknown_keys() -> None:
+    from analyzer.config import settings_from
+    from analyzer.vision.edge_blur import EdgeBlurSettings
+
+    assert settings_from(EdgeBlurSettings, {"min_edges": "40"}, "x").min_edges == 40
+    with pytest.raises(ValueError, match="min_edgez"):
+        settings_from(EdgeBlurSettings, {"min_edgez": 40}, "segmentation.edge_blur")

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from analyzer.config import check_thresholds, marketplace
+from analyzer.config import marketplace
 from analyzer.io.loader import load_image
 from analyzer.quality import sharpness
 from analyzer.quality.context import ImageContext
+from analyzer.vision.edge_blur import EdgeBlurSettings, measure_edge_blur
 
 
 def _ctx(im: Image.Image, use_model: bool = False) -> ImageContext:
@@ -46,7 +47,7 @@ def test_edge_blur_estimate_follows_applied_blur():
         img += 0.1
         if s > 0:
             img = cv2.GaussianBlur(img, (0, 0), s)
-        eb = sharpness.measure_edge_blur(img, np.ones_like(img, bool), (0, 0, 128, 128),
+        eb = measure_edge_blur(img, np.ones_like(img, bool), (0, 0, 128, 128),
                                          canonical_long_side=512, min_edge_contrast=0.02)
         assert len(eb.sigma) > 50
         est.append(float(np.median(eb.sigma)))
@@ -61,7 +62,7 @@ def test_edge_blur_is_contrast_invariant():
         img = np.full((128, 128), 0.1, np.float32)
         img[:, 64:] += contrast
         img = cv2.GaussianBlur(img, (0, 0), 1.5)
-        eb = sharpness.measure_edge_blur(img, np.ones_like(img, bool), (0, 0, 128, 128),
+        eb = measure_edge_blur(img, np.ones_like(img, bool), (0, 0, 128, 128),
                                          min_edge_contrast=0.01)
         vals.append(float(np.median(eb.sigma)))
     assert vals[0] == pytest.approx(vals[1], rel=0.1)
@@ -130,7 +131,7 @@ def test_blur_map_marks_the_blurred_half(photo):
 def test_blank_image_is_not_called_blurry():
     res = sharpness.check(_ctx(Image.new("RGB", (600, 600), (250, 250, 250))))
     assert res.score == 100 and not res.flags
-    assert res.metrics["n_edges"] < check_thresholds("sharpness")["min_edges"]
+    assert res.metrics["n_edges"] < EdgeBlurSettings.load().min_edges
 
 
 @pytest.mark.shared

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from analyzer.search import shopper_sim as ss
+from analyzer.vision.edge_blur import edge_blur_sigma
 
 
 def _product(h: int = 300, w: int = 240) -> tuple[np.ndarray, np.ndarray]:
@@ -151,10 +152,10 @@ def test_shopper_photos_are_made_from_the_product_not_from_a_blurred_upload(luma
         img = load_image(path).rgb
         mask = listing_mask(img)
         blurred = cv2.GaussianBlur(img, (0, 0), 4.0)
-        clean = ss.edge_blur_sigma(*ss.product_source(img, mask, cfg)[:2])
-        kept = ss.edge_blur_sigma(*ss.product_source(blurred, mask, plain)[:2])
+        clean = edge_blur_sigma(*ss.product_source(img, mask, cfg)[:2])
+        kept = edge_blur_sigma(*ss.product_source(blurred, mask, plain)[:2])
         rgb, alpha, info = ss.product_source(blurred, mask, cfg)
-        restored = ss.edge_blur_sigma(rgb, alpha)
+        restored = edge_blur_sigma(rgb, alpha)
         assert info["deblur"] > 0 and restored < kept - 0.2, (path.name, clean, kept, restored)
         ratios.append((restored - clean) / (kept - clean))
         # a sharp photo is left as it is
@@ -176,8 +177,8 @@ def test_simulated_phone_photos_are_as_sharp_as_real_shopper_photos(shared_data,
 
     from analyzer.embed.builtin import letterbox
     from analyzer.io.loader import load_image
-    from analyzer.quality.sharpness import measure_edge_blur
     from analyzer.search.integration import listing_mask
+    from analyzer.vision.edge_blur import measure_edge_blur
 
     def blur_at_224(rgb: np.ndarray, mask: np.ndarray) -> float:
         x = cv2.cvtColor(letterbox(rgb, 224), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255

@@ -374,28 +374,27 @@ def plain_background_prob(rgb: np.ndarray) -> np.ndarray | None:
     background is only what connects to the border. This is what the neural mask finds on such
     photos, for ~1/30 of its cost, which is what makes building a large catalog affordable.
     """
-    from analyzer.vision.backdrop import border_color_distance
+    from analyzer.vision.backdrop import (
+        band,
+        band_width,
+        border_color_distance,
+        connected_to_border,
+    )
 
     h, w = rgb.shape[:2]
     s = min(1.0, PLAIN_SIDE / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
                        interpolation=cv2.INTER_AREA) if s < 1 else rgb
     dist = border_color_distance(small)
-    b = max(2, min(small.shape[:2]) // 50)
-    border = np.concatenate([dist[:b].ravel(), dist[-b:].ravel(), dist[:, :b].ravel(),
-                             dist[:, -b:].ravel()])
-    if float((border <= PLAIN_BORDER_DE).mean()) < PLAIN_BORDER_SHARE:
+    b = band_width(small.shape)
+    if float((band(dist, b) <= PLAIN_BORDER_DE).mean()) < PLAIN_BORDER_SHARE:
         return None
-    strips = np.concatenate([small[:b].reshape(-1, 3), small[-b:].reshape(-1, 3),
-                             small[:, :b].reshape(-1, 3), small[:, -b:].reshape(-1, 3)])
-    ref = np.median(strips, axis=0).astype(np.uint8)[None, None]
+    ref = np.median(band(small, b), axis=0).astype(np.uint8)[None, None]
     if float(cv2.cvtColor(ref, cv2.COLOR_RGB2Lab)[0, 0, 0]) * 100.0 / 255.0 < PLAIN_MIN_L:
         return None
     fg = (dist > PLAIN_FG_DE).astype(np.uint8)
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    n, labels = cv2.connectedComponents(1 - fg, connectivity=4)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    background = np.isin(labels, edge[edge > 0]) & (fg == 0)
+    background = connected_to_border(1 - fg, connectivity=4)
     prob = cv2.GaussianBlur((~background).astype(np.float32), (3, 3), 0)
     return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR) if s < 1 else prob
 

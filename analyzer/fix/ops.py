@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from analyzer.vision.backdrop import band, band_width
+
 # --- used by the search what-if (moved here from analyzer.search.integration) ------------------
 
 
@@ -129,8 +131,5 @@ def backdrop_field(rgb: np.ndarray, alpha: np.ndarray, side: int = 96,
 
 def border_white_share(rgb: np.ndarray, frac: float = 0.03, level: int = 250) -> float:
     """Share of the frame's outer band whose every channel is >= ``level``."""
-    h, w = rgb.shape[:2]
-    b = max(1, round(frac * min(h, w)))
-    band = np.concatenate([rgb[:b].reshape(-1, 3), rgb[-b:].reshape(-1, 3),
-                           rgb[:, :b].reshape(-1, 3), rgb[:, -b:].reshape(-1, 3)])
-    return float((band.min(axis=1) >= level).mean())
+    rim = band(rgb, band_width(rgb.shape, frac, min_px=1))
+    return float((rim.min(axis=1) >= level).mean())

@@ -41,6 +41,7 @@ from analyzer.quality.background import background_region, ramp
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.backdrop import band_width, plain_backdrop_color
 from analyzer.vision.mask_ops import large_components
 
 NAME = "clutter"
@@ -166,18 +167,14 @@ def backdrop_objects(rgb: np.ndarray, th: dict) -> np.ndarray | None:
     every pixel more than ``object_de`` from it is an object (a saliency mask may keep only the
     most salient one), opened by a 3 x 3 square so JPEG ringing and dust do not count.
     """
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32)
-    h, w = lab.shape[:2]
-    b = max(2, round(min(h, w) * 0.03))
-    band = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
-                           lab[b:-b, :b].reshape(-1, 3), lab[b:-b, -b:].reshape(-1, 3)])
-    ref = np.median(band, axis=0)
-    # OpenCV's 8-bit Lab holds L * 255 / 100: scale back to Delta E units
-    scale = np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
-    if float((np.linalg.norm((band - ref) * scale, axis=1) <= float(th["backdrop_de"])).mean()) \
-            < float(th["backdrop_min_share"]):
+    # OpenCV's 8-bit Lab holds L * 255 / 100: scaled back to Delta E units
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32) \
+        * np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
+    ref = plain_backdrop_color(lab, band_width(lab.shape, 0.03), float(th["backdrop_de"]),
+                               float(th["backdrop_min_share"]), corners_once=True)
+    if ref is None:
         return None
-    de = np.linalg.norm((lab - ref) * scale, axis=2)
+    de = np.linalg.norm(lab - ref, axis=2)
     fg = (de > float(th["object_de"])).astype(np.uint8)
     return cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
 

@@ -53,6 +53,7 @@ from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.backdrop import connected_to_border, plain_backdrop_color
 from analyzer.vision.mask_ops import component_areas, select_components
 
 NAME = "overlays"
@@ -111,22 +112,12 @@ def backdrop(lab: np.ndarray, shape: tuple[int, int], max_de: float, min_share: 
     h, w = shape
     if lab.shape[:2] != (h, w):
         lab = cv2.resize(lab, (w, h), interpolation=cv2.INTER_AREA)
-    b = border_px
-    rim = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
-                          lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)])
-    ref = np.median(rim, axis=0)
-    if (np.abs(rim - ref).max(axis=1) <= max_de).mean() < min_share:
+    ref = plain_backdrop_color(lab, border_px, max_de, min_share, metric="chebyshev")
+    if ref is None:
         return np.zeros((h, w), bool)
     near = cv2.inRange(lab.astype(np.float32, copy=False), tuple(float(v) for v in ref - max_de),
                        tuple(float(v) for v in ref + max_de))  # 0/255: nonzero is "in"
-    n, lab_cc = cv2.connectedComponents(near, connectivity=4)
-    if n <= 1:
-        return np.zeros((h, w), bool)
-    edge = np.concatenate([lab_cc[0], lab_cc[-1], lab_cc[:, 0], lab_cc[:, -1]])
-    keep = np.zeros(n, bool)
-    keep[np.unique(edge)] = True
-    keep[0] = False
-    return keep[lab_cc]
+    return connected_to_border(near, connectivity=4)
 
 
 def _union_find_groups(cx: np.ndarray, cy: np.ndarray, hh: np.ndarray,

@@ -20,8 +20,6 @@ shallow depth of field is not blur), mapped linearly from ``sigma_good`` (100) t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
@@ -30,93 +28,24 @@ from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
 from analyzer.results import CheckResult, Flag
-from analyzer.vision.mask_ops import grow
+from analyzer.vision.edge_blur import EdgeBlur, EdgeBlurSettings, measure_edge_blur
 
 NAME = "sharpness"
 
 
-@dataclass
-class EdgeBlur:
-    """Per-edge blur widths of a canonical view and where they are.
-
-    ``sigma``: blur width (Gaussian sigma, canonical px) of each edge pixel; ``ys``/``xs``: their
-    coordinates in the canonical view; ``scale``: canonical px per working px; ``box``: the
-    working-size region (x0, y0, x1, y1) the view was cut from.
-    """
-
-    sigma: np.ndarray
-    ys: np.ndarray
-    xs: np.ndarray
-    theta: np.ndarray  # each edge's normal direction (gradient angle), radians in [0, pi)
-    shape: tuple[int, int]
-    scale: float
-    box: tuple[int, int, int, int]
-    region_fraction: float
-    lapvar: float
-
-
-def _region(ctx: ImageContext, th: dict) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
+def _region(ctx: ImageContext, th: dict, eb_cfg: EdgeBlurSettings
+            ) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
     """The product mask, the box around it grown by the outline margin, and that margin (px)."""
     h, w = ctx.gray.shape
     m = ctx.mask_bool_or_none
     bbox = ctx.mask_result.bbox if m is not None else None
     if m is None or bbox is None or m.mean() < float(th["min_mask_fraction"]):
         return np.ones((h, w), bool), (0, 0, w, h), 0.0
-    r = max(1.0, float(th["mask_dilate_frac"]) * max(h, w))
+    r = max(1.0, eb_cfg.mask_dilate_frac * max(h, w))
     x0, y0, x1, y1 = bbox
     ri = int(np.ceil(r))
     box = (max(0, x0 - ri), max(0, y0 - ri), min(w, x1 + ri), min(h, y1 + ri))
     return m, box, r
-
-
-def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
-                      canonical_long_side: int = 512, reblur_sigma: float = 1.0,
-                      min_edge_contrast: float = 0.06,
-                      min_edge_floor: float = 0.015, grow_px: float = 0.0) -> EdgeBlur:
-    """Edge blur widths (Zhuo & Sim 2011) of ``gray`` (float 0..1) inside ``region``.
-
-    The box is cut out and shrunk so its long side is at most ``canonical_long_side``; the
-    region is then grown by ``grow_px`` working px (at the canonical scale, which is cheaper).
-    Gradients are Sobel derivatives normalised to grey levels per pixel.
-    """
-    x0, y0, x1, y1 = box
-    crop = gray[y0:y1, x0:x1]
-    reg = region[y0:y1, x0:x1]
-    s = min(1.0, canonical_long_side / max(crop.shape))
-    if s < 1.0:
-        size = (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        reg = cv2.resize(reg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    reg = grow(reg, grow_px * s)
-    crop = crop.astype(np.float32)
-
-    def grads(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0,
-                cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0)
-
-    gx, gy = grads(crop)
-    m1 = cv2.magnitude(gx, gy)
-    m2 = cv2.magnitude(*grads(cv2.GaussianBlur(crop, (0, 0), reblur_sigma)))
-    # A strong blur flattens every edge below a fixed contrast threshold, which would leave a
-    # very blurry photo "unmeasurable": the threshold follows the region's strongest gradients.
-    if reg.any():
-        top = float(np.percentile(m1[reg], 99.5))
-        min_edge_contrast = max(min_edge_floor, min(min_edge_contrast, 0.3 * top))
-    # Canny's magnitude is the L1 norm of the unnormalised Sobel (8x a per-pixel derivative):
-    # thresholds follow min_edge_contrast so low-contrast products keep their edges.
-    hi = 8.0 * 255.0 * min_edge_contrast
-    edges = cv2.Canny(np.clip(crop * 255.0, 0, 255).astype(np.uint8), hi / 2, hi) > 0
-    sel = edges & reg & (m1 >= min_edge_contrast)
-    ys, xs = np.nonzero(sel)
-    r = m1[ys, xs] / np.maximum(m2[ys, xs], 1e-6)
-    sigma = reblur_sigma / np.sqrt(np.maximum(r * r - 1.0, 1e-6))
-    sigma = np.minimum(sigma, 10.0).astype(np.float32)
-    theta = np.mod(np.arctan2(gy[ys, xs], gx[ys, xs]), np.pi).astype(np.float32)
-    lap = cv2.Laplacian(crop, cv2.CV_32F)
-    lapvar = float(lap[reg].var()) if reg.any() else 0.0
-    frac = float(reg.sum() / max(s * s, 1e-9) / region.size)
-    return EdgeBlur(sigma=sigma, ys=ys, xs=xs, theta=theta, shape=crop.shape, scale=s, box=box,
-                    region_fraction=frac, lapvar=lapvar)
 
 
 def directional_blur(sigma: np.ndarray, theta: np.ndarray, percentile: float, n_bins: int,
@@ -249,21 +178,23 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     out: list[Flag] = []
     s = metrics["edge_blur_px"]
     sd = metrics["edge_blur_worst_dir_px"]
-    measurable = metrics["n_edges"] >= th["min_edges"]
+    eb_cfg = EdgeBlurSettings.load()
+    side = eb_cfg.canonical_long_side
+    measurable = metrics["n_edges"] >= eb_cfg.min_edges
     fix = ("Retake it in focus: tap to focus on the product, steady the camera (tripod or timer) "
            "and add light so the shutter is faster; never upscale a small photo.")
     if measurable and s > float(th["sigma_flag"]):
         out.append(ctx.flag(
             "BLURRY",
             f"the product's edges are blurred over about {s:.1f} px (at "
-            f"{th['canonical_long_side']} px product size); sharp photos measure "
+            f"{side} px product size); sharp photos measure "
             f"{th['sigma_flag']} px or less", fix, NAME))
     elif measurable and sd > float(th["dir_sigma_flag"]):
         out.append(ctx.flag(
             "BLURRY",
             f"the product is smeared in one direction (camera shake or motion): edges across "
             f"{metrics['worst_dir_deg']:.0f} deg are blurred over about {sd:.1f} px (at "
-            f"{th['canonical_long_side']} px product size), while sharp photos measure "
+            f"{side} px product size), while sharp photos measure "
             f"{th['dir_sigma_flag']} px or less in every direction", fix, NAME))
     if (not out and metrics["detail_energy"] >= float(th["detail_min_energy"])
             and metrics["detail_share"] < float(th["upscale_flag_share"])):
@@ -281,13 +212,14 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
 @register(NAME, maps=(MapKind.BLUR,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
-    region, box, r = _region(ctx, th)
-    eb = measure_edge_blur(ctx.gray, region, box, int(th["canonical_long_side"]),
-                           float(th["reblur_sigma"]), float(th["min_edge_contrast"]),
-                           float(th["min_edge_floor"]), grow_px=r)
+    eb_cfg = EdgeBlurSettings.load()
+    region, box, r = _region(ctx, th, eb_cfg)
+    eb = measure_edge_blur(ctx.gray, region, box, eb_cfg.canonical_long_side,
+                           eb_cfg.reblur_sigma, eb_cfg.min_edge_contrast, eb_cfg.min_edge_floor,
+                           grow_px=r)
     n = len(eb.sigma)
-    pct = float(th["percentile"])
-    if n >= int(th["min_edges"]):
+    pct = eb_cfg.percentile
+    if n >= eb_cfg.min_edges:
         stat = float(np.percentile(eb.sigma, pct))
         median = float(np.median(eb.sigma))
         worst, ang, n_dir = directional_blur(eb.sigma, eb.theta, pct, int(th["dir_bins"]),

@@ -111,8 +111,8 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.config import known_keys, thresholds
 from analyzer.config import marketplace as get_marketplace
-from analyzer.config import thresholds
 from analyzer.fix.ops import crop_to_fill, product_fill, whiten_background
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import coverage as cover
@@ -142,6 +142,17 @@ BASELINE_VERSION = 4
 # Flags from the quality checks that a simulated fix answers.
 WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
 CROP_FLAGS = ("PRODUCT_TOO_SMALL", "OFF_CENTER")
+
+
+# Every key the search: and differentiation: sections may hold (a typo raises on load).
+SEARCH_KEYS = frozenset({
+    "k", "primary_k", "n_queries", "n_peer_queries", "n_baseline_products", "tie_tolerance",
+    "category_vote_k", "low_rank_share", "low_rank_percentile", "what_if", "embed_batch_size",
+    "simulation", "ranking", "backgrounds", "ondisk_min_items"})
+DIFFERENTIATION_KEYS = frozenset({
+    "k", "n_nearest", "low_uniqueness_percentile", "lookalike_similarity",
+    "duplicate_phash_max", "duplicate_phash_strict", "duplicate_similarity",
+    "duplicate_similarity_strict"})
 
 
 @dataclass(frozen=True)
@@ -175,9 +186,13 @@ class SearchConfig:
     @classmethod
     def from_thresholds(cls, overrides: dict[str, Any] | None = None) -> SearchConfig:
         t = thresholds()
-        s = dict(t.get("search") or {})
-        d = dict(t.get("differentiation") or {})
-        wi = dict(s.get("what_if") or {})
+        s = known_keys(t.get("search"), SEARCH_KEYS, "thresholds.yaml search")
+        d = known_keys(t.get("differentiation"), DIFFERENTIATION_KEYS,
+                       "thresholds.yaml differentiation")
+        wi = known_keys(s.get("what_if"), {"fill", "whiten_below", "crop_below_fill"},
+                        "thresholds.yaml search.what_if")
+        known_keys(s.get("ranking"), {"in_category", "quality_prior"},
+                   "thresholds.yaml search.ranking")
         kw: dict[str, Any] = {
             "k": tuple(int(x) for x in s.get("k", cls.k)),
             "primary_k": int(s.get("primary_k", cls.primary_k)),

@@ -55,7 +55,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analyzer.config import thresholds
+from analyzer.config import known_keys, thresholds
+from analyzer.vision.edge_blur import edge_blur_sigma
 from analyzer.vision.mask_ops import unit_prob
 
 BACKGROUNDS_DIR = Path(__file__).resolve().parents[2] / "assets" / "backgrounds"
@@ -95,7 +96,7 @@ class SimConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> SimConfig:
-        d = dict(d or {})
+        d = known_keys(d, {f.name for f in fields(cls)}, "thresholds.yaml search.simulation")
         kw: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in d:
@@ -428,25 +429,6 @@ def jpeg(rgb: np.ndarray, rng: np.random.Generator, quality: tuple[int, int]) ->
 
 
 # --- the product, as clean as the engine can make it ------------------------------------------
-
-def edge_blur_sigma(rgb: np.ndarray, alpha: np.ndarray) -> float | None:
-    """The product's edge blur width (Gaussian sigma, px at this size), measured as the sharpness
-    check measures it (:func:`analyzer.quality.sharpness.measure_edge_blur`, its thresholds and
-    percentile, the product's outline included); None when there are too few edges to tell."""
-    from analyzer.config import check_thresholds
-    from analyzer.quality.sharpness import measure_edge_blur
-
-    th = check_thresholds("sharpness")
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    h, w = alpha.shape
-    eb = measure_edge_blur(gray, alpha >= 0.5, (0, 0, w, h), max(h, w),
-                           float(th["reblur_sigma"]), float(th["min_edge_contrast"]),
-                           float(th["min_edge_floor"]),
-                           grow_px=float(th["mask_dilate_frac"]) * max(h, w))
-    if len(eb.sigma) < int(th["min_edges"]):
-        return None
-    return float(np.percentile(eb.sigma, float(th["percentile"])))
-
 
 def wiener_deblur(rgb: np.ndarray, sigma: float, balance: float) -> np.ndarray:
     """Wiener-Hunt deconvolution of a Gaussian blur of ``sigma`` px

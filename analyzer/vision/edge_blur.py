@@ -1,0 +1,129 @@
+"""Edge blur width on an object's own edges (Zhuo & Sim, "Defocus map estimation from a single
+image", Pattern Recognition 44(9), 2011): the sharpness check grades it, and the search
+simulation measures a product's blur with it to deblur the cut-out it shoots shoppers' photos
+from. One measure, one set of settings (``segmentation.edge_blur`` in thresholds.yaml).
+
+A step edge of contrast ``A`` blurred by a Gaussian of sigma ``s`` has a gradient peak
+``A / (s sqrt(2 pi))``; blurring it again by a known ``s_r`` lowers the peak to
+``A / (sqrt(s^2 + s_r^2) sqrt(2 pi))``. The ratio ``R`` of the two gradient magnitudes at the edge
+gives ``s = s_r / sqrt(R^2 - 1)``, independent of the edge's contrast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import cv2
+import numpy as np
+
+from analyzer.config import segmentation, settings_from
+from analyzer.vision.mask_ops import grow
+
+
+@dataclass(frozen=True)
+class EdgeBlurSettings:
+    """How edges are found and summarised (``segmentation.edge_blur``)."""
+
+    canonical_long_side: int = 512  # the object's box is resampled (down only) to this
+    reblur_sigma: float = 1.0       # the known re-blur, canonical px
+    min_edge_contrast: float = 0.06  # gradient (grey 0..1 per px) for an edge to count ...
+    min_edge_floor: float = 0.015   # ... lowered to 30% of the 99.5th pct, not below this
+    mask_dilate_frac: float = 0.02  # object mask grown by this share of the long side
+    min_edges: int = 50             # fewer edge pixels: not measurable
+    percentile: float = 30.0        # the sharpest part decides (depth of field is not blur)
+
+    @staticmethod
+    def load() -> EdgeBlurSettings:
+        """The settings in thresholds.yaml (read once); an unknown key is a typo and raises."""
+        return _settings()
+
+
+@cache
+def _settings() -> EdgeBlurSettings:
+    return settings_from(EdgeBlurSettings, segmentation("edge_blur"), "segmentation.edge_blur")
+
+
+@dataclass
+class EdgeBlur:
+    """Per-edge blur widths of a canonical view and where they are.
+
+    ``sigma``: blur width (Gaussian sigma, canonical px) of each edge pixel; ``ys``/``xs``: their
+    coordinates in the canonical view; ``scale``: canonical px per working px; ``box``: the
+    working-size region (x0, y0, x1, y1) the view was cut from.
+    """
+
+    sigma: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+    theta: np.ndarray  # each edge's normal direction (gradient angle), radians in [0, pi)
+    shape: tuple[int, int]
+    scale: float
+    box: tuple[int, int, int, int]
+    region_fraction: float
+    lapvar: float
+
+
+def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
+                      canonical_long_side: int = 512, reblur_sigma: float = 1.0,
+                      min_edge_contrast: float = 0.06,
+                      min_edge_floor: float = 0.015, grow_px: float = 0.0) -> EdgeBlur:
+    """Edge blur widths (Zhuo & Sim 2011) of ``gray`` (float 0..1) inside ``region``.
+
+    The box is cut out and shrunk so its long side is at most ``canonical_long_side``; the
+    region is then grown by ``grow_px`` working px (at the canonical scale, which is cheaper).
+    Gradients are Sobel derivatives normalised to grey levels per pixel.
+    """
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1]
+    reg = region[y0:y1, x0:x1]
+    s = min(1.0, canonical_long_side / max(crop.shape))
+    if s < 1.0:
+        size = (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        reg = cv2.resize(reg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    reg = grow(reg, grow_px * s)
+    crop = crop.astype(np.float32)
+
+    def grads(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0,
+                cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0)
+
+    gx, gy = grads(crop)
+    m1 = cv2.magnitude(gx, gy)
+    m2 = cv2.magnitude(*grads(cv2.GaussianBlur(crop, (0, 0), reblur_sigma)))
+    # A strong blur flattens every edge below a fixed contrast threshold, which would leave a
+    # very blurry photo "unmeasurable": the threshold follows the region's strongest gradients.
+    if reg.any():
+        top = float(np.percentile(m1[reg], 99.5))
+        min_edge_contrast = max(min_edge_floor, min(min_edge_contrast, 0.3 * top))
+    # Canny's magnitude is the L1 norm of the unnormalised Sobel (8x a per-pixel derivative):
+    # thresholds follow min_edge_contrast so low-contrast products keep their edges.
+    hi = 8.0 * 255.0 * min_edge_contrast
+    edges = cv2.Canny(np.clip(crop * 255.0, 0, 255).astype(np.uint8), hi / 2, hi) > 0
+    sel = edges & reg & (m1 >= min_edge_contrast)
+    ys, xs = np.nonzero(sel)
+    r = m1[ys, xs] / np.maximum(m2[ys, xs], 1e-6)
+    sigma = reblur_sigma / np.sqrt(np.maximum(r * r - 1.0, 1e-6))
+    sigma = np.minimum(sigma, 10.0).astype(np.float32)
+    theta = np.mod(np.arctan2(gy[ys, xs], gx[ys, xs]), np.pi).astype(np.float32)
+    lap = cv2.Laplacian(crop, cv2.CV_32F)
+    lapvar = float(lap[reg].var()) if reg.any() else 0.0
+    frac = float(reg.sum() / max(s * s, 1e-9) / region.size)
+    return EdgeBlur(sigma=sigma, ys=ys, xs=xs, theta=theta, shape=crop.shape, scale=s, box=box,
+                    region_fraction=frac, lapvar=lapvar)
+
+
+def edge_blur_sigma(rgb: np.ndarray, alpha: np.ndarray,
+                    cfg: EdgeBlurSettings | None = None) -> float | None:
+    """An object's edge blur width (Gaussian sigma, px at this size) over the whole frame, its
+    outline included; None when there are too few edges to tell."""
+    cfg = cfg or EdgeBlurSettings.load()
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    h, w = alpha.shape
+    eb = measure_edge_blur(gray, alpha >= 0.5, (0, 0, w, h), max(h, w), cfg.reblur_sigma,
+                           cfg.min_edge_contrast, cfg.min_edge_floor,
+                           grow_px=cfg.mask_dilate_frac * max(h, w))
+    if len(eb.sigma) < cfg.min_edges:
+        return None
+    return float(np.percentile(eb.sigma, cfg.percentile))
