@@ -475,6 +475,10 @@ def _check_hash(check: str, shared: str) -> str:
     src = QUALITY_DIR / f"{check}.py"
     h.update(src.read_bytes() if src.exists() else b"")
     h.update(json.dumps(check_thresholds(check), sort_keys=True, default=str).encode())
+    # The vision layer the checks share (edge blur, backdrop, mask operations) counts too.
+    for f in sorted((QUALITY_DIR.parent / "vision").glob("*.py")):
+        h.update(f.read_bytes())
+    h.update(json.dumps(thresholds().get("segmentation"), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
