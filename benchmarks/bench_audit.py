@@ -195,8 +195,9 @@ def embed_search_queries(paths: list[Path], catalog: str, threads: int, sample: 
     import torch
 
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import SearchContext, apply_fixes, plan_fixes
+    from analyzer.search.integration import SearchContext
     from analyzer.search.shopper_sim import simulate_shopper_photos
+    from analyzer.search.what_if import apply_fixes, plan_fixes
     from analyzer.vision.mask import product_mask
 
     torch.set_num_threads(threads)

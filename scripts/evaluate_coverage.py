@@ -82,7 +82,7 @@ def tuning_split(E, pids, cats, k):  # type: ignore[no-untyped-def]
 
 def clothing_embeddings(emb, n: int) -> dict:  # type: ignore[no-untyped-def]
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import listing_mask
+    from analyzer.search.listing import listing_mask
 
     p = CACHE / f"clothing_{n}.npz"
     if p.is_file():

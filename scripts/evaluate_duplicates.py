@@ -48,7 +48,7 @@ def features(emb, imgs: list[np.ndarray]) -> dict[str, np.ndarray]:  # type: ign
     from analyzer.search.duplicates import query_signature
 
     sigs = [query_signature(im) for im in imgs]
-    from analyzer.search.integration import listing_mask
+    from analyzer.search.listing import listing_mask
 
     mir = [np.ascontiguousarray(im[:, ::-1]) for im in imgs]
     allim = imgs + mir

@@ -96,7 +96,7 @@ def validity(ctx, rows: list[dict], n: int, seed: int) -> None:  # type: ignore[
     from dataclasses import replace
 
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import listing_mask
+    from analyzer.search.listing import listing_mask
     from analyzer.search.rank import rank_summary, virtual_ranks
     from analyzer.search.shopper_sim import simulate_shopper_photos
 
@@ -188,7 +188,7 @@ def pairs_collect(ctx, products: list[dict], prop_rows: list[dict], seed: int) -
     inputs written to PAIRS_DIR (listing cosines, in-category competitor bests, quality,
     suppression), so any prior weight can be scored afterwards without embedding again."""
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import listing_mask, photo_quality
+    from analyzer.search.listing import listing_mask, photo_quality
 
     PAIRS_DIR.mkdir(parents=True, exist_ok=True)
     props = []
@@ -330,9 +330,11 @@ def main() -> int:
 
     from analyzer.io.loader import load_image
     from analyzer.search.catalog import DEMO_CATALOG
-    from analyzer.search.integration import SearchContext, listing_mask, white_background_share
+    from analyzer.search.integration import SearchContext
+    from analyzer.search.listing import listing_mask
     from analyzer.search.rank import rank_summary, virtual_ranks
     from analyzer.search.shopper_sim import load_backgrounds
+    from analyzer.search.what_if import white_background_share
 
     ctx = SearchContext.open(DEMO_CATALOG, device="cpu")
     ctx.warm()

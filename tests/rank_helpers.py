@@ -69,7 +69,7 @@ def studio_shots_outside(ctx, rows: list[dict], shared_data: Path, n: int) -> li
     """The first ``n`` products not in the catalog whose main image is a whole product on white
     (some luma "main" images are close-ups that fill the frame): (row, LoadedImage, mask)."""
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import white_background_share
+    from analyzer.search.what_if import white_background_share
     from analyzer.vision.mask import product_mask
 
     in_catalog = set(ctx.groups.product_ids)

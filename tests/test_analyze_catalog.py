@@ -16,7 +16,7 @@ SMALL = {"n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 3}
 @pytest.fixture()
 def small_simulation(monkeypatch):
     """The CLI's own SearchContext.open, with a smaller simulation so the test stays quick."""
-    from analyzer.search.integration import SearchConfig
+    from analyzer.search.search_config import SearchConfig
 
     orig = SearchConfig.from_thresholds.__func__
 

@@ -81,18 +81,18 @@ def test_a_misspelt_setting_raises_instead_of_falling_back(monkeypatch) -> None:
     import copy
 
     from analyzer import config
-    from analyzer.search.integration import SearchConfig
+    from analyzer.search.search_config import SearchConfig
 
     real = config.thresholds()
     assert SearchConfig.from_thresholds().n_queries == int(real["search"]["n_queries"])
     bad = copy.deepcopy(real)
     bad["search"]["n_querys"] = 3
-    monkeypatch.setattr("analyzer.search.integration.thresholds", lambda: bad)
+    monkeypatch.setattr("analyzer.search.search_config.thresholds", lambda: bad)
     with pytest.raises(ValueError, match="n_querys"):
         SearchConfig.from_thresholds()
     bad = copy.deepcopy(real)
     bad["search"]["what_if"]["fil"] = 0.9
-    monkeypatch.setattr("analyzer.search.integration.thresholds", lambda: bad)
+    monkeypatch.setattr("analyzer.search.search_config.thresholds", lambda: bad)
     with pytest.raises(ValueError, match="fil"):
         SearchConfig.from_thresholds()
 

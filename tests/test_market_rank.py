@@ -63,7 +63,7 @@ def test_suppression_needs_a_listed_error_on_a_marketplace_that_suppresses():
 
 
 def test_prior_is_read_from_thresholds_and_can_be_overridden():
-    from analyzer.search.integration import SearchConfig
+    from analyzer.search.search_config import SearchConfig
 
     cfg = SearchConfig.from_thresholds()
     d = cfg.prior.describe()
@@ -74,7 +74,7 @@ def test_prior_is_read_from_thresholds_and_can_be_overridden():
 
 
 def test_dashboard_shows_both_ranks_and_the_assumption():
-    from analyzer.search.integration import SearchConfig
+    from analyzer.search.search_config import SearchConfig
     from analyzer.ui.search_panel import two_stage_lines
 
     prior = SearchConfig.from_thresholds().prior

@@ -146,7 +146,7 @@ def test_real_other_views_replace_the_simulated_shopper_photos(tops, shared_data
     """A product with other real photos: they are the shopper half's queries, and the ranks are
     exactly those of a product-level search of catalog + listing for each of them."""
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import listing_mask
+    from analyzer.search.listing import listing_mask
 
     ctx, rows = tops
     in_catalog = set(ctx.groups.product_ids)
@@ -233,7 +233,7 @@ def test_the_quality_engines_mask_is_reused_not_recomputed(monkeypatch):
 
     import analyzer.vision.mask as mask_mod
     from analyzer.results import ImageReport
-    from analyzer.search.integration import listing_mask, report_mask
+    from analyzer.search.listing import listing_mask, report_mask
 
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 255, (120, 90, 3), dtype=np.uint8)  # busy: no plain background

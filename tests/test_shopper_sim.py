@@ -142,7 +142,7 @@ def test_shopper_photos_are_made_from_the_product_not_from_a_blurred_upload(luma
     import dataclasses
 
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import listing_mask
+    from analyzer.search.listing import listing_mask
 
     cfg = ss.SimConfig.default()
     assert cfg.restore
@@ -177,7 +177,7 @@ def test_simulated_phone_photos_are_as_sharp_as_real_shopper_photos(shared_data,
 
     from analyzer.embed.builtin import letterbox
     from analyzer.io.loader import load_image
-    from analyzer.search.integration import listing_mask
+    from analyzer.search.listing import listing_mask
     from analyzer.vision.edge_blur import measure_edge_blur
 
     def blur_at_224(rgb: np.ndarray, mask: np.ndarray) -> float:

@@ -105,20 +105,19 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from analyzer.config import known_keys, thresholds
 from analyzer.config import marketplace as get_marketplace
-from analyzer.fix.ops import crop_to_fill, product_fill, whiten_background
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import coverage as cover
 from analyzer.search import differentiation as diff
 from analyzer.search import duplicates as copies
-from analyzer.search.market_rank import QualityPrior, Stage2, expected_positions, suppression
+from analyzer.search.listing import listing_mask, photo_quality, report_mask
+from analyzer.search.market_rank import Stage2, expected_positions, suppression
 from analyzer.search.rank import (
     ProductGroups,
     percentile_of,
@@ -126,197 +125,15 @@ from analyzer.search.rank import (
     search_score,
     virtual_ranks,
 )
+from analyzer.search.search_config import BASELINE_VERSION, SearchConfig
 from analyzer.search.shopper_sim import (
-    SimConfig,
     background_kind,
     load_backgrounds,
     simulate_shopper_photos,
 )
+from analyzer.search.what_if import apply_fixes, fix_words, plan_fixes
 
 log = logging.getLogger(__name__)
-
-# 3: shopper photos from the restored product cut-out, phone blur calibrated on real photos.
-# 4: also the expected search position (stage 2, within the category) of each baseline product,
-#    and backgrounds that fit each product's category (issue 16).
-BASELINE_VERSION = 4
-# Flags from the quality checks that a simulated fix answers.
-WHITEN_FLAGS = ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "CLUTTERED_BACKGROUND")
-CROP_FLAGS = ("PRODUCT_TOO_SMALL", "OFF_CENTER")
-
-
-# Every key the search: and differentiation: sections may hold (a typo raises on load).
-SEARCH_KEYS = frozenset({
-    "k", "primary_k", "n_queries", "n_peer_queries", "n_baseline_products", "tie_tolerance",
-    "category_vote_k", "low_rank_share", "low_rank_percentile", "what_if", "embed_batch_size",
-    "simulation", "ranking", "backgrounds", "ondisk_min_items"})
-DIFFERENTIATION_KEYS = frozenset({
-    "k", "n_nearest", "low_uniqueness_percentile", "lookalike_similarity",
-    "duplicate_phash_max", "duplicate_phash_strict", "duplicate_similarity",
-    "duplicate_similarity_strict"})
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """The ``search:`` and ``differentiation:`` sections of thresholds.yaml."""
-
-    k: tuple[int, ...] = (4, 10, 20)
-    primary_k: int = 10
-    n_queries: int = 16
-    n_peer_queries: int = 16
-    n_baseline_products: int = 32
-    tie_tolerance: float = 1e-3
-    category_vote_k: int = 10
-    low_rank_share: float = 0.5
-    low_rank_percentile: float = 25.0
-    what_if_fill: float = 0.85
-    whiten_below: float = 0.90
-    crop_below_fill: float = 0.75
-    baseline_seed: int = 0
-    embed_batch_size: int = 4
-    sim: SimConfig = field(default_factory=SimConfig)
-    diff_k: int = 5
-    n_nearest: int = 5
-    low_uniqueness_percentile: float = 10.0
-    lookalike_similarity: float = 0.80
-    duplicates: copies.CopyRule = field(default_factory=copies.CopyRule)
-    coverage: cover.CoverageRule = field(default_factory=cover.CoverageRule)
-    prior: QualityPrior = field(default_factory=QualityPrior)
-    rank_in_category: bool = True
-
-    @classmethod
-    def from_thresholds(cls, overrides: dict[str, Any] | None = None) -> SearchConfig:
-        t = thresholds()
-        s = known_keys(t.get("search"), SEARCH_KEYS, "thresholds.yaml search")
-        d = known_keys(t.get("differentiation"), DIFFERENTIATION_KEYS,
-                       "thresholds.yaml differentiation")
-        wi = known_keys(s.get("what_if"), {"fill", "whiten_below", "crop_below_fill"},
-                        "thresholds.yaml search.what_if")
-        known_keys(s.get("ranking"), {"in_category", "quality_prior"},
-                   "thresholds.yaml search.ranking")
-        kw: dict[str, Any] = {
-            "k": tuple(int(x) for x in s.get("k", cls.k)),
-            "primary_k": int(s.get("primary_k", cls.primary_k)),
-            "n_queries": int(s.get("n_queries", cls.n_queries)),
-            "n_peer_queries": int(s.get("n_peer_queries", cls.n_peer_queries)),
-            "n_baseline_products": int(s.get("n_baseline_products", cls.n_baseline_products)),
-            "tie_tolerance": float(s.get("tie_tolerance", cls.tie_tolerance)),
-            "category_vote_k": int(s.get("category_vote_k", cls.category_vote_k)),
-            "low_rank_share": float(s.get("low_rank_share", cls.low_rank_share)),
-            "low_rank_percentile": float(s.get("low_rank_percentile", cls.low_rank_percentile)),
-            "what_if_fill": float(wi.get("fill", cls.what_if_fill)),
-            "whiten_below": float(wi.get("whiten_below", cls.whiten_below)),
-            "crop_below_fill": float(wi.get("crop_below_fill", cls.crop_below_fill)),
-            "embed_batch_size": int(s.get("embed_batch_size", cls.embed_batch_size)),
-            "sim": SimConfig.from_dict(s.get("simulation")),
-            "diff_k": int(d.get("k", cls.diff_k)),
-            "n_nearest": int(d.get("n_nearest", cls.n_nearest)),
-            "low_uniqueness_percentile": float(d.get("low_uniqueness_percentile",
-                                                     cls.low_uniqueness_percentile)),
-            "lookalike_similarity": float(d.get("lookalike_similarity",
-                                                cls.lookalike_similarity)),
-            "duplicates": copies.CopyRule.from_dict(d),
-            "coverage": cover.CoverageRule.from_dict(t.get("coverage")),
-            "prior": QualityPrior.from_dict((s.get("ranking") or {}).get("quality_prior")),
-            "rank_in_category": bool((s.get("ranking") or {}).get("in_category", True)),
-        }
-        for key, v in (overrides or {}).items():
-            if key == "sim" and isinstance(v, dict):
-                kw["sim"] = SimConfig.from_dict({**asdict(kw["sim"]), **v})
-            elif key == "prior" and isinstance(v, dict):
-                kw["prior"] = QualityPrior.from_dict({**kw["prior"].describe(), **v})
-            else:
-                kw[key] = tuple(v) if key == "k" else v
-        return cls(**kw)
-
-    def baseline_key(self) -> dict[str, Any]:
-        """What the cached per-catalog rank baseline depends on."""
-        return {"v": BASELINE_VERSION, "n_queries": self.n_queries, "k": list(self.k),
-                "n_peer_queries": self.n_peer_queries,
-                "n_baseline_products": self.n_baseline_products, "seed": self.baseline_seed,
-                "tol": self.tie_tolerance, "sim": asdict(self.sim),
-                "in_category": self.rank_in_category}
-
-
-def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
-                 known: np.ndarray | None = None) -> np.ndarray:
-    """The product mask of a listing, found the way the catalog's images were when they were
-    embedded (the built-in embedder's plain-background mask for a studio shot, else u2netp), so
-    the upload and the catalog are described alike; a real alpha channel wins. ``known``: the
-    product mask the quality engine already computed for this image (u2netp, or its classical
-    fallback), used instead of running u2netp again."""
-    from analyzer.vision.mask import product_mask
-    from analyzer.vision.mask_ops import unit_prob
-
-    if alpha is None or float((alpha < 128).mean()) <= 0.01:
-        try:
-            from analyzer.embed.builtin import plain_background_prob
-        except ImportError:  # pragma: no cover - the embedder package is part of the project
-            plain_background_prob = None
-        if plain_background_prob is not None:
-            prob = plain_background_prob(rgb)
-            if prob is not None:
-                return prob.astype(np.float32)
-    if known is not None and known.shape[:2] == rgb.shape[:2]:
-        return unit_prob(known)
-    return product_mask(rgb, alpha).prob
-
-
-def report_mask(report: ImageReport) -> np.ndarray | None:
-    """The product mask the quality engine computed for ``report`` (kept with the image, see
-    :func:`analyzer.engine.analyze_loaded`), when it matches the working image; None otherwise."""
-    m = getattr(report, "mask", None)
-    img = getattr(report, "image", None)
-    shape = getattr(getattr(img, "rgb", None), "shape", (0, 0))[:2]
-    if isinstance(m, np.ndarray) and m.ndim == 2 and m.shape == tuple(shape):
-        return m
-    return None
-
-
-# --- the simulatable fixes ---------------------------------------------------------------------
-
-def white_background_share(rgb: np.ndarray, mask: np.ndarray, ring: float = 0.05) -> float:
-    """How white the background is at the photo's border: for each side, the share of its outer
-    ``ring`` (background by the mask) whose every channel is >= 245; the second-whitest side's
-    share is returned. The border is measured rather than all of the background, and two sides
-    may be dark, because a garment often runs off the frame and a mask may miss a dark part of
-    a product; a grey or cluttered background darkens all four sides."""
-    h, w = mask.shape
-    rh, rw = max(2, int(ring * h)), max(2, int(ring * w))
-    sides = [(slice(0, rh), slice(None)), (slice(h - rh, h), slice(None)),
-             (slice(None), slice(0, rw)), (slice(None), slice(w - rw, w))]
-    shares = []
-    for ys, xs in sides:
-        bg = mask[ys, xs] < 0.5
-        if bg.sum() < 8:
-            continue
-        shares.append(float((rgb[ys, xs][bg].min(axis=1) >= 245).mean()))
-    if not shares:
-        return 1.0
-    shares.sort(reverse=True)
-    return shares[1] if len(shares) > 1 else shares[0]
-
-
-def plan_fixes(rgb: np.ndarray, mask: np.ndarray, flag_codes: set[str],
-               cfg: SearchConfig) -> list[str]:
-    """Which simulatable fixes apply: the quality engine's flags, or the same facts measured."""
-    fixes = []
-    if flag_codes & set(WHITEN_FLAGS) or white_background_share(rgb, mask) < cfg.whiten_below:
-        fixes.append("whiten_background")
-    if flag_codes & set(CROP_FLAGS) or product_fill(mask) < cfg.crop_below_fill:
-        fixes.append("crop_to_fill")
-    return fixes
-
-
-def apply_fixes(rgb: np.ndarray, mask: np.ndarray, fixes: list[str],
-                fill: float) -> tuple[np.ndarray, np.ndarray]:
-    out, m = rgb, mask
-    if "whiten_background" in fixes:
-        out = whiten_background(out, m)
-    if "crop_to_fill" in fixes:
-        out, m = crop_to_fill(out, m, fill, white="whiten_background" in fixes
-                              or white_background_share(out, m) >= 0.9)
-    return out, m
-
 
 # --- results -----------------------------------------------------------------------------------
 
@@ -815,7 +632,7 @@ class SearchContext:
                         f"{search['visual']['median_rank']:g})")
             wi = search.get("what_if")
             if wi and wi["top_k_share"][pk] > share:
-                fix = (f"{_fix_words(wi['fixes'])} would raise it to {wi['top_k_share'][pk]:.0%} "
+                fix = (f"{fix_words(wi['fixes'])} would raise it to {wi['top_k_share'][pk]:.0%} "
                        f"(median rank {wi['median_rank']:g}); also shoot it sharp and evenly lit")
             else:
                 fix = ("shoot the product alone, sharp, evenly lit, on white, filling most of "
@@ -876,34 +693,6 @@ class SearchContext:
         return res
 
 
-def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = None,
-                  use_model: bool = True,
-                  mask: np.ndarray | None = None) -> tuple[float, list[Flag]]:
-    """(overall score, flags) of the quality checks on an RGB image (a what-if image, or a
-    listing given without its report), as ``analyze`` finds them. ``mask``: the product mask
-    when it is known (a what-if image is made from the listing's mask, so u2netp need not run
-    again: ~0.1 s instead of ~0.6 s CPU here); else the neural mask (the classical one took
-    clean luma studio shots for grey backgrounds, 2 of 5 Tops, which would then be suppressed).
-    ``like``: the original's LoadedImage, whose pixel size (scaled to this image) and file facts
-    the resolution rules see."""
-    from dataclasses import replace
-
-    from analyzer.engine import analyze_loaded
-    from analyzer.io.loader import LoadedImage
-
-    h, w = rgb.shape[:2]
-    if like is not None:
-        s = max(like.width, like.height) / max(like.rgb.shape[:2])
-        img = replace(like, rgb=rgb, alpha=None, width=max(1, round(w * s)),
-                      height=max(1, round(h * s)), notes=[])
-    else:
-        img = LoadedImage(name="listing", rgb=rgb, alpha=None, width=w, height=h, format="JPEG",
-                          original_mode="RGB", bit_depth=8, file_size=0, content_hash="")
-    known = mask if mask is not None and mask.shape[:2] == (h, w) else None
-    rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model, known_mask=known)
-    return float(rep.scores.get("overall", 0.0)), list(rep.flags)
-
-
 def _lap(t: dict[str, float], ct: dict[str, float], name: str, t0: float,
          c0: float) -> tuple[float, float]:
     """Record the wall (``t``) and CPU (``ct``) seconds since (t0, c0) under ``name``; return
@@ -912,13 +701,6 @@ def _lap(t: dict[str, float], ct: dict[str, float], name: str, t0: float,
     t[name] = t1 - t0
     ct[name] = c1 - c0
     return t1, c1
-
-
-def _fix_words(fixes: list[str]) -> str:
-    words = {"whiten_background": "whitening the background",
-             "crop_to_fill": "cropping so the product fills 85% of the frame"}
-    w = [words.get(f, f) for f in fixes]
-    return (" and ".join(w)).capitalize()
 
 
 def _r(x: Any, nd: int = 4) -> float | None:
