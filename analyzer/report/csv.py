@@ -64,6 +64,7 @@ from typing import Any
 
 from analyzer.quality.priority import expected_gain
 from analyzer.quality.registry import CHECK_MODULES
+from analyzer.search.summary import SearchSummary
 
 SCORE_COLUMNS = ("overall", *CHECK_MODULES)
 COLUMNS: tuple[str, ...] = (
@@ -90,32 +91,31 @@ def neutralise(value: Any) -> Any:
 
 
 def search_figures(result: dict[str, Any]) -> dict[str, Any]:
-    """The search/differentiation figures of a result (empty when it has no search data).
-
-    From :mod:`analyzer.search.integration`: ``search.median_rank``, ``search.top_k_share``
-    at ``search.primary_k``, ``search.percentile``, ``search.what_if.median_rank``,
-    ``differentiation.nearest[0]`` and ``differentiation.near_duplicates``.
-    """
-    s = result.get("search") or {}
-    dz = result.get("differentiation") or {}
-    pk = str(s.get("primary_k", 10))
-    share = (s.get("top_k_share") or {}).get(pk)
-    wi = s.get("what_if") or {}
-    nearest = [n for n in dz.get("nearest") or [] if isinstance(n, dict)]
-    sim = nearest[0].get("similarity") if nearest else None
+    """The search/differentiation columns of a result (all None when it has no search data),
+    from its typed :class:`~analyzer.search.summary.SearchSummary`."""
+    sm = SearchSummary.from_result(result)
+    if sm is None:
+        return dict.fromkeys(SEARCH_COLUMNS)
+    top = sm.nearest[0] if sm.nearest else None
     return {
-        "search_rank": s.get("median_rank"),
-        "search_top_k_share": share,
-        "search_percentile": s.get("percentile"),
-        "search_rank_if_fixed": wi.get("median_rank"),
-        "search_fixes": ";".join(wi.get("fixes") or []),
-        "nearest_lookalike": nearest[0].get("product_id") if nearest else None,
-        "lookalike_similarity": round(float(sim), 4) if isinstance(sim, (int, float)) else None,
-        "near_duplicates": len(dz.get("near_duplicates") or []) if dz else None,
-        "search_visual_rank": (s.get("visual") or {}).get("median_rank"),
-        "search_suppressed": ((s.get("stage2") or {}).get("suppression") or {}).get("suppressed")
-        if s else None,
+        "search_rank": sm.expected.median_rank,
+        "search_top_k_share": sm.expected.top_k_share,
+        "search_percentile": sm.expected.percentile,
+        "search_rank_if_fixed": sm.what_if.figures.median_rank if sm.what_if else None,
+        "search_fixes": ";".join(sm.what_if.fixes) if sm.what_if else "",
+        "nearest_lookalike": top.product_id if top else None,
+        "lookalike_similarity": round(top.similarity, 4)
+        if top and top.similarity is not None else None,
+        "near_duplicates": sm.near_duplicates,
+        "search_visual_rank": sm.visual.median_rank if sm.visual else None,
+        "search_suppressed": sm.suppressed,
     }
+
+
+SEARCH_COLUMNS = ("search_rank", "search_top_k_share", "search_percentile",
+                  "search_rank_if_fixed", "search_fixes", "nearest_lookalike",
+                  "lookalike_similarity", "near_duplicates", "search_visual_rank",
+                  "search_suppressed")
 
 
 def fix_figures(result: dict[str, Any]) -> dict[str, Any]:

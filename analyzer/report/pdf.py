@@ -53,6 +53,7 @@ from reportlab.platypus import (
 from analyzer.quality.overall import GRADE_ORDER
 from analyzer.quality.priority import Gain, expected_gain, rank_fix_first
 from analyzer.quality.registry import CHECK_MODULES
+from analyzer.search.summary import SearchSummary
 
 ThumbSource = dict[str, Any] | Callable[[dict[str, Any]], Any] | None
 
@@ -485,46 +486,43 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
 
 def _search_lines(r: dict[str, Any]) -> list[str]:
     """Plain-language search figures (markup, user parts escaped)."""
-    from analyzer.report.csv import search_figures
-
     out: list[str] = []
-    s = r.get("search") or {}
-    sc = r.get("scores") or {}
-    fig = search_figures(r)
-    if s:
-        pk = s.get("primary_k", 10)
-        line = f"<b>Search by photo</b> (score {float(sc.get('search', 0)):.0f}/100): "
-        if fig["search_rank"] is not None:
-            line += (f"median rank {float(fig['search_rank']):g} of "
-                     f"{int(s.get('n_products', 0)) + 1} products")
-        if fig["search_top_k_share"] is not None:
-            line += (f"; on the first page (top {pk}) for "
-                     f"{100 * float(fig['search_top_k_share']):.0f}% of "
-                     f"{s.get('n_queries', '')} simulated shopper photos")
-        if fig["search_percentile"] is not None:
-            line += f"; better than {float(fig['search_percentile']):.0f}% of catalog products"
-        if fig["search_visual_rank"] is not None:
+    sm = SearchSummary.from_result(r)
+    if sm is None:
+        return out
+    ex = sm.expected
+    if r.get("search"):
+        line = f"<b>Search by photo</b> (score {sm.search_score or 0:.0f}/100): "
+        if ex.median_rank is not None:
+            line += f"median rank {ex.median_rank:g} of {sm.n_products + 1} products"
+        if ex.top_k_share is not None:
+            line += (f"; on the first page (top {sm.primary_k}) for "
+                     f"{100 * ex.top_k_share:.0f}% of {sm.n_queries or ''} simulated shopper "
+                     "photos")
+        if ex.percentile is not None:
+            line += f"; better than {ex.percentile:.0f}% of catalog products"
+        if sm.visual is not None and sm.visual.median_rank is not None:
             line += (f" (expected search position; visual match rank alone: median "
-                     f"{float(fig['search_visual_rank']):g})")
-        if fig["search_suppressed"]:
+                     f"{sm.visual.median_rank:g})")
+        if sm.suppressed:
             line += "; suppressed: this marketplace hides main images that break its rules"
         out.append(line + ".")
-        wi = s.get("what_if") or {}
-        if wi.get("median_rank") is not None:
-            fixes = " + ".join(escape(f.replace("_", " ")) for f in wi.get("fixes") or [])
-            share = (wi.get("top_k_share") or {}).get(str(pk))
-            tail = (f", first page for {100 * float(share):.0f}%" if share is not None else "")
-            out.append(f"<b>If fixed</b> ({fixes}): median rank {float(wi['median_rank']):g}"
+        wi = sm.what_if
+        if wi is not None and wi.figures.median_rank is not None:
+            fixes = " + ".join(escape(f.replace("_", " ")) for f in wi.fixes)
+            share = wi.figures.top_k_share
+            tail = f", first page for {100 * share:.0f}%" if share is not None else ""
+            out.append(f"<b>If fixed</b> ({fixes}): median rank {wi.figures.median_rank:g}"
                        f"{tail}.")
-    dz = r.get("differentiation") or {}
-    if dz:
-        line = (f"<b>Differentiation</b> {float(sc.get('differentiation', 0)):.0f}/100")
-        if fig["nearest_lookalike"]:
-            line += (f"; closest lookalike {escape(str(fig['nearest_lookalike']))}")
-            if fig["lookalike_similarity"] is not None:
-                line += f" (similarity {float(fig['lookalike_similarity']):.2f})"
-        if fig["near_duplicates"]:
-            line += f"; {int(fig['near_duplicates'])} near-duplicate(s) in the catalog"
+    if r.get("differentiation"):
+        line = f"<b>Differentiation</b> {sm.differentiation_score or 0:.0f}/100"
+        top = sm.nearest[0] if sm.nearest else None
+        if top is not None and top.product_id:
+            line += f"; closest lookalike {escape(top.product_id)}"
+            if top.similarity is not None:
+                line += f" (similarity {top.similarity:.2f})"
+        if sm.near_duplicates:
+            line += f"; {sm.near_duplicates} near-duplicate(s) in the catalog"
         out.append(line + ".")
     return out
 
