@@ -54,8 +54,8 @@ sys.path.insert(0, str(REPO))
 
 from analyzer.embed.base import l2_normalize  # noqa: E402
 from analyzer.embed.builtin import (  # noqa: E402
-    DEFAULT_CONFIG,
     GLOBAL_ONLY,
+    RMAC_CROP_CONFIG,
     V2_CONFIG,
     BuiltinConfig,
     combine,
@@ -395,7 +395,7 @@ def rows() -> list[Row]:
         Row("R-MAC, 224 + 320 px (multi-scale)", rm, sizes=(224, 320)),
         Row("R-MAC at 320 px + regional query crops (best of 5)", rm, sizes=(320,),
             search="multicrop"),
-        Row(f"R-MAC, colour 0.2{' (default)' if rm == DEFAULT_CONFIG else ''}", rm),
+        Row(f"R-MAC, colour 0.2{' (default)' if rm == RMAC_CROP_CONFIG else ''}", rm),
     ]
 
 
@@ -471,7 +471,7 @@ def main() -> int:
     if args.compute_only:
         return 0
     if args.fit_whitening:
-        cfg = replace(DEFAULT_CONFIG, color=False, tap=None, w_tap=0.0, whiten=None)
+        cfg = replace(RMAC_CROP_CONFIG, color=False, tap=None, w_tap=0.0, whiten=None)
         wp, _ = load_parts(white, args.cache, Row("", cfg).passes())
         mean, proj = fit_whitening(row_vectors(wp, Row("", cfg)), args.whiten_dim)
         out = REPO / "analyzer" / "data" / f"embed_whiten_{args.fit_whitening}.npz"

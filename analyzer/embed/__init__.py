@@ -7,7 +7,8 @@
 
 Specs: ``builtin`` (the current default recipe), the ablations ``builtin:global``,
 ``builtin:global+crop`` and ``builtin:global+crop+color`` (the v2 default), ``builtin:head``
-(the self-supervised residual head on the whole image + HSV histogram), any built-in recipe
+(the self-supervised residual head on the whole image + HSV histogram; what ``builtin`` is since
+2026-12-03), any built-in recipe
 by its tag or its whole id (``builtin:effnet-lite0-imagenet:TAG:VERSION``, which is how a catalog
 gets back the embedder that built it), and ``clip:MODEL:WEIGHTS`` (see
 :mod:`analyzer.embed.clip`).
