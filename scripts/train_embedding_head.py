@@ -163,10 +163,10 @@ def augment(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def shopper_view(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """A simulated shopper photo of a studio shot (None when it has no plain backdrop)."""
-    from analyzer.embed.builtin import plain_background_prob
     from analyzer.search.shopper_sim import simulate_shopper_photos
+    from analyzer.vision.backdrop import studio_product_prob
 
-    prob = plain_background_prob(rgb)
+    prob = studio_product_prob(rgb)
     if prob is None or float((prob >= 0.5).mean()) < 0.01:
         return None
     seed = int(rng.integers(0, 2**31))

@@ -136,3 +136,28 @@ def test_every_registered_pool_kind_resolves() -> None:
         if module.startswith("analyzer.scale"):
             pytest.importorskip("ray")
         assert callable(getattr(importlib.import_module(module), name))
+
+
+# Each layer may import only the layers before it (README "Architecture"); the contracts
+# (codes, errors, results, config) and io are below all of them.
+LAYERS = ["analyzer.vision", "analyzer.quality", "analyzer.engine", "analyzer.embed",
+          "analyzer.fix", "analyzer.search", "analyzer.report", "analyzer.audit",
+          "analyzer.scale", "analyzer.cli", "analyzer.ui"]
+
+
+def _layer(module: str) -> int | None:
+    for i, name in enumerate(LAYERS):
+        if module == name or module.startswith(name + "."):
+            return i
+    return None
+
+
+def test_layers_import_only_the_layers_below_them() -> None:
+    wrong = []
+    for module, deps in import_graph().items():
+        lm = _layer(module)
+        for d in deps:
+            ld = _layer(d)
+            if lm is not None and ld is not None and ld > lm:
+                wrong.append(f"{module} -> {d}")
+    assert not wrong, "imports from a higher layer: " + "; ".join(sorted(wrong))

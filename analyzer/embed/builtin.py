@@ -21,7 +21,8 @@ product mask and one backbone pass. The parts a recipe can combine:
   L2-normalised. The v2 recipe pooled by GeM (generalised mean, p = 3; Radenovic et al.,
   "Fine-tuning CNN image retrieval with no human annotation", TPAMI 2019);
 * ``c``: the same for the product crop: the bounding box of the product mask (for a studio
-  shot on a plain background, the pixels that differ from it, :func:`plain_background_prob`;
+  shot on a plain background, the pixels that differ from it,
+  :func:`analyzer.vision.backdrop.studio_product_prob`;
   otherwise the neural mask, :func:`analyzer.vision.mask.product_mask`), grown by
   ``crop_pad`` of its size on each side, with the background outside the mask faded to white
   when ``cutout`` is set, so that a shopper's photo with a hand, a shelf or a floor behind the
@@ -104,11 +105,6 @@ FEATURE_DIM = 1280
 MODEL_NAME = "efficientnet-lite0"
 VERSION = "v2"
 MIN_PRODUCT_FRACTION = 0.005   # a smaller mask is noise: crop nothing, use the whole image
-PLAIN_SIDE = 256               # the plain-background test and its mask work on a copy this size
-PLAIN_BORDER_DE = 8.0          # border pixels this close (Delta E) to the median border colour...
-PLAIN_BORDER_SHARE = 0.70      # ...this share or more (the product may touch an edge)...
-PLAIN_MIN_L = 85.0             # ...and a light colour (L*): a plain studio background
-PLAIN_FG_DE = 12.0             # foreground = farther than this from the background colour
 TAP_CHANNELS = {7: 80, 10: 112, 14: 192}   # earlier blocks whose output can be appended
 
 
@@ -386,44 +382,6 @@ def product_view(rgb: np.ndarray, prob: np.ndarray | None, pad: float, cutout: b
     return crop
 
 
-def plain_background_prob(rgb: np.ndarray) -> np.ndarray | None:
-    """A product mask for a photo on a plain background (a studio shot), or None if the
-    background is not plain.
-
-    Plain: at least ``PLAIN_BORDER_SHARE`` of the border pixels lie within ``PLAIN_BORDER_DE``
-    (CIE76 Delta E) of the median border colour, and that colour is light (L* >=
-    ``PLAIN_MIN_L``). On ../shared/data this holds for 90% of luma studio shots, all grocery
-    iconic images, none of the in-store photos and ~1/3 of the amateur clothing photos (those on
-    white sheets). The product is then every pixel farther than
-    ``PLAIN_FG_DE`` from that colour, plus the enclosed holes (a white logo on a black shirt):
-    background is only what connects to the border. This is what the neural mask finds on such
-    photos, for ~1/30 of its cost, which is what makes building a large catalog affordable.
-    """
-    from analyzer.vision.backdrop import (
-        band,
-        band_width,
-        border_color_distance,
-        connected_to_border,
-    )
-
-    h, w = rgb.shape[:2]
-    s = min(1.0, PLAIN_SIDE / max(h, w))
-    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                       interpolation=cv2.INTER_AREA) if s < 1 else rgb
-    dist = border_color_distance(small)
-    b = band_width(small.shape)
-    if float((band(dist, b) <= PLAIN_BORDER_DE).mean()) < PLAIN_BORDER_SHARE:
-        return None
-    ref = np.median(band(small, b), axis=0).astype(np.uint8)[None, None]
-    if float(cv2.cvtColor(ref, cv2.COLOR_RGB2Lab)[0, 0, 0]) * 100.0 / 255.0 < PLAIN_MIN_L:
-        return None
-    fg = (dist > PLAIN_FG_DE).astype(np.uint8)
-    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    background = connected_to_border(1 - fg, connectivity=4)
-    prob = cv2.GaussianBlur((~background).astype(np.float32), (3, 3), 0)
-    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR) if s < 1 else prob
-
-
 def skin_prob(rgb: np.ndarray) -> np.ndarray:
     """A soft skin map in [0, 1]: the YCrCb box rule Cr in [135, 180], Cb in [85, 135] (Chai &
     Ngan, "Face segmentation using skin-color map in videophone applications", IEEE TCSVT 1999),
@@ -441,22 +399,16 @@ def mask_prob(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     if needed); else the plain-background mask for a studio shot; else the quality engine's
     product mask (u2netp)."""
     if mask is None:
+        from analyzer.vision.backdrop import studio_product_prob
         from analyzer.vision.mask import product_mask
 
-        prob = plain_background_prob(rgb)
+        prob = studio_product_prob(rgb)
         return prob if prob is not None else product_mask(rgb).prob
     m = np.asarray(mask)
     m = m.astype(np.float32) if m.dtype != np.uint8 else m.astype(np.float32) / 255.0
     if m.shape[:2] != rgb.shape[:2]:
         m = cv2.resize(m, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(m, 0.0, 1.0)
-
-
-def backbone_features(views: list[np.ndarray], device: str = "cpu", batch_size: int = 32,
-                      gem_p: float = 3.0) -> np.ndarray:
-    """(n, 1280) float32: GeM-pooled, square-rooted, L2-normalised EfficientNet-Lite0 features of
-    ``views`` (each letterboxed to 224 x 224 here)."""
-    return pooled_features(views, device, batch_size, gem_p)[0]
 
 
 def pooled_features(views: list[np.ndarray], device: str = "cpu", batch_size: int = 32,

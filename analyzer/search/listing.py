@@ -21,14 +21,11 @@ def listing_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
     from analyzer.vision.mask_ops import unit_prob
 
     if alpha is None or float((alpha < 128).mean()) <= 0.01:
-        try:
-            from analyzer.embed.builtin import plain_background_prob
-        except ImportError:  # pragma: no cover - the embedder package is part of the project
-            plain_background_prob = None
-        if plain_background_prob is not None:
-            prob = plain_background_prob(rgb)
-            if prob is not None:
-                return prob.astype(np.float32)
+        from analyzer.vision.backdrop import studio_product_prob
+
+        prob = studio_product_prob(rgb)
+        if prob is not None:
+            return prob.astype(np.float32)
     if known is not None and known.shape[:2] == rgb.shape[:2]:
         return unit_prob(known)
     return product_mask(rgb, alpha).prob

@@ -13,9 +13,10 @@ from analyzer.search.market_rank import QualityPrior
 from analyzer.search.shopper_sim import SimConfig
 
 # 3: shopper photos from the restored product cut-out, phone blur calibrated on real photos.
-# 4: also the expected search position (stage 2, within the category) of each baseline product,
-#    and backgrounds that fit each product's category (issue 16).
-BASELINE_VERSION = 4
+# 4: also the expected search position (stage 2, within the category) of each baseline product;
+#    or backgrounds that fit each product's category (issue 16): two branches both called it 4.
+# 5: both together.
+BASELINE_VERSION = 5
 # Flags from the quality checks that a simulated fix answers.
 
 
