@@ -75,7 +75,8 @@ def ms(ts: list[float]) -> str:
 
 def bench_demo(build_n: int, n_queries: int) -> dict:
     from analyzer.io.loader import load_image
-    from analyzer.search.catalog import DEMO_CATALOG, Catalog, SourceItem, build_catalog
+    from analyzer.search.catalog import DEMO_CATALOG, Catalog, build_catalog
+    from analyzer.search.catalog_source import SourceItem
 
     cat = Catalog.open(DEMO_CATALOG)
     emb = cat.embedder()

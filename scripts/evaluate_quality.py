@@ -473,7 +473,12 @@ def _shared_code_hash() -> str:
 def _check_hash(check: str, shared: str) -> str:
     h = hashlib.sha256(shared.encode())
     src = QUALITY_DIR / f"{check}.py"
-    h.update(src.read_bytes() if src.exists() else b"")
+    if src.exists():
+        h.update(src.read_bytes())
+    elif (QUALITY_DIR / check).is_dir():  # a check split into a package (overlays): every file
+        for f in sorted((QUALITY_DIR / check).rglob("*.py")):
+            h.update(f.relative_to(QUALITY_DIR).as_posix().encode())
+            h.update(f.read_bytes())
     h.update(json.dumps(check_thresholds(check), sort_keys=True, default=str).encode())
     # The vision layer the checks share (edge blur, backdrop, mask operations) counts too.
     for f in sorted((QUALITY_DIR.parent / "vision").glob("*.py")):

@@ -35,7 +35,8 @@ def main_image(shared_data: Path, row: dict, view: int = 0) -> Path:
 
 def tops_catalog(shared_data: Path, base: Path) -> Path:
     """Build (once) a catalog of N_CATALOG luma Tops (main image only) under ``base``."""
-    from analyzer.search.catalog import SourceItem, build_catalog
+    from analyzer.search.catalog import build_catalog
+    from analyzer.search.catalog_source import SourceItem
 
     key = str(base)
     with _lock:

@@ -33,7 +33,8 @@ def _tops_catalog(studio_tops: list[tuple[str, str, Path]], base: Path) -> Path:
 
     if shared_present():
         return tops_catalog(SHARED_DATA, base)
-    from analyzer.search.catalog import SourceItem, build_catalog
+    from analyzer.search.catalog import build_catalog
+    from analyzer.search.catalog_source import SourceItem
 
     out = base / "demo_tops_catalog"
     items = [SourceItem(path=p, product_id=k, title=t, category="Tops")

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from analyzer.errors import ErrorCode, ListingLensError
-from analyzer.search.catalog import Catalog, add_to_catalog, build_catalog, read_source
+from analyzer.search.catalog import Catalog, add_to_catalog, build_catalog
+from analyzer.search.catalog_source import read_source
 from analyzer.search.index import ExactIndex, IVFIndex
 from analyzer.search.vector_index import load_index
 from tests.catalog_helpers import write_products

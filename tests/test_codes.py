@@ -29,10 +29,14 @@ def test_a_check_module_raises_only_its_own_codes() -> None:
     (ASPECT_RATIO was credited to framing while resolution raises it)."""
     names = {c.value for c in FlagCode}
     for check in CHECK_MODULES:
-        tree = ast.parse((PKG / "quality" / f"{check}.py").read_text(encoding="utf-8"))
-        used = {n.value for n in ast.walk(tree)
+        # A check is a module, or a package of modules (overlays: one per finder).
+        src = PKG / "quality" / f"{check}.py"
+        files = [src] if src.exists() else sorted((PKG / "quality" / check).rglob("*.py"))
+        assert files, f"no source for check {check}"
+        trees = [ast.parse(f.read_text(encoding="utf-8")) for f in files]
+        used = {n.value for t in trees for n in ast.walk(t)
                 if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in names}
-        used |= {n.attr for n in ast.walk(tree)
+        used |= {n.attr for t in trees for n in ast.walk(t)
                  if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
                  and n.value.id == "FlagCode"}
         assert used, f"{check} raises no flag"

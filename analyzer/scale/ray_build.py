@@ -7,10 +7,13 @@ Pipeline (one Ray Data dataset, streamed)::
       -> map_batches(EmbedActor, ...)    stateful actors: one model load per worker, num_gpus
                                          when the worker has one; also thumbnail and pHash
       -> driver: rows grouped by chunk   each finished chunk is appended as catalog shards with
-                                         the catalog module's own writer (_write_shards)
+                                         the catalog store's own writer (write_shards)
 
 The output is the local engine's format (analyzer/search/catalog.py): same manifest, Parquet
-metadata, float16 embedding shards, thumbnails; everything downstream is unchanged.
+metadata, float16 embedding shards, thumbnails; everything downstream is unchanged. The items
+come from the same reader (analyzer/search/catalog_source.py), and every write goes through the
+store's public steps (new_manifest, thumbnail, phash, image_ref, write_shards, commit_manifest,
+write_json_atomic), so the two builds cannot drift apart.
 
 Exactly once: rows are keyed by (chunk, position); a chunk is written once, when all its rows
 have arrived, and a retried task's duplicate rows are dropped by key. A killed worker's tasks
@@ -27,6 +30,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,34 @@ from analyzer.errors import ErrorCode, ListingLensError
 
 PROGRESS = "_ray_build.json"
 DEFAULT_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class RayBuildSettings:
+    """How the Ray build embeds and reports (the keywords of :func:`build_catalog_ray`)."""
+
+    embedder: str = "builtin"
+    device: str = "auto"
+    batch_size: int = 16
+    workers: int | None = None          # embedding actors; None: the CPUs available
+    num_gpus_per_worker: float | None = None  # None: 1 when the cluster has a GPU per actor
+    dtype: str = "float16"
+    progress: bool = True
+    on_chunk: Callable[[int, int], None] | None = None  # (chunks done, chunks in all)
+    max_chunks: int | None = None       # stop after this many chunks (resumable)
+
+
+@dataclass
+class _BuildJob:
+    """One build's place and progress: the catalog folder, its manifest so far and the resume
+    state (``_ray_build.json``), the chunks already written and each chunk's row count."""
+
+    root: Path
+    manifest: dict
+    state: dict
+    done: set[int]
+    sizes: dict[int, int]
+    n_chunks: int
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -72,26 +104,26 @@ class EmbedActor:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from analyzer.search.catalog import _phash, _thumbnail
+        from analyzer.search.catalog import phash, thumbnail
 
         n = len(batch["path"])
         ok = np.array([not c for c in batch["error_code"]], dtype=bool)
         vecs = np.zeros((n, int(self.emb.dim)), np.float32)
         thumbs = np.empty(n, dtype=object)
-        phash = np.empty(n, dtype=object)
+        hashes = np.empty(n, dtype=object)
         thumbs[:] = b""
-        phash[:] = ""
+        hashes[:] = ""
         idx = np.flatnonzero(ok)
         if len(idx):
             rgbs = [np.asarray(batch["rgb"][i], dtype=np.uint8) for i in idx]
             vecs[idx] = self.emb.embed(rgbs, batch_size=self.batch_size)
             for i, rgb in zip(idx, rgbs, strict=True):
                 buf = io.BytesIO()
-                _thumbnail(rgb, buf)  # PIL saves to a file object as well as to a path
+                thumbnail(rgb, buf)  # PIL saves to a file object as well as to a path
                 thumbs[i] = buf.getvalue()
-                phash[i] = _phash(rgb)
+                hashes[i] = phash(rgb)
         out = {k: v for k, v in batch.items() if k != "rgb"}
-        out.update(vector=vecs, thumb_jpeg=thumbs, phash=phash, pid=np.full(n, os.getpid()))
+        out.update(vector=vecs, thumb_jpeg=thumbs, phash=hashes, pid=np.full(n, os.getpid()))
         return out
 
 
@@ -126,20 +158,14 @@ def build_catalog_ray(source: str | Path, out: str | Path, embedder: str = "buil
     """
     import ray
 
-    from analyzer import __version__
     from analyzer.embed import get_embedder
-    from analyzer.search.catalog import (
-        FORMAT_VERSION,
-        MANIFEST,
-        META_COLUMNS,
-        BuildResult,
-        _image_ref,
-        _maybe_build_index,
-        _now,
-        _write_json_atomic,
-        _write_shards,
-        read_source,
-    )
+    from analyzer.search.catalog import MANIFEST, BuildResult, commit_manifest, new_manifest
+    from analyzer.search.catalog_source import read_source
+
+    settings = RayBuildSettings(embedder=embedder, device=device, batch_size=batch_size,
+                                workers=workers, num_gpus_per_worker=num_gpus_per_worker,
+                                dtype=dtype, progress=progress, on_chunk=on_chunk,
+                                max_chunks=max_chunks)
 
     root = Path(out).expanduser()
     if (root / MANIFEST).exists() and not (root / PROGRESS).exists():
@@ -157,19 +183,16 @@ def build_catalog_ray(source: str | Path, out: str | Path, embedder: str = "buil
                                f"{root} holds an unfinished build of a different source or "
                                "embedder; delete the folder to start over")
     if state is None:
-        now = _now()
         state = {"source_count": len(items), "chunk": chunk, "done": [], "skipped": [],
-                 "manifest": {"format_version": FORMAT_VERSION, "embedder_id": emb_id,
-                              "embedder_spec": embedder, "dim": dim, "count": 0,
-                              "dtype": dtype, "created": now, "updated": now,
-                              "library_version": __version__, "shards": [], "index": None}}
+                 "manifest": new_manifest(emb_id, embedder, dim, dtype)}
     root.mkdir(parents=True, exist_ok=True)
     (root / "thumbs").mkdir(exist_ok=True)
-    manifest = state["manifest"]
-    done = set(state["done"])
-    rows = [r for r in _items_table(items, chunk) if r["chunk"] not in done]
     n_chunks = (len(items) + chunk - 1) // chunk
-    sizes = {c: min(chunk, len(items) - c * chunk) for c in range(n_chunks)}
+    job = _BuildJob(root=root, manifest=state["manifest"], state=state, done=set(state["done"]),
+                    sizes={c: min(chunk, len(items) - c * chunk) for c in range(n_chunks)},
+                    n_chunks=n_chunks)
+    manifest = job.manifest
+    rows = [r for r in _items_table(items, chunk) if r["chunk"] not in job.done]
 
     started_here = False
     if not ray.is_initialized():
@@ -180,18 +203,14 @@ def build_catalog_ray(source: str | Path, out: str | Path, embedder: str = "buil
         started_here = True
     try:
         if rows:
-            _run(ray, rows, sizes, root, manifest, state, done, embedder, device, batch_size,
-                 workers, num_gpus_per_worker, dtype, progress, on_chunk, max_chunks,
-                 META_COLUMNS, _image_ref, _write_shards, _write_json_atomic, n_chunks)
+            _run(ray, rows, job, settings)
     finally:
         if started_here:
             ray.shutdown()
-    if len(done) < n_chunks:  # stopped early (max_chunks): resumable
+    if len(job.done) < n_chunks:  # stopped early (max_chunks): resumable
         return BuildResult(catalog=root, items=int(manifest["count"]),
                            skipped=list(state["skipped"]))
-    manifest["updated"] = _now()
-    _maybe_build_index(root, manifest, progress)
-    _write_json_atomic(root / MANIFEST, manifest)
+    commit_manifest(root, manifest, progress)
     (root / PROGRESS).unlink(missing_ok=True)
     return BuildResult(catalog=root, items=int(manifest["count"]), skipped=list(state["skipped"]))
 
@@ -202,15 +221,13 @@ def _embedder_identity(get_embedder: Callable[..., Any], spec: str) -> tuple[str
     return str(emb.id), int(emb.dim)
 
 
-def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest: dict,
-         state: dict, done: set[int], embedder: str, device: str, batch_size: int,
-         workers: int | None, num_gpus_per_worker: float | None, dtype: str, progress: bool,
-         on_chunk: Callable[[int, int], None] | None, max_chunks: int | None,
-         meta_columns: tuple[str, ...], image_ref: Callable[..., str],
-         write_shards: Callable[..., None], write_json: Callable[..., None],
-         n_chunks: int) -> None:
+def _run(ray: Any, rows: list[dict], job: _BuildJob, settings: RayBuildSettings) -> None:
+    """Stream ``rows`` through decode and embed, writing each chunk as soon as it is whole."""
+    batch_size = settings.batch_size
+    workers = settings.workers
+    num_gpus_per_worker = settings.num_gpus_per_worker
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = progress
+    ctx.enable_progress_bars = settings.progress
     ctx.preserve_order = False
     total_cpus = float(ray.cluster_resources().get("CPU", 1))
     if workers is None:
@@ -227,8 +244,8 @@ def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest
     # then enforced by the (chunk, pos) keys below. tests/test_ray_build.py kills a worker.
     ds = ds.map(_decode, num_cpus=0.5)
     ds = ds.map_batches(
-        EmbedActor, fn_constructor_kwargs={"embedder": embedder, "device":
-                                           "cuda" if num_gpus_per_worker else device,
+        EmbedActor, fn_constructor_kwargs={"embedder": settings.embedder, "device":
+                                           "cuda" if num_gpus_per_worker else settings.device,
                                            "batch_size": batch_size},
         batch_size=batch_size, batch_format="numpy", num_cpus=actor_cpus,
         # A fixed pool (``concurrency=`` is deprecated since Ray 2.51 and warned on every build).
@@ -239,17 +256,16 @@ def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         for i in range(len(batch["path"])):
             c, pos = int(batch["chunk"][i]), int(batch["pos"][i])
-            if c in done:
+            if c in job.done:
                 continue  # a retried task re-delivered rows of a chunk already written
             pending.setdefault(c, {})[pos] = {k: batch[k][i] for k in batch}
-            if len(pending[c]) == sizes[c]:
-                _write_chunk(root, manifest, state, c, pending.pop(c), dtype, meta_columns,
-                             image_ref, write_shards, write_json)
-                done.add(c)
+            if len(pending[c]) == job.sizes[c]:
+                _write_chunk(job, c, pending.pop(c), settings.dtype)
+                job.done.add(c)
                 written += 1
-                if on_chunk:
-                    on_chunk(len(done), n_chunks)
-                if max_chunks is not None and written >= max_chunks:
+                if settings.on_chunk:
+                    settings.on_chunk(len(job.done), job.n_chunks)
+                if settings.max_chunks is not None and written >= settings.max_chunks:
                     return
     if pending:
         raise ListingLensError(ErrorCode.INTERNAL_ERROR,
@@ -257,10 +273,11 @@ def _run(ray: Any, rows: list[dict], sizes: dict[int, int], root: Path, manifest
                                "again to resume")
 
 
-def _write_chunk(root: Path, manifest: dict, state: dict, c: int, got: dict[int, dict],
-                 dtype: str, meta_columns: tuple[str, ...], image_ref: Callable[..., str],
-                 write_shards: Callable[..., None], write_json: Callable[..., None]) -> None:
+def _write_chunk(job: _BuildJob, c: int, got: dict[int, dict], dtype: str) -> None:
     """Append one finished chunk (rows in source order) and record it in the progress file."""
+    from analyzer.search.catalog import META_COLUMNS, image_ref, write_json_atomic, write_shards
+
+    root, manifest, state = job.root, job.manifest, job.state
     first = int(manifest["count"])
     meta_rows, vecs = [], []
     for pos in sorted(got):
@@ -280,11 +297,11 @@ def _write_chunk(root: Path, manifest: dict, state: dict, c: int, got: dict[int,
                           "height": int(r["height"])})
         vecs.append(np.asarray(r["vector"], np.float32))
     if meta_rows:
-        write_shards(root, manifest, pd.DataFrame(meta_rows, columns=list(meta_columns)),
+        write_shards(root, manifest, pd.DataFrame(meta_rows, columns=list(META_COLUMNS)),
                      np.stack(vecs), dtype)
     state["done"] = sorted(set(state["done"]) | {c})
     state["manifest"] = manifest
-    write_json(root / PROGRESS, state)
+    write_json_atomic(root / PROGRESS, state)
 
 
 def main_progress(done: int, total: int) -> None:  # pragma: no cover - CLI feedback

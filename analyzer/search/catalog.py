@@ -1,4 +1,10 @@
-"""The reference catalog: product photos, their embeddings and metadata, on disk.
+"""The reference catalog's store: product photos, their embeddings and metadata, on disk.
+
+What goes in is read by :mod:`analyzer.search.catalog_source` (a folder, a CSV, image URLs);
+this module owns the store: opening it (:meth:`Catalog.open`), searching it, and writing it
+(:func:`build_catalog`, :func:`add_to_catalog`, and the public writing steps the Ray build in
+:mod:`analyzer.scale.ray_build` shares: :func:`new_manifest`, :func:`thumbnail`, :func:`phash`,
+:func:`image_ref`, :func:`write_shards`, :func:`commit_manifest`, :func:`write_json_atomic`).
 
 On-disk format (``format_version`` 1). A catalog is a folder of plain, documented files that any
 tool can read (pandas/pyarrow for the tables, NumPy for the vectors)::
@@ -38,7 +44,6 @@ never re-embedded. A catalog only answers queries embedded by the embedder named
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -48,12 +53,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.search.catalog_source import SourceItem, fetch_urls, read_source
 
 log = logging.getLogger(__name__)
 
@@ -76,123 +82,6 @@ class BuildResult:
         return {"catalog": str(self.catalog), "items": self.items, "skipped": self.skipped}
 
 
-@dataclass
-class SourceItem:
-    """One image to put in the catalog, with its listing metadata."""
-
-    path: Path
-    product_id: str
-    title: str = ""
-    category: str = ""
-    url: str = ""      # an http(s) image: fetched into the catalog before embedding
-
-
-# ------------------------------------------------------------------ reading a source
-
-
-def _read_csv_source(csv_path: Path) -> list[SourceItem]:
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            cols = [c.strip().lower() for c in (reader.fieldnames or [])]
-            if "image" not in cols:
-                raise ListingLensError(
-                    ErrorCode.BAD_CSV,
-                    f"{csv_path.name} needs an 'image' column (and optionally product_id, title, "
-                    f"category); found: {', '.join(cols) or 'no header'}")
-            rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()}
-                    for r in reader]
-    except UnicodeDecodeError as e:
-        raise ListingLensError(ErrorCode.BAD_CSV, f"{csv_path.name} is not UTF-8 text") from e
-    except csv.Error as e:
-        raise ListingLensError(ErrorCode.BAD_CSV, f"{csv_path.name} is not valid CSV ({e})") from e
-    from analyzer.io.download import is_url
-
-    items = []
-    for r in rows:
-        if not r.get("image"):
-            continue
-        if is_url(r["image"]):
-            url = r["image"]
-            stem = Path(url.split("?")[0].rstrip("/")).stem or "image"
-            items.append(SourceItem(path=Path(), url=url, product_id=r.get("product_id") or stem,
-                                    title=r.get("title", ""), category=r.get("category", "")))
-            continue
-        p = Path(r["image"]).expanduser()
-        if not p.is_absolute():
-            p = csv_path.parent / p
-        items.append(SourceItem(path=p, product_id=r.get("product_id") or Path(r["image"]).stem,
-                                title=r.get("title", ""), category=r.get("category", "")))
-    return items
-
-
-def read_source(source: str | Path) -> list[SourceItem]:
-    """Items of a folder of images or of a CSV (``image,product_id,title,category``; ``image``
-    is a path, relative to the CSV or absolute, or an http(s) URL: see :func:`fetch_urls`).
-
-    In a folder, an image directly inside is its own product (``product_id`` = file name without
-    extension); images in a sub-folder are views of one product named by that sub-folder.
-    """
-    from analyzer.io.loader import iter_image_paths
-
-    src = Path(source).expanduser()
-    if not src.exists():
-        raise ListingLensError(ErrorCode.FILE_NOT_FOUND, f"catalog source not found: {source}")
-    if src.is_file():
-        if src.suffix.lower() != ".csv":
-            raise ListingLensError(ErrorCode.BAD_CSV,
-                                   f"{src.name}: the source must be a folder of images or a CSV")
-        return _read_csv_source(src)
-    items = []
-    for p in iter_image_paths([src]):
-        rel = p.relative_to(src)
-        pid = rel.parent.as_posix() if rel.parent != Path(".") else rel.stem
-        items.append(SourceItem(path=p, product_id=pid, title=rel.stem, category=""))
-    return items
-
-
-URL_IMAGES = Path("images") / "url"   # where a catalog keeps the images it fetched
-
-
-def fetch_urls(items: list[SourceItem], root: Path, skipped: list[dict],
-               cache_dir: str | Path | None = None, progress: bool = False,
-               config: Any = None) -> list[SourceItem]:
-    """Download the items that are URLs into ``cache_dir`` (default ``root/images/url``, so the
-    catalog keeps its images and a stopped build resumes) and point them at the files; the
-    URLs that fail go to ``skipped`` (``file`` = the URL, ``code`` DOWNLOAD_FAILED,
-    NOT_AN_IMAGE or FILE_TOO_LARGE) and are left out. Items that are files pass unchanged."""
-    from tqdm import tqdm
-
-    from analyzer.io.download import DownloadConfig, download_all
-
-    urls = [it.url for it in items if it.url]
-    if not urls:
-        return items
-    cache = Path(cache_dir).expanduser() if cache_dir else root / URL_IMAGES
-    bar = tqdm(total=len(set(urls)), desc="downloading", unit="img", file=sys.stderr,
-               disable=not progress, leave=False)
-    got = download_all(urls, cache, config or DownloadConfig.default(),
-                       progress=lambda _d: bar.update(1))
-    bar.close()
-    out: list[SourceItem] = []
-    reported: set[str] = set()
-    for it in items:
-        if not it.url:
-            out.append(it)
-            continue
-        d = got[it.url.strip()]
-        if d.path is None:
-            if it.url not in reported:
-                reported.add(it.url)
-                err = d.error
-                skipped.append({"file": it.url, "code": err.code.value if err else
-                                "DOWNLOAD_FAILED", "message": err.message if err else "failed"})
-            continue
-        out.append(SourceItem(path=d.path, product_id=it.product_id, title=it.title,
-                              category=it.category, url=it.url))
-    return out
-
-
 # ------------------------------------------------------------------ the catalog
 
 
@@ -200,7 +89,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename: a reader sees
+    the old file or the new one, never half of one (the manifest is the commit point)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
@@ -446,22 +337,25 @@ class Catalog:
 # ------------------------------------------------------------------ building
 
 
-def _thumbnail(rgb: np.ndarray, path: Path) -> None:
+def thumbnail(rgb: np.ndarray, dest: Path | IO[bytes]) -> None:
+    """The catalog's thumbnail of an image (<= THUMB_SIDE px JPEG), to a path or a file object."""
     from PIL import Image
 
     im = Image.fromarray(rgb)
     im.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-    im.save(path, "JPEG", quality=82, optimize=True)
+    im.save(dest, "JPEG", quality=82, optimize=True)
 
 
-def _phash(rgb: np.ndarray) -> str:
+def phash(rgb: np.ndarray) -> str:
+    """The 64-bit perceptual hash of an image, hex (the ``phash`` meta column)."""
     import imagehash
     from PIL import Image
 
     return str(imagehash.phash(Image.fromarray(rgb)))
 
 
-def _image_ref(path: Path, root: Path) -> str:
+def image_ref(path: Path, root: Path) -> str:
+    """The ``image`` meta column: relative to the catalog folder when inside it, else as given."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -490,11 +384,11 @@ def _embed_items(items: list[SourceItem], emb, root: Path, first_item_id: int,  
         for (it, img), vec in zip(batch, v, strict=True):
             item_id = first_item_id + len(rows)
             thumb = Path("thumbs") / f"{item_id:08d}.jpg"
-            _thumbnail(img.rgb, root / thumb)
+            thumbnail(img.rgb, root / thumb)
             rows.append({"item_id": item_id, "product_id": it.product_id,
-                         "image": _image_ref(it.path, root), "title": it.title,
+                         "image": image_ref(it.path, root), "title": it.title,
                          "category": it.category, "thumb": thumb.as_posix(),
-                         "phash": _phash(img.rgb), "content_hash": img.content_hash,
+                         "phash": phash(img.rgb), "content_hash": img.content_hash,
                          "width": int(img.width), "height": int(img.height),
                          "source_url": it.url})
             vecs.append(vec)
@@ -521,7 +415,7 @@ def _embed_items(items: list[SourceItem], emb, root: Path, first_item_id: int,  
     return meta, (np.stack(vecs) if vecs else np.zeros((0, dim), np.float32))
 
 
-def _write_shards(root: Path, manifest: dict, meta: pd.DataFrame, vecs: np.ndarray,
+def write_shards(root: Path, manifest: dict, meta: pd.DataFrame, vecs: np.ndarray,
                   dtype: str) -> None:
     """Append ``meta``/``vecs`` as new shards (at most SHARD_ROWS rows each) to ``manifest``."""
     (root / "meta").mkdir(parents=True, exist_ok=True)
@@ -567,6 +461,27 @@ def _maybe_build_index(root: Path, manifest: dict, progress: bool) -> None:
     manifest["index"] = {"kind": idx.kind, "ntotal": idx.ntotal}
 
 
+def new_manifest(embedder_id: str, embedder_spec: str, dim: int, dtype: str) -> dict:
+    """The manifest of an empty catalog (no shards yet), created now by this library version."""
+    from analyzer import __version__
+
+    now = _now()
+    return {"format_version": FORMAT_VERSION, "embedder_id": embedder_id,
+            "embedder_spec": embedder_spec, "dim": int(dim), "count": 0, "dtype": dtype,
+            "created": now, "updated": now, "library_version": __version__,
+            "shards": [], "index": None}
+
+
+def commit_manifest(root: Path, manifest: dict, progress: bool, touch: bool = True) -> None:
+    """Finish a build or an add: (re)build the ANN index when the catalog is large enough for it
+    (extending an on-disk one), then write the manifest, the commit point. ``touch`` stamps
+    ``updated`` first (a fresh build's manifest already carries its creation time)."""
+    if touch:
+        manifest["updated"] = _now()
+    _maybe_build_index(root, manifest, progress)
+    write_json_atomic(root / MANIFEST, manifest)
+
+
 def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin",
                   progress: bool = True, device: str = "auto", batch_size: int = 16,
                   overwrite: bool = False, dtype: str = "float16",
@@ -582,7 +497,6 @@ def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin"
     """
     import shutil
 
-    from analyzer import __version__
     from analyzer.embed import get_embedder
 
     root = Path(out).expanduser()
@@ -605,14 +519,9 @@ def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin"
     skipped: list[dict] = []
     todo = fetch_urls(todo, root, skipped, download_cache, progress, download_config)
     meta, vecs = _embed_items(todo, emb, root, 0, batch_size, progress, skipped)
-    now = _now()
-    manifest = {"format_version": FORMAT_VERSION, "embedder_id": emb.id,
-                "embedder_spec": embedder, "dim": int(emb.dim), "count": 0, "dtype": dtype,
-                "created": now, "updated": now, "library_version": __version__,
-                "shards": [], "index": None}
-    _write_shards(root, manifest, meta, vecs, dtype)
-    _maybe_build_index(root, manifest, progress)
-    _write_json_atomic(root / MANIFEST, manifest)
+    manifest = new_manifest(emb.id, embedder, int(emb.dim), dtype)
+    write_shards(root, manifest, meta, vecs, dtype)
+    commit_manifest(root, manifest, progress, touch=False)
     return BuildResult(catalog=root, items=int(manifest["count"]), skipped=skipped)
 
 
@@ -634,9 +543,7 @@ def add_to_catalog(root: str | Path, source: str | Path, progress: bool = True,
     manifest = dict(cat.manifest)
     manifest["shards"] = list(manifest["shards"])
     if len(meta):
-        _write_shards(cat.root, manifest, meta, vecs, str(manifest.get("dtype", "float16")))
-        manifest["updated"] = _now()
+        write_shards(cat.root, manifest, meta, vecs, str(manifest.get("dtype", "float16")))
         manifest["library_version"] = __version__
-        _maybe_build_index(cat.root, manifest, progress)
-        _write_json_atomic(cat.root / MANIFEST, manifest)
+        commit_manifest(cat.root, manifest, progress)
     return BuildResult(catalog=cat.root, items=int(manifest["count"]), skipped=skipped)

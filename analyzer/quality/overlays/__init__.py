@@ -1,0 +1,126 @@
+"""Added text, watermarks, badges/logos, inset pictures and borders on a main image.
+
+One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
+outside the product), :mod:`.badges` (round stickers), :mod:`.border` (added frames),
+:mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone and the plain
+backdrop). This module is the registered check "overlays": measure (the finders) -> score ->
+flag.
+
+Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
+once text is flagged), capped at ``score_with_border`` when a border is found and at
+``score_with_inset`` when an inset is.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from analyzer.codes import MapKind
+from analyzer.quality.context import ImageContext
+from analyzer.quality.overlays.badges import find_badges, with_badges
+from analyzer.quality.overlays.border import BorderFinding, find_border
+from analyzer.quality.overlays.insets import InsetFinding, find_insets
+from analyzer.quality.overlays.text import TextFinding, find_text
+from analyzer.quality.overlays.zone import backdrop, product_zone
+from analyzer.quality.registry import register
+from analyzer.results import CheckResult, Flag
+
+NAME = "overlays"
+
+
+def score(text: TextFinding, border: BorderFinding, th: dict,
+          inset: InsetFinding | None = None) -> float:
+    s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
+    if text.text_area >= float(th["min_text_area"]):
+        s = min(s, 50.0)
+    if border.found:
+        s = min(s, float(th["score_with_border"]))
+    if inset is not None and inset.found:
+        s = min(s, float(th["score_with_inset"]))
+    return float(s)
+
+
+def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
+          inset: InsetFinding | None = None) -> list[Flag]:
+    out = []
+    rule = ctx.marketplace.rule("overlays")
+    lab = ctx.marketplace.label
+    rule_txt = {"forbidden": f"{lab} forbids text, logos and watermarks on the main image",
+                "discouraged": f"{lab} discourages text and watermarks on product photos"}.get(
+        str(rule.value) if rule else "", "marketplaces reject or demote main images with them")
+    if text.text_area >= float(th["min_text_area"]):
+        out.append(ctx.flag(
+            "TEXT_OR_WATERMARK",
+            f"found {text.n_words} text/logo area(s) ({text.n_chars} characters, "
+            f"{100 * text.text_area:.1f}% of the image) outside the product; {rule_txt}",
+            "Upload the photo without added text, badges, logos or watermarks (use the original "
+            "export); put promotions in the listing text or in secondary images.", NAME))
+    if border.found:
+        frame_txt = (f"{lab} forbids added borders" if rule and rule.value == "forbidden"
+                     else "borders make the product look smaller and off-brand in search grids")
+        out.append(ctx.flag(
+            "BORDER",
+            f"the image has an added frame on {border.sides} sides (about {border.width_px:.0f} "
+            f"px wide, colour RGB {border.color[0]},{border.color[1]},{border.color[2]}); "
+            f"{frame_txt}",
+            "Crop the frame off (or export without it) so the photo's own background reaches the "
+            "edges.", NAME))
+    if inset is not None and inset.found:
+        # Only a rule that names insets is quoted as forbidding them (Amazon's does).
+        inset_txt = (f"{lab} forbids inset images on the main image"
+                     if rule and rule.value == "forbidden" and "inset" in (rule.note or "")
+                     else "a picture-in-picture shrinks the product in search grids and is "
+                          "not a photo of the product alone")
+        out.append(ctx.flag(
+            "INSET_IMAGE",
+            f"found {len(inset.boxes)} inset picture(s) ({100 * inset.area:.0f}% of the image) "
+            f"pasted into the photo; {inset_txt}",
+            "Use the plain product photo as the main image and move the detail or lifestyle "
+            "shot to its own secondary image.", NAME))
+    return out
+
+
+@register(NAME, maps=(MapKind.TEXT,))
+def check(ctx: ImageContext) -> CheckResult:
+    th = ctx.thresholds(NAME)
+    mask = ctx.mask_bool_or_none
+    h, w = ctx.gray.shape
+    s = min(1.0, float(th["work_long_side"]) / max(h, w))
+    shape = (max(1, round(h * s)), max(1, round(w * s)))
+    lab_s = ctx.lab if s >= 1.0 else cv2.resize(ctx.lab, shape[::-1], interpolation=cv2.INTER_AREA)
+    plain = backdrop(lab_s, shape, float(th["backdrop_de"]), float(th["backdrop_min_share"]))
+    if mask is not None:
+        m = mask if mask.shape == shape else cv2.resize(
+            mask.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+        mask = m & ~plain
+    zone = product_zone(mask, shape, float(th["product_min_component"]),
+                        float(th["product_dilate_frac"]))
+    gray_u8 = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2GRAY)
+    text = find_text(gray_u8, zone, th)
+    badges = find_badges(lab_s, th)
+    if badges:
+        text = with_badges(text, badges, s)
+    border = find_border(ctx.lab, ctx.rgb, th)
+    inset = find_insets(gray_u8, ctx.mask_bool_or_none, plain, th)
+    metrics = {
+        "text_area": text.text_area,
+        "n_words": float(text.n_words),
+        "n_chars": float(text.n_chars),
+        "busy": text.busy,
+        "n_badges": float(len(badges)),
+        "border_sides": float(border.sides),
+        "border_width_px": border.width_px,
+        "has_border": float(border.found),
+        "product_zone_fraction": float(zone.mean()),
+        "n_insets": float(len(inset.boxes)),
+        "inset_area": inset.area,
+    }
+    # The dashboard's overlay shows insets with the text: both are things pasted on the photo.
+    tmap = text.map
+    if inset.found:
+        tmap = tmap.copy()
+        for x0, y0, x1, y1 in inset.boxes:
+            tmap[y0:y1, x0:x1] = 1.0
+    return CheckResult(name=NAME, score=score(text, border, th, inset), metrics=metrics,
+                       flags=flags(ctx, text, border, th, inset), maps={MapKind.TEXT: tmap})
