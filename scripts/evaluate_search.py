@@ -52,6 +52,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from analyzer.embed.backbone import feature_maps, gem, load_backbone, rmac, to_input  # noqa: E402
 from analyzer.embed.base import l2_normalize  # noqa: E402
 from analyzer.embed.builtin import (  # noqa: E402
     GLOBAL_ONLY,
@@ -59,16 +60,9 @@ from analyzer.embed.builtin import (  # noqa: E402
     V2_CONFIG,
     BuiltinConfig,
     combine,
-    feature_maps,
-    gem,
-    load_backbone,
-    mask_prob,
-    product_view,
-    rmac,
-    skin_prob,
-    to_input,
 )
 from analyzer.embed.color import color_descriptor  # noqa: E402
+from analyzer.embed.views import mask_prob, product_view, skin_prob  # noqa: E402
 
 # Backbone passes: (mirror, greyscale, skin removed from the crop, input size, query crops). Each
 # is cached separately so a pass can be added later; "224s" is the crop view only; "320q" holds

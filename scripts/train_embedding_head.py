@@ -190,7 +190,7 @@ def pooled_once(views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """GeM and R-MAC from one backbone pass (the two pools of the same feature map)."""
     import torch
 
-    from analyzer.embed.builtin import feature_maps, gem, load_backbone, rmac, to_input
+    from analyzer.embed.backbone import feature_maps, gem, load_backbone, rmac, to_input
 
     model = load_backbone("cpu")
     gs, rs = [], []

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from analyzer.embed import get_embedder
-from analyzer.embed.builtin import crop_box, letterbox, product_view
+from analyzer.embed.backbone import letterbox
 from analyzer.embed.color import DIM as COLOR_DIM
 from analyzer.embed.color import HSV_DIM, color_descriptor
+from analyzer.embed.views import crop_box, product_view
 from analyzer.errors import ErrorCode, ListingLensError
 
 
@@ -219,7 +220,7 @@ def test_catalog_built_with_an_older_recipe_gets_its_own_embedder(tmp_path):
 def test_rmac_regions_and_pooling():
     import torch
 
-    from analyzer.embed.builtin import rmac, rmac_regions
+    from analyzer.embed.backbone import rmac, rmac_regions
 
     regions = rmac_regions(7, 7)
     assert regions[0] == (0, 0, 7, 7) and len(regions) == len(set(regions)) == 14

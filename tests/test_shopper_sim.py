@@ -175,7 +175,7 @@ def test_simulated_phone_photos_are_as_sharp_as_real_shopper_photos(shared_data,
     earlier phone-blur ranges made them clearly blurrier."""
     import dataclasses
 
-    from analyzer.embed.builtin import letterbox
+    from analyzer.embed.backbone import letterbox
     from analyzer.io.loader import load_image
     from analyzer.search.listing import listing_mask
     from analyzer.vision.edge_blur import measure_edge_blur
