@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from analyzer.results import ImageReport
+from analyzer.search.summary import RankFigures, SearchSummary
 from analyzer.ui import charts
 from analyzer.ui.state import CatalogMap, SearchHandle
 from analyzer.ui.text import md_escape, ordinal, pct, sentence
@@ -89,31 +90,31 @@ def change_text(before: float, after: float) -> str:
 
 
 def headline(search: dict[str, Any]) -> str:
-    pk = search.get("primary_k", 10)
-    share = (search.get("top_k_share") or {}).get(str(pk))
-    n = search.get("n_queries")
-    if share is None or not n:
+    sm = SearchSummary.from_result({"search": search})
+    share = sm.expected.top_k_share if sm else None
+    if sm is None or share is None or not sm.n_queries:
         return "The search simulation did not produce a rank."
-    return (f"In **{n} simulated shopper searches** (shoppers photographing this product), your "
-            f"listing shows on the **first screen (top {pk}) in {pct(share)}** of them.")
+    return (f"In **{sm.n_queries} simulated shopper searches** (shoppers photographing this "
+            f"product), your listing shows on the **first screen (top {sm.primary_k}) in "
+            f"{pct(share)}** of them.")
 
 
 def two_stage_lines(search: dict[str, Any]) -> list[str]:
     """The visual match rank and the expected search position side by side, and the stage-2
     assumption (quality prior, suppression) that separates them, as markdown lines."""
-    vis = search.get("visual") or {}
+    sm = SearchSummary.from_result({"search": search})
     st2 = search.get("stage2") or {}
-    if not vis or not st2:
+    if sm is None or sm.visual is None or not st2:
         return []
-    pk = str(search.get("primary_k", 10))
+    pk = sm.primary_k
 
-    def fig(s: dict[str, Any]) -> str:
-        med = s.get("median_rank")
-        share = (s.get("top_k_share") or {}).get(pk)
-        return f"median rank {'–' if med is None else f'{med:g}'}, top {pk} {pct(share)}"  # noqa: RUF001
+    def fig(f: RankFigures) -> str:
+        med = f.median_rank
+        return f"median rank {'–' if med is None else f'{med:g}'}, top {pk} {pct(f.top_k_share)}"  # noqa: RUF001
 
-    lines = [f"**Visual match rank** (stage 1, how alike the photos look): {fig(vis)}",
-             f"**Expected search position** (stage 2, the marketplace's ranking): {fig(search)}"]
+    lines = [f"**Visual match rank** (stage 1, how alike the photos look): {fig(sm.visual)}",
+             "**Expected search position** (stage 2, the marketplace's ranking): "
+             f"{fig(sm.expected)}"]
     sup = st2.get("suppression") or {}
     if sup.get("suppressed"):
         lines.append(f"Suppressed: {st2.get('marketplace', '').capitalize()} hides main images "
