@@ -18,12 +18,13 @@ Baselines: the rule before this change (pHash of the upload only, cosine of the 
 and imagededup's PHash recipe (Hamming <= 10 on the upload's pHash).
 
 Usage: ``nice -n 10 python scripts/evaluate_duplicates.py [--per-family 1] [--grocery-neg 120]``
-Features are cached in /tmp/i16/ (delete to recompute).
+Features are cached in /tmp/i16/<embedder id hash>/ (delete to recompute).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import zlib
 from pathlib import Path
@@ -37,6 +38,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from copy_families import FAMILIES, make_copy  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
+# Features depend on the embedder: one cache folder per embedder recipe (set in main()).
 CACHE = Path("/tmp/i16")
 
 
@@ -194,8 +196,7 @@ def flagged(sig: dict, rule, mirror: bool) -> np.ndarray:  # type: ignore[no-unt
 
 
 def methods() -> dict:  # type: ignore[type-arg]
-    from analyzer.search.differentiation import DuplicateRule
-    from analyzer.search.duplicates import CopyRule
+    from analyzer.search.duplicates import FIRST_RULE, CopyRule
 
     class PHash10:
         """imagededup's PHash recipe: Hamming distance <= 10 of the upload's pHash."""
@@ -206,7 +207,7 @@ def methods() -> dict:  # type: ignore[type-arg]
     return {"ours (mirror-invariant, shipped)": (CopyRule.from_dict(
                 __import__("analyzer.config", fromlist=["thresholds"]).thresholds()
                 .get("differentiation")), True),
-            "before (pHash + cosine of the upload)": (DuplicateRule(), False),
+            "before (pHash + cosine of the upload)": (FIRST_RULE, False),
             "imagededup PHash <= 10": (PHash10(), False)}
 
 
@@ -287,8 +288,10 @@ def main() -> None:
 
     from analyzer.search.catalog import DEMO_CATALOG, Catalog
 
+    global CACHE
     cat = Catalog.open(DEMO_CATALOG)
     emb = cat.embedder("cpu")
+    CACHE = CACHE / hashlib.sha256(cat.embedder_id.encode()).hexdigest()[:12]
     lp, ln = luma_sets(cat, emb, args.per_family, args.luma_products, args.luma_neg)
     gc, gp, gn = grocery_sets(emb, args.grocery_neg, args.per_family, args.grocery_products)
     if args.features_only:

@@ -22,8 +22,9 @@ def test_hamming_of_hex_hashes():
 
 
 def test_duplicate_rule_needs_hash_and_similarity_or_either_strictly():
-    rule = diff.DuplicateRule(phash_max=6, similarity=0.9, phash_strict=2,
-                              similarity_strict=0.985)
+    from analyzer.search.duplicates import CopyRule
+
+    rule = CopyRule(phash_max=6, similarity=0.9, phash_strict=2, similarity_strict=0.985)
     dist = np.array([5, 5, 1, 30, 30, 30])
     sims = np.array([0.95, 0.5, 0.3, 0.99, 0.8, 0.8])
     same = np.array([False] * 5 + [True])

@@ -17,13 +17,13 @@ perceptual hash (Zauner, "Implementation and benchmarking of perceptual image ha
 or either one very strictly. The hash alone confuses colour variants shot on the same set
 (luma's blue and grey backpacks share a hash); the embedding alone confuses a re-shoot of the
 same product with a copy. An identical file (same sha256) is always a duplicate.
-:class:`DuplicateRule` is that first rule, kept for comparison; the search simulation uses the
-mirror-invariant :mod:`analyzer.search.duplicates` (copies flipped, cropped, stamped, tinted).
+That first rule is :data:`analyzer.search.duplicates.FIRST_RULE`, kept for comparison; the search
+simulation uses the mirror-invariant :mod:`analyzer.search.duplicates` (copies flipped, cropped,
+stamped, tinted).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,45 +67,6 @@ def hamming(a: int | np.uint64, b: np.ndarray) -> np.ndarray:
     """Bit differences between one 64-bit hash and an array of them (popcount of the xor)."""
     x = np.bitwise_xor(np.uint64(a), b.astype(np.uint64))
     return _POPCOUNT8[x.view(np.uint8).reshape(-1, 8)].sum(axis=1).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class DuplicateRule:
-    phash_max: int = 6
-    similarity: float = 0.90
-    phash_strict: int = 2
-    similarity_strict: float = 0.985
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DuplicateRule:
-        return cls(phash_max=int(d.get("duplicate_phash_max", cls.phash_max)),
-                   similarity=float(d.get("duplicate_similarity", cls.similarity)),
-                   phash_strict=int(d.get("duplicate_phash_strict", cls.phash_strict)),
-                   similarity_strict=float(d.get("duplicate_similarity_strict",
-                                                 cls.similarity_strict)))
-
-    def is_duplicate(self, dist: np.ndarray, sims: np.ndarray, same_file: np.ndarray,
-                     hash_ok: np.ndarray) -> np.ndarray:
-        """Per catalog image: a near-duplicate of the listing? (rule in the module docstring)"""
-        by_hash = hash_ok & (dist <= self.phash_max) & (sims >= self.similarity)
-        strict_hash = hash_ok & (dist <= self.phash_strict)
-        return same_file | by_hash | strict_hash | (sims >= self.similarity_strict)
-
-
-def near_duplicates(listing_hash: str, listing_sha256: str, item_sims: np.ndarray,
-                    item_hashes: Any, item_sha256: Any, rule: DuplicateRule) -> np.ndarray:
-    """Indices of catalog images that are near-duplicates of the listing, most similar first.
-
-    ``item_sims``: (n_items,) cosine of the listing to each catalog image.
-    """
-    hashes = list(item_hashes)
-    ok = valid_hashes(hashes)
-    dist = hamming(int(listing_hash, 16), hex_to_u64(hashes)) if hashes else np.zeros(0, int)
-    same = np.asarray([str(h) == listing_sha256 for h in item_sha256], dtype=bool) \
-        if listing_sha256 else np.zeros(len(hashes), bool)
-    dup = rule.is_duplicate(dist, np.asarray(item_sims), same, ok)
-    idx = np.flatnonzero(dup)
-    return idx[np.argsort(-np.asarray(item_sims)[idx], kind="stable")]
 
 
 def hash_distances(listing_hash: str, item_hashes: Any) -> np.ndarray:

@@ -77,10 +77,10 @@ def mirror_similarities(e: np.ndarray, e_mirror: np.ndarray | None,
 class CopyRule:
     """See the module docstring; defaults tuned on the luma tuning half (see the script)."""
 
-    phash_max: int = 22
-    similarity: float = 0.94
+    phash_max: int = 20
+    similarity: float = 0.86
     phash_strict: int = 2
-    similarity_strict: float = 0.97
+    similarity_strict: float = 0.90
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> CopyRule:
@@ -96,6 +96,11 @@ class CopyRule:
         by_hash = hash_ok & (dist <= self.phash_max) & (sims >= self.similarity)
         strict_hash = hash_ok & (dist <= self.phash_strict)
         return same_file | by_hash | strict_hash | (sims >= self.similarity_strict)
+
+
+# The rule before issue 16 (pHash + cosine of the upload only, no mirror), kept so the evaluation
+# can show what the mirror-invariant rule buys (scripts/evaluate_duplicates.py).
+FIRST_RULE = CopyRule(phash_max=6, similarity=0.90, phash_strict=2, similarity_strict=0.985)
 
 
 def find_copies(sig: QuerySignature, sha256: str, sims: np.ndarray, item_hashes: Any,
