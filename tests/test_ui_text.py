@@ -35,7 +35,7 @@ def test_check_headline_uses_worst_flag_message() -> None:
 
 
 def test_flag_line_escapes_message_and_fix_bullets_split() -> None:
-    line = flag_line(Flag("X", "warning", "file *evil*.jpg is soft", "a; b"))
+    line = flag_line(Flag("BLURRY", "warning", "file *evil*.jpg is soft", "a; b"))
     assert "\\*evil\\*" in line and "Should fix" in line
     assert fix_bullets("Use a white sweep; light it evenly\nre-shoot") == [
         "Use a white sweep", "Light it evenly", "Re-shoot"]
