@@ -4,9 +4,8 @@ zips read once, a store where every file is bad."""
 from __future__ import annotations
 
 import io
-import zipfile
 
-from corpus import product_photo
+from corpus import _zip_bytes, product_photo
 
 from analyzer.results import ImageReport
 from analyzer.ui import pipeline
@@ -19,14 +18,6 @@ SETTINGS = Settings(marketplace="amazon", use_model=False, catalog=None)
 def _jpeg(seed: int, size: tuple[int, int] = (320, 320)) -> bytes:
     buf = io.BytesIO()
     product_photo(size, seed=seed).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
     return buf.getvalue()
 
 
@@ -46,7 +37,7 @@ def test_uploads_with_the_same_name_get_distinct_names() -> None:
 
 def test_full_reports_read_a_zip_once_for_all_its_evicted_members(monkeypatch) -> None:
     n = 6
-    data = _zip({f"store/{k:03d}.jpg": _jpeg(k, (200, 200)) for k in range(n)})
+    data = _zip_bytes({f"store/{k:03d}.jpg": _jpeg(k, (200, 200)) for k in range(n)})
     cache = ResultCache(max_full=1)  # every report but the last is evicted from the full LRU
     files = [("store.zip", data)]
     b = pipeline.run_batch(files, SETTINGS, cache)

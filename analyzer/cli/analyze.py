@@ -7,11 +7,11 @@ input order. Exit status 0 when every input was analysed, 2 when some were not.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
 
+from analyzer.cli.output import emit
 from analyzer.config import default_marketplace, marketplace_keys
 
 
@@ -80,9 +80,4 @@ def run(args: argparse.Namespace) -> int:
                        workers=workers)
     results = list(map_ordered(pools, analyze_path, [(p,) for p in paths], on_lost=_lost,
                                prepare=warm if args.catalog else None))
-    if args.format == "json":
-        json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(format_table(results))
-    return 0 if all(r["ok"] for r in results) else 2
+    return emit(results, args.format, format_table)

@@ -11,11 +11,11 @@ input is never modified; an existing output is never replaced without ``--overwr
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
+from analyzer.cli.output import emit
 from analyzer.config import default_marketplace, marketplace_keys
 
 # Names the fix gives its outputs (see analyzer.fix.runner.write_outcome).
@@ -77,9 +77,4 @@ def run(args: argparse.Namespace) -> int:
         outcome = fix_source(p, marketplace=args.marketplace, use_model=not args.no_model)
         write_outcome(outcome, args.out, overwrite=args.overwrite, taken=taken, protect=protect)
         results.append(outcome.to_dict())
-    if args.format == "json":
-        json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(format_table(results))
-    return 0 if all(r["ok"] for r in results) else 2
+    return emit(results, args.format, format_table)
