@@ -3,7 +3,6 @@ real luma photos."""
 
 from __future__ import annotations
 
-import copy
 import csv
 
 import numpy as np
@@ -255,22 +254,31 @@ def test_default_recipe_is_the_head_and_a_missing_whitening_is_a_clear_error():
     assert e.value.code == ErrorCode.EMBEDDER_UNAVAILABLE
 
 
-def test_channels_last_backbone_matches_the_plain_layout():
-    """The backbone runs in the channels_last layout for speed; its pooled features must be the
-    plain NCHW computation's to float rounding, so catalogs embedded before the change still
-    rank the same (a layout bug, e.g. a transposed input, would move them by O(1))."""
+def test_inference_backbone_matches_the_plain_model():
+    """The backbone runs with its batch norms folded into the convolutions, symmetric paddings
+    inside them and the channels_last layout, for speed; its pooled features must be the plain
+    package model's to float rounding, so catalogs embedded before still rank the same (a wrong
+    fold or padding, or a transposed input, would move them by O(1))."""
     import torch
 
-    from analyzer.embed.backbone import feature_maps, load_backbone, rmac, to_input
+    from analyzer.embed.backbone import (
+        feature_maps,
+        load_backbone,
+        load_weights,
+        rmac,
+        to_input,
+    )
 
     model = load_backbone("cpu")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     rng = np.random.default_rng(3)
     views = [rng.integers(0, 256, (180, 240, 3), dtype=np.uint8) for _ in range(2)]
     x = to_input(views, 224)
     assert x.is_contiguous(memory_format=torch.channels_last)
-    plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    plain = load_weights()
     with torch.inference_mode():
-        a = rmac(feature_maps(model, x)[0])
-        b = rmac(feature_maps(plain, x.contiguous())[0])
+        fa, fb = feature_maps(model, x)[0], feature_maps(plain, x.contiguous())[0]
+        a, b = rmac(fa), rmac(fb)
+    assert fa.shape == fb.shape == (2, 1280, 7, 7)
     assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
     assert a.abs().max() > 0.1

