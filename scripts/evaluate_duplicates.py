@@ -14,8 +14,10 @@ Two stores, two splits:
 - **grocery** (never used for tuning): a catalog of the 81 iconic images; positives are copies
   of them, negatives are shoppers' in-store photos of the same products (a sample).
 
-Baselines: the rule before this change (pHash of the upload only, cosine of the upload only)
-and imagededup's PHash recipe (Hamming <= 10 on the upload's pHash).
+Baselines: the signatures without the registration of the top-k images (the shipped rule
+before registration), the first rule (pHash of the upload only, cosine of the upload only) and
+imagededup's PHash recipe (Hamming <= 10 on the upload's pHash). Registration figures are cached
+beside the features (``reg3_*.npz``).
 
 Usage: ``nice -n 10 python scripts/evaluate_duplicates.py [--per-family 1] [--grocery-neg 120]``
 Features are cached in /tmp/i16/<embedder id hash>/ (delete to recompute).
@@ -85,7 +87,7 @@ def luma_sets(cat, emb, per_family: int, n_products: int,  # type: ignore[no-unt
         keep += list(rng0.choice(cand, min(len(cand), n_products // 2), replace=False))
     main = main.loc[sorted(keep)]
 
-    def pos() -> dict:
+    def pos_images() -> tuple[list, list, list, list]:
         imgs, src, fam, pids = [], [], [], []
         for pid, item in main.items():
             rgb = load_image(cat.image_path(int(item))).rgb
@@ -96,11 +98,15 @@ def luma_sets(cat, emb, per_family: int, n_products: int,  # type: ignore[no-unt
                     src.append(int(item))
                     fam.append(f)
                     pids.append(str(pid))
+        return imgs, src, fam, pids
+
+    def pos() -> dict:
+        imgs, src, fam, pids = pos_images()
         d = features(emb, imgs)
         d.update(src=np.array(src), fam=np.array(fam), pid=np.array(pids))
         return d
 
-    def neg() -> dict:
+    def neg_images() -> tuple[list, list, list]:
         imgs, src, pids = [], [], []
         mains = set(int(x) for x in meta.groupby("product_id", sort=False)["item_id"].first())
         others = [(int(i), str(p)) for i, p in zip(meta["item_id"], meta["product_id"],
@@ -112,12 +118,26 @@ def luma_sets(cat, emb, per_family: int, n_products: int,  # type: ignore[no-unt
             imgs.append(load_image(cat.image_path(int(item))).rgb)
             src.append(int(item))
             pids.append(str(pid))
+        return imgs, src, pids
+
+    def neg() -> dict:
+        imgs, src, pids = neg_images()
         d = features(emb, imgs)
         d.update(src=np.array(src), pid=np.array(pids))
         return d
 
-    return (cached(f"luma_pos_{per_family}_{n_products}", pos),
-            cached(f"luma_neg_{n_neg}", neg))
+    E = cat.embeddings.astype(np.float32)
+
+    def candidate(i: int) -> np.ndarray:
+        return load_image(cat.image_path(int(i))).rgb
+
+    lp = cached(f"luma_pos_{per_family}_{n_products}", pos)
+    ln = cached(f"luma_neg_{n_neg}", neg)
+    lp.update(registrations(f"luma_pos_{per_family}_{n_products}", lambda: pos_images()[0],
+                            lp, E, candidate))
+    ln.update(registrations(f"luma_neg_{n_neg}", lambda: neg_images()[0], ln, E, candidate,
+                            exclude=ln["src"]))
+    return lp, ln
 
 
 def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-def]
@@ -138,7 +158,7 @@ def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-de
         d["name"] = np.array(names)
         return d
 
-    def pos() -> dict:
+    def pos_images() -> tuple[list, list, list]:
         imgs, src, fam = [], [], []
         pick = set(np.random.default_rng(2).choice(len(names), min(n_products, len(names)),
                                                    replace=False).tolist())
@@ -152,25 +172,75 @@ def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-de
                     imgs.append(make_copy(rgb, f, rng))
                     src.append(i)
                     fam.append(f)
+        return imgs, src, fam
+
+    def pos() -> dict:
+        imgs, src, fam = pos_images()
         d = features(emb, imgs)
         d.update(src=np.array(src), fam=np.array(fam))
         return d
 
-    def neg() -> dict:
-        lines = [ln for ln in (g / "val.txt").read_text().splitlines() if ln.strip()]
-        rng = np.random.default_rng(0)
-        pick = rng.choice(len(lines), min(n_neg, len(lines)), replace=False)
+    lines = [ln for ln in (g / "val.txt").read_text().splitlines() if ln.strip()]
+    pick = np.random.default_rng(0).choice(len(lines), min(n_neg, len(lines)), replace=False)
+
+    def neg_images() -> tuple[list, list]:
         imgs, src = [], []
         for j in pick:
             path, fine = lines[j].split(",")[:2]
             imgs.append(load_image(g / path.strip().lstrip("/")).rgb)
             src.append(int(fine))
+        return imgs, src
+
+    def neg() -> dict:
+        imgs, src = neg_images()
         d = features(emb, imgs)
         d["src"] = np.array(src)
         return d
 
-    return (cached("grocery_cat", cat), cached(f"grocery_pos_{per_family}_{n_products}", pos),
-            cached(f"grocery_neg_{n_neg}", neg))
+    gc = cached("grocery_cat", cat)
+
+    def candidate(i: int) -> np.ndarray:
+        return load_image(icon[names[int(i)]]).rgb
+
+    gp = cached(f"grocery_pos_{per_family}_{n_products}", pos)
+    gn = cached(f"grocery_neg_{n_neg}", neg)
+    gp.update(registrations(f"grocery_pos_{per_family}_{n_products}", lambda: pos_images()[0],
+                            gp, gc["e"], candidate))
+    gn.update(registrations(f"grocery_neg_{n_neg}", lambda: neg_images()[0], gn, gc["e"],
+                            candidate))
+    return gc, gp, gn
+
+
+REG_FIELDS = ("inliers", "rotation", "scale", "ncc", "colour")
+
+
+def registrations(name: str, images, d: dict, E: np.ndarray, candidate,  # type: ignore[no-untyped-def]
+                  k: int = 3, exclude: np.ndarray | None = None) -> dict:
+    """Each query registered onto its ``k`` most similar catalog images (by the
+    mirror-invariant cosine; its own file excluded for negatives): ``reg_idx`` (n, k) and the
+    :class:`CopyMatch` figures ``reg_<field>`` (n, k). Cached like the features."""
+    def compute() -> dict:
+        from analyzer.vision import registration as reg
+
+        sims = np.maximum(d["e"] @ E.T, d["em"] @ E.T)
+        if exclude is not None:
+            sims[np.arange(len(sims)), exclude] = -np.inf
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        prepared: dict[int, object] = {}
+        out = {f"reg_{f}": np.zeros(top.shape, np.float32) for f in REG_FIELDS}
+        for qi, img in enumerate(images()):
+            q = reg.prepare(img)
+            qm = reg.mirrored(q)
+            for j, c in enumerate(top[qi]):
+                if int(c) not in prepared:
+                    prepared[int(c)] = reg.prepare(candidate(int(c)))
+                m = reg.match(q, prepared[int(c)], qm)
+                for f in REG_FIELDS:
+                    out[f"reg_{f}"][qi, j] = getattr(m, f)
+        out["reg_idx"] = top
+        return out
+
+    return cached(f"reg{k}_{name}", compute)
 
 
 def _hamming(h: np.ndarray, cat_h: np.ndarray) -> np.ndarray:
@@ -188,14 +258,30 @@ def signals(d: dict, E: np.ndarray, cat_h: np.ndarray) -> dict[str, np.ndarray]:
     return {"dist": d0, "dist_m": np.minimum(d0, d1), "sim": s0, "sim_m": np.maximum(s0, s1)}
 
 
-def flagged(sig: dict, rule, mirror: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
+def flagged(sig: dict, rule, mirror: bool, d: dict | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """(n, m) copies by the signatures; with ``d`` (a query set carrying ``reg_*``), also the
+    registered ones among each query's top-k images the signatures did not flag (as
+    :func:`analyzer.search.duplicates.find_copies` does)."""
+    from analyzer.vision.registration import CopyMatch
+
     dist = sig["dist_m"] if mirror else sig["dist"]
     sims = sig["sim_m"] if mirror else sig["sim"]
     ok = np.ones_like(dist, dtype=bool)
-    return rule.is_duplicate(dist, sims, np.zeros_like(ok), ok)
+    out = rule.is_duplicate(dist, sims, np.zeros_like(ok), ok)
+    if d is not None and getattr(rule, "verify_top_k", 0) > 0:
+        for qi, cands in enumerate(d["reg_idx"][:, :rule.verify_top_k]):
+            for j, c in enumerate(cands):
+                if not out[qi, c]:
+                    m = CopyMatch(**{f: float(d[f"reg_{f}"][qi, j]) for f in REG_FIELDS})
+                    out[qi, c] = rule.is_registered_copy(m)
+    return out
 
 
 def methods() -> dict:  # type: ignore[type-arg]
+    """name -> (rule, mirror-invariant signatures, registration of the top-k)."""
+    from dataclasses import replace
+
+    from analyzer.config import thresholds
     from analyzer.search.duplicates import FIRST_RULE, CopyRule
 
     class PHash10:
@@ -204,21 +290,22 @@ def methods() -> dict:  # type: ignore[type-arg]
         def is_duplicate(self, dist, sims, same, ok):  # type: ignore[no-untyped-def]
             return dist <= 10
 
-    return {"ours (mirror-invariant, shipped)": (CopyRule.from_dict(
-                __import__("analyzer.config", fromlist=["thresholds"]).thresholds()
-                .get("differentiation")), True),
-            "before (pHash + cosine of the upload)": (FIRST_RULE, False),
-            "imagededup PHash <= 10": (PHash10(), False)}
+    shipped = CopyRule.from_dict(thresholds().get("differentiation"))
+    return {"ours (signatures + registration, shipped)": (shipped, True, True),
+            "ours, signatures only (the rule before registration)":
+                (replace(shipped, verify_top_k=0), True, False),
+            "before (pHash + cosine of the upload)": (FIRST_RULE, False, False),
+            "imagededup PHash <= 10": (PHash10(), False, False)}
 
 
 def rates(pos: dict, neg: dict, E: np.ndarray, cat_h: np.ndarray, pos_mask, neg_mask,  # type: ignore[no-untyped-def]
           neg_exclude_self: bool = True) -> dict:
     sp, sn = signals(pos, E, cat_h), signals(neg, E, cat_h)
     out = {}
-    for name, (rule, mirror) in methods().items():
-        fp = flagged(sp, rule, mirror)
+    for name, (rule, mirror, register) in methods().items():
+        fp = flagged(sp, rule, mirror, pos if register else None)
         hit = fp[np.arange(len(pos["src"])), pos["src"]]
-        fn = flagged(sn, rule, mirror)
+        fn = flagged(sn, rule, mirror, neg if register else None)
         if neg_exclude_self:
             fn[np.arange(len(neg["src"])), neg["src"]] = False
         false = fn.any(axis=1)

@@ -54,14 +54,99 @@ def test_copy_rule_and_find_copies():
                                       np.array([[0.5, 0.1], [0.95, 0.2], [0.5, 0.97],
                                                 [0.2, 0.3], [0.99, 0.1]]))
     assert sims.tolist() == pytest.approx([0.5, 0.95, 0.97, 0.3, 0.99])
-    idx, dist = copies.find_copies(sig, "", sims, hashes, ["a"] * 5, rule)
+    idx, dist, tried = copies.find_copies(sig, "", sims, hashes, ["a"] * 5, rule)
     # 0: hash 3 bits (strict); 1: hash 8 bits and cosine 0.95; 2: cosine 0.97 alone (mirror);
     # 3: nothing; 4: unparsable hash, cosine 0.99 alone
     assert sorted(idx.tolist()) == [0, 1, 2, 4] and idx[0] == 4
-    assert dist[0] == 3 and dist[1] == 8
-    same, _ = copies.find_copies(sig, "a", np.zeros(5), hashes, ["x", "a", "x", "x", "x"],
+    assert dist[0] == 3 and dist[1] == 8 and tried == {}
+    same, _, _ = copies.find_copies(sig, "a", np.zeros(5), hashes, ["x", "a", "x", "x", "x"],
                                  copies.CopyRule(0, 2.0, -1, 2.0))
     assert same.tolist() == [1]
+
+
+def test_registration_finds_the_copy_the_signatures_miss_and_only_among_the_top_k():
+    """Image 3 has a far hash and a low cosine (a cropped, stamped small photo): only its
+    registration finds it; it is tried because it is among the top-k by cosine, and images the
+    signatures already flag are not registered again."""
+    from analyzer.vision.registration import NO_MATCH, CopyMatch
+
+    good = CopyMatch(inliers=40, rotation=0.1, scale=1.05, ncc=0.9, colour=3.0, overlap=0.9)
+    rule = copies.CopyRule(phash_max=12, similarity=0.9, phash_strict=6, similarity_strict=0.96,
+                           verify_top_k=2)
+    sig = copies.QuerySignature(hashes=(0, 0))
+    hashes = ["0000000000000007", "ffffffffffffffff", "ffffffffffffffff", "ffffffffffffffff"]
+    sims = np.array([0.5, 0.3, 0.2, 0.7])
+    calls: list[int] = []
+
+    def register(i: int) -> CopyMatch:
+        calls.append(i)
+        return good if i == 3 else NO_MATCH
+
+    idx, _, tried = copies.find_copies(sig, "", sims, hashes, ["a"] * 4, rule, register)
+    # top-2 by cosine: 3 (registered: a copy) and 0 (already a copy by its hash: not tried)
+    assert idx.tolist() == [3, 0] and calls == [3] and set(tried) == {3}
+    # each registration figure out of range turns it down
+    for bad in ({"inliers": 5}, {"rotation": 8.0}, {"scale": 1.6}, {"ncc": 0.4},
+                {"colour": 35.0}):
+        assert not rule.is_registered_copy(CopyMatch(**{**good.__dict__, **bad}))
+    assert rule.is_registered_copy(good)
+    # verify_top_k = 0 (the old rule): nothing registered
+    off = copies.CopyRule(12, 0.9, 6, 0.96)
+    assert copies.find_copies(sig, "", sims, hashes, ["a"] * 4, off, register)[0].tolist() == [0]
+
+
+def _package(seed: int) -> np.ndarray:
+    """A 200 px "package shot": printed text and shapes on a carton, on white."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = np.full((220, 180, 3), 255, np.uint8)
+    cv2.rectangle(img, (20, 15), (160, 205), tuple(int(x) for x in rng.integers(60, 200, 3)), -1)
+    for k in range(9):
+        cv2.putText(img, "".join(rng.choice(list("ABCDEFGHKMNPRSTUVWXYZ"), 5)),
+                    (28, 40 + 18 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.5 + 0.1 * (k % 3),
+                    tuple(int(x) for x in rng.integers(0, 256, 3)), 1, cv2.LINE_AA)
+    cv2.circle(img, (120, 170), 22, (250, 240, 20), -1)
+    return img
+
+
+def test_registration_tells_a_copy_from_a_reshoot_and_a_recolour():
+    import cv2
+
+    from analyzer.vision import registration as reg
+
+    rule = copies.CopyRule.from_dict(
+        __import__("analyzer.config", fromlist=["thresholds"]).thresholds()["differentiation"])
+    orig = _package(0)
+    cand = reg.prepare(orig)
+
+    def against(img: np.ndarray) -> reg.CopyMatch:
+        q = reg.prepare(img)
+        return reg.match(q, cand, reg.mirrored(q))
+
+    # a copy: shrunk, mirrored, 8% cropped, a shop name stamped, JPEG
+    rng = np.random.default_rng(1)
+    copy = make_copy(orig, "mirror_crop_text", rng)
+    m = against(copy)
+    assert m.mirrored and rule.is_registered_copy(m), m
+    # a "re-shoot": the same carton turned 12 degrees and in perspective, on another backdrop
+    h, w = orig.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[14, 6], [w - 4, 20], [w - 18, h - 2], [6, h - 14]])
+    turned = cv2.warpPerspective(orig, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                 borderValue=(150, 140, 120))
+    turned = cv2.warpAffine(turned, cv2.getRotationMatrix2D((w / 2, h / 2), 12, 1.0), (w, h),
+                            borderValue=(150, 140, 120))
+    assert not rule.is_registered_copy(against(turned))
+    # a recoloured variant: the same shot with the carton's hue turned half way round
+    hsv = cv2.cvtColor(orig, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 90) % 180
+    recol = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    m = against(recol)
+    assert m.inliers >= 15 and m.colour > rule.verify_max_colour, m
+    assert not rule.is_registered_copy(m)
+    # another product entirely
+    assert not rule.is_registered_copy(against(_package(7)))
 
 
 def test_copy_families_change_the_photo_and_are_seeded():

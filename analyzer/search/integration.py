@@ -105,6 +105,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ from analyzer.search.shopper_sim import (
     simulate_shopper_photos,
 )
 from analyzer.search.what_if import apply_fixes, fix_words, plan_fixes
+from analyzer.vision import registration
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +292,23 @@ class SearchContext:
                     continue
             self._rank_baseline = data
             return data
+
+    def _registrar(self, rgb: np.ndarray) -> Callable[[int], registration.CopyMatch]:
+        """``register(i)``: the upload registered onto catalog image ``i`` (for
+        :func:`copies.find_copies`); the upload's keypoints are found once, on first use."""
+        prepared: list[tuple[registration.Prepared, registration.Prepared]] = []
+
+        def register(item: int) -> registration.CopyMatch:
+            other = self._load_item_rgb(item)
+            if other is None:
+                return registration.NO_MATCH
+            if not prepared:
+                q = registration.prepare(rgb)
+                prepared.append((q, registration.mirrored(q)))
+            q, qm = prepared[0]
+            return registration.match(q, registration.prepare(other), qm)
+
+        return register
 
     def _load_item_rgb(self, item: int) -> np.ndarray | None:
         from analyzer.errors import ListingLensError
@@ -470,8 +489,9 @@ class SearchContext:
         sig = copies.query_signature(rgb)
         lhash = sig.hex
         copy_sims = copies.mirror_similarities(e, e_mirror, item_sims, self.E)
-        dup_items, hd = copies.find_copies(sig, content_hash, copy_sims, self.phash, self.sha,
-                                        cfg.duplicates)
+        dup_items, hd, registered = copies.find_copies(
+            sig, content_hash, copy_sims, self.phash, self.sha, cfg.duplicates,
+            register=self._registrar(rgb))
         dup_products = np.zeros(self.n_products, bool)
         dup_products[self.groups.codes[dup_items]] = True
         if exclude_products:
@@ -556,7 +576,8 @@ class SearchContext:
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),
                  "similarity": _r(copy_sims[i]), "phash_distance": int(hd[i]),
-                 "same_file": bool(content_hash) and self.sha[i] == content_hash}
+                 "same_file": bool(content_hash) and self.sha[i] == content_hash,
+                 "registered": _registration(registered.get(int(i)))}
                 for i in dup_items]
         _lap(t, ct, "ranking", t0, c0)
 
@@ -701,6 +722,14 @@ def _lap(t: dict[str, float], ct: dict[str, float], name: str, t0: float,
     t[name] = t1 - t0
     ct[name] = c1 - c0
     return t1, c1
+
+
+def _registration(m: registration.CopyMatch | None) -> dict[str, Any] | None:
+    """The registration figures of a copy found by registering it (None otherwise)."""
+    if m is None:
+        return None
+    return {"inliers": m.inliers, "ncc": _r(m.ncc, 3), "scale": _r(m.scale, 3),
+            "mirrored": m.mirrored}
 
 
 def _r(x: Any, nd: int = 4) -> float | None:

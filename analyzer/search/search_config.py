@@ -28,7 +28,9 @@ SEARCH_KEYS = frozenset({
 DIFFERENTIATION_KEYS = frozenset({
     "k", "n_nearest", "low_uniqueness_percentile", "lookalike_similarity",
     "duplicate_phash_max", "duplicate_phash_strict", "duplicate_similarity",
-    "duplicate_similarity_strict"})
+    "duplicate_similarity_strict", "duplicate_verify_top_k", "duplicate_verify_min_inliers",
+    "duplicate_verify_max_rotation", "duplicate_verify_scale", "duplicate_verify_min_ncc",
+    "duplicate_verify_max_colour"})
 
 
 @dataclass(frozen=True)
