@@ -253,3 +253,35 @@ def test_a_product_the_catalog_lacks_is_outside_and_a_new_top_is_not(tops, share
     ctx.enrich(rep)
     assert not rep.search["outside_catalog"]
     assert "OUTSIDE_CATALOG" not in [f.code for f in rep.flags]
+
+
+def test_search_flags_a_copy_by_registration_alone(tmp_path):
+    """End to end, no shared data: a catalog of six package shots; with the signature thresholds
+    switched off, a shrunk, mirrored, cropped and stamped copy of one is still a NEAR_DUPLICATE
+    of that image, found by registering it (the JSON says so and the card's wording uses it),
+    and another package is not a copy of anything."""
+    from dataclasses import replace
+
+    from analyzer.search.catalog import build_catalog
+    from analyzer.search.integration import SearchContext
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(6):
+        Image.fromarray(_package(i)).save(src / f"pack{i}.jpg", quality=92)
+    out = tmp_path / "cat"
+    build_catalog(src, out, progress=False)
+    ctx = SearchContext.open(out, device="cpu")
+    rule = replace(ctx.cfg.duplicates, phash_max=-1, phash_strict=-1, similarity=2.0,
+                   similarity_strict=2.0)
+    ctx.cfg = replace(ctx.cfg, duplicates=rule, n_queries=2, n_peer_queries=2,
+                      n_baseline_products=0)
+    copy = make_copy(_package(2), "mirror_crop_text", np.random.default_rng(4))
+    res = ctx.evaluate(copy, seed=0, quality=90.0, flags=[])
+    dups = res.differentiation["near_duplicates"]
+    assert [d["image"] for d in dups] == [str(ctx.catalog.meta["image"].iloc[
+        int(np.flatnonzero(ctx.catalog.meta["image"].str.contains("pack2"))[0])])]
+    assert dups[0]["registered"]["mirrored"] and dups[0]["registered"]["inliers"] >= 15
+    assert "NEAR_DUPLICATE" in {f.code for f in res.flags}
+    other = ctx.evaluate(_package(9), seed=0, quality=90.0, flags=[])
+    assert other.differentiation["near_duplicates"] == []

@@ -275,10 +275,14 @@ def _lookalike_figures(report: ImageReport, search: SearchHandle, cmap: CatalogM
         what = md_escape(html.unescape(str(dup.get("title") or dup.get("product_id")
                                            or "a catalog item")))
         how = "the same file as" if dup.get("same_file") else "a near-copy of"
-        st.warning(f"This photo is {how} **{what}** (similarity "
-                   f"{float(dup.get('similarity') or 0):.2f}, pHash distance "
-                   f"{dup.get('phash_distance', '?')}/64). Marketplaces hide duplicate images.",
-                   icon=":material/content_copy:")
+        reg = dup.get("registered") or {}
+        why = (f"its pixels line up with a {'mirrored, ' if reg.get('mirrored') else ''}"
+               f"resized or cropped copy of that photo at {int(reg.get('inliers') or 0)} "
+               f"matching points" if reg else
+               f"similarity {float(dup.get('similarity') or 0):.2f}, pHash distance "
+               f"{dup.get('phash_distance', '?')}/64")
+        st.warning(f"This photo is {how} **{what}** ({why}). Marketplaces hide duplicate "
+                   "images.", icon=":material/content_copy:")
     if nbrs:
         st.markdown("##### Nearest lookalikes in the catalog")
         cols = st.columns(max(5, len(nbrs[:6])))
