@@ -1,0 +1,247 @@
+"""How the search simulation reads a catalog: the whole matrix in memory, or its vector index.
+
+:class:`~analyzer.search.integration.SearchContext` needs, for one upload, the similarity of a
+few dozen query vectors (shopper photos, peer images) to the catalog's products, the upload's
+own nearest products and copies, and the rows of a few catalog images. Two ways to get them,
+behind the same four methods (``vectors``, ``query_sims``, ``upload``, ``knn_baseline``):
+
+* :class:`DenseAccess` (catalogs below ``search.index_rank.dense_max_items`` images): the whole
+  catalog as one float32 matrix in memory and one matrix product per question, exactly as
+  before (the demo catalog's ranks and cached baseline are unchanged, bit for bit).
+* :class:`IndexAccess` (larger catalogs): nothing of size N x dim in memory. Every question is a
+  k-NN search in the catalog's :class:`~analyzer.search.vector_index.VectorIndex` (the on-disk
+  IVF-PQ index at a million images) whose candidates are re-scored exactly from the memory-mapped
+  float16 shards; rows by id are read from those shards. Ranks come from
+  :class:`~analyzer.search.rank.CandidateSims` (exact while the listing lies within the
+  candidates, which are deepened on demand; estimated from a product sample beyond them);
+  copies from the upload's (and its mirror image's) nearest images plus every image whose file
+  hash or pHash matches (:mod:`analyzer.search.duplicates`, the same rule); the catalog's own
+  k-NN distances (uniqueness, coverage) from a seeded sample of products.
+
+Memory of :class:`IndexAccess` at 1M images: the index (tens of MB, memory-mapped), the
+product sample (``sample_products`` products' rows, float32), one uint64 pHash per image and the
+page cache of the rows read (which the kernel can drop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from analyzer.search import differentiation as diff
+from analyzer.search import duplicates as copies
+from analyzer.search.rank import CandidateSims, ProductGroups
+from analyzer.search.scoring import gather_rows
+
+
+@dataclass(frozen=True)
+class IndexRankConfig:
+    """``search.index_rank`` in thresholds.yaml."""
+
+    dense_max_items: int = 50_000   # below: DenseAccess (float32 in memory: 280 MB at 1408-d)
+    candidates: int = 2_000         # first k-NN depth of a rank query
+    max_candidates: int = 32_000    # deepened x4 up to this while the listing lies beyond
+    upload_candidates: int = 256    # the upload's own neighbours (lookalikes, copies)
+    sample_products: int = 4_096    # products scored exactly for the beyond-K estimate
+    baseline_products: int = 1_000  # products whose k-NN distance forms the baseline
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> IndexRankConfig:
+        from analyzer.config import known_keys
+
+        d = known_keys(d, {f.name for f in fields(cls)}, "thresholds.yaml search.index_rank")
+        return cls(**{k: type(getattr(cls, k))(v) for k, v in d.items()})
+
+
+@dataclass
+class UploadMatch:
+    """The upload against the catalog: its best similarity per product (``-inf`` where the
+    index path did not reach), and its copies (most similar first) with their mirror-invariant
+    similarity and pHash distance."""
+
+    prod_sims: np.ndarray
+    best_item: Callable[[int], int]
+    dup_items: np.ndarray
+    dup_sims: np.ndarray
+    dup_hash: np.ndarray
+
+
+class DenseAccess:
+    """The catalog as one float32 matrix (the path for catalogs below the threshold)."""
+
+    kind = "dense"
+
+    def __init__(self, catalog: Any, groups: ProductGroups, phash: np.ndarray,
+                 sha: np.ndarray) -> None:
+        self.E = np.ascontiguousarray(catalog.embeddings, dtype=np.float32)
+        self.groups = groups
+        self.phash = phash
+        self.sha = sha
+
+    def vectors(self, ids: Any) -> np.ndarray:
+        return self.E[ids]
+
+    def query_sims(self, q: np.ndarray) -> np.ndarray:
+        return q @ self.E.T
+
+    def upload(self, e: np.ndarray, e_mirror: np.ndarray, sig: copies.QuerySignature,
+               content_hash: str, rule: copies.CopyRule) -> UploadMatch:
+        item_sims = self.E @ e
+        prod_sims = self.groups.best(item_sims[None])[0]
+        copy_sims = copies.mirror_similarities(e, e_mirror, item_sims, self.E)
+        dup_items, hd = copies.find_copies(sig, content_hash, copy_sims, self.phash, self.sha,
+                                           rule)
+        codes = self.groups.codes
+
+        def best_item(c: int) -> int:
+            items = np.flatnonzero(codes == c)
+            return int(items[np.argmax(item_sims[items])])
+
+        return UploadMatch(prod_sims, best_item, dup_items, copy_sims[dup_items], hd[dup_items])
+
+    def knn_baseline(self, k: int) -> np.ndarray:
+        return diff.catalog_knn_baseline(self.E, self.groups, k)
+
+
+class IndexAccess:
+    """The catalog through its :class:`VectorIndex` and memory-mapped shards (large catalogs)."""
+
+    kind = "index"
+
+    def __init__(self, catalog: Any, groups: ProductGroups, phash: np.ndarray,
+                 sha: np.ndarray, cfg: IndexRankConfig) -> None:
+        self.index = catalog.index
+        self.shards = catalog.shards
+        self.starts = np.cumsum([0] + [len(s) for s in self.shards])
+        self.n = int(self.starts[-1])
+        self.groups = groups
+        self.cfg = cfg
+        self.phash = phash
+        self.sha = sha
+        # One uint64 per image: the hash half of the copy rule scans them all (cheap).
+        self._hash_u64 = diff.hex_to_u64(list(phash))
+        self._hash_ok = diff.valid_hashes(list(phash))
+        rng = np.random.default_rng(cfg.seed)
+        n_prod = groups.n_products
+        pick = np.sort(rng.permutation(n_prod)[:min(cfg.sample_products, n_prod)])
+        # Every image of the sampled products, so a product's best is exact in the sample.
+        items = np.flatnonzero(np.isin(groups.codes, pick))
+        self._sample_items = items
+        self._sample_item_codes = groups.codes[items]
+        order = np.argsort(self._sample_item_codes, kind="stable")
+        self._sample_order = order
+        sc = self._sample_item_codes[order]
+        self._sample_starts = np.flatnonzero(np.r_[True, np.diff(sc) != 0]) if len(sc) \
+            else np.zeros(0, np.int64)
+        self.sample_codes = sc[self._sample_starts] if len(sc) else np.zeros(0, np.int64)
+        self._sample_vecs = self.vectors(items)
+
+    # -- rows and searches
+
+    def vectors(self, ids: Any) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        rows = gather_rows(self.shards, self.starts, ids.reshape(-1))
+        return np.asarray(rows, dtype=np.float32).reshape(*ids.shape, -1)
+
+    def _search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.index.search(np.ascontiguousarray(np.atleast_2d(q), np.float32),
+                                 int(min(k, self.n)))
+
+    def _products(self, sims: np.ndarray, ids: np.ndarray, k: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.float32, np.ndarray]:
+        """One query's candidates as products (codes, best sim, floor, best item)."""
+        ok = ids >= 0
+        s, i = sims[ok], ids[ok]
+        codes = self.groups.codes[i]
+        # Candidates come best first: a product's first occurrence is its best image.
+        uc, first = np.unique(codes, return_index=True)
+        full = len(i) >= min(k, self.n) and k < self.n
+        floor = np.float32(s[-1]) if full and len(s) else np.float32(-np.inf)
+        return uc, s[first].astype(np.float32), floor, i[first]
+
+    def query_sims(self, q: np.ndarray) -> CandidateSims:
+        q = np.ascontiguousarray(np.atleast_2d(q), dtype=np.float32)
+        k0 = self.cfg.candidates
+        codes, best, floors = [], [], []
+        if len(q):
+            sims, ids = self._search(q, k0)
+            for r in range(len(q)):
+                c, b, f, _ = self._products(sims[r], ids[r], k0)
+                codes.append(c)
+                best.append(b)
+                floors.append(f)
+
+        def deepen(r: int, k: int) -> tuple[np.ndarray, np.ndarray, np.float32]:
+            s, i = self._search(q[r:r + 1], k)
+            c, b, f, _ = self._products(s[0], i[0], k)
+            return c, b, f
+
+        if len(self._sample_items) and len(q):
+            item_s = (q @ self._sample_vecs.T)[:, self._sample_order]
+            sample_best = np.maximum.reduceat(item_s, self._sample_starts, axis=1)
+        else:
+            sample_best = np.zeros((len(q), 0), np.float32)
+        return CandidateSims(codes, best, np.asarray(floors, np.float32),
+                             self.groups.n_products, k0, self.cfg.max_candidates, deepen,
+                             self.sample_codes, sample_best)
+
+    # -- the upload
+
+    def upload(self, e: np.ndarray, e_mirror: np.ndarray, sig: copies.QuerySignature,
+               content_hash: str, rule: copies.CopyRule) -> UploadMatch:
+        k = self.cfg.upload_candidates
+        _, ids = self._search(np.stack([e, e_mirror]), k)
+        cand = np.unique(ids[ids >= 0])
+        # Images that the hash half of the rule alone can make copies: same file, or a pHash
+        # within the strict distance (of the upload or its mirror image).
+        by_file = np.flatnonzero(self.sha == content_hash) if content_hash else \
+            np.zeros(0, np.int64)
+        d = np.minimum(diff.hamming(sig.hashes[0], self._hash_u64),
+                       diff.hamming(sig.hashes[1], self._hash_u64))
+        by_hash = np.flatnonzero(self._hash_ok & (d <= rule.phash_strict))
+        subset = np.unique(np.concatenate([cand, by_file, by_hash])).astype(np.int64)
+        V = self.vectors(subset)
+        s_e = V @ np.asarray(e, np.float32)
+        copy_sims = copies.mirror_similarities(e, e_mirror, s_e, V)
+        dup_local, hd = copies.find_copies(sig, content_hash, copy_sims, self.phash[subset],
+                                           self.sha[subset], rule)
+        codes = self.groups.codes[subset]
+        prod_sims = np.full(self.groups.n_products, -np.inf, np.float32)
+        np.maximum.at(prod_sims, codes, s_e)
+        best: dict[int, int] = {}
+        for j in np.argsort(-s_e, kind="stable"):
+            best.setdefault(int(codes[j]), int(subset[j]))
+        return UploadMatch(prod_sims, lambda c: best[int(c)], subset[dup_local],
+                           copy_sims[dup_local], hd[dup_local])
+
+    # -- the catalog's own neighbourhoods
+
+    def knn_baseline(self, k: int) -> np.ndarray:
+        """d_k of a seeded sample of products' main images against the other products (a
+        sample: the baseline is a distribution, used through quantiles and percentiles)."""
+        g = self.groups
+        rng = np.random.default_rng(self.cfg.seed + 1)
+        n = g.n_products
+        pick = np.sort(rng.permutation(n)[:min(self.cfg.baseline_products, n)])
+        main = g.main_items()[pick]
+        depth = max(8 * k, 64)
+        out = np.full(len(pick), np.nan)
+        for s0 in range(0, len(pick), 256):
+            sims, ids = self._search(self.vectors(main[s0:s0 + 256]), depth)
+            for r in range(len(sims)):
+                c, b, _, _ = self._products(sims[r], ids[r], depth)
+                b = b[c != pick[s0 + r]]
+                out[s0 + r] = diff.knn_distance(b[None], k)[0] if len(b) else np.nan
+        return out
+
+
+def open_access(catalog: Any, groups: ProductGroups, phash: np.ndarray, sha: np.ndarray,
+                cfg: IndexRankConfig) -> DenseAccess | IndexAccess:
+    """Dense below ``cfg.dense_max_items`` images, the catalog's index from there."""
+    if len(catalog) < cfg.dense_max_items:
+        return DenseAccess(catalog, groups, phash, sha)
+    return IndexAccess(catalog, groups, phash, sha, cfg)
