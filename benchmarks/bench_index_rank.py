@@ -140,20 +140,20 @@ def careless(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     import cv2
 
     h, w = rgb.shape[:2]
-    s = rng.uniform(0.5, 0.9)
+    s = rng.uniform(0.65, 0.95)
     small = cv2.resize(rgb, (max(8, int(w * s)), max(8, int(h * s))),
                        interpolation=cv2.INTER_AREA)
     if rng.random() < 0.5:
-        bg = np.full_like(rgb, int(rng.integers(150, 230)))
+        bg = np.full_like(rgb, int(rng.integers(180, 245)))
     else:
-        bg = rng.integers(90, 200, size=rgb.shape, dtype=np.uint8)
+        bg = rng.integers(140, 230, size=rgb.shape, dtype=np.uint8)
         bg = cv2.GaussianBlur(bg, (0, 0), 6)
     y0 = int(rng.integers(0, h - small.shape[0] + 1))
     x0 = int(rng.integers(0, w - small.shape[1] + 1))
     out = bg.copy()
     out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 2.0))
-    tint = rng.uniform(0.9, 1.1, size=3)
+    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.5))
+    tint = rng.uniform(0.93, 1.07, size=3)
     return np.clip(out.astype(np.float32) * tint, 0, 255).astype(np.uint8)
 
 
@@ -161,6 +161,7 @@ def analyse(root: Path, photos: int, seed: int, out: Path) -> None:
     from analyzer.io.loader import load_image
     from analyzer.search.catalog import DEMO_CATALOG, Catalog
     from analyzer.search.integration import SearchContext
+    from analyzer.search.listing import photo_quality
 
     t0 = time.perf_counter()
     ctx = SearchContext.open(root, device="cpu", overrides={"n_baseline_products": 0})
@@ -179,7 +180,8 @@ def analyse(root: Path, photos: int, seed: int, out: Path) -> None:
     for j, i in enumerate(pick):
         rgb = careless(load_image(demo.image_path(int(i))).rgb, rng)
         t = time.perf_counter()
-        res = ctx.evaluate(rgb, seed=j, marketplace="etsy")
+        quality, flags = photo_quality(rgb, "etsy")
+        res = ctx.evaluate(rgb, seed=j, marketplace="etsy", quality=quality, flags=flags)
         dt = time.perf_counter() - t
         s = res.search
         dup = np.zeros(ctx.n_products, bool)
@@ -193,7 +195,7 @@ def analyse(root: Path, photos: int, seed: int, out: Path) -> None:
         rec["listing"].append(res.embedding)
         rec["dup_products"].append(np.flatnonzero(dup))
         rec["category"].append(cat or "")
-        rec["shift"].append(s["stage2"]["score_shift"] or 0.0)
+        rec["shift"].append(ctx.cfg.prior.boost(quality))   # unrounded, as the simulation
         rec["suppressed"].append(bool(s["stage2"]["suppression"]["suppressed"]))
         rec["ranks"].append(s["ranks"])
         rec["visual"].append(s["visual"]["ranks"])
@@ -246,8 +248,7 @@ def exact(root: Path, rec_path: Path, tol: float) -> None:
         base += len(sh)
     t_exact = time.perf_counter() - t0
     off = 0
-    vis_ok, exp_ok, n_vis, n_exp = 0, 0, 0, 0
-    worst = []
+    pairs: dict[str, list] = {"visual": [], "expected": []}   # (reported, exact)
     for j, q in enumerate(qs):
         b = best[off:off + len(q)]
         off += len(q)
@@ -259,27 +260,32 @@ def exact(root: Path, rec_path: Path, tol: float) -> None:
         for r, pp in enumerate(rec["peer_products"][j]):
             drop[n_shop + r, pp] = True
         vis = 1 + ((b > (ls + np.float32(tol))[:, None]) & ~drop).sum(1)
-        got = np.asarray(rec["visual"][j])
-        vis_ok += int((np.abs(got - vis) <= 1).sum())
-        n_vis += len(vis)
-        worst.extend(np.abs(got - vis).tolist())
+        pairs["visual"].extend(zip(rec["visual"][j], vis.tolist(), strict=True))
         if rec["suppressed"][j]:
             continue
         in_cat = pcat == rec["category"][j] if rec["category"][j] else None
         d2 = drop | (~in_cat[None] if in_cat is not None and in_cat.any() else False)
         thr = ls + np.float32(rec["shift"][j])
         ex = 1 + ((b > (thr + np.float32(tol))[:, None]) & ~d2).sum(1)
-        got = np.asarray(rec["ranks"][j])
-        exp_ok += int((np.abs(got - ex) <= 1).sum())
-        n_exp += len(ex)
-    worst = np.array(worst)
-    print(json.dumps({"step": "exact", "queries": int(n_vis),
-                      "exact_brute_force_s": round(t_exact, 1),
-                      "visual_within_1": round(vis_ok / max(n_vis, 1), 4),
-                      "expected_within_1": round(exp_ok / max(n_exp, 1), 4),
-                      "visual_abs_err_p95": float(np.percentile(worst, 95)),
-                      "visual_abs_err_max": int(worst.max()),
-                      "peak_rss_mb": round(peak_rss_mb())}))
+        pairs["expected"].extend(zip(rec["ranks"][j], ex.tolist(), strict=True))
+    out = {"step": "exact", "exact_brute_force_s": round(t_exact, 1),
+           "peak_rss_mb": round(peak_rss_mb())}
+    for name, pr in pairs.items():
+        a = np.asarray(pr, dtype=np.float64).reshape(-1, 2)
+        got, want = a[:, 0], a[:, 1]
+        near = want <= 20
+        deep = want > 2000
+        rel = np.abs(got[deep] - want[deep]) / want[deep]
+        out[name] = {
+            "queries": len(a), "within_1": round(float((np.abs(got - want) <= 1).mean()), 4),
+            "exact_rank_p50": float(np.median(want)),
+            "within_1_where_exact_rank<=2000": round(float(
+                (np.abs(got - want) <= 1)[want <= 2000].mean()), 4) if (~deep).any() else None,
+            "top20_agreement": round(float(((got <= 20) == near).mean()), 4),
+            "deep_queries": int(deep.sum()),
+            "deep_rel_err_median": round(float(np.median(rel)), 4) if len(rel) else None,
+            "deep_rel_err_p90": round(float(np.percentile(rel, 90)), 4) if len(rel) else None}
+    print(json.dumps(out))
 
 
 def main() -> None:

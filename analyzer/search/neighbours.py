@@ -19,8 +19,9 @@ behind the same four methods (``vectors``, ``query_sims``, ``upload``, ``knn_bas
   k-NN distances (uniqueness, coverage) from a seeded sample of products.
 
 Memory of :class:`IndexAccess` at 1M images: the index (tens of MB, memory-mapped), the
-product sample (``sample_products`` products' rows, float32), one uint64 pHash per image and the
-page cache of the rows read (which the kernel can drop).
+product sample (``sample_products`` products' rows, float32) and one uint64 pHash per image.
+The shards' memory maps are read without read-ahead and their pages released after each search
+(:func:`~analyzer.search.scoring.advise_pages`), so the rows read do not pile up in the process.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 from analyzer.search import differentiation as diff
 from analyzer.search import duplicates as copies
 from analyzer.search.rank import CandidateSims, ProductGroups
-from analyzer.search.scoring import gather_rows
+from analyzer.search.scoring import BLOCK_ROWS, BlockScorer, advise_pages, gather_rows
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class IndexRankConfig:
     upload_candidates: int = 256    # the upload's own neighbours (lookalikes, copies)
     sample_products: int = 4_096    # products scored exactly for the beyond-K estimate
     baseline_products: int = 1_000  # products whose k-NN distance forms the baseline
+    # Beyond the candidates, or deeper than trust_items of them: one exact pass over the rows
+    # (bounded memory) instead of the sample estimate.
+    exact_beyond: bool = True
+    trust_items: int = 100
     seed: int = 0
 
     @classmethod
@@ -116,6 +121,7 @@ class IndexAccess:
                  sha: np.ndarray, cfg: IndexRankConfig) -> None:
         self.index = catalog.index
         self.shards = catalog.shards
+        advise_pages(self.shards, "random")
         self.starts = np.cumsum([0] + [len(s) for s in self.shards])
         self.n = int(self.starts[-1])
         self.groups = groups
@@ -145,11 +151,15 @@ class IndexAccess:
     def vectors(self, ids: Any) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
         rows = gather_rows(self.shards, self.starts, ids.reshape(-1))
+        advise_pages(self.shards, "release")
         return np.asarray(rows, dtype=np.float32).reshape(*ids.shape, -1)
 
     def _search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.search(np.ascontiguousarray(np.atleast_2d(q), np.float32),
-                                 int(min(k, self.n)))
+        out = self.index.search(np.ascontiguousarray(np.atleast_2d(q), np.float32),
+                                int(min(k, self.n)))
+        # The exact re-scoring read rows all over the shards: give their pages back.
+        advise_pages(self.shards, "release")
+        return out
 
     def _products(self, sims: np.ndarray, ids: np.ndarray, k: int
                   ) -> tuple[np.ndarray, np.ndarray, np.float32, np.ndarray]:
@@ -159,14 +169,18 @@ class IndexAccess:
         codes = self.groups.codes[i]
         # Candidates come best first: a product's first occurrence is its best image.
         uc, first = np.unique(codes, return_index=True)
-        full = len(i) >= min(k, self.n) and k < self.n
-        floor = np.float32(s[-1]) if full and len(s) else np.float32(-np.inf)
+        # Below the floor nothing is known, unless every image was searched. An IVF index may
+        # return fewer than k (only the probed cells' images): the floor is then its last one.
+        if k >= self.n:
+            floor = np.float32(-np.inf)
+        else:
+            floor = np.float32(s[-1]) if len(s) else np.float32(np.inf)
         return uc, s[first].astype(np.float32), floor, i[first]
 
     def query_sims(self, q: np.ndarray) -> CandidateSims:
         q = np.ascontiguousarray(np.atleast_2d(q), dtype=np.float32)
         k0 = self.cfg.candidates
-        codes, best, floors = [], [], []
+        codes, best, floors, items = [], [], [], []
         if len(q):
             sims, ids = self._search(q, k0)
             for r in range(len(q)):
@@ -174,6 +188,12 @@ class IndexAccess:
                 codes.append(c)
                 best.append(b)
                 floors.append(f)
+                items.append(sims[r][ids[r] >= 0])
+        if self.cfg.exact_beyond:
+            return CandidateSims(codes, best, np.asarray(floors, np.float32),
+                                 self.groups.n_products, k0, item_sims=items,
+                                 exact_rows=lambda: self.exact_best(q),
+                                 trust_items=self.cfg.trust_items)
 
         def deepen(r: int, k: int) -> tuple[np.ndarray, np.ndarray, np.float32]:
             s, i = self._search(q[r:r + 1], k)
@@ -188,6 +208,28 @@ class IndexAccess:
         return CandidateSims(codes, best, np.asarray(floors, np.float32),
                              self.groups.n_products, k0, self.cfg.max_candidates, deepen,
                              self.sample_codes, sample_best)
+
+    def exact_best(self, q: np.ndarray) -> np.ndarray:
+        """(q, n_products) exact best similarity of each query to each product: one pass over
+        the shards, a block of rows at a time (pages released after each block)."""
+        g = self.groups
+        out = np.full((len(q), g.n_products), -np.inf, np.float32)
+        score = BlockScorer(q)
+        base = 0
+        for sh in self.shards:
+            for s0 in range(0, len(sh), BLOCK_ROWS):
+                block = sh[s0:s0 + BLOCK_ROWS]
+                sims = score(block)
+                c = g.codes[base + s0:base + s0 + len(block)]
+                order = np.argsort(c, kind="stable")
+                cs = c[order]
+                starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+                run = np.maximum.reduceat(sims[:, order], starts, axis=1)
+                rc = cs[starts]
+                out[:, rc] = np.maximum(out[:, rc], run)
+                advise_pages([sh], "release")
+            base += len(sh)
+        return out
 
     # -- the upload
 

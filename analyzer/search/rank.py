@@ -85,12 +85,18 @@ class CandidateSims:
     with ``U`` the number of competing products outside the candidates (an unbiased estimate of
     the count, since the sample is uniform over products). :attr:`censored` counts the queries
     whose last count was estimated.
+
+    With ``exact_rows`` (a function returning the exact (q, n_products) best similarities, by
+    one bounded-memory pass over the catalog's rows) there is no estimate: the first count that
+    reaches beyond the candidates, or deeper than ``trust_items`` candidate images (an IVF
+    index's recall falls with depth), switches every query of the set to the exact rows.
     """
 
     def __init__(self, codes: list[np.ndarray], best: list[np.ndarray], floor: np.ndarray,
                  n_products: int, k: int, max_k: int = 0, deepen: Any = None,
                  sample_codes: np.ndarray | None = None,
-                 sample_best: np.ndarray | None = None) -> None:
+                 sample_best: np.ndarray | None = None, item_sims: list[np.ndarray] | None = None,
+                 exact_rows: Any = None, trust_items: int = 0) -> None:
         self.codes = codes          # per query: product codes of the candidate products
         self.best = best            # per query: their best candidate similarity (float32)
         self.floor = np.asarray(floor, dtype=np.float32)   # (q,); -inf: every image searched
@@ -101,6 +107,10 @@ class CandidateSims:
         self.sample_codes = sample_codes    # (S,) product codes of the sampled products
         self.sample_best = sample_best      # (q, S) each query's best similarity to each
         self.censored = 0
+        self.item_sims = item_sims          # per query: its candidate images' similarities
+        self._exact_rows = exact_rows
+        self.trust_items = int(trust_items)
+        self.exact: np.ndarray | None = None   # (q, n_products) once computed
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -114,6 +124,14 @@ class CandidateSims:
         """(q,) int64: per query, the products not in ``drop`` (bool (n_products,) or
         (q, n_products)) whose best image scores above ``thresholds[q]`` (see the class)."""
         t = np.asarray(thresholds, dtype=np.float32).reshape(-1)
+        if self.exact is None and self._exact_rows is not None and self.item_sims is not None:
+            deep = [t[r] < self.floor[r] or int((self.item_sims[r] > t[r]).sum())
+                    > self.trust_items for r in range(len(self.codes))]
+            if any(deep):
+                self.exact = self._exact_rows()
+        if self.exact is not None:
+            best = self.exact if drop is None else np.where(drop, -np.inf, self.exact)
+            return (best > t[:, None]).sum(axis=1).astype(np.int64)
         out = np.zeros(len(self.codes), np.int64)
         self.censored = 0
         for r in range(len(self.codes)):
