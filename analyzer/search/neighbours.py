@@ -20,8 +20,8 @@ behind the same four methods (``vectors``, ``query_sims``, ``upload``, ``knn_bas
 
 Memory of :class:`IndexAccess` at 1M images: the index (tens of MB, memory-mapped), the
 product sample (``sample_products`` products' rows, float32) and one uint64 pHash per image.
-The shards' memory maps are read without read-ahead and their pages released after each search
-(:func:`~analyzer.search.scoring.advise_pages`), so the rows read do not pile up in the process.
+The shards are read with ``pread`` (:class:`~analyzer.search.scoring.RowFile`), not memory-mapped,
+so the rows read come from the kernel's page cache and do not pile up in the process.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 from analyzer.search import differentiation as diff
 from analyzer.search import duplicates as copies
 from analyzer.search.rank import CandidateSims, ProductGroups
-from analyzer.search.scoring import BLOCK_ROWS, BlockScorer, advise_pages, gather_rows
+from analyzer.search.scoring import BLOCK_ROWS, BlockScorer, RowFile, gather_rows
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,12 @@ class IndexAccess:
 
     def __init__(self, catalog: Any, groups: ProductGroups, phash: np.ndarray,
                  sha: np.ndarray, cfg: IndexRankConfig) -> None:
-        self.index = catalog.index
-        self.shards = catalog.shards
-        advise_pages(self.shards, "random")
+        from analyzer.search.vector_index import load_index
+
+        # Rows read with pread (RowFile), not memory-mapped: see RowFile; the index is opened
+        # on the same readers so that its own exact re-scoring maps nothing either.
+        self.shards = [RowFile(p) for p in catalog.shard_paths()]
+        self.index = load_index(catalog.root / "index", self.shards)
         self.starts = np.cumsum([0] + [len(s) for s in self.shards])
         self.n = int(self.starts[-1])
         self.groups = groups
@@ -151,15 +154,11 @@ class IndexAccess:
     def vectors(self, ids: Any) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
         rows = gather_rows(self.shards, self.starts, ids.reshape(-1))
-        advise_pages(self.shards, "release")
         return np.asarray(rows, dtype=np.float32).reshape(*ids.shape, -1)
 
     def _search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        out = self.index.search(np.ascontiguousarray(np.atleast_2d(q), np.float32),
-                                int(min(k, self.n)))
-        # The exact re-scoring read rows all over the shards: give their pages back.
-        advise_pages(self.shards, "release")
-        return out
+        return self.index.search(np.ascontiguousarray(np.atleast_2d(q), np.float32),
+                                 int(min(k, self.n)))
 
     def _products(self, sims: np.ndarray, ids: np.ndarray, k: int
                   ) -> tuple[np.ndarray, np.ndarray, np.float32, np.ndarray]:
@@ -227,7 +226,6 @@ class IndexAccess:
                 run = np.maximum.reduceat(sims[:, order], starts, axis=1)
                 rc = cs[starts]
                 out[:, rc] = np.maximum(out[:, rc], run)
-                advise_pages([sh], "release")
             base += len(sh)
         return out
 
