@@ -76,8 +76,13 @@ def _uploads() -> list[tuple[np.ndarray, str]]:
     return [(a.rgb, a.content_hash), (crop, ""), (grey, "")]
 
 
-def test_the_index_path_gives_the_exact_paths_ranks_copies_and_lookalikes(indexed_demo):
-    exact, via_index = _contexts(indexed_demo)
+@pytest.mark.parametrize("index_rank", [
+    {},                                        # candidates reach every image
+    {"candidates": 20, "trust_items": 5},      # shallow: the exact pass beyond them
+], ids=["deep", "shallow"])
+def test_the_index_path_gives_the_exact_paths_ranks_copies_and_lookalikes(indexed_demo,
+                                                                          index_rank):
+    exact, via_index = _contexts(indexed_demo, **index_rank)
     assert type(via_index.access).__name__ == "IndexAccess"
     assert via_index.catalog.index.kind == "faiss-ivfpq"
     close, total = 0, 0
@@ -188,6 +193,24 @@ def test_candidate_ranks_are_exact_within_the_candidates_and_estimated_beyond():
     shallow = _candidates(X, groups, q, 5, 5, everyone[:0])
     low = virtual_ranks(shallow, q @ listing, groups, exclude)
     assert (low <= want).all() and (low < want).any() and shallow.censored > 0
+    # Too shallow, with the exact pass: exact, and only computed when a count needs it.
+    calls = []
+
+    def exact_rows():
+        calls.append(1)
+        return groups.best(q @ X.T)
+
+    s, i = _Index(X).search(q, 5)
+    cs = CandidateSims([groups.codes[i[r]][np.sort(np.unique(groups.codes[i[r]],
+                                                             return_index=True)[1])]
+                        for r in range(len(q))],
+                       [s[r][np.sort(np.unique(groups.codes[i[r]], return_index=True)[1])]
+                        for r in range(len(q))],
+                       s[:, -1], groups.n_products, 5, item_sims=list(s),
+                       exact_rows=exact_rows, trust_items=5)
+    top = virtual_ranks(cs, np.full(len(q), 2.0, np.float32), groups, exclude)
+    assert (top == 1).all() and not calls   # above everything: the candidates suffice
+    assert (virtual_ranks(cs, q @ listing, groups, exclude) == want).all() and calls
     # Too shallow but every product sampled: the estimate is the exact count.
     est = virtual_ranks(_candidates(X, groups, q, 5, 5, everyone), q @ listing, groups,
                         exclude)

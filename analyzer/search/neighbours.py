@@ -136,7 +136,9 @@ class IndexAccess:
         self._hash_ok = diff.valid_hashes(list(phash))
         rng = np.random.default_rng(cfg.seed)
         n_prod = groups.n_products
-        pick = np.sort(rng.permutation(n_prod)[:min(cfg.sample_products, n_prod)])
+        # (only for the estimate beyond the candidates, without exact_beyond)
+        n_sample = 0 if cfg.exact_beyond else min(cfg.sample_products, n_prod)
+        pick = np.sort(rng.permutation(n_prod)[:n_sample])
         # Every image of the sampled products, so a product's best is exact in the sample.
         items = np.flatnonzero(np.isin(groups.codes, pick))
         self._sample_items = items
@@ -154,7 +156,7 @@ class IndexAccess:
     def vectors(self, ids: Any) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
         rows = gather_rows(self.shards, self.starts, ids.reshape(-1))
-        return np.asarray(rows, dtype=np.float32).reshape(*ids.shape, -1)
+        return np.asarray(rows, dtype=np.float32).reshape(*ids.shape, self.shards[0].shape[1])
 
     def _search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.index.search(np.ascontiguousarray(np.atleast_2d(q), np.float32),
