@@ -176,13 +176,13 @@ def analyse(root: Path, photos: int, seed: int, out: Path) -> None:
     t_knn = time.perf_counter() - t1
     rec: dict[str, list] = {k: [] for k in ("shopper", "peer", "peer_products", "listing",
                                             "dup_products", "category", "shift", "suppressed",
-                                            "ranks", "visual", "seconds", "censored")}
+                                            "ranks", "visual", "seconds", "cpu_seconds")}
     for j, i in enumerate(pick):
         rgb = careless(load_image(demo.image_path(int(i))).rgb, rng)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         quality, flags = photo_quality(rgb, "etsy")
         res = ctx.evaluate(rgb, seed=j, marketplace="etsy", quality=quality, flags=flags)
-        dt = time.perf_counter() - t
+        dt, dc = time.perf_counter() - t, time.process_time() - c
         s = res.search
         dup = np.zeros(ctx.n_products, bool)
         for d in res.differentiation["near_duplicates"]:
@@ -200,15 +200,19 @@ def analyse(root: Path, photos: int, seed: int, out: Path) -> None:
         rec["ranks"].append(s["ranks"])
         rec["visual"].append(s["visual"]["ranks"])
         rec["seconds"].append(dt)
-        print(f"  photo {j + 1}/{len(pick)}: {dt:.1f}s, median rank {s['median_rank']}, "
-              f"visual {s['visual']['median_rank']}, category {cat}", flush=True)
+        rec["cpu_seconds"].append(dc)
+        print(f"  photo {j + 1}/{len(pick)}: {dt:.1f}s ({dc:.1f}s CPU), median rank "
+              f"{s['median_rank']}, visual {s['visual']['median_rank']}, category {cat}",
+              flush=True)
     np.save(out, np.array(rec, dtype=object), allow_pickle=True)
     sec = np.array(rec["seconds"])
+    cpu = np.array(rec["cpu_seconds"])
     print(json.dumps({"step": "analyse", "access": type(ctx.access).__name__,
                       "index": ctx.catalog.index.kind, "open_s": round(t_open, 1),
                       "rss_after_open_mb": round(rss_open), "knn_baseline_s": round(t_knn, 1),
                       "photos": len(pick), "seconds_per_photo_median": round(float(
                           np.median(sec)), 2), "seconds_per_photo_max": round(float(sec.max()), 2),
+                      "cpu_seconds_per_photo_median": round(float(np.median(cpu)), 2),
                       "peak_rss_mb": round(peak_rss_mb())}))
 
 

@@ -374,9 +374,9 @@ class SearchContext:
         p_vecs = self.access.vectors(self.main_items[peers])
         p_excl = np.tile(exclude, (len(peers), 1))
         p_excl[np.arange(len(peers)), peers] = True
-        return QuerySet(shopper=shopper_q, shopper_sims=self.access.query_sims(shopper_q),
-                        shopper_exclude=exclude, peer=p_vecs,
-                        peer_sims=self.access.query_sims(p_vecs),
+        shopper_sims, peer_sims = self.access.query_sims(shopper_q, p_vecs)
+        return QuerySet(shopper=shopper_q, shopper_sims=shopper_sims,
+                        shopper_exclude=exclude, peer=p_vecs, peer_sims=peer_sims,
                         peer_exclude=p_excl, peer_products=peers)
 
     def in_category(self, category: str | None) -> np.ndarray | None:

@@ -90,8 +90,9 @@ class DenseAccess:
     def vectors(self, ids: Any) -> np.ndarray:
         return self.E[ids]
 
-    def query_sims(self, q: np.ndarray) -> np.ndarray:
-        return q @ self.E.T
+    def query_sims(self, *qs: np.ndarray) -> list[np.ndarray]:
+        """Each query set's (q, n_items) similarities."""
+        return [q @ self.E.T for q in qs]
 
     def upload(self, e: np.ndarray, e_mirror: np.ndarray, sig: copies.QuerySignature,
                content_hash: str, rule: copies.CopyRule) -> UploadMatch:
@@ -178,8 +179,21 @@ class IndexAccess:
             floor = np.float32(s[-1]) if len(s) else np.float32(np.inf)
         return uc, s[first].astype(np.float32), floor, i[first]
 
-    def query_sims(self, q: np.ndarray) -> CandidateSims:
-        q = np.ascontiguousarray(np.atleast_2d(q), dtype=np.float32)
+    def query_sims(self, *qs: np.ndarray) -> list[CandidateSims]:
+        """Each query set's :class:`CandidateSims`; the sets share one exact pass, made the first
+        time one of them needs it."""
+        qs = tuple(np.ascontiguousarray(np.atleast_2d(q), dtype=np.float32) for q in qs)
+        sizes = np.cumsum([0] + [len(q) for q in qs])
+        cache: list[np.ndarray] = []
+
+        def exact(j: int) -> np.ndarray:
+            if not cache:
+                cache.append(self.exact_best(np.concatenate(qs)))
+            return cache[0][sizes[j]:sizes[j + 1]]
+
+        return [self._query_set(q, (lambda j=j: exact(j))) for j, q in enumerate(qs)]
+
+    def _query_set(self, q: np.ndarray, exact_rows: Callable[[], np.ndarray]) -> CandidateSims:
         k0 = self.cfg.candidates
         codes, best, floors, items = [], [], [], []
         if len(q):
@@ -193,7 +207,7 @@ class IndexAccess:
         if self.cfg.exact_beyond:
             return CandidateSims(codes, best, np.asarray(floors, np.float32),
                                  self.groups.n_products, k0, item_sims=items,
-                                 exact_rows=lambda: self.exact_best(q),
+                                 exact_rows=exact_rows,
                                  trust_items=self.cfg.trust_items)
 
         def deepen(r: int, k: int) -> tuple[np.ndarray, np.ndarray, np.float32]:
