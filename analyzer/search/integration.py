@@ -112,6 +112,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analyzer.config import marketplace as get_marketplace
 from analyzer.results import Flag, ImageReport, sort_flags
@@ -203,17 +204,19 @@ class SearchContext:
         self.groups = ProductGroups.from_ids(meta["product_id"].astype(str).to_numpy())
         main = self.groups.main_items()
         self.main_items = main
-        self.titles = meta["title"].astype(str).to_numpy()
-        self.item_categories = meta["category"].fillna("").astype(str).to_numpy()
+        # Per-item text as the table's own (Arrow) strings, not one Python object per item
+        # (a million-image catalog); categories as one shared string per distinct value.
+        self.titles = meta["title"].astype(str).array
+        cat_codes, cat_names = pd.factorize(meta["category"].fillna("").astype(str))
+        self.item_categories = np.asarray(cat_names, dtype=object)[cat_codes] if len(meta) \
+            else np.array([], dtype=object)
         self.product_categories = self.item_categories[main] if len(main) else np.array([])
-        self.phash = meta["phash"].fillna("").astype(str).to_numpy() if "phash" in meta \
-            else np.array([""] * len(meta))
-        self.sha = meta["content_hash"].fillna("").astype(str).to_numpy() \
-            if "content_hash" in meta else np.array([""] * len(meta))
+        none = pd.Series([""] * len(meta), dtype=object)
+        phash = meta.get("phash", none)
+        self._sha = meta.get("content_hash", none).fillna("")
         # The catalog's vectors: one float32 matrix below search.index_rank.dense_max_items
         # images, else only through its vector index (:mod:`analyzer.search.neighbours`).
-        self.access = open_access(catalog, self.groups, self.phash, self.sha,
-                                  self.cfg.index_rank)
+        self.access = open_access(catalog, self.groups, phash, self._sha, self.cfg.index_rank)
         self._lock = threading.Lock()
         self._knn_baseline: np.ndarray | None = None
         self._rank_baseline: dict[str, Any] | None = None
@@ -572,7 +575,7 @@ class SearchContext:
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),
                  "similarity": _r(cs), "phash_distance": int(h),
-                 "same_file": bool(content_hash) and self.sha[i] == content_hash}
+                 "same_file": bool(content_hash) and self._sha.iloc[int(i)] == content_hash}
                 for i, cs, h in zip(dup_items, match.dup_sims, match.dup_hash, strict=True)]
         _lap(t, ct, "ranking", t0, c0)
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analyzer.search import differentiation as diff
 from analyzer.search import duplicates as copies
@@ -80,12 +81,12 @@ class DenseAccess:
 
     kind = "dense"
 
-    def __init__(self, catalog: Any, groups: ProductGroups, phash: np.ndarray,
-                 sha: np.ndarray) -> None:
+    def __init__(self, catalog: Any, groups: ProductGroups, phash: pd.Series,
+                 sha: pd.Series) -> None:
         self.E = np.ascontiguousarray(catalog.embeddings, dtype=np.float32)
         self.groups = groups
-        self.phash = phash
-        self.sha = sha
+        self.phash = phash.fillna("").astype(str).to_numpy()
+        self.sha = sha.fillna("").astype(str).to_numpy()
 
     def vectors(self, ids: Any) -> np.ndarray:
         return self.E[ids]
@@ -118,8 +119,8 @@ class IndexAccess:
 
     kind = "index"
 
-    def __init__(self, catalog: Any, groups: ProductGroups, phash: np.ndarray,
-                 sha: np.ndarray, cfg: IndexRankConfig) -> None:
+    def __init__(self, catalog: Any, groups: ProductGroups, phash: pd.Series,
+                 sha: pd.Series, cfg: IndexRankConfig) -> None:
         from analyzer.search.vector_index import load_index
 
         # Rows read with pread (RowFile), not memory-mapped: see RowFile; the index is opened
@@ -130,11 +131,13 @@ class IndexAccess:
         self.n = int(self.starts[-1])
         self.groups = groups
         self.cfg = cfg
-        self.phash = phash
-        self.sha = sha
-        # One uint64 per image: the hash half of the copy rule scans them all (cheap).
-        self._hash_u64 = diff.hex_to_u64(list(phash))
-        self._hash_ok = diff.valid_hashes(list(phash))
+        self.sha = sha.fillna("")          # the table's strings, compared vectorised
+        # One uint64 per image (not its hex string): the hash half of the copy rule scans them
+        # all (cheap).
+        hashes = phash.fillna("").astype(str).tolist()
+        self._hash_u64 = diff.hex_to_u64(hashes)
+        self._hash_ok = diff.valid_hashes(hashes)
+        del hashes
         rng = np.random.default_rng(cfg.seed)
         n_prod = groups.n_products
         # (only for the estimate beyond the candidates, without exact_beyond)
@@ -231,9 +234,10 @@ class IndexAccess:
         out = np.full((len(q), g.n_products), -np.inf, np.float32)
         score = BlockScorer(q)
         base = 0
+        rows = BLOCK_ROWS // 4    # 46 MB of float16 rows at 1408-d per read
         for sh in self.shards:
-            for s0 in range(0, len(sh), BLOCK_ROWS):
-                block = sh[s0:s0 + BLOCK_ROWS]
+            for s0 in range(0, len(sh), rows):
+                block = sh[s0:s0 + rows]
                 sims = score(block)
                 c = g.codes[base + s0:base + s0 + len(block)]
                 order = np.argsort(c, kind="stable")
@@ -254,8 +258,8 @@ class IndexAccess:
         cand = np.unique(ids[ids >= 0])
         # Images that the hash half of the rule alone can make copies: same file, or a pHash
         # within the strict distance (of the upload or its mirror image).
-        by_file = np.flatnonzero(self.sha == content_hash) if content_hash else \
-            np.zeros(0, np.int64)
+        by_file = np.flatnonzero((self.sha == content_hash).to_numpy(dtype=bool)) \
+            if content_hash else np.zeros(0, np.int64)
         d = np.minimum(diff.hamming(sig.hashes[0], self._hash_u64),
                        diff.hamming(sig.hashes[1], self._hash_u64))
         by_hash = np.flatnonzero(self._hash_ok & (d <= rule.phash_strict))
@@ -263,8 +267,10 @@ class IndexAccess:
         V = self.vectors(subset)
         s_e = V @ np.asarray(e, np.float32)
         copy_sims = copies.mirror_similarities(e, e_mirror, s_e, V)
-        dup_local, hd = copies.find_copies(sig, content_hash, copy_sims, self.phash[subset],
-                                           self.sha[subset], rule)
+        hashes = [f"{int(h):016x}" if ok else "" for h, ok in
+                  zip(self._hash_u64[subset], self._hash_ok[subset], strict=True)]
+        dup_local, hd = copies.find_copies(sig, content_hash, copy_sims, hashes,
+                                           self.sha.iloc[subset].tolist(), rule)
         codes = self.groups.codes[subset]
         prod_sims = np.full(self.groups.n_products, -np.inf, np.float32)
         np.maximum.at(prod_sims, codes, s_e)
@@ -295,7 +301,7 @@ class IndexAccess:
         return out
 
 
-def open_access(catalog: Any, groups: ProductGroups, phash: np.ndarray, sha: np.ndarray,
+def open_access(catalog: Any, groups: ProductGroups, phash: pd.Series, sha: pd.Series,
                 cfg: IndexRankConfig) -> DenseAccess | IndexAccess:
     """Dense below ``cfg.dense_max_items`` images, the catalog's index from there."""
     if len(catalog) < cfg.dense_max_items:
