@@ -79,7 +79,8 @@ def _uploads() -> list[tuple[np.ndarray, str]]:
 @pytest.mark.parametrize("index_rank", [
     {},                                        # candidates reach every image
     {"candidates": 20, "trust_items": 5},      # shallow: the exact pass beyond them
-], ids=["deep", "shallow"])
+    {"candidates": 20, "max_candidates": 1280, "exact_beyond": False},   # deepened instead
+], ids=["deep", "shallow", "deepened"])
 def test_the_index_path_gives_the_exact_paths_ranks_copies_and_lookalikes(indexed_demo,
                                                                           index_rank):
     exact, via_index = _contexts(indexed_demo, **index_rank)
@@ -215,3 +216,19 @@ def test_candidate_ranks_are_exact_within_the_candidates_and_estimated_beyond():
     est = virtual_ranks(_candidates(X, groups, q, 5, 5, everyone), q @ listing, groups,
                         exclude)
     assert (est == want).all()
+
+
+def test_row_file_reads_the_rows_a_memory_map_reads(tmp_path):
+    from analyzer.search.scoring import RowFile, gather_rows
+
+    rng = np.random.default_rng(1)
+    parts = [rng.normal(size=(n, 7)).astype(np.float16) for n in (5, 9)]
+    for j, a in enumerate(parts):
+        np.save(tmp_path / f"p{j}.npy", a)
+    files = [RowFile(tmp_path / f"p{j}.npy") for j in range(2)]
+    maps = [np.load(tmp_path / f"p{j}.npy", mmap_mode="r") for j in range(2)]
+    assert files[1].shape == (9, 7) and files[1].dtype == np.float16 and len(files[0]) == 5
+    np.testing.assert_array_equal(files[1][2:8], maps[1][2:8])
+    ids = np.array([13, 0, 6, 4, 6])
+    starts = np.array([0, 5, 14])
+    np.testing.assert_array_equal(gather_rows(files, starts, ids), gather_rows(maps, starts, ids))
