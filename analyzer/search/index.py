@@ -98,6 +98,7 @@ class IVFIndex(VectorIndex):
     FILE = "ivf_sq8.faiss"
     PCA_ABOVE = 384
     PCA_DIM = 256
+    RERANK_EXTRA = 1_000
 
     def __init__(self, index, shards: Sequence[np.ndarray], nprobe: int = 16,  # type: ignore[no-untyped-def]
                  rerank: int = 50) -> None:
@@ -168,7 +169,9 @@ class IVFIndex(VectorIndex):
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        kk = max(k, k * self.rerank)
+        # rerank x k candidates for a top-k list, but at most RERANK_EXTRA more than k for the
+        # deep searches of the rank simulation (k in the thousands).
+        kk = max(k, min(k * self.rerank, k + self.RERANK_EXTRA))
         _, cand = faiss_search(self.index, q, kk)
         sims = np.full((len(q), k), -np.inf, np.float32)
         ids = np.full((len(q), k), -1, np.int64)

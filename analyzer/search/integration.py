@@ -33,7 +33,9 @@
 and the flags LOW_SEARCH_RANK, LOW_DIFFERENTIATION, NEAR_DUPLICATE and OUTSIDE_CATALOG.
 
 How one image is processed (all queries embedded in one batch; ranks by one matrix product, see
-:mod:`analyzer.search.rank`):
+:mod:`analyzer.search.rank`, or, for a catalog of ``search.index_rank.dense_max_items`` images
+or more, through the catalog's vector index without ever holding the catalog in memory, see
+:mod:`analyzer.search.neighbours`):
 
 1. product mask (:func:`listing_mask`: as the catalog's images were masked when embedded, i.e.
    the plain-background mask for a studio shot; otherwise the quality engine's mask when the
@@ -111,6 +113,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analyzer.config import marketplace as get_marketplace
 from analyzer.results import Flag, ImageReport, sort_flags
@@ -119,7 +122,9 @@ from analyzer.search import differentiation as diff
 from analyzer.search import duplicates as copies
 from analyzer.search.listing import listing_mask, photo_quality, report_mask
 from analyzer.search.market_rank import Stage2, expected_positions, suppression
+from analyzer.search.neighbours import DenseAccess, open_access
 from analyzer.search.rank import (
+    CandidateSims,
     ProductGroups,
     percentile_of,
     rank_summary,
@@ -155,13 +160,14 @@ class SearchResult:
 
 @dataclass
 class QuerySet:
-    """Queries (shopper photos and peer images) with their cosine to every catalog image."""
+    """Queries (shopper photos and peer images) with their cosine to every catalog image (or,
+    for a large catalog, to their nearest images: :class:`CandidateSims`)."""
 
     shopper: np.ndarray
-    shopper_sims: np.ndarray
+    shopper_sims: np.ndarray | CandidateSims
     shopper_exclude: np.ndarray
     peer: np.ndarray
-    peer_sims: np.ndarray
+    peer_sims: np.ndarray | CandidateSims
     peer_exclude: np.ndarray
     peer_products: np.ndarray
 
@@ -196,18 +202,23 @@ class SearchContext:
         self._given_backgrounds = backgrounds is not None
         self._catalog_kind: str | None = None
         self.backgrounds = load_backgrounds() if backgrounds is None else backgrounds
-        self.E = np.ascontiguousarray(catalog.embeddings, dtype=np.float32)
         meta = catalog.meta
         self.groups = ProductGroups.from_ids(meta["product_id"].astype(str).to_numpy())
         main = self.groups.main_items()
         self.main_items = main
-        self.titles = meta["title"].astype(str).to_numpy()
-        self.item_categories = meta["category"].fillna("").astype(str).to_numpy()
+        # Per-item text as the table's own (Arrow) strings, not one Python object per item
+        # (a million-image catalog); categories as one shared string per distinct value.
+        self.titles = meta["title"].astype(str).array
+        cat_codes, cat_names = pd.factorize(meta["category"].fillna("").astype(str))
+        self.item_categories = np.asarray(cat_names, dtype=object)[cat_codes] if len(meta) \
+            else np.array([], dtype=object)
         self.product_categories = self.item_categories[main] if len(main) else np.array([])
-        self.phash = meta["phash"].fillna("").astype(str).to_numpy() if "phash" in meta \
-            else np.array([""] * len(meta))
-        self.sha = meta["content_hash"].fillna("").astype(str).to_numpy() \
-            if "content_hash" in meta else np.array([""] * len(meta))
+        none = pd.Series([""] * len(meta), dtype=object)
+        phash = meta.get("phash", none)
+        self._sha = meta.get("content_hash", none).fillna("")
+        # The catalog's vectors: one float32 matrix below search.index_rank.dense_max_items
+        # images, else only through its vector index (:mod:`analyzer.search.neighbours`).
+        self.access = open_access(catalog, self.groups, phash, self._sha, self.cfg.index_rank)
         self._lock = threading.Lock()
         self._knn_baseline: np.ndarray | None = None
         self._rank_baseline: dict[str, Any] | None = None
@@ -243,6 +254,15 @@ class SearchContext:
             kind = self._catalog_kind
         return load_backgrounds(kind=kind) or self.backgrounds
 
+    @property
+    def E(self) -> np.ndarray:
+        """The whole catalog as float32, for catalogs below ``index_rank.dense_max_items``
+        (scripts and benchmarks); a larger one is only read through its index."""
+        if isinstance(self.access, DenseAccess):
+            return self.access.E
+        raise ValueError(f"this catalog ({len(self.catalog)} images) is read through its "
+                         "vector index; it is never loaded whole")
+
     # -- baselines ------------------------------------------------------------------------------
 
     @property
@@ -251,7 +271,7 @@ class SearchContext:
 
     def knn_baseline(self) -> np.ndarray:
         if self._knn_baseline is None:
-            self._knn_baseline = diff.catalog_knn_baseline(self.E, self.groups, self.cfg.diff_k)
+            self._knn_baseline = self.access.knn_baseline(self.cfg.diff_k)
         return self._knn_baseline
 
     def _baseline_cache_name(self) -> str:
@@ -345,11 +365,12 @@ class SearchContext:
             exclude[c] = True
             peers = self.query_set(q, str(self.product_categories[c]) or None, exclude,
                                    cfg.baseline_seed)
-            ranks = np.concatenate(peers.ranks(self.E[item], self.groups, cfg.tie_tolerance))
+            listing = self.access.vectors(item)
+            ranks = np.concatenate(peers.ranks(listing, self.groups, cfg.tie_tolerance))
             s = rank_summary(ranks, cfg.k)
             # Stage 2 for a catalog product: its photo is the reference competitor (no shift).
             exp = np.concatenate(self.expected_ranks(
-                peers, self.E[item], Stage2(cfg.prior, None),
+                peers, listing, Stage2(cfg.prior, None),
                 self.in_category(str(self.product_categories[c]) or None)))
             emlr.append(rank_summary(exp, cfg.k)["mean_log_rank"])
             prods.append(str(self.groups.product_ids[c]))
@@ -372,11 +393,12 @@ class SearchContext:
         """The shopper photos' embeddings plus the peer queries of ``category``, with their
         similarities to every catalog image computed once (reused by every listing variant)."""
         peers = self.peer_queries(category, exclude, seed)
-        p_vecs = self.E[self.main_items[peers]]
+        p_vecs = self.access.vectors(self.main_items[peers])
         p_excl = np.tile(exclude, (len(peers), 1))
         p_excl[np.arange(len(peers)), peers] = True
-        return QuerySet(shopper=shopper_q, shopper_sims=shopper_q @ self.E.T,
-                        shopper_exclude=exclude, peer=p_vecs, peer_sims=p_vecs @ self.E.T,
+        shopper_sims, peer_sims = self.access.query_sims(shopper_q, p_vecs)
+        return QuerySet(shopper=shopper_q, shopper_sims=shopper_sims,
+                        shopper_exclude=exclude, peer=p_vecs, peer_sims=peer_sims,
                         peer_exclude=p_excl, peer_products=peers)
 
     def in_category(self, category: str | None) -> np.ndarray | None:
@@ -482,16 +504,13 @@ class SearchContext:
         e_mirror, emb = emb[-1], emb[:-1]
         e, e_var, q = emb[0], emb[1:1 + len(names)], emb[1 + len(names):]
         t0, c0 = _lap(t, ct, "embedding", t0, c0)
-        item_sims = self.E @ e
-        prod_sims = self.groups.best(item_sims[None])[0]
         # Near-duplicates of the upload (mirror-invariant): reported, and left out of the
         # competition.
         sig = copies.query_signature(rgb)
         lhash = sig.hex
-        copy_sims = copies.mirror_similarities(e, e_mirror, item_sims, self.E)
-        dup_items, hd, registered = copies.find_copies(
-            sig, content_hash, copy_sims, self.phash, self.sha, cfg.duplicates,
-            register=self._registrar(rgb))
+        match = self.access.upload(e, e_mirror, sig, content_hash, cfg.duplicates,
+                                   register=self._registrar(rgb))
+        prod_sims, dup_items = match.prod_sims, match.dup_items
         dup_products = np.zeros(self.n_products, bool)
         dup_products[self.groups.codes[dup_items]] = True
         if exclude_products:
@@ -566,7 +585,7 @@ class SearchContext:
             comp &= self.product_categories == category
         s_comp = np.where(comp, prod_sims, -np.inf)
         order = np.argsort(-s_comp, kind="stable")[:cfg.n_nearest]
-        nearest = [self._product_row(int(c), float(prod_sims[c]), item_sims)
+        nearest = [self._product_row(int(c), float(prod_sims[c]), match.best_item)
                    for c in order if np.isfinite(s_comp[c])]
         d_k = float(diff.knn_distance(np.where(dup_products, -np.inf, prod_sims)[None],
                                       cfg.diff_k)[0])
@@ -575,10 +594,10 @@ class SearchContext:
         dups = [{"product_id": str(self.groups.product_ids[self.groups.codes[i]]),
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),
-                 "similarity": _r(copy_sims[i]), "phash_distance": int(hd[i]),
-                 "same_file": bool(content_hash) and self.sha[i] == content_hash,
-                 "registered": _registration(registered.get(int(i)))}
-                for i in dup_items]
+                 "similarity": _r(cs), "phash_distance": int(h),
+                 "same_file": bool(content_hash) and self._sha.iloc[int(i)] == content_hash,
+                 "registered": _registration(match.registered.get(int(i)))}
+                for i, cs, h in zip(dup_items, match.dup_sims, match.dup_hash, strict=True)]
         _lap(t, ct, "ranking", t0, c0)
 
         search = {**summary, "n_products": int(self.n_products), "k": list(cfg.k),
@@ -615,9 +634,8 @@ class SearchContext:
                        "category_source": cat_source if category else None}
         return out
 
-    def _product_row(self, c: int, sim: float, item_sims: np.ndarray) -> dict[str, Any]:
-        items = np.flatnonzero(self.groups.codes == c)
-        best_item = int(items[np.argmax(item_sims[items])])
+    def _product_row(self, c: int, sim: float, best_item_of: Any) -> dict[str, Any]:
+        best_item = int(best_item_of(c))
         return {"product_id": str(self.groups.product_ids[c]), "title": str(self.titles[best_item]),
                 "category": str(self.product_categories[c]), "similarity": _r(sim),
                 "item_id": best_item}

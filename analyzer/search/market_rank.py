@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.config import Marketplace
+from analyzer.search.rank import CandidateSims
 
 
 @dataclass(frozen=True)
@@ -112,18 +113,26 @@ class Stage2:
         return self.prior.boost(self.quality)
 
 
-def expected_positions(query_sims: np.ndarray, listing_sims: np.ndarray, groups: Any,
-                       exclude: np.ndarray | None, in_category: np.ndarray | None,
+def expected_positions(query_sims: np.ndarray | CandidateSims, listing_sims: np.ndarray,
+                       groups: Any, exclude: np.ndarray | None, in_category: np.ndarray | None,
                        stage2: Stage2, tol: float = 1e-3,
                        quality_boost: float | None = None) -> np.ndarray:
     """Expected search position of the listing for each query (formula in the module
     docstring). ``in_category``: bool (n_products,), the stage-1 candidates (None = all);
     ``quality_boost`` overrides the listing's prior shift (a what-if with another photo).
     A suppressed listing gets ``n_products + 1`` for every query."""
-    q = np.atleast_2d(query_sims).shape[0]
+    q = len(query_sims) if isinstance(query_sims, CandidateSims) \
+        else np.atleast_2d(query_sims).shape[0]
     n = groups.n_products
     if stage2.suppress.suppressed:
         return np.full(q, n + 1, np.int64)
+    shift = stage2.boost if quality_boost is None else quality_boost
+    if isinstance(query_sims, CandidateSims):   # a large catalog: through its vector index
+        drop = exclude
+        if in_category is not None and in_category.any():
+            drop = ~in_category if drop is None else (drop | ~in_category)
+        ls = np.asarray(listing_sims, dtype=np.float32).reshape(-1) + np.float32(shift)
+        return 1 + query_sims.count_above(ls + np.float32(tol), drop)
     best = groups.best(query_sims)
     drop = np.zeros_like(best, dtype=bool)
     if exclude is not None:
@@ -131,6 +140,5 @@ def expected_positions(query_sims: np.ndarray, listing_sims: np.ndarray, groups:
     if in_category is not None and in_category.any():
         drop |= ~np.broadcast_to(in_category, best.shape)
     best = np.where(drop, -np.inf, best)
-    shift = stage2.boost if quality_boost is None else quality_boost
     ls = np.asarray(listing_sims, dtype=np.float32).reshape(-1, 1) + np.float32(shift)
     return 1 + (best > ls + np.float32(tol)).sum(axis=1).astype(np.int64)

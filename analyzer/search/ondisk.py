@@ -72,7 +72,7 @@ class ShardedVectors:
     """
 
     def __init__(self, shards: Sequence[str | Path | np.ndarray]) -> None:
-        self._arrays = [s if isinstance(s, np.ndarray) else np.load(s, mmap_mode="r")
+        self._arrays = [np.load(s, mmap_mode="r") if isinstance(s, (str, Path)) else s
                         for s in shards]
         if not self._arrays:
             raise ListingLensError(ErrorCode.CATALOG_NOT_FOUND, "no embedding shards given")

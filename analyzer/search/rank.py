@@ -67,15 +67,117 @@ class ProductGroups:
         return self.order[self.starts]
 
 
-def virtual_ranks(query_sims: np.ndarray, listing_sims: np.ndarray, groups: ProductGroups,
-                  exclude: np.ndarray | None = None, tol: float = 1e-3) -> np.ndarray:
+class CandidateSims:
+    """Query-to-catalog similarities known only on each query's nearest catalog images.
+
+    The large-catalog stand-in for the (q, n_items) matrix: for each query, the products among
+    its top-``K`` images from the catalog's :class:`~analyzer.search.vector_index.VectorIndex`
+    (similarities re-scored exactly, each product at its best candidate image) and the *floor*,
+    the K-th similarity: every image outside the candidates scores at most that. A count of the
+    products that beat a threshold ``t`` is therefore exact when ``t >= floor`` (up to the
+    index's recall). When ``t < floor`` the rank lies beyond the candidates (censored): the
+    candidates are first deepened (``deepen(rows, K)``, K x 4 up to ``max_k``); if still
+    censored, the products outside the candidates that beat ``t`` are *estimated* from a fixed
+    random sample of whole products (all their images, exactly scored):
+
+        rank - 1 ~= #{candidate products > t} + U x mean_{sampled non-candidates} [best > t]
+
+    with ``U`` the number of competing products outside the candidates (an unbiased estimate of
+    the count, since the sample is uniform over products). :attr:`censored` counts the queries
+    whose last count was estimated.
+
+    With ``exact_rows`` (a function returning the exact (q, n_products) best similarities, by
+    one bounded-memory pass over the catalog's rows) there is no estimate: the first count that
+    reaches beyond the candidates, or deeper than ``trust_items`` candidate images (an IVF
+    index's recall falls with depth), switches every query of the set to the exact rows.
+    """
+
+    def __init__(self, codes: list[np.ndarray], best: list[np.ndarray], floor: np.ndarray,
+                 n_products: int, k: int, max_k: int = 0, deepen: Any = None,
+                 sample_codes: np.ndarray | None = None,
+                 sample_best: np.ndarray | None = None, item_sims: list[np.ndarray] | None = None,
+                 exact_rows: Any = None, trust_items: int = 0) -> None:
+        self.codes = codes          # per query: product codes of the candidate products
+        self.best = best            # per query: their best candidate similarity (float32)
+        self.floor = np.asarray(floor, dtype=np.float32)   # (q,); -inf: every image searched
+        self.n_products = int(n_products)
+        self.k = np.full(len(codes), int(k), np.int64)
+        self.max_k = int(max_k)
+        self._deepen = deepen
+        self.sample_codes = sample_codes    # (S,) product codes of the sampled products
+        self.sample_best = sample_best      # (q, S) each query's best similarity to each
+        self.censored = 0
+        self.item_sims = item_sims          # per query: its candidate images' similarities
+        self._exact_rows = exact_rows
+        self.trust_items = int(trust_items)
+        self.exact: np.ndarray | None = None   # (q, n_products) once computed
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def _drop_row(self, drop: np.ndarray | None, r: int) -> np.ndarray | None:
+        if drop is None:
+            return None
+        return drop if drop.ndim == 1 else drop[r]
+
+    def count_above(self, thresholds: np.ndarray, drop: np.ndarray | None) -> np.ndarray:
+        """(q,) int64: per query, the products not in ``drop`` (bool (n_products,) or
+        (q, n_products)) whose best image scores above ``thresholds[q]`` (see the class)."""
+        t = np.asarray(thresholds, dtype=np.float32).reshape(-1)
+        if self.exact is None and self._exact_rows is not None and self.item_sims is not None:
+            deep = [t[r] < self.floor[r] or int((self.item_sims[r] > t[r]).sum())
+                    > self.trust_items for r in range(len(self.codes))]
+            if any(deep):
+                self.exact = self._exact_rows()
+        if self.exact is not None:
+            best = self.exact if drop is None else np.where(drop, -np.inf, self.exact)
+            return (best > t[:, None]).sum(axis=1).astype(np.int64)
+        out = np.zeros(len(self.codes), np.int64)
+        self.censored = 0
+        for r in range(len(self.codes)):
+            while t[r] < self.floor[r] and self._deepen is not None \
+                    and self.k[r] < self.max_k:
+                self.k[r] = min(self.max_k, self.k[r] * 4)
+                self.codes[r], self.best[r], self.floor[r] = self._deepen(r, int(self.k[r]))
+            dr = self._drop_row(drop, r)
+            c, b = self.codes[r], self.best[r]
+            keep = np.ones(len(c), bool) if dr is None else ~dr[c]
+            out[r] = int((b[keep] > t[r]).sum())
+            if t[r] < self.floor[r]:
+                self.censored += 1
+                out[r] += self._estimate_outside(r, t[r], dr, c[keep])
+        return out
+
+    def _estimate_outside(self, r: int, t: np.float32, dr: np.ndarray | None,
+                          cand: np.ndarray) -> int:
+        if self.sample_codes is None or self.sample_best is None or not len(self.sample_codes):
+            return 0   # no sample: the count among the candidates is a lower bound
+        n_allowed = self.n_products - (0 if dr is None else int(dr.sum()))
+        outside = n_allowed - len(cand)
+        sc = self.sample_codes
+        ok = ~np.isin(sc, self.codes[r])
+        if dr is not None:
+            ok &= ~dr[sc]
+        if outside <= 0 or not ok.any():
+            return 0
+        share = float((self.sample_best[r][ok] > t).mean())
+        return int(round(share * outside))
+
+
+def virtual_ranks(query_sims: np.ndarray | CandidateSims, listing_sims: np.ndarray,
+                  groups: ProductGroups, exclude: np.ndarray | None = None,
+                  tol: float = 1e-3) -> np.ndarray:
     """Rank of the listing for each query (formula in the module docstring).
 
-    ``query_sims``: (q, n_items) cosine of each query to each catalog image; ``listing_sims``:
+    ``query_sims``: (q, n_items) cosine of each query to each catalog image, or the same known
+    on each query's nearest images (:class:`CandidateSims`, large catalogs); ``listing_sims``:
     (q,) cosine of each query to the listing; ``exclude``: bool (n_products,) or
     (q, n_products) of products that do not compete (the query's own product, the listing's
     duplicates). Returns int64 (q,), 1 = first.
     """
+    if isinstance(query_sims, CandidateSims):
+        ls = np.asarray(listing_sims, dtype=np.float32).reshape(-1)
+        return 1 + query_sims.count_above(ls + np.float32(tol), exclude)
     best = groups.best(query_sims)
     if exclude is not None:
         best = np.where(exclude, -np.inf, best)

@@ -10,6 +10,7 @@ from analyzer.config import known_keys, thresholds
 from analyzer.search import coverage as cover
 from analyzer.search import duplicates as copies
 from analyzer.search.market_rank import QualityPrior
+from analyzer.search.neighbours import IndexRankConfig
 from analyzer.search.shopper_sim import SimConfig
 
 # 3: shopper photos from the restored product cut-out, phone blur calibrated on real photos.
@@ -24,7 +25,7 @@ BASELINE_VERSION = 5
 SEARCH_KEYS = frozenset({
     "k", "primary_k", "n_queries", "n_peer_queries", "n_baseline_products", "tie_tolerance",
     "category_vote_k", "low_rank_share", "low_rank_percentile", "what_if", "embed_batch_size",
-    "simulation", "ranking", "backgrounds", "ondisk_min_items"})
+    "simulation", "ranking", "backgrounds", "ondisk_min_items", "index_rank"})
 DIFFERENTIATION_KEYS = frozenset({
     "k", "n_nearest", "low_uniqueness_percentile", "lookalike_similarity",
     "duplicate_phash_max", "duplicate_phash_strict", "duplicate_similarity",
@@ -60,6 +61,7 @@ class SearchConfig:
     coverage: cover.CoverageRule = field(default_factory=cover.CoverageRule)
     prior: QualityPrior = field(default_factory=QualityPrior)
     rank_in_category: bool = True
+    index_rank: IndexRankConfig = field(default_factory=IndexRankConfig)
 
     @classmethod
     def from_thresholds(cls, overrides: dict[str, Any] | None = None) -> SearchConfig:
@@ -96,10 +98,13 @@ class SearchConfig:
             "coverage": cover.CoverageRule.from_dict(t.get("coverage")),
             "prior": QualityPrior.from_dict((s.get("ranking") or {}).get("quality_prior")),
             "rank_in_category": bool((s.get("ranking") or {}).get("in_category", True)),
+            "index_rank": IndexRankConfig.from_dict(s.get("index_rank")),
         }
         for key, v in (overrides or {}).items():
             if key == "sim" and isinstance(v, dict):
                 kw["sim"] = SimConfig.from_dict({**asdict(kw["sim"]), **v})
+            elif key == "index_rank" and isinstance(v, dict):
+                kw["index_rank"] = IndexRankConfig.from_dict({**asdict(kw["index_rank"]), **v})
             elif key == "prior" and isinstance(v, dict):
                 kw["prior"] = QualityPrior.from_dict({**kw["prior"].describe(), **v})
             else:

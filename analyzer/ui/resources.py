@@ -82,6 +82,11 @@ def _catalog_map(catalog_id: str, _handle: SearchHandle) -> CatalogMap | None:
     """PCA of the catalog's embeddings, fitted once per catalog (``catalog_id`` is the key)."""
     if _handle.catalog is None:
         return None
+    access = getattr(_handle.ctx, "access", None)
+    if access is not None and access.kind != "dense":
+        # A catalog read through its index is never loaded whole (and a million dots are no
+        # map): no catalog map.
+        return None
     emb = np.asarray(_handle.catalog.embeddings, dtype=np.float32)
     return fit_catalog_map(emb)
 
