@@ -706,7 +706,8 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
            "am_text": qf.text, "am_watermark": qf.watermark} | dict(qf.GENERATORS)
     fn = gen[family]
     # a family whose generator changed gets a new folder (old files are not reused)
-    version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2"}.get(family, "")
+    version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2",
+               "gauss": "_g2"}.get(family, "")
     out_dir = GEN_DIR / "families_v1" / f"{split}_{family}{version}"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = []
