@@ -730,7 +730,8 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
             others = [c for pp, c in props if pp != p]
             res = fn(im, rng, others)
             tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")  # two runs may make the same set
-            # the jpeg family carries its own low quality; the others are saved near-losslessly
+            # every family is saved near-losslessly: the jpeg family's low quality is in its
+            # pixels (a low-quality photo re-saved), so the file's own tables say 95
             res.save(tmp, quality=95)
             tmp.replace(q)
         out.append(q)
