@@ -52,6 +52,7 @@ class MapKind(_StrEnum):
 class FlagCode(_StrEnum):
     BLURRY = "BLURRY"
     UPSCALED = "UPSCALED"
+    NOISY = "NOISY"
     OVEREXPOSED = "OVEREXPOSED"
     UNDEREXPOSED = "UNDEREXPOSED"
     COLOR_CAST = "COLOR_CAST"
@@ -89,6 +90,7 @@ class FlagCode(_StrEnum):
 FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.BLURRY: "sharpness",
     FlagCode.UPSCALED: "sharpness",
+    FlagCode.NOISY: "sharpness",
     FlagCode.OVEREXPOSED: "exposure",
     FlagCode.UNDEREXPOSED: "exposure",
     FlagCode.COLOR_CAST: "exposure",

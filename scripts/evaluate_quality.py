@@ -662,6 +662,8 @@ def family_specs() -> dict[str, FamilySpec]:
     blur_codes = ("BLURRY", "UPSCALED")
     over_codes = ("TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE")
     specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1) for f in BLUR_FAMILIES}
+    for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
+        specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
               for f in [*PROPS_FAMILIES, "pair"]}
     specs |= {f: FamilySpec("overlays", over_codes, "edge_density", -1) for f in OVERLAY_FAMILIES}
@@ -670,6 +672,12 @@ def family_specs() -> dict[str, FamilySpec]:
                                   AMATEUR_SPLITS)
     specs["am_watermark"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
                                        AMATEUR_SPLITS)
+    # Real in-store shopper photos (the grocery set's train.txt, the same sample for every split)
+    # against each split's clean photos: clutter by nature, not a generated defect.
+    specs["instore"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
+    # "family@check": the same generated images judged by a second check (a dark, noisy photo
+    # is an exposure defect before it is a detail one).
+    specs["lowlight@exposure"] = FamilySpec("exposure", ("UNDEREXPOSED",), "mean_luma", 1)
     return specs
 
 
@@ -704,9 +712,13 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
     gen = {"frame": lambda im, rng, _p: add_border(im, rng),
            "inset": lambda im, rng, _p: add_inset(im, rng),
            "am_text": qf.text, "am_watermark": qf.watermark} | dict(qf.GENERATORS)
+    if family == "instore":
+        return _pick(grocery_instore(), len(src), 0)
+    family = family.split("@")[0]  # a second check on the same images: the same files
     fn = gen[family]
     # a family whose generator changed gets a new folder (old files are not reused)
-    version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2"}.get(family, "")
+    version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2",
+               "gauss": "_g2"}.get(family, "")
     out_dir = GEN_DIR / "families_v1" / f"{split}_{family}{version}"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = []
@@ -718,7 +730,8 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
             others = [c for pp, c in props if pp != p]
             res = fn(im, rng, others)
             tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")  # two runs may make the same set
-            # the jpeg family carries its own low quality; the others are saved near-losslessly
+            # every family is saved near-losslessly: the jpeg family's low quality is in its
+            # pixels (a low-quality photo re-saved), so the file's own tables say 95
             res.save(tmp, quality=95)
             tmp.replace(q)
         out.append(q)
@@ -802,8 +815,8 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
                   + " | ".join(cell(r, sp, "base", "%.3f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "hit", "%.0f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "clean_false", "%.0f") for sp in sps) + " |")
-    codes = ["BLURRY", "UPSCALED", "CLUTTERED_BACKGROUND", "TEXT_OR_WATERMARK", "BORDER",
-             "INSET_IMAGE"]
+    codes = ["BLURRY", "UPSCALED", "NOISY", "UNDEREXPOSED", "CLUTTERED_BACKGROUND",
+             "TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE"]
     print("\nFalse flags on the clean photos of each split (%)\n")
     print("| split | n | " + " | ".join(codes) + " |")
     print("|" + "---|" * (2 + len(codes)))
@@ -860,7 +873,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.families:
         sys.path.insert(0, str(REPO / "scripts"))
         wanted = [c.strip() for c in args.checks.split(",") if c.strip()] or [
-            "sharpness", "clutter", "overlays"]
+            "sharpness", "clutter", "overlays", "exposure"]
         ev = Evaluator(import_checks(wanted), args.marketplace, not args.no_model,
                        Path(args.cache), args.verbose)
         only = [] if args.families == "all" else args.families.split(",")

@@ -7,7 +7,7 @@ long side, so a 198 px grocery icon and a 1500 px studio shot get the same visua
 
 Families (name: what a seller's photo suffers):
 
-- ``gauss``: Gaussian blur, sigma 1.5-3.5 px per 1000 px.
+- ``gauss``: Gaussian blur, sigma 1.5-3.5 px per 1000 px, at least 0.7 px (GAUSS_MIN_SIGMA).
 - ``defocus``: a disk (pill-box) kernel, radius 2-6 px per 1000 px (an out-of-focus lens).
 - ``motion``: a line kernel at any angle, 0.5-2.5% of the long side (a phone shake).
 - ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
@@ -93,8 +93,16 @@ def _filter(im: Image.Image, k: np.ndarray) -> Image.Image:
 
 # ------------------------------------------------------------------------------ blur-like families
 
+# The smallest Gaussian that is a blur on the pixel grid: sigma 0.7 px leaves 18% of the finest
+# detail (the Nyquist frequency; a sampled kernel's response (1 - 2w + 2w^4) / (1 + 2w + 2w^4),
+# w = exp(-1 / (2 sigma^2))), as the defocus family's smallest disk (radius 1 px, 20%) and motion
+# family's shortest line (2 px, ~0%) do. Sigma 0.3 px, the family's draw on a 198 px icon, leaves
+# 98%: the copy is the clean photo (AUROC 0.500 measured), not a defect to catch.
+GAUSS_MIN_SIGMA = 0.7
+
+
 def gauss(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
-    s = rng.uniform(1.5, 3.5) * max(im.size) / 1000.0
+    s = max(GAUSS_MIN_SIGMA, rng.uniform(1.5, 3.5) * max(im.size) / 1000.0)
     return _img(cv2.GaussianBlur(_arr(im), (0, 0), s))
 
 

@@ -145,3 +145,47 @@ def test_a_pair_is_not_clutter_but_a_different_object_of_its_size_is() -> None:
     other = _scene([(shoe, 190, 130), (_item(220, 240, (220, 160, 30), 5), 200, 420)])
     r_other = clutter.check(context(other, use_model=False))
     assert r_other.metrics["other_objects"] == 1 and r_other.flags
+
+
+def test_parts_the_mask_split_off_the_product_are_not_props() -> None:
+    # A U-shaped garment with a differently coloured zip inside its outline, and a model's arm
+    # (another colour) beside it, both cut by the top of the frame: one product, no props.
+    body = _item(420, 300, (40, 60, 140), 0)
+    body[:200, 110:190] = 255                       # the U's opening
+    zip_ = _item(160, 40, (230, 120, 40), 3)        # inside the U, another colour
+    arm = _item(260, 60, (200, 160, 130), 4)        # skin, touching the top edge
+    scene = _scene([(body, 0, 250), (zip_, 20, 380), (arm, 0, 180)], size=(600, 800))
+    r = clutter.check(context(scene, use_model=False))
+    assert r.metrics["other_objects"] == 0, r.metrics
+    assert not r.flags
+    # the same two parts away from the product's outline and the frame edge are props
+    loose = _scene([(body, 150, 250), (zip_, 300, 40), (arm, 300, 640)], size=(600, 800))
+    r_loose = clutter.check(context(loose, use_model=False))
+    assert r_loose.metrics["other_objects"] == 2, r_loose.metrics
+    assert r_loose.flags
+
+
+def test_part_of_product_rules() -> None:
+    from analyzer.quality.clutter import _convex_hull, _frame_edges, part_of_product
+
+    h, w = 100, 100
+    main = np.zeros((h, w), bool)
+    main[0:60, 30:70] = True
+    main[0:40, 45:55] = False                       # a notch: its hull covers it
+    hull = _convex_hull(main)
+    notch = np.zeros((h, w), bool)
+    notch[5:30, 47:53] = True
+    st_notch = np.array([47, 5, 6, 25])
+    beside = np.zeros((h, w), bool)
+    beside[70:90, 75:95] = True
+    st_beside = np.array([75, 70, 20, 20])
+    edges = _frame_edges(np.array([30, 0, 40, 60]), h, w)
+    assert edges == {"top"}
+    assert part_of_product(notch, st_notch, hull, edges, 0.0, 5.0, h, w, 0.5)
+    assert not part_of_product(beside, st_beside, hull, edges, 10.0, 5.0, h, w, 0.5)
+    top = np.zeros((h, w), bool)
+    top[0:20, 72:80] = True
+    st_top = np.array([72, 0, 8, 20])
+    assert part_of_product(top, st_top, hull, edges, 2.0, 5.0, h, w, 0.5)
+    assert not part_of_product(top, st_top, hull, edges, 9.0, 5.0, h, w, 0.5)  # too far
+    assert not part_of_product(top, st_top, hull, {"bottom"}, 2.0, 5.0, h, w, 0.5)

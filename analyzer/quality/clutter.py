@@ -24,7 +24,11 @@ the numbers do not depend on the upload's size:
   ratio >= ``pair_min_area_ratio``, bounding-box aspect within ``pair_max_aspect_ratio`` and
   silhouettes, scaled to one box, overlapping by IoU >= ``pair_min_shape_iou``, the second one
   mirrored or not: a pair of shoes, a set) or small and close to the product (a strap, a tag: at
-  most ``piece_max_rel`` of its area, within ``piece_max_gap`` of the long side).
+  most ``piece_max_rel`` of its area, within ``piece_max_gap`` of the long side). A part that
+  lies inside the product's convex hull (``piece_min_inside`` of it: a pocket or zip the mask
+  cut out) or that continues the product out of the frame (touching a frame edge the product
+  touches, within ``edge_piece_max_gap``: a model's arm in a close-up) is the product, whatever its
+  colour (``part_of_product``).
 
 Score: ``100 * (w_edges * r(edge_density_bg) + w_color * r(color_entropy_bg) + w_parts *
 r(salient_components))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml,
@@ -116,6 +120,40 @@ def _shape_iou(a: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
     return float(best)
 
 
+def _convex_hull(part: np.ndarray) -> np.ndarray:
+    """The filled convex hull of a mask part (bool)."""
+    pts = cv2.findNonZero(part.astype(np.uint8))
+    out = np.zeros(part.shape, np.uint8)
+    if pts is not None:
+        cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
+    return out > 0
+
+
+def _frame_edges(stat: np.ndarray, h: int, w: int) -> set[str]:
+    """Which frame edges a part's bounding box (x, y, w, h) touches."""
+    x, y, bw, bh = (int(v) for v in stat[:4])
+    return {e for e, on in (("left", x <= 0), ("top", y <= 0), ("right", x + bw >= w),
+                            ("bottom", y + bh >= h)) if on}
+
+
+def part_of_product(region: np.ndarray, stat: np.ndarray, hull: np.ndarray,
+                    main_edges: set[str], gap: float, gap_max: float, h: int, w: int,
+                    min_inside: float) -> bool:
+    """A mask part that is the product itself, split off by the mask, whatever its colour:
+
+    - at least ``min_inside`` of it inside the product's convex hull (a pocket, a zip, a logo
+      the mask cut out of a garment; a prop beside the product lies outside its hull, and one
+      behind or over it touches it and is one part with it);
+    - or touching a frame edge that the product touches too, within ``gap_max`` of it: the
+      same thing continuing out of the frame (a model's arm or a sleeve cut by the crop of a
+      close-up; a product a seller centres with a margin never touches the frame).
+    """
+    n = int(np.count_nonzero(region))
+    if n and np.count_nonzero(region & hull) >= min_inside * n:
+        return True
+    return gap <= gap_max and bool(main_edges & _frame_edges(stat, h, w))
+
+
 def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int]:
     """(props, pieces): mask parts that are other objects, and parts that look like more pieces
     of the product itself (see the module docstring)."""
@@ -139,9 +177,16 @@ def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int
     # distance of every pixel to the product (for "close to it")
     dist = cv2.distanceTransform((labels != main + 1).astype(np.uint8), cv2.DIST_L2, 3)
     gap_max = float(th["piece_max_gap"]) * max(h, w)
+    hull = _convex_hull(labels == main + 1)
+    main_edges = _frame_edges(st[main + 1], h, w)
     props = pieces = 0
     for i in cands:
         region = labels == i + 1
+        if part_of_product(region, st[i + 1], hull, main_edges, float(dist[region].min()),
+                           float(th["edge_piece_max_gap"]) * max(h, w), h, w,
+                           float(th["piece_min_inside"])):
+            pieces += 1
+            continue
         sim = float(np.minimum(main_hist, _hist(rgb, region, bins)).sum())
         x, y, cw, ch = st[i + 1, :4]
         ar = (ch / max(cw, 1)) / max(main_aspect, 1e-6)

@@ -15,7 +15,9 @@ the same photo at 800 and 2000 px gives the same blur width. A small photo is me
 size: it is judged on the pixels it has (the resolution check judges how many).
 
 Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so a
-shallow depth of field is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0).
+shallow depth of field is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0);
+the lowest of that, the worst direction's, the missing-detail and the sensor-noise scores
+(``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) is the check's score.
 """
 
 from __future__ import annotations
@@ -115,6 +117,45 @@ def detail_spectrum(gray: np.ndarray, box: tuple[int, int, int, int],
     return d_arr / max(ref, 1e-12), ref
 
 
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def noise_sigma(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
+                max_side: int = 320) -> float:
+    """Sensor noise on the product: the standard deviation (grey levels 0..255) of the noise.
+
+    Immerkaer's operator ``N = [[1, -2, 1], [-2, 4, -2], [1, -2, 1]]`` (the difference of two
+    Laplacians: "Fast noise variance estimation", CVIU 64(2), 1996) cancels every smooth
+    (planar and nearly planar) image structure and leaves white noise of sd ``sigma`` with sd
+    ``6 sigma`` (the root sum of squares of ``N``). It is taken on the flatter half of the
+    product (gradient below its median, so texture and edges count little) and its robust
+    scale is the median absolute value over 0.6745 (Donoho & Johnstone, Biometrika 81(3),
+    1994): ``sigma = median(|I * N|) / (0.6745 * 6)``. Clipped pixels (a white backdrop, a
+    blown highlight, crushed black) carry no noise and are left out; a central window at most
+    ``max_side`` long keeps the cost fixed.
+    """
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1]
+    reg = region[y0:y1, x0:x1]
+    h, w = crop.shape
+    if max(h, w) > max_side:
+        cy, cx = h // 2, w // 2
+        hh, hw = min(h, max_side) // 2, min(w, max_side) // 2
+        crop = crop[cy - hh:cy + hh, cx - hw:cx + hw]
+        reg = reg[cy - hh:cy + hh, cx - hw:cx + hw]
+    if min(crop.shape) < 16:
+        return 0.0
+    g = crop * 255.0
+    reg = cv2.erode(reg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    reg &= (g > 4.0) & (g < 251.0)
+    if np.count_nonzero(reg) < 256:
+        return 0.0
+    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    flat = reg & (mag <= np.median(mag[reg]))
+    resp = np.abs(cv2.filter2D(g, -1, _IMMERKAER)[flat])
+    return float(np.median(resp) / (0.6745 * 6.0)) if len(resp) else 0.0
+
+
 def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,
              sigma_bad: float) -> np.ndarray:
     """Blurriness in [0, 1] per working pixel (1 = as blurry as ``sigma_bad``, 0 = sharp or flat).
@@ -171,7 +212,9 @@ def score_all(m: dict[str, float], th: dict) -> float:
     if m["detail_energy"] >= float(th["detail_min_energy"]):
         detail = ramp(m["detail_share"], float(th["detail_good"]), float(th["detail_bad"]),
                       top=100.0)
-    return min(pooled, worst, detail)
+    noise = ramp(m.get("noise_sd", 0.0), float(th["noise_good"]), float(th["noise_bad"]),
+                 top=100.0)
+    return min(pooled, worst, detail, noise)
 
 
 def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
@@ -206,6 +249,13 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"photo enlarged to {long_side} px (or very strongly compressed)",
             "Upload the original camera file, not a resized or re-saved copy; shoot at the "
             "camera's full resolution and never enlarge a small photo.", NAME))
+    if metrics.get("noise_sd", 0.0) > float(th["noise_flag"]):
+        out.append(ctx.flag(
+            "NOISY",
+            f"the product is grainy: sensor noise of about {metrics['noise_sd']:.1f} grey "
+            f"levels on its smooth parts (clean studio photos: {th['noise_good']} or less)",
+            "Add light instead of raising the camera's ISO or brightening a dark photo "
+            "afterwards; a tripod allows a longer exposure at low ISO.", NAME))
     return out
 
 
@@ -241,6 +291,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "detail_share": float(shares[ref_i]),
         "detail_energy": energy,
         "effective_factor": effective_factor(float(shares[ref_i]), th),
+        "noise_sd": noise_sigma(ctx.gray, region, box, int(th["noise_max_side"])),
         "laplacian_var_product": eb.lapvar,
         "measure_scale": float(eb.scale),
         "region_fraction": eb.region_fraction,
