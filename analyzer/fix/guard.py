@@ -87,8 +87,11 @@ def product_doubt(state: FixState) -> str | None:
     if state.doubt_checked:
         return state.doubt
     th = state.rules["background"]
-    alpha = state.alpha
-    core = float((alpha >= float(th["core_prob"])).mean())
+    core = float((state.alpha >= float(th["core_prob"])).mean())
+    # The backdrop as the matte will see it: the probability stretched by alpha_low/alpha_high
+    # (a mask unsure everywhere, 0.02-0.1 over the product, still leaves it to be whitened).
+    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
+    alpha = np.clip((state.alpha - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
     backdrop = backdrop_field(state.rgb, alpha, int(th["backdrop_side"]))
     share, frame = unplain_light(state.rgb, alpha, backdrop, th)
     state.unplain_share = share
