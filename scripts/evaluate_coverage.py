@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import sys
 from pathlib import Path
 
@@ -84,7 +85,10 @@ def clothing_embeddings(emb, n: int) -> dict:  # type: ignore[no-untyped-def]
     from analyzer.io.loader import load_image
     from analyzer.search.listing import listing_mask
 
-    p = CACHE / f"clothing_{n}.npz"
+    # Keyed by the embedder: a cache made with an earlier default embedder must not be read as
+    # this one's (the figures of 2026-12-03 were first measured on such a stale cache).
+    tag = hashlib.sha1(str(getattr(emb, "id", "")).encode()).hexdigest()[:10]
+    p = CACHE / f"clothing_{n}_{tag}.npz"
     if p.is_file():
         return dict(np.load(p, allow_pickle=True))
     rows = list(csv.DictReader(open(DATA / "clothing" / "images.csv", encoding="utf-8")))  # noqa: SIM115
