@@ -90,6 +90,46 @@ def test_coverage_rule():
     assert r.tolist() == pytest.approx([1.0, 2.0])
 
 
+def test_coverage_needs_the_class_test_to_agree():
+    base = np.linspace(0.10, 0.20, 11)
+    rule = cover.CoverageRule(quantile=0.9, max_ratio=1.2, semantic_min_mass=0.2)
+    far = float(np.quantile(base, 0.9)) * 1.5          # outside by the distance
+    # A phone photo of a covered kind of product (most of its class mass on the catalog's
+    # classes) is covered; a product of another kind is outside; unmeasured: distance alone.
+    assert cover.assess(far, base, rule, class_mass=0.6).covered
+    out = cover.assess(far, base, rule, class_mass=0.05)
+    assert not out.covered and out.to_dict()["class_mass"] == pytest.approx(0.05)
+    assert not cover.assess(far, base, rule, class_mass=None).covered
+    no_sem = cover.CoverageRule(quantile=0.9, max_ratio=1.2, semantic=False)
+    assert not cover.assess(far, base, no_sem, class_mass=0.6).covered
+    # Near by the distance: covered whatever the classes say.
+    assert cover.assess(0.12, base, rule, class_mass=0.0).covered
+
+
+def test_class_profile_and_covered_mass():
+    # Catalog images: classes 0-4 are each image's top-5 (class 5 is in none of them).
+    cat = np.zeros((4, 8))
+    cat[:, :5] = [0.3, 0.25, 0.2, 0.15, 0.1]
+    cat[:2, 6] = 0.05
+    prof = cover.class_profile(cat)
+    assert prof[:5].tolist() == pytest.approx([1.0] * 5) and prof[5] == 0 and prof[7] == 0
+    q = np.zeros(8)
+    q[0], q[5] = 0.3, 0.7                               # mostly a class the catalog lacks
+    assert cover.covered_mass(q, prof, 0.05) == pytest.approx(0.3)
+    assert cover.covered_mass(np.stack([q, cat[0]]), prof, 0.05).tolist() == pytest.approx(
+        [0.3, 1.0])
+
+
+def test_backbone_classifier_gives_class_probabilities():
+    from analyzer.embed.backbone import class_probabilities
+
+    rng = np.random.default_rng(0)
+    p = class_probabilities([rng.integers(0, 256, (120, 90, 3), dtype=np.uint8),
+                             np.full((64, 64, 3), 255, np.uint8)])
+    assert p.shape == (2, 1000) and np.allclose(p.sum(axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(p[0], p[1])
+
+
 def test_background_kind_fits_the_category():
     assert background_kind("Grocery > Fruit") == "grocery"
     assert background_kind("Packages/Milk") == "grocery"

@@ -19,7 +19,7 @@
                     "quality", "suppressed", "shopper", "peer",
                     "by_fix": {fix: {"median_rank", "top_k_share"}},
                     "visual": {the visual figures of the fixed photo}} | None,
-        "coverage": {"covered", "knn_distance", "reference", "ratio"},
+        "coverage": {"covered", "knn_distance", "reference", "ratio", "class_mass"},
         "outside_catalog": bool,   # True: the figures above are not meaningful (OUTSIDE_CATALOG)
     }
     report.differentiation = {
@@ -112,6 +112,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.config import marketplace as get_marketplace
+from analyzer.errors import ListingLensError
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import coverage as cover
 from analyzer.search import differentiation as diff
@@ -208,6 +209,7 @@ class SearchContext:
             if "content_hash" in meta else np.array([""] * len(meta))
         self._lock = threading.Lock()
         self._knn_baseline: np.ndarray | None = None
+        self._class_profile: np.ndarray | bool | None = None  # False: tried, not available
         self._rank_baseline: dict[str, Any] | None = None
 
     @classmethod
@@ -246,6 +248,46 @@ class SearchContext:
     @property
     def n_products(self) -> int:
         return self.groups.n_products
+
+    def class_profile(self) -> np.ndarray | None:
+        """The catalog's class profile for the OUTSIDE_CATALOG semantic test (computed once per
+        context from at most ``semantic_sample`` of its images, evenly spread); None when the
+        classifier or the images are not available (the distance rule then works alone)."""
+        if self._class_profile is None:
+            prof: np.ndarray | bool = False
+            try:
+                from analyzer.embed.backbone import class_probabilities
+                from analyzer.io.loader import load_image
+
+                n = len(self.catalog.meta)
+                take = np.unique(np.linspace(0, n - 1, min(n, self.cfg.coverage.semantic_sample))
+                                 .round().astype(int)) if n else np.zeros(0, int)
+                imgs = []
+                for i in take:
+                    try:
+                        imgs.append(load_image(self.catalog.image_path(int(i))).rgb)
+                    except (ListingLensError, OSError):
+                        continue
+                if imgs:
+                    prof = cover.class_profile(class_probabilities(imgs))
+            except (ListingLensError, ImportError, OSError, RuntimeError) as e:
+                log.info("OUTSIDE_CATALOG class test unavailable: %s", e)
+            self._class_profile = prof
+        return self._class_profile if isinstance(self._class_profile, np.ndarray) else None
+
+    def class_mass(self, rgb: np.ndarray) -> float | None:
+        """The upload's covered mass (:func:`analyzer.search.coverage.covered_mass`), or None."""
+        prof = self.class_profile()
+        if prof is None:
+            return None
+        try:
+            from analyzer.embed.backbone import class_probabilities
+
+            p = class_probabilities([rgb])[0]
+        except (ListingLensError, ImportError, OSError, RuntimeError) as e:
+            log.info("OUTSIDE_CATALOG class test unavailable: %s", e)
+            return None
+        return float(cover.covered_mass(p, prof, self.cfg.coverage.semantic_tau))
 
     def knn_baseline(self) -> np.ndarray:
         if self._knn_baseline is None:
@@ -552,6 +594,10 @@ class SearchContext:
                                       cfg.diff_k)[0])
         uniq = diff.uniqueness(d_k, self.knn_baseline())
         covered = cover.assess(d_k, self.knn_baseline(), cfg.coverage)
+        if not covered.covered and cfg.coverage.semantic:
+            # Only when the distance says "outside": the class test costs a backbone pass.
+            covered = cover.assess(d_k, self.knn_baseline(), cfg.coverage,
+                                   self.class_mass(rgb))
         dups = [{"product_id": str(self.groups.product_ids[self.groups.codes[i]]),
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),
