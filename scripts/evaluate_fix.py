@@ -27,7 +27,9 @@ after; PRODUCT_TOO_SMALL before and after; the product error: mean absolute diff
 all channels) between the clean shot and the fixed photo inside the product box (box of the
 pixels with a channel under 245), both boxes resized to 256 x 256; the input's own error the same
 way (what the fix started from); upscaling (product box in the output larger than in the input
-by more than 1%); the sharpness score's change. Baseline: the search what-if's edit
+by more than 1%); the sharpness score's change; how often the background fix was refused by
+one of its guards, and by the product-erased guard (analyzer/fix/guard.py). Baseline: the
+search what-if's edit
 (``whiten_background`` with the raw mask, then ``crop_to_fill`` to 85% on a square), graded
 the same way.
 """
@@ -206,6 +208,9 @@ def evaluate_one(name: str, bad: np.ndarray, clean: np.ndarray | None, mkt: str,
         "sharp_before": before.scores.get("sharpness"),
         "sharp_after": after.scores.get("sharpness"),
         "changes": [c.code.value for c in out.changes],
+        # The background fix refused by one of its guards; by the product-erased guard.
+        "bg_refused": any(n.startswith("background not changed") for n in out.notes),
+        "erase_guard": any("too close to the backdrop colour" in n for n in out.notes),
         "box_in": bb, "box_out": bf,
         "upscaled": bool(bb and bf and max(bf[2] - bf[0], bf[3] - bf[1]) >
                          1.01 * max(bb[2] - bb[0], bb[3] - bb[1]) + 2),
@@ -249,6 +254,8 @@ def summarise(fam: str, rows: list[dict]) -> dict:
         else float("nan"),
         "sharp_worst": float(min(d_sharp)) if d_sharp else float("nan"),
         "overall_before": mean("before_overall"), "overall_after": mean("after_overall"),
+        "bg_refused": float(np.mean([r["bg_refused"] for r in ok])) if ok else float("nan"),
+        "erase_guard": float(np.mean([r["erase_guard"] for r in ok])) if ok else float("nan"),
     }
 
 
@@ -320,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
           f"limit={args.limit} ({time.time() - t0:.0f} s)")
     head = ("family", "n", "bg flag before", "after", "baseline", "TOO_SMALL before", "after",
             "baseline", "COLOR_CAST before", "after", "err input", "err fixed", "err baseline",
-            "upscaled", "sharp d mean", "|d|<=5", "worst d", "overall before", "after")
+            "upscaled", "sharp d mean", "|d|<=5", "worst d", "overall before", "after",
+            "bg fix refused", "by erase guard")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for s in summ:
@@ -331,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{s[k]:.1f}" if np.isfinite(s[k]) else "-" for k in (
                 "err_input", "err_fixed", "err_naive")] + [
             f"{s['upscaled']:.0%}", f"{s['sharp_delta_mean']:+.1f}", f"{s['sharp_within5']:.0%}",
-            f"{s['sharp_worst']:+.1f}", f"{s['overall_before']:.0f}", f"{s['overall_after']:.0f}"]
+            f"{s['sharp_worst']:+.1f}", f"{s['overall_before']:.0f}", f"{s['overall_after']:.0f}",
+            f"{s['bg_refused']:.0%}", f"{s['erase_guard']:.0%}"]
         print("| " + " | ".join(str(v) for v in vals) + " |")
     fails = [r for rows in results.values() for r in rows if not r["ok"]]
     for r in fails:

@@ -175,6 +175,46 @@ def test_coverage_rule():
     assert r.tolist() == pytest.approx([1.0, 2.0])
 
 
+def test_coverage_needs_the_class_test_to_agree():
+    base = np.linspace(0.10, 0.20, 11)
+    rule = cover.CoverageRule(quantile=0.9, max_ratio=1.2, semantic_min_mass=0.2)
+    far = float(np.quantile(base, 0.9)) * 1.5          # outside by the distance
+    # A phone photo of a covered kind of product (most of its class mass on the catalog's
+    # classes) is covered; a product of another kind is outside; unmeasured: distance alone.
+    assert cover.assess(far, base, rule, class_mass=0.6).covered
+    out = cover.assess(far, base, rule, class_mass=0.05)
+    assert not out.covered and out.to_dict()["class_mass"] == pytest.approx(0.05)
+    assert not cover.assess(far, base, rule, class_mass=None).covered
+    no_sem = cover.CoverageRule(quantile=0.9, max_ratio=1.2, semantic=False)
+    assert not cover.assess(far, base, no_sem, class_mass=0.6).covered
+    # Near by the distance: covered whatever the classes say.
+    assert cover.assess(0.12, base, rule, class_mass=0.0).covered
+
+
+def test_class_profile_and_covered_mass():
+    # Catalog images: classes 0-4 are each image's top-5 (class 5 is in none of them).
+    cat = np.zeros((4, 8))
+    cat[:, :5] = [0.3, 0.25, 0.2, 0.15, 0.1]
+    cat[:2, 6] = 0.05
+    prof = cover.class_profile(cat)
+    assert prof[:5].tolist() == pytest.approx([1.0] * 5) and prof[5] == 0 and prof[7] == 0
+    q = np.zeros(8)
+    q[0], q[5] = 0.3, 0.7                               # mostly a class the catalog lacks
+    assert cover.covered_mass(q, prof, 0.05) == pytest.approx(0.3)
+    assert cover.covered_mass(np.stack([q, cat[0]]), prof, 0.05).tolist() == pytest.approx(
+        [0.3, 1.0])
+
+
+def test_backbone_classifier_gives_class_probabilities():
+    from analyzer.embed.backbone import class_probabilities
+
+    rng = np.random.default_rng(0)
+    p = class_probabilities([rng.integers(0, 256, (120, 90, 3), dtype=np.uint8),
+                             np.full((64, 64, 3), 255, np.uint8)])
+    assert p.shape == (2, 1000) and np.allclose(p.sum(axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(p[0], p[1])
+
+
 def test_background_kind_fits_the_category():
     assert background_kind("Grocery > Fruit") == "grocery"
     assert background_kind("Packages/Milk") == "grocery"
@@ -285,3 +325,32 @@ def test_search_flags_a_copy_by_registration_alone(tmp_path):
     assert "NEAR_DUPLICATE" in {f.code for f in res.flags}
     other = ctx.evaluate(_package(9), seed=0, quality=90.0, flags=[])
     assert other.differentiation["near_duplicates"] == []
+
+
+def test_catalog_class_profile_is_computed_once_and_cached_on_disk(tmp_path, monkeypatch):
+    """The OUTSIDE_CATALOG class profile classifies up to 256 catalog images: the second context
+    on the same catalog reads it from the catalog's cache instead (and a changed catalog gets a
+    new one)."""
+    from analyzer.embed import backbone
+    from analyzer.search.catalog import build_catalog
+    from analyzer.search.integration import SearchContext
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        Image.fromarray(_package(i)).save(src / f"pack{i}.jpg", quality=92)
+    out = tmp_path / "cat"
+    build_catalog(src, out, progress=False)
+    calls: list[int] = []
+    real = backbone.class_probabilities
+
+    def counting(views, *a, **k):  # type: ignore[no-untyped-def]
+        calls.append(len(views))
+        return real(views, *a, **k)
+
+    monkeypatch.setattr(backbone, "class_probabilities", counting)
+    first = SearchContext.open(out, device="cpu").class_profile()
+    assert first is not None and first.shape == (1000,) and calls == [4]
+    assert len(list((out / "cache").glob("class_profile-*.npy"))) == 1
+    again = SearchContext.open(out, device="cpu").class_profile()
+    assert np.array_equal(first, again) and calls == [4]

@@ -15,7 +15,7 @@ from analyzer.fix.plan import plan
 from analyzer.fix.rules import fix_rules
 from analyzer.fix.runner import apply_plan, fix_report, fix_source
 from analyzer.fix.types import ChangeCode, FixKind, FixState
-from tests.fix_helpers import soft_disk, textured_blob, textured_box
+from tests.fix_helpers import soft_disk, textured_blob, textured_box, white_garment_on_grey
 
 
 def _state(rgb: np.ndarray, alpha: np.ndarray, mkt: str = "amazon", planned=(),
@@ -114,6 +114,42 @@ def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
     rgb3, m3 = textured_box(backdrop=(232, 232, 232))
     st3 = _state(rgb3.copy(), m3, planned=(FixKind.BACKGROUND,))
     assert background.apply(st3) is not None
+
+
+def test_a_white_product_on_light_grey_is_not_erased_and_the_safe_fixes_still_run() -> None:
+    # The mask found only the zip of a white jacket on a light-grey backdrop: whitening "the
+    # backdrop" would erase the jacket's body, painting out props or cropping to the zip would
+    # cut it. All three are refused with a note; the output step still runs.
+    rgb, mask, garment = white_garment_on_grey()
+    fplan = plan({"BACKGROUND_NOT_WHITE", "PRODUCT_TOO_SMALL", "CLUTTERED_BACKGROUND"})
+    st, changes = apply_plan(rgb.copy(), mask, fplan, "amazon", set())
+    assert not changes
+    assert (st.rgb == rgb).all()
+    assert any("too close to the backdrop colour to cut out safely" in n for n in st.notes)
+    assert any(n.startswith("framing not changed") for n in st.notes)
+    # Without the guard this is what the background fix would have done to the garment.
+    st2 = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    st2.doubt_checked = True  # the guard's answer forced to "no doubt"
+    assert background.apply(st2) is not None
+    assert (st2.rgb[garment].min(axis=1) >= 250).mean() > 0.8
+
+
+def test_the_erase_guard_lets_normal_products_through() -> None:
+    # A normal product on the same light grey, on a plain tint while cropped by the frame on two
+    # sides, and on a light textured cloth (a bed, a rug) that the mask tells apart: whitened.
+    rgb, m = textured_box(backdrop=(214, 214, 214))
+    st = _state(rgb.copy(), m, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is not None and st.doubt is None
+    rgb2, m2 = textured_box(box=(500, 300, 1200, 900), backdrop=(236, 228, 240))
+    st2 = _state(rgb2.copy(), m2, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st2) is not None
+    assert (st2.rgb[m2 == 0] == 255).mean() > 0.95
+    yy, xx = np.mgrid[:900, :1200]
+    cloth = 215 + 14 * np.sin(xx / 6.0) * np.sin(yy / 9.0)
+    rgb3, m3 = textured_box(backdrop=(0, 0, 0))
+    rgb3 = np.where(m3[..., None] > 0, rgb3, np.rint(cloth)[..., None]).astype(np.uint8)
+    st3 = _state(rgb3.copy(), m3, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st3) is not None and st3.doubt is None
 
 
 def test_contact_shadow_is_kept_only_where_the_marketplace_allows_it() -> None:

@@ -228,3 +228,20 @@ def pooled_features(views: list[np.ndarray], device: str = "cpu", batch_size: in
             if kept and tap_out is not None:
                 tap_out[s:s + len(chunk)] = l2_normalize(np.sqrt(tp))
     return l2_normalize(out), tap_out
+
+
+def class_probabilities(views: list[np.ndarray], device: str = "cpu",
+                        batch_size: int = 32) -> np.ndarray:
+    """The backbone's own ImageNet-1k classifier (the head shipped with the weights): softmax
+    probabilities (n, 1000) of each whole view, letterboxed as for the embedding. Used by the
+    OUTSIDE_CATALOG test (:mod:`analyzer.search.coverage`) to ask what kind of thing a photo
+    shows, which survives the studio-to-phone gap that the embedding distance does not."""
+    import torch
+
+    model = load_backbone(device)
+    out = []
+    for s in range(0, len(views), batch_size):
+        x = to_input(views[s:s + batch_size], INPUT_SIZE, device=device)
+        with _model_lock, torch.inference_mode():
+            out.append(torch.softmax(model(x).float(), dim=1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 1000), np.float32)

@@ -22,6 +22,13 @@ the product, so it is left, with a note (found by eye on luma crops of white gar
 when the "backdrop" is partly pure white already (at least ``mixed_pure_min``) and partly light
 but not white (``mixed_pale_min``): the real backdrop is white, the pale rest a white product.
 
+Guard: the product erased (:mod:`analyzer.fix.guard`): when the "backdrop" holds much more
+light, non-plain content (folds, seams, knit of a white product) than the mask is sure of, the
+backdrop is left with a note. The cropped-light-product guard above needs evidence that the
+light "backdrop" is not one plain backdrop (at least ``sides_unplain_min`` of it light and not
+plain, or two flat light levels: :func:`analyzer.fix.guard.two_levels`), so a product cropped by
+the frame on a plain tinted, grey or graded backdrop is still whitened.
+
 3. A soft contact shadow is kept only on the marketplaces listed under ``contact_shadow`` in
    fixes.yaml: the backdrop's darkening right under the product, d = clip(1 - Y / Y_backdrop),
    faded with the distance from the product, is laid onto the white.
@@ -32,6 +39,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from analyzer.fix.guard import product_doubt
 from analyzer.fix.ops import backdrop_field, guided_filter, resize_to
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.vision.mask_ops import bbox_of
@@ -112,6 +120,10 @@ def contact_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
 
 def apply(state: FixState) -> Change | None:
     th = state.rules["background"]
+    doubt = product_doubt(state)
+    if doubt:
+        state.notes.append(f"background not changed: {doubt}")
+        return None
     coverage = refine_alpha(state.rgb, state.alpha, th, stretch=False)
     lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
     state.alpha = np.clip((coverage - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
@@ -132,7 +144,8 @@ def apply(state: FixState) -> Change | None:
             f"pure white and {pale:.0%} is light but not white, which is most likely more of a "
             "white product the mask missed, not backdrop; nothing was erased")
         return None
-    if sides >= 2 and light:
+    if sides >= 2 and light and (state.unplain_share >= float(th["sides_unplain_min"])
+                                  or state.two_levels):
         state.notes.append(
             f"background not changed: the product runs off the frame on {sides} sides and what "
             "is around it is light, so it may be more of the product (a white garment) rather "

@@ -23,6 +23,7 @@ import math
 import cv2
 import numpy as np
 
+from analyzer.fix.guard import product_doubt
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.quality.resolution import parse_aspects
 from analyzer.vision.mask_ops import large_components
@@ -88,6 +89,10 @@ def cut_frame(rgb: np.ndarray, alpha: np.ndarray, frame: tuple[int, int, int, in
 def apply(state: FixState) -> Change | None:
     th = state.rules["framing"]
     mkt = state.marketplace
+    if product_doubt(state):  # cropping to a detail the mask found would cut the product
+        state.notes.append("framing not changed: the mask found only part of the product, so "
+                           "its extent is not known")
+        return None
     parts = large_components(state.alpha >= 0.5, 0.05, 0.001)
     ys, xs = np.nonzero(parts)
     if len(ys) == 0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from analyzer.fix.guard import product_doubt
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 
 KIND = FixKind.PROPS
@@ -51,6 +52,10 @@ def find_props(alpha: np.ndarray, max_rel_area: float, min_gap_frac: float) -> n
 
 def apply(state: FixState) -> Change | None:
     th = state.rules["props"]
+    if product_doubt(state):  # the mask found a detail: its "props" may be parts of the product
+        state.notes.append("other objects not painted out: the mask found only part of the "
+                           "product, so what stands apart from it may be more of the product")
+        return None
     state.notes.append("objects that touch or overlap the product are left as they are")
     props = find_props(state.alpha, float(th["max_rel_area"]), float(th["min_gap_frac"]))
     if not props.any():

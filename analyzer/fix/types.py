@@ -60,6 +60,11 @@ class FixState:
     notes: list[str] = field(default_factory=list)
     # The original file's facts the output step needs (format, mode, orientation, name).
     source_info: dict[str, Any] = field(default_factory=dict)
+    # The product-erased guard's answer (analyzer.fix.guard), computed once for all the fixes.
+    doubt_checked: bool = False
+    doubt: str | None = None
+    unplain_share: float = 0.0
+    two_levels: bool = False
 
     @property
     def long_side(self) -> int:

@@ -19,7 +19,7 @@
                     "quality", "suppressed", "shopper", "peer",
                     "by_fix": {fix: {"median_rank", "top_k_share"}},
                     "visual": {the visual figures of the fixed photo}} | None,
-        "coverage": {"covered", "knn_distance", "reference", "ratio"},
+        "coverage": {"covered", "knn_distance", "reference", "ratio", "class_mass"},
         "outside_catalog": bool,   # True: the figures above are not meaningful (OUTSIDE_CATALOG)
     }
     report.differentiation = {
@@ -116,6 +116,7 @@ import numpy as np
 import pandas as pd
 
 from analyzer.config import marketplace as get_marketplace
+from analyzer.errors import ListingLensError
 from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import coverage as cover
 from analyzer.search import differentiation as diff
@@ -220,7 +221,9 @@ class SearchContext:
         # images, else only through its vector index (:mod:`analyzer.search.neighbours`).
         self.access = open_access(catalog, self.groups, phash, self._sha, self.cfg.index_rank)
         self._lock = threading.Lock()
+        self._profile_lock = threading.Lock()
         self._knn_baseline: np.ndarray | None = None
+        self._class_profile: np.ndarray | bool | None = None  # False: tried, not available
         self._rank_baseline: dict[str, Any] | None = None
 
     @classmethod
@@ -268,6 +271,86 @@ class SearchContext:
     @property
     def n_products(self) -> int:
         return self.groups.n_products
+
+    def class_profile(self) -> np.ndarray | None:
+        """The catalog's class profile for the OUTSIDE_CATALOG semantic test, from at most
+        ``semantic_sample`` of its images, evenly spread; computed once per catalog and cached
+        on disk beside the rank baseline (classifying 256 images takes seconds: the first shoe
+        uploaded to an apparel catalog must not wait for it in every process); None when the
+        classifier or the images are not available (the distance rule then works alone)."""
+        with self._profile_lock:
+            if self._class_profile is None:
+                self._class_profile = self._cached_class_profile()
+        return self._class_profile if isinstance(self._class_profile, np.ndarray) else None
+
+    def _cached_class_profile(self) -> np.ndarray | bool:
+        from analyzer.embed.backbone import MODEL_NAME
+
+        man = self.catalog.manifest
+        key = {"catalog": {k: man.get(k) for k in ("count", "created", "updated")},
+               "sample": self.cfg.coverage.semantic_sample, "model": MODEL_NAME, "version": 1}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
+        name = f"class_profile-{digest.hexdigest()[:16]}.npy"
+        dirs = _cache_dirs(Path(self.catalog.root))
+        for d in dirs:
+            try:
+                prof = np.load(d / name)
+                if prof.ndim == 1 and prof.dtype.kind == "f":
+                    return prof
+            except (OSError, ValueError):
+                continue
+        prof = self._compute_class_profile()
+        if isinstance(prof, np.ndarray):
+            for d in dirs:
+                try:
+                    d.mkdir(parents=True, exist_ok=True)
+                    tmp = d / f"{name}.{os.getpid()}.tmp.npy"
+                    np.save(tmp, prof)
+                    os.replace(tmp, d / name)
+                    break
+                except OSError:
+                    continue
+        return prof
+
+    def _compute_class_profile(self) -> np.ndarray | bool:
+        try:
+            from analyzer.embed.backbone import class_probabilities
+            from analyzer.io.loader import load_image
+
+            n = len(self.catalog.meta)
+            take = np.unique(np.linspace(0, n - 1, min(n, self.cfg.coverage.semantic_sample))
+                             .round().astype(int)) if n else np.zeros(0, int)
+            imgs = []
+            for i in take:
+                try:
+                    imgs.append(load_image(self.catalog.image_path(int(i))).rgb)
+                except (ListingLensError, OSError):
+                    continue
+            if imgs:
+                return cover.class_profile(class_probabilities(imgs, self._device()))
+        except (ListingLensError, ImportError, OSError, RuntimeError) as e:
+            log.info("OUTSIDE_CATALOG class test unavailable: %s", e)
+        return False
+
+    def _device(self) -> str:
+        """The built-in backbone's device: the embedder's when it is the built-in one (so a
+        GPU context classifies on the GPU), else the CPU."""
+        dev = getattr(self.embedder, "device", "cpu")
+        return dev if isinstance(dev, str) and dev.startswith(("cpu", "cuda")) else "cpu"
+
+    def class_mass(self, rgb: np.ndarray) -> float | None:
+        """The upload's covered mass (:func:`analyzer.search.coverage.covered_mass`), or None."""
+        prof = self.class_profile()
+        if prof is None:
+            return None
+        try:
+            from analyzer.embed.backbone import class_probabilities
+
+            p = class_probabilities([rgb], self._device())[0]
+        except (ListingLensError, ImportError, OSError, RuntimeError) as e:
+            log.info("OUTSIDE_CATALOG class test unavailable: %s", e)
+            return None
+        return float(cover.covered_mass(p, prof, self.cfg.coverage.semantic_tau))
 
     def knn_baseline(self) -> np.ndarray:
         if self._knn_baseline is None:
@@ -591,6 +674,10 @@ class SearchContext:
                                       cfg.diff_k)[0])
         uniq = diff.uniqueness(d_k, self.knn_baseline())
         covered = cover.assess(d_k, self.knn_baseline(), cfg.coverage)
+        if not covered.covered and cfg.coverage.semantic:
+            # Only when the distance says "outside": the class test costs a backbone pass.
+            covered = cover.assess(d_k, self.knn_baseline(), cfg.coverage,
+                                   self.class_mass(rgb))
         dups = [{"product_id": str(self.groups.product_ids[self.groups.codes[i]]),
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),
