@@ -138,24 +138,20 @@ def candidate_words(g: np.ndarray, threshold: float, th: dict
     return words, strong, lab, st
 
 
-def _coherence(tensor: tuple[np.ndarray, np.ndarray, np.ndarray], box: tuple[int, int, int, int]
-               ) -> float:
-    """Gradient-orientation coherence in ``box`` from integral images of the structure tensor
-    (Bigun & Granlund, "Optimal orientation detection of linear symmetry", ICCV 1987): 1 for one
+def _coherence(gx: np.ndarray, gy: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Gradient-orientation coherence in ``box`` from the summed structure tensor (Bigun &
+    Granlund, "Optimal orientation detection of linear symmetry", ICCV 1987): 1 for one
     orientation (grain, stripes, a weave's ridges), low for the many stroke directions of text."""
     x0, y0, x1, y1 = box
-
-    def total(ii: np.ndarray) -> float:
-        return float(ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0])
-
-    a, b, c = (total(t) for t in tensor)
+    bx = gx[y0:y1, x0:x1].astype(np.float64)
+    by = gy[y0:y1, x0:x1].astype(np.float64)
+    a, b, c = float((bx * bx).sum()), float((by * by).sum()), float((bx * by).sum())
     return float(np.hypot(a - b, 2 * c) / (a + b + 1e-6))
 
 
 def word_features(g: np.ndarray, lab_u8: np.ndarray, w: Word, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray,
-                  zone: np.ndarray, tensor: tuple[np.ndarray, np.ndarray, np.ndarray]
-                  ) -> dict[str, float]:
+                  zone: np.ndarray, sobel: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
     """The verifier's features of one candidate word (see the module docstring)."""
     H, W = g.shape
     x0, y0, x1, y1 = w.box
@@ -227,7 +223,7 @@ def word_features(g: np.ndarray, lab_u8: np.ndarray, w: Word, grad: np.ndarray,
             "bot": float(np.median(np.abs(bottoms - np.median(bottoms)))) / med,
             "glyphs": float(w.glyphs), "n": float(len(w.members)), "ink_spread": ink_spread,
             "bg_spread": bg_spread, "flat": flat, "con_cv": con_cv, "inside": inside,
-            "coh": _coherence(tensor, (rx0, ry0, rx1, ry1))}
+            "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1))}
 
 
 @lru_cache(maxsize=2)
@@ -280,7 +276,6 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
     grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    tensor = tuple(cv2.integral(t, sdepth=cv2.CV_64F) for t in (gx * gx, gy * gy, gx * gy))
     words, feats = [], []
     max_words = int(th["max_candidates"])
     for t in th["gradient_thresholds"]:
@@ -289,7 +284,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         ws.sort(key=lambda w: -w.glyphs)
         for w in ws[:max_words]:
             words.append(w)
-            feats.append(word_features(g, lab_u8, w, grad, strong, labels, st, z, tensor))
+            feats.append(word_features(g, lab_u8, w, grad, strong, labels, st, z, (gx, gy)))
     return s, words, feats, (H, W)
 
 
