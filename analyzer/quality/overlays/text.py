@@ -95,12 +95,11 @@ class Word:
     box: tuple[int, int, int, int]  # working px
 
 
-def candidate_words(g: np.ndarray, threshold: float, th: dict
+def candidate_words(grad: np.ndarray, threshold: float, th: dict
                     ) -> tuple[list[Word], np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate words of the gradient map above ``threshold``: (words, gradient, strong, labels,
-    stats) with labels/stats of ``cv2.connectedComponentsWithStats``."""
-    H, W = g.shape
-    grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    """Candidate words of the morphological gradient ``grad`` above ``threshold``: (words,
+    strong, labels, stats) with labels/stats of ``cv2.connectedComponentsWithStats``."""
+    H, W = grad.shape
     strong = (grad >= threshold).astype(np.uint8)
     # Leave the outermost rim to the border test: a frame is not text.
     rim = max(2, round(0.01 * max(H, W)))
@@ -310,7 +309,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
     words, feats = [], []
     max_words = int(th["max_candidates"])
     for t in th["gradient_thresholds"]:
-        ws, strong, labels, st = candidate_words(g, float(t), th)
+        ws, strong, labels, st = candidate_words(grad, float(t), th)
         # the most glyphs first: a texture makes many two-blob "words", text makes long ones
         ws.sort(key=lambda w: -w.glyphs)
         for w in ws[:max_words]:
