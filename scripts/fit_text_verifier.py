@@ -13,8 +13,8 @@ splits are only reported (``--report``), never used to choose anything.
 
 Usage::
 
-    .venv/bin/python scripts/fit_text_verifier.py --limit 40            # fit, export, report
-    .venv/bin/python scripts/fit_text_verifier.py --limit 40 --no-write # report only
+    .venv/bin/python scripts/fit_text_verifier.py --limit 80            # fit, export, report
+    .venv/bin/python scripts/fit_text_verifier.py --limit 80 --no-write # margins, report
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def image_margins(margins: dict, m_out: float, m_in: float) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--limit", type=int, default=40)
+    ap.add_argument("--limit", type=int, default=80)
     ap.add_argument("--no-write", action="store_true", help="keep the verifier, choose margins")
     ap.add_argument("--trees", type=int, default=80)
     ap.add_argument("--depth", type=int, default=3)

@@ -427,3 +427,27 @@ def test_added_text_on_textured_amateur_photos_is_found():
     # On real amateur photos the finder finds about 60% of such text (README); these synthetic
     # floors are harder (regular grain everywhere): 5-6 of 12 found. Broken, it finds none.
     assert hits >= 5, (hits, n)
+
+
+def test_shipped_text_verifier_matches_the_features():
+    """The verifier data file and the feature list of the finder must agree (a refit after a
+    feature change is needed), and its margin must rank a crisp word above wood grain."""
+    import json
+
+    from analyzer.quality.overlays import text as text_mod
+
+    d = json.loads(text_mod.VERIFIER.read_text())
+    assert tuple(d["features"]) == text_mod.FEATURES and len(d["trees"]) >= 10
+    th = overlays_thresholds()
+    floor = _product_on(_wood(3), 3)
+    worded = _word(floor, "FREE SHIPPING", FONTS[0], 0.06, (0.05, 0.05), (255, 255, 255), 255, 0)
+    zone = np.zeros((1, 1), bool)
+    plain = text_mod.find_text(np.asarray(floor), zone, th)
+    found = text_mod.find_text(np.asarray(worded), zone, th)
+    assert found.evidence > plain.evidence and found.n_words >= 1
+
+
+def overlays_thresholds() -> dict:
+    from analyzer.config import check_thresholds
+
+    return check_thresholds("overlays")
