@@ -7,8 +7,9 @@ backdrop). This module is the registered check "overlays": measure (the finders)
 flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
-once text is flagged), capped at ``score_with_border`` when a border is found and at
-``score_with_inset`` when an inset is.
+once text is flagged; below the flag, up to ``evidence_penalty`` points as the best candidate
+word's verifier margin rises from ``evidence_floor`` under the flagging margin to it), capped at
+``score_with_border`` when a border is found and at ``score_with_inset`` when an inset is.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
     s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
     if text.text_area >= float(th["min_text_area"]):
         s = min(s, 50.0)
+    else:
+        # Below the flag, the most text-like word takes up to ``evidence_penalty`` points off as
+        # its margin nears the one that flags: the score ranks photos by how likely they hold
+        # text, while a clean photo's grade barely moves (overlays weigh 0.10 in the overall).
+        lo = float(th["evidence_floor"])
+        s = min(s, 100.0 - float(th["evidence_penalty"])
+                * float(np.clip((text.evidence - lo) / -lo, 0.0, 1.0)))
     if border.found:
         s = min(s, float(th["score_with_border"]))
     if inset is not None and inset.found:
@@ -81,9 +89,8 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
     return out
 
 
-@register(NAME, maps=(MapKind.TEXT,))
-def check(ctx: ImageContext) -> CheckResult:
-    th = ctx.thresholds(NAME)
+def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(product zone, plain backdrop, Lab image, scale), all at the working size."""
     mask = ctx.mask_bool_or_none
     h, w = ctx.gray.shape
     s = min(1.0, float(th["work_long_side"]) / max(h, w))
@@ -96,8 +103,15 @@ def check(ctx: ImageContext) -> CheckResult:
         mask = m & ~plain
     zone = product_zone(mask, shape, float(th["product_min_component"]),
                         float(th["product_dilate_frac"]))
+    return zone, plain, lab_s, s
+
+
+@register(NAME, maps=(MapKind.TEXT,))
+def check(ctx: ImageContext) -> CheckResult:
+    th = ctx.thresholds(NAME)
+    zone, plain, lab_s, s = text_zone(ctx, th)
     gray_u8 = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2GRAY)
-    text = find_text(gray_u8, zone, th)
+    text = find_text(ctx.rgb, zone, th)
     badges = find_badges(lab_s, th)
     if badges:
         text = with_badges(text, badges, s)
@@ -107,7 +121,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "text_area": text.text_area,
         "n_words": float(text.n_words),
         "n_chars": float(text.n_chars),
-        "busy": text.busy,
+        "text_evidence": text.evidence,
         "n_badges": float(len(badges)),
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,

@@ -1,0 +1,224 @@
+"""Fit the text finder's word verifier (analyzer/data/text_verifier.json) on the TUNING splits.
+
+Candidate words (analyzer/quality/overlays/text.py) of clean photos and of the same photos with
+added text and watermarks (scripts/quality_families.py families ``text`` / ``watermark`` on the
+studio tune split, ``am_text`` / ``am_watermark`` on the amateur tune senders) are labelled by
+where the defect changed the pixels (clean vs defect difference): a word whose box is at least
+``POS`` covered by changed pixels is text, one under ``NEG`` (or any word of a clean photo) is
+not. A gradient-boosted tree ensemble (scikit-learn) is fitted on them and exported as plain
+arrays; the two margins in thresholds.yaml (``verify_margin`` on the backdrop,
+``verify_margin_inside`` in the product zone) are chosen on the same tuning photos: the pair with
+the most defect photos found at <= ``MAX_FALSE`` false flags on each clean tune split. The held
+splits are only reported (``--report``), never used to choose anything.
+
+Usage::
+
+    .venv/bin/python scripts/fit_text_verifier.py --limit 80            # fit, export, report
+    .venv/bin/python scripts/fit_text_verifier.py --limit 80 --no-write # margins, report
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pickle
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("LISTING_LENS_ORT_THREADS", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+import evaluate_quality as eq  # noqa: E402
+
+from analyzer.config import check_thresholds, marketplace  # noqa: E402
+from analyzer.io.loader import load_image  # noqa: E402
+from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.quality.overlays import text_zone  # noqa: E402
+from analyzer.quality.overlays.text import FEATURES, VERIFIER, candidates  # noqa: E402
+
+FEAT_DIR = Path("/tmp/ll_text_feats")
+POS, NEG = 0.15, 0.02
+MAX_FALSE = 3.0
+# thresholds that decide on the features but do not change them (not part of the feature cache key)
+DECISION = {"verify_margin", "verify_margin_inside", "evidence_floor", "min_text_area",
+            "text_area_bad"}
+FAMS = {"tune": ("text", "watermark"), "held": ("text", "watermark"),
+        "store": ("text", "watermark"), "am_tune": ("am_text", "am_watermark"),
+        "am_held": ("am_text", "am_watermark")}
+
+
+def _gt(clean: Path, bad: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    a, b = cv2.imread(str(clean)), cv2.imread(str(bad))
+    if a is None or b is None or a.shape != b.shape:
+        return None
+    d = cv2.absdiff(cv2.GaussianBlur(a, (3, 3), 0), cv2.GaussianBlur(b, (3, 3), 0)).max(axis=2)
+    return cv2.resize((d > 10).astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST)
+
+
+def image_words(path: Path, th: dict, clean: Path | None, mhash: str) -> list[dict]:
+    """Features (+ ``label``: share of the box the defect changed) of each candidate word."""
+    key = eq._sha_file(path)
+    code = (REPO / "analyzer" / "quality" / "overlays" / "text.py").read_bytes()
+    fp = FEAT_DIR / (f"{key[:24]}_" + hashlib.sha256(
+        code + json.dumps({k: v for k, v in th.items() if k not in DECISION}, sort_keys=True,
+                          default=str).encode()).hexdigest()[:12] + ".pkl")
+    ctx = None
+    if fp.exists():
+        rows = pickle.loads(fp.read_bytes())
+    else:
+        ctx = ImageContext(load_image(path), marketplace("amazon"), use_model=True)
+        mp = eq.CACHE_DIR / "mask" / f"{key[:24]}_{mhash}.npz"
+        if mp.exists():
+            ctx.__dict__["mask_result"] = eq._load_mask(mp)
+        zone = text_zone(ctx, th)[0]
+        s, words, feats, shape = candidates(ctx.rgb, zone, th)
+        rows = [dict(f, box=w.box, shape=shape) for w, f in zip(words, feats, strict=True)]
+        FEAT_DIR.mkdir(parents=True, exist_ok=True)
+        fp.write_bytes(pickle.dumps(rows))
+    if clean is not None and rows:
+        gm = _gt(clean, path, rows[0]["shape"])
+        for r in rows:
+            x0, y0, x1, y1 = r["box"]
+            r["label"] = float(gm[y0:y1, x0:x1].mean()) if gm is not None else -1.0
+    else:
+        for r in rows:
+            r["label"] = 0.0
+    return rows
+
+
+def collect(splits: list[str], limit: int, th: dict) -> dict:
+    mhash = eq._mask_hash(True)
+    out = {}
+    for sp in splits:
+        src = eq.split_sources(sp, limit, 0)
+        out[(sp, "clean")] = [image_words(p, th, None, mhash) for p in src]
+        for fam in FAMS[sp]:
+            paths = eq.family_set(fam, sp, src, [])
+            out[(sp, fam)] = [image_words(b, th, c, mhash) for c, b in zip(src, paths,
+                                                                           strict=True)]
+        print(f"  {sp}: features done", flush=True)
+    return out
+
+
+def _x(rows: list[dict]) -> np.ndarray:
+    return np.array([[r[k] for k in FEATURES] for r in rows], dtype=np.float64).reshape(-1,
+                                                                                        len(FEATURES))
+
+
+def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
+    trees = []
+    for est in clf.estimators_[:, 0]:
+        t = est.tree_
+        trees.append({"feature": t.feature.tolist(), "threshold": t.threshold.tolist(),
+                      "left": t.children_left.tolist(), "right": t.children_right.tolist(),
+                      "value": t.value[:, 0, 0].tolist()})
+    init = float(clf._raw_predict_init(np.zeros((1, len(FEATURES))))[0, 0])
+    path.write_text(json.dumps({
+        "about": "text finder word verifier: gradient-boosted trees (scikit-learn "
+                 "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/text.py "
+                 "word_features; fitted by scripts/fit_text_verifier.py on the tuning splits only",
+        "features": list(FEATURES), "init": init, "learning_rate": clf.learning_rate,
+        "trees": trees}, separators=(",", ":")))
+
+
+def word_margins(data: dict) -> dict:
+    """Per set and image: (verifier margin, mostly inside the product zone) of each word."""
+    from analyzer.quality.overlays.text import verifier_margin
+
+    return {k: [(verifier_margin(rows), np.array([r["inside"] > 0.5 for r in rows], bool))
+                for rows in imgs] for k, imgs in data.items()}
+
+
+def image_margins(margins: dict, m_out: float, m_in: float) -> dict:
+    """Per set: each image's best word margin over the one it needs (>= 0: flagged)."""
+    return {k: np.array([float(np.max(m - np.where(ins, m_in, m_out))) if len(m) else -99.0
+                         for m, ins in imgs]) for k, imgs in margins.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--limit", type=int, default=80)
+    ap.add_argument("--no-write", action="store_true", help="keep the verifier, choose margins")
+    ap.add_argument("--trees", type=int, default=80)
+    ap.add_argument("--depth", type=int, default=3)
+    args = ap.parse_args()
+    th = check_thresholds("overlays")
+    tune = collect(["tune", "am_tune"], args.limit, th)
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from analyzer.quality.overlays.text import verifier_margin
+
+    def fit(keep) -> GradientBoostingClassifier:  # type: ignore[no-untyped-def]
+        rows, ys = [], []
+        for (_sp, fam), imgs in tune.items():
+            for i, rs in enumerate(imgs):
+                if not keep(i):
+                    continue
+                for r in rs:
+                    if fam == "clean" or 0 <= r["label"] < NEG:
+                        rows.append(r)
+                        ys.append(0)
+                    elif r["label"] >= POS:
+                        rows.append(r)
+                        ys.append(1)
+        y = np.array(ys)
+        w = np.where(y == 1, (y == 0).sum() / max(1, (y == 1).sum()), 1.0)
+        clf = GradientBoostingClassifier(max_depth=args.depth, n_estimators=args.trees,
+                                         learning_rate=0.1, subsample=0.8, min_samples_leaf=20,
+                                         random_state=0)
+        return clf.fit(_x(rows), y, sample_weight=w)
+
+    # The margins are chosen on out-of-fold margins (4 folds of the tuning photos, a photo and
+    # its defect versions in one fold): in-sample, the trees know every clean word they saw.
+    folds = 4
+    tune_m: dict = {k: [None] * len(v) for k, v in tune.items()}
+    for f in range(folds):
+        clf_f = fit(lambda i, f=f: i % folds != f)
+        for k, imgs in tune.items():
+            for i, rs in enumerate(imgs):
+                if i % folds == f:
+                    tune_m[k][i] = (clf_f.decision_function(_x(rs)) if rs else np.zeros(0),
+                                    np.array([r["inside"] > 0.5 for r in rs], bool))
+    if not args.no_write:
+        clf = fit(lambda i: True)
+        export(clf, VERIFIER)
+        from analyzer.quality.overlays import text as text_mod
+
+        text_mod._load_verifier.cache_clear()
+        some = [r for imgs in tune.values() for rs in imgs for r in rs][:50]
+        assert np.allclose(verifier_margin(some), clf.decision_function(_x(some)))
+        print(f"fitted on the tuning words; exported {VERIFIER}")
+    # margins: the pair that finds most defect photos at <= MAX_FALSE % on each clean tune split
+    best = None
+    for m_out in np.arange(-2.0, 6.01, 0.25):
+        for m_in in np.arange(m_out, m_out + 6.01, 0.5):
+            r = image_margins(tune_m, m_out, m_in)
+            false = max(100 * np.mean(r[(sp, "clean")] >= 0) for sp in ("tune", "am_tune"))
+            if false > MAX_FALSE:
+                continue
+            hit = np.mean([100 * np.mean(v >= 0) for k, v in r.items() if k[1] != "clean"])
+            if best is None or hit > best[0]:
+                best = (hit, m_out, m_in)
+    assert best is not None
+    _, m_out, m_in = best
+    print(f"chosen on tune: verify_margin {m_out:.2f}, verify_margin_inside {m_in:.2f}")
+    report = collect(["held", "store", "am_held"], args.limit, th)
+    for name, data in (("tune", tune_m), ("report", word_margins(report))):
+        r = image_margins(data, m_out, m_in)
+        print(f"\n{name}: % of photos with a word found (clean = false flags)")
+        for k, v in r.items():
+            print(f"  {k[0]:8s} {k[1]:13s} n={len(v):3d}  {100 * np.mean(v >= 0):5.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
