@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+AIM_SEARCH_S = 4.0  # search simulation on screen after the card (issue 18)
 AIM_WARM_S = 2.0
 AIM_COLD_S = 15.0
 
@@ -125,6 +126,13 @@ def main() -> int:
     print(f"{'search simulation shown, cold':<36}{out['cold search ready']:>9.2f}")
     if ws:
         print(f"{'search simulation shown, warm median':<36}{statistics.median(ws):>9.2f}")
+        # the issue's aim: the search figures on screen <= 4 s after the card, per upload
+        after = [s - c for s, c in zip(out["warm search ready"], out["warm card"], strict=True)
+                 if s == s]
+        med = statistics.median(after)
+        print(f"{'  of which after the card, median':<36}{med:>9.2f}   <= {AIM_SEARCH_S:.0f} s "
+              f"{'OK' if med <= AIM_SEARCH_S else 'MISSED'}"
+              f"   (runs: {', '.join(f'{v:.2f}' for v in after)})")
     return 0
 
 
