@@ -94,3 +94,20 @@ def test_write_csv_matches_csv_bytes_and_streams_a_generator(results, tmp_path: 
 
     df = pd.read_csv(path, encoding=ENCODING)
     assert list(df.columns) == list(COLUMNS) and len(df) == len(results)
+
+
+def test_outside_catalog_is_a_column_and_the_pdf_gives_no_rank() -> None:
+    from analyzer.report.csv import search_figures
+    from analyzer.report.pdf import _search_lines
+
+    r = {"file": "shoe.jpg", "ok": True,
+         "search": {"median_rank": 120, "top_k_share": {"10": 0.0}, "primary_k": 10,
+                    "k": [10], "n_products": 199, "ranks": [120, 130],
+                    "outside_catalog": True},
+         "differentiation": {"uniqueness": 90.0, "nearest": [], "near_duplicates": []}}
+    assert search_figures(r)["search_outside_catalog"] is True
+    lines = _search_lines(r)
+    assert "does not cover the product" in lines[0] and "median rank" not in " ".join(lines)
+    r["search"]["outside_catalog"] = False
+    assert search_figures(r)["search_outside_catalog"] is False
+    assert "median rank 120" in _search_lines(r)[0]

@@ -67,3 +67,33 @@ def test_ordinal() -> None:
 
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 41.4, 100)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "41st", "100th"]
+
+
+def test_near_duplicates_are_one_warning_per_catalog_product() -> None:
+    from analyzer.ui.search_panel import duplicate_lines
+
+    dups = [{"product_id": "MH01", "title": "Chaz *Hoodie*", "similarity": 0.89,
+             "phash_distance": 12, "registered": None},
+            {"product_id": "MH01", "title": "Chaz *Hoodie*", "similarity": 0.79,
+             "phash_distance": 20, "registered": {"inliers": 130, "mirrored": True}},
+            {"product_id": "MJ02", "title": "Jacket", "similarity": 0.7, "phash_distance": 30,
+             "registered": {"inliers": 41, "mirrored": False}, "same_file": False}]
+    lines = duplicate_lines(dups)
+    assert len(lines) == 2
+    assert "Chaz \\*Hoodie\\*" in lines[0] and "similarity 0.89, pHash distance 12/64" in lines[0]
+    assert "also copies 1 other photo of that listing" in lines[0]
+    assert "line up with a resized or cropped copy of that photo at 41 matching points" in lines[1]
+    assert "mirrored" not in lines[1] and "also copies" not in lines[1]
+
+
+def test_card_search_line_gives_no_rank_for_a_product_the_catalog_lacks() -> None:
+    from analyzer.results import ImageReport
+    from analyzer.ui.report_card import search_line
+
+    rep = ImageReport(file="shoe.jpg", ok=True)
+    rep.search = {"primary_k": 10, "top_k_share": {"10": 0.0}, "outside_catalog": False,
+                  "what_if": {"top_k_share": {"10": 0.25}}}
+    assert "**0%** of shopper searches" in search_line(rep) and "25%" in search_line(rep)
+    rep.search["outside_catalog"] = True
+    line = search_line(rep)
+    assert "Not covered by this catalog" in line and "%" not in line

@@ -45,6 +45,9 @@ fix_flags_after             the fixed photo's flag codes, ``;``-separated
 fix_changes                 what the fix changed (change codes, ``;``-separated)
 fix_notes                   what it could not fix, ``|``-separated
 fix_error                   the error code when the photo could not be fixed
+search_outside_catalog      true when the catalog does not cover the product
+                            (OUTSIDE_CATALOG): the search_* figures then mean little
+                            (appended last, so the older columns keep their places)
 ==========================  ===================================================================
 
 Encoding is UTF-8 with a byte-order mark (``utf-8-sig``): Excel then shows accented and
@@ -78,6 +81,7 @@ COLUMNS: tuple[str, ...] = (
     "content_hash", "search_visual_rank", "search_suppressed",
     "fixed_file", "fix_grade_before", "fix_overall_before", "fix_grade_after",
     "fix_overall_after", "fix_flags_after", "fix_changes", "fix_notes", "fix_error",
+    "search_outside_catalog",
 )
 ENCODING = "utf-8-sig"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -109,13 +113,14 @@ def search_figures(result: dict[str, Any]) -> dict[str, Any]:
         "near_duplicates": sm.near_duplicates,
         "search_visual_rank": sm.visual.median_rank if sm.visual else None,
         "search_suppressed": sm.suppressed,
+        "search_outside_catalog": sm.outside_catalog,
     }
 
 
 SEARCH_COLUMNS = ("search_rank", "search_top_k_share", "search_percentile",
                   "search_rank_if_fixed", "search_fixes", "nearest_lookalike",
                   "lookalike_similarity", "near_duplicates", "search_visual_rank",
-                  "search_suppressed")
+                  "search_suppressed", "search_outside_catalog")
 
 
 def fix_figures(result: dict[str, Any]) -> dict[str, Any]:

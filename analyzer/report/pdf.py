@@ -491,7 +491,13 @@ def _search_lines(r: dict[str, Any]) -> list[str]:
     if sm is None:
         return out
     ex = sm.expected
-    if r.get("search"):
+    if r.get("search") and sm.outside_catalog:
+        # ranks against a catalog that does not cover the product mean nothing: say that
+        out.append("<b>Search by photo</b>: this catalog does not cover the product, so its "
+                   "simulated ranks are not meaningful; build a reference catalog of your "
+                   "category (My catalog, or <i>listing-lens catalog build</i> from "
+                   "competitors' image URLs).")
+    elif r.get("search"):
         line = f"<b>Search by photo</b> (score {sm.search_score or 0:.0f}/100): "
         if ex.median_rank is not None:
             line += f"median rank {ex.median_rank:g} of {sm.n_products + 1} products"

@@ -106,6 +106,10 @@ def search_line(report: ImageReport) -> str | None:
     share = (s.get("top_k_share") or {}).get(str(pk))
     if share is None:
         return None
+    if s.get("outside_catalog"):
+        # a rank against a catalog that does not cover the product means nothing: say that
+        return (":material/travel_explore: **Not covered by this catalog**: its search figures "
+                "are not meaningful for this product (Search simulation tab)")
     line = f":material/travel_explore: On the first screen of **{share:.0%}** of shopper searches"
     wi = s.get("what_if") or {}
     after = (wi.get("top_k_share") or {}).get(str(pk))

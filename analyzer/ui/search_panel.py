@@ -260,6 +260,32 @@ def render_differentiation(report: ImageReport | None, search: SearchHandle,
     _lookalike_figures(report, search, cmap, extras, nbrs, dups, uniq)
 
 
+def duplicate_lines(dups: list[dict]) -> list[str]:
+    """One warning per catalog product the upload copies (a product's photos are often the same
+    shot recoloured, each a copy): its most similar photo speaks for it, with the evidence that
+    found it and a count of the others."""
+    by_product: dict[str, list[dict]] = {}
+    for dup in dups:
+        by_product.setdefault(str(dup.get("product_id") or dup.get("image")), []).append(dup)
+    lines = []
+    for group in by_product.values():
+        dup = group[0]
+        what = md_escape(html.unescape(str(dup.get("title") or dup.get("product_id")
+                                           or "a catalog item")))
+        how = "the same file as" if dup.get("same_file") else "a near-copy of"
+        reg = dup.get("registered") or {}
+        why = (f"its pixels line up with a {'mirrored, ' if reg.get('mirrored') else ''}"
+               f"resized or cropped copy of that photo at {int(reg.get('inliers') or 0)} "
+               f"matching points" if reg else
+               f"similarity {float(dup.get('similarity') or 0):.2f}, pHash distance "
+               f"{dup.get('phash_distance', '?')}/64")
+        more = (f" It also copies {len(group) - 1} other photo"
+                f"{'s' if len(group) > 2 else ''} of that listing." if len(group) > 1 else "")
+        lines.append(f"This photo is {how} **{what}** ({why}).{more} Marketplaces hide "
+                     "duplicate images.")
+    return lines
+
+
 def _lookalike_figures(report: ImageReport, search: SearchHandle, cmap: CatalogMap | None,
                        extras: dict[str, Any] | None, nbrs: list, dups: list,
                        uniq: Any) -> None:
@@ -271,18 +297,8 @@ def _lookalike_figures(report: ImageReport, search: SearchHandle, cmap: CatalogM
                 f"{float(nbrs[0].get('similarity', 0)):.2f}",
                 help="Cosine similarity of the visual-search embeddings (1 = identical).")
     c[2].metric("Near-duplicates", len(dups))
-    for dup in dups:
-        what = md_escape(html.unescape(str(dup.get("title") or dup.get("product_id")
-                                           or "a catalog item")))
-        how = "the same file as" if dup.get("same_file") else "a near-copy of"
-        reg = dup.get("registered") or {}
-        why = (f"its pixels line up with a {'mirrored, ' if reg.get('mirrored') else ''}"
-               f"resized or cropped copy of that photo at {int(reg.get('inliers') or 0)} "
-               f"matching points" if reg else
-               f"similarity {float(dup.get('similarity') or 0):.2f}, pHash distance "
-               f"{dup.get('phash_distance', '?')}/64")
-        st.warning(f"This photo is {how} **{what}** ({why}). Marketplaces hide duplicate "
-                   "images.", icon=":material/content_copy:")
+    for line in duplicate_lines(dups):
+        st.warning(line, icon=":material/content_copy:")
     if nbrs:
         st.markdown("##### Nearest lookalikes in the catalog")
         cols = st.columns(max(5, len(nbrs[:6])))
