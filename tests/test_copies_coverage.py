@@ -295,6 +295,19 @@ def test_a_product_the_catalog_lacks_is_outside_and_a_new_top_is_not(tops, share
     assert "OUTSIDE_CATALOG" not in [f.code for f in rep.flags]
 
 
+def _package_catalog(tmp_path: Path, n: int) -> Path:
+    """A catalog of ``n`` synthetic package shots (:func:`_package`), built in ``tmp_path``."""
+    from analyzer.search.catalog import build_catalog
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(n):
+        Image.fromarray(_package(i)).save(src / f"pack{i}.jpg", quality=92)
+    out = tmp_path / "cat"
+    build_catalog(src, out, progress=False)
+    return out
+
+
 def test_search_flags_a_copy_by_registration_alone(tmp_path):
     """End to end, no shared data: a catalog of six package shots; with the signature thresholds
     switched off, a shrunk, mirrored, cropped and stamped copy of one is still a NEAR_DUPLICATE
@@ -302,15 +315,9 @@ def test_search_flags_a_copy_by_registration_alone(tmp_path):
     and another package is not a copy of anything."""
     from dataclasses import replace
 
-    from analyzer.search.catalog import build_catalog
     from analyzer.search.integration import SearchContext
 
-    src = tmp_path / "src"
-    src.mkdir()
-    for i in range(6):
-        Image.fromarray(_package(i)).save(src / f"pack{i}.jpg", quality=92)
-    out = tmp_path / "cat"
-    build_catalog(src, out, progress=False)
+    out = _package_catalog(tmp_path, 6)
     ctx = SearchContext.open(out, device="cpu")
     rule = replace(ctx.cfg.duplicates, phash_max=-1, phash_strict=-1, similarity=2.0,
                    similarity_strict=2.0)
@@ -332,15 +339,9 @@ def test_catalog_class_profile_is_computed_once_and_cached_on_disk(tmp_path, mon
     on the same catalog reads it from the catalog's cache instead (and a changed catalog gets a
     new one)."""
     from analyzer.embed import backbone
-    from analyzer.search.catalog import build_catalog
     from analyzer.search.integration import SearchContext
 
-    src = tmp_path / "src"
-    src.mkdir()
-    for i in range(4):
-        Image.fromarray(_package(i)).save(src / f"pack{i}.jpg", quality=92)
-    out = tmp_path / "cat"
-    build_catalog(src, out, progress=False)
+    out = _package_catalog(tmp_path, 4)
     calls: list[int] = []
     real = backbone.class_probabilities
 

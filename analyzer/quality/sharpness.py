@@ -81,6 +81,20 @@ def directional_blur(sigma: np.ndarray, theta: np.ndarray, percentile: float, n_
     return best, ang, cnt
 
 
+def _central_window(box: tuple[int, int, int, int], max_side: int,
+                    *arrays: np.ndarray) -> list[np.ndarray]:
+    """Each array cut to ``box`` and then to its central window at most ``max_side`` long on
+    each axis (the same window for all)."""
+    x0, y0, x1, y1 = box
+    out = [a[y0:y1, x0:x1] for a in arrays]
+    h, w = out[0].shape[:2]
+    if max(h, w) > max_side:
+        cy, cx = h // 2, w // 2
+        hh, hw = min(h, max_side) // 2, min(w, max_side) // 2
+        out = [a[cy - hh:cy + hh, cx - hw:cx + hw] for a in out]
+    return out
+
+
 def detail_spectrum(gray: np.ndarray, box: tuple[int, int, int, int],
                     factors: tuple[float, ...], max_side: int = 640) -> tuple[np.ndarray, float]:
     """Share of the fine detail that survives a round trip through each size in ``factors``.
@@ -94,15 +108,9 @@ def detail_spectrum(gray: np.ndarray, box: tuple[int, int, int, int],
     resampling detection of Popescu & Farid ("Exposing digital forgeries by detecting traces of
     resampling", IEEE TSP 53(2), 2005) reduced to the one question a seller needs answered.
     """
-    x0, y0, x1, y1 = box
-    crop = gray[y0:y1, x0:x1]
-    h, w = crop.shape
     # a central window at most max_side long keeps the cost fixed; the detail is local anyway
-    if max(h, w) > max_side:
-        cy, cx = h // 2, w // 2
-        hh, hw = min(h, max_side) // 2, min(w, max_side) // 2
-        crop = crop[cy - hh:cy + hh, cx - hw:cx + hw]
-        h, w = crop.shape
+    (crop,) = _central_window(box, max_side, gray)
+    h, w = crop.shape
     if min(h, w) < 32:
         return np.ones(len(factors)), 0.0
     d = []
@@ -134,15 +142,7 @@ def noise_sigma(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, 
     blown highlight, crushed black) carry no noise and are left out; a central window at most
     ``max_side`` long keeps the cost fixed.
     """
-    x0, y0, x1, y1 = box
-    crop = gray[y0:y1, x0:x1]
-    reg = region[y0:y1, x0:x1]
-    h, w = crop.shape
-    if max(h, w) > max_side:
-        cy, cx = h // 2, w // 2
-        hh, hw = min(h, max_side) // 2, min(w, max_side) // 2
-        crop = crop[cy - hh:cy + hh, cx - hw:cx + hw]
-        reg = reg[cy - hh:cy + hh, cx - hw:cx + hw]
+    crop, reg = _central_window(box, max_side, gray, region)
     if min(crop.shape) < 16:
         return 0.0
     g = crop * 255.0
