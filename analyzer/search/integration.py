@@ -190,6 +190,34 @@ def _cache_dirs(root: Path) -> list[Path]:
     return [root / "cache", user]
 
 
+def _cache_read(root: Path, name: str, read: Callable[[Path], Any]) -> Any:
+    """``read(path)`` of the first readable cache file ``name`` for the catalog at ``root``
+    (None when there is none; an unreadable one is logged and skipped)."""
+    for d in _cache_dirs(root):
+        p = d / name
+        if p.is_file():
+            try:
+                return read(p)
+            except (OSError, ValueError):
+                log.warning("ignoring unreadable cache file %s", p)
+    return None
+
+
+def _cache_write(root: Path, name: str, write: Callable[[Path], Any],
+                 suffix: str = ".tmp") -> None:
+    """``write(tmp)`` then an atomic rename to ``name`` in the first writable cache folder of
+    the catalog at ``root`` (its own ``cache/``, else the user's); nothing when none is."""
+    for d in _cache_dirs(root):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            tmp = d / f"{name}.{os.getpid()}{suffix}"
+            write(tmp)
+            os.replace(tmp, d / name)
+            return
+        except OSError:
+            continue
+
+
 class SearchContext:
     """One catalog, ready to rank and compare uploads against (see the module docstring)."""
 
@@ -291,25 +319,21 @@ class SearchContext:
                "sample": self.cfg.coverage.semantic_sample, "model": MODEL_NAME, "version": 1}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
         name = f"class_profile-{digest.hexdigest()[:16]}.npy"
-        dirs = _cache_dirs(Path(self.catalog.root))
-        for d in dirs:
-            try:
-                prof = np.load(d / name)
-                if prof.ndim == 1 and prof.dtype.kind == "f":
-                    return prof
-            except (OSError, ValueError):
-                continue
+        root = Path(self.catalog.root)
+
+        def read(p: Path) -> np.ndarray:
+            prof = np.load(p)
+            if prof.ndim != 1 or prof.dtype.kind != "f":
+                raise ValueError("not a class profile")
+            return prof
+
+        cached = _cache_read(root, name, read)
+        if cached is not None:
+            return cached
         prof = self._compute_class_profile()
         if isinstance(prof, np.ndarray):
-            for d in dirs:
-                try:
-                    d.mkdir(parents=True, exist_ok=True)
-                    tmp = d / f"{name}.{os.getpid()}.tmp.npy"
-                    np.save(tmp, prof)
-                    os.replace(tmp, d / name)
-                    break
-                except OSError:
-                    continue
+            # np.save appends .npy to a name without it: the temporary file keeps the suffix
+            _cache_write(root, name, lambda p: np.save(p, prof), suffix=".npy")
         return prof
 
     def _compute_class_profile(self) -> np.ndarray | bool:
@@ -374,25 +398,12 @@ class SearchContext:
             if self.cfg.n_baseline_products <= 0:  # no percentile asked for: nothing to cache
                 self._rank_baseline = self._compute_rank_baseline()
                 return self._rank_baseline
-            name = self._baseline_cache_name()
-            for d in _cache_dirs(Path(self.catalog.root)):
-                p = d / name
-                if p.is_file():
-                    try:
-                        self._rank_baseline = json.loads(p.read_text(encoding="utf-8"))
-                        return self._rank_baseline
-                    except (OSError, ValueError):
-                        log.warning("ignoring unreadable rank baseline cache %s", p)
-            data = self._compute_rank_baseline()
-            for d in _cache_dirs(Path(self.catalog.root)):
-                try:
-                    d.mkdir(parents=True, exist_ok=True)
-                    tmp = d / (name + f".{os.getpid()}.tmp")
-                    tmp.write_text(json.dumps(data), encoding="utf-8")
-                    os.replace(tmp, d / name)
-                    break
-                except OSError:
-                    continue
+            root, name = Path(self.catalog.root), self._baseline_cache_name()
+            data = _cache_read(root, name, lambda p: json.loads(p.read_text(encoding="utf-8")))
+            if data is None:
+                data = self._compute_rank_baseline()
+                _cache_write(root, name, lambda p: p.write_text(json.dumps(data),
+                                                                encoding="utf-8"))
             self._rank_baseline = data
             return data
 
