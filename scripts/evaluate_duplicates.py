@@ -62,6 +62,13 @@ def features(emb, imgs: list[np.ndarray]) -> dict[str, np.ndarray]:  # type: ign
     return {"e": e[:n], "em": e[n:], "h": np.array([s.hashes for s in sigs], dtype=np.uint64)}
 
 
+def with_features(emb, imgs: list[np.ndarray], **columns: list) -> dict:  # type: ignore[no-untyped-def]
+    """:func:`features` of ``imgs`` plus per-query ``columns`` (as arrays)."""
+    d = features(emb, imgs)
+    d.update({k: np.array(v) for k, v in columns.items()})
+    return d
+
+
 def cached(name: str, fn):  # type: ignore[no-untyped-def]
     CACHE.mkdir(parents=True, exist_ok=True)
     p = CACHE / f"{name}.npz"
@@ -102,9 +109,7 @@ def luma_sets(cat, emb, per_family: int, n_products: int,  # type: ignore[no-unt
 
     def pos() -> dict:
         imgs, src, fam, pids = pos_images()
-        d = features(emb, imgs)
-        d.update(src=np.array(src), fam=np.array(fam), pid=np.array(pids))
-        return d
+        return with_features(emb, imgs, src=src, fam=fam, pid=pids)
 
     def neg_images() -> tuple[list, list, list]:
         imgs, src, pids = [], [], []
@@ -122,9 +127,7 @@ def luma_sets(cat, emb, per_family: int, n_products: int,  # type: ignore[no-unt
 
     def neg() -> dict:
         imgs, src, pids = neg_images()
-        d = features(emb, imgs)
-        d.update(src=np.array(src), pid=np.array(pids))
-        return d
+        return with_features(emb, imgs, src=src, pid=pids)
 
     E = cat.embeddings.astype(np.float32)
 
@@ -153,10 +156,7 @@ def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-de
     names = sorted(icon)
 
     def cat() -> dict:
-        imgs = [load_image(icon[n]).rgb for n in names]
-        d = features(emb, imgs)
-        d["name"] = np.array(names)
-        return d
+        return with_features(emb, [load_image(icon[n]).rgb for n in names], name=names)
 
     def pos_images() -> tuple[list, list, list]:
         imgs, src, fam = [], [], []
@@ -176,9 +176,7 @@ def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-de
 
     def pos() -> dict:
         imgs, src, fam = pos_images()
-        d = features(emb, imgs)
-        d.update(src=np.array(src), fam=np.array(fam))
-        return d
+        return with_features(emb, imgs, src=src, fam=fam)
 
     lines = [ln for ln in (g / "val.txt").read_text().splitlines() if ln.strip()]
     pick = np.random.default_rng(0).choice(len(lines), min(n_neg, len(lines)), replace=False)
@@ -193,9 +191,7 @@ def grocery_sets(emb, n_neg: int, per_family: int,  # type: ignore[no-untyped-de
 
     def neg() -> dict:
         imgs, src = neg_images()
-        d = features(emb, imgs)
-        d["src"] = np.array(src)
-        return d
+        return with_features(emb, imgs, src=src)
 
     gc = cached("grocery_cat", cat)
 

@@ -51,6 +51,16 @@ def tops_catalog(shared_data: Path, base: Path) -> Path:
         return out
 
 
+def tops_context(shared_data: Path, base: Path, **overrides: int):  # type: ignore[no-untyped-def]
+    """(a SearchContext on :func:`tops_catalog` with these search ``overrides``, the luma Tops
+    rows); each test module's ``tops`` fixture opens its own."""
+    from analyzer.search.integration import SearchContext
+
+    ctx = SearchContext.open(tops_catalog(shared_data, base), device="cpu",
+                             overrides=dict(overrides))
+    return ctx, luma_tops(shared_data)
+
+
 def degrade(rgb: np.ndarray, mask: np.ndarray, background: np.ndarray) -> np.ndarray:
     """The same product as a careless seller shoots it: small in the frame (40%), on a cluttered
     background, out of focus."""

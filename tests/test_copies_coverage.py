@@ -14,7 +14,7 @@ from PIL import Image
 from analyzer.search import coverage as cover
 from analyzer.search import duplicates as copies
 from analyzer.search.shopper_sim import background_kind, load_backgrounds
-from tests.rank_helpers import luma_tops, main_image, tops_catalog
+from tests.rank_helpers import main_image, tops_context
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from copy_families import FAMILIES, make_copy  # noqa: E402
@@ -234,12 +234,8 @@ def test_background_kind_fits_the_category():
 
 @pytest.fixture(scope="module")
 def tops(shared_data, tmp_path_factory):
-    from analyzer.search.integration import SearchContext
-
-    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
-    ctx = SearchContext.open(root, device="cpu", overrides={
-        "n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 0})
-    return ctx, luma_tops(shared_data)
+    return tops_context(shared_data, tmp_path_factory.getbasetemp(), n_queries=4,
+                        n_peer_queries=4, n_baseline_products=0)
 
 
 def _analyzed(data: bytes, name: str):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from analyzer.search import differentiation as diff
 from analyzer.search.rank import ProductGroups
-from tests.rank_helpers import luma_tops, main_image, tops_catalog
+from tests.rank_helpers import main_image, tops_context
 
 
 def test_hamming_of_hex_hashes():
@@ -58,12 +58,8 @@ def test_knn_distance_and_uniqueness_of_an_outlier():
 
 @pytest.fixture(scope="module")
 def tops(shared_data, tmp_path_factory):
-    from analyzer.search.integration import SearchContext
-
-    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
-    ctx = SearchContext.open(root, device="cpu", overrides={
-        "n_queries": 4, "n_peer_queries": 4, "n_baseline_products": 0})
-    return ctx, luma_tops(shared_data)
+    return tops_context(shared_data, tmp_path_factory.getbasetemp(), n_queries=4,
+                        n_peer_queries=4, n_baseline_products=0)
 
 
 def _analyzed(path_or_bytes, name="upload.jpg"):

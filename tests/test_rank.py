@@ -14,7 +14,13 @@ from analyzer.search.rank import (
     search_score,
     virtual_ranks,
 )
-from tests.rank_helpers import degrade, luma_tops, main_image, studio_shots_outside, tops_catalog
+from tests.rank_helpers import (
+    degrade,
+    main_image,
+    studio_shots_outside,
+    tops_catalog,
+    tops_context,
+)
 
 
 def test_product_groups_best_matches_a_plain_loop():
@@ -69,13 +75,9 @@ def img_bytes(rgb: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def tops(shared_data, tmp_path_factory):
-    from analyzer.search.integration import SearchContext
-
-    root = tops_catalog(shared_data, tmp_path_factory.getbasetemp())
     # every other Top of the catalog is a peer query: the comparison has no sampling noise
-    ctx = SearchContext.open(root, device="cpu", overrides={
-        "n_queries": 8, "n_peer_queries": 32, "n_baseline_products": 0})
-    return ctx, luma_tops(shared_data)
+    return tops_context(shared_data, tmp_path_factory.getbasetemp(), n_queries=8,
+                        n_peer_queries=32, n_baseline_products=0)
 
 
 @pytest.mark.shared
