@@ -282,3 +282,23 @@ def test_inference_backbone_matches_the_plain_model():
     assert fa.shape == fb.shape == (2, 1280, 7, 7)
     assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
     assert a.abs().max() > 0.1
+    # The in-place activations must not touch a tensor read again (a block's input, a kept tap):
+    # the second call on the same input gives the same features.
+    assert all(m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU6))
+    with torch.inference_mode():
+        again, kept = feature_maps(model, x, (7,))
+        again2, kept2 = feature_maps(model, x, (7,))
+    assert torch.equal(again, fa) and torch.equal(again2, fa) and torch.equal(kept[7], kept2[7])
+
+
+def test_search_layer_runs_numpy_with_one_blas_thread():
+    """OpenBLAS's spinning second thread cost ~20% of enrich()'s CPU on its small products:
+    loading the embedder limits numpy's BLAS to one thread (LISTING_LENS_BLAS_THREADS)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from analyzer.embed.base import configure_torch_threads
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        configure_torch_threads()
+        blas = [d for d in threadpool_info() if d["user_api"] == "blas"]
+        assert blas and all(d["num_threads"] == 1 for d in blas)

@@ -74,6 +74,23 @@ def configure_torch_threads() -> None:
         n = min(2, os.cpu_count() or 1)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    limit_blas_threads()
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread for numpy (``LISTING_LENS_BLAS_THREADS`` overrides it).
+
+    The search layer's matrix products are small (a few dozen queries against a catalog's
+    vectors, the embedding head): OpenBLAS's second thread spins waiting for work that takes
+    ~3 ms, and on a busy machine those spins cost more CPU than the products themselves
+    (``enrich()``: 1.20 -> 0.95 s CPU per image with one BLAS thread, benchmarks/bench_rank.py).
+    Set at run time with threadpoolctl: the environment variable works only before numpy loads,
+    which in a worker process or the dashboard it already has.
+    """
+    n = int(os.environ.get("LISTING_LENS_BLAS_THREADS", "1") or 1)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=max(1, n), user_api="blas")
 
 
 def check_images(images: list[np.ndarray]) -> None:
