@@ -130,3 +130,28 @@ def test_other_products_are_not_duplicates_and_lookalikes_are_named(tops, shared
     top = report.differentiation["nearest"][0]
     assert top["product_id"] in flag.message and top["title"] in flag.message
     assert f"{top['similarity']:.2f}" in flag.message and flag.fix
+
+
+def test_one_near_duplicate_flag_per_copied_listing():
+    """A listing's photos are often one shot recoloured: an upload copying three of them gets one
+    NEAR_DUPLICATE naming the listing and counting the others, not three rows (the card, JSON,
+    CSV and PDF all read these flags)."""
+    from analyzer.search.integration import SearchContext
+    from analyzer.search.search_config import SearchConfig
+
+    ctx = SearchContext.__new__(SearchContext)
+    ctx.cfg = SearchConfig.from_thresholds()
+    pk = str(ctx.cfg.primary_k)
+    search = {"top_k_share": {pk: 1.0}, "percentile": 90.0, "outside_catalog": False}
+
+    def dup(pid: str, image: str, sim: float) -> dict:
+        return {"product_id": pid, "title": f"title {pid}", "image": image, "similarity": sim,
+                "phash_distance": 4, "same_file": False, "registered": None}
+
+    d = {"uniqueness": 80.0, "nearest": [],
+         "near_duplicates": [dup("P1", "a.jpg", 0.97), dup("P1", "b.jpg", 0.95),
+                             dup("P2", "c.jpg", 0.93), dup("P1", "d.jpg", 0.92)]}
+    flags = [f for f in ctx._flags(search, d, None) if f.code == "NEAR_DUPLICATE"]
+    assert len(flags) == 2
+    assert "(P1, a.jpg" in flags[0].message and "also copies 2 other photos" in flags[0].message
+    assert "(P2, c.jpg" in flags[1].message and "also copies" not in flags[1].message

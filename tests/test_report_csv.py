@@ -98,7 +98,7 @@ def test_write_csv_matches_csv_bytes_and_streams_a_generator(results, tmp_path: 
 
 def test_outside_catalog_is_a_column_and_the_pdf_gives_no_rank() -> None:
     from analyzer.report.csv import search_figures
-    from analyzer.report.pdf import _search_lines
+    from analyzer.report.pdf import _bar_keys, _search_lines
 
     r = {"file": "shoe.jpg", "ok": True,
          "search": {"median_rank": 120, "top_k_share": {"10": 0.0}, "primary_k": 10,
@@ -108,6 +108,8 @@ def test_outside_catalog_is_a_column_and_the_pdf_gives_no_rank() -> None:
     assert search_figures(r)["search_outside_catalog"] is True
     lines = _search_lines(r)
     assert "does not cover the product" in lines[0] and "median rank" not in " ".join(lines)
+    assert "search" not in _bar_keys(r) and "differentiation" not in _bar_keys(r)
     r["search"]["outside_catalog"] = False
     assert search_figures(r)["search_outside_catalog"] is False
     assert "median rank 120" in _search_lines(r)[0]
+    assert _bar_keys(r)[-2:] == ["search", "differentiation"]

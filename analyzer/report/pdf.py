@@ -572,6 +572,16 @@ def _fix_block(r: dict[str, Any]) -> Flowable | None:
     return t
 
 
+def _bar_keys(r: dict[str, Any]) -> list[str]:
+    """The score bars of one result's page, in order."""
+    keys = ["overall", *CHECK_MODULES, "search", "differentiation"]
+    if (r.get("search") or {}).get("outside_catalog"):
+        # A catalog that lacks the product gives it no meaningful search or differentiation
+        # score: a "Search 0" bar would read as a verdict on the photo (the text says why).
+        keys = keys[:-2]
+    return keys
+
+
 def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
             lookalike: Callable[[dict[str, Any]], Any] | None) -> Flowable:
     name = r.get("file", "")
@@ -583,8 +593,7 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
     thumb = _fit_image(_thumb_for(r, thumbnails), thumb_w, thumb_w) or _placeholder(
         thumb_w, thumb_w)
 
-    keys = ["overall", *CHECK_MODULES, "search", "differentiation"]
-    bars = ScoreBars(r.get("scores") or {}, CONTENT_W - thumb_w - 50 * mm, keys)
+    bars = ScoreBars(r.get("scores") or {}, CONTENT_W - thumb_w - 50 * mm, _bar_keys(r))
     badge = GradeBadge(r.get("grade", ""), 30)
     gain_txt = (f"Expected gain <b>+{g.points:.0f}</b>"
                 + (f"<br/>grade {escape(g.grade_now)} &#8594; {escape(g.grade_after)}"

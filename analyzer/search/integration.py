@@ -790,13 +790,21 @@ class SearchContext:
                 "show what sets your product apart: a distinctive angle or detail, its colour "
                 "or pattern filling the frame, a different pose or styling than these listings",
                 "differentiation"))
-        for dup in d["near_duplicates"][:3]:
+        # One flag per copied listing, not per copied photo: a listing's photos are often the
+        # same shot recoloured, and three rows naming one listing read as three problems.
+        by_product: dict[str, list[dict[str, Any]]] = {}
+        for dup in d["near_duplicates"]:
+            by_product.setdefault(str(dup["product_id"]), []).append(dup)
+        for group in list(by_product.values())[:3]:
+            dup = group[0]
             how = "the same file as" if dup["same_file"] else "a near-copy of"
+            more = (f"; it also copies {len(group) - 1} other photo"
+                    f"{'s' if len(group) > 2 else ''} of that listing" if len(group) > 1 else "")
             flags.append(Flag(
                 "NEAR_DUPLICATE", mkt.severity("NEAR_DUPLICATE"),
                 f"this photo is {how} catalog listing '{dup['title']}' ({dup['product_id']}, "
                 f"{dup['image']}; pHash distance {dup['phash_distance']}/64, similarity "
-                f"{dup['similarity']:.3f})",
+                f"{dup['similarity']:.3f}){more}",
                 "if that listing is yours, this is expected; if not, someone uses your photo "
                 "(report it to the marketplace) or you use theirs: marketplaces hide duplicate "
                 "images, so shoot your own photo", "differentiation"))
