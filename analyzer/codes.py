@@ -53,6 +53,7 @@ class FlagCode(_StrEnum):
     BLURRY = "BLURRY"
     UPSCALED = "UPSCALED"
     NOISY = "NOISY"
+    COMPRESSED = "COMPRESSED"
     OVEREXPOSED = "OVEREXPOSED"
     UNDEREXPOSED = "UNDEREXPOSED"
     COLOR_CAST = "COLOR_CAST"
@@ -91,6 +92,7 @@ FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.BLURRY: "sharpness",
     FlagCode.UPSCALED: "sharpness",
     FlagCode.NOISY: "sharpness",
+    FlagCode.COMPRESSED: "sharpness",
     FlagCode.OVEREXPOSED: "exposure",
     FlagCode.UNDEREXPOSED: "exposure",
     FlagCode.COLOR_CAST: "exposure",

@@ -662,6 +662,8 @@ def family_specs() -> dict[str, FamilySpec]:
     blur_codes = ("BLURRY", "UPSCALED")
     over_codes = ("TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE")
     specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1) for f in BLUR_FAMILIES}
+    for f in ("jpeg", "jpeg_file"):  # lost detail in 8 x 8 blocks: COMPRESSED's job
+        specs[f] = FamilySpec("sharpness", ("COMPRESSED", *blur_codes), "laplacian_var", 1)
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
@@ -730,9 +732,9 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
             others = [c for pp, c in props if pp != p]
             res = fn(im, rng, others)
             tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")  # two runs may make the same set
-            # every family is saved near-losslessly: the jpeg family's low quality is in its
-            # pixels (a low-quality photo re-saved), so the file's own tables say 95
-            res.save(tmp, quality=95)
+            # every family is saved near-losslessly but jpeg_file: the jpeg family's low
+            # quality is in its pixels (a low-quality photo re-saved), its file's tables say 95
+            res.save(tmp, quality=qf.SAVE_QUALITY.get(family, lambda _r: 95)(rng))
             tmp.replace(q)
         out.append(q)
     return out
@@ -815,7 +817,7 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
                   + " | ".join(cell(r, sp, "base", "%.3f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "hit", "%.0f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "clean_false", "%.0f") for sp in sps) + " |")
-    codes = ["BLURRY", "UPSCALED", "NOISY", "UNDEREXPOSED", "CLUTTERED_BACKGROUND",
+    codes = ["BLURRY", "UPSCALED", "NOISY", "COMPRESSED", "UNDEREXPOSED", "CLUTTERED_BACKGROUND",
              "TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE"]
     print("\nFalse flags on the clean photos of each split (%)\n")
     print("| split | n | " + " | ".join(codes) + " |")

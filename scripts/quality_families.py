@@ -11,7 +11,10 @@ Families (name: what a seller's photo suffers):
 - ``defocus``: a disk (pill-box) kernel, radius 2-6 px per 1000 px (an out-of-focus lens).
 - ``motion``: a line kernel at any angle, 0.5-2.5% of the long side (a phone shake).
 - ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
-- ``jpeg``: re-encoded at JPEG quality 15-40.
+- ``jpeg``: re-encoded at JPEG quality 15-40 (the copy is then saved at 95 like every family:
+  the damage is in the pixels, the file's tables say 95).
+- ``jpeg_file``: the clean photo saved once at JPEG quality 15-40 (the file's own tables say so;
+  ``SAVE_QUALITY``).
 - ``noise``: sensor noise, luma sd 6-18 levels plus chroma noise.
 - ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
   (a phone's auto gain).
@@ -153,6 +156,11 @@ def jpeg(im: Image.Image, rng: random.Random, props: list | None = None) -> Imag
     buf = io.BytesIO()
     im.convert("RGB").save(buf, format="JPEG", quality=rng.randint(15, 40))
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def jpeg_file(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The photo as it is: its defect is the quality it is saved at (``SAVE_QUALITY``)."""
+    return im.convert("RGB")
 
 
 def _noise(a: np.ndarray, rng: random.Random, sd: float) -> np.ndarray:
@@ -400,13 +408,19 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
 
 
 # name -> (generator, check that should see it, flag codes that count as a hit)
-BLUR_FAMILIES = ["gauss", "defocus", "motion", "upscale", "jpeg", "noise", "lowlight"]
+BLUR_FAMILIES = ["gauss", "defocus", "motion", "upscale", "jpeg", "jpeg_file", "noise",
+                 "lowlight"]
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
 GENERATORS = {
     "gauss": gauss, "defocus": defocus, "motion": motion, "upscale": upscale, "jpeg": jpeg,
+    "jpeg_file": jpeg_file,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "pair": pair, "text": text,
     "watermark": watermark, "badge": badge,
 }
+
+# The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded
+# rng (every other family: 95, near-lossless, so its defect is only what the generator made).
+SAVE_QUALITY = {"jpeg_file": lambda rng: rng.randint(15, 40)}

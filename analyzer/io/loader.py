@@ -20,6 +20,7 @@ from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from analyzer.config import limits
 from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.io import jpeg
 
 try:  # HEIC/HEIF (iPhone photos) when the wheel is available.
     import pillow_heif
@@ -102,6 +103,10 @@ class LoadedImage:
     exif_orientation: int = 1
     icc_profile_name: str | None = None
     notes: list[str] = field(default_factory=list)
+    # IJG quality of the file's JPEG tables, and of an earlier save read from the pixels'
+    # 8 x 8 grid (analyzer/io/jpeg.py); None when not a JPEG or when there is no evidence.
+    jpeg_quality: float | None = None
+    jpeg_history_quality: float | None = None
 
     @property
     def scale(self) -> float:
@@ -474,11 +479,13 @@ def load_image(source: str | Path | bytes, name: str | None = None,
         notes.append(f"animated {fmt} with {n_frames} frames: analysed the first frame")
     original_mode = im.mode
 
+    full_size = (w0, h0)
     # JPEG can decode at 1/2, 1/4, 1/8 scale for free: big photos load fast and small.
     if fmt == "JPEG" and max(w0, h0) > working * 2:
         im.draft(im.mode, (max(1, w0 * working // max(w0, h0)),
                            max(1, h0 * working // max(w0, h0))))
     _decode(im, label)
+    jpeg_q, jpeg_hist = _jpeg_compression(im, fmt, full_size)
     orientation = _read_orientation(im, notes)
     if orientation in (5, 6, 7, 8):  # original size after rotation, in original pixels
         w0, h0 = h0, w0
@@ -534,7 +541,30 @@ def load_image(source: str | Path | bytes, name: str | None = None,
         exif_orientation=orientation,
         icc_profile_name=icc_name,
         notes=notes,
+        jpeg_quality=jpeg_q,
+        jpeg_history_quality=jpeg_hist,
     )
+
+
+def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
+                      ) -> tuple[float | None, float | None]:
+    """(quality of the file's tables, quality of an earlier save) of a decoded JPEG.
+
+    The earlier save is read on the decoded pixels' own 8 x 8 grid, before any rotation or
+    shrinking moves it, from a central window (the product's usual place) at most 1024 px
+    square; a JPEG decoded at a reduced scale (draft) has no grid left to read."""
+    if fmt != "JPEG":
+        return None, None
+    table = jpeg.table_quality(getattr(im, "quantization", None))
+    if im.size != full_size or im.mode not in ("RGB", "L"):
+        return table, None
+    w, h = im.size
+    cw, ch = min(w, 1024) // 8 * 8, min(h, 1024) // 8 * 8
+    x0, y0 = (w - cw) // 16 * 8, (h - ch) // 16 * 8  # multiples of 8: the grid stays at (0, 0)
+    window = np.asarray(im.crop((x0, y0, x0 + cw, y0 + ch)))
+    if window.ndim == 2:
+        window = window[..., None]
+    return table, jpeg.history_quality(window)
 
 
 def struct_error() -> type[Exception]:

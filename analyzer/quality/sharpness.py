@@ -17,7 +17,14 @@ size: it is judged on the pixels it has (the resolution check judges how many).
 Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so a
 shallow depth of field is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0);
 the lowest of that, the worst direction's, the missing-detail and the sensor-noise scores
-(``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) is the check's score.
+(``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) and the JPEG-compression
+score is the check's score.
+
+JPEG compression (``COMPRESSED``): the lower of the IJG quality of the file's own tables and of an
+earlier save read from the pixels' 8 x 8 grid (:mod:`analyzer.io.jpeg`, measured by the loader on
+the original pixels, since the working copy's resize erases the grid), ramped from
+``jpeg_quality_good`` (100) to ``jpeg_quality_bad`` (0). A photo saved at quality 30 and then
+re-saved at 95 has the detail of the first save: its file says 95, its grid says 30.
 """
 
 from __future__ import annotations
@@ -203,8 +210,15 @@ def effective_factor(share: float, th: dict) -> float:
     return float(min(1.0, max(0.05, share / float(th["detail_ref"]))))
 
 
+def jpeg_quality(ctx: ImageContext) -> float:
+    """The coarsest JPEG save the original shows (IJG quality), nan when unknown."""
+    qs = [q for q in (ctx.image.jpeg_quality, ctx.image.jpeg_history_quality) if q is not None]
+    return float(min(qs)) if qs else float("nan")
+
+
 def score_all(m: dict[str, float], th: dict) -> float:
-    """The lowest of the pooled edge blur, the worst direction's and the detail scores."""
+    """The lowest of the pooled edge blur, the worst direction's, the detail, the noise and the
+    JPEG-compression scores."""
     pooled = score(m["edge_blur_px"], th)
     worst = ramp(m["edge_blur_worst_dir_px"], float(th["dir_sigma_good"]),
                  float(th["dir_sigma_bad"]), top=100.0)
@@ -214,7 +228,10 @@ def score_all(m: dict[str, float], th: dict) -> float:
                       top=100.0)
     noise = ramp(m.get("noise_sd", 0.0), float(th["noise_good"]), float(th["noise_bad"]),
                  top=100.0)
-    return min(pooled, worst, detail, noise)
+    jpeg = m.get("jpeg_quality", float("nan"))
+    compressed = 100.0 if not np.isfinite(jpeg) else ramp(
+        jpeg, float(th["jpeg_quality_good"]), float(th["jpeg_quality_bad"]), top=100.0)
+    return min(pooled, worst, detail, noise, compressed)
 
 
 def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
@@ -256,6 +273,18 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"levels on its smooth parts (clean studio photos: {th['noise_good']} or less)",
             "Add light instead of raising the camera's ISO or brightening a dark photo "
             "afterwards; a tripod allows a longer exposure at low ISO.", NAME))
+    q = metrics.get("jpeg_quality", float("nan"))
+    if np.isfinite(q) and q < float(th["jpeg_quality_flag"]):
+        file_q = ctx.image.jpeg_quality
+        resaved = (f", then re-saved at quality {file_q:.0f}, which keeps the damage"
+                   if file_q is not None and file_q - q >= 10 else "")
+        out.append(ctx.flag(
+            "COMPRESSED",
+            f"the photo was saved as a heavily compressed JPEG (quality about {q:.0f} of 100"
+            f"{resaved}): fine detail and texture are lost to 8 x 8 pixel blocks",
+            "Upload the camera's original file, or export again from the original at JPEG "
+            "quality 85-95; re-saving a compressed copy at a higher quality does not bring the "
+            "detail back.", NAME))
     return out
 
 
@@ -292,6 +321,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "detail_energy": energy,
         "effective_factor": effective_factor(float(shares[ref_i]), th),
         "noise_sd": noise_sigma(ctx.gray, region, box, int(th["noise_max_side"])),
+        "jpeg_quality": jpeg_quality(ctx),
         "laplacian_var_product": eb.lapvar,
         "measure_scale": float(eb.scale),
         "region_fraction": eb.region_fraction,

@@ -1,0 +1,90 @@
+"""JPEG compression: the file's table quality, an earlier save read from the 8 x 8 grid, and the
+COMPRESSED flag of the sharpness check (analyzer/io/jpeg.py)."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from analyzer.engine import analyze
+from analyzer.io import jpeg
+from analyzer.io.loader import load_image
+
+
+def _photo(seed: int = 0, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A textured product on white: smooth random texture (every low DCT frequency present)
+    inside an ellipse, as a studio shot's product is."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    tex = cv2.GaussianBlur(rng.normal(0, 1, (h, w, 3)).astype(np.float32), (0, 0), 2.5)
+    tex = 128 + 60 * tex / tex.std()
+    img = np.full((h, w, 3), 255, np.float32)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 3, h // 3), 0, 0, 360, 1, -1)
+    img[mask > 0] = tex[mask > 0]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _jpeg(arr: np.ndarray, quality: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.mark.parametrize("q", [15, 30, 50, 75, 95])
+def test_table_quality_inverts_the_ijg_scaling(q):
+    im = Image.open(io.BytesIO(_jpeg(_photo(), q)))
+    assert jpeg.table_quality(im.quantization) == pytest.approx(q, abs=1)
+
+
+def test_table_quality_without_tables_is_unknown():
+    assert jpeg.table_quality(None) is None and jpeg.table_quality({}) is None
+
+
+@pytest.mark.parametrize("q", [20, 35])
+def test_an_earlier_low_quality_save_survives_a_high_quality_re_save(q):
+    resaved = _jpeg(_decoded(_jpeg(_photo(1), q)), 95)
+    assert jpeg.table_quality(Image.open(io.BytesIO(resaved)).quantization) > 90
+    hist = jpeg.history_quality(_decoded(resaved))
+    assert hist is not None and abs(hist - q) <= 8
+
+
+def test_a_good_save_reads_as_good_and_no_grid_as_unknown():
+    good = jpeg.history_quality(_decoded(_jpeg(_photo(2), 90)))
+    assert good is None or good >= 75
+    # Resized after the low-quality save (the grid moves): no evidence, never "bad".
+    small = cv2.resize(_decoded(_jpeg(_photo(2), 20)), (501, 377), interpolation=cv2.INTER_AREA)
+    hist = jpeg.history_quality(_decoded(_jpeg(small, 95)))
+    assert hist is None or hist >= 60
+    # Never compressed at all.
+    assert jpeg.history_quality(_photo(2)) is None
+
+
+def test_loader_reads_both_and_png_has_neither():
+    resaved = _jpeg(_decoded(_jpeg(_photo(3), 25)), 95)
+    img = load_image(resaved, name="resaved.jpg")
+    assert img.jpeg_quality == pytest.approx(95, abs=1)
+    assert img.jpeg_history_quality is not None and img.jpeg_history_quality < 40
+    buf = io.BytesIO()
+    Image.fromarray(_photo(3)).save(buf, "PNG")
+    png = load_image(buf.getvalue(), name="p.png")
+    assert png.jpeg_quality is None and png.jpeg_history_quality is None
+
+
+def test_compressed_flag_on_a_re_saved_low_quality_photo_only():
+    bad = analyze(_jpeg(_decoded(_jpeg(_photo(4), 25)), 95), name="bad.jpg")
+    good = analyze(_jpeg(_photo(4), 92), name="good.jpg")
+    sb, sg = bad.checks["sharpness"], good.checks["sharpness"]
+    flag = next(f for f in bad.flags if f.code == "COMPRESSED")
+    assert "re-saved at quality 95" in flag.message
+    assert sb.metrics["jpeg_quality"] < 40 and sb.score < 50
+    assert not any(f.code == "COMPRESSED" for f in good.flags)
+    assert sg.metrics["jpeg_quality"] >= 75 and sg.score > sb.score
