@@ -112,6 +112,11 @@ def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
     st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
     assert background.apply(st) is None
     assert (st.rgb == rgb).all() and "runs off the frame" in st.notes[0]
+    # Nor cropped to the part the mask found (the collar and sleeves): its extent is not known.
+    fplan = plan({"BACKGROUND_OFF_WHITE", "PRODUCT_TOO_SMALL"})
+    st_f, changes = apply_plan(rgb.copy(), mask, fplan, "amazon", set())
+    assert not changes and (st_f.rgb == rgb).all()
+    assert any(n.startswith("framing not changed: what lies around") for n in st_f.notes)
     # Not cut by the frame, but the "backdrop" is part pure white, part light: left alone too.
     rgb2, m2 = textured_box(backdrop=(255, 255, 255))
     rgb2[:450] = np.where(m2[:450, :, None] > 0, rgb2[:450], 232)

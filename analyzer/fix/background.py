@@ -134,6 +134,7 @@ def apply(state: FixState) -> Change | None:
     pure = float((mins >= 250).mean()) if len(mins) else 0.0
     pale = float(((mins >= 200) & (mins < 250)).mean()) if len(mins) else 0.0
     if pure >= float(th["mixed_pure_min"]) and pale >= float(th["mixed_pale_min"]):
+        state.extent_unknown = True
         state.notes.append(
             f"background not changed: {pure:.0%} of what lies around the product is already "
             f"pure white and {pale:.0%} is light but not white, which is most likely more of a "
@@ -141,6 +142,7 @@ def apply(state: FixState) -> Change | None:
         return None
     if sides >= 2 and light and (state.unplain_share >= float(th["sides_unplain_min"])
                                   or state.two_levels):
+        state.extent_unknown = True
         state.notes.append(
             f"background not changed: the product runs off the frame on {sides} sides and what "
             "is around it is light, so it may be more of the product (a white garment) rather "
