@@ -119,7 +119,9 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     regions under alpha 0.5 whose colour is unlike the backdrop (RGB distance over
     ``plain_rgb``) *in hue* (chromaticity I / (R + G + B) more than ``unlike_chroma`` from the
     backdrop's; a shadow is the backdrop darkened, with its chromaticity), that touch the product
-    and where the mask gave some probability (mean ``prob`` at least ``unsure_min``). Without
+    and where the mask gave some probability (mean ``prob`` at least ``unsure_min``), over a
+    light, near-neutral backdrop (the estimate's darkest channel at least ``light_px``, its
+    chromaticity within ``unlike_chroma`` of grey). Without
     this the matte reads such a region (a model's skin next to a garment, at probability 0.1-0.3)
     as half transparent: it is brightened towards white and punched with white holes where the
     probability dips under ``alpha_low``."""
@@ -130,9 +132,14 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     pr = cv2.resize(prob.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     bd = cv2.resize(backdrop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    chroma = np.linalg.norm(small / (small.sum(axis=2, keepdims=True) + 1.0)
-                            - bd / (bd.sum(axis=2, keepdims=True) + 1.0), axis=2)
-    unlike = (a < 0.5) & (np.linalg.norm(small - bd, axis=2) > float(th["plain_rgb"])) & (
+    c_bd = bd / (bd.sum(axis=2, keepdims=True) + 1.0)
+    chroma = np.linalg.norm(small / (small.sum(axis=2, keepdims=True) + 1.0) - c_bd, axis=2)
+    # Only over a studio-like backdrop, light and near neutral: on a red bed or a green bag the
+    # hue says nothing about what is product.
+    studio = (bd.min(axis=2) >= float(th["light_px"])) & (
+        np.abs(c_bd - 1.0 / 3.0).max(axis=2) <= float(th["unlike_chroma"]))
+    unlike = studio & (a < 0.5) & (
+        np.linalg.norm(small - bd, axis=2) > float(th["plain_rgb"])) & (
         chroma > float(th["unlike_chroma"]))
     unlike = cv2.morphologyEx(unlike.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     # Broad regions only: a soft edge, hair or fur (a band a few pixels wide) keeps its matte.
