@@ -116,7 +116,7 @@ def _grow_once(small: np.ndarray, p: np.ndarray, guess: np.ndarray, grad: np.nda
 def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
                        backdrop: np.ndarray, th: dict) -> np.ndarray:
     """``alpha`` set to 1 over the parts the mask was unsure of that are not backdrop: connected
-    regions under alpha 0.5 whose colour is unlike the backdrop (RGB distance over
+    regions under alpha 1 whose colour is unlike the backdrop (RGB distance over
     ``plain_rgb``) *in hue* (chromaticity I / (R + G + B) more than ``unlike_chroma`` from the
     backdrop's; a shadow is the backdrop darkened, with its chromaticity), that touch the product
     and where the mask gave some probability (mean ``prob`` at least ``unsure_min``), over a
@@ -138,7 +138,7 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     # hue says nothing about what is product.
     studio = (bd.min(axis=2) >= float(th["light_px"])) & (
         np.abs(c_bd - 1.0 / 3.0).max(axis=2) <= float(th["unlike_chroma"]))
-    unlike = studio & (a < 0.5) & (
+    unlike = studio & (a < 1.0) & (
         np.linalg.norm(small - bd, axis=2) > float(th["plain_rgb"])) & (
         chroma > float(th["unlike_chroma"]))
     unlike = cv2.morphologyEx(unlike.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
@@ -149,7 +149,7 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     n, labels = cv2.connectedComponents(unlike, connectivity=8)
     if n <= 1:
         return alpha
-    near = cv2.dilate((a >= 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    near = cv2.dilate((a >= 1.0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     idx = labels.ravel()
     count = np.bincount(idx, minlength=n).astype(np.float64)
     mean_p = np.bincount(idx, weights=pr.ravel(), minlength=n) / np.maximum(count, 1)
