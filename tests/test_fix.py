@@ -12,6 +12,7 @@ from PIL import Image
 from analyzer.config import marketplace
 from analyzer.fix import background, color, framing, output, props
 from analyzer.fix.cutout import grow_backdrop
+from analyzer.fix.guard import cut_explains
 from analyzer.fix.ops import whiten_background
 from analyzer.fix.plan import plan
 from analyzer.fix.rules import fix_rules
@@ -165,6 +166,14 @@ def test_a_whole_white_product_on_light_grey_is_cut_out_from_the_border_and_kept
     st2.doubt_checked = True
     background.apply(st2)
     assert (st2.rgb[product].min(axis=1) >= 250).mean() > 0.8
+    # A cut is trusted only when its solid part holds the folds the guard saw: the real cut does,
+    # a "cut" that is only the network of folds (growth over a garment's flat parts) does not.
+    th = fix_rules()["background"]
+    cut = grow_backdrop(rgb, mask, th)
+    assert cut is not None and cut_explains(rgb, mask, cut, th) >= th["explain_min"]
+    folds = (product & (np.abs(rgb[..., 0].astype(int) - 242) > 8)).astype(np.uint8)
+    network = np.maximum(mask, cv2.dilate(folds, np.ones((5, 5), np.uint8)).astype(np.float32))
+    assert cut_explains(rgb, mask, network, th) < th["explain_min"]
     # Nothing to grow from: the same product filling the frame (no plain border) is not cut.
     big = cv2.resize(rgb[200:700, 200:700], (900, 900), interpolation=cv2.INTER_NEAREST)
     bm = cv2.resize(mask[200:700, 200:700], (900, 900), interpolation=cv2.INTER_NEAREST)

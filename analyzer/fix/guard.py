@@ -31,6 +31,16 @@ def unplain_light(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
                   th: dict) -> tuple[float, float]:
     """The light, non-plain part of the would-be backdrop: (share of that backdrop, share of
     the frame)."""
+    odd, region = unplain_map(rgb, alpha, backdrop, th)
+    if region.sum() < 64:
+        return 0.0, 0.0
+    return float(odd.sum() / region.sum()), float(odd.mean())
+
+
+def unplain_map(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
+                th: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(the light non-plain pixels, the would-be backdrop away from the product's edge), both at
+    ``unplain_side`` px."""
     h, w = alpha.shape
     s = min(1.0, float(th["unplain_side"]) / max(h, w))
     size = (max(1, round(w * s)), max(1, round(h * s)))
@@ -40,11 +50,28 @@ def unplain_light(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
     r = max(1, round(float(th["unplain_band_frac"]) * max(size)))
     fg = cv2.dilate(fg, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     region = fg == 0
-    if region.sum() < 64:
-        return 0.0, 0.0
     odd = (np.abs(small - bd).max(axis=2) > float(th["unplain_rgb"])) & (
         small.min(axis=2) >= float(th["light_px"])) & region
-    return float(odd.sum() / region.sum()), float(odd.mean())
+    return odd, region
+
+
+def cut_explains(rgb: np.ndarray, prob: np.ndarray, cut: np.ndarray, th: dict) -> float:
+    """Share of the guard's evidence (the light non-plain pixels around the analysis's mask:
+    folds, seams, knit) that lies inside the *solid* part of the cut's product (opened by a disk
+    ``solid_frac`` of the long side wide). A cut that found a light product's body holds its
+    folds inside; one that grew over the flat parts of a garment leaves the folds as a thin
+    network at its edges, which the opening removes. 1.0 when there is no evidence."""
+    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
+    alpha = np.clip((prob - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    odd, _ = unplain_map(rgb, alpha, backdrop_field(rgb, alpha, int(th["backdrop_side"])), th)
+    if not odd.any():
+        return 1.0
+    h, w = odd.shape
+    solid = (cv2.resize(cut, (w, h), interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
+    r = max(1, round(float(th["solid_frac"]) * max(h, w)))
+    solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return float(solid[odd].mean())
 
 
 def two_levels(rgb: np.ndarray, alpha: np.ndarray, th: dict) -> bool:
@@ -91,8 +118,9 @@ def product_doubt(state: FixState) -> str | None:
     backdrop and the flat body of a light product the mask missed), the backdrop is grown from
     the frame's border instead
     (:func:`analyzer.fix.cutout.grow_backdrop`); when the guard, asked again with that cut, no
-    longer doubts it and the product it leaves does not run off the frame on two or more sides
-    (there the border may be more of a light garment), the cut replaces ``state.alpha`` (with a
+    longer doubts it, the product it leaves does not run off the frame on two or more sides
+    (there the border may be more of a light garment) and that product's solid part holds the
+    guard's evidence (:func:`cut_explains`), the cut replaces ``state.alpha`` (with a
     note) and the fixes go on.
     Also keeps, for the background's cropped-product guard, ``state.unplain_share`` (the light
     non-plain share of the would-be backdrop) and ``state.two_levels``, both from the analysis's
@@ -106,7 +134,8 @@ def product_doubt(state: FixState) -> str | None:
         cut = grow_backdrop(state.rgb, state.alpha, th)
         if (cut is not None and _doubt_of(state, cut, th)[0] is None
                 and sides_touched(cut >= 0.5, float(th["touch_band_frac"]),
-                                  float(th["touch_min"])) < 2):
+                                  float(th["touch_min"])) < 2
+                and cut_explains(state.rgb, state.alpha, cut, th) >= float(th["explain_min"])):
             state.alpha = cut
             state.notes.append(
                 "the mask found only part of a light product on a light backdrop: the backdrop "
