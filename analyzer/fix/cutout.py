@@ -26,7 +26,11 @@ Adams & Bischof, "Seeded region growing", IEEE TPAMI 16(6), 1994):
 The caller (:func:`analyzer.fix.guard.product_doubt`) keeps the product-erased guard as the last
 safety: the cut is used only when the guard, asked again with it, no longer doubts the mask, and
 when the product it leaves does not run off the frame on two or more sides (a light garment
-filling the frame: what lies at the border may be more of it).
+filling the frame: what lies at the border may be more of it), and when the solid part of that
+product holds the folds and seams that made the guard doubt
+(:func:`analyzer.fix.guard.cut_explains`: growth over a garment's flat parts leaves them as a
+thin network). Steps 2-4 run twice, the second time with the backdrop estimated from the first
+cut. Not used: GrabCut (Rother et al. 2004), which would need the same seeds and safety.
 
 Also here, for the background fix: :func:`keep_unlike_unsure`, what the mask was unsure of and
 does not look like the backdrop (a model's skin next to a garment) is kept whole, not half

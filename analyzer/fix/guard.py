@@ -14,7 +14,8 @@ any channel are folds, seams and knit of a light object, not backdrop. When they
 safely: those three fixes leave the photo alone (with a note) and the others (colour, output)
 still run. A plain backdrop (tinted, grey, a gradient, a vignette) has no such pixels, so the
 guard cannot fire there; a textured backdrop (a bed, a rug) around a product the mask is sure of
-stays under the ratio.
+stays under the ratio. Before refusing, the backdrop grown from the frame's border
+(:mod:`analyzer.fix.cutout`) is tried in place of the mask (see :func:`product_doubt`).
 """
 
 from __future__ import annotations
