@@ -18,16 +18,27 @@ parameters (seeded per image), made from the clean shot in linear light:
 - ``shrunk``: the product at 35-65% of its size on a white canvas of the photo's size, off centre;
 - ``shrunk_grey``: the same on a grey backdrop.
 
+- ``light_grey`` (the stand-in for real light-grey studio shots, of which ../shared has none): a
+  *light* product (any luma category, any colour variant whose non-white pixels have a median
+  darkest channel of at least 150 and a 25th percentile of 120: white, grey, pale garments,
+  bags, gear) on a light-grey sweep,
+  70-90% bright with a top-to-bottom fall-off of up to 10% and sensor noise (sigma 0.5-2 levels),
+  one photo per product, picked by a seeded draw from the split.
+
 The backdrop families keep the product: I' = I * (a + (1 - a) * B) with a the product mask of
 the clean shot, so shadows and soft edges stay as they were shot. ``real_grey``: luma photos (all
-views) whose own backdrop is light grey and flagged (found by the analysis, no edit).
+views) whose frame border is light grey (found by the analysis, no edit). ``amateur``: amateur
+clothing photos (clothing/images.csv, a seeded sample, no split), where the fix must not refuse
+or erase.
 
 Measures per family: background flags (BACKGROUND_NOT_WHITE / BACKGROUND_OFF_WHITE) before and
 after; PRODUCT_TOO_SMALL before and after; the product error: mean absolute difference (0-255,
 all channels) between the clean shot and the fixed photo inside the product box (box of the
 pixels with a channel under 245), both boxes resized to 256 x 256; the input's own error the same
 way (what the fix started from); upscaling (product box in the output larger than in the input
-by more than 1%); the sharpness score's change; how often the background fix was refused by
+by more than 1%); product erased (of the clean shot's product pixels, darkest channel under
+235, the share the fix made pure white, on photos whose frame it did not change); the
+sharpness score's change; how often the background fix was refused by
 one of its guards, and by the product-erased guard (analyzer/fix/guard.py). Baseline: the
 search what-if's edit
 (``whiten_background`` with the raw mask, then ``crop_to_fill`` to 85% on a square), graded
@@ -108,6 +119,11 @@ def backdrop(family: str, shape: tuple[int, int], rng: random.Random) -> np.ndar
         t = (xx / w - 0.5) * math.cos(ang) + (yy / h - 0.5) * math.sin(ang)
         t = ((t - t.min()) / (t.max() - t.min()))[..., None]
         return a * (1 - t) + b * t
+    if family == "light_grey":
+        c = pale(rng, (0.70, 0.90), (0, 0.02))
+        fall = rng.uniform(0.0, 0.10)
+        t = (yy / h)[..., None]
+        return c * (1 - fall * (t if rng.random() < 0.5 else 1 - t))
     if family == "vignette":
         c = pale(rng, (0.85, 0.97), (0, 0.04))
         edge = rng.uniform(0.5, 0.8)
@@ -140,7 +156,38 @@ def degrade(rgb: np.ndarray, alpha: np.ndarray, family: str, rng: random.Random)
         b = backdrop(family, (h, w), rng)
         a = alpha[..., None]
         out = lin * (a + (1 - a) * b)
-    return np.rint(linear_to_srgb(out) * 255).astype(np.uint8)
+    srgb = linear_to_srgb(out) * 255
+    if family == "light_grey":  # a real sweep is shot through a sensor: a little noise
+        srgb = srgb + np.random.default_rng(rng.randrange(2 ** 32)).normal(
+            0, rng.uniform(0.5, 2.0), srgb.shape)
+    return np.clip(np.rint(srgb), 0, 255).astype(np.uint8)
+
+
+def light_products(split: str, limit: int) -> list[tuple[Path, str]]:
+    """(photo, top category) of light products: per product of the split, the first colour
+    variant on white (median border darkest channel >= 250; the real grey shots are their own
+    family) whose non-white pixels (darkest channel under 245) cover 5-85% of the frame and have
+    a darkest channel of at least 150 at the median and 120 at the 25th percentile (light all
+    over, not a dark product with a soft light shadow); ``limit`` of them by a seeded draw."""
+    found = []
+    for r in luma_rows():
+        if split != "all" and split_of(r["product_key"]) != split:
+            continue
+        for im in r["images"].split("|"):
+            p = DATA / "luma" / im
+            a = np.asarray(Image.open(p).convert("RGB").reduce(8)).min(axis=2)
+            prod = a[a < 245]
+            rim = np.concatenate([a[:2].ravel(), a[-2:].ravel(), a[:, :2].ravel(),
+                                  a[:, -2:].ravel()])
+            if (0.05 <= len(prod) / a.size <= 0.85 and np.median(rim) >= 250
+                    and np.median(prod) >= 150 and np.percentile(prod, 25) >= 120):
+                cats = r["categories"]
+                top = ("Gear" if "Gear" in cats else "Tops" if "/Tops/" in cats
+                       else "Bottoms" if "/Bottoms/" in cats else cats.split("|")[0][:20])
+                found.append((p, top))
+                break
+    rng = random.Random(1)
+    return rng.sample(found, min(limit, len(found)))
 
 
 def product_box(rgb: np.ndarray, level: int = 245) -> tuple[int, int, int, int] | None:
@@ -211,6 +258,9 @@ def evaluate_one(name: str, bad: np.ndarray, clean: np.ndarray | None, mkt: str,
         # The background fix refused by one of its guards; by the product-erased guard.
         "bg_refused": any(n.startswith("background not changed") for n in out.notes),
         "erase_guard": any("too close to the backdrop colour" in n for n in out.notes),
+        # The backdrop grown from the frame's border replaced the mask (analyzer/fix/cutout.py).
+        "cut": any("grown from the frame's border" in n for n in out.notes),
+        "whitened": any(c.code.value == "BACKGROUND_WHITENED" for c in out.changes),
         "box_in": bb, "box_out": bf,
         "upscaled": bool(bb and bf and max(bf[2] - bf[0], bf[3] - bf[1]) >
                          1.01 * max(bb[2] - bb[0], bb[3] - bb[1]) + 2),
@@ -220,6 +270,12 @@ def evaluate_one(name: str, bad: np.ndarray, clean: np.ndarray | None, mkt: str,
         row["err_fixed"] = region_error(clean, fixed, bc, bf)
         row["err_input"] = region_error(clean, bad, bc, bb)
         row["err_naive"] = region_error(clean, naive_rgb, bc, product_box(naive_rgb))
+        # Product erased: of the clean shot's product pixels (darkest channel under 235), the
+        # share made pure white (>= 250) by the fix; only where the frame was not changed.
+        if fixed.shape == clean.shape:
+            prod = clean.min(axis=2) < 235
+            row["erased"] = float((fixed.min(axis=2)[prod] >= 250).mean()) if prod.any() \
+                else float("nan")
     row["_imgs"] = (bad, fixed, naive_rgb)
     return row
 
@@ -254,6 +310,10 @@ def summarise(fam: str, rows: list[dict]) -> dict:
         else float("nan"),
         "sharp_worst": float(min(d_sharp)) if d_sharp else float("nan"),
         "overall_before": mean("before_overall"), "overall_after": mean("after_overall"),
+        "cut": float(np.mean([r["cut"] for r in ok])) if ok else float("nan"),
+        "whitened": float(np.mean([r["whitened"] for r in ok])) if ok else float("nan"),
+        "erased": mean("erased"),
+        "erased_n": sum(1 for r in ok if r.get("erased") is not None),
         "bg_refused": float(np.mean([r["bg_refused"] for r in ok])) if ok else float("nan"),
         "erase_guard": float(np.mean([r["erase_guard"] for r in ok])) if ok else float("nan"),
     }
@@ -279,14 +339,24 @@ def real_grey(split: str, limit: int, use_model: bool) -> list[Path]:
     return found[:limit]
 
 
+def amateur(limit: int) -> list[Path]:
+    """Amateur clothing photos (beds, floors, hangers; no split: none was looked at while
+    tuning): ``random.Random(7).sample`` of ``limit`` rows of clothing/images.csv."""
+    with open(DATA / "clothing" / "images.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    picked = random.Random(7).sample(rows, min(limit, len(rows)))
+    return [DATA / "clothing" / "images" / f"{r['image']}.jpg" for r in picked]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", default="report", choices=("tune", "report", "all"))
     ap.add_argument("--limit", type=int, default=16, help="photos per family")
-    ap.add_argument("--families", default=",".join(FAMILIES) + ",real_grey")
+    ap.add_argument("--families", default=",".join(FAMILIES) + ",light_grey,real_grey")
     ap.add_argument("--marketplace", default="amazon")
     ap.add_argument("--no-model", action="store_true")
     ap.add_argument("--sheets", default=None, help="folder for before | fixed | baseline PNGs")
+    ap.add_argument("--sheet-limit", type=int, default=6, help="sheets per family")
     ap.add_argument("--json", default=None, help="write per-photo rows here")
     args = ap.parse_args(argv)
     if not (DATA / "luma").is_dir():
@@ -301,14 +371,22 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict]] = defaultdict(list)
     t0 = time.time()
     for fam in fams:
-        if fam == "real_grey":
-            for p in real_grey(args.split, args.limit, use_model):
+        if fam in ("real_grey", "amateur"):
+            found = (real_grey(args.split, args.limit, use_model) if fam == "real_grey"
+                     else amateur(args.limit))
+            for p in found:
                 rgb = np.asarray(Image.open(p).convert("RGB"))
                 row = evaluate_one(p.name, rgb, None, args.marketplace, use_model)
                 results[fam].append(row)
             continue
-        for r in picked:
-            p = DATA / "luma" / r["images"].split("|")[0]
+        photos = ([p for p, _ in light_products(args.split, args.limit)]
+                  if fam == "light_grey"
+                  else [DATA / "luma" / r["images"].split("|")[0] for r in picked])
+        if fam == "light_grey":
+            cats = [c for _, c in light_products(args.split, args.limit)]
+            print(f"  light_grey products by category: "
+                  f"{dict(sorted((c, cats.count(c)) for c in set(cats)))}", file=sys.stderr)
+        for p in photos:
             clean = np.asarray(Image.open(p).convert("RGB"))
             rep = analyze(p, use_model=use_model, keep_image=True)
             a = cv2.resize(rep.mask.astype(np.float32) / 255.0, (clean.shape[1], clean.shape[0]))
@@ -318,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {fam}: {len(results[fam])} photos, {time.time() - t0:.0f} s", file=sys.stderr)
     if args.sheets:
         for fam, rows in results.items():
-            for i, r in enumerate(rows[:6]):
+            for i, r in enumerate(rows[:args.sheet_limit]):
                 if r.get("_imgs"):
                     sheet(Path(args.sheets) / f"{fam}_{i}_{Path(r['file']).stem}.png",
                           list(r["_imgs"]))
@@ -328,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     head = ("family", "n", "bg flag before", "after", "baseline", "TOO_SMALL before", "after",
             "baseline", "COLOR_CAST before", "after", "err input", "err fixed", "err baseline",
             "upscaled", "sharp d mean", "|d|<=5", "worst d", "overall before", "after",
-            "bg fix refused", "by erase guard")
+            "bg fix refused", "by erase guard", "whitened", "border cut", "erased (n)")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for s in summ:
@@ -340,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
                 "err_input", "err_fixed", "err_naive")] + [
             f"{s['upscaled']:.0%}", f"{s['sharp_delta_mean']:+.1f}", f"{s['sharp_within5']:.0%}",
             f"{s['sharp_worst']:+.1f}", f"{s['overall_before']:.0f}", f"{s['overall_after']:.0f}",
-            f"{s['bg_refused']:.0%}", f"{s['erase_guard']:.0%}"]
+            f"{s['bg_refused']:.0%}", f"{s['erase_guard']:.0%}", f"{s['whitened']:.0%}",
+            f"{s['cut']:.0%}",
+            f"{s['erased']:.1%} ({s['erased_n']})" if s["erased_n"] else "-"]
         print("| " + " | ".join(str(v) for v in vals) + " |")
     fails = [r for rows in results.values() for r in rows if not r["ok"]]
     for r in fails:

@@ -84,3 +84,30 @@ def white_garment_on_grey(size: tuple[int, int] = (1000, 800), backdrop: int = 2
     mask = np.zeros((h, w), np.float32)
     mask[int(0.1 * h):int(0.9 * h), zx0:zx1] = 1.0
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8), mask, garment
+
+
+def white_product_on_grey(size: tuple[int, int] = (900, 900), backdrop: int = 212,
+                          seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A whole white product (an ellipse: a bag, a sneaker) on a light-grey sweep (a gentle
+    top-to-bottom fall-off and sensor noise), with folds, a stitched seam and a small dark logo;
+    the salient-object mask found only the logo. Returns (rgb, the mask as found, the product's
+    true extent)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    product = ((yy - 0.5 * h) / (0.3 * h)) ** 2 + ((xx - 0.5 * w) / (0.32 * w)) ** 2 <= 1.0
+    body = np.full((h, w), 242.0) + rng.normal(0, 1.5, (h, w))
+    for _ in range(8):
+        ang = rng.uniform(0, np.pi)
+        d = (xx - rng.uniform(0, w)) * np.cos(ang) + (yy - rng.uniform(0, h)) * np.sin(ang)
+        body -= rng.uniform(12, 25) * np.exp(-0.5 * (d / rng.uniform(4, 8)) ** 2)
+    sweep = backdrop + 8.0 * (0.5 - yy / h) + rng.normal(0, 1.0, (h, w))
+    rgb = np.where(product, body, sweep)
+    rgb = np.repeat(rgb[..., None], 3, axis=2)
+    seam = product & (np.abs(yy - 0.62 * h) < 2)
+    rgb[seam] = 130
+    logo = (slice(int(0.42 * h), int(0.5 * h)), slice(int(0.44 * w), int(0.56 * w)))
+    rgb[logo] = 40
+    mask = np.zeros((h, w), np.float32)
+    mask[logo] = 1.0
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8), mask, product

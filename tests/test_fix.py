@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from analyzer.config import marketplace
 from analyzer.fix import background, color, framing, output, props
+from analyzer.fix.cutout import grow_backdrop
+from analyzer.fix.guard import cut_explains
 from analyzer.fix.ops import whiten_background
 from analyzer.fix.plan import plan
 from analyzer.fix.rules import fix_rules
 from analyzer.fix.runner import apply_plan, fix_report, fix_source
 from analyzer.fix.types import ChangeCode, FixKind, FixState
-from tests.fix_helpers import soft_disk, textured_blob, textured_box, white_garment_on_grey
+from tests.fix_helpers import (
+    soft_disk,
+    textured_blob,
+    textured_box,
+    white_garment_on_grey,
+    white_product_on_grey,
+)
 
 
 def _state(rgb: np.ndarray, alpha: np.ndarray, mkt: str = "amazon", planned=(),
@@ -104,6 +113,11 @@ def test_a_light_product_cropped_by_the_frame_is_not_whitened_away() -> None:
     st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
     assert background.apply(st) is None
     assert (st.rgb == rgb).all() and "runs off the frame" in st.notes[0]
+    # Nor cropped to the part the mask found (the collar and sleeves): its extent is not known.
+    fplan = plan({"BACKGROUND_OFF_WHITE", "PRODUCT_TOO_SMALL"})
+    st_f, changes = apply_plan(rgb.copy(), mask, fplan, "amazon", set())
+    assert not changes and (st_f.rgb == rgb).all()
+    assert any(n.startswith("framing not changed: what lies around") for n in st_f.notes)
     # Not cut by the frame, but the "backdrop" is part pure white, part light: left alone too.
     rgb2, m2 = textured_box(backdrop=(255, 255, 255))
     rgb2[:450] = np.where(m2[:450, :, None] > 0, rgb2[:450], 232)
@@ -132,6 +146,60 @@ def test_a_white_product_on_light_grey_is_not_erased_and_the_safe_fixes_still_ru
     st2.doubt_checked = True  # the guard's answer forced to "no doubt"
     assert background.apply(st2) is not None
     assert (st2.rgb[garment].min(axis=1) >= 250).mean() > 0.8
+
+
+def test_a_whole_white_product_on_light_grey_is_cut_out_from_the_border_and_kept() -> None:
+    # The mask found only the logo of a white product on a light-grey sweep: the backdrop grown
+    # from the frame's border gives the product back, so the backdrop is whitened and the product
+    # is not erased.
+    rgb, mask, product = white_product_on_grey()
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    ch = background.apply(st)
+    assert ch is not None and ch.code == ChangeCode.BACKGROUND_WHITENED
+    assert any("grown from the frame's border" in n for n in st.notes)
+    assert (st.rgb[product].min(axis=1) >= 250).mean() < 0.01
+    assert np.abs(st.rgb[product].astype(int) - rgb[product].astype(int)).mean() < 2.0
+    far = cv2.dilate(product.astype(np.uint8), np.ones((41, 41), np.uint8)) == 0
+    assert (st.rgb[far].min(axis=1) >= 250).mean() > 0.99
+    # With the analysis's mask alone (no cut) the product's body goes white.
+    st2 = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    st2.doubt_checked = True
+    background.apply(st2)
+    assert (st2.rgb[product].min(axis=1) >= 250).mean() > 0.8
+    # A cut is trusted only when its solid part holds the folds the guard saw: the real cut does,
+    # a "cut" that is only the network of folds (growth over a garment's flat parts) does not.
+    th = fix_rules()["background"]
+    cut = grow_backdrop(rgb, mask, th)
+    assert cut is not None and cut_explains(rgb, mask, cut, th) >= th["explain_min"]
+    folds = (product & (np.abs(rgb[..., 0].astype(int) - 242) > 8)).astype(np.uint8)
+    network = np.maximum(mask, cv2.dilate(folds, np.ones((5, 5), np.uint8)).astype(np.float32))
+    assert cut_explains(rgb, mask, network, th) < th["explain_min"]
+    # Nothing to grow from: the same product filling the frame (no plain border) is not cut.
+    big = cv2.resize(rgb[200:700, 200:700], (900, 900), interpolation=cv2.INTER_NEAREST)
+    bm = cv2.resize(mask[200:700, 200:700], (900, 900), interpolation=cv2.INTER_NEAREST)
+    assert grow_backdrop(big, bm, fix_rules()["background"]) is None
+
+
+def test_a_region_the_mask_was_unsure_of_and_unlike_the_backdrop_is_kept_whole() -> None:
+    # A dark garment with a model's skin above it (mask probability 0.2, dipping to 0 in spots)
+    # and a shadow below it (probability 0.2) on light grey: the skin is kept as it is, not
+    # brightened and punched with white holes; the shadow, the backdrop darkened (its hue), is
+    # not kept: its backdrop share is swapped for white as before.
+    rgb, mask = textured_box(size=(900, 1200), box=(400, 350, 800, 700),
+                             backdrop=(214, 214, 214))
+    prob = mask.copy()
+    rgb[150:350, 420:780] = (196, 150, 128)
+    prob[150:350, 420:780] = 0.2
+    prob[220:240, 500:530] = 0.0
+    prob[280:300, 650:700] = 0.0
+    rgb[700:760, 400:800] = 150
+    prob[700:760, 400:800] = 0.2
+    st = _state(rgb.copy(), prob, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is not None
+    skin = (slice(160, 340), slice(430, 770))
+    assert np.abs(st.rgb[skin].astype(int) - rgb[skin].astype(int)).max() <= 1
+    assert (st.rgb[170:330, 440:760].min(axis=2) >= 250).mean() == 0.0
+    assert st.rgb[725:760, 420:780].mean() > 175
 
 
 def test_the_erase_guard_lets_normal_products_through() -> None:

@@ -39,8 +39,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from analyzer.fix.cutout import keep_unlike_unsure
 from analyzer.fix.guard import product_doubt
-from analyzer.fix.ops import backdrop_field, guided_filter, resize_to
+from analyzer.fix.ops import backdrop_field, guided_filter, resize_to, sides_touched
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.vision.mask_ops import bbox_of
 
@@ -73,16 +74,6 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
     out = rgb.astype(np.float32) + (1.0 - c) * (255.0 - backdrop)
     out = np.where(a >= 1.0, rgb.astype(np.float32), np.where(a > 0, out, 255.0))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
-
-
-def sides_touched(product: np.ndarray, band_frac: float, min_share: float) -> int:
-    """How many sides of the frame the product reaches (within ``band_frac`` of the short side,
-    along at least ``min_share`` of that side), as the framing check counts them."""
-    h, w = product.shape
-    b = max(1, round(band_frac * min(h, w)))
-    shares = (product[:b].any(axis=0).mean(), product[-b:].any(axis=0).mean(),
-              product[:, :b].any(axis=1).mean(), product[:, -b:].any(axis=1).mean())
-    return int(sum(s >= min_share for s in shares))
 
 
 def plain_share(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
@@ -124,6 +115,7 @@ def apply(state: FixState) -> Change | None:
     if doubt:
         state.notes.append(f"background not changed: {doubt}")
         return None
+    prob = state.alpha
     coverage = refine_alpha(state.rgb, state.alpha, th, stretch=False)
     lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
     state.alpha = np.clip((coverage - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
@@ -131,6 +123,9 @@ def apply(state: FixState) -> Change | None:
         state.notes.append("background not changed: no product was found to keep")
         return None
     backdrop = backdrop_field(state.rgb, state.alpha, int(th["backdrop_side"]))
+    # What the mask was unsure of and is unlike the backdrop in hue (a model's skin next to the
+    # garment) is kept whole, rather than brightened and punched with white holes.
+    state.alpha = keep_unlike_unsure(state.alpha, prob, state.rgb, backdrop, th)
     sides = sides_touched(state.alpha >= 0.5, float(th["touch_band_frac"]),
                           float(th["touch_min"]))
     bg_px = state.rgb[::4, ::4][state.alpha[::4, ::4] < 0.02]
@@ -139,6 +134,7 @@ def apply(state: FixState) -> Change | None:
     pure = float((mins >= 250).mean()) if len(mins) else 0.0
     pale = float(((mins >= 200) & (mins < 250)).mean()) if len(mins) else 0.0
     if pure >= float(th["mixed_pure_min"]) and pale >= float(th["mixed_pale_min"]):
+        state.extent_unknown = True
         state.notes.append(
             f"background not changed: {pure:.0%} of what lies around the product is already "
             f"pure white and {pale:.0%} is light but not white, which is most likely more of a "
@@ -146,6 +142,7 @@ def apply(state: FixState) -> Change | None:
         return None
     if sides >= 2 and light and (state.unplain_share >= float(th["sides_unplain_min"])
                                   or state.two_levels):
+        state.extent_unknown = True
         state.notes.append(
             f"background not changed: the product runs off the frame on {sides} sides and what "
             "is around it is light, so it may be more of the product (a white garment) rather "

@@ -93,6 +93,10 @@ def apply(state: FixState) -> Change | None:
         state.notes.append("framing not changed: the mask found only part of the product, so "
                            "its extent is not known")
         return None
+    if state.extent_unknown:  # the background fix found the "backdrop" may be more product
+        state.notes.append("framing not changed: what lies around the part the mask found may be "
+                           "more of a light product, so its extent is not known")
+        return None
     parts = large_components(state.alpha >= 0.5, 0.05, 0.001)
     ys, xs = np.nonzero(parts)
     if len(ys) == 0:

@@ -133,3 +133,39 @@ def border_white_share(rgb: np.ndarray, frac: float = 0.03, level: int = 250) ->
     """Share of the frame's outer band whose every channel is >= ``level``."""
     rim = band(rgb, band_width(rgb.shape, frac, min_px=1))
     return float((rim.min(axis=1) >= level).mean())
+
+
+def otsu_two_levels(v: np.ndarray, th: dict) -> bool:
+    """Whether the luma values ``v`` (0-255) are two flat levels rather than one: split in two by
+    Otsu's threshold (Otsu, IEEE SMC 9(1), 1979), both parts at least ``levels_min_share`` of
+    them, ``levels_min_gap`` apart, explaining at least ``levels_min_eta`` of their variance (a
+    gradient or vignette spreads its levels evenly: about 0.75)."""
+    if len(v) < 64 or float(v.var()) < 1e-6:
+        return False
+    hist = np.bincount(np.clip(v, 0, 255).astype(np.int64), minlength=256).astype(np.float64)
+    p = hist / hist.sum()
+    levels = np.arange(256)
+    w0 = np.cumsum(p)
+    m0 = np.cumsum(p * levels)
+    mt = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mt * w0 - m0) ** 2 / (w0 * (1 - w0))
+    between = np.nan_to_num(between)
+    t = int(np.argmax(between))
+    low, high = v[v <= t], v[v > t]
+    share = min(len(low), len(high)) / len(v)
+    if share < float(th["levels_min_share"]):
+        return False
+    gap = float(high.mean() - low.mean())
+    eta = float(between[t] / v.var())
+    return gap >= float(th["levels_min_gap"]) and eta >= float(th["levels_min_eta"])
+
+
+def sides_touched(product: np.ndarray, band_frac: float, min_share: float) -> int:
+    """How many sides of the frame the product reaches (within ``band_frac`` of the short side,
+    along at least ``min_share`` of that side), as the framing check counts them."""
+    h, w = product.shape
+    b = max(1, round(band_frac * min(h, w)))
+    shares = (product[:b].any(axis=0).mean(), product[-b:].any(axis=0).mean(),
+              product[:, :b].any(axis=1).mean(), product[:, -b:].any(axis=1).mean())
+    return int(sum(s >= min_share for s in shares))

@@ -65,6 +65,9 @@ class FixState:
     doubt: str | None = None
     unplain_share: float = 0.0
     two_levels: bool = False
+    # The background fix left the backdrop because it may be more of a light product (its
+    # cropped-product or mixed-white guard): the mask's extent is not the product's either.
+    extent_unknown: bool = False
 
     @property
     def long_side(self) -> int:

@@ -1,0 +1,170 @@
+"""A light product cut out of a light backdrop: the backdrop grown from the frame's border.
+
+The salient-object mask (u2netp) often finds only a detail of a white product on a light-grey
+backdrop (a zip, a logo, a dark trim) and calls the white body around it backdrop. A studio
+backdrop is something the mask does not need to find it: a smooth light surface that reaches the
+frame's border. So the backdrop is grown from there instead (region growing / seeded flood fill,
+Adams & Bischof, "Seeded region growing", IEEE TPAMI 16(6), 1994):
+
+1. The smooth backdrop estimate B (:func:`analyzer.fix.ops.backdrop_field`, from what the mask
+   left out) and, per pixel, its deviation d = max over channels |I - B| and the local edge
+   strength g (Sobel magnitude of the luma, lightly blurred), at ``cut_side`` px.
+2. Seeds: the pixels of the frame's outer band (``seed_band_frac`` of the short side) that the mask
+   calls backdrop (p < 0.1), that are light (darkest channel >= ``light_px``) and plain
+   (d <= ``unplain_rgb``). When they are under ``seed_min`` of the band, the border is mostly not
+   a plain backdrop (a product filling the frame): no cut is made; nor when the seeds' luma is
+   two flat levels (:func:`analyzer.fix.ops.otsu_two_levels`: a backdrop and the body of a light
+   product that runs off the frame, which cannot be told apart).
+3. The tolerances are learned from the seeds: t_d = clip(``tol_gain`` * q99(d_seeds),
+   ``tol_min``, ``unplain_rgb``), t_g = ``tol_gain`` * q99(g_seeds) + ``edge_min``. A pixel is
+   backdrop-like when d <= t_d and g <= t_g (the product's outline, folds and seams stop the
+   growth); the backdrop is the union of the backdrop-like connected components that hold a seed.
+4. The product is the rest, cleaned (opened; specks under ``speck_frac`` of the frame that the
+   mask did not find go back to the backdrop), unioned with the mask: max(p, product). So a pixel
+   is whitened only when the mask *and* the grown backdrop both call it backdrop.
+
+The caller (:func:`analyzer.fix.guard.product_doubt`) keeps the product-erased guard as the last
+safety: the cut is used only when the guard, asked again with it, no longer doubts the mask, and
+when the product it leaves does not run off the frame on two or more sides (a light garment
+filling the frame: what lies at the border may be more of it), and when the solid part of that
+product holds the folds and seams that made the guard doubt
+(:func:`analyzer.fix.guard.cut_explains`: growth over a garment's flat parts leaves them as a
+thin network). Steps 2-4 run twice, the second time with the backdrop estimated from the first
+cut. Not used: GrabCut (Rother et al. 2004), which would need the same seeds and safety.
+
+Also here, for the background fix: :func:`keep_unlike_unsure`, what the mask was unsure of and
+does not look like the backdrop (a model's skin next to a garment) is kept whole, not half
+whitened.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from analyzer.fix.ops import backdrop_field, otsu_two_levels, resize_to
+
+
+def _deviation(small: np.ndarray, field: np.ndarray) -> np.ndarray:
+    return np.abs(small.astype(np.float32) - field).max(axis=2)
+
+
+def _edges(small: np.ndarray) -> np.ndarray:
+    y = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx = cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 1.0)
+
+
+def grow_backdrop(rgb: np.ndarray, prob: np.ndarray, th: dict) -> np.ndarray | None:
+    """The product's probability (``prob``'s size and range) extended to what the backdrop grown
+    from the border leaves (steps 1-4), or None when the border holds too little plain backdrop
+    to seed it. Two rounds: the second estimates the backdrop field from the first round's cut,
+    so the field behind a light product the mask missed is the backdrop's, not a blur of both."""
+    h, w = prob.shape
+    s = min(1.0, float(th["cut_side"]) / max(h, w))
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    p = cv2.resize(prob.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
+    grad = _edges(small)
+    b = max(1, round(float(th["seed_band_frac"]) * min(size)))
+    band = np.zeros(p.shape, bool)
+    band[:b] = band[-b:] = True
+    band[:, :b] = band[:, -b:] = True
+    light = small.min(axis=2) >= float(th["light_px"])
+    product = None
+    guess = np.clip((p - lo) / (hi - lo), 0, 1).astype(np.float32)
+    for _ in range(2):
+        product = _grow_once(small, p, guess, grad, band, light, th)
+        if product is None:
+            return None
+        guess = np.maximum(guess, product.astype(np.float32))
+    full = resize_to(product.astype(np.float32), (h, w))
+    return np.maximum(prob.astype(np.float32), full).astype(np.float32)
+
+
+def _grow_once(small: np.ndarray, p: np.ndarray, guess: np.ndarray, grad: np.ndarray,
+               band: np.ndarray, light: np.ndarray, th: dict) -> np.ndarray | None:
+    """One round of steps 1-4 with the product as ``guess`` (0..1): the product (uint8 0/1)."""
+    field = backdrop_field(small, guess, int(th["backdrop_side"]))
+    dev = _deviation(small, field)
+    seeds = band & (p < 0.1) & light & (dev <= float(th["unplain_rgb"]))
+    if seeds.sum() < max(16, float(th["seed_min"]) * band.sum()):
+        return None
+    # The seeds must be one surface: two flat light levels on the border are a backdrop and the
+    # body of a light product running off the frame, and which is which cannot be told.
+    if otsu_two_levels(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)[seeds].astype(np.float32), th):
+        return None
+    gain = float(th["tol_gain"])
+    t_d = float(np.clip(gain * np.percentile(dev[seeds], 99), float(th["tol_min"]),
+                        float(th["unplain_rgb"])))
+    t_g = gain * float(np.percentile(grad[seeds], 99)) + float(th["edge_min"])
+    like = ((dev <= t_d) & (grad <= t_g)).astype(np.uint8)
+    n, labels = cv2.connectedComponents(like, connectivity=4)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[seeds & (like > 0)])] = True
+    keep[0] = False  # label 0 is "not backdrop-like"
+    product = (~keep[labels]).astype(np.uint8)
+    product = cv2.morphologyEx(product, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # Specks the mask did not find (noise on the backdrop) go back to it.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(product, connectivity=8)
+    found = np.zeros(n, bool)
+    found[np.unique(labels[(p >= 0.5) & (product > 0)])] = True
+    drop = (stats[:, cv2.CC_STAT_AREA] < float(th["speck_frac"]) * product.size) & ~found
+    drop[0] = False
+    product[drop[labels]] = 0
+    return product
+
+
+def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
+                       backdrop: np.ndarray, th: dict) -> np.ndarray:
+    """``alpha`` set to 1 over the parts the mask was unsure of that are not backdrop: connected
+    regions under alpha 1 whose colour is unlike the backdrop (RGB distance over
+    ``plain_rgb``) *in hue* (chromaticity I / (R + G + B) more than ``unlike_chroma`` from the
+    backdrop's; a shadow is the backdrop darkened, with its chromaticity), that touch the product
+    and where the mask gave some probability (mean ``prob`` at least ``unsure_min``), over a
+    light, near-neutral backdrop (the estimate's darkest channel at least ``light_px``, its
+    chromaticity within ``unlike_chroma`` of grey). Without
+    this the matte reads such a region (a model's skin next to a garment, at probability 0.1-0.3)
+    as half transparent: it is brightened towards white and punched with white holes where the
+    probability dips under ``alpha_low``."""
+    h, w = alpha.shape
+    s = min(1.0, 512 / max(h, w))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    a = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    pr = cv2.resize(prob.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    bd = cv2.resize(backdrop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    c_bd = bd / (bd.sum(axis=2, keepdims=True) + 1.0)
+    chroma = np.linalg.norm(small / (small.sum(axis=2, keepdims=True) + 1.0) - c_bd, axis=2)
+    # Only over a studio-like backdrop, light and near neutral: on a red bed or a green bag the
+    # hue says nothing about what is product.
+    studio = (bd.min(axis=2) >= float(th["light_px"])) & (
+        np.abs(c_bd - 1.0 / 3.0).max(axis=2) <= float(th["unlike_chroma"]))
+    unlike = studio & (a < 1.0) & (
+        np.linalg.norm(small - bd, axis=2) > float(th["plain_rgb"])) & (
+        chroma > float(th["unlike_chroma"]))
+    unlike = cv2.morphologyEx(unlike.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    # Broad regions only: a soft edge, hair or fur (a band a few pixels wide) keeps its matte.
+    k = max(3, 2 * round(float(th["unlike_open_frac"]) * max(size) / 2) + 1)
+    unlike = cv2.morphologyEx(unlike, cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    n, labels = cv2.connectedComponents(unlike, connectivity=8)
+    if n <= 1:
+        return alpha
+    near = cv2.dilate((a >= 1.0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    idx = labels.ravel()
+    count = np.bincount(idx, minlength=n).astype(np.float64)
+    mean_p = np.bincount(idx, weights=pr.ravel(), minlength=n) / np.maximum(count, 1)
+    touch = np.bincount(idx, weights=near.ravel().astype(np.float64), minlength=n) > 0
+    keep = touch & (mean_p >= float(th["unsure_min"]))
+    keep[0] = False
+    if not keep.any():
+        return alpha
+    kept = keep[labels].astype(np.uint8)
+    # The dips under alpha_low inside a kept region (the white holes) are filled too.
+    contours, _ = cv2.findContours(kept, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(kept, contours, -1, 1, thickness=cv2.FILLED)
+    full = resize_to(kept.astype(np.float32), (h, w)) >= 0.5
+    return np.where(full, 1.0, alpha).astype(np.float32)
