@@ -163,31 +163,46 @@ def candidates(gray_u8: np.ndarray, th: dict) -> tuple[float, np.ndarray, np.nda
 
 @lru_cache(maxsize=2)
 def _load_verifier(path: str) -> dict:
+    """The trees as padded arrays [tree, node]; a leaf points to itself, so every tree can be
+    walked the same number of steps at once."""
     d = json.loads(Path(path).read_text())
     if tuple(d["features"]) != FEATURES:
         raise ValueError(f"{path} was fitted on other features: {d['features']}")
-    trees = [tuple(np.asarray(t[k]) for k in ("feature", "threshold", "left", "right", "value"))
-             for t in d["trees"]]
-    return {"init": float(d["init"]), "rate": float(d["learning_rate"]), "trees": trees}
+    n_nodes = max(len(t["feature"]) for t in d["trees"])
+    shape = (len(d["trees"]), n_nodes)
+    feat, left, right = (np.zeros(shape, np.int64) for _ in range(3))
+    thr, value = np.full(shape, np.inf), np.zeros(shape)
+    depth = 0
+    for i, t in enumerate(d["trees"]):
+        n = len(t["feature"])
+        lt, rt = np.asarray(t["left"]), np.asarray(t["right"])
+        leaf = lt < 0
+        feat[i, :n] = np.where(leaf, 0, t["feature"])
+        thr[i, :n] = np.where(leaf, np.inf, t["threshold"])
+        left[i, :n] = np.where(leaf, np.arange(n), lt)
+        right[i, :n] = np.where(leaf, np.arange(n), rt)
+        value[i, :n] = t["value"]
+        dep = np.zeros(n, int)  # children come after their parent in scikit-learn's order
+        for j in range(n):
+            if not leaf[j]:
+                dep[lt[j]] = dep[rt[j]] = dep[j] + 1
+        depth = max(depth, int(dep.max()))
+    return {"init": float(d["init"]), "rate": float(d["learning_rate"]), "feature": feat,
+            "threshold": thr, "left": left, "right": right, "value": value, "depth": depth}
 
 
 def margins(X: np.ndarray, path: Path = VERIFIER) -> np.ndarray:
     """The boosted trees' log-odds that each component is a watermark glyph."""
     v = _load_verifier(str(path))
-    out = np.full(len(X), v["init"])
     if not len(X):
-        return out
-    rows = np.arange(len(X))
-    for feature, threshold, left, right, value in v["trees"]:
-        node = np.zeros(len(X), dtype=np.int64)
-        while True:
-            inner = left[node] >= 0
-            if not inner.any():
-                break
-            go_left = X[rows, np.maximum(feature[node], 0)] <= threshold[node]
-            node = np.where(inner, np.where(go_left, left[node], right[node]), node)
-        out += v["rate"] * value[node]
-    return out
+        return np.zeros(0)
+    trees = np.arange(v["feature"].shape[0])[None]
+    node = np.zeros((len(X), trees.shape[1]), np.int64)
+    rows = np.arange(len(X))[:, None]
+    for _ in range(v["depth"]):
+        go_left = X[rows, v["feature"][trees, node]] <= v["threshold"][trees, node]
+        node = np.where(go_left, v["left"][trees, node], v["right"][trees, node])
+    return v["init"] + v["rate"] * v["value"][trees, node].sum(axis=1)
 
 
 def image_evidence(m: np.ndarray, k: int) -> float:
