@@ -1,15 +1,18 @@
 """Added text, watermarks, badges/logos, inset pictures and borders on a main image.
 
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
-outside the product), :mod:`.badges` (round stickers), :mod:`.border` (added frames),
+outside the product), :mod:`.watermark` (semi-transparent watermarks over the product),
+:mod:`.badges` (round stickers), :mod:`.border` (added frames),
 :mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone and the plain
 backdrop). This module is the registered check "overlays": measure (the finders) -> score ->
 flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
 once text is flagged; below the flag, up to ``evidence_penalty`` points as the best candidate
-word's verifier margin rises from ``evidence_floor`` under the flagging margin to it), capped at
-``score_with_border`` when a border is found and at ``score_with_inset`` when an inset is.
+word's verifier margin rises from ``evidence_floor`` under the flagging margin to it; the same for
+the watermark finder's evidence from ``watermark_evidence_floor``, at most 50 once a watermark is
+found), capped at ``score_with_border`` when a border is found and at ``score_with_inset`` when an
+inset is.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from analyzer.quality.overlays.badges import find_badges, with_badges
 from analyzer.quality.overlays.border import BorderFinding, find_border
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
+from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
 from analyzer.quality.overlays.zone import backdrop, product_zone
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
@@ -30,8 +34,13 @@ from analyzer.results import CheckResult, Flag
 NAME = "overlays"
 
 
+def _evidence_penalty(evidence: float, floor: float, th: dict) -> float:
+    """Up to ``evidence_penalty`` points as a finder's evidence rises from ``floor`` to 0."""
+    return float(th["evidence_penalty"]) * float(np.clip((evidence - floor) / -floor, 0.0, 1.0))
+
+
 def score(text: TextFinding, border: BorderFinding, th: dict,
-          inset: InsetFinding | None = None) -> float:
+          inset: InsetFinding | None = None, mark: WatermarkFinding | None = None) -> float:
     s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
     if text.text_area >= float(th["min_text_area"]):
         s = min(s, 50.0)
@@ -39,9 +48,10 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
         # Below the flag, the most text-like word takes up to ``evidence_penalty`` points off as
         # its margin nears the one that flags: the score ranks photos by how likely they hold
         # text, while a clean photo's grade barely moves (overlays weigh 0.10 in the overall).
-        lo = float(th["evidence_floor"])
-        s = min(s, 100.0 - float(th["evidence_penalty"])
-                * float(np.clip((text.evidence - lo) / -lo, 0.0, 1.0)))
+        s = min(s, 100.0 - _evidence_penalty(text.evidence, float(th["evidence_floor"]), th))
+    if mark is not None:
+        s = min(s, 50.0 if mark.found else 100.0 - _evidence_penalty(
+            mark.evidence, float(th["watermark_evidence_floor"]), th))
     if border.found:
         s = min(s, float(th["score_with_border"]))
     if inset is not None and inset.found:
@@ -50,7 +60,7 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
 
 
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
-          inset: InsetFinding | None = None) -> list[Flag]:
+          inset: InsetFinding | None = None, mark: WatermarkFinding | None = None) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -64,6 +74,13 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             f"{100 * text.text_area:.1f}% of the image) outside the product; {rule_txt}",
             "Upload the photo without added text, badges, logos or watermarks (use the original "
             "export); put promotions in the listing text or in secondary images.", NAME))
+    elif mark is not None and mark.found:
+        out.append(ctx.flag(
+            "TEXT_OR_WATERMARK",
+            f"found a semi-transparent watermark ({mark.n_glyphs} letter shapes laid over the "
+            f"photo); {rule_txt}",
+            "Upload the original photo without the watermark; protect your photos with the "
+            "marketplace's brand tools instead of a mark across the product.", NAME))
     if border.found:
         frame_txt = (f"{lab} forbids added borders" if rule and rule.value == "forbidden"
                      else "borders make the product look smaller and off-brand in search grids")
@@ -112,6 +129,7 @@ def check(ctx: ImageContext) -> CheckResult:
     zone, plain, lab_s, s = text_zone(ctx, th)
     gray_u8 = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2GRAY)
     text = find_text(ctx.rgb, zone, th)
+    mark = find_watermark(gray_u8, th)
     badges = find_badges(lab_s, th)
     if badges:
         text = with_badges(text, badges, s)
@@ -122,6 +140,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "n_words": float(text.n_words),
         "n_chars": float(text.n_chars),
         "text_evidence": text.evidence,
+        "watermark_evidence": mark.evidence,
+        "watermark_glyphs": float(mark.n_glyphs),
         "n_badges": float(len(badges)),
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,
@@ -132,9 +152,9 @@ def check(ctx: ImageContext) -> CheckResult:
     }
     # The dashboard's overlay shows insets with the text: both are things pasted on the photo.
     tmap = text.map
-    if inset.found:
+    if inset.found or mark.found:
         tmap = tmap.copy()
-        for x0, y0, x1, y1 in inset.boxes:
+        for x0, y0, x1, y1 in [*inset.boxes, *mark.boxes]:
             tmap[y0:y1, x0:x1] = 1.0
-    return CheckResult(name=NAME, score=score(text, border, th, inset), metrics=metrics,
-                       flags=flags(ctx, text, border, th, inset), maps={MapKind.TEXT: tmap})
+    return CheckResult(name=NAME, score=score(text, border, th, inset, mark), metrics=metrics,
+                       flags=flags(ctx, text, border, th, inset, mark), maps={MapKind.TEXT: tmap})

@@ -1,0 +1,224 @@
+"""Semi-transparent watermarks laid over the product.
+
+An overlay of colour ``W`` at opacity ``a`` turns every covered pixel ``I`` into
+``I' = (1 - a) I + a W``; in grey (any weighted mean of the channels) the same holds with the
+mark's own grey level. The distance to ``W`` shrinks by the same factor wherever the mark lies:
+``|W - I'| = (1 - a) |W - I|``. In the log of that distance,
+
+    L = log(e + |W - I|),    L' = L + log(1 - a)    (exact for e = 0),
+
+the mark is an *additive* layer of one constant depth ``-log(1 - a)`` (0.16 .. 0.60 for opacities
+0.15 .. 0.45) over any underlying colour: a faint word over a dark sweater and over a pale sleeve
+becomes the same flat, dark-inked word. Its strokes are taken out of the background with a
+morphological black top-hat (closing minus image, Soille, "Morphological Image Analysis", 2003,
+ch. 4), ``T = close(L) - L``, once for each hypothesis of the mark's grey level
+(``watermark_levels``: white and black; a mid grey was tried and left out, since a region of
+that very grey turns into noise), at a reduced size.
+
+Character candidates are the connected components of ``T > stroke_min`` of glyph size. Each is
+described by a few numbers (:func:`component_features`): its size and shape, its depth (mean
+``T``) and how flat that depth is across the glyph (a rendered glyph is one opacity; folds, seams
+and grain are not), how sharp its border is in ``L`` relative to its depth (rendered edges are
+steps), the texture around it, and how many components nearby share its height and depth (a
+word's letters do: the grouping cue of connected-component text detectors, Epshtein et al.,
+"Detecting text in natural scenes with stroke width transform", CVPR 2010). A gradient-boosted
+tree ensemble (Friedman, "Greedy function approximation", 2001), fitted on the *tuning* splits
+only by ``scripts/fit_watermark_verifier.py`` (labels: the pixels the generated watermark
+changed), gives each component a log-odds margin; it is stored as data in
+``analyzer/data/watermark_verifier.json``.
+
+Score: ``evidence`` = the ``k``-th highest component margin (``watermark_k``): a watermark is a
+word, several letters, so one glyph-like fold cannot flag a photo alone. A photo holds a
+watermark when ``evidence >= watermark_margin``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+VERIFIER = Path(__file__).resolve().parents[2] / "data" / "watermark_verifier.json"
+
+FEATURES = ("hyp", "h", "aspect", "fill", "depth", "depth_cv", "sharp", "level",
+            "texture", "density", "n_sim", "sim_depth")
+
+_EPS = 8.0  # the log's offset: keeps JPEG noise in near-white / near-black areas from exploding
+
+
+@dataclass
+class WatermarkFinding:
+    evidence: float            # k-th best component margin minus the one that flags (>= 0: found)
+    n_glyphs: int              # components over the flagging margin
+    boxes: list[tuple[int, int, int, int]]  # their boxes, original px (x0, y0, x1, y1)
+
+    @property
+    def found(self) -> bool:
+        return self.evidence >= 0.0
+
+
+# L in fixed point: (L - log e) * _SCALE as uint8, so the morphology runs on bytes (a depth of
+# 0.1, opacity 0.1, is 6.4 levels; the deepest, log(263 / 8) = 3.49, is 223).
+_SCALE = 64.0
+_V = np.arange(256, dtype=np.float64)
+
+
+@lru_cache(maxsize=8)
+def _lut(level: int) -> np.ndarray:
+    return np.round((np.log(_EPS + np.abs(_V - level)) - np.log(_EPS)) * _SCALE).astype(np.uint8)
+
+
+def log_distance_maps(gray_u8: np.ndarray, work_side: int, levels: tuple[int, ...] = (255, 0)
+                      ) -> tuple[float, list[np.ndarray]]:
+    """(scale, [L for a mark of each grey level] as fixed-point bytes) at the working size. Any
+    grey conversion with weights summing to 1 keeps the blend's factor:
+    ``sum_c w_c (W_c - I'_c) = (1 - a) sum_c w_c (W_c - I_c)``."""
+    H0, W0 = gray_u8.shape[:2]
+    s = min(1.0, work_side / max(H0, W0))
+    g = gray_u8
+    if s < 1.0:
+        g = cv2.resize(gray_u8, (max(1, round(W0 * s)), max(1, round(H0 * s))),
+                       interpolation=cv2.INTER_AREA)
+    return s, [cv2.LUT(g, _lut(int(v))) for v in levels]
+
+
+def component_features(L: np.ndarray, hyp: int, th: dict
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features [n, len(FEATURES)], boxes [n, 4] at the working size, the label image and the
+    candidates' labels in it)."""
+    H, W = L.shape
+    k = int(th["watermark_closing_px"])
+    # A square closing: separable, a third of a disc's cost; strokes are thinner than it either way.
+    T8 = cv2.subtract(cv2.morphologyEx(L, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)), L)
+    on = np.greater(T8, _SCALE * float(th["watermark_stroke_min"])).astype(np.uint8)
+    n, labels, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(on, 8, cv2.CV_32S,
+                                                                       cv2.CCL_GRANA)
+    empty = (np.zeros((0, len(FEATURES))), np.zeros((0, 4), int), labels, np.zeros(0, int))
+    if n <= 1:
+        return empty
+    x, y, w, h, area = (st[1:, i].astype(np.float64) for i in range(5))
+    hmin, hmax = (float(th[k]) * H for k in ("watermark_min_h_frac", "watermark_max_h_frac"))
+    keep = (h >= hmin) & (h <= hmax) & (w <= 0.5 * W) & (area >= 10) & (w <= 8 * h)
+    idx = np.flatnonzero(keep) + 1
+    if idx.size == 0:
+        return empty
+    if idx.size > int(th["watermark_max_components"]):  # the largest first
+        idx = idx[np.argsort(-area[idx - 1])[: int(th["watermark_max_components"])]]
+    # Per-component sums over the whole label image (label 0, the rest, is ignored): no masking.
+    lab = labels.ravel()
+    cnt = st[:, 4].astype(np.float64)
+    tv = T8.ravel().astype(np.float64) / _SCALE
+    s1 = np.bincount(lab, tv, minlength=n)
+    s2 = np.bincount(lab, tv * tv, minlength=n)
+    gm = cv2.morphologyEx(L, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).ravel()
+    sg = np.bincount(lab, gm.astype(np.float64) / _SCALE, minlength=n)
+    mean = s1[idx] / cnt[idx]
+    std = np.sqrt(np.maximum(0.0, s2[idx] / cnt[idx] - mean ** 2))
+    # The neighbourhood, sampled at each centroid: the level under the mark, the texture (mean
+    # top-hat) and how much of it is stroke (density), over about 4% of the long side (box means
+    # at a quarter of the size: a tenth of the cost).
+    q = (max(1, W // 4), max(1, H // 4))
+    r = max(1, int(round(0.01 * max(H, W))))
+    lvl, tex, den = (cv2.blur(cv2.resize(a[: 4 * q[1], : 4 * q[0]], q,
+                                         interpolation=cv2.INTER_AREA), (r, r))
+                     for a in (L, T8, on * np.uint8(255)))
+    cx = np.clip(cen[idx, 0].round().astype(int), 0, W - 1)
+    cy = np.clip(cen[idx, 1].round().astype(int), 0, H - 1)
+    qx = np.minimum(cx * q[0] // W, q[0] - 1)
+    qy = np.minimum(cy * q[1] // H, q[1] - 1)
+    hh, ww = h[idx - 1], w[idx - 1]
+    # Letters of one word: similar height and depth, within a few heights of each other.
+    d = np.hypot(cx[:, None] - cx[None], cy[:, None] - cy[None])
+    hr = hh[:, None] / hh[None]
+    dr = mean[:, None] / mean[None]
+    sim = ((d < 3.0 * np.maximum(hh[:, None], hh[None])) & (hr > 0.6) & (hr < 1.67)
+           & (dr > 0.7) & (dr < 1.43))
+    np.fill_diagonal(sim, False)
+    n_sim = sim.sum(axis=1).astype(np.float64)
+    sim_depth = np.where(n_sim > 0, (sim * mean[None]).sum(axis=1) / np.maximum(n_sim, 1), 0.0)
+    F = np.column_stack([
+        np.full(idx.size, float(hyp)), hh / H, ww / hh, area[idx - 1] / (ww * hh), mean,
+        std / np.maximum(mean, 1e-6), (sg[idx] / cnt[idx]) / np.maximum(mean, 1e-6),
+        lvl[qy, qx] / _SCALE, tex[qy, qx] / _SCALE, den[qy, qx] / 255.0, n_sim,
+        np.where(n_sim > 0, sim_depth / np.maximum(mean, 1e-6), 0.0)])
+    boxes = np.column_stack([x[idx - 1], y[idx - 1], x[idx - 1] + ww, y[idx - 1] + hh]).astype(int)
+    return F, boxes, labels, idx
+
+
+def candidates(gray_u8: np.ndarray, th: dict) -> tuple[float, np.ndarray, np.ndarray]:
+    """(scale, features of every candidate glyph under both hypotheses, their boxes)."""
+    s, maps = log_distance_maps(gray_u8, int(th["watermark_work_side"]),
+                                tuple(th["watermark_levels"]))
+    feats, boxes = [], []
+    for hyp, L in enumerate(maps):
+        F, B, _, _ = component_features(L, hyp, th)
+        feats.append(F)
+        boxes.append(B)
+    return s, np.concatenate(feats), np.concatenate(boxes)
+
+
+@lru_cache(maxsize=2)
+def _load_verifier(path: str) -> dict:
+    """The trees as padded arrays [tree, node]; a leaf points to itself, so every tree can be
+    walked the same number of steps at once."""
+    d = json.loads(Path(path).read_text())
+    if tuple(d["features"]) != FEATURES:
+        raise ValueError(f"{path} was fitted on other features: {d['features']}")
+    n_nodes = max(len(t["feature"]) for t in d["trees"])
+    shape = (len(d["trees"]), n_nodes)
+    feat, left, right = (np.zeros(shape, np.int64) for _ in range(3))
+    thr, value = np.full(shape, np.inf), np.zeros(shape)
+    depth = 0
+    for i, t in enumerate(d["trees"]):
+        n = len(t["feature"])
+        lt, rt = np.asarray(t["left"]), np.asarray(t["right"])
+        leaf = lt < 0
+        feat[i, :n] = np.where(leaf, 0, t["feature"])
+        thr[i, :n] = np.where(leaf, np.inf, t["threshold"])
+        left[i, :n] = np.where(leaf, np.arange(n), lt)
+        right[i, :n] = np.where(leaf, np.arange(n), rt)
+        value[i, :n] = t["value"]
+        dep = np.zeros(n, int)  # children come after their parent in scikit-learn's order
+        for j in range(n):
+            if not leaf[j]:
+                dep[lt[j]] = dep[rt[j]] = dep[j] + 1
+        depth = max(depth, int(dep.max()))
+    return {"init": float(d["init"]), "rate": float(d["learning_rate"]), "feature": feat,
+            "threshold": thr, "left": left, "right": right, "value": value, "depth": depth}
+
+
+def margins(X: np.ndarray, path: Path = VERIFIER) -> np.ndarray:
+    """The boosted trees' log-odds that each component is a watermark glyph."""
+    v = _load_verifier(str(path))
+    if not len(X):
+        return np.zeros(0)
+    trees = np.arange(v["feature"].shape[0])[None]
+    node = np.zeros((len(X), trees.shape[1]), np.int64)
+    rows = np.arange(len(X))[:, None]
+    for _ in range(v["depth"]):
+        go_left = X[rows, v["feature"][trees, node]] <= v["threshold"][trees, node]
+        node = np.where(go_left, v["left"][trees, node], v["right"][trees, node])
+    return v["init"] + v["rate"] * v["value"][trees, node].sum(axis=1)
+
+
+def image_evidence(m: np.ndarray, k: int) -> float:
+    """The k-th highest margin (a word has several letters); very low when there are fewer."""
+    if len(m) < k:
+        return -20.0
+    return float(np.partition(m, len(m) - k)[len(m) - k])
+
+
+def find_watermark(gray_u8: np.ndarray, th: dict) -> WatermarkFinding:
+    """Measure -> score -> flag for one grey image (see the module docstring)."""
+    s, X, B = candidates(gray_u8, th)
+    m = margins(X)
+    need = float(th["watermark_margin"])
+    ev = image_evidence(m, int(th["watermark_k"])) - need
+    hit = m >= need
+    boxes = [(int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)), int(np.ceil(y1 / s)))
+             for x0, y0, x1, y1 in B[hit]] if ev >= 0 else []
+    return WatermarkFinding(ev, int(hit.sum()) if ev >= 0 else 0, boxes)

@@ -1,0 +1,131 @@
+"""The semi-transparent watermark finder (analyzer/quality/overlays/watermark.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from analyzer.config import check_thresholds, marketplace
+from analyzer.io.loader import load_image
+from analyzer.quality import overlays
+from analyzer.quality.context import ImageContext
+from analyzer.quality.overlays import watermark as wm
+from analyzer.quality.overlays.text import TextFinding
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.truetype(str(FONT), size) if FONT.is_file() else ImageFont.load_default(
+        size=size)
+
+
+def _garment(seed: int, size: tuple[int, int] = (800, 1000)) -> Image.Image:
+    """A studio shot stand-in: a textured, shaded garment of a random colour on white."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    img = np.full((h, w, 3), 255.0)
+    yy, xx = np.mgrid[0:h, 0:w]
+    body = (((xx - w / 2) / (0.33 * w)) ** 2 + ((yy - h * 0.55) / (0.42 * h)) ** 4) < 1
+    col = rng.uniform(25, 220, 3)
+    shade = 0.75 + 0.25 * np.sin(xx / (w * rng.uniform(0.05, 0.12)) + rng.uniform(0, 6))
+    weave = rng.normal(0, 6, (h, w))
+    cloth = np.clip(col[None, None] * shade[..., None] + weave[..., None], 0, 255)
+    img[body] = cloth[body]
+    return Image.fromarray(img.astype(np.uint8))
+
+
+def _tiled_mark(im: Image.Image, color: tuple[int, int, int], opacity: float,
+                txt: str = "SAMPLE") -> Image.Image:
+    base = im.convert("RGBA")
+    f = _font(round(im.height * 0.05))
+    box = ImageDraw.Draw(base).textbbox((0, 0), txt, font=f)
+    tw, th = box[2] - box[0], box[3] - box[1]
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    for y in range(th, im.height - th, 2 * th):
+        for x in range(tw // 3, im.width - tw, int(1.6 * tw)):
+            d.text((x - box[0], y - box[1]), txt, font=f, fill=(*color, round(255 * opacity)))
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def _gray(im: Image.Image) -> np.ndarray:
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=92)
+    return cv2.cvtColor(load_image(buf.getvalue(), name="t.jpg").rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _th() -> dict:
+    return check_thresholds("overlays")
+
+
+def test_a_blended_mark_is_one_depth_over_any_background():
+    """I' = (1 - a) I + a W: in log(e + |W - I|) the mark is the same step over dark and light
+    cloth, so the top-hat depth of its strokes is -log(1 - a) on both."""
+    a = 0.3
+    depths = []
+    for level in (40, 120):
+        g = np.full((200, 200), level, np.uint8)
+        stroke = g.copy()
+        stroke[85:115, 98:102] = np.round((1 - a) * level + a * 255).astype(np.uint8)
+        _, (white, _black) = wm.log_distance_maps(stroke, 512)
+        F, boxes, _, _ = wm.component_features(white, 0, _th())
+        assert len(F) == 1 and tuple(boxes[0]) == (98, 85, 102, 115)
+        depths.append(F[0, wm.FEATURES.index("depth")])
+    assert abs(depths[0] - depths[1]) < 0.03
+    # the fixed-point log adds the _EPS offset: the depth is a little under -log(1 - a)
+    assert 0.7 * -np.log(1 - a) < depths[0] <= -np.log(1 - a) + 0.02
+
+
+def test_tiled_watermarks_over_the_product_are_found_and_clean_garments_are_not():
+    th = _th()
+    marks = [((255, 255, 255), 0.35), ((0, 0, 0), 0.3), ((255, 255, 255), 0.25),
+             ((0, 0, 0), 0.4)]
+    found, clean_flags, gain = 0, 0, []
+    for seed in range(8):
+        im = _garment(seed)
+        clean = wm.find_watermark(_gray(im), th)
+        marked = wm.find_watermark(_gray(_tiled_mark(im, *marks[seed % 4])), th)
+        clean_flags += clean.found
+        found += marked.found
+        gain.append(marked.evidence - clean.evidence)
+    assert clean_flags <= 1
+    assert found >= 6, found
+    assert np.median(gain) > 2.0
+
+
+def test_the_overlays_check_flags_a_found_watermark():
+    """The check's wiring: a found watermark is TEXT_OR_WATERMARK and caps the score at 50; one
+    below the flag takes at most the evidence band off."""
+    th = _th()
+    buf = io.BytesIO()
+    _garment(0).save(buf, format="JPEG")
+    ctx = ImageContext(load_image(buf.getvalue(), name="t.jpg"), marketplace("amazon"),
+                       use_model=False)
+    no_text = TextFinding(0.0, 0, 0, [], np.zeros((1, 1), np.float32), -10.0)
+    border = overlays.find_border(ctx.lab, ctx.rgb, th)
+    mark = wm.WatermarkFinding(evidence=1.0, n_glyphs=12, boxes=[(10, 10, 40, 30)])
+    fl = overlays.flags(ctx, no_text, border, th, None, mark)
+    assert [f.code for f in fl] == ["TEXT_OR_WATERMARK"] and "watermark" in fl[0].message
+    assert overlays.score(no_text, border, th, None, mark) <= 50
+    faint = wm.WatermarkFinding(evidence=-1.0, n_glyphs=0, boxes=[])
+    assert not overlays.flags(ctx, no_text, border, th, None, faint)
+    assert 100 - float(th["evidence_penalty"]) <= overlays.score(no_text, border, th, None,
+                                                                 faint) < 100
+
+
+def test_shipped_watermark_verifier_matches_the_features():
+    d = json.loads(wm.VERIFIER.read_text())
+    assert tuple(d["features"]) == wm.FEATURES and len(d["trees"]) >= 10
+
+
+def test_image_evidence_needs_k_glyphs():
+    m = np.array([5.0, 4.0, -3.0])
+    assert wm.image_evidence(m, 2) == 4.0
+    assert wm.image_evidence(m, 3) == -3.0
+    assert wm.image_evidence(m[:1], 2) < -10
