@@ -7,6 +7,7 @@ import io
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -351,3 +352,37 @@ def test_catalog_class_profile_is_computed_once_and_cached_on_disk(tmp_path, mon
     assert len(list((out / "cache").glob("class_profile-*.npy"))) == 1
     again = SearchContext.open(out, device="cpu").class_profile()
     assert np.array_equal(first, again) and calls == [4]
+
+
+def test_an_upload_unlike_every_catalog_photo_gets_its_category_from_its_content(monkeypatch):
+    """Against studio shots an amateur photo's nearest products vote for a category near
+    chance (a t-shirt ranked among bags): when even the nearest is less similar than
+    category_vote_min_similarity, the category whose catalog images' classes hold the upload's
+    class probability decides; above it the nearest products still do."""
+    from dataclasses import replace
+
+    from analyzer.search.integration import SearchContext
+    from tests.conftest import DEMO_CATALOG
+
+    ctx = SearchContext.open(DEMO_CATALOG, device="cpu")
+    ctx.cfg = replace(ctx.cfg, n_queries=2, n_peer_queries=2, n_baseline_products=0)
+    names, prof = ctx.category_profiles()
+    assert prof.shape == (len(names), 1000) and "Bottoms" in names
+    upload = cv2.GaussianBlur(np.random.default_rng(5).integers(0, 256, (300, 300, 3),
+                                                               dtype=np.uint8), (0, 0), 3)
+
+    def category(min_sim: float) -> str:
+        ctx.cfg = replace(ctx.cfg, category_vote_min_similarity=min_sim)
+        res = ctx.evaluate(upload, seed=0, quality=90.0, flags=[])
+        assert res.differentiation["nearest"][0]["similarity"] < 0.45
+        return res.search["stage2"]["in_category"]
+
+    by_neighbours = category(-1.0)
+    target = next(n for n in ("Bottoms", "Bags", "Tops") if n != by_neighbours)
+    j = names.index(target)
+    p = np.zeros(1000)
+    p[int(np.argmax(prof[j] - np.delete(prof, j, axis=0).max(axis=0)))] = 1.0
+    monkeypatch.setattr(ctx, "class_probs", lambda rgb: p)
+    assert ctx.class_category(p) == target
+    assert category(0.45) == target
+    assert category(-1.0) == by_neighbours

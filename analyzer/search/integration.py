@@ -190,6 +190,11 @@ def _cache_dirs(root: Path) -> list[Path]:
     return [root / "cache", user]
 
 
+# Catalog images per category classified for the category vote (the demo catalog's smallest
+# category has 6 images; 32 of a large one describe it as well as all of them).
+CATEGORY_SAMPLE = 32
+
+
 def _cache_read(root: Path, name: str, read: Callable[[Path], Any]) -> Any:
     """``read(path)`` of the first readable cache file ``name`` for the catalog at ``root``
     (None when there is none; an unreadable one is logged and skipped)."""
@@ -252,6 +257,7 @@ class SearchContext:
         self._profile_lock = threading.Lock()
         self._knn_baseline: np.ndarray | None = None
         self._class_profile: np.ndarray | bool | None = None  # False: tried, not available
+        self._category_profiles: np.ndarray | bool | None = None
         self._rank_baseline: dict[str, Any] | None = None
 
     @classmethod
@@ -312,48 +318,93 @@ class SearchContext:
         return self._class_profile if isinstance(self._class_profile, np.ndarray) else None
 
     def _cached_class_profile(self) -> np.ndarray | bool:
+        return self._cached_profiles("class_profile", {}, 1, self._compute_class_profile)
+
+    def category_profiles(self) -> tuple[list[str], np.ndarray] | None:
+        """(category names, one class profile per category) for the category vote of an upload
+        the catalog's nearest products do not place (:meth:`class_category`): from at most
+        ``CATEGORY_SAMPLE`` images of each category, cached on disk like :meth:`class_profile`;
+        None without categories or the classifier."""
+        names = sorted({str(c) for c in self.product_categories} - {""})
+        if len(names) < 2:
+            return None
+        with self._profile_lock:
+            if self._category_profiles is None:
+                self._category_profiles = self._cached_profiles(
+                    "category_profiles", {"per_category": CATEGORY_SAMPLE, "names": names}, 2,
+                    lambda: self._compute_category_profiles(names))
+        prof = self._category_profiles
+        return (names, prof) if isinstance(prof, np.ndarray) and len(prof) == len(names) \
+            else None
+
+    def _cached_profiles(self, kind: str, extra: dict[str, Any], ndim: int,
+                         compute: Callable[[], np.ndarray | bool]) -> np.ndarray | bool:
+        """``compute()``'s profile array, read from or written to the catalog's cache."""
         from analyzer.embed.backbone import MODEL_NAME
 
         man = self.catalog.manifest
         key = {"catalog": {k: man.get(k) for k in ("count", "created", "updated")},
-               "sample": self.cfg.coverage.semantic_sample, "model": MODEL_NAME, "version": 1}
+               "sample": self.cfg.coverage.semantic_sample, "model": MODEL_NAME, "version": 1,
+               **extra}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
-        name = f"class_profile-{digest.hexdigest()[:16]}.npy"
+        name = f"{kind}-{digest.hexdigest()[:16]}.npy"
         root = Path(self.catalog.root)
 
         def read(p: Path) -> np.ndarray:
             prof = np.load(p)
-            if prof.ndim != 1 or prof.dtype.kind != "f":
-                raise ValueError("not a class profile")
+            if prof.ndim != ndim or prof.dtype.kind != "f":
+                raise ValueError(f"not a {kind}")
             return prof
 
         cached = _cache_read(root, name, read)
         if cached is not None:
             return cached
-        prof = self._compute_class_profile()
+        prof = compute()
         if isinstance(prof, np.ndarray):
             # np.save appends .npy to a name without it: the temporary file keeps the suffix
             _cache_write(root, name, lambda p: np.save(p, prof), suffix=".npy")
         return prof
 
+    def _classified(self, items: np.ndarray) -> np.ndarray | None:
+        """Class probabilities of the catalog images ``items`` (the unreadable ones skipped)."""
+        from analyzer.embed.backbone import class_probabilities
+        from analyzer.io.loader import load_image
+
+        imgs = []
+        for i in items:
+            try:
+                imgs.append(load_image(self.catalog.image_path(int(i))).rgb)
+            except (ListingLensError, OSError):
+                continue
+        return class_probabilities(imgs, self._device()) if imgs else None
+
     def _compute_class_profile(self) -> np.ndarray | bool:
         try:
-            from analyzer.embed.backbone import class_probabilities
-            from analyzer.io.loader import load_image
-
             n = len(self.catalog.meta)
             take = np.unique(np.linspace(0, n - 1, min(n, self.cfg.coverage.semantic_sample))
                              .round().astype(int)) if n else np.zeros(0, int)
-            imgs = []
-            for i in take:
-                try:
-                    imgs.append(load_image(self.catalog.image_path(int(i))).rgb)
-                except (ListingLensError, OSError):
-                    continue
-            if imgs:
-                return cover.class_profile(class_probabilities(imgs, self._device()))
+            probs = self._classified(take)
+            if probs is not None:
+                return cover.class_profile(probs)
         except (ListingLensError, ImportError, OSError, RuntimeError) as e:
             log.info("OUTSIDE_CATALOG class test unavailable: %s", e)
+        return False
+
+    def _compute_category_profiles(self, names: list[str]) -> np.ndarray | bool:
+        try:
+            rows = []
+            for name in names:
+                items = np.flatnonzero(self.item_categories == name)
+                take = items[np.unique(np.linspace(0, len(items) - 1,
+                                                   min(len(items), CATEGORY_SAMPLE))
+                                       .round().astype(int))]
+                probs = self._classified(take)
+                if probs is None:
+                    return False
+                rows.append(cover.class_profile(probs))
+            return np.stack(rows)
+        except (ListingLensError, ImportError, OSError, RuntimeError) as e:
+            log.info("category class vote unavailable: %s", e)
         return False
 
     def _device(self) -> str:
@@ -362,19 +413,32 @@ class SearchContext:
         dev = getattr(self.embedder, "device", "cpu")
         return dev if isinstance(dev, str) and dev.startswith(("cpu", "cuda")) else "cpu"
 
-    def class_mass(self, rgb: np.ndarray) -> float | None:
-        """The upload's covered mass (:func:`analyzer.search.coverage.covered_mass`), or None."""
-        prof = self.class_profile()
-        if prof is None:
-            return None
+    def class_probs(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The upload's ImageNet class probabilities (the backbone's own head), or None."""
         try:
             from analyzer.embed.backbone import class_probabilities
 
-            p = class_probabilities([rgb], self._device())[0]
+            return class_probabilities([rgb], self._device())[0]
         except (ListingLensError, ImportError, OSError, RuntimeError) as e:
-            log.info("OUTSIDE_CATALOG class test unavailable: %s", e)
+            log.info("class test unavailable: %s", e)
             return None
-        return float(cover.covered_mass(p, prof, self.cfg.coverage.semantic_tau))
+
+    def class_mass(self, probs: np.ndarray | None) -> float | None:
+        """The upload's covered mass (:func:`analyzer.search.coverage.covered_mass`) from its
+        class probabilities, or None."""
+        prof = self.class_profile()
+        if prof is None or probs is None:
+            return None
+        return float(cover.covered_mass(probs, prof, self.cfg.coverage.semantic_tau))
+
+    def class_category(self, probs: np.ndarray | None) -> str | None:
+        """The category whose class profile holds most of the upload's class probability
+        (``sum_c p(c) S_cat(c)``), or None."""
+        prof = self.category_profiles() if probs is not None else None
+        if prof is None:
+            return None
+        names, by_cat = prof
+        return names[int(np.argmax(by_cat @ probs))]
 
     def knn_baseline(self) -> np.ndarray:
         if self._knn_baseline is None:
@@ -611,9 +675,21 @@ class SearchContext:
             dup_products |= np.isin(self.groups.product_ids.astype(str),
                                     list(exclude_products))
 
+        probs: list[np.ndarray | None] = []  # the upload's class probabilities, computed once
+
+        def upload_probs() -> np.ndarray | None:
+            if not probs:
+                probs.append(self.class_probs(rgb))
+            return probs[0]
+
         cat_source = "given" if category else "inferred"
         if not category:
             category = self.infer_category(prod_sims, dup_products)
+            near = np.where(dup_products, -np.inf, prod_sims)
+            if len(near) and float(near.max()) < cfg.category_vote_min_similarity:
+                # Nothing in the catalog looks much like the photo (an amateur shot against
+                # studio ones): its nearest products vote near chance, its content does not.
+                category = self.class_category(upload_probs()) or category
         qs = self.query_set(q, category, dup_products, seed)
         base = self.rank_baseline()
         base_mlr = np.asarray(base["mean_log_rank"], dtype=np.float64)
@@ -688,7 +764,7 @@ class SearchContext:
         if not covered.covered and cfg.coverage.semantic:
             # Only when the distance says "outside": the class test costs a backbone pass.
             covered = cover.assess(d_k, self.knn_baseline(), cfg.coverage,
-                                   self.class_mass(rgb))
+                                   self.class_mass(upload_probs()))
         dups = [{"product_id": str(self.groups.product_ids[self.groups.codes[i]]),
                  "title": str(self.titles[i]), "item_id": int(i),
                  "image": str(self.catalog.meta["image"].iloc[int(i)]),

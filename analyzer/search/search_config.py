@@ -24,7 +24,8 @@ BASELINE_VERSION = 5
 # Every key the search: and differentiation: sections may hold (a typo raises on load).
 SEARCH_KEYS = frozenset({
     "k", "primary_k", "n_queries", "n_peer_queries", "n_baseline_products", "tie_tolerance",
-    "category_vote_k", "low_rank_share", "low_rank_percentile", "what_if", "embed_batch_size",
+    "category_vote_k", "category_vote_min_similarity", "low_rank_share", "low_rank_percentile",
+    "what_if", "embed_batch_size",
     "simulation", "ranking", "backgrounds", "ondisk_min_items", "index_rank"})
 DIFFERENTIATION_KEYS = frozenset({
     "k", "n_nearest", "low_uniqueness_percentile", "lookalike_similarity",
@@ -45,6 +46,7 @@ class SearchConfig:
     n_baseline_products: int = 32
     tie_tolerance: float = 1e-3
     category_vote_k: int = 10
+    category_vote_min_similarity: float = 0.45
     low_rank_share: float = 0.5
     low_rank_percentile: float = 25.0
     what_if_fill: float = 0.85
@@ -81,6 +83,8 @@ class SearchConfig:
             "n_baseline_products": int(s.get("n_baseline_products", cls.n_baseline_products)),
             "tie_tolerance": float(s.get("tie_tolerance", cls.tie_tolerance)),
             "category_vote_k": int(s.get("category_vote_k", cls.category_vote_k)),
+            "category_vote_min_similarity": float(s.get("category_vote_min_similarity",
+                                                        cls.category_vote_min_similarity)),
             "low_rank_share": float(s.get("low_rank_share", cls.low_rank_share)),
             "low_rank_percentile": float(s.get("low_rank_percentile", cls.low_rank_percentile)),
             "what_if_fill": float(wi.get("fill", cls.what_if_fill)),
