@@ -190,9 +190,9 @@ def _cache_dirs(root: Path) -> list[Path]:
     return [root / "cache", user]
 
 
-# Catalog images per category classified for the category vote (the demo catalog's smallest
-# category has 6 images; 32 of a large one describe it as well as all of them).
-CATEGORY_SAMPLE = 32
+# Catalog images per category classified for the category vote (as many as the OUTSIDE_CATALOG
+# profile: 32 gave profiles noisy enough to send amateur bottoms to tops).
+CATEGORY_SAMPLE = 256
 
 
 def _cache_read(root: Path, name: str, read: Callable[[Path], Any]) -> Any:
