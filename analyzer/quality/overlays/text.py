@@ -253,7 +253,7 @@ def _side_features(wid: np.ndarray, nw: int, dk: np.ndarray, bt: np.ndarray, sdk
             "flat": np.where(none, 9.0, flat), "con_cv": np.where(none, 9.0, con_cv)}
 
 
-def word_features(words: list[Word], g: np.ndarray, lab_u8: np.ndarray, grad: np.ndarray,
+def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray, zone: np.ndarray,
                   sobel: tuple[np.ndarray, np.ndarray]) -> list[dict[str, float]]:
     """The verifier's features of each candidate word found at one gradient threshold (see the
@@ -283,7 +283,7 @@ def word_features(words: list[Word], g: np.ndarray, lab_u8: np.ndarray, grad: np
     isum = cv2.integral(strong)
     any_zone = bool(zone.any())
     k3 = np.ones((3, 3), np.uint8)
-    ids_l, g_l, gr_l, z_l, lab_l, out = [], [], [], [], [], []
+    ids_l, g_l, gr_l, z_l, rgb_l, out = [], [], [], [], [], []
     for i, w in enumerate(words):
         x0, y0, x1, y1 = w.box
         lab_box = labels[y0:y1, x0:x1]
@@ -293,7 +293,7 @@ def word_features(words: list[Word], g: np.ndarray, lab_u8: np.ndarray, grad: np
         ids_l.append(lab_box[cm])
         g_l.append(vals)
         gr_l.append(grad[y0:y1, x0:x1][cm])
-        lab_l.append(lab_u8[y0:y1, x0:x1][cm])
+        rgb_l.append(rgb[y0:y1, x0:x1][cm])
         if any_zone:
             z_l.append(zone[y0:y1, x0:x1][cm])
         t, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -336,8 +336,10 @@ def word_features(words: list[Word], g: np.ndarray, lab_u8: np.ndarray, grad: np
     # each word's first 12 glyph components.
     ids = np.concatenate(ids_l)
     sel = first[ids]
+    # Lab colour of those pixels only (8-bit Lab as of the whole image, at a fraction of the cost)
+    lab = cv2.cvtColor(np.concatenate(rgb_l)[sel][:, None], cv2.COLOR_RGB2LAB)
     dk, bt, sdk, sbt, cons, comp = _edge_sides(ids[sel], np.concatenate(g_l)[sel].astype(
-        np.float64), np.concatenate(lab_l)[sel].astype(np.float64))
+        np.float64), lab[:, 0].astype(np.float64))
     sides = _side_features(owner[comp], nw, dk, bt, sdk, sbt, cons)
     for i, f in enumerate(out):
         f["sharp"] = float(p90[i]) / f["contrast"]
@@ -389,7 +391,6 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
         rgb = cv2.resize(rgb_u8, size, interpolation=cv2.INTER_AREA)
     g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    lab_u8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     H, W = g.shape
     z = zone.astype(bool, copy=False)
     if z.shape != (H, W):
@@ -405,7 +406,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         ws.sort(key=lambda w: -w.glyphs)
         ws = ws[:max_words]
         words += ws
-        feats += word_features(ws, g, lab_u8, grad, strong, labels, st, z, (gx, gy))
+        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy))
     return s, words, feats, (H, W)
 
 
