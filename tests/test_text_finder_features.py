@@ -176,3 +176,17 @@ def test_more_components_than_16_bit_labels_hold():
     assert len(st) > 65536 and labels.max() == len(st) - 1
     found = text_mod.find_text(np.dstack([255 - grad] * 3), np.zeros((1, 1), bool), th)
     assert found.n_words == 0
+
+
+def test_grouped_median_and_percentile_match_numpy_with_empty_groups():
+    """A word none of whose glyphs has two sides leaves an empty group, also the last one."""
+    rng = np.random.default_rng(0)
+    gid = np.repeat([0, 2, 3], [5, 4, 1])
+    v = rng.normal(size=len(gid)).round(1)  # ties included
+    med = text_mod._median(*text_mod._sorted_groups(gid, v, 5))
+    p90 = text_mod._percentile(*text_mod._sorted_groups(gid, v, 5), 0.9)
+    for k in (0, 2, 3):
+        assert med[k] == np.median(v[gid == k]) and p90[k] == np.percentile(v[gid == k], 90)
+    assert med[1] == med[4] == 0.0
+    assert (text_mod._median(*text_mod._sorted_groups(np.zeros(0, np.int64), np.zeros(0), 3))
+            == 0).all()

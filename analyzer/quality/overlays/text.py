@@ -165,10 +165,15 @@ def _sorted_groups(gid: np.ndarray, v: np.ndarray, n: int
 
 
 def _median(vs: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Each group's median as ``np.median`` gives it (the mean of the two middle values)."""
+    """Each group's median as ``np.median`` gives it (the mean of the two middle values); 0 for
+    an empty group."""
+    if vs.size == 0:
+        return np.zeros(len(count))
     c = np.maximum(count, 1)
-    a, b = vs[start + (c - 1) // 2], vs[start + c // 2]
-    return np.where(c % 2 == 1, a, (a + b) / 2)
+    last = vs.size - 1  # an empty group at the end starts past the last value
+    a = vs[np.minimum(start + (c - 1) // 2, last)]
+    b = vs[np.minimum(start + c // 2, last)]
+    return np.where(count == 0, 0.0, np.where(c % 2 == 1, a, (a + b) / 2))
 
 
 def _percentile(vs: np.ndarray, start: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
