@@ -7,9 +7,15 @@ prints the median and 90th percentile wall time, the median CPU time of the proc
 machine the CPU time is the fairer per-core figure), the ratio to the targets (<= 150 ms without
 the mask model, <= 350 ms with it), and a per-stage breakdown (decode, mask, each check).
 
+With ``--mixed N`` it also prints the per-image CPU of ``analyze()``, of the overlays check and of
+its text finder alone on a mixed set of real photos (N luma studio shots, N grocery in-store
+photos, N amateur clothing photos: ``bench_throughput.sample(N, 18)``; the mask is computed once
+per photo outside the overlays timings), the figures issue 14 asks of the text finder's cost.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_quality.py [--repeats 15] [--image PATH] [--long-side 1500]
+    .venv/bin/python benchmarks/bench_quality.py --repeats 9 --mixed 20
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from PIL import Image  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 cv2.setNumThreads(1)
 
 from analyzer.config import marketplace  # noqa: E402
@@ -97,11 +104,48 @@ def stages(data: bytes, use_model: bool, repeats: int) -> dict[str, float]:
     return {k: 1000 * statistics.median(v) for k, v in out.items()}
 
 
+def mixed(n: int) -> None:
+    """Mean and median CPU ms per photo of analyze() (u2netp), the overlays check and its text
+    finder on ``bench_throughput.sample(n, 18)``."""
+    from bench_throughput import sample
+
+    from analyzer.quality import overlays
+    from analyzer.quality.overlays.text import find_text
+
+    paths = sample(n, 18)
+    if not paths:
+        print("\nmixed set: no photos under ../shared/data")
+        return
+    out: dict[str, list[float]] = {"analyze()": [], "overlays check": [], "find_text": []}
+    analyze(paths[0].read_bytes(), name=paths[0].name)  # warm-up
+    for p in paths:
+        data = p.read_bytes()
+        c0 = time.process_time()
+        analyze(data, name=p.name)
+        out["analyze()"].append(time.process_time() - c0)
+        ctx = ImageContext(load_image(data, name=p.name), marketplace(), use_model=True)
+        ctx.gray, ctx.lab, ctx.mask_result  # noqa: B018 - shared inputs, timed elsewhere
+        c0 = time.process_time()
+        overlays.check(ctx)
+        out["overlays check"].append(time.process_time() - c0)
+        th = ctx.thresholds("overlays")
+        zone = overlays.text_zone(ctx, th)[0]
+        c0 = time.process_time()
+        find_text(ctx.rgb, zone, th)
+        out["find_text"].append(time.process_time() - c0)
+    print(f"\nmixed set ({n} luma + {n} grocery in-store + {n} clothing photos, u2netp mask), "
+          "CPU ms per photo: " + ", ".join(
+              f"{k} mean {1000 * statistics.mean(v):.0f} / median {1000 * statistics.median(v):.0f}"
+              for k, v in out.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     ap.add_argument("--long-side", type=int, default=1500)
+    ap.add_argument("--mixed", type=int, default=0, metavar="N",
+                    help="also time N photos of each real set (luma, in-store, clothing)")
     args = ap.parse_args(argv)
 
     data = test_jpeg(args.image, args.long_side)
@@ -126,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         st = stages(data, use_model, max(3, args.repeats // 3))
         print(f"\nper-stage median CPU ms ({'u2netp' if use_model else 'classical'} mask): "
               + ", ".join(f"{k} {v:.0f}" for k, v in st.items()))
+    if args.mixed:
+        mixed(args.mixed)
     return 0
 
 

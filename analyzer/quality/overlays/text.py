@@ -21,9 +21,12 @@ contrast, ``flat``; the spread of the glyphs' side colours across the word, ``in
 ``bg_spread``), its box splits cleanly into ink and background (``ink_std``, ``bg_std``, ``eta``),
 its edges are steps as high as the contrast (``sharp``), its glyphs share a height and a baseline
 (``hstd``, ``bot``), its strokes run in many directions where grain, stripes and weaves run in one
-(gradient-orientation coherence around the word, ``coh``), and it is large and contrasted enough to
-be read (``h``, ``contrast``). A gradient-boosted tree ensemble (Friedman, "Greedy function
-approximation", 2001) over these features, fitted on the *tuning* splits only
+(gradient-orientation coherence around the word, ``coh``), its strokes keep one pen width
+(``sw_h``, the median stroke width over the glyph height, and ``sw_cv``, its spread: the medial-axis
+stroke width of Epshtein et al.), coloured letters step in chroma as well as in grey across their
+edges (``dab``, the a*b* distance between each glyph's two sides), and it is large and contrasted
+enough to be read (``h``, ``contrast``). A gradient-boosted tree ensemble (Friedman, "Greedy
+function approximation", 2001) over these features, fitted on the *tuning* splits only
 (scripts/fit_text_verifier.py: luma men's apparel and half the amateur clothing senders, clean
 photos against the same with text and watermarks of the ``text`` / ``watermark`` families) is
 stored as data in ``analyzer/data/text_verifier.json``; a word is text when its margin reaches
@@ -31,6 +34,10 @@ stored as data in ``analyzer/data/text_verifier.json``; a word is text when its 
 (print on a product is rendered text too: only a clearer case counts there). ``text_area`` is the
 accepted words' box area as a fraction of the frame, and ``evidence`` the best word margin (the
 score uses it below the flag).
+
+Cost. The features of all candidate words of one threshold are computed together
+(:func:`word_features`): their glyph pixels are gathered once and every per-glyph and per-word
+statistic is a grouped array operation, not a few dozen small-array calls per word.
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ import numpy as np
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
-            "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh")
+            "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
+            "sw_h", "sw_cv", "dab")
 
 
 @dataclass
@@ -107,7 +115,11 @@ def candidate_words(grad: np.ndarray, threshold: float, th: dict
     strong[-rim:] = 0
     strong[:, :rim] = 0
     strong[:, -rim:] = 0
-    n, lab, st, cen = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    try:  # 16-bit labels are twice as fast to write; a fine texture can overflow them
+        n, lab, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(
+            strong, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
+    except cv2.error:
+        n, lab, st, cen = cv2.connectedComponentsWithStats(strong, connectivity=8)
     if n <= 1:
         return [], strong, lab, st
     ww = st[1:, cv2.CC_STAT_WIDTH].astype(np.float64)
@@ -123,18 +135,21 @@ def candidate_words(grad: np.ndarray, threshold: float, th: dict
     if len(idx) > 1500:  # a texture, not text: keep the cost bounded, the largest first
         idx = idx[np.argsort(-area[idx])[:1500]]
     groups = _union_find_groups(cen[1:][idx, 0], cen[1:][idx, 1], hh[idx], float(th["link"]))
-    words = []
-    for gid in np.unique(groups):
-        mem = idx[groups == gid]
-        # Bold glyphs touch and merge into one component: count glyphs by width.
-        glyphs = int(np.clip(np.round(ww[mem] / (0.7 * hh[mem])), 1, 8).sum())
-        if glyphs < int(th["min_glyphs"]):
-            continue
-        s = st[1:][mem]
-        box = (int(s[:, 0].min()), int(s[:, 1].min()), int((s[:, 0] + s[:, 2]).max()),
-               int((s[:, 1] + s[:, 3]).max()))
-        words.append(Word(mem + 1, glyphs, box))
-    return words, strong, lab, st
+    # Bold glyphs touch and merge into one component: count glyphs by width.
+    per = np.clip(np.round(ww[idx] / (0.7 * hh[idx])), 1, 8)
+    _, inv = np.unique(groups, return_inverse=True)
+    glyphs = np.bincount(inv, weights=per).astype(np.int64)
+    order = np.argsort(inv, kind="stable")  # each group's members in their original order
+    cut = np.concatenate(([0], np.cumsum(np.bincount(inv))))
+    s = st[1:][idx[order]]
+    x0 = np.minimum.reduceat(s[:, 0], cut[:-1])
+    y0 = np.minimum.reduceat(s[:, 1], cut[:-1])
+    x1 = np.maximum.reduceat(s[:, 0] + s[:, 2], cut[:-1])
+    y1 = np.maximum.reduceat(s[:, 1] + s[:, 3], cut[:-1])
+    mem = idx[order] + 1
+    return [Word(mem[cut[k]:cut[k + 1]], int(glyphs[k]),
+                 (int(x0[k]), int(y0[k]), int(x1[k]), int(y1[k])))
+            for k in np.nonzero(glyphs >= int(th["min_glyphs"]))[0]], strong, lab, st
 
 
 def _coherence(gx: np.ndarray, gy: np.ndarray, box: tuple[int, int, int, int]) -> float:
@@ -148,23 +163,66 @@ def _coherence(gx: np.ndarray, gy: np.ndarray, box: tuple[int, int, int, int]) -
     return float(np.hypot(a - b, 2 * c) / (a + b + 1e-6))
 
 
-def _edge_sides(g: np.ndarray, lab_u8: np.ndarray, labels: np.ndarray, w: Word
-                ) -> tuple[np.ndarray, ...]:
-    """For each of the word's first 12 glyph components with both sides: the mean Lab colour of
-    its darker and of its brighter side (pixels beyond a quarter of the 10-90% range from the
-    middle: the anti-aliased middle left out), the grey-level spread of each side, and the
-    range. All glyphs at once: pixels sorted by (component, value), percentiles interpolated as
-    ``np.percentile`` does."""
-    x0, y0, x1, y1 = w.box
-    mem = w.members[:12]
-    lab_box = labels[y0:y1, x0:x1]
-    m = np.isin(lab_box, mem)
-    ids = lab_box[m]
-    v = g[y0:y1, x0:x1][m].astype(np.float64)
-    lv = lab_u8[y0:y1, x0:x1][m].astype(np.float64)
-    order = np.lexsort((v, ids))
-    ids, v, lv = ids[order], v[order], lv[order]
-    uniq, start, count = np.unique(ids, return_index=True, return_counts=True)
+def _sorted_groups(gid: np.ndarray, v: np.ndarray, n: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values sorted by (group, value), each group's start and size (groups 0 .. n-1)."""
+    order = np.lexsort((v, gid))
+    count = np.bincount(gid, minlength=n)
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    return v[order], start, count
+
+
+def _median(vs: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Each group's median as ``np.median`` gives it (the mean of the two middle values); 0 for
+    an empty group."""
+    if vs.size == 0:
+        return np.zeros(len(count))
+    c = np.maximum(count, 1)
+    last = vs.size - 1  # an empty group at the end starts past the last value
+    a = vs[np.minimum(start + (c - 1) // 2, last)]
+    b = vs[np.minimum(start + c // 2, last)]
+    return np.where(count == 0, 0.0, np.where(c % 2 == 1, a, (a + b) / 2))
+
+
+def _percentile(vs: np.ndarray, start: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
+    """Each group's ``np.percentile(..., 100 q)`` (linear, numpy's own interpolation form)."""
+    pos = q * (count - 1)
+    lo = np.floor(pos).astype(np.int64)
+    t = pos - lo
+    a, b = vs[start + lo], vs[start + np.minimum(lo + 1, count - 1)]
+    d = b - a
+    return np.where(t >= 0.5, b - d * (1 - t), a + d * t)
+
+
+def _stroke_width(ink: np.ndarray, k3: np.ndarray) -> tuple[float, float]:
+    """(median, coefficient of variation) of the stroke width of an ink mask: twice the distance
+    to the background on the strokes' ridge (the medial axis, Blum 1967; stroke-width
+    consistency as in Epshtein et al. 2010). Rendered glyphs keep one pen width; the blobs of a
+    weave, grain or quilting do not. (0, 9) without a ridge."""
+    dt = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
+    sw = dt[(dt > 0) & (dt >= cv2.dilate(dt, k3))]
+    if sw.size < 3:
+        return 0.0, 9.0
+    return 2.0 * float(np.median(sw)), float(sw.std() / sw.mean())
+
+
+def _mean_var(v: np.ndarray) -> tuple[float, float]:
+    """Mean and variance of grey levels (exact integer sums: fast on small sets)."""
+    n = v.size
+    v = v.ravel().astype(np.int64)
+    s = int(v.sum())
+    return s / n, (n * int(np.dot(v, v)) - s * s) / (n * n)
+
+
+def _edge_sides(cid: np.ndarray, v: np.ndarray, lv: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For each glyph component with both sides (its pixels: component ids ``cid``, grey ``v``,
+    Lab ``lv``): the mean Lab colour of its darker and of its brighter side (pixels beyond a
+    quarter of the 10-90% range from the middle: the anti-aliased middle left out), the grey-level
+    spread of each side, the range, and the component ids. All glyphs of all words at once:
+    pixels sorted by (component, value)."""
+    order = np.lexsort((v, cid))
+    cid, v, lv = cid[order], v[order], lv[order]
+    uniq, start, count = np.unique(cid, return_index=True, return_counts=True)
     gi = np.repeat(np.arange(len(uniq)), count)
 
     def pct(p: float) -> np.ndarray:
@@ -191,69 +249,134 @@ def _edge_sides(g: np.ndarray, lab_u8: np.ndarray, labels: np.ndarray, w: Word
 
     dk, sdk = side(d, nd)
     bt, sbt = side(b, nb)
-    return dk, bt, sdk, sbt, (p90 - p10)[ok]
+    return dk, bt, sdk, sbt, (p90 - p10)[ok], uniq[ok]
 
 
-def word_features(g: np.ndarray, lab_u8: np.ndarray, w: Word, grad: np.ndarray,
-                  strong: np.ndarray, labels: np.ndarray, st: np.ndarray,
-                  zone: np.ndarray, sobel: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
-    """The verifier's features of one candidate word (see the module docstring)."""
+def _side_features(wid: np.ndarray, nw: int, dk: np.ndarray, bt: np.ndarray, sdk: np.ndarray,
+                   sbt: np.ndarray, cons: np.ndarray) -> dict[str, np.ndarray]:
+    """Per word (glyph sides grouped by word index ``wid``): ink_spread, bg_spread, flat, con_cv
+    (9 for a word with no glyph of both sides)."""
+    k = np.bincount(wid, minlength=nw)
+    kk = np.maximum(k, 1)
+    c = np.bincount(wid, weights=cons, minlength=nw) / kk + 1e-3
+
+    def spread(col: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        var = np.zeros(nw)
+        for ch in range(3):
+            m = np.bincount(wid, weights=col[:, ch], minlength=nw) / kk
+            var += np.bincount(wid, weights=(col[:, ch] - m[wid]) ** 2, minlength=nw) / kk
+        return np.where(k > 1, np.sqrt(var), _median(*_sorted_groups(wid, sd, nw))) / c
+
+    spd, spb = spread(dk, sdk), spread(bt, sbt)
+    flat = np.minimum(_median(*_sorted_groups(wid, sdk, nw)),
+                      _median(*_sorted_groups(wid, sbt, nw))) / c
+    mc = np.bincount(wid, weights=cons, minlength=nw) / kk
+    con_cv = np.sqrt(np.bincount(wid, weights=(cons - mc[wid]) ** 2, minlength=nw) / kk) / c
+    none = k == 0
+    return {"ink_spread": np.where(none, 9.0, np.minimum(spd, spb)),
+            "bg_spread": np.where(none, 9.0, np.maximum(spd, spb)),
+            "flat": np.where(none, 9.0, flat), "con_cv": np.where(none, 9.0, con_cv)}
+
+
+def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.ndarray,
+                  strong: np.ndarray, labels: np.ndarray, st: np.ndarray, zone: np.ndarray,
+                  sobel: tuple[np.ndarray, np.ndarray]) -> list[dict[str, float]]:
+    """The verifier's features of each candidate word found at one gradient threshold (see the
+    module docstring). The words' component pixels are gathered once and the per-glyph and
+    per-word statistics taken over all words together: the cost is a few array passes per
+    threshold, not a few dozen small-array calls per word."""
+    if not words:
+        return []
     H, W = g.shape
-    x0, y0, x1, y1 = w.box
-    s = st[w.members]
-    hm = s[:, 3].astype(np.float64)
-    med = float(np.median(hm))
-    bw, bh = x1 - x0, y1 - y0
-    box = g[y0:y1, x0:x1]
-    compmask = np.isin(labels[y0:y1, x0:x1], w.members)
-    vals = box[compmask]
-    t, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    hi = box > t
-    ink = hi if hi.mean() < 0.5 else ~hi  # strokes are thin: the smaller class is the ink
+    nw = len(words)
+    owner = np.full(len(st), -1, np.int64)  # component label -> its word; first 12 glyphs
+    first = np.zeros(len(st), bool)
+    for i, w in enumerate(words):
+        owner[w.members] = i
+        first[w.members[:12]] = True
+    # glyph heights and baselines: each word's median height, height spread, baseline scatter
+    mem = np.concatenate([w.members for w in words])
+    mw = np.repeat(np.arange(nw), [len(w.members) for w in words])
+    nm = np.bincount(mw, minlength=nw)
+    hm = st[mem, 3].astype(np.float64)
+    med = _median(*_sorted_groups(mw, hm, nw))
+    mh = np.bincount(mw, weights=hm, minlength=nw) / nm
+    hstd = np.sqrt(np.bincount(mw, weights=(hm - mh[mw]) ** 2, minlength=nw) / nm) / med
+    bottoms = (st[mem, 1] + st[mem, 3]).astype(np.float64)
+    dev = np.abs(bottoms - _median(*_sorted_groups(mw, bottoms, nw))[mw])
+    bot = _median(*_sorted_groups(mw, dev, nw)) / med
+    isum = cv2.integral(strong)
+    any_zone = bool(zone.any())
     k3 = np.ones((3, 3), np.uint8)
-    er = cv2.erode(ink.view(np.uint8), k3).view(bool)
-    core = er if er.sum() >= 10 else ink
-    bger = cv2.erode((~ink).view(np.uint8), k3).view(bool)
-    bgc = bger if bger.sum() >= 10 else ~ink
-    gi = box[core].astype(np.float64)
-    gb = box[bgc].astype(np.float64)
-    if len(gi) and len(gb):
-        contrast = abs(gi.mean() - gb.mean()) + 1e-3
-        w0 = float(ink.mean())
-        eta = w0 * (1 - w0) * (gi.mean() - gb.mean()) ** 2 / (float(box.var()) + 1e-6)
-        ink_std, bg_std = gi.std() / contrast, gb.std() / contrast
-    else:
-        contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
-    sharp = float(np.percentile(grad[y0:y1, x0:x1][compmask], 90)) / contrast
-    pad = max(2, int(round(0.6 * med)))
-    rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
-    outer = int(strong[ry0:ry1, rx0:rx1].sum())
-    inner = int(strong[y0:y1, x0:x1].sum())
-    ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
-    bottoms = s[:, 1] + s[:, 3]
-    # Each glyph's edge: its darker and brighter side (outside the anti-aliased middle).
-    dk, bt, sdk, sbt, cons = _edge_sides(g, lab_u8, labels, w)
-    if len(dk):
-        c = float(np.mean(cons)) + 1e-3
-        if len(dk) > 1:
-            spd = float(np.sqrt(np.var(dk, axis=0).sum())) / c
-            spb = float(np.sqrt(np.var(bt, axis=0).sum())) / c
+    ids_l, g_l, gr_l, z_l, rgb_l, out = [], [], [], [], [], []
+    for i, w in enumerate(words):
+        x0, y0, x1, y1 = w.box
+        lab_box = labels[y0:y1, x0:x1]
+        cm = owner[lab_box] == i
+        box = g[y0:y1, x0:x1]
+        vals = box[cm]
+        ids_l.append(lab_box[cm])
+        g_l.append(vals)
+        gr_l.append(grad[y0:y1, x0:x1][cm])
+        rgb_l.append(rgb[y0:y1, x0:x1][cm])
+        if any_zone:
+            z_l.append(zone[y0:y1, x0:x1][cm])
+        t, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        hi = (box > t).view(np.uint8)
+        n_hi = cv2.countNonZero(hi)
+        ink = hi if 2 * n_hi < box.size else 1 - hi  # strokes are thin: the smaller class is ink
+        n_ink = n_hi if ink is hi else box.size - n_hi
+        er = cv2.erode(ink, k3)
+        core = er if cv2.countNonZero(er) >= 10 else ink
+        bger = cv2.erode(1 - ink, k3)
+        bgc = bger if cv2.countNonZero(bger) >= 10 else 1 - ink
+        gi, gb = box[core.view(bool)], box[bgc.view(bool)]
+        if gi.size and gb.size:
+            (mi, vi), (mb, vb) = _mean_var(gi), _mean_var(gb)
+            contrast = abs(mi - mb) + 1e-3
+            w0 = n_ink / box.size
+            eta = w0 * (1 - w0) * (mi - mb) ** 2 / (_mean_var(box)[1] + 1e-6)
+            ink_std, bg_std = np.sqrt(vi) / contrast, np.sqrt(vb) / contrast
         else:
-            spd, spb = float(np.median(sdk)) / c, float(np.median(sbt)) / c
-        ink_spread, bg_spread = min(spd, spb), max(spd, spb)
-        flat = min(float(np.median(sdk)), float(np.median(sbt))) / c
-        con_cv = float(np.std(cons)) / c
-    else:
-        ink_spread = bg_spread = flat = con_cv = 9.0
-    inside = float(zone[y0:y1, x0:x1][compmask].mean()) if zone.any() else 0.0
-    return {"h": med, "contrast": float(contrast), "ink_std": float(ink_std),
-            "bg_std": float(bg_std), "eta": float(eta), "sharp": sharp,
-            "ring": (outer - inner) / max(ring_area, 1), "dens": float(strong[y0:y1, x0:x1].mean()),
-            "aspect": bw / max(bh, 1), "hstd": float(np.std(hm)) / med,
-            "bot": float(np.median(np.abs(bottoms - np.median(bottoms)))) / med,
-            "glyphs": float(w.glyphs), "n": float(len(w.members)), "ink_spread": ink_spread,
-            "bg_spread": bg_spread, "flat": flat, "con_cv": con_cv, "inside": inside,
-            "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1))}
+            contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
+        sw, sw_cv = _stroke_width(ink, k3)
+        pad = max(2, int(round(0.6 * med[i])))
+        rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
+        inner = int(isum[y1, x1] - isum[y0, x1] - isum[y1, x0] + isum[y0, x0])
+        outer = int(isum[ry1, rx1] - isum[ry0, rx1] - isum[ry1, rx0] + isum[ry0, rx0])
+        bw, bh = x1 - x0, y1 - y0
+        ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
+        out.append({"h": float(med[i]), "contrast": float(contrast), "ink_std": float(ink_std),
+                    "bg_std": float(bg_std), "eta": float(eta),
+                    "ring": (outer - inner) / max(ring_area, 1), "dens": inner / (bw * bh),
+                    "aspect": bw / max(bh, 1), "hstd": float(hstd[i]), "bot": float(bot[i]),
+                    "glyphs": float(w.glyphs), "n": float(len(w.members)),
+                    "sw_h": sw / float(med[i]), "sw_cv": sw_cv,
+                    "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1))})
+    sizes = np.array([len(a) for a in g_l])
+    wid = np.repeat(np.arange(nw), sizes)
+    # sharpness: the 90th percentile of the gradient on the glyphs, over the contrast
+    p90 = _percentile(*_sorted_groups(wid, np.concatenate(gr_l).astype(np.float64), nw), 0.9)
+    inside = (np.bincount(wid, weights=np.concatenate(z_l), minlength=nw) / sizes if any_zone
+              else np.zeros(nw))
+    # Each glyph's edge: its darker and brighter side (outside the anti-aliased middle), over
+    # each word's first 12 glyph components.
+    ids = np.concatenate(ids_l)
+    sel = first[ids]
+    # Lab colour of those pixels only (8-bit Lab as of the whole image, at a fraction of the cost)
+    lab = cv2.cvtColor(np.concatenate(rgb_l)[sel][:, None], cv2.COLOR_RGB2LAB)
+    dk, bt, sdk, sbt, cons, comp = _edge_sides(ids[sel], np.concatenate(g_l)[sel].astype(
+        np.float64), lab[:, 0].astype(np.float64))
+    sides = _side_features(owner[comp], nw, dk, bt, sdk, sbt, cons)
+    # colour text on a background of the same grey: the chroma step across each glyph's edge
+    dab = np.hypot(dk[:, 1] - bt[:, 1], dk[:, 2] - bt[:, 2])
+    sides["dab"] = _median(*_sorted_groups(owner[comp], dab, nw))
+    for i, f in enumerate(out):
+        f["sharp"] = float(p90[i]) / f["contrast"]
+        f["inside"] = float(inside[i])
+        for k, v in sides.items():
+            f[k] = float(v[i])
+    return out
 
 
 @lru_cache(maxsize=2)
@@ -298,7 +421,6 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
         rgb = cv2.resize(rgb_u8, size, interpolation=cv2.INTER_AREA)
     g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    lab_u8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
     H, W = g.shape
     z = zone.astype(bool, copy=False)
     if z.shape != (H, W):
@@ -312,9 +434,9 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         ws, strong, labels, st = candidate_words(grad, float(t), th)
         # the most glyphs first: a texture makes many two-blob "words", text makes long ones
         ws.sort(key=lambda w: -w.glyphs)
-        for w in ws[:max_words]:
-            words.append(w)
-            feats.append(word_features(g, lab_u8, w, grad, strong, labels, st, z, (gx, gy)))
+        ws = ws[:max_words]
+        words += ws
+        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy))
     return s, words, feats, (H, W)
 
 

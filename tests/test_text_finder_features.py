@@ -1,0 +1,219 @@
+"""The text finder's word features, computed for all words of a threshold at once, must equal
+the plain per-word definition they replaced (kept here as the reference: the verifier was fitted
+on it). Synthetic, seeded; no shared data needed."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from analyzer.config import check_thresholds
+from analyzer.quality.overlays import text as text_mod
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+# ------------------------------------------------------------ reference (one word at a time)
+def _ref_edge_sides(g: np.ndarray, lab_u8: np.ndarray, labels: np.ndarray, w: text_mod.Word
+                ) -> tuple[np.ndarray, ...]:
+    """For each of the word's first 12 glyph components with both sides: the mean Lab colour of
+    its darker and of its brighter side (pixels beyond a quarter of the 10-90% range from the
+    middle: the anti-aliased middle left out), the grey-level spread of each side, and the
+    range. All glyphs at once: pixels sorted by (component, value), percentiles interpolated as
+    ``np.percentile`` does."""
+    x0, y0, x1, y1 = w.box
+    mem = w.members[:12]
+    lab_box = labels[y0:y1, x0:x1]
+    m = np.isin(lab_box, mem)
+    ids = lab_box[m]
+    v = g[y0:y1, x0:x1][m].astype(np.float64)
+    lv = lab_u8[y0:y1, x0:x1][m].astype(np.float64)
+    order = np.lexsort((v, ids))
+    ids, v, lv = ids[order], v[order], lv[order]
+    uniq, start, count = np.unique(ids, return_index=True, return_counts=True)
+    gi = np.repeat(np.arange(len(uniq)), count)
+
+    def pct(p: float) -> np.ndarray:
+        pos = p * (count - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, count - 1)
+        return v[start + lo] + (pos - lo) * (v[start + hi] - v[start + lo])
+
+    p10, p90 = pct(0.10), pct(0.90)
+    mid, q = (p10 + p90) / 2, 0.25 * (p90 - p10)
+    d, b = v < (mid - q)[gi], v > (mid + q)[gi]
+    nd = np.bincount(gi, weights=d, minlength=len(uniq))
+    nb = np.bincount(gi, weights=b, minlength=len(uniq))
+    ok = (nd >= 2) & (nb >= 2)
+
+    def side(sel: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nn = np.maximum(n, 1)
+        col = np.stack([np.bincount(gi, weights=lv[:, c] * sel, minlength=len(uniq))
+                        for c in range(3)], axis=1) / nn[:, None]
+        mean = np.bincount(gi, weights=v * sel, minlength=len(uniq)) / nn
+        dev = (v - mean[gi]) ** 2 * sel
+        sd = np.sqrt(np.bincount(gi, weights=dev, minlength=len(uniq)) / nn)
+        return col[ok], sd[ok]
+
+    dk, sdk = side(d, nd)
+    bt, sbt = side(b, nb)
+    return dk, bt, sdk, sbt, (p90 - p10)[ok]
+
+
+def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad: np.ndarray,
+                  strong: np.ndarray, labels: np.ndarray, st: np.ndarray,
+                  zone: np.ndarray, sobel: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """The verifier's features of one candidate word (see the module docstring)."""
+    H, W = g.shape
+    x0, y0, x1, y1 = w.box
+    s = st[w.members]
+    hm = s[:, 3].astype(np.float64)
+    med = float(np.median(hm))
+    bw, bh = x1 - x0, y1 - y0
+    box = g[y0:y1, x0:x1]
+    compmask = np.isin(labels[y0:y1, x0:x1], w.members)
+    vals = box[compmask]
+    t, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    hi = box > t
+    ink = hi if hi.mean() < 0.5 else ~hi  # strokes are thin: the smaller class is the ink
+    k3 = np.ones((3, 3), np.uint8)
+    er = cv2.erode(ink.view(np.uint8), k3).view(bool)
+    core = er if er.sum() >= 10 else ink
+    bger = cv2.erode((~ink).view(np.uint8), k3).view(bool)
+    bgc = bger if bger.sum() >= 10 else ~ink
+    gi = box[core].astype(np.float64)
+    gb = box[bgc].astype(np.float64)
+    if len(gi) and len(gb):
+        contrast = abs(gi.mean() - gb.mean()) + 1e-3
+        w0 = float(ink.mean())
+        eta = w0 * (1 - w0) * (gi.mean() - gb.mean()) ** 2 / (float(box.var()) + 1e-6)
+        ink_std, bg_std = gi.std() / contrast, gb.std() / contrast
+    else:
+        contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
+    sharp = float(np.percentile(grad[y0:y1, x0:x1][compmask], 90)) / contrast
+    pad = max(2, int(round(0.6 * med)))
+    rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
+    outer = int(strong[ry0:ry1, rx0:rx1].sum())
+    inner = int(strong[y0:y1, x0:x1].sum())
+    ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
+    bottoms = s[:, 1] + s[:, 3]
+    # Each glyph's edge: its darker and brighter side (outside the anti-aliased middle).
+    dk, bt, sdk, sbt, cons = _ref_edge_sides(g, lab_u8, labels, w)
+    if len(dk):
+        c = float(np.mean(cons)) + 1e-3
+        if len(dk) > 1:
+            spd = float(np.sqrt(np.var(dk, axis=0).sum())) / c
+            spb = float(np.sqrt(np.var(bt, axis=0).sum())) / c
+        else:
+            spd, spb = float(np.median(sdk)) / c, float(np.median(sbt)) / c
+        ink_spread, bg_spread = min(spd, spb), max(spd, spb)
+        flat = min(float(np.median(sdk)), float(np.median(sbt))) / c
+        con_cv = float(np.std(cons)) / c
+    else:
+        ink_spread = bg_spread = flat = con_cv = 9.0
+    inside = float(zone[y0:y1, x0:x1][compmask].mean()) if zone.any() else 0.0
+    return {"h": med, "contrast": float(contrast), "ink_std": float(ink_std),
+            "bg_std": float(bg_std), "eta": float(eta), "sharp": sharp,
+            "ring": (outer - inner) / max(ring_area, 1), "dens": float(strong[y0:y1, x0:x1].mean()),
+            "aspect": bw / max(bh, 1), "hstd": float(np.std(hm)) / med,
+            "bot": float(np.median(np.abs(bottoms - np.median(bottoms)))) / med,
+            "glyphs": float(w.glyphs), "n": float(len(w.members)), "ink_spread": ink_spread,
+            "bg_spread": bg_spread, "flat": flat, "con_cv": con_cv, "inside": inside,
+            "coh": text_mod._coherence(*sobel, (rx0, ry0, rx1, ry1))}
+
+
+# ------------------------------------------------------------------------------ the tests
+def _scene(seed: int) -> np.ndarray:
+    """Wood-like grain with a product blob and words of several sizes, colours and angles."""
+    g = np.random.default_rng(seed)
+    h, w = 600, 800
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    grain = (0.5 + 0.5 * np.sin(2 * np.pi * (xx + 6 * np.sin(yy / 50.0)) / g.uniform(7, 14))) ** 4
+    arr = np.array([176, 128, 84], np.float32)[None, None] - 60 * grain[..., None]
+    arr = np.clip(arr + g.normal(0, 4, arr.shape), 0, 255).astype(np.uint8)
+    im = Image.fromarray(arr)
+    d = ImageDraw.Draw(im)
+    d.rounded_rectangle([240, 120, 560, 510], radius=40, fill=tuple(int(c) for c in
+                                                                     g.integers(30, 220, 3)))
+    for txt, size, xy in (("SALE 50% OFF", 40, (30, 30)), ("www.myshop.com", 24, (300, 300)),
+                          ("Best Seller", 60, (60, 480))):
+        f = ImageFont.truetype(FONT, size) if __import__("os").path.isfile(FONT) else \
+            ImageFont.load_default(size=size)
+        d.text(xy, txt, font=f, fill=tuple(int(c) for c in g.integers(0, 256, 3)))
+    return np.asarray(im)
+
+
+def test_batched_word_features_equal_the_per_word_definition():
+    th = check_thresholds("overlays")
+    checked = 0
+    for seed in range(3):
+        rgb = _scene(seed)
+        g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        lab_u8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+        zone = np.zeros(g.shape, bool)
+        zone[120:510, 240:560] = True
+        grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+        sobel = (cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+        for t in th["gradient_thresholds"]:
+            words, strong, labels, st = text_mod.candidate_words(grad, float(t), th)
+            fast = text_mod.word_features(words, g, rgb, grad, strong, labels, st, zone, sobel)
+            for w, f in zip(words, fast, strict=True):
+                ref = _ref_word_features(g, lab_u8, w, grad, strong, labels, st, zone, sobel)
+                assert set(f) == set(text_mod.FEATURES) and set(ref) <= set(f)
+                for k in ref:
+                    assert np.isclose(f[k], ref[k], rtol=1e-12, atol=1e-12), (k, f[k], ref[k])
+                checked += 1
+    assert checked >= 30  # texture words and the added words, at three thresholds
+
+
+def test_more_components_than_16_bit_labels_hold():
+    """A fine speckle makes over 65,535 components: the finder falls back to 32-bit labels."""
+    th = check_thresholds("overlays")
+    grad = np.zeros((800, 800), np.uint8)
+    grad[::2, ::2] = 255
+    words, strong, labels, st = text_mod.candidate_words(grad, 25.0, th)
+    assert len(st) > 65536 and labels.max() == len(st) - 1
+    found = text_mod.find_text(np.dstack([255 - grad] * 3), np.zeros((1, 1), bool), th)
+    assert found.n_words == 0
+
+
+def test_grouped_median_and_percentile_match_numpy_with_empty_groups():
+    """A word none of whose glyphs has two sides leaves an empty group, also the last one."""
+    rng = np.random.default_rng(0)
+    gid = np.repeat([0, 2, 3], [5, 4, 1])
+    v = rng.normal(size=len(gid)).round(1)  # ties included
+    med = text_mod._median(*text_mod._sorted_groups(gid, v, 5))
+    p90 = text_mod._percentile(*text_mod._sorted_groups(gid, v, 5), 0.9)
+    for k in (0, 2, 3):
+        assert med[k] == np.median(v[gid == k]) and p90[k] == np.percentile(v[gid == k], 90)
+    assert med[1] == med[4] == 0.0
+    assert (text_mod._median(*text_mod._sorted_groups(np.zeros(0, np.int64), np.zeros(0), 3))
+            == 0).all()
+
+
+def test_stroke_width_and_colour_step_features():
+    """Stroke width: a 7 px pen gives ~7 px with little spread, a ragged blob a larger spread;
+    the chroma step across red letters on grey is large, across dark grey ones on grey nil."""
+    k3 = np.ones((3, 3), np.uint8)
+    pen = np.zeros((60, 200), np.uint8)
+    for x in range(10, 190, 30):  # strokes of a 7 px pen: vertical bars and a bar across
+        pen[10:50, x:x + 7] = 1
+    pen[27:34, 10:190] = 1
+    sw, cv = text_mod._stroke_width(pen, k3)
+    assert 6 <= sw <= 8 and cv < 0.35
+    rng = np.random.default_rng(1)
+    blob = (cv2.GaussianBlur(rng.random((60, 200)).astype(np.float32), (0, 0), 3) > 0.5)
+    assert text_mod._stroke_width(blob.astype(np.uint8), k3)[1] > cv
+    assert text_mod._stroke_width(np.zeros((20, 20), np.uint8), k3) == (0.0, 9.0)
+
+    th = check_thresholds("overlays")
+    found = {}
+    for name, ink in (("red", (200, 20, 30)), ("grey", (40, 40, 40))):
+        im = Image.new("RGB", (640, 360), (150, 150, 150))
+        f = ImageFont.truetype(FONT, 48) if __import__("os").path.isfile(FONT) else \
+            ImageFont.load_default(size=48)
+        ImageDraw.Draw(im).text((40, 150), "SALE TODAY", font=f, fill=ink)
+        s, words, feats, _ = text_mod.candidates(np.asarray(im), np.zeros((1, 1), bool), th)
+        found[name] = max(ft["dab"] for ft in feats)
+    assert found["red"] > 40 > 10 > found["grey"]
