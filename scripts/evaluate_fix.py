@@ -57,6 +57,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -89,6 +90,17 @@ def split_of(key: str) -> str:
 def luma_rows() -> list[dict]:
     with open(DATA / "luma" / "MANIFEST_products.csv", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def split_views(split: str) -> Iterator[tuple[dict, Path, np.ndarray]]:
+    """(manifest row, path, RGB at 1/8 size) of every luma view of the products of ``split``
+    ("all": every product), in manifest order."""
+    for r in luma_rows():
+        if split != "all" and split_of(r["product_key"]) != split:
+            continue
+        for im in r["images"].split("|"):
+            p = DATA / "luma" / im
+            yield r, p, np.asarray(Image.open(p).convert("RGB").reduce(8))
 
 
 def _rng(path: Path, salt: str) -> random.Random:
@@ -170,22 +182,21 @@ def light_products(split: str, limit: int) -> list[tuple[Path, str]]:
     a darkest channel of at least 150 at the median and 120 at the 25th percentile (light all
     over, not a dark product with a soft light shadow); ``limit`` of them by a seeded draw."""
     found = []
-    for r in luma_rows():
-        if split != "all" and split_of(r["product_key"]) != split:
+    done: set[str] = set()  # one view per product
+    for r, p, small in split_views(split):
+        if r["product_key"] in done:
             continue
-        for im in r["images"].split("|"):
-            p = DATA / "luma" / im
-            a = np.asarray(Image.open(p).convert("RGB").reduce(8)).min(axis=2)
-            prod = a[a < 245]
-            rim = np.concatenate([a[:2].ravel(), a[-2:].ravel(), a[:, :2].ravel(),
-                                  a[:, -2:].ravel()])
-            if (0.05 <= len(prod) / a.size <= 0.85 and np.median(rim) >= 250
-                    and np.median(prod) >= 150 and np.percentile(prod, 25) >= 120):
-                cats = r["categories"]
-                top = ("Gear" if "Gear" in cats else "Tops" if "/Tops/" in cats
-                       else "Bottoms" if "/Bottoms/" in cats else cats.split("|")[0][:20])
-                found.append((p, top))
-                break
+        a = small.min(axis=2)
+        prod = a[a < 245]
+        rim = np.concatenate([a[:2].ravel(), a[-2:].ravel(), a[:, :2].ravel(),
+                              a[:, -2:].ravel()])
+        if (0.05 <= len(prod) / a.size <= 0.85 and np.median(rim) >= 250
+                and np.median(prod) >= 150 and np.percentile(prod, 25) >= 120):
+            cats = r["categories"]
+            top = ("Gear" if "Gear" in cats else "Tops" if "/Tops/" in cats
+                   else "Bottoms" if "/Bottoms/" in cats else cats.split("|")[0][:20])
+            found.append((p, top))
+            done.add(r["product_key"])
     rng = random.Random(1)
     return rng.sample(found, min(limit, len(found)))
 
@@ -322,20 +333,16 @@ def summarise(fam: str, rows: list[dict]) -> dict:
 def real_grey(split: str, limit: int, use_model: bool) -> list[Path]:
     """Luma photos (any view) on a light, neutral, non-white backdrop that the analysis flags."""
     found = []
-    for r in luma_rows():
-        if split != "all" and split_of(r["product_key"]) != split:
+    for _r, p, small in split_views(split):
+        a = small.astype(int)
+        band = np.concatenate([a[:3].reshape(-1, 3), a[-3:].reshape(-1, 3),
+                               a[:, :3].reshape(-1, 3), a[:, -3:].reshape(-1, 3)])
+        med = np.median(band, axis=0)
+        lo = band.min(axis=1)
+        # The border is mostly light grey (its median darkest channel 180-249), neutral.
+        if not 180 <= np.median(lo) < 250 or med.max() - med.min() > 15:
             continue
-        for im in r["images"].split("|"):
-            p = DATA / "luma" / im
-            a = np.asarray(Image.open(p).convert("RGB").reduce(8)).astype(int)
-            band = np.concatenate([a[:3].reshape(-1, 3), a[-3:].reshape(-1, 3),
-                                   a[:, :3].reshape(-1, 3), a[:, -3:].reshape(-1, 3)])
-            med = np.median(band, axis=0)
-            lo = band.min(axis=1)
-            # The border is mostly light grey (its median darkest channel 180-249), neutral.
-            if not 180 <= np.median(lo) < 250 or med.max() - med.min() > 15:
-                continue
-            found.append(p)
+        found.append(p)
     return found[:limit]
 
 
