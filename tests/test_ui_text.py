@@ -97,3 +97,12 @@ def test_card_search_line_gives_no_rank_for_a_product_the_catalog_lacks() -> Non
     rep.search["outside_catalog"] = True
     line = search_line(rep)
     assert "Not covered by this catalog" in line and "%" not in line
+
+
+def test_a_measure_that_was_not_taken_reads_as_such_on_the_card():
+    """The JPEG quality of a PNG is NaN in the metrics (None in the JSON): the card's
+    measurements table says "not measured", not "nan"."""
+    from analyzer.ui.report_card import _fmt
+
+    assert _fmt(float("nan")) == "not measured" and _fmt(None) == "not measured"
+    assert _fmt(0.12345) == "0.123" and _fmt(3) == "3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -177,6 +178,8 @@ def _rule_source(name: str, mkt: Marketplace) -> str:
 
 
 def _fmt(v: object) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "not measured"  # e.g. the JPEG quality of a PNG: "nan" means nothing to a seller
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
