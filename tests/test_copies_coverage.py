@@ -386,3 +386,25 @@ def test_an_upload_unlike_every_catalog_photo_gets_its_category_from_its_content
     assert ctx.class_category(p) == target
     assert category(0.45) == target
     assert category(-1.0) == by_neighbours
+
+
+def test_a_copy_of_a_catalog_photo_is_never_outside_the_catalog():
+    """A photo three listings share (the demo catalog's stability balls): its copy is a
+    NEAR_DUPLICATE of them, so the catalog covers the product, however far the products left
+    after the copies are; the card once said both "not covered" and "a near-copy of ..."."""
+    from dataclasses import replace
+
+    from analyzer.search.integration import SearchContext
+    from tests.conftest import DEMO_CATALOG
+
+    ctx = SearchContext.open(DEMO_CATALOG, device="cpu")
+    ctx.cfg = replace(ctx.cfg, n_queries=2, n_peer_queries=2, n_baseline_products=0)
+    src = next(DEMO_CATALOG.glob("images/24-WG081*/*.jpg"))
+    im = Image.open(src).convert("RGB")
+    buf = io.BytesIO()
+    im.resize((im.width * 3 // 4, im.height * 3 // 4)).save(buf, "JPEG", quality=35)
+    res = ctx.evaluate(np.asarray(Image.open(buf).convert("RGB")), seed=0, quality=90.0,
+                       flags=[])
+    codes = {f.code for f in res.flags}
+    assert res.differentiation["near_duplicates"] and "NEAR_DUPLICATE" in codes
+    assert not res.search["outside_catalog"] and "OUTSIDE_CATALOG" not in codes
