@@ -408,3 +408,5 @@ def test_a_copy_of_a_catalog_photo_is_never_outside_the_catalog():
     codes = {f.code for f in res.flags}
     assert res.differentiation["near_duplicates"] and "NEAR_DUPLICATE" in codes
     assert not res.search["outside_catalog"] and "OUTSIDE_CATALOG" not in codes
+    # ... and it competes in the category of the listings it copies, not its other neighbours'
+    assert res.search["stage2"]["in_category"] == "Fitness Equipment"

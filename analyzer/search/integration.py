@@ -683,6 +683,12 @@ class SearchContext:
             return probs[0]
 
         cat_source = "given" if category else "inferred"
+        copied = [str(self.product_categories[c]) for c in self.groups.codes[dup_items]]
+        copied = [c for c in copied if c]
+        if not category and copied:
+            # A copy of catalog photos is that product: its category is theirs (a ball whose
+            # photo three fitness listings share was ranked among tops by its other neighbours).
+            category = max(sorted(set(copied)), key=copied.count)
         if not category:
             category = self.infer_category(prod_sims, dup_products)
             near = np.where(dup_products, -np.inf, prod_sims)
