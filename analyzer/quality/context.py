@@ -37,9 +37,14 @@ class ImageContext:
         return self.image.alpha
 
     @cached_property
+    def gray_u8(self) -> np.ndarray:
+        """Luma as uint8 (OpenCV's BT.601 weights), converted once for every check."""
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY)
+
+    @cached_property
     def gray(self) -> np.ndarray:
-        """Luma as float32 in [0, 1] (OpenCV's BT.601 weights)."""
-        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        """Luma as float32 in [0, 1] (:attr:`gray_u8` scaled)."""
+        return self.gray_u8.astype(np.float32) / 255.0
 
     @cached_property
     def lab(self) -> np.ndarray:

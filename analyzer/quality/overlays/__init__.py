@@ -127,7 +127,7 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     zone, plain, lab_s, s = text_zone(ctx, th)
-    gray_u8 = cv2.cvtColor(ctx.rgb, cv2.COLOR_RGB2GRAY)
+    gray_u8 = ctx.gray_u8
     text = find_text(ctx.rgb, zone, th)
     mark = find_watermark(gray_u8, th)
     badges = find_badges(lab_s, th)
