@@ -41,7 +41,13 @@ import numpy as np
 
 from analyzer.fix.cutout import keep_unlike_unsure
 from analyzer.fix.guard import product_doubt
-from analyzer.fix.ops import backdrop_field, guided_filter, resize_to, sides_touched
+from analyzer.fix.ops import (
+    backdrop_field,
+    guided_filter,
+    resize_to,
+    sides_touched,
+    stretch_alpha,
+)
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.vision.mask_ops import bbox_of
 
@@ -58,10 +64,7 @@ def refine_alpha(rgb: np.ndarray, prob: np.ndarray, th: dict,
     guide = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     r = max(2, round(float(th["guide_radius_frac"]) * max(h, w)))
     q = guided_filter(guide, p, r, float(th["guide_eps"]), int(th["guide_long_side"]))
-    if not stretch:
-        return q
-    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
-    return np.clip((q - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    return stretch_alpha(q, th) if stretch else q
 
 
 def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
@@ -117,8 +120,7 @@ def apply(state: FixState) -> Change | None:
         return None
     prob = state.alpha
     coverage = refine_alpha(state.rgb, state.alpha, th, stretch=False)
-    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
-    state.alpha = np.clip((coverage - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    state.alpha = stretch_alpha(coverage, th)
     if not (state.alpha >= 0.5).any():
         state.notes.append("background not changed: no product was found to keep")
         return None

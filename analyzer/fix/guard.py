@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from analyzer.fix.cutout import grow_backdrop
-from analyzer.fix.ops import backdrop_field, otsu_two_levels, sides_touched
+from analyzer.fix.ops import backdrop_field, otsu_two_levels, sides_touched, stretch_alpha
 from analyzer.fix.types import FixState
 
 
@@ -62,8 +62,7 @@ def cut_explains(rgb: np.ndarray, prob: np.ndarray, cut: np.ndarray, th: dict) -
     ``solid_frac`` of the long side wide). A cut that found a light product's body holds its
     folds inside; one that grew over the flat parts of a garment leaves the folds as a thin
     network at its edges, which the opening removes. 1.0 when there is no evidence."""
-    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
-    alpha = np.clip((prob - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    alpha = stretch_alpha(prob, th)
     odd, _ = unplain_map(rgb, alpha, backdrop_field(rgb, alpha, int(th["backdrop_side"])), th)
     if not odd.any():
         return 1.0
@@ -96,8 +95,7 @@ def _doubt_of(state: FixState, prob: np.ndarray, th: dict) -> tuple[str | None, 
     core = float((prob >= float(th["core_prob"])).mean())
     # The backdrop as the matte will see it: the probability stretched by alpha_low/alpha_high
     # (a mask unsure everywhere, 0.02-0.1 over the product, still leaves it to be whitened).
-    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
-    alpha = np.clip((prob - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    alpha = stretch_alpha(prob, th)
     backdrop = backdrop_field(state.rgb, alpha, int(th["backdrop_side"]))
     share, frame = unplain_light(state.rgb, alpha, backdrop, th)
     levels = two_levels(state.rgb, alpha, th)

@@ -104,6 +104,13 @@ def guided_filter(guide: np.ndarray, p: np.ndarray, radius: int, eps: float,
     return np.clip(ma * guide + mb, 0.0, 1.0).astype(np.float32)
 
 
+def stretch_alpha(prob: np.ndarray, th: dict) -> np.ndarray:
+    """The product probability as the matte uses it: 0 at ``alpha_low``, 1 at ``alpha_high``,
+    linear between (a mask unsure everywhere, 0.02-0.1 over the product, is still kept)."""
+    lo, hi = float(th["alpha_low"]), float(th["alpha_high"])
+    return np.clip((prob - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
 def backdrop_field(rgb: np.ndarray, alpha: np.ndarray, side: int = 96,
                    grow: float = 0.02) -> np.ndarray:
     """The backdrop's colour everywhere, including behind the product (float32 H x W x 3, 0..255).
