@@ -169,3 +169,94 @@ def test_the_shared_score_ramp_runs_either_way_and_clamps():
     assert ramp(0.5, 0.95, 1.8, top=100.0) == 100.0 and ramp(3.0, 0.95, 1.8, top=100.0) == 0.0
     with pytest.raises(ValueError):
         ramp(1.0, 2.0, 2.0)
+
+
+# ---- a figure continuing the product off the frame is not backdrop --------------------------
+
+SKIN = (224, 172, 140)
+
+
+def _scene(backdrop: tuple[int, int, int], product_box: tuple[int, int, int, int],
+           extra: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """A 300 x 240 photo: ``backdrop``, a dark grey product in ``product_box`` (y0, y1, x0, x1)
+    and ``extra`` coloured boxes; returns the photo and the product's mask (the product only)."""
+    rgb = np.zeros((300, 240, 3), np.uint8)
+    rgb[:] = backdrop
+    for (y0, y1, x0, x1), colour in extra:
+        rgb[y0:y1, x0:x1] = colour
+    y0, y1, x0, x1 = product_box
+    rgb[y0:y1, x0:x1] = (70, 70, 74)
+    mask = np.zeros((300, 240), np.float32)
+    mask[y0:y1, x0:x1] = 1.0
+    return rgb, mask
+
+
+def _check_with_mask(rgb: np.ndarray, mask: np.ndarray):
+    from quality_controls import context as make_context
+
+    from analyzer.vision.mask import MaskResult
+
+    ctx = make_context(rgb, "amazon", use_model=False, fmt="JPEG")
+    ctx.__dict__["mask_result"] = MaskResult.from_prob(mask, "given")
+    return background.check(ctx)
+
+
+def _bg_flagged(r) -> bool:
+    return any(f.code in ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE") for f in r.flags)
+
+
+def test_a_models_skin_running_off_the_frame_is_not_backdrop() -> None:
+    # Shorts on a model: the belly above runs off the top, a leg below runs off the bottom.
+    rgb, mask = _scene((255, 255, 255), (60, 230, 40, 200),
+                       [((0, 60, 30, 210), SKIN), ((230, 300, 60, 110), SKIN)])
+    r = _check_with_mask(rgb, mask)
+    assert not _bg_flagged(r), [f.message for f in r.flags]
+    assert r.metrics["pure_white_fraction"] > 0.99
+    assert 0.2 < r.metrics["figure_fraction"] < 0.6
+    assert not r.maps["background"][10, 120] and r.maps["background"][10, 5]
+    # Measured directly: exactly the skin (less the grown mask's rim) is the figure.
+    region = background_region(mask > 0.5)
+    fig = background.attached_figure(_lab(rgb), region)
+    assert fig[5, 120] and fig[290, 80] and not fig[5, 5] and not fig[150, 220]
+
+
+def test_the_same_model_on_a_grey_backdrop_is_still_flagged() -> None:
+    rgb, mask = _scene((200, 200, 200), (60, 230, 40, 200),
+                       [((0, 60, 30, 210), SKIN), ((230, 300, 60, 110), SKIN)])
+    r = _check_with_mask(rgb, mask)
+    assert _bg_flagged(r)
+    assert r.metrics["pure_white_fraction"] == 0.0
+
+
+def test_a_table_under_the_product_is_backdrop_not_a_figure() -> None:
+    # A small product standing on a wooden table that spans the frame, a white wall behind.
+    rgb, mask = _scene((255, 255, 255), (90, 200, 95, 145),
+                       [((200, 300, 0, 240), (150, 105, 60))])
+    r = _check_with_mask(rgb, mask)
+    assert r.metrics["figure_fraction"] == 0.0
+    assert _bg_flagged(r)
+
+
+def test_a_prop_apart_and_a_shadow_stay_backdrop() -> None:
+    # A coloured prop standing apart, and a grey shadow from the product to the frame's edge.
+    rgb, mask = _scene((255, 255, 255), (60, 200, 60, 180),
+                       [((220, 280, 10, 50), SKIN), ((200, 300, 80, 160), (185, 185, 185))])
+    r = _check_with_mask(rgb, mask)
+    assert r.metrics["figure_fraction"] == 0.0
+    assert _bg_flagged(r)
+
+
+def test_white_backdrop_is_never_the_figure() -> None:
+    # The mask found a third of a grey hoodie: the missed part outnumbers the white backdrop, so
+    # the background's median colour is the hoodie's grey; the white must still be backdrop.
+    # Backdrop shows only above the hood, between the shoulders; the mask has the chest.
+    grey = (128, 128, 132)
+    rgb, mask = _scene((255, 255, 255), (40, 120, 0, 240),
+                       [((120, 300, 0, 240), grey), ((0, 40, 0, 50), grey),
+                        ((0, 40, 190, 240), grey)])
+    region = background_region(mask > 0.5)
+    fig = background.attached_figure(_lab(rgb), region)
+    assert not fig[region & (rgb.min(axis=2) == 255)].any()
+    r = _check_with_mask(rgb, mask)
+    assert _bg_flagged(r)  # the missed grey part is measured as it is
