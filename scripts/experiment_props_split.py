@@ -1,0 +1,224 @@
+"""Experiment (issue 14, item 3): can one mask blob be split into "the product" and "a prop
+behind or over it"? Measures candidate per-image signals on the props families; no check uses
+them (none reached a useful hit rate at unchanged false flags, see README, "Props behind or
+overlapping").
+
+Why a control set: the props families (scripts/quality_families.py) cut the product out, shrink
+it to 50-75% and move it on a white canvas before pasting props. Against the *clean* photos any
+measure of that layout (the object no longer touches the frame, is smaller, u2netp is less sure
+of it) scores as "props found", which is why the ``pair`` family (no props) separates from the
+clean photos on several signals below. ``props_none`` is that layout without props: a signal for
+props must separate ``props_behind`` / ``props_overlap`` from ``props_none`` too.
+
+Signals, on the clutter check's work copy (384 px) of the object the clutter check calls the
+product (the u2netp mask joined with the pixels off a plain backdrop; the part with the largest
+area weighted by centrality, ``analyzer.quality.clutter``):
+
+- ``asym``: 1 - IoU of the blob and its mirror image about the best vertical axis near its
+  centroid (props sit on one side; most products, a model included, are near mirror-symmetric).
+- ``concave``: 1 - solidity (area / convex hull area).
+- ``deep_defects``: convexity defects deeper than 8% of sqrt(area) (necks where two objects meet).
+- ``foreign``: the largest connected share of the blob whose colour (8 levels per RGB channel)
+  is absent (< 0.2%) from the blob's core (distance to the outline >= half its maximum): a part
+  coloured unlike the product's middle.
+- ``low_prob``: share of the blob where u2netp's probability is below 0.5.
+- ``combined``: a logistic regression over the signals above, fitted on TUNE only (positives:
+  props_behind + props_overlap; negatives: clean, props_none, pair), applied unchanged to held
+  and store; its threshold is the highest negative score on tune (0 false flags there).
+
+Usage (masks and images come from scripts/evaluate_quality.py's caches; missing masks are
+computed, about 0.3 s each)::
+
+    python scripts/experiment_props_split.py --limit 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("LISTING_LENS_ORT_THREADS", "1")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+import evaluate_quality as eq  # noqa: E402
+
+from analyzer.config import check_thresholds, marketplace  # noqa: E402
+from analyzer.io.loader import load_image  # noqa: E402
+from analyzer.quality import clutter as cl  # noqa: E402
+from analyzer.quality.context import ImageContext  # noqa: E402
+
+FAMILIES = ["props_beside", "props_behind", "props_overlap", "props_none", "pair"]
+TARGETS = ["props_behind", "props_overlap"]
+NEGATIVE = ["clean", "props_none", "pair"]
+SIGNALS = ["asym", "concave", "deep_defects", "foreign", "low_prob"]
+
+
+def mask_of(path: Path, mask_hash: str):  # type: ignore[no-untyped-def]
+    """u2netp mask from the evaluator's cache, computed and cached when missing."""
+    mp = eq.CACHE_DIR / "mask" / f"{eq._sha_file(path)[:24]}_{mask_hash}.npz"
+    img = load_image(path)
+    if mp.exists():
+        return img, eq._load_mask(mp)
+    ctx = ImageContext(image=img, marketplace=marketplace("amazon"), use_model=True)
+    m = ctx.mask_result
+    mp.parent.mkdir(parents=True, exist_ok=True)
+    eq._save_mask(mp, m)
+    return img, m
+
+
+def main_object(rgb: np.ndarray, mask: np.ndarray, th: dict) -> np.ndarray | None:
+    """The blob the clutter check takes for the product (see the module docstring)."""
+    fg = cl.backdrop_objects(rgb, th)
+    obj = (mask | fg) if fg is not None else mask
+    n, lab, st, cent = cv2.connectedComponentsWithStats(obj.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return None
+    h, w = obj.shape
+    areas = st[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    d = np.hypot((cent[1:, 0] - w / 2) / (w / 2), (cent[1:, 1] - h / 2) / (h / 2)) / np.sqrt(2)
+    i = int(np.argmax(areas * (1 - float(th["centre_weight"]) * np.clip(d, 0, 1))))
+    return lab == i + 1
+
+
+def mirror_iou(b: np.ndarray) -> float:
+    """Best IoU of ``b`` with its mirror about a vertical axis within 8 px of its centroid."""
+    xs = np.nonzero(b)[1]
+    w = b.shape[1]
+    best = 0.0
+    for dx in range(-8, 9, 2):
+        c = round(float(xs.mean())) + dx
+        idx = 2 * c - np.arange(w)
+        ok = (idx >= 0) & (idx < w)
+        mir = np.zeros_like(b)
+        mir[:, ok] = b[:, idx[ok]]
+        best = max(best, float((b & mir).sum()) / max(float((b | mir).sum()), 1.0))
+    return best
+
+
+def foreign_share(rgb: np.ndarray, b: np.ndarray, bins: int = 8, eps: float = 0.002) -> float:
+    """Largest connected share of ``b`` coloured unlike its core (see the module docstring)."""
+    dist = cv2.distanceTransform(b.astype(np.uint8), cv2.DIST_L2, 3)
+    _, lab = cv2.connectedComponents((dist >= 0.5 * dist.max()).astype(np.uint8))
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    core = lab == lab[y, x]
+    hc = cv2.calcHist([np.ascontiguousarray(rgb)], [0, 1, 2], core.astype(np.uint8), [bins] * 3,
+                      [0, 256] * 3)
+    hc = hc / max(float(hc.sum()), 1.0)
+    q = (rgb // (256 // bins)).astype(np.int32)
+    f = b & (hc[q[..., 0], q[..., 1], q[..., 2]] < eps)
+    f = cv2.morphologyEx(f.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    n, _, st, _ = cv2.connectedComponentsWithStats(f, connectivity=8)
+    return float(st[1:, cv2.CC_STAT_AREA].max()) / float(b.sum()) if n > 1 else 0.0
+
+
+def signals(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, th: dict) -> dict[str, float]:
+    b = main_object(rgb, mask, th)
+    if b is None:
+        return dict.fromkeys(SIGNALS, 0.0)
+    area = float(b.sum())
+    cnts, _ = cv2.findContours(b.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    c = max(cnts, key=cv2.contourArea)
+    deep = 0
+    try:
+        dfx = cv2.convexityDefects(c, cv2.convexHull(c, returnPoints=False))
+        if dfx is not None:
+            deep = int((dfx[:, 0, 3] / 256.0 > 0.08 * np.sqrt(area)).sum())
+    except cv2.error:  # a self-touching outline: no defects read
+        pass
+    return {"asym": 1.0 - mirror_iou(b),
+            "concave": 1.0 - area / max(cv2.contourArea(cv2.convexHull(c)), 1.0),
+            "deep_defects": float(deep), "foreign": foreign_share(rgb, b),
+            "low_prob": float((prob[b] < 0.5).mean())}
+
+
+def auroc(neg: list[float], pos: list[float]) -> float:
+    """P(a random ``pos`` scores above a random ``neg``): 1.0 = every prop photo above."""
+    return eq.auroc(pos, neg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--limit", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if not eq.DATA.is_dir():
+        print(f"no data at {eq.DATA}", file=sys.stderr)
+        return 2
+    import quality_families as qf
+    from PIL import Image
+
+    th = check_thresholds("clutter")
+    mh = eq._mask_hash(True)
+    data: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
+    for sp in (*eq.FAMILY_SPLITS, *eq.AMATEUR_SPLITS):
+        src = eq.split_sources(sp, args.limit, args.seed)
+        sets = {"clean": src}
+        if sp in eq.FAMILY_SPLITS:
+            cut = [(p, qf.cutout(Image.open(p))) for p in src[:24]]
+            for fam in FAMILIES:
+                sets[fam] = eq.family_set(fam, sp, src, cut if fam != "pair" else [])
+        for fam, paths in sets.items():
+            for p in paths:
+                img, m = mask_of(p, mh)
+                ws = int(th["work_long_side"])
+                rgb = cl.to_work_size(img.rgb, ws)
+                mask = cl.to_work_size(m.binary.astype(np.uint8), ws, nearest=True) > 0
+                prob = cl.to_work_size(m.prob.astype(np.float32), ws)
+                data[(sp, fam)].append(signals(rgb, mask, prob, th))
+        print(f"  {sp} done", file=sys.stderr, flush=True)
+
+    print("AUROC of each signal (higher = props): target family vs clean | vs props_none | "
+          "pair vs clean (0.5 wanted); amateur clean p50 / p90\n")
+    for s in SIGNALS:
+        print(s)
+        for sp in eq.FAMILY_SPLITS:
+            val = {f: [d[s] for d in data[(sp, f)]] for f in ("clean", *FAMILIES)}
+            cells = [f"{t.split('_')[1]} {auroc(val['clean'], val[t]):.3f} | "
+                     f"{auroc(val['props_none'], val[t]):.3f}" for t in TARGETS]
+            print(f"  {sp:5s} " + "   ".join(cells)
+                  + f"   pair {auroc(val['clean'], val['pair']):.3f}"
+                  + f"   none vs clean {auroc(val['clean'], val['props_none']):.3f}")
+        am = [d[s] for sp in eq.AMATEUR_SPLITS for d in data[(sp, "clean")]]
+        print(f"  amateur clean p50 {np.median(am):.3f} p90 {np.percentile(am, 90):.3f}")
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def xy(sp: str, fams: list[str]) -> np.ndarray:
+        return np.array([[d[s] for s in SIGNALS] for f in fams for d in data[(sp, f)]])
+
+    pos, neg = xy("tune", TARGETS), xy("tune", NEGATIVE)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    model.fit(np.r_[pos, neg], np.r_[np.ones(len(pos)), np.zeros(len(neg))])
+    cut = float(model.decision_function(neg).max())
+    print("\ncombined (fitted on tune; threshold = highest tune negative, so tune is in-sample):")
+    for sp in (*eq.FAMILY_SPLITS, *eq.AMATEUR_SPLITS):
+        score = {f: model.decision_function(xy(sp, [f])) for f in ("clean", *FAMILIES)
+                 if data.get((sp, f))}
+        false = 100.0 * float(np.mean(score["clean"] > cut))
+        if sp in eq.AMATEUR_SPLITS:
+            print(f"  {sp:7s} clean flagged {false:.0f}%")
+            continue
+        cells = [f"{t.split('_')[1]} AUROC {auroc(list(score['clean']), list(score[t])):.3f} "
+                 f"(vs none {auroc(list(score['props_none']), list(score[t])):.3f}) "
+                 f"hit {100.0 * float(np.mean(score[t] > cut)):.0f}%" for t in TARGETS]
+        print(f"  {sp:7s} " + "; ".join(cells)
+              + f"; flagged: clean {false:.0f}%, none "
+              f"{100.0 * float(np.mean(score['props_none'] > cut)):.0f}%, pair "
+              f"{100.0 * float(np.mean(score['pair'] > cut)):.0f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
