@@ -22,6 +22,11 @@ area weighted by centrality, ``analyzer.quality.clutter``):
   is absent (< 0.2%) from the blob's core (distance to the outline >= half its maximum): a part
   coloured unlike the product's middle.
 - ``low_prob``: share of the blob where u2netp's probability is below 0.5.
+- ``excess`` / ``excess_unlike``: the blob split where it is not mirror-symmetric: the largest
+  part of the blob without a mirror counterpart (after an opening by a disk of 4% of sqrt(area),
+  so slivers along the outline drop out), as a share of the blob; ``excess_unlike`` weights it
+  by 1 - the colour-histogram intersection (4 levels per RGB channel, the clutter check's piece
+  rule) of that part with the rest: a one-sided part of other colours.
 - ``combined``: a logistic regression over the signals above, fitted on TUNE only (positives:
   props_behind + props_overlap; negatives: clean, props_none, pair), applied unchanged to held
   and store; its threshold is the highest negative score on tune (0 false flags there).
@@ -60,7 +65,7 @@ from analyzer.quality.context import ImageContext  # noqa: E402
 FAMILIES = ["props_beside", "props_behind", "props_overlap", "props_none", "pair"]
 TARGETS = ["props_behind", "props_overlap"]
 NEGATIVE = ["clean", "props_none", "pair"]
-SIGNALS = ["asym", "concave", "deep_defects", "foreign", "low_prob"]
+SIGNALS = ["asym", "concave", "deep_defects", "foreign", "low_prob", "excess", "excess_unlike"]
 
 
 def mask_of(path: Path, mask_hash: str):  # type: ignore[no-untyped-def]
@@ -90,19 +95,36 @@ def main_object(rgb: np.ndarray, mask: np.ndarray, th: dict) -> np.ndarray | Non
     return lab == i + 1
 
 
-def mirror_iou(b: np.ndarray) -> float:
-    """Best IoU of ``b`` with its mirror about a vertical axis within 8 px of its centroid."""
+def mirror(b: np.ndarray) -> tuple[float, np.ndarray]:
+    """(best IoU, mirror image) of ``b`` about a vertical axis within 8 px of its centroid."""
     xs = np.nonzero(b)[1]
     w = b.shape[1]
-    best = 0.0
+    best, best_mir = -1.0, b
     for dx in range(-8, 9, 2):
         c = round(float(xs.mean())) + dx
         idx = 2 * c - np.arange(w)
         ok = (idx >= 0) & (idx < w)
         mir = np.zeros_like(b)
         mir[:, ok] = b[:, idx[ok]]
-        best = max(best, float((b & mir).sum()) / max(float((b | mir).sum()), 1.0))
-    return best
+        iou = float((b & mir).sum()) / max(float((b | mir).sum()), 1.0)
+        if iou > best:
+            best, best_mir = iou, mir
+    return best, best_mir
+
+
+def one_sided_part(rgb: np.ndarray, b: np.ndarray, mir: np.ndarray) -> tuple[float, float]:
+    """(share of ``b``, colour intersection with the rest) of its largest part without a mirror
+    counterpart (see the module docstring)."""
+    r = max(3, round(0.04 * float(np.sqrt(b.sum()))))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    e = cv2.morphologyEx((b & ~mir).astype(np.uint8), cv2.MORPH_OPEN, disk)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(e, connectivity=8)
+    if n <= 1:
+        return 0.0, 1.0
+    i = 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+    part = lab == i
+    sim = float(np.minimum(cl._hist(rgb, part, 4), cl._hist(rgb, b & ~part, 4)).sum())
+    return float(st[i, cv2.CC_STAT_AREA]) / float(b.sum()), sim
 
 
 def foreign_share(rgb: np.ndarray, b: np.ndarray, bins: int = 8, eps: float = 0.002) -> float:
@@ -135,7 +157,9 @@ def signals(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, th: dict) -> di
             deep = int((dfx[:, 0, 3] / 256.0 > 0.08 * np.sqrt(area)).sum())
     except cv2.error:  # a self-touching outline: no defects read
         pass
-    return {"asym": 1.0 - mirror_iou(b),
+    iou, mir = mirror(b)
+    share, sim = one_sided_part(rgb, b, mir)
+    return {"asym": 1.0 - iou, "excess": share, "excess_unlike": share * (1.0 - sim),
             "concave": 1.0 - area / max(cv2.contourArea(cv2.convexHull(c)), 1.0),
             "deep_defects": float(deep), "foreign": foreign_share(rgb, b),
             "low_prob": float((prob[b] < 0.5).mean())}
@@ -190,6 +214,18 @@ def main(argv: list[str] | None = None) -> int:
                   + f"   none vs clean {auroc(val['clean'], val['props_none']):.3f}")
         am = [d[s] for sp in eq.AMATEUR_SPLITS for d in data[(sp, "clean")]]
         print(f"  amateur clean p50 {np.median(am):.3f} p90 {np.percentile(am, 90):.3f}")
+        # a flag at the highest tune negative (no false flag on tune): what it finds elsewhere
+        cut = max(d[s] for f in NEGATIVE for d in data[("tune", f)])
+
+        def pct(sp: str, f: str, cut: float = cut, s: str = s) -> str:
+            v = [d[s] > cut for d in data.get((sp, f), [])]
+            return f"{100.0 * float(np.mean(v)):.0f}" if v else "-"
+
+        print(f"  flag above {cut:.3f} (tune's highest negative): behind / overlap hit % "
+              + ", ".join(f"{sp} {pct(sp, 'props_behind')}/{pct(sp, 'props_overlap')}"
+                          for sp in eq.FAMILY_SPLITS)
+              + "; clean false % " + ", ".join(f"{sp} {pct(sp, 'clean')}"
+                                               for sp in (*eq.FAMILY_SPLITS, *eq.AMATEUR_SPLITS)))
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
