@@ -27,6 +27,9 @@ area weighted by centrality, ``analyzer.quality.clutter``):
   so slivers along the outline drop out), as a share of the blob; ``excess_unlike`` weights it
   by 1 - the colour-histogram intersection (4 levels per RGB channel, the clutter check's piece
   rule) of that part with the rest: a one-sided part of other colours.
+- ``excess_unlike_noskin``: the same over every one-sided part, skipping parts that are >= 30%
+  skin (YCrCb, Cr 135-180 and Cb 85-135, after Chai & Ngan, IEEE TCSVT 9(4), 1999): a model's
+  arms and face are one-sided parts of other colours than the garment.
 - ``band_foreign``: the largest connected share of the blob whose colour (8 levels per RGB
   channel, exact bin) never occurs in the blob's central vertical band (within 15% of its width
   of its median column): a model's head, shirt and trousers all cross that band, a prop behind
@@ -75,7 +78,7 @@ FAMILIES = ["props_beside", "props_behind", "props_overlap", "props_none", "pair
 TARGETS = ["props_behind", "props_overlap"]
 NEGATIVE = ["clean", "props_none", "pair"]
 SIGNALS = ["asym", "concave", "deep_defects", "foreign", "low_prob", "excess", "excess_unlike",
-           "band_foreign", "neck_cut"]
+           "excess_unlike_noskin", "band_foreign", "neck_cut"]
 
 
 def mask_of(path: Path, mask_hash: str):  # type: ignore[no-untyped-def]
@@ -153,6 +156,30 @@ def foreign_share(rgb: np.ndarray, b: np.ndarray, bins: int = 8, eps: float = 0.
     return float(st[1:, cv2.CC_STAT_AREA].max()) / float(b.sum()) if n > 1 else 0.0
 
 
+def skin(rgb: np.ndarray) -> np.ndarray:
+    """Skin-coloured pixels (bool; YCrCb box, see the module docstring)."""
+    ycc = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1], ycc[..., 2]
+    return (cr >= 135) & (cr <= 180) & (cb >= 85) & (cb <= 135)
+
+
+def unlike_parts_noskin(rgb: np.ndarray, b: np.ndarray, mir: np.ndarray) -> float:
+    """Highest share * (1 - colour intersection) over the one-sided parts that are not skin."""
+    r = max(3, round(0.04 * float(np.sqrt(b.sum()))))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    e = cv2.morphologyEx((b & ~mir).astype(np.uint8), cv2.MORPH_OPEN, disk)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(e, connectivity=8)
+    sk = skin(rgb)
+    best = 0.0
+    for i in range(1, n):
+        part = lab == i
+        if sk[part].mean() >= 0.3:
+            continue
+        sim = float(np.minimum(cl._hist(rgb, part, 4), cl._hist(rgb, b & ~part, 4)).sum())
+        best = max(best, float(st[i, cv2.CC_STAT_AREA]) / float(b.sum()) * (1.0 - sim))
+    return best
+
+
 def band_foreign(rgb: np.ndarray, b: np.ndarray, band: float = 0.15, bins: int = 8) -> float:
     """Largest connected share of ``b`` coloured unlike its central band (module docstring)."""
     xs = np.nonzero(b)[1]
@@ -211,6 +238,7 @@ def signals(rgb: np.ndarray, mask: np.ndarray, prob: np.ndarray, th: dict) -> di
     iou, mir = mirror(b)
     share, sim = one_sided_part(rgb, b, mir)
     return {"asym": 1.0 - iou, "excess": share, "excess_unlike": share * (1.0 - sim),
+            "excess_unlike_noskin": unlike_parts_noskin(rgb, b, mir),
             "concave": 1.0 - area / max(cv2.contourArea(cv2.convexHull(c)), 1.0),
             "deep_defects": float(deep), "foreign": foreign_share(rgb, b),
             "low_prob": float((prob[b] < 0.5).mean()), "band_foreign": band_foreign(rgb, b),
