@@ -21,6 +21,8 @@ Families (name: what a seller's photo suffers):
 - ``props_beside`` / ``props_behind`` / ``props_overlap``: 1-3 other products' cut-outs at
   25-60% of the product's size, beside it on the backdrop (shrunk to the free room), behind it
   (partly covered) or over it.
+- ``props_none``: the props families' layout (the product cut out, shrunk and moved) with no
+  props: a control that must *not* be called clutter.
 - ``pair``: the product twice side by side (a copy or its mirror), a multi-piece product that
   must *not* be called clutter (its score should not drop).
 - ``text``: 1-3 words in one of several fonts, 3-10% of the height, opacity 0.5-1, angle +-30
@@ -301,6 +303,17 @@ def props_overlap(im: Image.Image, rng: random.Random, props: list | None = None
     return _props(im, rng, props, "overlap")
 
 
+def props_none(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The props families' layout without the props: the product cut out, shrunk to 50-75% and
+    moved off centre on a white canvas. A control that must *not* be flagged: the props families
+    re-lay the product out (it no longer touches the frame, it is smaller, u2netp is less sure of
+    it), so a measure can tell them from the clean photos by the layout alone; against this set
+    only the props themselves count."""
+    canvas, prod, (x0, y0, _x1, _y1) = _layout(im, rng, (0.5, 0.75))
+    _paste(canvas, prod, x0, y0)
+    return canvas
+
+
 def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
     W, H = im.size
@@ -417,7 +430,8 @@ GENERATORS = {
     "gauss": gauss, "defocus": defocus, "motion": motion, "upscale": upscale, "jpeg": jpeg,
     "jpeg_file": jpeg_file,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
-    "props_behind": props_behind, "props_overlap": props_overlap, "pair": pair, "text": text,
+    "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
+    "pair": pair, "text": text,
     "watermark": watermark, "badge": badge,
 }
 
