@@ -98,18 +98,24 @@ def test_write_csv_matches_csv_bytes_and_streams_a_generator(results, tmp_path: 
 
 def test_outside_catalog_is_a_column_and_the_pdf_gives_no_rank() -> None:
     from analyzer.report.csv import search_figures
-    from analyzer.report.pdf import _bar_keys, _search_lines
+    from analyzer.report.pdf import _bar_keys, _lookalike_hits, _search_lines
 
     r = {"file": "shoe.jpg", "ok": True,
          "search": {"median_rank": 120, "top_k_share": {"10": 0.0}, "primary_k": 10,
                     "k": [10], "n_products": 199, "ranks": [120, 130],
                     "outside_catalog": True},
-         "differentiation": {"uniqueness": 90.0, "nearest": [], "near_duplicates": []}}
+         "differentiation": {"uniqueness": 90.0, "near_duplicates": [],
+                             "nearest": [{"product_id": "BAG-1", "similarity": 0.41}]}}
     assert search_figures(r)["search_outside_catalog"] is True
     lines = _search_lines(r)
     assert "does not cover the product" in lines[0] and "median rank" not in " ".join(lines)
+    # Lookalikes of another category are not shown (the dashboard hides them too).
+    assert "BAG-1" not in " ".join(lines) and "Differentiation" not in " ".join(lines)
+    assert _lookalike_hits(r) == []
     assert "search" not in _bar_keys(r) and "differentiation" not in _bar_keys(r)
     r["search"]["outside_catalog"] = False
     assert search_figures(r)["search_outside_catalog"] is False
     assert "median rank 120" in _search_lines(r)[0]
+    assert "closest lookalike BAG-1" in _search_lines(r)[-1]
+    assert [h["product_id"] for h in _lookalike_hits(r)] == ["BAG-1"]
     assert _bar_keys(r)[-2:] == ["search", "differentiation"]

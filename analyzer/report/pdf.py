@@ -520,7 +520,9 @@ def _search_lines(r: dict[str, Any]) -> list[str]:
             tail = f", first page for {100 * share:.0f}%" if share is not None else ""
             out.append(f"<b>If fixed</b> ({fixes}): median rank {wi.figures.median_rank:g}"
                        f"{tail}.")
-    if r.get("differentiation"):
+    if r.get("differentiation") and not sm.outside_catalog:
+        # Outside the catalog the "closest lookalike" is of another category (bags for a
+        # cardigan): the dashboard hides it as not meaningful, and so does the report.
         line = f"<b>Differentiation</b> {sm.differentiation_score or 0:.0f}/100"
         top = sm.nearest[0] if sm.nearest else None
         if top is not None and top.product_id:
@@ -534,6 +536,8 @@ def _search_lines(r: dict[str, Any]) -> list[str]:
 
 
 def _lookalike_hits(r: dict[str, Any]) -> list[dict[str, Any]]:
+    if (r.get("search") or {}).get("outside_catalog"):
+        return []  # lookalikes of another category (see _search_lines)
     dz = r.get("differentiation") or {}
     v = dz.get("nearest")
     return [h for h in v if isinstance(h, dict)] if isinstance(v, list) else []
