@@ -17,6 +17,11 @@ rule and with it switched off. Prints, per set, the share flagged before / after
 whose flag changed, and the median ``figure_fraction``.
 
     python scripts/evaluate_background.py --limit 60
+    python scripts/evaluate_background.py --auroc --limit 100
+
+``--auroc`` instead scores ``evaluate_quality``'s comparison sets (luma studio main images vs
+amateur clothing photos, the same seed and limit) with the whole analysis, with and without the
+rule, and prints the background and overall AUROC of each.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate_fix as ef  # noqa: E402
 
 from analyzer.config import marketplace as get_marketplace  # noqa: E402
-from analyzer.engine import analyze  # noqa: E402
+from analyzer.engine import analyze, analyze_loaded  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality import background as bg  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
@@ -53,6 +58,31 @@ def _flags(ctx: ImageContext, rule: bool) -> tuple[bool, float]:
     finally:
         bg.attached_figure = real
     return any(f.code.value in BG_FLAGS for f in r.flags), float(r.metrics["figure_fraction"])
+
+
+def _scores(src: Path, rule: bool) -> tuple[float, float]:
+    real = bg.attached_figure
+    if not rule:
+        bg.attached_figure = lambda lab, region, *a, **k: np.zeros(region.shape, bool)
+    try:
+        r = analyze_loaded(load_image(src, name=src.name), marketplace="amazon")
+    finally:
+        bg.attached_figure = real
+    return r.scores["background"], r.scores["overall"]
+
+
+def auroc_table(limit: int) -> None:
+    import evaluate_quality as eq
+
+    sets = eq.build_sets({"luma", "clothing"}, limit, 0)
+    got = {k: [(_scores(p, False), _scores(p, True)) for p in v] for k, v in sets.items()}
+    print("| check | luma vs clothing | AUROC without the rule | with it |")
+    print("|---|---|---|---|")
+    for i, name in enumerate(("background", "overall")):
+        row = [eq.auroc([g[w][i] for g in got["luma"]], [b[w][i] for b in got["clothing"]])
+               for w in (0, 1)]
+        print(f"| {name} | {len(got['luma'])}/{len(got['clothing'])} | {row[0]:.3f} | "
+              f"{row[1]:.3f} |", flush=True)
 
 
 def run_one(src: Path | bytes, name: str) -> tuple[bool, bool, float]:
@@ -94,10 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=60, help="photos per set")
     ap.add_argument("--sets", default="luma_tune,luma_report," + ",".join(FAMILIES)
                     + ",amateur,instore")
+    ap.add_argument("--auroc", action="store_true",
+                    help="background and overall AUROC, luma vs clothing, without/with the rule")
     args = ap.parse_args(argv)
     if not (ef.DATA / "luma").is_dir():
         print(f"needs {ef.DATA}", file=sys.stderr)
         return 2
+    if args.auroc:
+        auroc_table(args.limit)
+        return 0
     print("| set | n | flagged before | after | median figure share | changed |")
     print("|---|---|---|---|---|---|")
     for s in [x.strip() for x in args.sets.split(",") if x.strip()]:
