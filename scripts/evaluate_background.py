@@ -1,6 +1,6 @@
 """Background flags with and without the attached-figure rule, per set (needs ../shared/data).
 
-The rule (``analyzer.quality.background.attached_figure``) takes a model's skin or the rest of an
+The rule (``analyzer.vision.figure.attached_figure``) takes a model's skin or the rest of an
 outfit that continues the product off the frame out of the backdrop. It must clear false
 ``BACKGROUND_*`` flags on clean studio shots of apparel on a model and must not clear the flag on
 a backdrop that is really off-white. Sets:
@@ -49,10 +49,14 @@ FAMILIES = ("tint", "grey", "gradient", "vignette", "cast")
 BG_FLAGS = ef.BG_FLAGS
 
 
+def _none(lab: np.ndarray, region: np.ndarray, *a: object, **k: object) -> np.ndarray:
+    return np.zeros(region.shape, bool)
+
+
 def _flags(ctx: ImageContext, rule: bool) -> tuple[bool, float]:
     real = bg.attached_figure
     if not rule:
-        bg.attached_figure = lambda lab, region, *a, **k: np.zeros(region.shape, bool)
+        bg.attached_figure = _none
     try:
         r = bg.check(ctx)
     finally:
@@ -63,7 +67,7 @@ def _flags(ctx: ImageContext, rule: bool) -> tuple[bool, float]:
 def _scores(src: Path, rule: bool) -> tuple[float, float]:
     real = bg.attached_figure
     if not rule:
-        bg.attached_figure = lambda lab, region, *a, **k: np.zeros(region.shape, bool)
+        bg.attached_figure = _none
     try:
         r = analyze_loaded(load_image(src, name=src.name), marketplace="amazon")
     finally:

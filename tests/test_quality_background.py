@@ -15,6 +15,7 @@ from analyzer.quality.background import (
     score_background,
 )
 from analyzer.quality.context import ImageContext
+from analyzer.vision.figure import attached_figure
 
 TH = check_thresholds("background")
 
@@ -217,7 +218,7 @@ def test_a_models_skin_running_off_the_frame_is_not_backdrop() -> None:
     assert not r.maps["background"][10, 120] and r.maps["background"][10, 5]
     # Measured directly: exactly the skin (less the grown mask's rim) is the figure.
     region = background_region(mask > 0.5)
-    fig = background.attached_figure(_lab(rgb), region)
+    fig = attached_figure(_lab(rgb), region)
     assert fig[5, 120] and fig[290, 80] and not fig[5, 5] and not fig[150, 220]
 
 
@@ -256,7 +257,7 @@ def test_white_backdrop_is_never_the_figure() -> None:
                        [((120, 300, 0, 240), grey), ((0, 40, 0, 50), grey),
                         ((0, 40, 190, 240), grey)])
     region = background_region(mask > 0.5)
-    fig = background.attached_figure(_lab(rgb), region)
+    fig = attached_figure(_lab(rgb), region)
     assert not fig[region & (rgb.min(axis=2) == 255)].any()
     r = _check_with_mask(rgb, mask)
     assert _bg_flagged(r)  # the missed grey part is measured as it is

@@ -1,0 +1,72 @@
+"""A figure that continues the product off the frame: a model's skin, the rest of an outfit.
+
+The salient-object mask often leaves out the model who wears a garment (the belly above and the
+legs below a pair of shorts, the trousers under a top). Those pixels are neither the product nor
+the backdrop. The background check leaves them out of the backdrop it judges, and the background
+fix keeps them as shot, with the same rule (:func:`attached_figure`), so the fix never leaves
+what the check then flags.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0,
+                    light_de: float = 45.0, open_frac: float = 0.02,
+                    min_area: float = 0.005, reach: float = 0.3,
+                    white_de: float = 6.0) -> np.ndarray:
+    """Background pixels that are a figure continuing the product off the frame (module docstring).
+
+    ``lab`` is the image in CIE L*a*b* (L 0..100) and ``region`` the background pixels (True),
+    the complement of the grown product mask. The backdrop's colour is the median of ``region``.
+    Pixels differing from it by more than ``chroma_de`` in a*b* or ``light_de`` in L*, and from
+    white by more than ``white_de`` (Delta E 1976), form
+    connected regions (8-connected); a region is a figure when, after an opening by a disk
+    ``open_frac`` of the long side wide (outlines, halos and speckle do not survive it), at least
+    ``min_area`` of the frame is left of it, and it touches both the product and the frame's edge
+    within the product's span grown by ``reach`` of its size on each side (along every edge it
+    touches), as a model's legs or arms do and a table the product stands on does not.
+    Returns a boolean map of the figure pixels (all False when there is none).
+    """
+    h, w = region.shape
+    none = np.zeros((h, w), bool)
+    n = int(np.count_nonzero(region))
+    if n == 0:
+        return none
+    px = lab[region]
+    ref = np.median(px[:: max(1, n // 20000)], axis=0)  # the backdrop: most of the background
+    d_ab = np.hypot(lab[..., 1] - ref[1], lab[..., 2] - ref[2])
+    unlike = region & ((d_ab > chroma_de) | (np.abs(lab[..., 0] - ref[0]) > light_de))
+    # White is never a figure: when a missed part of the product outnumbers the backdrop, the
+    # median is the product's colour and the white backdrop must still count as backdrop.
+    unlike &= np.sum((lab - np.array([100.0, 0.0, 0.0], lab.dtype)) ** 2, axis=2) > white_de ** 2
+    min_px = min_area * h * w
+    if np.count_nonzero(unlike) < min_px:
+        return none
+    unlike_u8 = unlike.view(np.uint8)
+    k = max(3, 2 * round(open_frac * max(h, w) / 2) + 1)
+    broad = cv2.morphologyEx(unlike_u8, cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(unlike_u8, connectivity=8)
+    broad_area = np.bincount(labels[broad > 0], minlength=count)
+    # Touching the product: next to a pixel outside the background region (the grown mask).
+    near_product = cv2.dilate((~region).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    touches_product = np.zeros(count, bool)
+    touches_product[np.unique(labels[near_product & unlike])] = True
+    x, y, bw, bh = (stats[:, i] for i in range(4))
+    top, left, right, bottom = y == 0, x == 0, x + bw == w, y + bh == h
+    # A figure enters the frame beside the product, within its span (legs below shorts, arms
+    # beside a top); a table or floor the product stands on spans the frame past it.
+    py, px_ = np.nonzero(~region)
+    span = max(1.0, reach * float(px_.max() - px_.min() + 1)), max(
+        1.0, reach * float(py.max() - py.min() + 1))
+    in_x = (x >= px_.min() - span[0]) & (x + bw <= px_.max() + 1 + span[0])
+    in_y = (y >= py.min() - span[1]) & (y + bh <= py.max() + 1 + span[1])
+    within = ~((top | bottom) & ~in_x) & ~((left | right) & ~in_y)
+    keep = (broad_area >= min_px) & touches_product & (top | left | right | bottom) & within
+    keep[0] = False  # label 0 is everything that is not "unlike"
+    if not keep.any():
+        return none
+    return keep[labels]
