@@ -261,3 +261,12 @@ def test_white_backdrop_is_never_the_figure() -> None:
     assert not fig[region & (rgb.min(axis=2) == 255)].any()
     r = _check_with_mask(rgb, mask)
     assert _bg_flagged(r)  # the missed grey part is measured as it is
+
+
+def test_a_door_edge_through_the_frame_is_not_a_figure() -> None:
+    # A dark door frame from the top to the bottom edge, beside a garment on a white wall.
+    rgb, mask = _scene((255, 255, 255), (40, 280, 60, 200),
+                       [((0, 300, 200, 240), (90, 70, 60))])
+    region = background_region(mask > 0.5)
+    assert not attached_figure(_lab(rgb), region).any()
+    assert _bg_flagged(_check_with_mask(rgb, mask))

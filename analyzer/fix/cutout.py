@@ -42,11 +42,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from analyzer.config import check_thresholds
 from analyzer.fix.ops import backdrop_field, otsu_two_levels, resize_to
-from analyzer.vision.backdrop import lab_of
-from analyzer.vision.figure import attached_figure
-from analyzer.vision.mask_ops import grow
 
 
 def _deviation(small: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -173,41 +169,3 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     full = resize_to(kept.astype(np.float32), (h, w)) >= 0.5
     return np.where(full, 1.0, alpha).astype(np.float32)
 
-
-def keep_figure(alpha: np.ndarray, rgb: np.ndarray, studio_min_l: float = 60.0,
-                studio_max_chroma: float = 20.0) -> np.ndarray:
-    """``alpha`` set to 1 over a figure continuing the product off the frame (a model's legs
-    below a pair of shorts, the trousers under a top), found by the background check's own rule
-    and settings (:func:`analyzer.vision.figure.attached_figure`, thresholds.yaml
-    ``checks.background``), so the fix keeps as shot what the check does not count as backdrop,
-    instead of whitening part of it (the skin the mask gave a low probability came out blotchy).
-
-    Only over a studio-like backdrop (its median colour L* at least ``studio_min_l``, chroma at
-    most ``studio_max_chroma``: white, grey, tinted or graded sweeps); on a bed or a floor a
-    region "unlike the backdrop" may be the bed's other cover, which must go white.
-    """
-    th = check_thresholds("background")
-    h, w = alpha.shape
-    s = min(1.0, 512 / max(h, w))
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    a = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA) >= 0.5
-    if not a.any():
-        return alpha
-    region = ~grow(a, round(float(th["grow_frac"]) * max(size)))
-    if np.count_nonzero(region) < float(th["min_bg_fraction"]) * region.size:
-        return alpha
-    lab = lab_of(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-    ref = np.median(lab[region], axis=0)
-    if ref[0] < studio_min_l or float(np.hypot(ref[1], ref[2])) > studio_max_chroma:
-        return alpha
-    fig = attached_figure(lab, region, float(th["figure_chroma_de"]),
-                          float(th["figure_light_de"]), float(th["figure_open_frac"]),
-                          float(th["figure_min_area"]), float(th["figure_reach"]),
-                          float(th["near_white_de"]))
-    if not fig.any():
-        return alpha
-    # The rim between the figure and the product (the check's grown mask) is kept too; the
-    # figure's outer edge is the bilinear upsampling's soft ramp, not a staircase.
-    r = round(float(th["grow_frac"]) * max(size)) + 1
-    fig = fig | (grow(fig, r) & grow(a, r) & ~a)
-    return np.maximum(alpha, resize_to(fig.astype(np.float32), (h, w))).astype(np.float32)

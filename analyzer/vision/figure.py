@@ -2,9 +2,10 @@
 
 The salient-object mask often leaves out the model who wears a garment (the belly above and the
 legs below a pair of shorts, the trousers under a top). Those pixels are neither the product nor
-the backdrop. The background check leaves them out of the backdrop it judges, and the background
-fix keeps them as shot, with the same rule (:func:`attached_figure`), so the fix never leaves
-what the check then flags.
+the backdrop. The background check leaves them out of the backdrop it judges
+(:func:`attached_figure`). The background fix does not use this rule: keeping such regions as
+shot kept door edges and wall patches on amateur photos (tried 2026-12-04), so the fix keeps
+only what its own unsure-region rule keeps (``analyzer.fix.cutout.keep_unlike_unsure``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     ``open_frac`` of the long side wide (outlines, halos and speckle do not survive it), at least
     ``min_area`` of the frame is left of it, and it touches both the product and the frame's edge
     within the product's span grown by ``reach`` of its size on each side (along every edge it
-    touches), as a model's legs or arms do and a table the product stands on does not.
+    touches), as a model's legs or arms do and a table the product stands on does not, and it
+    does not run through the frame (top to bottom, or side to side between them).
     Returns a boolean map of the figure pixels (all False when there is none).
     """
     h, w = region.shape
@@ -65,7 +67,12 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     in_x = (x >= px_.min() - span[0]) & (x + bw <= px_.max() + 1 + span[0])
     in_y = (y >= py.min() - span[1]) & (y + bh <= py.max() + 1 + span[1])
     within = ~((top | bottom) & ~in_x) & ~((left | right) & ~in_y)
-    keep = (broad_area >= min_px) & touches_product & (top | left | right | bottom) & within
+    # A region running through the frame from top to bottom (a door's edge, a wall's corner) or
+    # from side to side without reaching the top or bottom (a shelf) is the scene, not a body
+    # continuing the product off one side.
+    through = (top & bottom) | (left & right & ~top & ~bottom)
+    keep = ((broad_area >= min_px) & touches_product & (top | left | right | bottom) & within
+            & ~through)
     keep[0] = False  # label 0 is everything that is not "unlike"
     if not keep.any():
         return none
