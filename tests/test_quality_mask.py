@@ -43,6 +43,25 @@ def test_classical_mask_on_a_grey_noisy_backdrop() -> None:
     assert iou(M.product_mask(rgb, use_model=False).binary, truth) > 0.85
 
 
+def test_grabcut_settings_come_from_config_unless_given(monkeypatch) -> None:
+    """benchmarks/bench_mask.py's grid passes GrabCut's side and iterations; the analysis uses
+    ``segmentation.mask.grabcut_side`` / ``grabcut_iters``."""
+    rgb, truth = _synthetic()
+    rgb = np.where(truth[..., None], rgb, 150).astype(np.uint8)  # grey backdrop: GrabCut runs
+    seen: list[tuple[int, int]] = []
+    real = M._grabcut
+
+    def spy(small, fg, side, iters):  # type: ignore[no-untyped-def]
+        seen.append((side, iters))
+        return real(small, fg, side, iters)
+
+    monkeypatch.setattr(M, "_grabcut", spy)
+    M.classical_prob(rgb)
+    M.classical_prob(rgb, grabcut_side=128, grabcut_iters=1)
+    cfg = M._cfg()
+    assert seen == [(int(cfg["grabcut_side"]), int(cfg["grabcut_iters"])), (128, 1)]
+
+
 def test_alpha_channel_wins_over_any_model() -> None:
     rgb, truth = _synthetic()
     alpha = np.where(truth, 255, 0).astype(np.uint8)
