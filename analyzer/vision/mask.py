@@ -254,7 +254,7 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
         out = fg.astype(np.float32)
     else:
         side = grabcut_side if grabcut_side is not None else int(cfg.get("grabcut_side", 192))
-        iters = grabcut_iters if grabcut_iters is not None else int(cfg.get("grabcut_iters", 3))
+        iters = grabcut_iters if grabcut_iters is not None else int(cfg.get("grabcut_iters", 2))
         out = _grabcut(small, fg, side, iters)
     if out.shape != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
