@@ -270,3 +270,19 @@ def test_a_door_edge_through_the_frame_is_not_a_figure() -> None:
     region = background_region(mask > 0.5)
     assert not attached_figure(_lab(rgb), region).any()
     assert _bg_flagged(_check_with_mask(rgb, mask))
+
+
+def test_floor_between_two_trouser_legs_is_backdrop_not_a_figure() -> None:
+    # A fixed photo of trousers on a floor: the floor left between the legs runs off the bottom
+    # edge and touches the product, but the product walls it in: it is backdrop, still flagged.
+    rgb, mask = _scene((255, 255, 255), (20, 300, 50, 110),
+                       [((100, 300, 110, 140), (150, 105, 60))])
+    rgb[20:300, 140:200] = (70, 70, 74)
+    rgb[20:100, 110:140] = (70, 70, 74)
+    mask[20:300, 140:200] = 1.0
+    mask[20:100, 110:140] = 1.0
+    region = background_region(mask > 0.5)
+    assert not attached_figure(_lab(rgb), region, min_backdrop_contact=0.1).any()
+    assert attached_figure(_lab(rgb), region, min_backdrop_contact=0.0).any()
+    r = _check_with_mask(rgb, mask)
+    assert r.metrics["figure_fraction"] == 0.0

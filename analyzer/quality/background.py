@@ -245,7 +245,7 @@ def check(ctx: ImageContext) -> CheckResult:
         figure = attached_figure(lab_g, region, float(th["figure_chroma_de"]),
                                  float(th["figure_light_de"]), float(th["figure_open_frac"]),
                                  float(th["figure_min_area"]), float(th["figure_reach"]),
-                                 float(th["near_white_de"]))
+                                 float(th["near_white_de"]), float(th["figure_backdrop_contact"]))
         rest = region & ~figure
         # A "figure" that leaves almost no backdrop is more likely the backdrop itself.
         if np.count_nonzero(rest) >= float(th["min_bg_fraction"]) * rest.size:

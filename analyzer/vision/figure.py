@@ -17,7 +17,7 @@ import numpy as np
 def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0,
                     light_de: float = 45.0, open_frac: float = 0.02,
                     min_area: float = 0.005, reach: float = 0.3,
-                    white_de: float = 6.0) -> np.ndarray:
+                    white_de: float = 6.0, min_backdrop_contact: float = 0.0) -> np.ndarray:
     """Background pixels that are a figure continuing the product off the frame (module docstring).
 
     ``lab`` is the image in CIE L*a*b* (L 0..100) and ``region`` the background pixels (True),
@@ -29,7 +29,10 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     ``min_area`` of the frame is left of it, and it touches both the product and the frame's edge
     within the product's span grown by ``reach`` of its size on each side (along every edge it
     touches), as a model's legs or arms do and a table the product stands on does not, and it
-    does not run through the frame (top to bottom, or side to side between them).
+    does not run through the frame (top to bottom, or side to side between them), and, unless it
+    runs off the top, at least ``min_backdrop_contact`` of its outline inside the frame borders
+    the backdrop rather than the product (the floor seen between two trouser legs is walled in
+    by the product).
     Returns a boolean map of the figure pixels (all False when there is none).
     """
     h, w = region.shape
@@ -74,6 +77,20 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     keep = ((broad_area >= min_px) & touches_product & (top | left | right | bottom) & within
             & ~through)
     keep[0] = False  # label 0 is everything that is not "unlike"
+    # A body continues the product from one end (the hem) and has backdrop beside it; backdrop
+    # seen *between* parts of the product (the floor between two trouser legs, running off the
+    # bottom) is walled in by the product along its sides. Of such a candidate's outline inside
+    # the frame, at least ``min_backdrop_contact`` must border the backdrop rather than the
+    # product. A region running off the top (a model's belly or neck above the garment) is
+    # exempt: it may fill the frame's width there, with no backdrop beside it.
+    backdrop = region & ~unlike
+    for i in np.flatnonzero(keep & ~top):
+        comp = labels == i
+        ring = (cv2.dilate(comp.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~comp
+        on_bd = np.count_nonzero(ring & backdrop)
+        on_product = np.count_nonzero(ring & ~region)
+        if on_bd < min_backdrop_contact * max(1, on_bd + on_product):
+            keep[i] = False
     if not keep.any():
         return none
     return keep[labels]
