@@ -70,8 +70,9 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
         w0 = float(ink.mean())
         eta = w0 * (1 - w0) * (gi.mean() - gb.mean()) ** 2 / (float(box.var()) + 1e-6)
         ink_std, bg_std = gi.std() / contrast, gb.std() / contrast
+        ink_abs, bg_abs = gi.std(), gb.std()
     else:
-        contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
+        contrast, eta, ink_std, bg_std, ink_abs, bg_abs = 1e-3, 0.0, 9.0, 9.0, 0.0, 0.0
     sharp = float(np.percentile(grad[y0:y1, x0:x1][compmask], 90)) / contrast
     pad = max(2, int(round(0.6 * med)))
     rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
@@ -89,10 +90,12 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
         else:
             spd, spb = float(np.median(sdk)) / c, float(np.median(sbt)) / c
         ink_spread, bg_spread = min(spd, spb), max(spd, spb)
-        flat = min(float(np.median(sdk)), float(np.median(sbt))) / c
+        flat_abs = min(float(np.median(sdk)), float(np.median(sbt)))
+        flat = flat_abs / c
         con_cv = float(np.std(cons)) / c
     else:
         ink_spread = bg_spread = flat = con_cv = 9.0
+        flat_abs = 0.0
     inside = float(zone[y0:y1, x0:x1][compmask].mean()) if zone.any() else 0.0
     return {"h": med, "contrast": float(contrast), "ink_std": float(ink_std),
             "bg_std": float(bg_std), "eta": float(eta), "sharp": sharp,
@@ -101,6 +104,7 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
             "bot": float(np.median(np.abs(bottoms - np.median(bottoms)))) / med,
             "glyphs": float(w.glyphs), "n": float(len(w.members)), "ink_spread": ink_spread,
             "bg_spread": bg_spread, "flat": flat, "con_cv": con_cv, "inside": inside,
+            "ink_abs": float(ink_abs), "bg_abs": float(bg_abs), "flat_abs": flat_abs,
             "coh": text_mod._coherence(*sobel, (rx0, ry0, rx1, ry1))}
 
 

@@ -25,19 +25,24 @@ its edges are steps as high as the contrast (``sharp``), its glyphs share a heig
 (``sw_h``, the median stroke width over the glyph height, and ``sw_cv``, its spread: the medial-axis
 stroke width of Epshtein et al.), coloured letters step in chroma as well as in grey across their
 edges (``dab``, the a*b* distance between each glyph's two sides), and it is large and contrasted
-enough to be read (``h``, ``contrast``). A gradient-boosted tree ensemble (Friedman, "Greedy
-function approximation", 2001) over these features, fitted on the *tuning* splits only
-(scripts/fit_text_verifier.py: luma men's apparel and half the amateur clothing senders, clean
-photos against the same with text and watermarks of the ``text`` / ``watermark`` families) is
-stored as data in ``analyzer/data/text_verifier.json``; a word is text when its margin reaches
-``verify_margin``, or ``verify_margin_inside`` when most of its glyphs lie in the product zone
-(print on a product is rendered text too: only a clearer case counts there). ``text_area`` is the
-accepted words' box area as a fraction of the frame, and ``evidence`` the best word margin (the
-score uses it below the flag).
+enough to be read (``h``, ``contrast``); ``ink_abs``, ``bg_abs`` and ``flat_abs`` are the ink,
+background and edge-side spreads in grey levels, not over the contrast (a pasted word's ink is
+flatter than a photographed print's, whose sensor noise and weave show at any contrast). A
+gradient-boosted tree ensemble (Friedman, "Greedy function approximation", 2001) over these
+features, fitted on the *tuning* splits only (scripts/fit_text_verifier.py: luma men's apparel
+and half the amateur clothing senders, clean photos against the same with text and watermarks
+of the ``text`` / ``watermark`` families) is stored as data in
+``analyzer/data/text_verifier.json``; a word is text when its margin reaches ``verify_margin``,
+or ``verify_margin_inside`` when more than ``inside_share`` of its glyph pixels lie in the
+product zone (print on a product is rendered text too: only a clearer case counts there; print
+never reaches past the product, so a word partly on the backdrop needs only ``verify_margin``).
+``text_area`` is the accepted words' box area as a fraction of the frame, and ``evidence`` the
+best word margin (the score uses it below the flag).
 
 Cost. The features of all candidate words of one threshold are computed together
 (:func:`word_features`): their glyph pixels are gathered once and every per-glyph and per-word
-statistic is a grouped array operation, not a few dozen small-array calls per word.
+statistic is a grouped array operation, not a few dozen small-array calls per word; the trees
+are walked all at once, one level per step (:func:`verifier_margin`).
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
             "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
-            "sw_h", "sw_cv", "dab")
+            "sw_h", "sw_cv", "dab", "ink_abs", "bg_abs", "flat_abs")
 
 
 @dataclass
@@ -268,14 +273,16 @@ def _side_features(wid: np.ndarray, nw: int, dk: np.ndarray, bt: np.ndarray, sdk
         return np.where(k > 1, np.sqrt(var), _median(*_sorted_groups(wid, sd, nw))) / c
 
     spd, spb = spread(dk, sdk), spread(bt, sbt)
-    flat = np.minimum(_median(*_sorted_groups(wid, sdk, nw)),
-                      _median(*_sorted_groups(wid, sbt, nw))) / c
+    flat_abs = np.minimum(_median(*_sorted_groups(wid, sdk, nw)),
+                          _median(*_sorted_groups(wid, sbt, nw)))
+    flat = flat_abs / c
     mc = np.bincount(wid, weights=cons, minlength=nw) / kk
     con_cv = np.sqrt(np.bincount(wid, weights=(cons - mc[wid]) ** 2, minlength=nw) / kk) / c
     none = k == 0
     return {"ink_spread": np.where(none, 9.0, np.minimum(spd, spb)),
             "bg_spread": np.where(none, 9.0, np.maximum(spd, spb)),
-            "flat": np.where(none, 9.0, flat), "con_cv": np.where(none, 9.0, con_cv)}
+            "flat": np.where(none, 9.0, flat), "con_cv": np.where(none, 9.0, con_cv),
+            "flat_abs": np.where(none, 0.0, flat_abs)}
 
 
 def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.ndarray,
@@ -336,9 +343,10 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
             contrast = abs(mi - mb) + 1e-3
             w0 = n_ink / box.size
             eta = w0 * (1 - w0) * (mi - mb) ** 2 / (_mean_var(box)[1] + 1e-6)
-            ink_std, bg_std = np.sqrt(vi) / contrast, np.sqrt(vb) / contrast
+            ink_abs, bg_abs = np.sqrt(vi), np.sqrt(vb)
+            ink_std, bg_std = ink_abs / contrast, bg_abs / contrast
         else:
-            contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
+            contrast, eta, ink_std, bg_std, ink_abs, bg_abs = 1e-3, 0.0, 9.0, 9.0, 0.0, 0.0
         sw, sw_cv = _stroke_width(ink, k3)
         pad = max(2, int(round(0.6 * med[i])))
         rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
@@ -347,8 +355,9 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
         bw, bh = x1 - x0, y1 - y0
         ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
         out.append({"h": float(med[i]), "contrast": float(contrast), "ink_std": float(ink_std),
-                    "bg_std": float(bg_std), "eta": float(eta),
-                    "ring": (outer - inner) / max(ring_area, 1), "dens": inner / (bw * bh),
+                    "bg_std": float(bg_std), "eta": float(eta), "ink_abs": float(ink_abs),
+                    "bg_abs": float(bg_abs), "ring": (outer - inner) / max(ring_area, 1),
+                    "dens": inner / (bw * bh),
                     "aspect": bw / max(bh, 1), "hstd": float(hstd[i]), "bot": float(bot[i]),
                     "glyphs": float(w.glyphs), "n": float(len(w.members)),
                     "sw_h": sw / float(med[i]), "sw_cv": sw_cv,
@@ -381,13 +390,40 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
 
 @lru_cache(maxsize=2)
 def _load_verifier(path: str) -> dict:
+    """The trees as padded arrays [tree, node] so that all of them step down one level together
+    (a leaf points to itself)."""
     d = json.loads(Path(path).read_text())
-    trees = []
-    for t in d["trees"]:
-        trees.append(tuple(np.asarray(t[k]) for k in ("feature", "threshold", "left", "right",
-                                                         "value")))
+    n = max(len(t["feature"]) for t in d["trees"])
+    feature = np.zeros((len(d["trees"]), n), np.int64)
+    threshold = np.zeros((len(d["trees"]), n))
+    left = np.zeros((len(d["trees"]), n), np.int64)
+    right = np.zeros((len(d["trees"]), n), np.int64)
+    value = np.zeros((len(d["trees"]), n))
+    depth = 0
+    for i, t in enumerate(d["trees"]):
+        k = len(t["feature"])
+        own = np.arange(k)
+        lt, rt = np.asarray(t["left"]), np.asarray(t["right"])
+        leaf = lt < 0
+        feature[i, :k] = np.maximum(t["feature"], 0)
+        threshold[i, :k] = np.where(leaf, np.inf, t["threshold"])  # a leaf always goes "left"
+        left[i, :k] = np.where(leaf, own, lt)
+        right[i, :k] = np.where(leaf, own, rt)
+        value[i, :k] = t["value"]
+        depth = max(depth, _depth(lt, rt))
     return {"features": tuple(d["features"]), "init": float(d["init"]),
-            "rate": float(d["learning_rate"]), "trees": trees}
+            "rate": float(d["learning_rate"]), "feature": feature, "threshold": threshold,
+            "left": left, "right": right, "value": value, "depth": depth}
+
+
+def _depth(left: np.ndarray, right: np.ndarray) -> int:
+    """Levels of one tree (root 0; children -1 at a leaf)."""
+    depth, level = 0, [0]
+    while True:
+        level = [c for i in level for c in (left[i], right[i]) if c >= 0]
+        if not level:
+            return depth
+        depth += 1
 
 
 def verifier_margin(feats: list[dict[str, float]], path: Path = VERIFIER) -> np.ndarray:
@@ -396,19 +432,21 @@ def verifier_margin(feats: list[dict[str, float]], path: Path = VERIFIER) -> np.
     if not feats:
         return np.zeros(0)
     X = np.array([[f[k] for k in v["features"]] for f in feats], dtype=np.float64)
-    out = np.full(len(X), v["init"])
-    rows = np.arange(len(X))
-    for feature, threshold, left, right, value in v["trees"]:
-        node = np.zeros(len(X), dtype=np.int64)
-        while True:
-            leaf = left[node] < 0
-            if leaf.all():
-                break
-            go_left = X[rows, np.maximum(feature[node], 0)] <= threshold[node]
-            nxt = np.where(go_left, left[node], right[node])
-            node = np.where(leaf, node, nxt)
-        out += v["rate"] * value[node]
-    return out
+    t = np.arange(len(v["feature"]))[:, None]
+    node = np.zeros((len(t), len(X)), np.int64)  # every tree's node for every word
+    for _ in range(v["depth"]):
+        go_left = X[np.arange(len(X))[None], v["feature"][t, node]] <= v["threshold"][t, node]
+        node = np.where(go_left, v["left"][t, node], v["right"][t, node])
+    return v["init"] + v["rate"] * v["value"][t, node].sum(axis=0)
+
+
+def required_margin(inside: np.ndarray, th: dict) -> np.ndarray:
+    """The margin each word needs: ``verify_margin_inside`` when more than ``inside_share`` of its
+    glyph pixels lie in the product zone (print on a product is rendered text too: only a clearer
+    case counts there), else ``verify_margin`` (print never reaches past the product, so a word
+    partly on the backdrop is judged as one on the backdrop)."""
+    return np.where(inside > float(th["inside_share"]), float(th["verify_margin_inside"]),
+                    float(th["verify_margin"]))
 
 
 def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
@@ -448,8 +486,7 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
     if not words:
         return empty
     margin = verifier_margin(feats)
-    need = np.where(np.array([f["inside"] for f in feats]) > 0.5,
-                    float(th["verify_margin_inside"]), float(th["verify_margin"]))
+    need = required_margin(np.array([f["inside"] for f in feats]), th)
     evidence = float(np.max(margin - need))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
