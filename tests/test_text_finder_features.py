@@ -202,3 +202,24 @@ def test_stroke_width_and_colour_step_features():
         s, words, feats, _ = text_mod.candidates(np.asarray(im), np.zeros((1, 1), bool), th)
         found[name] = max(ft["dab"] for ft in feats)
     assert found["red"] > 40 > 10 > found["grey"]
+
+
+def test_a_word_pasted_on_a_jpeg_breaks_its_grid_where_the_photo_keeps_it():
+    """grid_break: blocks under a word drawn after the JPEG save lie off the save's steps; the
+    rest of the photo, and a photo never saved as JPEG, read about 0."""
+    import io
+
+    g = np.random.default_rng(1)
+    tex = cv2.GaussianBlur(g.normal(128, 40, (400, 400)).astype(np.float32), (0, 0), 1.5)
+    rgb = np.dstack([np.clip(tex, 0, 255).astype(np.uint8)] * 3)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=60)
+    im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    ImageDraw.Draw(im).text((40, 40), "SALE 50%", font=ImageFont.truetype(FONT, 48) if
+                            __import__("os").path.isfile(FONT) else ImageFont.load_default(48),
+                            fill=(250, 30, 30))
+    m = text_mod.grid_break(np.asarray(im))
+    word, rest = m[5:12, 5:40], m[20:, :]
+    assert np.nanmean(word) > 0.08 and abs(np.nanmean(rest)) < 0.03, (np.nanmean(word),
+                                                                       np.nanmean(rest))
+    assert not np.any(text_mod.grid_break(rgb))  # never compressed: no steps, no evidence

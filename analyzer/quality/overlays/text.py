@@ -27,7 +27,10 @@ stroke width of Epshtein et al.), coloured letters step in chroma as well as in 
 edges (``dab``, the a*b* distance between each glyph's two sides), and it is large and contrasted
 enough to be read (``h``, ``contrast``); ``ink_abs``, ``bg_abs`` and ``flat_abs`` are the ink,
 background and edge-side spreads in grey levels, not over the contrast (a pasted word's ink is
-flatter than a photographed print's, whose sensor noise and weave show at any contrast). A
+flatter than a photographed print's, whose sensor noise and weave show at any contrast), and
+``grid`` is how far the DCT coefficients of the word's 8 x 8 blocks lie off the steps of the
+photo's earlier JPEG save (:func:`grid_break`: a word pasted on a camera JPEG breaks the grid,
+print photographed with the rest keeps it; 0 where the grid is gone, e.g. a resized photo). A
 gradient-boosted tree ensemble (Friedman, "Greedy function approximation", 2001) over these
 features, fitted on the *tuning* splits only (scripts/fit_text_verifier.py: luma men's apparel
 and half the amateur clothing senders, clean photos against the same with text and watermarks
@@ -55,11 +58,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analyzer.io.jpeg import _D, _HISTORY_COEFS, estimated_step, luma
+
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
             "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
-            "sw_h", "sw_cv", "dab", "ink_abs", "bg_abs", "flat_abs")
+            "sw_h", "sw_cv", "dab", "ink_abs", "bg_abs", "flat_abs", "grid")
 
 
 @dataclass
@@ -211,6 +216,17 @@ def _stroke_width(ink: np.ndarray, k3: np.ndarray) -> tuple[float, float]:
     return 2.0 * float(np.median(sw)), float(sw.std() / sw.mean())
 
 
+def _grid_mean(grid: np.ndarray | None, box: tuple[int, int, int, int], scale: float) -> float:
+    """Mean of :func:`grid_break` over the blocks under a working-size ``box`` (0 with fewer
+    than two blocks that hold evidence)."""
+    if grid is None:
+        return 0.0
+    x0, y0, x1, y1 = (int(v / scale) for v in box)
+    b = grid[y0 // 8:(y1 + 7) // 8, x0 // 8:(x1 + 7) // 8]
+    ok = np.isfinite(b)
+    return float(b[ok].mean()) if ok.sum() >= 2 else 0.0
+
+
 def _mean_var(v: np.ndarray) -> tuple[float, float]:
     """Mean and variance of grey levels (exact integer sums: fast on small sets)."""
     n = v.size
@@ -285,13 +301,50 @@ def _side_features(wid: np.ndarray, nw: int, dk: np.ndarray, bt: np.ndarray, sdk
             "flat_abs": np.where(none, 0.0, flat_abs)}
 
 
+def grid_break(rgb_u8: np.ndarray) -> np.ndarray:
+    """Per 8 x 8 block of the photo as given (JPEG grid at (0, 0)): how far its low-frequency DCT
+    coefficients (the three lowest) lie from multiples of the steps an earlier JPEG save left
+    on the whole photo (mean of ``|c/q - round(c/q)|``, 0 on a multiple, 0.25 for no grid), minus
+    the photo's median block. A word pasted on a camera JPEG breaks that grid where print
+    photographed with the rest keeps it (double-compression forensics, Lin et al., "Fast,
+    automatic and fine-grained tampered JPEG image detection via DCT coefficient analysis",
+    Pattern Recognition 2009; the steps as in :mod:`analyzer.io.jpeg`). All zeros when no step
+    is found (no grid: a resized or never-compressed photo), NaN on blocks with no coefficient
+    over half a step (flat)."""
+    h, w = (rgb_u8.shape[0] // 8) * 8, (rgb_u8.shape[1] // 8) * 8
+    nby, nbx = h // 8, w // 8
+    if nby == 0 or nbx == 0:
+        return np.zeros((max(nby, 1), max(nbx, 1)))
+    y = luma(rgb_u8[:h, :w].astype(np.float32)).astype(np.float32) - 128.0
+    blocks = y.reshape(nby, 8, nbx, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+    d = _D.astype(np.float32)
+    coef = d @ blocks @ d.T
+    num = np.zeros(len(blocks), np.float32)
+    den = np.zeros(len(blocks), np.float32)
+    for r, c in _HISTORY_COEFS[:3]:  # the three lowest: most blocks hold them; each costs ~2 ms
+        v = coef[:, r, c]
+        q = estimated_step(v.astype(np.float64), 0.6, 24)
+        if q is None or q < 3:  # a step of 2 is what a high-quality save leaves everywhere
+            continue
+        keep = np.abs(v) > q / 2
+        num += np.where(keep, np.abs(v / q - np.round(v / q)), 0.0)
+        den += keep
+    if not den.any():
+        return np.zeros((nby, nbx))
+    res = np.where(den > 0, num / np.maximum(den, 1), np.nan).reshape(nby, nbx)
+    return res - np.nanmedian(res)
+
+
 def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray, zone: np.ndarray,
-                  sobel: tuple[np.ndarray, np.ndarray]) -> list[dict[str, float]]:
+                  sobel: tuple[np.ndarray, np.ndarray], grid: np.ndarray | None = None,
+                  scale: float = 1.0) -> list[dict[str, float]]:
     """The verifier's features of each candidate word found at one gradient threshold (see the
     module docstring). The words' component pixels are gathered once and the per-glyph and
     per-word statistics taken over all words together: the cost is a few array passes per
-    threshold, not a few dozen small-array calls per word."""
+    threshold, not a few dozen small-array calls per word. ``grid`` is :func:`grid_break` of the
+    photo the working copy was made from at ``scale`` (``grid`` feature: the mean over the
+    word's blocks; 0 without it)."""
     if not words:
         return []
     H, W = g.shape
@@ -361,7 +414,8 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
                     "aspect": bw / max(bh, 1), "hstd": float(hstd[i]), "bot": float(bot[i]),
                     "glyphs": float(w.glyphs), "n": float(len(w.members)),
                     "sw_h": sw / float(med[i]), "sw_cv": sw_cv,
-                    "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1))})
+                    "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1)),
+                    "grid": _grid_mean(grid, w.box, scale)})
     sizes = np.array([len(a) for a in g_l])
     wid = np.repeat(np.arange(nw), sizes)
     # sharpness: the 90th percentile of the gradient on the glyphs, over the contrast
@@ -466,6 +520,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
     grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    grid = grid_break(rgb_u8)
     words, feats = [], []
     max_words = int(th["max_candidates"])
     for t in th["gradient_thresholds"]:
@@ -474,7 +529,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         ws.sort(key=lambda w: -w.glyphs)
         ws = ws[:max_words]
         words += ws
-        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy))
+        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy), grid, s)
     return s, words, feats, (H, W)
 
 
