@@ -83,7 +83,7 @@ def image_words(path: Path, th: dict, clean: Path | None, mhash: str) -> list[di
         if mp.exists():
             ctx.__dict__["mask_result"] = eq._load_mask(mp)
         zone = text_zone(ctx, th)[0]
-        s, words, feats, shape = candidates(ctx.rgb, zone, th)
+        s, words, feats, shape = candidates(ctx.rgb, zone, th, ctx.image.scale == 1.0)
         rows = [dict(f, box=w.box, shape=shape) for w, f in zip(words, feats, strict=True)]
         FEAT_DIR.mkdir(parents=True, exist_ok=True)
         fp.write_bytes(pickle.dumps(rows))

@@ -223,3 +223,9 @@ def test_a_word_pasted_on_a_jpeg_breaks_its_grid_where_the_photo_keeps_it():
     assert np.nanmean(word) > 0.08 and abs(np.nanmean(rest)) < 0.03, (np.nanmean(word),
                                                                        np.nanmean(rest))
     assert not np.any(text_mod.grid_break(rgb))  # never compressed: no steps, no evidence
+    # the word's candidates carry it as the ``grid`` feature; not when told the grid is gone
+    th = check_thresholds("overlays")
+    zone = np.zeros((1, 1), bool)
+    on = [f["grid"] for f in text_mod.candidates(np.asarray(im), zone, th)[2]]
+    off = [f["grid"] for f in text_mod.candidates(np.asarray(im), zone, th, on_grid=False)[2]]
+    assert max(on) > 0.08 and off and not any(off)

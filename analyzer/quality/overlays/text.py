@@ -503,9 +503,11 @@ def required_margin(inside: np.ndarray, th: dict) -> np.ndarray:
                     float(th["verify_margin"]))
 
 
-def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
+def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True
                ) -> tuple[float, list[Word], list[dict[str, float]], tuple[int, int]]:
-    """(scale, candidate words, their features, working shape) at the working size."""
+    """(scale, candidate words, their features, working shape) at the working size.
+    ``on_grid=False`` says ``rgb_u8`` is not the file's pixel grid (the loader resized it): no
+    JPEG grid to read, so :func:`grid_break` is skipped and every word's ``grid`` is 0."""
     H0, W0 = rgb_u8.shape[:2]
     s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
     rgb = rgb_u8
@@ -520,7 +522,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
     grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    grid = grid_break(rgb_u8)
+    grid = grid_break(rgb_u8) if on_grid else None
     words, feats = [], []
     max_words = int(th["max_candidates"])
     for t in th["gradient_thresholds"]:
@@ -533,10 +535,12 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
     return s, words, feats, (H, W)
 
 
-def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
-    """Words of added text anywhere in the frame (see the module docstring)."""
+def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True
+              ) -> TextFinding:
+    """Words of added text anywhere in the frame (see the module docstring; ``on_grid`` as in
+    :func:`candidates`)."""
     H0, W0 = rgb_u8.shape[:2]
-    s, words, feats, (H, W) = candidates(rgb_u8, zone, th)
+    s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid)
     empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
     if not words:
         return empty
