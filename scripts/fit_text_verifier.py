@@ -52,8 +52,8 @@ FEAT_DIR = Path("/tmp/ll_text_feats")
 POS, NEG = 0.15, 0.02
 MAX_FALSE = 3.0
 # thresholds that decide on the features but do not change them (not part of the feature cache key)
-DECISION = {"verify_margin", "verify_margin_inside", "evidence_floor", "min_text_area",
-            "text_area_bad"}
+DECISION = {"verify_margin", "verify_margin_inside", "inside_share", "evidence_floor",
+            "min_text_area", "text_area_bad"}
 FAMS = {"tune": ("text", "watermark"), "held": ("text", "watermark"),
         "store": ("text", "watermark"), "am_tune": ("am_text", "am_watermark"),
         "am_held": ("am_text", "am_watermark")}
@@ -83,7 +83,7 @@ def image_words(path: Path, th: dict, clean: Path | None, mhash: str) -> list[di
         if mp.exists():
             ctx.__dict__["mask_result"] = eq._load_mask(mp)
         zone = text_zone(ctx, th)[0]
-        s, words, feats, shape = candidates(ctx.rgb, zone, th)
+        s, words, feats, shape = candidates(ctx.rgb, zone, th, ctx.image.scale == 1.0)
         rows = [dict(f, box=w.box, shape=shape) for w, f in zip(words, feats, strict=True)]
         FEAT_DIR.mkdir(parents=True, exist_ok=True)
         fp.write_bytes(pickle.dumps(rows))
@@ -135,11 +135,11 @@ def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
         "trees": trees}, separators=(",", ":")))
 
 
-def word_margins(data: dict) -> dict:
-    """Per set and image: (verifier margin, mostly inside the product zone) of each word."""
+def word_margins(data: dict, share: float) -> dict:
+    """Per set and image: (verifier margin, inside the product zone) of each word."""
     from analyzer.quality.overlays.text import verifier_margin
 
-    return {k: [(verifier_margin(rows), np.array([r["inside"] > 0.5 for r in rows], bool))
+    return {k: [(verifier_margin(rows), np.array([r["inside"] > share for r in rows], bool))
                 for rows in imgs] for k, imgs in data.items()}
 
 
@@ -151,9 +151,11 @@ def image_margins(margins: dict, m_out: float, m_in: float) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--limit", type=int, default=80)
+    ap.add_argument("--limit", type=int, default=80, help="photos per report split")
+    ap.add_argument("--tune-limit", type=int, default=200,
+                    help="photos per tuning split (luma men's apparel has 72)")
     ap.add_argument("--no-write", action="store_true", help="keep the verifier, choose margins")
-    ap.add_argument("--trees", type=int, default=80)
+    ap.add_argument("--trees", type=int, default=150)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--leaf", type=int, default=60, help="min_samples_leaf of the trees")
     ap.add_argument("--drop", default="", help="comma-separated features to leave out")
@@ -165,7 +167,8 @@ def main() -> int:
     global USE
     USE = tuple(f for f in FEATURES if f not in set(args.drop.split(",")))
     th = check_thresholds("overlays")
-    tune = collect(["tune", "am_tune"], args.limit, th)
+    share = float(th["inside_share"])
+    tune = collect(["tune", "am_tune"], args.tune_limit, th)
     from sklearn.ensemble import GradientBoostingClassifier
 
     from analyzer.quality.overlays.text import verifier_margin
@@ -201,7 +204,7 @@ def main() -> int:
             for i, rs in enumerate(imgs):
                 if i % folds == f:
                     tune_m[k][i] = (clf_f.decision_function(_x(rs)) if rs else np.zeros(0),
-                                    np.array([r["inside"] > 0.5 for r in rs], bool))
+                                    np.array([r["inside"] > share for r in rs], bool))
     if not args.no_write:
         clf = fit(lambda i: True)
         export(clf, VERIFIER)
@@ -226,7 +229,7 @@ def main() -> int:
     _, m_out, m_in = best
     print(f"chosen on tune: verify_margin {m_out:.2f}, verify_margin_inside {m_in:.2f}")
     report = collect(["held", "store", "am_held"], args.limit, th)
-    for name, data in (("tune", tune_m), ("report", word_margins(report))):
+    for name, data in (("tune", tune_m), ("report", word_margins(report, share))):
         r = image_margins(data, m_out, m_in)
         print(f"\n{name}: % of photos with a word found (clean = false flags)")
         for k, v in r.items():

@@ -70,8 +70,9 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
         w0 = float(ink.mean())
         eta = w0 * (1 - w0) * (gi.mean() - gb.mean()) ** 2 / (float(box.var()) + 1e-6)
         ink_std, bg_std = gi.std() / contrast, gb.std() / contrast
+        ink_abs, bg_abs = gi.std(), gb.std()
     else:
-        contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
+        contrast, eta, ink_std, bg_std, ink_abs, bg_abs = 1e-3, 0.0, 9.0, 9.0, 0.0, 0.0
     sharp = float(np.percentile(grad[y0:y1, x0:x1][compmask], 90)) / contrast
     pad = max(2, int(round(0.6 * med)))
     rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
@@ -89,10 +90,12 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
         else:
             spd, spb = float(np.median(sdk)) / c, float(np.median(sbt)) / c
         ink_spread, bg_spread = min(spd, spb), max(spd, spb)
-        flat = min(float(np.median(sdk)), float(np.median(sbt))) / c
+        flat_abs = min(float(np.median(sdk)), float(np.median(sbt)))
+        flat = flat_abs / c
         con_cv = float(np.std(cons)) / c
     else:
         ink_spread = bg_spread = flat = con_cv = 9.0
+        flat_abs = 0.0
     inside = float(zone[y0:y1, x0:x1][compmask].mean()) if zone.any() else 0.0
     return {"h": med, "contrast": float(contrast), "ink_std": float(ink_std),
             "bg_std": float(bg_std), "eta": float(eta), "sharp": sharp,
@@ -101,6 +104,7 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
             "bot": float(np.median(np.abs(bottoms - np.median(bottoms)))) / med,
             "glyphs": float(w.glyphs), "n": float(len(w.members)), "ink_spread": ink_spread,
             "bg_spread": bg_spread, "flat": flat, "con_cv": con_cv, "inside": inside,
+            "ink_abs": float(ink_abs), "bg_abs": float(bg_abs), "flat_abs": flat_abs,
             "coh": text_mod._coherence(*sobel, (rx0, ry0, rx1, ry1))}
 
 
@@ -198,3 +202,30 @@ def test_stroke_width_and_colour_step_features():
         s, words, feats, _ = text_mod.candidates(np.asarray(im), np.zeros((1, 1), bool), th)
         found[name] = max(ft["dab"] for ft in feats)
     assert found["red"] > 40 > 10 > found["grey"]
+
+
+def test_a_word_pasted_on_a_jpeg_breaks_its_grid_where_the_photo_keeps_it():
+    """grid_break: blocks under a word drawn after the JPEG save lie off the save's steps; the
+    rest of the photo, and a photo never saved as JPEG, read about 0."""
+    import io
+
+    g = np.random.default_rng(1)
+    tex = cv2.GaussianBlur(g.normal(128, 40, (400, 400)).astype(np.float32), (0, 0), 1.5)
+    rgb = np.dstack([np.clip(tex, 0, 255).astype(np.uint8)] * 3)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=60)
+    im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    ImageDraw.Draw(im).text((40, 40), "SALE 50%", font=ImageFont.truetype(FONT, 48) if
+                            __import__("os").path.isfile(FONT) else ImageFont.load_default(48),
+                            fill=(250, 30, 30))
+    m = text_mod.grid_break(np.asarray(im))
+    word, rest = m[5:12, 5:40], m[20:, :]
+    assert np.nanmean(word) > 0.08 and abs(np.nanmean(rest)) < 0.03, (np.nanmean(word),
+                                                                       np.nanmean(rest))
+    assert not np.any(text_mod.grid_break(rgb))  # never compressed: no steps, no evidence
+    # the word's candidates carry it as the ``grid`` feature; not when told the grid is gone
+    th = check_thresholds("overlays")
+    zone = np.zeros((1, 1), bool)
+    on = [f["grid"] for f in text_mod.candidates(np.asarray(im), zone, th)[2]]
+    off = [f["grid"] for f in text_mod.candidates(np.asarray(im), zone, th, on_grid=False)[2]]
+    assert max(on) > 0.08 and off and not any(off)

@@ -25,19 +25,27 @@ its edges are steps as high as the contrast (``sharp``), its glyphs share a heig
 (``sw_h``, the median stroke width over the glyph height, and ``sw_cv``, its spread: the medial-axis
 stroke width of Epshtein et al.), coloured letters step in chroma as well as in grey across their
 edges (``dab``, the a*b* distance between each glyph's two sides), and it is large and contrasted
-enough to be read (``h``, ``contrast``). A gradient-boosted tree ensemble (Friedman, "Greedy
-function approximation", 2001) over these features, fitted on the *tuning* splits only
-(scripts/fit_text_verifier.py: luma men's apparel and half the amateur clothing senders, clean
-photos against the same with text and watermarks of the ``text`` / ``watermark`` families) is
-stored as data in ``analyzer/data/text_verifier.json``; a word is text when its margin reaches
-``verify_margin``, or ``verify_margin_inside`` when most of its glyphs lie in the product zone
-(print on a product is rendered text too: only a clearer case counts there). ``text_area`` is the
-accepted words' box area as a fraction of the frame, and ``evidence`` the best word margin (the
-score uses it below the flag).
+enough to be read (``h``, ``contrast``); ``ink_abs``, ``bg_abs`` and ``flat_abs`` are the ink,
+background and edge-side spreads in grey levels, not over the contrast (a pasted word's ink is
+flatter than a photographed print's, whose sensor noise and weave show at any contrast), and
+``grid`` is how far the DCT coefficients of the word's 8 x 8 blocks lie off the steps of the
+photo's earlier JPEG save (:func:`grid_break`: a word pasted on a camera JPEG breaks the grid,
+print photographed with the rest keeps it; 0 where the grid is gone, e.g. a resized photo). A
+gradient-boosted tree ensemble (Friedman, "Greedy function approximation", 2001) over these
+features, fitted on the *tuning* splits only (scripts/fit_text_verifier.py: luma men's apparel
+and half the amateur clothing senders, clean photos against the same with text and watermarks
+of the ``text`` / ``watermark`` families) is stored as data in
+``analyzer/data/text_verifier.json``; a word is text when its margin reaches ``verify_margin``,
+or ``verify_margin_inside`` when more than ``inside_share`` of its glyph pixels lie in the
+product zone (print on a product is rendered text too: only a clearer case counts there; print
+never reaches past the product, so a word partly on the backdrop needs only ``verify_margin``).
+``text_area`` is the accepted words' box area as a fraction of the frame, and ``evidence`` the
+best word margin (the score uses it below the flag).
 
 Cost. The features of all candidate words of one threshold are computed together
 (:func:`word_features`): their glyph pixels are gathered once and every per-glyph and per-word
-statistic is a grouped array operation, not a few dozen small-array calls per word.
+statistic is a grouped array operation, not a few dozen small-array calls per word; the trees
+are walked all at once, one level per step (:func:`verifier_margin`).
 """
 
 from __future__ import annotations
@@ -50,11 +58,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analyzer.io.jpeg import _D, _HISTORY_COEFS, estimated_step, luma
+
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
             "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
-            "sw_h", "sw_cv", "dab")
+            "sw_h", "sw_cv", "dab", "ink_abs", "bg_abs", "flat_abs", "grid")
 
 
 @dataclass
@@ -206,6 +216,17 @@ def _stroke_width(ink: np.ndarray, k3: np.ndarray) -> tuple[float, float]:
     return 2.0 * float(np.median(sw)), float(sw.std() / sw.mean())
 
 
+def _grid_mean(grid: np.ndarray | None, box: tuple[int, int, int, int], scale: float) -> float:
+    """Mean of :func:`grid_break` over the blocks under a working-size ``box`` (0 with fewer
+    than two blocks that hold evidence)."""
+    if grid is None:
+        return 0.0
+    x0, y0, x1, y1 = (int(v / scale) for v in box)
+    b = grid[y0 // 8:(y1 + 7) // 8, x0 // 8:(x1 + 7) // 8]
+    ok = np.isfinite(b)
+    return float(b[ok].mean()) if ok.sum() >= 2 else 0.0
+
+
 def _mean_var(v: np.ndarray) -> tuple[float, float]:
     """Mean and variance of grey levels (exact integer sums: fast on small sets)."""
     n = v.size
@@ -268,23 +289,62 @@ def _side_features(wid: np.ndarray, nw: int, dk: np.ndarray, bt: np.ndarray, sdk
         return np.where(k > 1, np.sqrt(var), _median(*_sorted_groups(wid, sd, nw))) / c
 
     spd, spb = spread(dk, sdk), spread(bt, sbt)
-    flat = np.minimum(_median(*_sorted_groups(wid, sdk, nw)),
-                      _median(*_sorted_groups(wid, sbt, nw))) / c
+    flat_abs = np.minimum(_median(*_sorted_groups(wid, sdk, nw)),
+                          _median(*_sorted_groups(wid, sbt, nw)))
+    flat = flat_abs / c
     mc = np.bincount(wid, weights=cons, minlength=nw) / kk
     con_cv = np.sqrt(np.bincount(wid, weights=(cons - mc[wid]) ** 2, minlength=nw) / kk) / c
     none = k == 0
     return {"ink_spread": np.where(none, 9.0, np.minimum(spd, spb)),
             "bg_spread": np.where(none, 9.0, np.maximum(spd, spb)),
-            "flat": np.where(none, 9.0, flat), "con_cv": np.where(none, 9.0, con_cv)}
+            "flat": np.where(none, 9.0, flat), "con_cv": np.where(none, 9.0, con_cv),
+            "flat_abs": np.where(none, 0.0, flat_abs)}
+
+
+def grid_break(rgb_u8: np.ndarray) -> np.ndarray:
+    """Per 8 x 8 block of the photo as given (JPEG grid at (0, 0)): how far its low-frequency DCT
+    coefficients (the three lowest) lie from multiples of the steps an earlier JPEG save left
+    on the whole photo (mean of ``|c/q - round(c/q)|``, 0 on a multiple, 0.25 for no grid), minus
+    the photo's median block. A word pasted on a camera JPEG breaks that grid where print
+    photographed with the rest keeps it (double-compression forensics, Lin et al., "Fast,
+    automatic and fine-grained tampered JPEG image detection via DCT coefficient analysis",
+    Pattern Recognition 2009; the steps as in :mod:`analyzer.io.jpeg`). All zeros when no step
+    is found (no grid: a resized or never-compressed photo), NaN on blocks with no coefficient
+    over half a step (flat)."""
+    h, w = (rgb_u8.shape[0] // 8) * 8, (rgb_u8.shape[1] // 8) * 8
+    nby, nbx = h // 8, w // 8
+    if nby == 0 or nbx == 0:
+        return np.zeros((max(nby, 1), max(nbx, 1)))
+    y = luma(rgb_u8[:h, :w].astype(np.float32)).astype(np.float32) - 128.0
+    blocks = y.reshape(nby, 8, nbx, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+    d = _D.astype(np.float32)
+    coef = d @ blocks @ d.T
+    num = np.zeros(len(blocks), np.float32)
+    den = np.zeros(len(blocks), np.float32)
+    for r, c in _HISTORY_COEFS[:3]:  # the three lowest: most blocks hold them; each costs ~2 ms
+        v = coef[:, r, c]
+        q = estimated_step(v.astype(np.float64), 0.6, 24)
+        if q is None or q < 3:  # a step of 2 is what a high-quality save leaves everywhere
+            continue
+        keep = np.abs(v) > q / 2
+        num += np.where(keep, np.abs(v / q - np.round(v / q)), 0.0)
+        den += keep
+    if not den.any():
+        return np.zeros((nby, nbx))
+    res = np.where(den > 0, num / np.maximum(den, 1), np.nan).reshape(nby, nbx)
+    return res - np.nanmedian(res)
 
 
 def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray, zone: np.ndarray,
-                  sobel: tuple[np.ndarray, np.ndarray]) -> list[dict[str, float]]:
+                  sobel: tuple[np.ndarray, np.ndarray], grid: np.ndarray | None = None,
+                  scale: float = 1.0) -> list[dict[str, float]]:
     """The verifier's features of each candidate word found at one gradient threshold (see the
     module docstring). The words' component pixels are gathered once and the per-glyph and
     per-word statistics taken over all words together: the cost is a few array passes per
-    threshold, not a few dozen small-array calls per word."""
+    threshold, not a few dozen small-array calls per word. ``grid`` is :func:`grid_break` of the
+    photo the working copy was made from at ``scale`` (``grid`` feature: the mean over the
+    word's blocks; 0 without it)."""
     if not words:
         return []
     H, W = g.shape
@@ -336,9 +396,10 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
             contrast = abs(mi - mb) + 1e-3
             w0 = n_ink / box.size
             eta = w0 * (1 - w0) * (mi - mb) ** 2 / (_mean_var(box)[1] + 1e-6)
-            ink_std, bg_std = np.sqrt(vi) / contrast, np.sqrt(vb) / contrast
+            ink_abs, bg_abs = np.sqrt(vi), np.sqrt(vb)
+            ink_std, bg_std = ink_abs / contrast, bg_abs / contrast
         else:
-            contrast, eta, ink_std, bg_std = 1e-3, 0.0, 9.0, 9.0
+            contrast, eta, ink_std, bg_std, ink_abs, bg_abs = 1e-3, 0.0, 9.0, 9.0, 0.0, 0.0
         sw, sw_cv = _stroke_width(ink, k3)
         pad = max(2, int(round(0.6 * med[i])))
         rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
@@ -347,12 +408,14 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
         bw, bh = x1 - x0, y1 - y0
         ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
         out.append({"h": float(med[i]), "contrast": float(contrast), "ink_std": float(ink_std),
-                    "bg_std": float(bg_std), "eta": float(eta),
-                    "ring": (outer - inner) / max(ring_area, 1), "dens": inner / (bw * bh),
+                    "bg_std": float(bg_std), "eta": float(eta), "ink_abs": float(ink_abs),
+                    "bg_abs": float(bg_abs), "ring": (outer - inner) / max(ring_area, 1),
+                    "dens": inner / (bw * bh),
                     "aspect": bw / max(bh, 1), "hstd": float(hstd[i]), "bot": float(bot[i]),
                     "glyphs": float(w.glyphs), "n": float(len(w.members)),
                     "sw_h": sw / float(med[i]), "sw_cv": sw_cv,
-                    "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1))})
+                    "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1)),
+                    "grid": _grid_mean(grid, w.box, scale)})
     sizes = np.array([len(a) for a in g_l])
     wid = np.repeat(np.arange(nw), sizes)
     # sharpness: the 90th percentile of the gradient on the glyphs, over the contrast
@@ -381,13 +444,40 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
 
 @lru_cache(maxsize=2)
 def _load_verifier(path: str) -> dict:
+    """The trees as padded arrays [tree, node] so that all of them step down one level together
+    (a leaf points to itself)."""
     d = json.loads(Path(path).read_text())
-    trees = []
-    for t in d["trees"]:
-        trees.append(tuple(np.asarray(t[k]) for k in ("feature", "threshold", "left", "right",
-                                                         "value")))
+    n = max(len(t["feature"]) for t in d["trees"])
+    feature = np.zeros((len(d["trees"]), n), np.int64)
+    threshold = np.zeros((len(d["trees"]), n))
+    left = np.zeros((len(d["trees"]), n), np.int64)
+    right = np.zeros((len(d["trees"]), n), np.int64)
+    value = np.zeros((len(d["trees"]), n))
+    depth = 0
+    for i, t in enumerate(d["trees"]):
+        k = len(t["feature"])
+        own = np.arange(k)
+        lt, rt = np.asarray(t["left"]), np.asarray(t["right"])
+        leaf = lt < 0
+        feature[i, :k] = np.maximum(t["feature"], 0)
+        threshold[i, :k] = np.where(leaf, np.inf, t["threshold"])  # a leaf always goes "left"
+        left[i, :k] = np.where(leaf, own, lt)
+        right[i, :k] = np.where(leaf, own, rt)
+        value[i, :k] = t["value"]
+        depth = max(depth, _depth(lt, rt))
     return {"features": tuple(d["features"]), "init": float(d["init"]),
-            "rate": float(d["learning_rate"]), "trees": trees}
+            "rate": float(d["learning_rate"]), "feature": feature, "threshold": threshold,
+            "left": left, "right": right, "value": value, "depth": depth}
+
+
+def _depth(left: np.ndarray, right: np.ndarray) -> int:
+    """Levels of one tree (root 0; children -1 at a leaf)."""
+    depth, level = 0, [0]
+    while True:
+        level = [c for i in level for c in (left[i], right[i]) if c >= 0]
+        if not level:
+            return depth
+        depth += 1
 
 
 def verifier_margin(feats: list[dict[str, float]], path: Path = VERIFIER) -> np.ndarray:
@@ -396,24 +486,28 @@ def verifier_margin(feats: list[dict[str, float]], path: Path = VERIFIER) -> np.
     if not feats:
         return np.zeros(0)
     X = np.array([[f[k] for k in v["features"]] for f in feats], dtype=np.float64)
-    out = np.full(len(X), v["init"])
-    rows = np.arange(len(X))
-    for feature, threshold, left, right, value in v["trees"]:
-        node = np.zeros(len(X), dtype=np.int64)
-        while True:
-            leaf = left[node] < 0
-            if leaf.all():
-                break
-            go_left = X[rows, np.maximum(feature[node], 0)] <= threshold[node]
-            nxt = np.where(go_left, left[node], right[node])
-            node = np.where(leaf, node, nxt)
-        out += v["rate"] * value[node]
-    return out
+    t = np.arange(len(v["feature"]))[:, None]
+    node = np.zeros((len(t), len(X)), np.int64)  # every tree's node for every word
+    for _ in range(v["depth"]):
+        go_left = X[np.arange(len(X))[None], v["feature"][t, node]] <= v["threshold"][t, node]
+        node = np.where(go_left, v["left"][t, node], v["right"][t, node])
+    return v["init"] + v["rate"] * v["value"][t, node].sum(axis=0)
 
 
-def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
+def required_margin(inside: np.ndarray, th: dict) -> np.ndarray:
+    """The margin each word needs: ``verify_margin_inside`` when more than ``inside_share`` of its
+    glyph pixels lie in the product zone (print on a product is rendered text too: only a clearer
+    case counts there), else ``verify_margin`` (print never reaches past the product, so a word
+    partly on the backdrop is judged as one on the backdrop)."""
+    return np.where(inside > float(th["inside_share"]), float(th["verify_margin_inside"]),
+                    float(th["verify_margin"]))
+
+
+def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True
                ) -> tuple[float, list[Word], list[dict[str, float]], tuple[int, int]]:
-    """(scale, candidate words, their features, working shape) at the working size."""
+    """(scale, candidate words, their features, working shape) at the working size.
+    ``on_grid=False`` says ``rgb_u8`` is not the file's pixel grid (the loader resized it): no
+    JPEG grid to read, so :func:`grid_break` is skipped and every word's ``grid`` is 0."""
     H0, W0 = rgb_u8.shape[:2]
     s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
     rgb = rgb_u8
@@ -428,6 +522,7 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
     grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    grid = grid_break(rgb_u8) if on_grid else None
     words, feats = [], []
     max_words = int(th["max_candidates"])
     for t in th["gradient_thresholds"]:
@@ -436,20 +531,21 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict
         ws.sort(key=lambda w: -w.glyphs)
         ws = ws[:max_words]
         words += ws
-        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy))
+        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy), grid, s)
     return s, words, feats, (H, W)
 
 
-def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict) -> TextFinding:
-    """Words of added text anywhere in the frame (see the module docstring)."""
+def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True
+              ) -> TextFinding:
+    """Words of added text anywhere in the frame (see the module docstring; ``on_grid`` as in
+    :func:`candidates`)."""
     H0, W0 = rgb_u8.shape[:2]
-    s, words, feats, (H, W) = candidates(rgb_u8, zone, th)
+    s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid)
     empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
     if not words:
         return empty
     margin = verifier_margin(feats)
-    need = np.where(np.array([f["inside"] for f in feats]) > 0.5,
-                    float(th["verify_margin_inside"]), float(th["verify_margin"]))
+    need = required_margin(np.array([f["inside"] for f in feats]), th)
     evidence = float(np.max(margin - need))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
