@@ -39,7 +39,7 @@ STD_LUMA = np.array([
 # (row, column) of the AC coefficients read by history_quality: low frequencies, which keep
 # non-zero values in textured blocks even at quality 15, and whose steps at quality <= 40 (>= 12)
 # stand well above a later quality-95 save's (1-2).
-_HISTORY_COEFS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0))
+HISTORY_COEFS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0))
 _MAX_STEP = 48      # quality ~14 for these coefficients: anything coarser reads as that
 _MAX_VALUES = 512
 
@@ -71,23 +71,23 @@ def _dct_matrix() -> np.ndarray:
     return d  # orthonormal DCT-II: JPEG's forward DCT of an 8 x 8 block is D B D^T
 
 
-_D = _dct_matrix()
+DCT8 = _dct_matrix()
 
 
 def grid_coefficients(img: np.ndarray, max_blocks: int = 1024) -> np.ndarray:
-    """(n_blocks, len(_HISTORY_COEFS)) DCT coefficients of the JFIF luma of ``img`` (RGB or grey
+    """(n_blocks, len(HISTORY_COEFS)) DCT coefficients of the JFIF luma of ``img`` (RGB or grey
     uint8, JPEG grid at (0, 0)) on an even spread of at most ``max_blocks`` of its 8 x 8 blocks.
     The blocks are picked before any conversion, so the cost does not grow with the photo."""
     h, w = (img.shape[0] // 8) * 8, (img.shape[1] // 8) * 8
     if h == 0 or w == 0:
-        return np.zeros((0, len(_HISTORY_COEFS)))
+        return np.zeros((0, len(HISTORY_COEFS)))
     nby, nbx = h // 8, w // 8
     step = max(1, int(np.ceil(np.sqrt(nby * nbx / max_blocks))))
     x = img[:h, :w].reshape(nby, 8, nbx, 8, -1)[::step, :, ::step].astype(np.float64)
     y = luma(x) if x.shape[-1] == 3 else x[..., 0]
     blocks = (y - 128.0).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    coef = _D @ blocks @ _D.T
-    return np.stack([coef[:, r, c] for r, c in _HISTORY_COEFS], axis=1)
+    coef = DCT8 @ blocks @ DCT8.T
+    return np.stack([coef[:, r, c] for r, c in HISTORY_COEFS], axis=1)
 
 
 def estimated_step(c: np.ndarray, min_coherence: float, min_values: int) -> int | None:
@@ -124,7 +124,7 @@ def history_quality(img: np.ndarray, min_coherence: float = 0.6, min_values: int
     if len(coefs) == 0:
         return None
     scales = []
-    for j, (r, c) in enumerate(_HISTORY_COEFS):
+    for j, (r, c) in enumerate(HISTORY_COEFS):
         step = estimated_step(coefs[:, j], min_coherence, min_values)
         if step is not None:
             scales.append(step / STD_LUMA[r * 8 + c])

@@ -58,7 +58,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analyzer.io.jpeg import _D, _HISTORY_COEFS, estimated_step, luma
+from analyzer.io.jpeg import DCT8, HISTORY_COEFS, estimated_step, luma
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
@@ -317,11 +317,11 @@ def grid_break(rgb_u8: np.ndarray) -> np.ndarray:
         return np.zeros((max(nby, 1), max(nbx, 1)))
     y = luma(rgb_u8[:h, :w].astype(np.float32)).astype(np.float32) - 128.0
     blocks = y.reshape(nby, 8, nbx, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    d = _D.astype(np.float32)
+    d = DCT8.astype(np.float32)
     coef = d @ blocks @ d.T
     num = np.zeros(len(blocks), np.float32)
     den = np.zeros(len(blocks), np.float32)
-    for r, c in _HISTORY_COEFS[:3]:  # the three lowest: most blocks hold them; each costs ~2 ms
+    for r, c in HISTORY_COEFS[:3]:  # the three lowest: most blocks hold them; each costs ~2 ms
         v = coef[:, r, c]
         q = estimated_step(v.astype(np.float64), 0.6, 24)
         if q is None or q < 3:  # a step of 2 is what a high-quality save leaves everywhere
