@@ -12,13 +12,13 @@ garment (the skin of a belly or legs above and below a pair of shorts), the rest
 arm holding the product. The salient-object mask often leaves those out, and counted as backdrop
 they flagged clean studio shots of apparel on a model as off-white (a marketplace judges the
 backdrop, and allows apparel on a model). :func:`analyzer.vision.figure.attached_figure`
-removes from the background
-every broad region unlike the backdrop's colour (``figure_chroma_de`` in a*b*, or
-``figure_light_de`` in L*: a shadow is the backdrop darkened, with its hue, and stays backdrop)
-that touches the grown product mask *and* runs off the frame within the product's span; the share
-removed is
-``figure_fraction``. A prop standing apart on the backdrop touches neither, so it still counts
-here (and in the clutter check).
+removes from the background every broad region unlike the backdrop's colour
+(``figure_chroma_de`` in a*b*, or ``figure_light_de`` in L*: a soft shadow is the backdrop
+darkened, with its hue, and stays backdrop) that touches the grown product mask *and* runs off
+the frame within the product's span, without running through the frame or being walled in by
+the product (see that function for the whole rule); the share removed is ``figure_fraction``.
+A prop standing apart on the backdrop touches neither the product nor the frame's edge, so it
+still counts here (and in the clutter check).
 
 Measures (all over the background pixels):
 
