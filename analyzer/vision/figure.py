@@ -40,13 +40,17 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     n = int(np.count_nonzero(region))
     if n == 0:
         return none
-    px = lab[region]
-    ref = np.median(px[:: max(1, n // 20000)], axis=0)  # the backdrop: most of the background
-    d_ab = np.hypot(lab[..., 1] - ref[1], lab[..., 2] - ref[2])
-    unlike = region & ((d_ab > chroma_de) | (np.abs(lab[..., 0] - ref[0]) > light_de))
+    # One contiguous float32 copy: the caller's grid is a strided view, slow to compute on.
+    lab = np.ascontiguousarray(lab, dtype=np.float32)
+    ref = np.median(lab[region][:: max(1, n // 20000)], axis=0)  # the backdrop: most of it
+    big_l, a, b = cv2.split(lab)
+    da, db = a - np.float32(ref[1]), b - np.float32(ref[2])
+    unlike = (da * da + db * db > np.float32(chroma_de ** 2)) | (
+        np.abs(big_l - np.float32(ref[0])) > np.float32(light_de))
     # White is never a figure: when a missed part of the product outnumbers the backdrop, the
     # median is the product's colour and the white backdrop must still count as backdrop.
-    unlike &= np.sum((lab - np.array([100.0, 0.0, 0.0], lab.dtype)) ** 2, axis=2) > white_de ** 2
+    dl = big_l - np.float32(100.0)
+    unlike &= region & (dl * dl + a * a + b * b > np.float32(white_de ** 2))
     min_px = min_area * h * w
     if np.count_nonzero(unlike) < min_px:
         return none
@@ -64,11 +68,10 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     top, left, right, bottom = y == 0, x == 0, x + bw == w, y + bh == h
     # A figure enters the frame beside the product, within its span (legs below shorts, arms
     # beside a top); a table or floor the product stands on spans the frame past it.
-    py, px_ = np.nonzero(~region)
-    span = max(1.0, reach * float(px_.max() - px_.min() + 1)), max(
-        1.0, reach * float(py.max() - py.min() + 1))
-    in_x = (x >= px_.min() - span[0]) & (x + bw <= px_.max() + 1 + span[0])
-    in_y = (y >= py.min() - span[1]) & (y + bh <= py.max() + 1 + span[1])
+    bx, by, bbw, bbh = cv2.boundingRect((~region).view(np.uint8))  # the (grown) product's box
+    span = max(1.0, reach * bbw), max(1.0, reach * bbh)
+    in_x = (x >= bx - span[0]) & (x + bw <= bx + bbw + span[0])
+    in_y = (y >= by - span[1]) & (y + bh <= by + bbh + span[1])
     within = ~((top | bottom) & ~in_x) & ~((left | right) & ~in_y)
     # A region running through the frame from top to bottom (a door's edge, a wall's corner) or
     # from side to side without reaching the top or bottom (a shelf) is the scene, not a body
