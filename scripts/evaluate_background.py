@@ -29,6 +29,8 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -53,25 +55,27 @@ def _none(lab: np.ndarray, region: np.ndarray, *a: object, **k: object) -> np.nd
     return np.zeros(region.shape, bool)
 
 
-def _flags(ctx: ImageContext, rule: bool) -> tuple[bool, float]:
+@contextmanager
+def figure_rule(on: bool) -> Iterator[None]:
+    """The background check with the attached-figure rule on, or switched off (no figure)."""
     real = bg.attached_figure
-    if not rule:
+    if not on:
         bg.attached_figure = _none
     try:
-        r = bg.check(ctx)
+        yield
     finally:
         bg.attached_figure = real
+
+
+def _flags(ctx: ImageContext, rule: bool) -> tuple[bool, float]:
+    with figure_rule(rule):
+        r = bg.check(ctx)
     return any(f.code.value in BG_FLAGS for f in r.flags), float(r.metrics["figure_fraction"])
 
 
 def _scores(src: Path, rule: bool) -> tuple[float, float]:
-    real = bg.attached_figure
-    if not rule:
-        bg.attached_figure = _none
-    try:
+    with figure_rule(rule):
         r = analyze_loaded(load_image(src, name=src.name), marketplace="amazon")
-    finally:
-        bg.attached_figure = real
     return r.scores["background"], r.scores["overall"]
 
 

@@ -239,9 +239,9 @@ def check(ctx: ImageContext) -> CheckResult:
     region = background_region(mask_g, float(th["grow_frac"]),
                                float(th["min_bg_fraction"]), float(th["border_frac"]))
     lab_g = ctx.lab[grid]
+    band = border_band(region.shape, float(th["border_frac"]))
     figure_share = 0.0
-    if mask_g.any() and not np.array_equal(region, border_band(region.shape,
-                                                                float(th["border_frac"]))):
+    if mask_g.any() and not np.array_equal(region, band):  # not the frame-band fallback
         figure = attached_figure(lab_g, region, float(th["figure_chroma_de"]),
                                  float(th["figure_light_de"]), float(th["figure_open_frac"]),
                                  float(th["figure_min_area"]), float(th["figure_reach"]),
@@ -259,7 +259,6 @@ def check(ctx: ImageContext) -> CheckResult:
     m["figure_fraction"] = figure_share
     tf = transparent_fraction(ctx.alpha)
     m["transparent_fraction"] = tf if tf > float(th["transparent_min"]) else 0.0
-    band = border_band(region.shape, float(th["border_frac"]))
     m["border_white_fraction"] = float(white_g[band].mean())
     score = score_background(m, th)
     if step > 1:
