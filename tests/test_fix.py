@@ -399,3 +399,29 @@ def test_nothing_to_fix_only_resaves(flags: set[str]) -> None:
     st, changes = apply_plan(rgb, mask, p, "amazon", flags)
     assert changes == [] and (st.rgb == rgb).all()
 
+
+
+def test_grain_the_reframe_shows_is_explained_not_hidden() -> None:
+    # A grainy product small in a 2400 px frame: graded on the working copy shrunk to 1024 px,
+    # its grain averages out (no NOISY); reframed at native pixels it fills the frame and the
+    # grain shows. The fixed photo keeps the pixels and the seller is told why the flag appears.
+    rng = np.random.default_rng(0)
+    h = w = 2400
+    yy, xx = np.mgrid[:h, :w]
+    cy, cx, r = 1300, 1100, 320
+    inside = ((yy - cy) ** 2 + (xx - cx) ** 2) <= r * r
+    shade = 90 + 50 * (yy - cy + r) / (2 * r)
+    prod = np.stack([shade, shade * 0.8, shade * 0.6], -1) + rng.normal(0, 6, (h, w, 3))
+    rgb = np.clip(np.where(inside[..., None], prod, 255.0), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    o = fix_source(buf.getvalue(), name="grainy.jpg", marketplace="amazon", use_model=False)
+    assert o.ok, o.error
+    assert "NOISY" not in o.before.flags and "PRODUCT_TOO_SMALL" in o.before.flags
+    assert "NOISY" in o.after.flags
+    assert ChangeCode.REFRAMED in [c.code for c in o.changes]
+    noisy = [n for n in o.notes if n.startswith("NOISY:")]
+    assert len(noisy) == 1 and "shown by the reframe" in noisy[0] and "re-shoot" in noisy[0]
+    # The size is said once, by the framing fix, not again as a new NO_ZOOM flag.
+    assert not [n for n in o.notes if n.startswith("NO_ZOOM:")]
+    assert any("for zoom" in n for n in o.notes)

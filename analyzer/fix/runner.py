@@ -22,7 +22,7 @@ from analyzer.fix import output
 from analyzer.fix.plan import FixPlan, plan
 from analyzer.fix.registry import FIXES
 from analyzer.fix.rules import fix_rules
-from analyzer.fix.types import Change, FixKind, FixState
+from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.io.loader import LoadedImage, load_image
 from analyzer.results import ImageReport
 
@@ -154,7 +154,8 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
         if not after_report.ok:  # pragma: no cover - our own JPEG always loads
             raise ListingLensError(ErrorCode.INTERNAL_ERROR, "the fixed photo could not be "
                                    "re-graded")
-        notes = fplan.notes + state.notes + _left_notes(fplan, after_report, rules)
+        notes = (fplan.notes + state.notes + _left_notes(fplan, after_report, rules)
+                 + _new_notes(report, after_report, fplan, changes, rules))
         if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}):
             notes.insert(0, "no problem a fix answers was found: the photo is only re-saved")
         return FixOutcome(file=name, ok=True, changes=changes, before=before,
@@ -197,6 +198,45 @@ def _left_notes(fplan: FixPlan, after: ImageReport, rules: dict) -> list[str]:
             out.append(f"{f.code}: {left[f.code]}")
         elif f.code in meant:
             out.append(f"{f.code}: still flagged after the fix: {f.message}")
+    return out
+
+
+def _fill(report: ImageReport) -> float:
+    """The product's share of the frame on its longer axis (the framing check's ``fill``)."""
+    fr = report.checks.get("framing")
+    return float(fr.metrics.get("fill", 0.0)) if fr is not None else 0.0
+
+
+def _new_notes(before: ImageReport, after: ImageReport, fplan: FixPlan, changes: list[Change],
+               rules: dict) -> list[str]:
+    """Flags the fixed photo raises and the original did not, which no other note explains.
+
+    After a reframe, grain or softness the graded original hid can show (``shown_larger`` in
+    fixes.yaml): the product's native pixels now fill more of the frame. The seller is told so,
+    with how much larger they are shown, and what would avoid it.
+    """
+    had = {f.code for f in before.flags}
+    left = rules.get("left_after_fix") or {}
+    meant = {c for codes in fplan.reasons.values() for c in codes}
+    larger = rules.get("shown_larger") or {}
+    cannot = rules.get("cannot_fix") or {}
+    reframed = any(c.code == ChangeCode.REFRAMED for c in changes)
+    fb, fa = _fill(before), _fill(after)
+    out = []
+    for f in after.flags:
+        if f.code in had or f.code in left or f.code in meant:
+            continue
+        if reframed and f.check == "resolution":  # the framing fix's own note says the size
+            continue
+        if reframed and f.code in larger and fb > 0 and fa > fb:
+            why = cannot.get(f.code, "")
+            tail = f" {why[:1].upper()}{why[1:]}." if why else ""
+            out.append(f"{f.code}: shown by the reframe, not made by it: the product now spans "
+                       f"{fa:.0%} of the frame instead of {fb:.0%}, its own pixels "
+                       f"{fa / fb:.1f}x larger, and at that size {larger[f.code]} "
+                       f"({f.message}).{tail}")
+        else:
+            out.append(f"{f.code}: raised on the fixed photo only: {f.message}")
     return out
 
 
