@@ -14,6 +14,16 @@ import cv2
 import numpy as np
 
 
+def _not_white(big_l: np.ndarray, a: np.ndarray, b: np.ndarray, white_de: float) -> np.ndarray:
+    """Further than ``white_de`` (Delta E 1976) from white, per pixel (float32 L*, a*, b*).
+
+    White is never a figure: when a missed part of the product outnumbers the backdrop, the
+    backdrop's median is the product's colour and the white backdrop must still count as
+    backdrop."""
+    dl = big_l - np.float32(100.0)
+    return dl * dl + a * a + b * b > np.float32(white_de ** 2)
+
+
 def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0,
                     light_de: float = 45.0, open_frac: float = 0.02,
                     min_area: float = 0.005, reach: float = 0.3,
@@ -40,17 +50,33 @@ def attached_figure(lab: np.ndarray, region: np.ndarray, chroma_de: float = 12.0
     n = int(np.count_nonzero(region))
     if n == 0:
         return none
+    # A figure runs off the frame, so it has a pixel on the frame's outermost rows or columns
+    # that is unlike the backdrop and not white: without one there is none. Most studio shots
+    # stop at the first test (their frame's edge is all white), before the backdrop's median.
+    edge = np.zeros((h, w), bool)
+    edge[[0, -1], :] = True
+    edge[:, [0, -1]] = True
+    edge &= region
+    px = np.asarray(lab[edge], np.float32)
+    if not _not_white(px[:, 0], px[:, 1], px[:, 2], white_de).any():
+        return none
+    ys, xs = np.nonzero(region)
+    # The backdrop: most of the region (every step-th of its pixels in row order).
+    step = max(1, n // 20000)
+    ref = np.median(np.asarray(lab[ys[::step], xs[::step]], np.float32), axis=0)
+
+    def unlike_of(big_l: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Unlike the backdrop and not white, per pixel (float32 L*, a*, b*)."""
+        da, db = a - np.float32(ref[1]), b - np.float32(ref[2])
+        out = (da * da + db * db > np.float32(chroma_de ** 2)) | (
+            np.abs(big_l - np.float32(ref[0])) > np.float32(light_de))
+        return out & _not_white(big_l, a, b, white_de)
+
+    if not unlike_of(px[:, 0], px[:, 1], px[:, 2]).any():
+        return none
     # One contiguous float32 copy: the caller's grid is a strided view, slow to compute on.
     lab = np.ascontiguousarray(lab, dtype=np.float32)
-    ref = np.median(lab[region][:: max(1, n // 20000)], axis=0)  # the backdrop: most of it
-    big_l, a, b = cv2.split(lab)
-    da, db = a - np.float32(ref[1]), b - np.float32(ref[2])
-    unlike = (da * da + db * db > np.float32(chroma_de ** 2)) | (
-        np.abs(big_l - np.float32(ref[0])) > np.float32(light_de))
-    # White is never a figure: when a missed part of the product outnumbers the backdrop, the
-    # median is the product's colour and the white backdrop must still count as backdrop.
-    dl = big_l - np.float32(100.0)
-    unlike &= region & (dl * dl + a * a + b * b > np.float32(white_de ** 2))
+    unlike = region & unlike_of(*cv2.split(lab))
     min_px = min_area * h * w
     if np.count_nonzero(unlike) < min_px:
         return none
