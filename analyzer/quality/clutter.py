@@ -45,7 +45,7 @@ from analyzer.quality.background import background_region, ramp
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
-from analyzer.vision.backdrop import band_width, plain_backdrop_color
+from analyzer.vision.backdrop import band_width, delta_e76, plain_backdrop_color
 from analyzer.vision.mask_ops import large_components
 
 NAME = "clutter"
@@ -219,7 +219,7 @@ def backdrop_objects(rgb: np.ndarray, th: dict) -> np.ndarray | None:
                                float(th["backdrop_min_share"]), corners_once=True)
     if ref is None:
         return None
-    de = np.linalg.norm(lab - ref, axis=2)
+    de = delta_e76(lab, ref)
     fg = (de > float(th["object_de"])).astype(np.uint8)
     return cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
 

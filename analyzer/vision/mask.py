@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from analyzer.config import segmentation
-from analyzer.vision.backdrop import border_color, lab_of
+from analyzer.vision.backdrop import border_color, delta_e76, lab_of
 from analyzer.vision.mask_ops import bbox_of, fill_holes, large_components, unit_prob
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def classical_prob(rgb: np.ndarray, grabcut: bool = True, seed_de: float = 12.0,
         rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     lab = lab_of(small)
     ref = border_color(lab)
-    dist = np.linalg.norm(lab - ref, axis=2)
+    dist = delta_e76(lab, ref)
     fg = (dist > seed_de).astype(np.uint8)
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     fg = fill_holes(fg > 0)
