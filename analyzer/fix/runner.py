@@ -231,10 +231,11 @@ def _new_notes(before: ImageReport, after: ImageReport, fplan: FixPlan, changes:
         if reframed and f.code in larger and fb > 0 and fa > fb:
             why = cannot.get(f.code, "")
             tail = f" {why[:1].upper()}{why[1:]}." if why else ""
+            # The point first: the PDF shows a note's first 160 characters; the flag's own
+            # message is on the re-graded card.
             out.append(f"{f.code}: shown by the reframe, not made by it: the product now spans "
-                       f"{fa:.0%} of the frame instead of {fb:.0%}, its own pixels "
-                       f"{fa / fb:.1f}x larger, and at that size {larger[f.code]} "
-                       f"({f.message}).{tail}")
+                       f"{fa:.0%} of the frame instead of {fb:.0%} ({fa / fb:.1f}x larger) and "
+                       f"at that size {larger[f.code]}.{tail}")
         else:
             out.append(f"{f.code}: raised on the fixed photo only: {f.message}")
     return out
