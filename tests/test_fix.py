@@ -425,3 +425,78 @@ def test_grain_the_reframe_shows_is_explained_not_hidden() -> None:
     # The size is said once, by the framing fix, not again as a new NO_ZOOM flag.
     assert not [n for n in o.notes if n.startswith("NO_ZOOM:")]
     assert any("for zoom" in n for n in o.notes)
+
+
+def test_props_left_for_a_backdrop_that_is_kept_are_not_claimed() -> None:
+    # A product and a prop on a busy floor (not a plain backdrop): the background fix keeps the
+    # backdrop, so the props that were to go with it stay too, and no change claims otherwise.
+    rng = np.random.default_rng(3)
+    tiles = rng.integers(40, 220, (900 // 30, 1200 // 30, 3)).astype(np.uint8)
+    rgb = cv2.resize(tiles, (1200, 900), interpolation=cv2.INTER_NEAREST)  # a patchwork rug
+    box, _ = textured_box(size=(900, 1200), box=(300, 200, 700, 700))
+    rgb[200:700, 300:700] = box[200:700, 300:700]
+    rgb[750:820, 950:1050] = (20, 120, 20)
+    mask = np.zeros((900, 1200), np.float32)
+    mask[200:700, 300:700] = 1.0
+    mask[750:820, 950:1050] = 1.0
+    flags = {"CLUTTERED_BACKGROUND", "BACKGROUND_NOT_WHITE"}
+    st, changes = apply_plan(rgb, mask, plan(flags), "amazon", flags)
+    codes = [c.code for c in changes]
+    assert ChangeCode.BACKGROUND_WHITENED not in codes
+    assert ChangeCode.PROPS_REMOVED not in codes
+    assert (st.rgb == rgb).all()
+    assert any("were to go with the backdrop" in n for n in st.notes)
+
+
+def test_a_whitening_the_regrade_finds_not_white_is_undone(monkeypatch) -> None:
+    # When the re-graded photo is still far from a white backdrop, the whitening left blotches
+    # in a scene: the fix runs again without it and says so.
+    from analyzer.fix import runner
+
+    rgb, _ = textured_blob(backdrop=(205, 200, 190))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    calls = []
+
+    def failed_once(changes, after, rules):  # noqa: ANN001, ANN202 - the runner's signature
+        calls.append([c.code for c in changes])
+        return 0.44 if len(calls) == 1 else None
+
+    monkeypatch.setattr(runner, "_whitening_failed", failed_once)
+    o = fix_source(buf.getvalue(), name="scene.jpg", marketplace="amazon")
+    assert o.ok, o.error
+    assert ChangeCode.BACKGROUND_WHITENED in calls[0]
+    assert ChangeCode.BACKGROUND_WHITENED not in [c.code for c in o.changes]
+    assert o.notes[0].startswith("background not changed: whitening it left only 44%")
+    assert not any("only re-saved" in n for n in o.notes)
+    assert "BACKGROUND_NOT_WHITE" in o.after.flags
+
+
+def test_whitening_failed_reads_the_regraded_backdrop() -> None:
+    from analyzer.engine import analyze
+    from analyzer.fix.runner import _whitening_failed
+    from analyzer.fix.types import Change
+
+    whitened = [Change(ChangeCode.BACKGROUND_WHITENED, "x")]
+    rules = fix_rules()
+    grey, _ = textured_blob(backdrop=(205, 200, 190))
+    white, _ = textured_blob()
+    for rgb, want in ((grey, True), (white, False)):
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+        rep = analyze(buf.getvalue(), use_model=False)
+        got = _whitening_failed(whitened, rep, rules)
+        assert (got is not None) == want, (want, got)
+        assert _whitening_failed([], rep, rules) is None
+
+
+def test_an_output_only_fix_of_a_cmyk_photo_is_not_called_a_plain_resave() -> None:
+    rgb, _ = textured_blob(size=(1000, 1000), center=(500, 500), axes=(440, 420))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(buf, "JPEG", quality=95)
+    o = fix_source(buf.getvalue(), name="cmyk.jpg", marketplace="amazon", use_model=False)
+    assert o.ok, o.error
+    assert "CMYK" in o.before.flags
+    assert [c.code for c in o.changes] == [ChangeCode.CONVERTED]
+    assert "CMYK converted" in o.changes[0].message
+    assert not any("only re-saved" in n for n in o.notes)

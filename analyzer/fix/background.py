@@ -169,7 +169,7 @@ def apply(state: FixState) -> Change | None:
             kept = f"; a soft contact shadow kept ({state.marketplace.label} allows it)"
     state.rgb = out
     state.white = True
-    r, g, b = (int(round(v)) for v in mean_bg)
+    r, g, b = (int(round(v)) for v in np.clip(mean_bg, 0, 255))  # the estimate may overshoot
     return Change(ChangeCode.BACKGROUND_WHITENED,
                   f"background made pure white (RGB 255,255,255; it averaged {r},{g},{b}), "
                   f"the product's edges matted so no grey fringe remains{kept}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,14 @@ def apply_plan(rgb: np.ndarray, prob: np.ndarray, fplan: FixPlan, marketplace: s
         ch = fn(state)
         if ch is not None:
             changes.append(ch)
+    done = {c.code for c in changes}
+    if (ChangeCode.PROPS_REMOVED in done and FixKind.BACKGROUND in fplan.kinds
+            and ChangeCode.BACKGROUND_WHITENED not in done):
+        # The props were left to go with the backdrop, which one of its guards kept as shot:
+        # nothing was painted out, so nothing is claimed.
+        changes = [c for c in changes if c.code != ChangeCode.PROPS_REMOVED]
+        state.notes.append("other objects not painted out: they were to go with the backdrop, "
+                           "which is left as it is")
     return state, changes
 
 
@@ -142,21 +150,47 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
                                    "or cut out; upload a photo of the product")
         rules = fix_rules()
         fplan = plan(codes, rules)
-        img = _native(report, source, int(rules["max_long_side"]))
+        cap = int(rules["max_long_side"])
+        img = _native(report, source, cap)
         info = {"format": report.image.format, "original_mode": report.image.original_mode,
                 "orientation": report.image.exif_orientation}
-        state, changes = apply_plan(img.rgb, _mask_prob(report), fplan, marketplace, codes,
-                                    info, rules)
-        data, q = output.encode(state)
-        changes.append(output.describe(state, q))
-        after_report = analyze(data, marketplace=marketplace, name=name, use_model=use_model,
-                               keep_image=keep_after_image)
-        if not after_report.ok:  # pragma: no cover - our own JPEG always loads
-            raise ListingLensError(ErrorCode.INTERNAL_ERROR, "the fixed photo could not be "
-                                   "re-graded")
-        notes = (fplan.notes + state.notes + _left_notes(fplan, after_report, rules)
+        prob = _mask_prob(report)
+
+        def run(p: FixPlan) -> tuple[FixState, list[Change], bytes, ImageReport]:
+            st, ch = apply_plan(img.rgb, prob, p, marketplace, codes, info, rules)
+            data, q = output.encode(st)
+            ch.append(output.describe(st, q))
+            rep = analyze(data, marketplace=marketplace, name=name, use_model=use_model,
+                          keep_image=keep_after_image)
+            if not rep.ok:  # pragma: no cover - our own JPEG always loads
+                raise ListingLensError(ErrorCode.INTERNAL_ERROR, "the fixed photo could not be "
+                                       "re-graded")
+            return st, ch, data, rep
+
+        state, changes, data, after_report = run(fplan)
+        failed = _whitening_failed(changes, after_report, rules)
+        if failed is not None:
+            # The backdrop could not be told from the product and the scene: the whitening left
+            # white blotches in a scene, not a white backdrop. Run again without it (and without
+            # the props that were to go with it) and say so.
+            keep = tuple(k for k in fplan.kinds if k not in (FixKind.BACKGROUND, FixKind.PROPS))
+            fplan = replace(fplan, kinds=keep,
+                            reasons={k: v for k, v in fplan.reasons.items() if k in keep})
+            state, changes, data, after_report = run(fplan)
+            undone = [f"background not changed: whitening it left only {failed:.0%} of what "
+                      "lies around the product pure white (the product could not be told from "
+                      "the scene), so the backdrop is kept as shot: re-shoot the product alone "
+                      "on a plain white or light backdrop"]
+        else:
+            undone = []
+        if report.image.long_side > cap:
+            state.notes.append(f"the fixed photo is {cap} px on its long side, the fix's "
+                               f"largest size (the original has {report.image.long_side} px)")
+        notes = (undone + _still_cannot(fplan, after_report) + state.notes
+                 + _left_notes(fplan, after_report, rules)
                  + _new_notes(report, after_report, fplan, changes, rules))
-        if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}):
+        if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}) and not any(
+                fplan.reasons.get(FixKind.OUTPUT, ())) and not undone:
             notes.insert(0, "no problem a fix answers was found: the photo is only re-saved")
         return FixOutcome(file=name, ok=True, changes=changes, before=before,
                           after=Grade.of(after_report), notes=_dedupe(notes), jpeg=data,
@@ -184,6 +218,28 @@ def fix_source(source: str | Path | bytes, *, marketplace: str | None = None,
                      keep_image=True)
     return fix_report(report, source, marketplace=marketplace, use_model=use_model,
                       keep_after_image=keep_after_image)
+
+
+def _whitening_failed(changes: list[Change], after: ImageReport, rules: dict) -> float | None:
+    """The backdrop's pure-white share after a whitening that did not make it white (the
+    background still flagged and under ``background.verify_min_white`` pure white), else None."""
+    if not any(c.code == ChangeCode.BACKGROUND_WHITENED for c in changes):
+        return None
+    if not {"BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE"} & {f.code for f in after.flags}:
+        return None
+    bg = after.checks.get("background")
+    if bg is None:
+        return None
+    white = max(float(bg.metrics.get("pure_white_fraction", 0.0)),
+                float(bg.metrics.get("border_white_fraction", 0.0)))
+    return white if white < float(rules["background"]["verify_min_white"]) else None
+
+
+def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:
+    """What cannot be fixed, for the flags the fixed photo still raises (a reframe can clear
+    ``PRODUCT_CUT_OFF`` on a side, padding ``NO_ZOOM`` never)."""
+    left = {f.code for f in after.flags}
+    return [f"{code}: not fixed: {why}" for code, why in fplan.cannot.items() if code in left]
 
 
 def _left_notes(fplan: FixPlan, after: ImageReport, rules: dict) -> list[str]:
