@@ -113,3 +113,14 @@ def test_large_audit_stays_bounded(audited) -> None:
     assert "the 6 worth most are shown here" in joined.replace("\n", " ")
     assert "180 more images are in report.csv" in joined.replace("\n", " ")
     assert len(pages) < 15
+
+
+def test_long_texts_are_cut_at_a_word_boundary() -> None:
+    from analyzer.report.pdf import _short
+
+    text = "Shoot on a white sweep or light tent with even light on the backdrop, or remove it"
+    out = _short(text, 60)
+    assert len(out) <= 60 and out.endswith("…")
+    assert text.startswith(out[:-1]) and text[len(out) - 1] == " "  # a whole word kept
+    assert _short("short", 60) == "short"
+    assert _short("x" * 80, 10) == "x" * 9 + "…"  # no space: a hard cut

@@ -16,7 +16,8 @@ search_score                0-100 search-rank simulation score (with a catalog; 
 differentiation_score       0-100 how distinct the photo is from its lookalikes (with a catalog)
 expected_gain               points the image would gain if its flags were fixed
                             (analyzer.quality.priority); the fix-first order
-grade_if_fixed              the grade after those fixes
+grade_if_fixed              the grade with every flag fixed (most by a re-shoot; with ``--fix``,
+                            ``fix_grade_after`` is what the automatic fix reached)
 n_errors, n_warnings,       number of flags of each severity
 n_info
 flag_codes                  all flag codes, ``;``-separated, most severe first

@@ -134,8 +134,15 @@ def _pm(markup: str, style: str = "body") -> Paragraph:
 
 
 def _short(text: str, n: int) -> str:
+    """At most ``n`` characters, cut at a word boundary when one is in the second half."""
     text = str(text)
-    return text if len(text) <= n else text[: n - 1] + "…"
+    if len(text) <= n:
+        return text
+    cut = text[: n - 1]
+    space = cut.rfind(" ")
+    if space > n // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def _short_path(text: str, n: int) -> str:
@@ -411,7 +418,8 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
         _tiles([
             (f"{len(results)}", "images in the store"),
             (f"{avg:.0f}", "average score (0-100)"),
-            (f"{100 * good / max(len(ok), 1):.0f}%", "grade A or B"),
+            (f"{100 * good / max(len(ok), 1):.0f}%",
+             "grade A or B" + (f" (of the {len(ok)} read)" if failed else "")),
             (f"{blocking}", "with a blocking error"),
             (f"{failed}", "could not be read"),
         ]),
@@ -431,7 +439,9 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
     story.append(_pm("Fix these first", "h2"))
     story.append(_pm("Ranked by expected gain: the overall-score points each photo would win if "
                      "its flagged problems were fixed (blocking errors count most), not simply "
-                     "by the lowest score.", "muted"))
+                     "by the lowest score. The grade after the arrow is for every flag fixed, "
+                     "most by a re-shoot; with --fix, what the automatic fix reached is shown "
+                     "under it.", "muted"))
     story.append(Spacer(1, 3))
     if top:
         rows = [[_pm("#", "cellb"), "", _pm("Image", "cellb"), _pm("Grade", "cellb"),
@@ -448,6 +458,10 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
                 f"{escape(_short(x['fix'], 78))}" for x in g.reasons[:2]) or escape(g.why())
             grade = escape(g.grade_now) + (f" &#8594; {escape(g.grade_after)}"
                                            if g.grade_steps > 0 else "")
+            fx = r.get("fix")
+            if isinstance(fx, dict) and fx.get("ok") and fx.get("after"):
+                grade += (f"<br/><font color='#616161'>auto-fix: "
+                          f"{escape(str(fx['after'].get('grade', '')))}</font>")
             rows.append([_pm(str(i), "cell"), thumb, _pm(name + extra, "cell"),
                          _pm(grade, "cell"), _pm(f"+{g.points:.0f}", "cellb"),
                          _pm(why, "cell")])
@@ -560,7 +574,10 @@ def _fix_block(r: dict[str, Any]) -> Flowable | None:
 
     lines = [f"<b>Fixed photo</b>: grade {_g(b)} &#8594; <b>{_g(a)}</b>"]
     lines += [escape(_short(c.get("message", ""), 160)) for c in fx.get("changes") or []]
-    lines += [f"<i>{escape(_short(n, 160))}</i>" for n in (fx.get("notes") or [])[:4]]
+    notes = fx.get("notes") or []
+    lines += [f"<i>{escape(_short(n, 160))}</i>" for n in notes[:4]]
+    if len(notes) > 4:
+        lines.append(f"<i>{len(notes) - 4} more note(s) in the CSV (fix_notes)</i>")
     if fx.get("output"):
         lines.append(escape(_short_path(str(fx["output"]), 90)))
     img = None
@@ -600,8 +617,8 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
     bars = ScoreBars(r.get("scores") or {}, CONTENT_W - thumb_w - 50 * mm, _bar_keys(r))
     badge = GradeBadge(r.get("grade", ""), 30)
     gain_txt = (f"Expected gain <b>+{g.points:.0f}</b>"
-                + (f"<br/>grade {escape(g.grade_now)} &#8594; {escape(g.grade_after)}"
-                   if g.grade_steps > 0 else ""))
+                + (f"<br/>grade {escape(g.grade_now)} &#8594; {escape(g.grade_after)} "
+                   f"with every flag fixed" if g.grade_steps > 0 else ""))
     side = Table([[badge], [_pm(gain_txt, "small")], [_pm(size, "muted")]],
                  colWidths=[44 * mm], hAlign="LEFT")
     side.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
