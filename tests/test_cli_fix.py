@@ -136,3 +136,14 @@ def test_table_format(capsys, tmp_path: Path, inputs: dict[str, Path]) -> None:
     out = capsys.readouterr().out
     assert rc == 2
     assert "grey.jpg" in out and "BACKGROUND_WHITENED" in out and "ERROR" in out
+
+
+def test_out_that_is_a_file_is_one_clear_error(tmp_path: Path, capsys) -> None:
+    src = _photo(tmp_path / "grey.jpg")
+    not_a_dir = tmp_path / "report.txt"
+    not_a_dir.write_text("x")
+    rc = main(["fix", str(src), "--out", str(not_a_dir), "--no-model"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "is a file, not a folder" in err and "Traceback" not in err
+    assert not_a_dir.read_text() == "x"

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.io.loader import iter_image_paths
 
     out = Path(args.out).resolve()
+    if out.exists() and not out.is_dir():  # said once, before any photo is worked on
+        print(f"error: --out {args.out} is a file, not a folder: give the folder the fixed "
+              "photos go to", file=sys.stderr)
+        return 2
     paths: list[Path] = []
     # No output ever lands on a file given as input or found in an input folder.
     protect: set[Path] = set()
