@@ -127,7 +127,9 @@ def test_unwritable_output_folder_is_an_error_code(capsys, tmp_path: Path,
     blocker.write_text("x")
     rc, res, err = _run(capsys, str(inputs["good"]), "--out", str(blocker))
     assert rc == 2 and res[0]["error"]["code"] == "OUTPUT_NOT_WRITABLE"
-    assert "Traceback" not in err
+    assert "is a file, not a folder" in res[0]["error"]["message"]
+    assert res[0]["after"] is None and not res[0]["changes"]  # nothing worked on in vain
+    assert "Traceback" not in err and blocker.read_text() == "x"
 
 
 def test_table_format(capsys, tmp_path: Path, inputs: dict[str, Path]) -> None:
@@ -137,13 +139,3 @@ def test_table_format(capsys, tmp_path: Path, inputs: dict[str, Path]) -> None:
     assert rc == 2
     assert "grey.jpg" in out and "BACKGROUND_WHITENED" in out and "ERROR" in out
 
-
-def test_out_that_is_a_file_is_one_clear_error(tmp_path: Path, capsys) -> None:
-    src = _photo(tmp_path / "grey.jpg")
-    not_a_dir = tmp_path / "report.txt"
-    not_a_dir.write_text("x")
-    rc = main(["fix", str(src), "--out", str(not_a_dir), "--no-model"])
-    err = capsys.readouterr().err
-    assert rc == 2
-    assert "is a file, not a folder" in err and "Traceback" not in err
-    assert not_a_dir.read_text() == "x"

@@ -58,10 +58,6 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.io.loader import iter_image_paths
 
     out = Path(args.out).resolve()
-    if out.exists() and not out.is_dir():  # said once, before any photo is worked on
-        print(f"error: --out {args.out} is a file, not a folder: give the folder the fixed "
-              "photos go to", file=sys.stderr)
-        return 2
     paths: list[Path] = []
     # No output ever lands on a file given as input or found in an input folder.
     protect: set[Path] = set()
@@ -77,6 +73,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     taken: set[str] = set()
     results = []
+    if out.exists() and not out.is_dir():
+        # Nothing could be written: every input gets the error at once, none is worked on.
+        from analyzer.errors import ErrorCode, ListingLensError
+        from analyzer.fix.runner import FixOutcome
+
+        err = ListingLensError(ErrorCode.OUTPUT_NOT_WRITABLE,
+                               f"--out {args.out} is a file, not a folder: give the folder the "
+                               "fixed photos go to").to_dict()
+        results = [FixOutcome(file=str(p), ok=False, error=err).to_dict() for p in paths]
+        return emit(results, args.format, format_table)
     for p in paths:
         outcome = fix_source(p, marketplace=args.marketplace, use_model=not args.no_model)
         write_outcome(outcome, args.out, overwrite=args.overwrite, taken=taken, protect=protect)
