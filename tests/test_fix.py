@@ -500,3 +500,22 @@ def test_an_output_only_fix_of_a_cmyk_photo_is_not_called_a_plain_resave() -> No
     assert [c.code for c in o.changes] == [ChangeCode.CONVERTED]
     assert "CMYK converted" in o.changes[0].message
     assert not any("only re-saved" in n for n in o.notes)
+
+
+def test_a_stripe_the_mask_missed_inside_the_product_is_kept_and_a_real_hole_whitened() -> None:
+    # A dark tee on a grey floor with a light stripe across it that the mask left out (as u2netp
+    # does with light stripes on grey boards): the stripe is the product's and stays as shot.
+    # A hole of the same size showing the floor (a bag's handle loop) still goes white.
+    rgb, mask = textured_box(size=(900, 1200), box=(350, 200, 850, 750),
+                             backdrop=(150, 150, 155))
+    prob = mask.copy()
+    rgb[420:470, 352:848] = (205, 205, 212)          # the light stripe, nearly edge to edge,
+    prob[420:470, 380:820] = 0.05                     # missed by the mask but near its ends
+    prob[560:640, 520:680] = 0.0                      # a hole showing the floor
+    rgb[560:640, 520:680] = (150, 150, 155)
+    st = _state(rgb.copy(), prob, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is not None
+    stripe = (slice(425, 465), slice(390, 810))
+    assert np.abs(st.rgb[stripe].astype(int) - rgb[stripe].astype(int)).max() <= 2
+    assert (st.rgb[575:625, 540:660].min(axis=2) >= 250).mean() > 0.95
+    assert (st.rgb[50:150, 50:300].min(axis=2) >= 250).all()  # the floor outside: white

@@ -39,7 +39,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from analyzer.fix.cutout import keep_unlike_unsure
+from analyzer.fix.cutout import keep_enclosed_unlike, keep_unlike_unsure
 from analyzer.fix.guard import product_doubt
 from analyzer.fix.ops import (
     backdrop_field,
@@ -128,6 +128,8 @@ def apply(state: FixState) -> Change | None:
     # What the mask was unsure of and is unlike the backdrop in hue (a model's skin next to the
     # garment) is kept whole, rather than brightened and punched with white holes.
     state.alpha = keep_unlike_unsure(state.alpha, prob, state.rgb, backdrop, th)
+    # A band of the product the mask left out inside its outline (a light stripe) stays too.
+    state.alpha = keep_enclosed_unlike(state.alpha, state.rgb, th)
     sides = sides_touched(state.alpha >= 0.5, float(th["touch_band_frac"]),
                           float(th["touch_min"]))
     bg_px = state.rgb[::4, ::4][state.alpha[::4, ::4] < 0.02]

@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from analyzer.fix.ops import backdrop_field, otsu_two_levels, resize_to
+from analyzer.vision.mask_ops import fill_holes
 
 
 def _deviation(small: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -169,3 +170,65 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     full = resize_to(kept.astype(np.float32), (h, w)) >= 0.5
     return np.where(full, 1.0, alpha).astype(np.float32)
 
+
+
+def keep_enclosed_unlike(alpha: np.ndarray, rgb: np.ndarray, th: dict) -> np.ndarray:
+    """``alpha`` set to 1 over the holes the product encloses that are not its backdrop.
+
+    The salient-object mask can leave out a band of a product that resembles a plain floor (the
+    light stripes across a striped tee on grey boards: u2netp's probability falls to ~0.1
+    there), and the matte would whiten it, changing what is sold. The product's silhouette is
+    the mask (alpha >= 0.5) closed by a disk ``hole_close_frac`` of the product's long side (a
+    band that nearly reaches the outline is bridged) with its holes filled; each hole of at
+    least ``hole_min_frac`` of the product's area whose median colour is more than ``hole_rgb``
+    (RGB distance) from the backdrop there, estimated from around the silhouette only
+    (:func:`analyzer.fix.ops.backdrop_field`; a median is steadier than the per-pixel
+    ``plain_rgb``), and is not a shadow of it (darker with the backdrop's chromaticity, within
+    ``unlike_chroma``), is the product's own and kept as shot.
+    A hole that shows the backdrop (a handle's loop, the gap between a pair of shoes) matches the
+    estimate and still goes white.
+    """
+    h, w = alpha.shape
+    s = min(1.0, 512 / max(h, w))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    a = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    prod = (a >= 0.5).astype(np.uint8)
+    area = int(prod.sum())
+    if area == 0:
+        return alpha
+    x, y, bw, bh = cv2.boundingRect(prod)
+    k = max(3, 2 * round(float(th["hole_close_frac"]) * max(bw, bh) / 2) + 1)
+    closed = cv2.morphologyEx(prod, cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    silhouette = fill_holes(closed).astype(np.uint8)
+    holes = (silhouette.astype(bool) & (a < 0.5)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=8)
+    if n <= 1:
+        return alpha
+    big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA]
+           >= float(th["hole_min_frac"]) * area]
+    if not big:
+        return alpha
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    # The backdrop as seen around the silhouette only: the caller's estimate took the holes
+    # themselves for backdrop, so a missed stripe would match it by construction.
+    outside = np.maximum(a, silhouette.astype(np.float32))
+    bd = backdrop_field(small.astype(np.uint8), outside, int(th["backdrop_side"]))
+    keep = np.zeros(n, bool)
+    for i in big:
+        comp = labels == i
+        px, ref = np.median(small[comp], axis=0), np.median(bd[comp], axis=0)
+        if float(np.linalg.norm(px - ref)) <= float(th["hole_rgb"]):
+            continue  # the backdrop seen through the product
+        chroma = float(np.abs(px / (px.sum() + 1.0) - ref / (ref.sum() + 1.0)).max())
+        if px.sum() < ref.sum() and chroma <= float(th["unlike_chroma"]):
+            continue  # a shadow: the backdrop darkened, with its hue
+        keep[i] = True
+    if not keep.any():
+        return alpha
+    # With the half-sure rim around each kept hole (inside the silhouette), which the matte
+    # would otherwise still lighten towards white.
+    kept = cv2.dilate(keep[labels].astype(np.uint8),
+                      cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) & silhouette
+    full = resize_to(kept.astype(np.float32), (h, w)) >= 0.5
+    return np.where(full, 1.0, alpha).astype(np.float32)
