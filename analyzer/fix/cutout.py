@@ -171,7 +171,6 @@ def keep_unlike_unsure(alpha: np.ndarray, prob: np.ndarray, rgb: np.ndarray,
     return np.where(full, 1.0, alpha).astype(np.float32)
 
 
-
 def keep_enclosed_unlike(alpha: np.ndarray, rgb: np.ndarray, th: dict) -> np.ndarray:
     """``alpha`` set to 1 over the holes the product encloses that are not its backdrop.
 
@@ -196,7 +195,7 @@ def keep_enclosed_unlike(alpha: np.ndarray, rgb: np.ndarray, th: dict) -> np.nda
     area = int(prod.sum())
     if area == 0:
         return alpha
-    x, y, bw, bh = cv2.boundingRect(prod)
+    _, _, bw, bh = cv2.boundingRect(prod)
     k = max(3, 2 * round(float(th["hole_close_frac"]) * max(bw, bh) / 2) + 1)
     closed = cv2.morphologyEx(prod, cv2.MORPH_CLOSE,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
