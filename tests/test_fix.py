@@ -519,3 +519,23 @@ def test_a_stripe_the_mask_missed_inside_the_product_is_kept_and_a_real_hole_whi
     assert np.abs(st.rgb[stripe].astype(int) - rgb[stripe].astype(int)).max() <= 2
     assert (st.rgb[575:625, 540:660].min(axis=2) >= 250).mean() > 0.95
     assert (st.rgb[50:150, 50:300].min(axis=2) >= 250).all()  # the floor outside: white
+
+
+def test_a_milder_flag_of_the_same_check_is_said_to_replace_the_old_one() -> None:
+    # The backdrop was "not white" and after a fix that left it is "off-white": the same
+    # problem graded differently, not a new one "raised on the fixed photo only".
+    from analyzer.engine import analyze
+    from analyzer.fix.runner import _new_notes
+
+    reps = []
+    for bd in ((205, 200, 190), (247, 245, 243)):
+        rgb, _ = textured_blob(backdrop=bd)
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "PNG")
+        reps.append(analyze(buf.getvalue(), use_model=False))
+    before, after = reps
+    assert "BACKGROUND_NOT_WHITE" in {f.code for f in before.flags}
+    assert "BACKGROUND_OFF_WHITE" in {f.code for f in after.flags}
+    notes = _new_notes(before, after, plan({"BACKGROUND_NOT_WHITE"}), [], fix_rules())
+    assert [n for n in notes if n.startswith("BACKGROUND_OFF_WHITE (was BACKGROUND_NOT_WHITE)")]
+    assert not [n for n in notes if "raised on the fixed photo only" in n]

@@ -272,6 +272,7 @@ def _new_notes(before: ImageReport, after: ImageReport, fplan: FixPlan, changes:
     with how much larger they are shown, and what would avoid it.
     """
     had = {f.code for f in before.flags}
+    was = {f.check: f.code for f in before.flags if f.check}  # a flag of the same check before
     left = rules.get("left_after_fix") or {}
     meant = {c for codes in fplan.reasons.values() for c in codes}
     larger = rules.get("shown_larger") or {}
@@ -292,6 +293,8 @@ def _new_notes(before: ImageReport, after: ImageReport, fplan: FixPlan, changes:
             out.append(f"{f.code}: shown by the reframe, not made by it: the product now spans "
                        f"{fa:.0%} of the frame instead of {fb:.0%} ({fa / fb:.1f}x larger) and "
                        f"at that size {larger[f.code]}.{tail}")
+        elif f.check in was:  # the same problem, graded differently (not white -> off-white)
+            out.append(f"{f.code} (was {was[f.check]}): {f.message}")
         else:
             out.append(f"{f.code}: raised on the fixed photo only: {f.message}")
     return out
