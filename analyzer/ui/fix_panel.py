@@ -17,9 +17,12 @@ from typing import Any
 import streamlit as st
 
 from analyzer.fix.runner import FixOutcome, fix_report, output_name
+from analyzer.fix.types import ChangeCode
+from analyzer.quality.priority import SEARCH_KEYS, check_of
 from analyzer.results import ImageReport
 from analyzer.ui.report_card import grade_badge_html
 from analyzer.ui.state import SearchHandle, Settings
+from analyzer.ui.tables import issue_label
 from analyzer.ui.text import md_escape
 
 _STORE = "ll-fixes"
@@ -92,12 +95,16 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     st.markdown("#### Fix it for me")
     key = fix_key(report, settings)
     if key not in _store():
-        st.caption("Makes a marketplace-ready copy: pure white background with clean edges, "
-                   "colour cast removed, framed to the marketplace's fill target, stray "
-                   "objects removed, saved as sRGB JPEG. Your file is not changed.")
-        if not st.button("Fix it", icon=":material/auto_fix_high:", type="primary",
-                         key=f"fix-{report.content_hash[:16]}"):
+        ask = st.empty()  # the offer goes once the fix is made (not left above its result)
+        with ask.container():
+            st.caption("Makes a marketplace-ready copy: pure white background with clean "
+                       "edges, colour cast removed, framed to the marketplace's fill target, "
+                       "stray objects removed, saved as sRGB JPEG. Your file is not changed.")
+            clicked = st.button("Fix it", icon=":material/auto_fix_high:", type="primary",
+                                key=f"fix-{report.content_hash[:16]}")
+        if not clicked:
             return None
+        ask.empty()
     with st.spinner("Fixing the photo and grading the result…"):
         outcome = fixed_for(report, data, settings)
     if not outcome.ok:
@@ -113,11 +120,17 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     g1.markdown(grade_badge_html(a.grade, a.overall or 0.0), unsafe_allow_html=True)
     g2.markdown(f"Re-graded: **{b.grade}** ({b.overall:.0f}) → **{a.grade}** "
                 f"({a.overall:.0f})")
-    gone = [c for c in b.flags if c not in a.flags]
+    # The fixed photo is graded on its own; its search figures are the position line below,
+    # so the original's search flags are not "cleared" by it.
+    searched = {f.code for f in report.flags if check_of(f.code, f.check) in SEARCH_KEYS}
+    gone = [c for c in b.flags if c not in a.flags and c not in searched]
     if gone:
-        g2.caption("Cleared: " + ", ".join(f"`{c}`" for c in gone))
+        g2.caption("Cleared: " + ", ".join(issue_label(c) for c in gone))
     if a.flags:
-        g2.caption("Still flagged: " + ", ".join(f"`{c}`" for c in a.flags))
+        g2.caption("Still flagged: " + ", ".join(issue_label(c) for c in a.flags))
+    if all(c.code == ChangeCode.CONVERTED for c in outcome.changes):
+        st.info("Nothing in the photo itself was changed (the notes below say why): the copy "
+                "is only re-saved as an sRGB JPEG.", icon=":material/info:")
     text = position_text(report.search, search_after(outcome, settings, search))
     if text:
         st.markdown(text)
