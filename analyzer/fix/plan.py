@@ -20,7 +20,12 @@ class FixPlan:
 
     @property
     def notes(self) -> list[str]:
-        return [f"{code}: not fixed: {why}" for code, why in self.cannot.items()]
+        return self.notes_for(set(self.cannot))
+
+    def notes_for(self, codes: set[str]) -> list[str]:
+        """What cannot be fixed, for those of ``codes`` it names (in plan order)."""
+        return [f"{code}: not fixed: {why}" for code, why in self.cannot.items()
+                if code in codes]
 
 
 def plan(flag_codes: list[str] | set[str], rules: dict | None = None) -> FixPlan:

@@ -238,8 +238,7 @@ def _whitening_failed(changes: list[Change], after: ImageReport, rules: dict) ->
 def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:
     """What cannot be fixed, for the flags the fixed photo still raises (a reframe can clear
     ``PRODUCT_CUT_OFF`` on a side, padding ``NO_ZOOM`` never)."""
-    left = {f.code for f in after.flags}
-    return [f"{code}: not fixed: {why}" for code, why in fplan.cannot.items() if code in left]
+    return fplan.notes_for({f.code for f in after.flags})
 
 
 def _left_notes(fplan: FixPlan, after: ImageReport, rules: dict) -> list[str]:
