@@ -69,6 +69,14 @@ def test_fix_it_shows_the_fixed_photo_regraded_and_offers_downloads() -> None:
     data = at.session_state["fixzip-b1-amazon-False"]
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert sorted(z.namelist()) == ["fixes.json", "grey_fixed.jpg"]
+    # Each photo's grades and changes are listed, and stay listed after the next click.
+    for _ in range(2):
+        (table,) = at.dataframe
+        row = table.value.iloc[0]
+        assert row["Photo"] == "grey.jpg" and row["Before"] == outcome.before.grade
+        assert row["After"] == outcome.after.grade and "white" in row["Changed"]
+        assert "1 of 1 photos fixed" in _texts(at)
+        at.run()
 
 
 def test_fixed_zip_numbers_clashing_names_and_lists_failures() -> None:
@@ -78,6 +86,20 @@ def test_fixed_zip_numbers_clashing_names_and_lists_failures() -> None:
     with zipfile.ZipFile(io.BytesIO(fixed_zip([ok, ok2, bad]))) as z:
         assert sorted(z.namelist()) == ["fixes.json", "p_fixed.jpg", "p_fixed_2.jpg"]
         assert b"NO_PRODUCT_FOUND" in z.read("fixes.json")
+
+
+def test_fix_summary_rows_say_why_a_photo_was_not_fixed() -> None:
+    from analyzer.fix.runner import Grade
+    from analyzer.ui.fix_panel import fix_summary_rows
+
+    ok = FixOutcome(file="p.jpg", ok=True, before=Grade("C", 60.0, ["BACKGROUND_NOT_WHITE"]),
+                    after=Grade("A", 90.0, []), notes=["kept the shadow"])
+    bad = FixOutcome(file="c.jpg", ok=False, error={"code": "NO_PRODUCT_FOUND",
+                                                    "message": "no product in the frame"})
+    a, b = fix_summary_rows([ok, bad])
+    assert (a["Before"], a["After"], a["Changed"], a["Note"]) == ("C", "A", "nothing to fix",
+                                                                  "kept the shadow")
+    assert (b["After"], b["Changed"], b["Note"]) == ("-", "not fixed", "no product in the frame")
 
 
 def test_position_text() -> None:

@@ -182,16 +182,36 @@ def upload_bytes(item: Any, files: Sequence[tuple[str, bytes]]) -> bytes | None:
     return None
 
 
+def fix_summary_rows(outcomes: Sequence[FixOutcome]) -> list[dict[str, str]]:
+    """One row per photo for the audit tab's table: the grade before and after, what the fix
+    changed and its first note (or why it could not fix)."""
+    rows = []
+    for o in outcomes:
+        if not o.ok:
+            why = (o.error or {}).get("message") or "could not be fixed"
+            rows.append({"Photo": o.file, "Before": o.before.grade if o.before else "-",
+                         "After": "-", "Changed": "not fixed", "Note": why})
+            continue
+        changed = "; ".join(c.message for c in o.changes) or "nothing to fix"
+        rows.append({"Photo": o.file, "Before": o.before.grade if o.before else "-",
+                     "After": o.after.grade if o.after else "-", "Changed": changed,
+                     "Note": o.notes[0] if o.notes else ""})
+    return rows
+
+
 def render_fix_all(items: Sequence[Any],
                    load: Callable[[Any], tuple[ImageReport, bytes | None]],
                    settings: Settings, batch_id: str = "") -> None:
     """'Download fixed photos' on the store audit tab (fixes made on request, then zipped);
-    ``load(item)`` gives an item's full report and its bytes, only when the seller asks."""
+    ``load(item)`` gives an item's full report and its bytes, only when the seller asks. The
+    zip and a per-photo table (grade before and after, what changed) are kept in the session,
+    so both stay on the page after the next click."""
     if not items:
         return
     st.markdown("##### Fixed photos")
     zkey = f"fixzip-{batch_id}-{settings.marketplace}-{settings.use_model}"
     data = st.session_state.get(zkey)
+    rows: list[dict[str, str]] = st.session_state.get(zkey + "-rows", [])
     if data is None:
         if not st.button(f"Fix all {len(items)} photos", icon=":material/auto_fix_high:",
                          key="fix-all"):
@@ -206,11 +226,17 @@ def render_fix_all(items: Sequence[Any],
             bar.progress(n / len(items), text=f"Fixed {n} of {len(items)}")
         bar.empty()
         data = fixed_zip(outcomes)
+        rows = fix_summary_rows(outcomes)
         st.session_state[zkey] = data
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            st.caption(f"{len(failed)} photo(s) could not be fixed; fixes.json in the zip "
-                       "says why.")
+        st.session_state[zkey + "-rows"] = rows
+    failed = sum(r["After"] == "-" for r in rows)
+    better = sum(1 for r in rows if r["After"] not in ("-", r["Before"])
+                 and r["After"] < r["Before"])  # grades are letters: "A" < "B"
+    st.caption(f"{len(rows) - failed} of {len(rows)} photos fixed; the grade went up on "
+               f"{better}." + (f" {failed} could not be fixed: the table says why (and "
+                               "fixes.json in the zip)." if failed else ""))
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button("Download fixed photos (zip)", data=data, file_name="fixed-photos.zip",
                        mime="application/zip", icon=":material/download:", key="dl-fix-zip",
                        type="primary")
