@@ -102,6 +102,17 @@ def test_fix_summary_rows_say_why_a_photo_was_not_fixed() -> None:
     assert (b["After"], b["Changed"], b["Note"]) == ("-", "not fixed", "no product in the frame")
 
 
+def test_whatif_note_explains_two_after_figures() -> None:
+    from analyzer.ui.fix_panel import whatif_note
+
+    before = {"top_k_share": {"10": 0.31}, "primary_k": 10,
+              "what_if": {"top_k_share": {"10": 0.44}}}
+    note = whatif_note(before, {"top_k_share": {"10": 0.41}, "primary_k": 10})
+    assert note and "44%" in note and "41%" in note
+    assert whatif_note(before, {"top_k_share": {"10": 0.44}, "primary_k": 10}) is None
+    assert whatif_note({"top_k_share": {"10": 0.31}}, {"top_k_share": {"10": 0.41}}) is None
+
+
 def test_position_text() -> None:
     before = {"median_rank": 14.0, "top_k_share": {"10": 0.31}, "primary_k": 10}
     after = {"median_rank": 5.0, "top_k_share": {"10": 0.62}, "primary_k": 10}

@@ -87,6 +87,21 @@ def position_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -
             f"first {pk} results in **{a_share:.0%}** of simulated searches")
 
 
+def whatif_note(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+    """Why the fixed photo's first-screen share is not the search panel's what-if figure, when
+    both are on the page and differ (a seller sees two numbers for "after the fix")."""
+    if not before or not after:
+        return None
+    pk = str(after.get("primary_k", 10))
+    est = ((before.get("what_if") or {}).get("top_k_share") or {}).get(pk)
+    got = (after.get("top_k_share") or {}).get(pk)
+    if est is None or got is None or round(100 * est) == round(100 * got):
+        return None
+    return (f"The search panel's “What if you fix it?” estimated {est:.0%} from a quick edit of "
+            f"your photo (background whitened, product cropped to fill the frame); {got:.0%} "
+            "is this fixed photo itself, searched the same way. Trust this one.")
+
+
 def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
                search: SearchHandle) -> FixOutcome | None:
     """The "Fix it" action under a report card; returns the outcome once it was asked for."""
@@ -131,9 +146,13 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     if all(c.code == ChangeCode.CONVERTED for c in outcome.changes):
         st.info("Nothing in the photo itself was changed (the notes below say why): the copy "
                 "is only re-saved as an sRGB JPEG.", icon=":material/info:")
-    text = position_text(report.search, search_after(outcome, settings, search))
+    after_search = search_after(outcome, settings, search)
+    text = position_text(report.search, after_search)
     if text:
         st.markdown(text)
+        note = whatif_note(report.search, after_search)
+        if note:
+            st.caption(note)
     st.markdown("\n".join(f"- {md_escape(c.message)}" for c in outcome.changes))
     for n in outcome.notes:
         st.caption(f":material/info: {md_escape(n)}")
