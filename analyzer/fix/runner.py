@@ -241,10 +241,15 @@ def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:
     return fplan.notes_for({f.code for f in after.flags})
 
 
+def _meant(fplan: FixPlan) -> set[str]:
+    """The flags some planned fix was meant to answer."""
+    return {c for codes in fplan.reasons.values() for c in codes}
+
+
 def _left_notes(fplan: FixPlan, after: ImageReport, rules: dict) -> list[str]:
     """Flags still raised on the fixed photo that a fix was meant to answer, said plainly."""
     left = rules.get("left_after_fix") or {}
-    meant = {c for codes in fplan.reasons.values() for c in codes}
+    meant = _meant(fplan)
     out = []
     for f in after.flags:
         if f.code in fplan.cannot:
@@ -273,7 +278,7 @@ def _new_notes(before: ImageReport, after: ImageReport, fplan: FixPlan, changes:
     had = {f.code for f in before.flags}
     was = {f.check: f.code for f in before.flags if f.check}  # a flag of the same check before
     left = rules.get("left_after_fix") or {}
-    meant = {c for codes in fplan.reasons.values() for c in codes}
+    meant = _meant(fplan)
     larger = rules.get("shown_larger") or {}
     cannot = rules.get("cannot_fix") or {}
     reframed = any(c.code == ChangeCode.REFRAMED for c in changes)
