@@ -41,6 +41,19 @@ def test_audit_clean_folder_exits_0_and_resumes(studio_photos, tmp_path: Path,
     assert rc == 0
     assert "0 analysed now, 3 already done" in capsys.readouterr().err
     assert json.loads((out / "audit.json").read_text())["analysed"] == 0
+    # Another marketplace into the same folder: graded again with its rules, not resumed
+    # with Amazon's verdicts; then resumed under Etsy's.
+    rc = main(["audit", str(src), "--out", str(out), "--workers", "1", "--quiet",
+               "--marketplace", "etsy"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "3 analysed now, 0 already done" in err and "graded again: 3 photos" in err
+    lines = _lines(out / "results.jsonl")
+    assert len(lines) == 3 and all(r["graded_with"].startswith("etsy|") for r in lines)
+    assert not any("Amazon" in f["message"] for r in lines for f in r["flags"])
+    rc = main(["audit", str(src), "--out", str(out), "--workers", "1", "--quiet",
+               "--marketplace", "etsy"])
+    assert "0 analysed now, 3 already done" in capsys.readouterr().err
 
 
 @pytest.mark.slow

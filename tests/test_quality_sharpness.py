@@ -242,9 +242,32 @@ def test_noise_sigma_reads_the_added_noise_and_not_texture_or_edges(pink):
     for sd in (3.0, 8.0):
         noisy = flat + rng.normal(0, sd / 255.0, flat.shape).astype(np.float32)
         assert sharpness.noise_sigma(noisy, region, box) == pytest.approx(sd, rel=0.15)
+    # A textured product (fine 1/f texture, strokes, its outline on white) is not grain: read
+    # over the whole product, as the check does, and on one central window, as before.
     gray = cv2.cvtColor(pink, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     h, w = gray.shape
-    assert sharpness.noise_sigma(gray, np.ones((h, w), bool), (0, 0, w, h)) < 1.5
+    box = (w // 5, h // 6, 4 * w // 5, 5 * h // 6)
+    region = np.zeros((h, w), bool)
+    region[box[1]:box[3], box[0]:box[2]] = True
+    assert sharpness.noise_sigma(gray, region, box) < 2.0
+    assert sharpness.noise_sigma(gray, np.ones((h, w), bool), (0, 0, w, h), tiles=1) < 1.5
+
+
+def test_noise_is_read_over_the_whole_product_not_its_centre():
+    """Spread windows: a grainy product with a clean, smooth print across its centre reads as
+    grainy; the one central window of the measure before read mostly the print (and so gave a
+    photo and its reframed copy, the product shown larger, different grain)."""
+    rng = np.random.default_rng(5)
+    n = 800
+    img = np.full((n, n), 0.55, np.float32)
+    img[n // 2 - 60:n // 2 + 60, :] = 0.35  # a plain dark band across the centre ...
+    img += rng.normal(0, 4.0 / 255.0, img.shape).astype(np.float32)  # ... and grain everywhere
+    img[n // 2 - 60:n // 2 + 60, :] = 0.35  # the band itself is clean (a smooth print)
+    region = np.ones((n, n), bool)
+    whole = sharpness.noise_sigma(img, region, (0, 0, n, n))
+    central = sharpness.noise_sigma(img, region, (0, 0, n, n), tiles=1)
+    assert whole == pytest.approx(4.0, rel=0.2)
+    assert central < 2.0  # the old single window sat on the band
 
 
 def test_grainy_product_is_flagged_noisy(pink):

@@ -68,6 +68,7 @@ class AuditSummary:
     total: int = 0
     analysed: int = 0
     resumed: int = 0
+    regraded: int = 0  # results in results.jsonl graded with other settings, graded again
     duplicates: int = 0
     failed: int = 0
     failed_files: list[dict[str, str]] = field(default_factory=list)
@@ -91,7 +92,8 @@ class AuditSummary:
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "total": self.total, "analysed": self.analysed,
-            "resumed": self.resumed, "duplicates": self.duplicates, "failed": self.failed,
+            "resumed": self.resumed, "regraded": self.regraded, "duplicates": self.duplicates,
+            "failed": self.failed,
             "failed_files": self.failed_files[:1000], "skipped": self.skipped[:1000],
             "elapsed_s": round(self.elapsed_s, 2), "images_per_s": round(self.rate, 3),
             "workers": self.workers, "engine": self.engine,
@@ -165,8 +167,10 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     if pools is None:
         pools = pool_factory(engine, WorkerConfig(marketplace, use_model, catalog_s, fix=fix),
                              workers=workers, address=ray_address)
+    graded_with = grading_settings(marketplace, use_model, catalog_s)
     try:
         return _run(src, out, pools, marketplace=marketplace, catalog=catalog_s,
+                    graded_with=graded_with,
                     progress=progress, reports=reports, store_name=store_name,
                     pdf_detail_limit=pdf_detail_limit, on_progress=on_progress,
                     engine=engine, t0=t0, thumb_dir=thumb_dir,
@@ -175,8 +179,18 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         pools.close()
 
 
+def grading_settings(marketplace: str | None, use_model: bool, catalog: str | None) -> str:
+    """What a result depends on besides the photo: the marketplace's rules, the mask and the
+    catalog. Stored with each result (``graded_with``), so a re-run with other settings grades
+    the photos again instead of resuming with another marketplace's verdicts."""
+    from analyzer.config import marketplace as get_marketplace
+
+    mask = "u2netp" if use_model else "classical"
+    return f"{get_marketplace(marketplace).key}|{mask}|{catalog or ''}"
+
+
 def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | None,
-         catalog: str | None, progress: bool, reports: bool, store_name: str | None,
+         catalog: str | None, graded_with: str, progress: bool, reports: bool, store_name: str | None,
          pdf_detail_limit: int | None, on_progress: Callable[[int, int], None] | None,
          engine: str, t0: float, thumb_dir: Path, fix_dir: Path | None) -> AuditSummary:
     n_workers = pools.workers
@@ -214,6 +228,7 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
                     r["fix"] = write_fixed(item.fixed, fix_dir, r.get("file", ""))
             if not r.get("content_hash"):
                 r["content_hash"] = h
+            r["graded_with"] = graded_with
             rlog.append(r)
             summary.analysed += 1
             bar.update(1)
@@ -244,10 +259,14 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
                 bar.update(1)
                 continue
             seen.add(h)
-            if h in rlog and not (fix_dir is not None and needs_fix(rlog.get(h))):
-                summary.resumed += 1
-                bar.update(1)
-                continue
+            if h in rlog:
+                prev = rlog.get(h) or {}
+                if prev.get("graded_with") != graded_with:
+                    summary.regraded += 1
+                elif not (fix_dir is not None and needs_fix(prev)):
+                    summary.resumed += 1
+                    bar.update(1)
+                    continue
             while len(pending) >= window:
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 if collect(done):

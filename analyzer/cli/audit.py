@@ -83,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"audited {ok} of {summary.total} images in {summary.elapsed_s:.1f} s "
           f"({summary.analysed} analysed now, {summary.resumed} already done, "
           f"{summary.duplicates} duplicates)", file=sys.stderr)
+    if summary.regraded:
+        print(f"graded again: {summary.regraded} photos that {args.out} held results for with "
+              "another marketplace, mask or catalog", file=sys.stderr)
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} non-image files", file=sys.stderr)
     for f in summary.failed_files[:20]:

@@ -135,8 +135,31 @@ def detail_spectrum(gray: np.ndarray, box: tuple[int, int, int, int],
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
+def _tile_boxes(box: tuple[int, int, int, int], max_side: int, tiles: int
+                ) -> list[tuple[int, int, int, int]]:
+    """``box`` itself when it fits in ``max_side``, else ``tiles`` x ``tiles`` windows of
+    ``max_side // tiles`` px centred on an even grid over it (one central window of
+    ``max_side`` when ``tiles`` is 1)."""
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    if max(bw, bh) <= max_side:
+        return [box]
+    if tiles <= 1:  # one central window (the measure before the spread windows)
+        cx, cy, hw, hh = x0 + bw // 2, y0 + bh // 2, min(bw, max_side) // 2, min(bh, max_side) // 2
+        return [(cx - hw, cy - hh, cx + hw, cy + hh)]
+    t = max(8, max_side // tiles)
+    out = []
+    for i in range(tiles):
+        for j in range(tiles):
+            cx = x0 + (2 * j + 1) * bw // (2 * tiles)
+            cy = y0 + (2 * i + 1) * bh // (2 * tiles)
+            tx0, ty0 = max(x0, cx - t // 2), max(y0, cy - t // 2)
+            out.append((tx0, ty0, min(x1, tx0 + t), min(y1, ty0 + t)))
+    return out
+
+
 def noise_sigma(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
-                max_side: int = 320) -> float:
+                max_side: int = 320, tiles: int = 4) -> float:
     """Sensor noise on the product: the standard deviation (grey levels 0..255) of the noise.
 
     Immerkaer's operator ``N = [[1, -2, 1], [-2, 4, -2], [1, -2, 1]]`` (the difference of two
@@ -146,21 +169,34 @@ def noise_sigma(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, 
     product (gradient below its median, so texture and edges count little) and its robust
     scale is the median absolute value over 0.6745 (Donoho & Johnstone, Biometrika 81(3),
     1994): ``sigma = median(|I * N|) / (0.6745 * 6)``. Clipped pixels (a white backdrop, a
-    blown highlight, crushed black) carry no noise and are left out; a central window at most
-    ``max_side`` long keeps the cost fixed.
+    blown highlight, crushed black) carry no noise and are left out.
+
+    Where it is read: the whole product box when it fits in ``max_side``, else ``tiles`` x
+    ``tiles`` windows spread evenly over it (``max_side`` px of pixels either way, so the cost
+    is fixed). Spread windows see the same parts of the product whatever its size in pixels,
+    so a photo and its reframed copy (the product shown larger) are read on the same places;
+    one central window read a different part at each size (noise 1.7 vs 3.7 grey levels on one
+    photo and its crop) and on large products mostly the print or logo at the centre.
     """
-    crop, reg = _central_window(box, max_side, gray, region)
-    if min(crop.shape) < 16:
+    rs, ms = [], []
+    for bx0, by0, bx1, by1 in _tile_boxes(box, max_side, tiles):
+        g = gray[by0:by1, bx0:bx1] * 255.0
+        if min(g.shape) < 8:
+            continue
+        reg = cv2.erode(region[by0:by1, bx0:bx1].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        reg &= (g > 4.0) & (g < 251.0)
+        if not reg.any():
+            continue
+        mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+        rs.append(np.abs(cv2.filter2D(g, -1, _IMMERKAER))[reg])
+        ms.append(mag[reg])
+    if not rs:
         return 0.0
-    g = crop * 255.0
-    reg = cv2.erode(reg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    reg &= (g > 4.0) & (g < 251.0)
-    if np.count_nonzero(reg) < 256:
+    resp, mag = np.concatenate(rs), np.concatenate(ms)
+    if len(resp) < 256:
         return 0.0
-    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
-    flat = reg & (mag <= np.median(mag[reg]))
-    resp = np.abs(cv2.filter2D(g, -1, _IMMERKAER)[flat])
-    return float(np.median(resp) / (0.6745 * 6.0)) if len(resp) else 0.0
+    flat = resp[mag <= np.median(mag)]
+    return float(np.median(flat) / (0.6745 * 6.0)) if len(flat) else 0.0
 
 
 def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,
@@ -320,7 +356,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "detail_share": float(shares[ref_i]),
         "detail_energy": energy,
         "effective_factor": effective_factor(float(shares[ref_i]), th),
-        "noise_sd": noise_sigma(ctx.gray, region, box, int(th["noise_max_side"])),
+        "noise_sd": noise_sigma(ctx.gray, region, box, int(th["noise_max_side"]),
+                                int(th["noise_tiles"])),
         "jpeg_quality": jpeg_quality(ctx),
         "laplacian_var_product": eb.lapvar,
         "measure_scale": float(eb.scale),
