@@ -190,7 +190,8 @@ def grading_settings(marketplace: str | None, use_model: bool, catalog: str | No
 
 
 def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | None,
-         catalog: str | None, graded_with: str, progress: bool, reports: bool, store_name: str | None,
+         catalog: str | None, graded_with: str, progress: bool, reports: bool,
+         store_name: str | None,
          pdf_detail_limit: int | None, on_progress: Callable[[int, int], None] | None,
          engine: str, t0: float, thumb_dir: Path, fix_dir: Path | None) -> AuditSummary:
     n_workers = pools.workers
