@@ -84,6 +84,19 @@ def test_audit_zip_with_two_workers(studio_photos, amateur_photos, tmp_path: Pat
     assert "skipped 1 non-image files" in err and "UNSAFE_PATH" in err
 
 
+def test_audit_of_a_folder_without_images_is_an_error(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """A wrong folder must not read as a finished audit (exit 0, empty reports)."""
+    src = tmp_path / "shop"
+    src.mkdir()
+    (src / "notes.txt").write_text("not a photo")
+    rc = main(["audit", str(src), "--out", str(tmp_path / "out"), "--quiet"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "no images found" in err and "1 file that is not an image" in err
+    assert not (tmp_path / "out" / "report.pdf").exists()
+
+
 def test_audit_bad_csv_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "list.csv"
     bad.write_text("sku;name\n1;x\n", encoding="utf-8")

@@ -62,6 +62,17 @@ def test_empty_mask_scores_zero_and_says_so() -> None:
     assert r.flags[0].severity == "error" and "flat tone" in r.flags[0].message
 
 
+def test_a_thin_strip_with_a_product_is_not_one_flat_tone() -> None:
+    """A 20 x 4000 px strip: one sampling step for both axes read two of its 20 columns and
+    missed a bar in the others, calling the frame "one flat tone"."""
+    rgb = np.full((4000, 20, 3), 255, np.uint8)
+    rgb[1000:3000, 5:15] = (30, 60, 200)
+    m = framing.measure_framing(np.zeros((4000, 20), bool), check_thresholds("framing"),
+                                context(rgb, use_model=False).lab, rgb)
+    assert m["frame_l_std"] > 20.0
+    assert framing._grid_steps(1024, 825) == (4, 4)  # an ordinary photo: the grid as before
+
+
 @pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
 def test_blank_or_speck_only_uploads_have_no_product(use_model) -> None:
     rng = np.random.default_rng(0)

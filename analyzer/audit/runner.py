@@ -156,6 +156,12 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
                                "--fix runs with the local engine only; drop --engine ray")
     t0 = time.perf_counter()
     src = source if isinstance(source, AuditSource) else open_source(source)
+    if len(src) == 0:  # a wrong folder must not read as a finished audit
+        n = len(src.skipped)
+        other = ("" if not n else " (1 file that is not an image)" if n == 1
+                 else f" ({n} files that are not images)")
+        raise ListingLensError(ErrorCode.FILE_NOT_FOUND,
+                               f"no images found in {src.label}{other}; nothing to audit")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     thumb_dir = out / THUMBS_DIR

@@ -130,6 +130,13 @@ def _upper_half(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _grid_steps(h: int, w: int) -> tuple[int, int]:
+    """Row and column steps of a ~256 px sampling grid; a thin axis (a 20 x 4000 strip) keeps
+    at least 64 samples, where one step for both axes read only two of its columns."""
+    step = max(1, round(max(h, w) / 256))
+    return max(1, min(step, h // 64)), max(1, min(step, w // 64))
+
+
 def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None,
                     rgb: np.ndarray | None = None) -> dict[str, float]:
     """Fill, centring and edge contact of the product ``mask`` (see the module docstring).
@@ -147,8 +154,8 @@ def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None,
     if lab is not None and box is not None:
         bg = ~parts
         if np.count_nonzero(bg) / bg.size > 0.01:
-            step = max(1, round(max(h, w) / 256))  # the median of a 256 px grid is plenty
-            bg_lab = np.median(lab[::step, ::step][bg[::step, ::step]], axis=0)
+            sy, sx = _grid_steps(h, w)  # the median of a 256 px grid is plenty
+            bg_lab = np.median(lab[::sy, ::sx][bg[::sy, ::sx]], axis=0)
             by_image = edge_touch_image(parts, lab, bg_lab, float(th["near_edge_frac"]),
                                         float(th["differ_de"]), float(th["gap_share"]))
             touch = {s: max(touch[s], by_image[s]) for s in SIDES}
@@ -161,8 +168,8 @@ def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None,
         "border_background_fraction": float(1.0 - border.mean()),
     }
     if lab is not None:
-        step = max(1, round(max(h, w) / 256))
-        m["frame_l_std"] = float(lab[::step, ::step, 0].std())
+        sy, sx = _grid_steps(h, w)
+        m["frame_l_std"] = float(lab[::sy, ::sx, 0].std())
     if box is None:
         m.update({"fill": 0.0, "bbox_area": 0.0, "center_offset": 0.0, "center_offset_x": 0.0,
                   "center_offset_y": 0.0, "edge_touch_sides": 0.0})

@@ -825,7 +825,8 @@ def build_pdf(results: Sequence[dict[str, Any]], out: str | Path | BinaryIO, *,
     if failed:
         story.append(CondPageBreak(50 * mm))
         story.append(_pm("Files that could not be audited", "h1"))
-        story.append(_p(f"{len(failed)} files could not be read; re-export them as JPEG or PNG "
+        what = "1 file" if len(failed) == 1 else f"{len(failed)} files"
+        story.append(_p(f"{what} could not be read; re-export them as JPEG or PNG "
                         "and run the audit again (finished images are not redone).", "muted"))
         story.append(Spacer(1, 4))
         story += _failed_table(failed, summary_limit)
