@@ -130,6 +130,11 @@ def test_unwritable_output_folder_is_an_error_code(capsys, tmp_path: Path,
     assert "is a file, not a folder" in res[0]["error"]["message"]
     assert res[0]["after"] is None and not res[0]["changes"]  # nothing worked on in vain
     assert "Traceback" not in err and blocker.read_text() == "x"
+    # A folder that cannot be created (under a file): said once per input, before any work.
+    rc, res, err = _run(capsys, str(inputs["good"]), "--out", str(blocker / "sub"))
+    assert rc == 2 and res[0]["error"]["code"] == "OUTPUT_NOT_WRITABLE"
+    assert "cannot create the folder" in res[0]["error"]["message"]
+    assert res[0]["after"] is None and "Traceback" not in err
 
 
 def test_table_format(capsys, tmp_path: Path, inputs: dict[str, Path]) -> None:

@@ -73,14 +73,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     taken: set[str] = set()
     results = []
+    problem = None
     if out.exists() and not out.is_dir():
+        problem = (f"--out {args.out} is a file, not a folder: give the folder the fixed "
+                   "photos go to")
+    else:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            problem = (f"cannot create the folder --out {args.out} ({e.strerror or e}): give a "
+                       "folder you can write to")
+    if problem:
         # Nothing could be written: every input gets the error at once, none is worked on.
         from analyzer.errors import ErrorCode, ListingLensError
         from analyzer.fix.runner import FixOutcome
 
-        err = ListingLensError(ErrorCode.OUTPUT_NOT_WRITABLE,
-                               f"--out {args.out} is a file, not a folder: give the folder the "
-                               "fixed photos go to").to_dict()
+        err = ListingLensError(ErrorCode.OUTPUT_NOT_WRITABLE, problem).to_dict()
         results = [FixOutcome(file=str(p), ok=False, error=err).to_dict() for p in paths]
         return emit(results, args.format, format_table)
     for p in paths:
