@@ -202,6 +202,73 @@ def test_a_region_the_mask_was_unsure_of_and_unlike_the_backdrop_is_kept_whole()
     assert st.rgb[725:760, 420:780].mean() > 175
 
 
+def _tiles_with_grout(size=(700, 900), tile=150, grout=(150, 140, 125), floor=(228, 218, 200)):
+    """A floor of beige tiles with grey grout lines on the diagonals."""
+    h, w = size
+    yy, xx = np.mgrid[:h, :w]
+    on = (((xx + yy) % tile) < 3) | (((xx - yy) % tile) < 3)
+    rgb = np.empty((h, w, 3), np.uint8)
+    rgb[:] = floor
+    rgb[on] = grout
+    return rgb, on
+
+
+def test_grout_lines_touching_the_product_leave_no_grey_lines_on_the_white() -> None:
+    """Found on an amateur photo (jeans on floor tiles): u2netp gives grout lines that touch
+    the product a faint probability (0.1-0.2), the matte kept them and the fixed photo showed
+    grey lines radiating from the jeans, graded A."""
+    rgb, on = _tiles_with_grout()
+    box, mask = textured_box(size=(700, 900), box=(330, 150, 570, 560), backdrop=(0, 0, 0))
+    inside = mask > 0
+    rgb[inside] = box[inside]
+    prob = mask.copy()
+    near = cv2.dilate(mask, np.ones((121, 121), np.uint8)) > 0  # lines within 60 px of it
+    prob[on & near & ~inside] = 0.15
+    # A drawstring hanging from it, as thin and as faint to the mask, but dark: the product's.
+    cord = np.zeros(mask.shape, bool)
+    cord[560:640, 448:452] = True
+    rgb[cord] = (30, 30, 40)
+    prob[cord] = 0.3
+    st = _state(rgb.copy(), prob, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is not None
+    far = cv2.dilate(mask, np.ones((31, 31), np.uint8)) == 0  # 15 px and more from the product
+    assert (st.rgb[on & near & far & ~cord].min(axis=1) >= 250).mean() > 0.99
+    assert st.rgb[580:635, 449:451].max() < 120  # the cord is kept
+    inner = cv2.erode(mask, np.ones((9, 9), np.uint8)) > 0
+    assert np.abs(st.rgb[inner].astype(int) - rgb[inner].astype(int)).mean() < 1.0
+
+
+def test_a_textured_backdrop_leaves_no_coloured_fringe_and_a_grey_product_keeps_its_edge() -> None:
+    """Found on an amateur photo (a teal cardigan on a pink knit blanket): the blanket's darker
+    holes next to the outline stayed as a dotted pink fringe on the white."""
+    rng = np.random.default_rng(2)
+    h, w = 600, 800
+    yy, xx = np.mgrid[:h, :w]
+    blanket = np.empty((h, w, 3), np.float32)
+    blanket[:] = (214, 170, 172)
+    holes = ((yy % 12) < 4) & ((xx % 12) < 4)  # the knit's holes, darker pink
+    blanket[holes] = (170, 120, 125)
+    rgb, alpha = soft_disk(size=(h, w), color=(120, 190, 180), backdrop=(214, 170, 172), soft=2.0)
+    a = alpha[..., None]
+    img = np.clip(a * np.array((120, 190, 180.0)) + (1 - a) * blanket
+                  + rng.normal(0, 1.0, (h, w, 1)), 0, 255).astype(np.uint8)
+    prob = np.clip(cv2.GaussianBlur(alpha, (0, 0), 5.0) * 1.5, 0, 1)  # u2netp's wider, softer edge
+    st = _state(img.copy(), prob, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st) is not None
+    r = np.hypot(yy - h / 2, xx - w / 2)
+    ring = (r > 152) & (r < 166)  # just outside the disk's outline (radius 150, soft 2 px)
+    px = st.rgb[ring].astype(int)
+    pink = (px[:, 0] >= px[:, 1]) & (px.min(axis=1) < 235)  # the blanket's hue, not white
+    assert pink.mean() < 0.01, pink.mean()
+    # A grey product on a grey backdrop (the same hue) keeps its whole soft edge.
+    rgb2, alpha2 = soft_disk(size=(h, w), color=(60, 60, 60), backdrop=(200, 200, 200), soft=3.0)
+    st2 = _state(rgb2.copy(), alpha2, planned=(FixKind.BACKGROUND,))
+    assert background.apply(st2) is not None
+    edge = (alpha2 > 0.1) & (alpha2 < 0.9)
+    ideal = alpha2[..., None] * 60.0 + (1 - alpha2[..., None]) * 255
+    assert np.abs(st2.rgb[edge] - ideal[edge]).mean() < 12
+
+
 def test_the_erase_guard_lets_normal_products_through() -> None:
     # A normal product on the same light grey, on a plain tint while cropped by the frame on two
     # sides, and on a light textured cloth (a bed, a rug) that the mask tells apart: whitened.

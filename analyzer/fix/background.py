@@ -39,7 +39,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from analyzer.fix.cutout import keep_enclosed_unlike, keep_unlike_unsure
+from analyzer.fix.cutout import (
+    clear_backdrop_fringe,
+    keep_enclosed_unlike,
+    keep_unlike_unsure,
+    within_reach,
+)
 from analyzer.fix.guard import product_doubt
 from analyzer.fix.ops import (
     backdrop_field,
@@ -130,6 +135,10 @@ def apply(state: FixState) -> Change | None:
     state.alpha = keep_unlike_unsure(state.alpha, prob, state.rgb, backdrop, th)
     # A band of the product the mask left out inside its outline (a light stripe) stays too.
     state.alpha = keep_enclosed_unlike(state.alpha, state.rgb, th)
+    # Lines on the backdrop that touch the product (grout, a table edge) leave the matte, and
+    # the backdrop's texture left in the soft edge (a coloured fringe) goes with the backdrop.
+    state.alpha = within_reach(state.alpha, state.rgb, backdrop, th)
+    state.alpha = clear_backdrop_fringe(state.alpha, state.rgb, backdrop, th)
     sides = sides_touched(state.alpha >= 0.5, float(th["touch_band_frac"]),
                           float(th["touch_min"]))
     bg_px = state.rgb[::4, ::4][state.alpha[::4, ::4] < 0.02]

@@ -231,3 +231,100 @@ def keep_enclosed_unlike(alpha: np.ndarray, rgb: np.ndarray, th: dict) -> np.nda
                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) & silhouette
     full = resize_to(kept.astype(np.float32), (h, w)) >= 0.5
     return np.where(full, 1.0, alpha).astype(np.float32)
+
+
+def _chroma(x: np.ndarray) -> np.ndarray:
+    """Chromaticity I / (R + G + B) of RGB values (any leading shape), float32."""
+    x = x.astype(np.float32)
+    return x / (x.sum(axis=-1, keepdims=True) + 1.0)
+
+
+def backdrop_marks(rgb_px: np.ndarray, bd_px: np.ndarray, th: dict) -> np.ndarray:
+    """Which pixels (N x 3, with the backdrop estimate there) are marks *of the backdrop*: its
+    hue (chromaticity within ``unlike_chroma``) and at least ``mark_min_ratio`` of its light,
+    as a shadow, a grout line, a crease or a knit's hole is. A black cord or a navy strap is
+    darker than that, a coloured part is of another hue: neither is a mark."""
+    d = np.linalg.norm(_chroma(rgb_px) - _chroma(bd_px), axis=1)
+    ratio = (rgb_px.astype(np.float32).sum(axis=1) + 1.0) / (
+        bd_px.astype(np.float32).sum(axis=1) + 1.0)
+    return (d <= float(th["unlike_chroma"])) & (ratio >= float(th["mark_min_ratio"]))
+
+
+def _clear_marks(alpha: np.ndarray, where: np.ndarray, rgb: np.ndarray, backdrop: np.ndarray,
+                 th: dict) -> np.ndarray:
+    """``alpha`` set to 0 on the pixels of ``where`` that are backdrop marks."""
+    ys, xs = np.nonzero(where)
+    if not len(ys):
+        return alpha
+    sel = backdrop_marks(rgb[ys, xs], backdrop[ys, xs], th)
+    out = alpha.copy()
+    out[ys[sel], xs[sel]] = 0.0
+    return out
+
+
+def within_reach(alpha: np.ndarray, rgb: np.ndarray, backdrop: np.ndarray,
+                 th: dict) -> np.ndarray:
+    """The matte without the backdrop marks (:func:`backdrop_marks`) it holds further than
+    ``reach_frac`` of the long side from the product's body (alpha 1) or in stubs thinner than
+    ``stub_frac`` of it. A soft edge (hair, fur, a blurred outline) is a band along the
+    outline; what reaches further, or sticks out of the band as a thin stub, with the
+    backdrop's hue and light is the mask's faint answer to lines *on the backdrop* that touch
+    the product (floor-tile grout, a table edge, a crease in the sweep). Inside the matte they
+    would stay as grey lines on the white, since an edge pixel keeps its difference from the
+    backdrop estimate. A drawstring or a strap (darker, or of another hue) stays."""
+    body = (alpha >= 1.0).astype(np.uint8)
+    if not body.any():
+        return alpha
+    reach = float(th["reach_frac"]) * max(alpha.shape)
+    far = cv2.distanceTransform(1 - body, cv2.DIST_L2, 3) > reach
+    # An opening of the matte's support removes stubs and keeps the band along the outline.
+    k = max(3, int(round(float(th["stub_frac"]) * max(alpha.shape))) | 1)
+    support = (alpha > 0).astype(np.uint8)
+    opened = cv2.morphologyEx(support, cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    stubs = (support > 0) & (opened == 0) & (body == 0)
+    return _clear_marks(alpha, (far & (support > 0)) | stubs, rgb, backdrop, th)
+
+
+def clear_backdrop_fringe(alpha: np.ndarray, rgb: np.ndarray, backdrop: np.ndarray,
+                          th: dict) -> np.ndarray:
+    """``alpha`` set to 0 on the soft edge's pixels (0 < alpha < 1) that are backdrop marks
+    (:func:`backdrop_marks`), when the product's own hue is far from the backdrop's (median
+    chromaticities at least ``fringe_contrast`` apart: a teal cardigan on a pink blanket, jeans
+    on beige tiles).
+
+    Compositing swaps an edge pixel's backdrop share for white using the *smooth* backdrop
+    estimate; on a textured backdrop (a knit blanket's darker holes, grout lines) the texture
+    in the edge band differs from that estimate and stays as a coloured fringe. Such a pixel has
+    the backdrop's hue, while a real mix of product and backdrop moves away from it with the
+    product's share, so on a product of another hue only the outer rim of the edge (coverage
+    under about ``unlike_chroma / fringe_contrast``) is given to the backdrop, and so are the
+    islands under ``speck_frac`` of the frame that clearing leaves, when they are marks too. A
+    product of the backdrop's hue (black on grey, beige on beige) keeps its whole soft edge."""
+    soft = (alpha > 0.0) & (alpha < 1.0)
+    body = alpha >= 1.0
+    if not soft.any() or not body.any():
+        return alpha
+    bd = ~body & ~soft
+    c_body = np.median(_chroma(rgb[body][:: max(1, int(body.sum()) // 20000)]), axis=0)
+    c_bd = np.median(_chroma(backdrop[bd][:: max(1, int(bd.sum()) // 20000)]), axis=0) \
+        if bd.any() else _chroma(backdrop.reshape(-1, 3).mean(axis=0))
+    if float(np.linalg.norm(c_body - c_bd)) < float(th["fringe_contrast"]):
+        return alpha
+    out = _clear_marks(alpha, soft, rgb, backdrop, th)
+    # What the cleared edge cut off from the product (a speck of the backdrop's texture the
+    # matte gave full alpha) goes too, when its mean colour is a mark of the backdrop.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((out > 0).astype(np.uint8), 8)
+    small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < float(th["speck_frac"]) * out.size)
+    small = small[small > 0]
+    if len(small):
+        idx = labels.ravel()
+        cnt = np.bincount(idx, minlength=n).astype(np.float64)[small, None]
+        mean_rgb = np.stack([np.bincount(idx, weights=rgb[..., c].ravel().astype(np.float64),
+                                         minlength=n)[small] for c in range(3)], axis=1) / cnt
+        mean_bd = np.stack([np.bincount(idx, weights=backdrop[..., c].ravel().astype(np.float64),
+                                        minlength=n)[small] for c in range(3)], axis=1) / cnt
+        drop = small[backdrop_marks(mean_rgb, mean_bd, th)]
+        if len(drop):
+            out[np.isin(labels, drop)] = 0.0
+    return out
