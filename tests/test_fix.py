@@ -569,6 +569,19 @@ def test_an_output_only_fix_of_a_cmyk_photo_is_not_called_a_plain_resave() -> No
     assert not any("only re-saved" in n for n in o.notes)
 
 
+def test_a_transparent_png_says_its_transparent_areas_were_filled_with_white() -> None:
+    rgb, mask = textured_blob(size=(800, 800), center=(400, 400), axes=(330, 300))
+    rgba = np.dstack([rgb, (mask * 255).astype(np.uint8)])
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    o = fix_source(buf.getvalue(), name="cutout.png", marketplace="amazon", use_model=False)
+    assert o.ok, o.error
+    conv = next(c for c in o.changes if c.code == ChangeCode.CONVERTED)
+    assert "transparent areas filled with white" in conv.message and "from PNG" in conv.message
+    with Image.open(io.BytesIO(o.jpeg)) as im:
+        assert im.mode == "RGB" and im.getpixel((5, 5)) == (255, 255, 255)
+
+
 def test_a_stripe_the_mask_missed_inside_the_product_is_kept_and_a_real_hole_whitened() -> None:
     # A dark tee on a grey floor with a light stripe across it that the mask left out (as u2netp
     # does with light stripes on grey boards): the stripe is the product's and stays as shot.

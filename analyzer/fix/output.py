@@ -47,6 +47,8 @@ def describe(state: FixState, quality: int) -> Change:
     what = [f"saved as sRGB JPEG (quality {quality})"]
     if info.get("format") and info["format"] != "JPEG":
         what.append(f"converted from {info['format']}")
+    if info.get("transparent"):  # JPEG has no transparency: say where it went
+        what.append("transparent areas filled with white")
     if info.get("original_mode") == "CMYK":
         what.append("CMYK converted to sRGB")
     if int(info.get("orientation", 1)) != 1:

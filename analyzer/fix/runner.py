@@ -152,8 +152,10 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
         fplan = plan(codes, rules)
         cap = int(rules["max_long_side"])
         img = _native(report, source, cap)
+        alpha = report.image.alpha
         info = {"format": report.image.format, "original_mode": report.image.original_mode,
-                "orientation": report.image.exif_orientation}
+                "orientation": report.image.exif_orientation,
+                "transparent": alpha is not None and bool((alpha < 255).any())}
         prob = _mask_prob(report)
 
         def run(p: FixPlan) -> tuple[FixState, list[Change], bytes, ImageReport]:
