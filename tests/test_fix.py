@@ -619,3 +619,21 @@ def test_a_milder_flag_of_the_same_check_is_said_to_replace_the_old_one() -> Non
     notes = _new_notes(before, after, plan({"BACKGROUND_NOT_WHITE"}), [], fix_rules())
     assert [n for n in notes if n.startswith("BACKGROUND_OFF_WHITE (was BACKGROUND_NOT_WHITE)")]
     assert not [n for n in notes if "raised on the fixed photo only" in n]
+
+
+def test_an_info_level_flag_gets_no_cannot_fix_advice() -> None:
+    """A garment on a model cropped on purpose is PRODUCT_CUT_OFF at info level: the analysis
+    calls it fine, so the fix must not tell the seller to re-shoot it."""
+    from analyzer.fix.runner import _still_cannot
+    from analyzer.results import Flag, ImageReport
+
+    fplan = plan({"PRODUCT_CUT_OFF", "BLURRY"})
+    def after(sev: str) -> ImageReport:
+        return ImageReport(file="x.jpg", ok=True, error=None, width=10, height=10,
+                           format="JPEG", scores={}, grade="A", metrics={}, flags=[
+                               Flag("PRODUCT_CUT_OFF", sev, "cut at the frame", "", "framing"),
+                               Flag("BLURRY", "error", "blurred", "", "sharpness")])
+    info_notes = _still_cannot(fplan, after("info"))
+    assert [n.split(":")[0] for n in info_notes] == ["BLURRY"]
+    warn_notes = _still_cannot(fplan, after("warning"))
+    assert {n.split(":")[0] for n in warn_notes} == {"BLURRY", "PRODUCT_CUT_OFF"}

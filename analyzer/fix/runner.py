@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.codes import Severity
 from analyzer.config import marketplace as get_marketplace
 from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.fix import output
@@ -239,8 +240,9 @@ def _whitening_failed(changes: list[Change], after: ImageReport, rules: dict) ->
 
 def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:
     """What cannot be fixed, for the flags the fixed photo still raises (a reframe can clear
-    ``PRODUCT_CUT_OFF`` on a side, padding ``NO_ZOOM`` never)."""
-    return fplan.notes_for({f.code for f in after.flags})
+    ``PRODUCT_CUT_OFF`` on a side, padding ``NO_ZOOM`` never). An info-level flag is not a
+    problem (a garment on a model cropped on purpose): no "re-shoot" advice for it."""
+    return fplan.notes_for({f.code for f in after.flags if f.severity != Severity.INFO})
 
 
 def _meant(fplan: FixPlan) -> set[str]:
