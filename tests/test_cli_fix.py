@@ -99,8 +99,9 @@ def test_output_into_the_input_folder_never_replaces_an_input(capsys, tmp_path: 
     assert {p: _sha(p) for p in (a, a_fixed)} == digests
     assert [Path(r["output"]).name for r in res] == ["a_fixed_2.jpg", "a_fixed_fixed.jpg"]
     # A folder run into its own folder does not take its earlier outputs for inputs.
-    rc, res, _ = _run(capsys, str(d), "--out", str(d), "--overwrite")
+    rc, res, err = _run(capsys, str(d), "--out", str(d), "--overwrite")
     assert rc == 0 and [Path(r["file"]).name for r in res] == ["a.jpg"]
+    assert "skipped 3 fixed photo(s) of an earlier run" in err  # said, not silent
     assert {p: _sha(p) for p in (a, a_fixed)} == digests
 
 

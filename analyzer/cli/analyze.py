@@ -18,8 +18,10 @@ from analyzer.config import default_marketplace, marketplace_keys
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="grade listing photos (files or folders)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
-    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys())
-    p.add_argument("--format", default="table", choices=("json", "table"))
+    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys(),
+                   help="whose image rules apply (default: %(default)s)")
+    p.add_argument("--format", default="table", choices=("json", "table"),
+                   help="output (default: %(default)s)")
     p.add_argument("--no-model", action="store_true",
                    help="use the classical product mask instead of the neural one (faster)")
     p.add_argument("--catalog", default=None,

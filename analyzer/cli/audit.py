@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--catalog", default=None, metavar="DIR",
                    help="catalog folder: add search-rank simulation and lookalikes")
-    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys())
+    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys(),
+                   help="whose image rules apply (default: %(default)s)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: number of CPU cores; 1 = no subprocesses)")
     p.add_argument("--engine", default="local", choices=("local", "ray"),

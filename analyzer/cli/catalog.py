@@ -42,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="local (this process) or ray (a Ray cluster, for millions of images)")
     b.add_argument("--ray-address", "--address", dest="address", default=None,
                    help="Ray cluster address, e.g. auto or HEAD_IP:6379 (with --engine ray)")
-    b.add_argument("--format", default="table", choices=("json", "table"))
+    b.add_argument("--format", default="table", choices=("json", "table"),
+                   help="output (default: %(default)s)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_download_args(b)
     b.set_defaults(func=run_build)
@@ -52,14 +53,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--catalog", required=True, metavar="DIR")
     a.add_argument("--device", default="auto")
     a.add_argument("--batch-size", type=int, default=16)
-    a.add_argument("--format", default="table", choices=("json", "table"))
+    a.add_argument("--format", default="table", choices=("json", "table"),
+                   help="output (default: %(default)s)")
     a.add_argument("--no-progress", action="store_true")
     _add_download_args(a)
     a.set_defaults(func=run_add)
 
     i = csub.add_parser("info", help="describe a catalog (manifest and counts)")
     i.add_argument("catalog", metavar="DIR")
-    i.add_argument("--format", default="table", choices=("json", "table"))
+    i.add_argument("--format", default="table", choices=("json", "table"),
+                   help="output (default: %(default)s)")
     i.set_defaults(func=run_info)
 
 

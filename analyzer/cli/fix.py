@@ -25,10 +25,12 @@ _OUTPUT_STEM = re.compile(r"_fixed(_\d+)?$")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fix", help="fix listing photos for a marketplace and re-grade them")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (recursive)")
-    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys())
+    p.add_argument("--marketplace", default=default_marketplace(), choices=marketplace_keys(),
+                   help="whose image rules apply (default: %(default)s)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for the fixed photos (created); names are NAME_fixed.jpg")
-    p.add_argument("--format", default="table", choices=("json", "table"))
+    p.add_argument("--format", default="table", choices=("json", "table"),
+                   help="output (default: %(default)s)")
     p.add_argument("--no-model", action="store_true",
                    help="use the classical product mask instead of the neural one (faster)")
     p.add_argument("--overwrite", action="store_true",
@@ -61,13 +63,19 @@ def run(args: argparse.Namespace) -> int:
     paths: list[Path] = []
     # No output ever lands on a file given as input or found in an input folder.
     protect: set[Path] = set()
+    earlier = 0
     for arg in args.paths:
         found = iter_image_paths([arg])
         protect.update(p.resolve() for p in found)
         if Path(arg).is_dir():  # fixed photos of an earlier run in that folder are not inputs
-            found = [p for p in found
-                     if not (p.resolve().parent == out and _OUTPUT_STEM.search(p.stem))]
+            kept = [p for p in found
+                    if not (p.resolve().parent == out and _OUTPUT_STEM.search(p.stem))]
+            earlier += len(found) - len(kept)
+            found = kept
         paths.extend(found)
+    if earlier:
+        print(f"skipped {earlier} fixed photo(s) of an earlier run in {args.out} "
+              "(NAME_fixed.jpg): they are outputs, not inputs", file=sys.stderr)
     if not paths:
         print("error: no images found in the given paths", file=sys.stderr)
         return 2

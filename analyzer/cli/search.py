@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="embedder spec, when the catalog's own cannot be found (e.g. moved "
                         "CLIP weights); it must produce the catalog's embedder id")
     p.add_argument("--device", default="auto")
-    p.add_argument("--format", default="table", choices=("json", "table"))
+    p.add_argument("--format", default="table", choices=("json", "table"),
+                   help="output (default: %(default)s)")
     p.set_defaults(func=run)
 
 
