@@ -156,3 +156,43 @@ def test_two_photos_with_the_same_name_are_told_apart(app_url: str, browser,  # 
     page.screenshot(path=str(tmp_path / "07-same-names.png"), full_page=True)
     _keep(tmp_path)
     assert page.get_by_role("option").count() == 2
+
+
+def test_fix_it_and_fix_all_in_the_browser(app_url: str, browser,  # type: ignore[no-untyped-def]
+                                           tmp_path: Path) -> None:
+    """A product on a grey backdrop: Fix it on the card shows the re-graded copy; Fix all on
+    the store audit tab shows each photo's grade before and after and offers the zip."""
+    import sys
+
+    from PIL import Image
+
+    from analyzer.ui.harness import settle, upload_and_wait_grade
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fix_helpers import textured_blob
+
+    paths = []
+    for k, grey in enumerate((196, 214)):
+        rgb, _ = textured_blob(size=(900, 1200), center=(450, 600), axes=(260, 200),
+                               backdrop=(grey, grey - 2, grey - 8), seed=k)
+        p = tmp_path / f"grey-{k}.jpg"
+        Image.fromarray(rgb).save(p, "JPEG", quality=92)
+        paths.append(p)
+    page = _page(browser, app_url)
+    upload_and_wait_grade(page, paths, timeout_ms=240_000)
+    settle(page)
+    page.get_by_role("button", name="Fix it").first.click()
+    page.get_by_text("Re-graded:").first.wait_for(timeout=180_000)
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_role("button", name="Download fixed photo").first.is_visible()
+    page.screenshot(path=str(tmp_path / "08-fix-it.png"), full_page=True)
+    page.get_by_role("tab", name="Store audit").click()
+    settle(page)
+    page.get_by_role("button", name="Fix all 2 photos").click()
+    page.get_by_text("2 of 2 photos fixed").first.wait_for(timeout=240_000)
+    settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_role("button", name="Download fixed photos (zip)").is_visible()
+    page.screenshot(path=str(tmp_path / "09-fix-all.png"), full_page=True)
+    _keep(tmp_path)

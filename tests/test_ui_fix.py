@@ -74,7 +74,8 @@ def test_fix_it_shows_the_fixed_photo_regraded_and_offers_downloads() -> None:
         (table,) = at.dataframe
         row = table.value.iloc[0]
         assert row["Photo"] == "grey.jpg" and row["Before"] == outcome.before.grade
-        assert row["After"] == outcome.after.grade and "white" in row["Changed"]
+        assert row["After"] == outcome.after.grade and row["Changed"].startswith(
+            "background made white")
         assert "1 of 1 photos fixed" in _texts(at)
         at.run()
 
@@ -97,8 +98,8 @@ def test_fix_summary_rows_say_why_a_photo_was_not_fixed() -> None:
     bad = FixOutcome(file="c.jpg", ok=False, error={"code": "NO_PRODUCT_FOUND",
                                                     "message": "no product in the frame"})
     a, b = fix_summary_rows([ok, bad])
-    assert (a["Before"], a["After"], a["Changed"], a["Note"]) == ("C", "A", "nothing to fix",
-                                                                  "kept the shadow")
+    assert (a["Before"], a["After"], a["Changed"], a["Note"]) == (
+        "C", "A", "only re-saved as JPEG", "kept the shadow")
     assert (b["After"], b["Changed"], b["Note"]) == ("-", "not fixed", "no product in the frame")
 
 

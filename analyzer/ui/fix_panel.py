@@ -201,6 +201,17 @@ def upload_bytes(item: Any, files: Sequence[tuple[str, bytes]]) -> bytes | None:
     return None
 
 
+# Short words for the audit table's "Changed" column (the full sentences are on each card and
+# in fixes.json).
+_CHANGE_LABELS = {
+    ChangeCode.COLOR_CORRECTED: "colour corrected",
+    ChangeCode.PROPS_REMOVED: "other objects removed",
+    ChangeCode.BACKGROUND_WHITENED: "background made white",
+    ChangeCode.REFRAMED: "reframed",
+    ChangeCode.CONVERTED: "saved as JPEG",
+}
+
+
 def fix_summary_rows(outcomes: Sequence[FixOutcome]) -> list[dict[str, str]]:
     """One row per photo for the audit tab's table: the grade before and after, what the fix
     changed and its first note (or why it could not fix)."""
@@ -211,7 +222,8 @@ def fix_summary_rows(outcomes: Sequence[FixOutcome]) -> list[dict[str, str]]:
             rows.append({"Photo": o.file, "Before": o.before.grade if o.before else "-",
                          "After": "-", "Changed": "not fixed", "Note": why})
             continue
-        changed = "; ".join(c.message for c in o.changes) or "nothing to fix"
+        changed = ", ".join(_CHANGE_LABELS.get(c.code, str(c.code)) for c in o.changes
+                            if c.code != ChangeCode.CONVERTED) or "only re-saved as JPEG"
         rows.append({"Photo": o.file, "Before": o.before.grade if o.before else "-",
                      "After": o.after.grade if o.after else "-", "Changed": changed,
                      "Note": o.notes[0] if o.notes else ""})
