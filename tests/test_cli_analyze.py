@@ -151,3 +151,20 @@ def test_catalog_search_uses_the_chosen_marketplace(files, tmp_path, capsys, mon
     assert rc == 2  # the broken file
     assert [c["marketplace"] for c in _RecordingSearch.calls] == ["etsy"]
     assert data[0]["search"] == {"median_rank": 1.0} and "search" not in data[1]
+
+
+def test_table_stays_aligned_with_wide_file_names_and_shows_full_headers() -> None:
+    from analyzer.cli.analyze import format_table
+    from analyzer.cli.output import display_width, fit
+
+    assert display_width("商品写真.jpg") == 12 and display_width("cafe\u0301.jpg") == 8
+    assert display_width(fit("很长的商品照片名称" * 8 + ".jpg", 20)) == 20
+    scores = {c: 90.0 for c in ("overall", "sharpness", "exposure", "background", "framing",
+                                "clutter", "resolution", "overlays")}
+    rows = [{"file": f, "ok": True, "grade": "A", "scores": scores, "flags": []}
+            for f in ("商品写真.jpg", "shoe.jpg")]
+    lines = format_table(rows).splitlines()
+    assert "sharpness" in lines[0] and "background" in lines[0]  # not squeezed to 5 letters
+    # the grade column starts at the same terminal column on every row
+    cols = [display_width(line[:line.index("  A  ")]) for line in lines[2:]]
+    assert len(set(cols)) == 1

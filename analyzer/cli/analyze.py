@@ -32,20 +32,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def format_table(results: list[dict]) -> str:
+    from analyzer.cli.output import fit, name_width
+
     cols = ("overall", "sharpness", "exposure", "background", "framing", "clutter",
             "resolution", "overlays")
-    name_w = min(max([len(r["file"]) for r in results] + [4]), 48)
-    head = f"{'file':<{name_w}}  grade  " + "  ".join(f"{c[:5]:>5}" for c in cols) + "  top issue"
+    name_w = name_width([r["file"] for r in results])
+    head = (f"{fit('file', name_w)}  grade  " + "  ".join(f"{c:>{len(c)}}" for c in cols)
+            + "  top issue")
     lines = [head, "-" * len(head)]
     for r in results:
-        name = r["file"] if len(r["file"]) <= name_w else "..." + r["file"][-(name_w - 3):]
+        name = fit(r["file"], name_w)
         if not r["ok"]:
-            lines.append(f"{name:<{name_w}}  {'-':^5}  ERROR {r['error']['code']}: "
+            lines.append(f"{name}  {'-':^5}  ERROR {r['error']['code']}: "
                          f"{r['error']['message']}")
             continue
-        scores = "  ".join(f"{r['scores'].get(c, float('nan')):5.0f}" for c in cols)
+        scores = "  ".join(f"{r['scores'].get(c, float('nan')):{len(c)}.0f}" for c in cols)
         top = r["flags"][0]["message"] if r["flags"] else "no issues"
-        lines.append(f"{name:<{name_w}}  {r['grade']:^5}  {scores}  {top}")
+        lines.append(f"{name}  {r['grade']:^5}  {scores}  {top}")
     return "\n".join(lines)
 
 

@@ -39,17 +39,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def format_table(results: list[dict]) -> str:
-    name_w = min(max([len(r["file"]) for r in results] + [4]), 48)
-    head = f"{'file':<{name_w}}  before  after  changes"
+    from analyzer.cli.output import fit, name_width
+
+    name_w = name_width([r["file"] for r in results])
+    head = f"{fit('file', name_w)}  before  after  changes"
     lines = [head, "-" * len(head)]
     for r in results:
-        name = r["file"] if len(r["file"]) <= name_w else "..." + r["file"][-(name_w - 3):]
+        name = fit(r["file"], name_w)
         if not r["ok"]:
-            lines.append(f"{name:<{name_w}}  ERROR {r['error']['code']}: {r['error']['message']}")
+            lines.append(f"{name}  ERROR {r['error']['code']}: {r['error']['message']}")
             continue
         b, a = r["before"], r["after"]
         ch = ", ".join(c["code"] for c in r["changes"])
-        lines.append(f"{name:<{name_w}}  {b['grade']:>2} {b['overall']:3.0f}  "
+        lines.append(f"{name}  {b['grade']:>2} {b['overall']:3.0f}  "
                      f"{a['grade']:>2} {a['overall']:3.0f}  {ch} -> {r['output']}")
         lines.extend(f"{'':<{name_w}}    note: {n}" for n in r["notes"])
     return "\n".join(lines)
