@@ -277,11 +277,19 @@ def within_reach(alpha: np.ndarray, rgb: np.ndarray, backdrop: np.ndarray,
         return alpha
     reach = float(th["reach_frac"]) * max(alpha.shape)
     far = cv2.distanceTransform(1 - body, cv2.DIST_L2, 3) > reach
-    # An opening of the matte's support removes stubs and keeps the band along the outline.
-    k = max(3, int(round(float(th["stub_frac"]) * max(alpha.shape))) | 1)
+    # An opening of the matte's support removes stubs and keeps the band along the outline;
+    # run on a copy at most 1024 px long (a stub is a few pixels wide even there, and a large
+    # elliptic opening at 4096 px costs half a second).
     support = (alpha > 0).astype(np.uint8)
-    opened = cv2.morphologyEx(support, cv2.MORPH_OPEN,
+    h, w = alpha.shape
+    s = min(1.0, 1024 / max(h, w))
+    small = support if s >= 1.0 else cv2.resize(
+        support, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_NEAREST)
+    k = max(3, int(round(float(th["stub_frac"]) * max(small.shape))) | 1)
+    opened = cv2.morphologyEx(small, cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    if s < 1.0:
+        opened = cv2.resize(opened, (w, h), interpolation=cv2.INTER_NEAREST)
     stubs = (support > 0) & (opened == 0) & (body == 0)
     return _clear_marks(alpha, (far & (support > 0)) | stubs, rgb, backdrop, th)
 
@@ -305,10 +313,15 @@ def clear_backdrop_fringe(alpha: np.ndarray, rgb: np.ndarray, backdrop: np.ndarr
     body = alpha >= 1.0
     if not soft.any() or not body.any():
         return alpha
-    bd = ~body & ~soft
-    c_body = np.median(_chroma(rgb[body][:: max(1, int(body.sum()) // 20000)]), axis=0)
-    c_bd = np.median(_chroma(backdrop[bd][:: max(1, int(bd.sum()) // 20000)]), axis=0) \
-        if bd.any() else _chroma(backdrop.reshape(-1, 3).mean(axis=0))
+    # The two hues from a grid of at most ~512 x 512 samples (the medians need no more).
+    k = max(1, round(max(alpha.shape) / 512))
+    body_s, soft_s = body[::k, ::k], soft[::k, ::k]
+    bd_s = ~body_s & ~soft_s
+    if not body_s.any():
+        return alpha
+    c_body = np.median(_chroma(rgb[::k, ::k][body_s]), axis=0)
+    c_bd = np.median(_chroma(backdrop[::k, ::k][bd_s]), axis=0) if bd_s.any() \
+        else _chroma(backdrop.reshape(-1, 3).mean(axis=0))
     if float(np.linalg.norm(c_body - c_bd)) < float(th["fringe_contrast"]):
         return alpha
     out = _clear_marks(alpha, soft, rgb, backdrop, th)
@@ -318,13 +331,18 @@ def clear_backdrop_fringe(alpha: np.ndarray, rgb: np.ndarray, backdrop: np.ndarr
     small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < float(th["speck_frac"]) * out.size)
     small = small[small > 0]
     if len(small):
-        idx = labels.ravel()
+        is_small = np.zeros(n, bool)
+        is_small[small] = True
+        where = is_small[labels]  # the small islands' pixels only: the sums stay cheap
+        idx = labels[where]
         cnt = np.bincount(idx, minlength=n).astype(np.float64)[small, None]
-        mean_rgb = np.stack([np.bincount(idx, weights=rgb[..., c].ravel().astype(np.float64),
-                                         minlength=n)[small] for c in range(3)], axis=1) / cnt
-        mean_bd = np.stack([np.bincount(idx, weights=backdrop[..., c].ravel().astype(np.float64),
-                                        minlength=n)[small] for c in range(3)], axis=1) / cnt
-        drop = small[backdrop_marks(mean_rgb, mean_bd, th)]
-        if len(drop):
-            out[np.isin(labels, drop)] = 0.0
+        px, bp = rgb[where].astype(np.float64), backdrop[where].astype(np.float64)
+        mean_rgb = np.stack([np.bincount(idx, weights=px[:, c], minlength=n)[small]
+                             for c in range(3)], axis=1) / cnt
+        mean_bd = np.stack([np.bincount(idx, weights=bp[:, c], minlength=n)[small]
+                            for c in range(3)], axis=1) / cnt
+        drop = np.zeros(n, bool)
+        drop[small[backdrop_marks(mean_rgb, mean_bd, th)]] = True
+        if drop.any():
+            out[drop[labels]] = 0.0
     return out
