@@ -17,7 +17,7 @@ from analyzer.fix.ops import whiten_background
 from analyzer.fix.plan import plan
 from analyzer.fix.rules import fix_rules
 from analyzer.fix.runner import apply_plan, fix_report, fix_source
-from analyzer.fix.types import ChangeCode, FixKind, FixState
+from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from tests.fix_helpers import (
     soft_disk,
     textured_blob,
@@ -637,3 +637,58 @@ def test_an_info_level_flag_gets_no_cannot_fix_advice() -> None:
     assert [n.split(":")[0] for n in info_notes] == ["BLURRY"]
     warn_notes = _still_cannot(fplan, after("warning"))
     assert {n.split(":")[0] for n in warn_notes} == {"BLURRY", "PRODUCT_CUT_OFF"}
+
+
+def _report(grade: str, flags: list[tuple[str, str, str]]):  # type: ignore[no-untyped-def]
+    from analyzer.results import Flag, ImageReport
+
+    return ImageReport(file="x.jpg", ok=True, error=None, width=10, height=10, format="JPEG",
+                       scores={}, grade=grade, metrics={},
+                       flags=[Flag(c, sev, "m", "", chk) for c, sev, chk in flags])
+
+
+def test_a_fixed_copy_that_grades_worse_or_raises_a_new_problem_is_called_out() -> None:
+    """Found by a new user in the dashboard: a fix that cut a white T-shirt apart was offered
+    as "C (68) -> C (78), Cleared: Background not white" with no word of its new problems."""
+    from analyzer.fix.runner import _whitening_broke, _worse_than_before
+
+    before = _report("C", [("BACKGROUND_NOT_WHITE", "warning", "background")])
+    pieces = _report("C", [("CLUTTERED_BACKGROUND", "warning", "clutter"),
+                           ("TEXT_OR_WATERMARK", "warning", "overlays")])
+    whitened = [Change(ChangeCode.BACKGROUND_WHITENED, "m"), Change(ChangeCode.CONVERTED, "m")]
+    assert _whitening_broke(whitened, before, pieces) == {"CLUTTERED_BACKGROUND",
+                                                          "TEXT_OR_WATERMARK"}
+    # Only a whitening or a props removal is undone for them; an info flag is no problem.
+    assert _whitening_broke([Change(ChangeCode.REFRAMED, "m")], before, pieces) == set()
+    assert _whitening_broke(whitened, before, _report("A", [("OFF_CENTER", "info",
+                                                              "framing")])) == set()
+    w = _worse_than_before(before, pieces)
+    assert w and "CLUTTERED_BACKGROUND" in w and "TEXT_OR_WATERMARK" in w
+    w = _worse_than_before(_report("B", []), _report("C", [("BORDER", "warning", "overlays")]))
+    assert w and "grades C, your photo B" in w and "BORDER" in w
+    assert _worse_than_before(before, _report("A", [])) is None
+    # A reframe's own cost, explained by its note, is no warning unless the grade drops.
+    assert _worse_than_before(before, _report("C", [("NO_ZOOM", "warning", "resolution")])) \
+        is None
+
+
+def test_a_whitening_that_breaks_the_product_is_undone(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from analyzer.fix import runner
+
+    rgb, _ = textured_blob(size=(600, 800), center=(300, 400), axes=(200, 160),
+                           backdrop=(196, 194, 188))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    calls = []
+
+    def broke(changes, before, after):  # type: ignore[no-untyped-def]
+        calls.append([c.code for c in changes])
+        whitened = ChangeCode.BACKGROUND_WHITENED in calls[-1]
+        return {"CLUTTERED_BACKGROUND"} if whitened else set()
+
+    monkeypatch.setattr(runner, "_whitening_broke", broke)
+    o = fix_source(buf.getvalue(), name="grey.jpg", marketplace="amazon", use_model=False)
+    assert o.ok and ChangeCode.BACKGROUND_WHITENED in calls[0]
+    assert ChangeCode.BACKGROUND_WHITENED not in [c.code for c in o.changes]
+    assert any(n.startswith("background not changed: whitening it raised CLUTTERED_BACKGROUND")
+               for n in o.notes)

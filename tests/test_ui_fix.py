@@ -87,6 +87,10 @@ def test_fixed_zip_numbers_clashing_names_and_lists_failures() -> None:
     with zipfile.ZipFile(io.BytesIO(fixed_zip([ok, ok2, bad]))) as z:
         assert sorted(z.namelist()) == ["fixes.json", "p_fixed.jpg", "p_fixed_2.jpg"]
         assert b"NO_PRODUCT_FOUND" in z.read("fixes.json")
+        import json
+
+        listing = json.loads(z.read("fixes.json"))
+        assert [d["output"] for d in listing] == ["p_fixed.jpg", "p_fixed_2.jpg", None]
 
 
 def test_fix_summary_rows_say_why_a_photo_was_not_fixed() -> None:

@@ -58,8 +58,10 @@ class FixOutcome:
     before: Grade | None = None
     after: Grade | None = None
     notes: list[str] = field(default_factory=list)
-    # Not serialised: the fixed file's bytes, its pixels and the re-graded report (dashboard).
+    # Not serialised: the fixed file's bytes, its pixels and the re-graded report (dashboard),
+    # and the warning when the fixed copy grades worse or raises a new problem (also notes[0]).
     jpeg: bytes | None = field(default=None, repr=False)
+    warning: str | None = field(default=None, repr=False)
     image: np.ndarray | None = field(default=None, repr=False)
     after_report: ImageReport | None = field(default=None, repr=False)
 
@@ -172,32 +174,43 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
 
         state, changes, data, after_report = run(fplan)
         failed = _whitening_failed(changes, after_report, rules)
-        if failed is not None:
+        broke = _whitening_broke(changes, report, after_report)
+        undone: list[str] = []
+        if failed is not None or broke:
             # The backdrop could not be told from the product and the scene: the whitening left
-            # white blotches in a scene, not a white backdrop. Run again without it (and without
-            # the props that were to go with it) and say so.
+            # white blotches in a scene, not a white backdrop, or cut the product into pieces
+            # (new clutter, text-like fragments). Run again without it (and without the props
+            # that were to go with it) and say so.
             keep = tuple(k for k in fplan.kinds if k not in (FixKind.BACKGROUND, FixKind.PROPS))
             fplan = replace(fplan, kinds=keep,
                             reasons={k: v for k, v in fplan.reasons.items() if k in keep})
             state, changes, data, after_report = run(fplan)
-            undone = [f"background not changed: whitening it left only {failed:.0%} of what "
-                      "lies around the product pure white (the product could not be told from "
-                      "the scene), so the backdrop is kept as shot: re-shoot the product alone "
-                      "on a plain white or light backdrop"]
-        else:
-            undone = []
-        if report.image.long_side > cap:
+            if failed is not None:
+                undone = [f"background not changed: whitening it left only {failed:.0%} of "
+                          "what lies around the product pure white (the product could not be "
+                          "told from the scene), so the backdrop is kept as shot: re-shoot the "
+                          "product alone on a plain white or light backdrop"]
+            else:
+                undone = ["background not changed: whitening it raised "
+                          f"{', '.join(sorted(broke))}, which your photo did not (the product "
+                          "could not be told from the backdrop and came out in pieces), so the "
+                          "backdrop is kept as shot: re-shoot the product on a plain backdrop "
+                          "of another colour than the product"]
+        if max(state.rgb.shape[:2]) >= cap and report.image.long_side > cap:
             state.notes.append(f"the fixed photo is {cap} px on its long side, the fix's "
                                f"largest size (the original has {report.image.long_side} px)")
+        worse = _worse_than_before(report, after_report)
         notes = (undone + _still_cannot(fplan, after_report) + state.notes
                  + _left_notes(fplan, after_report, rules)
                  + _new_notes(report, after_report, fplan, changes, rules))
         if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}) and not any(
                 fplan.reasons.get(FixKind.OUTPUT, ())) and not undone:
             notes.insert(0, "no problem a fix answers was found: the photo is only re-saved")
+        if worse:  # first: the seller must compare before using this copy
+            notes.insert(0, worse)
         return FixOutcome(file=name, ok=True, changes=changes, before=before,
                           after=Grade.of(after_report), notes=_dedupe(notes), jpeg=data,
-                          image=state.rgb, after_report=after_report)
+                          image=state.rgb, after_report=after_report, warning=worse)
     except ListingLensError as e:
         return _failed(name, e, before)
     except MemoryError:
@@ -236,6 +249,54 @@ def _whitening_failed(changes: list[Change], after: ImageReport, rules: dict) ->
     white = max(float(bg.metrics.get("pure_white_fraction", 0.0)),
                 float(bg.metrics.get("border_white_fraction", 0.0)))
     return white if white < float(rules["background"]["verify_min_white"]) else None
+
+
+# Checks a whitening or a props removal must never make worse: a new flag of theirs on the
+# fixed photo means the product came out in pieces (fragments read as props or as print).
+_BROKEN_BY_WHITENING = frozenset({"clutter", "overlays"})
+
+
+def _new_problems(before: ImageReport, after: ImageReport,
+                  checks: frozenset[str] | None = None) -> set[str]:
+    """Warning- or error-level flags of the fixed photo that the original did not raise (of
+    ``checks`` only, when given)."""
+    had = {f.code for f in before.flags}
+    return {f.code.value if hasattr(f.code, "value") else str(f.code) for f in after.flags
+            if f.severity != Severity.INFO and f.code not in had
+            and (checks is None or f.check in checks)}
+
+
+def _whitening_broke(changes: list[Change], before: ImageReport,
+                     after: ImageReport) -> set[str]:
+    """The clutter or overlay flags a whitening (or props removal) raised, else empty."""
+    if not any(c.code in (ChangeCode.BACKGROUND_WHITENED, ChangeCode.PROPS_REMOVED)
+               for c in changes):
+        return set()
+    return _new_problems(before, after, _BROKEN_BY_WHITENING)
+
+
+_GRADE_ORDER = "ABCDEF"
+# Checks whose new flag on the fixed photo is a defect of the fix. A reframe's known costs
+# (framing, resolution, zoom, grain shown larger) have notes of their own and only count here
+# through the grade.
+_MUST_NOT_WORSEN = frozenset({"background", "clutter", "exposure", "overlays"})
+
+
+def _worse_than_before(before: ImageReport, after: ImageReport) -> str | None:
+    """A warning, first in the notes, when the fixed photo grades worse than the original or
+    raises a problem of a check the fix must not make worse: the seller should compare before
+    using it."""
+    new = _new_problems(before, after, _MUST_NOT_WORSEN)
+    b, a = before.grade or "", after.grade or ""
+    lower = (b in _GRADE_ORDER and a in _GRADE_ORDER
+             and _GRADE_ORDER.index(a) > _GRADE_ORDER.index(b))
+    if not lower and not new:
+        return None
+    what = [f"it grades {a}, your photo {b}"] if lower else []
+    if new:
+        what.append(f"it raises {', '.join(sorted(new))}, which your photo did not")
+    return ("check this copy before you use it: " + "; ".join(what)
+            + " (your original may be the better upload)")
 
 
 def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:

@@ -127,6 +127,9 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
         st.error(f"This photo could not be fixed: {md_escape(err.get('message', ''))} "
                  f"(`{err.get('code', '')}`)", icon=":material/auto_fix_off:")
         return outcome
+    if outcome.warning:
+        st.warning(outcome.warning[:1].upper() + outcome.warning[1:] + ".",
+                   icon=":material/warning:")
     left, right = st.columns(2)
     left.image(report.image.rgb, caption="Your photo", width="stretch")
     right.image(outcome.image, caption="Fixed", width="stretch")
@@ -141,13 +144,21 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     gone = [c for c in b.flags if c not in a.flags and c not in searched]
     if gone:
         g2.caption("Cleared: " + ", ".join(issue_label(c) for c in gone))
-    if a.flags:
-        g2.caption("Still flagged: " + ", ".join(issue_label(c) for c in a.flags))
+    new = [c for c in a.flags if c not in b.flags]
+    kept = [c for c in a.flags if c in b.flags]
+    if new:
+        g2.caption("New on the fixed copy: " + ", ".join(issue_label(c) for c in new))
+    if kept:
+        g2.caption("Still flagged: " + ", ".join(issue_label(c) for c in kept))
     if all(c.code == ChangeCode.CONVERTED for c in outcome.changes):
         st.info("Nothing in the photo itself was changed (the notes below say why): the copy "
                 "is only re-saved as an sRGB JPEG.", icon=":material/info:")
-    after_search = search_after(outcome, settings, search)
+    outside = any(f.code == "OUTSIDE_CATALOG" for f in report.flags)
+    after_search = None if outside else search_after(outcome, settings, search)
     text = position_text(report.search, after_search)
+    if outside and search.ok:  # the card says its search figures are not meaningful: no rank
+        st.caption("No search position for the fixed copy: the catalog does not cover this "
+                   "product (see the report card).")
     if text:
         st.markdown(text)
         note = whatif_note(report.search, after_search)
@@ -169,19 +180,21 @@ def fixed_zip(outcomes: Sequence[FixOutcome]) -> bytes:
 
     buf = io.BytesIO()
     names: set[str] = set()
+    listing = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # JPEGs do not compress
         for o in outcomes:
-            if not o.ok or not o.jpeg:
-                continue
-            base = output_name(o.file)
-            name, i = base, 2
-            while name in names:
-                name = f"{base[:-4]}_{i}.jpg"
-                i += 1
-            names.add(name)
-            z.writestr(name, o.jpeg)
-        z.writestr("fixes.json", json.dumps([o.to_dict() for o in outcomes], indent=1,
-                                            ensure_ascii=False))
+            d = o.to_dict()
+            if o.ok and o.jpeg:
+                base = output_name(o.file)
+                name, i = base, 2
+                while name in names:
+                    name = f"{base[:-4]}_{i}.jpg"
+                    i += 1
+                names.add(name)
+                z.writestr(name, o.jpeg)
+                d["output"] = name  # which file of the zip is this photo's
+            listing.append(d)
+        z.writestr("fixes.json", json.dumps(listing, indent=1, ensure_ascii=False))
     return buf.getvalue()
 
 
@@ -220,12 +233,13 @@ def fix_summary_rows(outcomes: Sequence[FixOutcome]) -> list[dict[str, str]]:
         if not o.ok:
             why = (o.error or {}).get("message") or "could not be fixed"
             rows.append({"Photo": o.file, "Before": o.before.grade if o.before else "-",
-                         "After": "-", "Changed": "not fixed", "Note": why})
+                         "After": "-", "Check": "", "Changed": "not fixed", "Note": why})
             continue
         changed = ", ".join(_CHANGE_LABELS.get(c.code, str(c.code)) for c in o.changes
                             if c.code != ChangeCode.CONVERTED) or "only re-saved as JPEG"
         rows.append({"Photo": o.file, "Before": o.before.grade if o.before else "-",
-                     "After": o.after.grade if o.after else "-", "Changed": changed,
+                     "After": o.after.grade if o.after else "-",
+                     "Check": "yes" if o.warning else "", "Changed": changed,
                      "Note": o.notes[0] if o.notes else ""})
     return rows
 
@@ -263,9 +277,14 @@ def render_fix_all(items: Sequence[Any],
     failed = sum(r["After"] == "-" for r in rows)
     better = sum(1 for r in rows if r["After"] not in ("-", r["Before"])
                  and r["After"] < r["Before"])  # grades are letters: "A" < "B"
+    worse = sum(1 for r in rows if r.get("Check") == "yes")
     st.caption(f"{len(rows) - failed} of {len(rows)} photos fixed; the grade went up on "
                f"{better}." + (f" {failed} could not be fixed: the table says why (and "
                                "fixes.json in the zip)." if failed else ""))
+    if worse:
+        st.warning(f"{worse} fixed cop{'y grades' if worse == 1 else 'ies grade'} worse or "
+                   "raise a problem the original did not (\"Check\" column): compare before "
+                   "you use them.", icon=":material/warning:")
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
     st.download_button("Download fixed photos (zip)", data=data, file_name="fixed-photos.zip",
