@@ -32,6 +32,14 @@ def test_check_headline_uses_worst_flag_message() -> None:
         "Background: background is 71% pure white; Amazon requires 100%")
     assert "no problem found (95/100)" in check_headline("sharpness",
                                                          CheckResult("sharpness", 95.0))
+    # A weak score without a flag is not "no problem" (found by a new user: exposure 28/100
+    # with a green tick).
+    from analyzer.ui.text import OK_ICON, SEVERITY_ICONS, check_icon
+
+    weak = CheckResult("exposure", 28.0)
+    assert "scores only 28/100" in check_headline("exposure", weak)
+    assert check_icon(weak) == SEVERITY_ICONS["info"]
+    assert check_icon(CheckResult("sharpness", 95.0)) == OK_ICON
 
 
 def test_flag_line_escapes_message_and_fix_bullets_split() -> None:

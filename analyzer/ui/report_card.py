@@ -17,6 +17,7 @@ from analyzer.ui.text import (
     OK_ICON,
     SEVERITY_ICONS,
     check_headline,
+    check_icon,
     check_label,
     fix_bullets,
     flag_line,
@@ -149,8 +150,7 @@ def render_check_bars(report: ImageReport, mkt: Marketplace) -> None:
 
 def render_checks(report: ImageReport, mkt: Marketplace) -> None:
     for name, res in report.checks.items():
-        icon = OK_ICON if not res.flags else SEVERITY_ICONS.get(
-            sort_flags(res.flags)[0].severity, "•")
+        icon = check_icon(res)
         with st.expander(f"{icon} {md_escape(check_headline(name, res))}"):
             if CHECK_HELP.get(name):
                 st.caption(CHECK_HELP[name])

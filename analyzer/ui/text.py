@@ -98,17 +98,39 @@ def sentence(s: str, capitalize: bool = False) -> str:
     return s if not s or s[-1] in ".!?" else s + "."
 
 
+def weak_without_flag(result: CheckResult) -> bool:
+    """No flag, but a score under grade B's floor: the measures are below par without crossing
+    any flag's line (an exposure of 28/100 must not read as "no problem")."""
+    from analyzer.config import thresholds
+
+    return not result.flags and result.score < float(thresholds()["overall"]["grades"]["B"])
+
+
+def check_icon(result: CheckResult) -> str:
+    """The expander's icon: the worst flag's severity, an info sign for a weak score without a
+    flag, a tick otherwise."""
+    if result.flags:
+        worst = sorted(result.flags, key=lambda f: ("error", "warning", "info").index(f.severity)
+                       if f.severity in ("error", "warning", "info") else 9)[0]
+        return SEVERITY_ICONS.get(worst.severity, "•")
+    return SEVERITY_ICONS["info"] if weak_without_flag(result) else OK_ICON
+
+
 def check_headline(name: str, result: CheckResult) -> str:
     """One plain-language line per check.
 
     The worst flag's message already states the measured value and the rule ("background is 71%
-    pure white; Amazon requires 100%"), so it is the headline; a check with no flag says it passed.
+    pure white; Amazon requires 100%"), so it is the headline; a check with no flag says it passed,
+    unless its score is under grade B's floor.
     """
     label = check_label(name)
     if result.flags:
         worst = sorted(result.flags, key=lambda f: ("error", "warning", "info").index(f.severity)
                        if f.severity in ("error", "warning", "info") else 9)[0]
         return f"{label}: {worst.message}"
+    if weak_without_flag(result):
+        return (f"{label}: no single problem flagged, but it scores only "
+                f"{result.score:.0f}/100 (the measurements below say where)")
     return f"{label}: no problem found ({result.score:.0f}/100)"
 
 
