@@ -118,6 +118,22 @@ def test_whatif_note_explains_two_after_figures() -> None:
     assert whatif_note({"top_k_share": {"10": 0.31}}, {"top_k_share": {"10": 0.41}}) is None
 
 
+def test_capped_grade_is_explained() -> None:
+    from analyzer.fix.runner import Grade
+    from analyzer.results import Flag, ImageReport
+    from analyzer.ui.fix_panel import capped_by
+
+    after = ImageReport(file="x.jpg", ok=True, error=None, width=10, height=10, format="JPEG",
+                        scores={}, grade="C", metrics={},
+                        flags=[Flag("LOW_RESOLUTION", "error", "too small", "", "resolution")])
+    o = FixOutcome(file="x.jpg", ok=True, before=Grade("C", 60.0, []),
+                   after=Grade("C", 90.0, ["LOW_RESOLUTION"]), after_report=after)
+    note = capped_by(o)
+    assert note and "caps it at C" in note and "resolution" in note.lower()
+    o.after = Grade("C", 60.0, ["LOW_RESOLUTION"])  # the score itself is a C: nothing to explain
+    assert capped_by(o) is None
+
+
 def test_position_text() -> None:
     before = {"median_rank": 14.0, "top_k_share": {"10": 0.31}, "primary_k": 10}
     after = {"median_rank": 5.0, "top_k_share": {"10": 0.62}, "primary_k": 10}

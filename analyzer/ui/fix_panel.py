@@ -87,6 +87,23 @@ def position_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -
             f"first {pk} results in **{a_share:.0%}** of simulated searches")
 
 
+def capped_by(outcome: FixOutcome) -> str | None:
+    """Why a high score got a low grade: a must-fix flag caps it (``cap_grade_with_error``)."""
+    from analyzer.config import thresholds
+
+    cfg = thresholds()["overall"]
+    cap, after = cfg.get("cap_grade_with_error"), outcome.after_report
+    if not cap or after is None or outcome.after is None or outcome.after.overall is None:
+        return None
+    errors = [f.code for f in after.flags if f.severity == "error"]
+    if not errors or outcome.after.grade != cap or outcome.after.overall < cfg["grades"][cap]:
+        return None
+    if outcome.after.overall < cfg["grades"]["B"]:  # the score alone gives this grade
+        return None
+    return (f"The score alone would grade higher; a must-fix issue caps it at {cap}: "
+            + ", ".join(issue_label(c) for c in errors) + ".")
+
+
 def whatif_note(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
     """Why the fixed photo's first-screen share is not the search panel's what-if figure, when
     both are on the page and differ (a seller sees two numbers for "after the fix")."""
@@ -138,6 +155,9 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     g1.markdown(grade_badge_html(a.grade, a.overall or 0.0), unsafe_allow_html=True)
     g2.markdown(f"Re-graded: **{b.grade}** ({b.overall:.0f}) → **{a.grade}** "
                 f"({a.overall:.0f})")
+    capped = capped_by(outcome)
+    if capped:
+        g2.caption(capped)
     # The fixed photo is graded on its own; its search figures are the position line below,
     # so the original's search flags are not "cleared" by it.
     searched = {f.code for f in report.flags if check_of(f.code, f.check) in SEARCH_KEYS}
