@@ -80,6 +80,14 @@ def test_issue_counts_sorted_most_common_first() -> None:
                        "severity": ["error", "warning", "error"], "code": ["B", "C", "B"]})
     fig = charts.issue_counts(df)
     assert list(fig.data[0].y) == ["Blurry", "Cmyk"] and list(fig.data[0].x) == [2, 1]
+    # One issue at two severities is one bar of 2, coloured by the worse (found by a new user:
+    # a bar reaching 2 labelled "1").
+    df = pd.DataFrame({"label": ["Product cut off", "Product cut off", "Cmyk"],
+                       "severity": ["info", "warning", "warning"], "code": ["P", "P", "C"]})
+    fig = charts.issue_counts(df)
+    assert list(fig.data[0].y) == ["Product cut off", "Cmyk"] and list(fig.data[0].x) == [2, 1]
+    assert list(fig.data[0].text) == [2, 1]
+    assert fig.data[0].marker.color[0] == "#f59e0b"  # the warning's colour
 
 
 def test_audit_frame_is_in_fix_first_order_and_csv_is_safe() -> None:

@@ -210,8 +210,14 @@ def issue_counts(issues: pd.DataFrame, top: int = 10) -> go.Figure:
     if issues.empty:
         counts = pd.DataFrame({"label": [], "n": [], "severity": []})
     else:
-        counts = (issues.groupby(["label", "severity"]).size().reset_index(name="n")
-                  .sort_values("n", ascending=False).head(top))
+        # One bar per issue, coloured by its most severe occurrence: grouping by severity too
+        # drew two bars on one label (cut off as a warning on one photo, info on another).
+        rank = {"error": 0, "warning": 1, "info": 2}
+        worst = issues.assign(_r=issues["severity"].map(rank).fillna(3))
+        counts = (worst.groupby("label").agg(n=("label", "size"), _r=("_r", "min"))
+                  .reset_index().sort_values(["n", "_r"], ascending=[False, True]).head(top))
+        inv = {v: k for k, v in rank.items()}
+        counts["severity"] = counts["_r"].map(inv).fillna("")
     sev_color = {"error": "#dc2626", "warning": "#f59e0b", "info": "#60a5fa"}
     fig = go.Figure(go.Bar(
         x=counts["n"], y=counts["label"], orientation="h",
