@@ -118,6 +118,21 @@ def test_whatif_note_explains_two_after_figures() -> None:
     assert whatif_note({"top_k_share": {"10": 0.31}}, {"top_k_share": {"10": 0.41}}) is None
 
 
+def test_the_offer_says_what_this_photo_would_get() -> None:
+    from analyzer.results import Flag, ImageReport
+    from analyzer.ui.fix_panel import offer_text
+
+    def rep(*codes: str) -> ImageReport:
+        return ImageReport(file="x.jpg", ok=True, error=None, width=10, height=10,
+                           format="JPEG", scores={}, grade="C", metrics={},
+                           flags=[Flag(c, "warning", "m", "", "") for c in codes])
+
+    t = offer_text(rep("BACKGROUND_NOT_WHITE", "PRODUCT_TOO_SMALL"))
+    assert "pure white" in t and "reframe" in t and "colour" not in t
+    t = offer_text(rep("BLURRY"))
+    assert "pure white" not in t and "only save" in t
+
+
 def test_capped_grade_is_explained() -> None:
     from analyzer.fix.runner import Grade
     from analyzer.results import Flag, ImageReport

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from analyzer.fix.runner import FixOutcome, fix_report, output_name
-from analyzer.fix.types import ChangeCode
+from analyzer.fix.types import ChangeCode, FixKind
 from analyzer.quality.priority import SEARCH_KEYS, check_of
 from analyzer.results import ImageReport
 from analyzer.ui.report_card import grade_badge_html
@@ -87,6 +87,27 @@ def position_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -
             f"first {pk} results in **{a_share:.0%}** of simulated searches")
 
 
+_OFFER = {
+    FixKind.COLOR: "correct the colour cast",
+    FixKind.PROPS: "remove the stray objects beside the product",
+    FixKind.BACKGROUND: "make the background pure white with clean edges",
+    FixKind.FRAMING: "reframe it to the marketplace's fill target and shape",
+}
+
+
+def offer_text(report: ImageReport) -> str:
+    """What Fix it would do to *this* photo (its flags, planned as the fix plans them), so the
+    offer does not promise a white background where the marketplace does not ask for one."""
+    from analyzer.fix.plan import plan
+
+    kinds = plan({f.code for f in report.flags}).kinds
+    steps = [_OFFER[k] for k in kinds if k in _OFFER]
+    what = ("; ".join(steps) + "; save it as an sRGB JPEG") if steps else (
+        "nothing a fix answers was flagged: it would only save a clean sRGB JPEG copy")
+    return (f"Makes a marketplace-ready copy of this photo: {what}. The copy is graded again; "
+            "your file is not changed.")
+
+
 def capped_by(outcome: FixOutcome) -> str | None:
     """Why a high score got a low grade: a must-fix flag caps it (``cap_grade_with_error``)."""
     from analyzer.config import thresholds
@@ -129,9 +150,7 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     if key not in _store():
         ask = st.empty()  # the offer goes once the fix is made (not left above its result)
         with ask.container():
-            st.caption("Makes a marketplace-ready copy: pure white background with clean "
-                       "edges, colour cast removed, framed to the marketplace's fill target, "
-                       "stray objects removed, saved as sRGB JPEG. Your file is not changed.")
+            st.caption(offer_text(report))
             clicked = st.button("Fix it", icon=":material/auto_fix_high:", type="primary",
                                 key=f"fix-{report.content_hash[:16]}")
         if not clicked:
