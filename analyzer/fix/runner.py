@@ -251,9 +251,11 @@ def _whitening_failed(changes: list[Change], after: ImageReport, rules: dict) ->
     return white if white < float(rules["background"]["verify_min_white"]) else None
 
 
-# Checks a whitening or a props removal must never make worse: a new flag of theirs on the
-# fixed photo means the product came out in pieces (fragments read as props or as print).
-_BROKEN_BY_WHITENING = frozenset({"clutter", "overlays"})
+# The check a whitening or a props removal must never make worse: a new clutter flag on the
+# fixed photo means the product came out in pieces (fragments read as objects on the backdrop).
+# Overlays are left out: their finders read a few clean whitened photos as print (a model's
+# arms against white read as four "letters" of a watermark), which only earns a warning.
+_BROKEN_BY_WHITENING = frozenset({"clutter"})
 
 
 def _new_problems(before: ImageReport, after: ImageReport,
@@ -268,7 +270,7 @@ def _new_problems(before: ImageReport, after: ImageReport,
 
 def _whitening_broke(changes: list[Change], before: ImageReport,
                      after: ImageReport) -> set[str]:
-    """The clutter or overlay flags a whitening (or props removal) raised, else empty."""
+    """The clutter flags a whitening (or props removal) raised, else empty."""
     if not any(c.code in (ChangeCode.BACKGROUND_WHITENED, ChangeCode.PROPS_REMOVED)
                for c in changes):
         return set()
