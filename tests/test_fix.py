@@ -666,6 +666,9 @@ def test_a_fixed_copy_that_grades_worse_or_raises_a_new_problem_is_called_out() 
     w = _worse_than_before(_report("B", []), _report("C", [("BORDER", "warning", "overlays")]))
     assert w and "grades C, your photo B" in w and "BORDER" in w
     assert _worse_than_before(before, _report("A", [])) is None
+    # Not white -> off-white is the same problem, smaller: no warning.
+    assert _worse_than_before(before, _report("B", [("BACKGROUND_OFF_WHITE", "warning",
+                                                     "background")])) is None
     # A reframe's own cost, explained by its note, is no warning unless the grade drops.
     assert _worse_than_before(before, _report("C", [("NO_ZOOM", "warning", "resolution")])) \
         is None

@@ -179,7 +179,7 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
         if failed is not None or broke:
             # The backdrop could not be told from the product and the scene: the whitening left
             # white blotches in a scene, not a white backdrop, or cut the product into pieces
-            # (new clutter, text-like fragments). Run again without it (and without the props
+            # (a new clutter flag: the fragments). Run again without it (and without the props
             # that were to go with it) and say so.
             keep = tuple(k for k in fplan.kinds if k not in (FixKind.BACKGROUND, FixKind.PROPS))
             fplan = replace(fplan, kinds=keep,
@@ -260,11 +260,12 @@ _BROKEN_BY_WHITENING = frozenset({"clutter"})
 
 def _new_problems(before: ImageReport, after: ImageReport,
                   checks: frozenset[str] | None = None) -> set[str]:
-    """Warning- or error-level flags of the fixed photo that the original did not raise (of
-    ``checks`` only, when given)."""
-    had = {f.code for f in before.flags}
-    return {f.code.value if hasattr(f.code, "value") else str(f.code) for f in after.flags
-            if f.severity != Severity.INFO and f.code not in had
+    """Warning- or error-level flags of the fixed photo from a check that raised none on the
+    original (of ``checks`` only, when given). Per check, not per code: background "not white"
+    becoming "off-white" is the same problem, smaller."""
+    had = {f.check for f in before.flags if f.severity != Severity.INFO}
+    return {f.code.value for f in after.flags
+            if f.severity != Severity.INFO and f.check not in had
             and (checks is None or f.check in checks)}
 
 
