@@ -205,7 +205,8 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
             st.caption(note)
     st.markdown("\n".join(f"- {md_escape(c.message)}" for c in outcome.changes))
     for n in outcome.notes:
-        st.caption(f":material/info: {md_escape(n)}")
+        if n != outcome.warning:  # already the warning above the pictures
+            st.caption(f":material/info: {md_escape(n)}")
     st.download_button("Download fixed photo", data=outcome.jpeg or b"",
                        file_name=output_name(report.file), mime="image/jpeg",
                        icon=":material/download:", key=f"dl-fix-{report.content_hash[:16]}")
