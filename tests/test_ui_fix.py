@@ -41,6 +41,42 @@ def _page() -> None:
     render_fix_all(["only"], lambda item: (report, data), settings, "b1")
 
 
+def _page_by_marketplace() -> None:
+    import io
+
+    import streamlit as st
+    from PIL import Image
+
+    from analyzer.engine import analyze
+    from analyzer.ui.fix_panel import render_fix_all
+    from analyzer.ui.state import Settings
+    from tests.fix_helpers import textured_blob
+
+    rgb, _ = textured_blob(size=(600, 800), center=(300, 400), axes=(220, 170),
+                           backdrop=(200, 198, 190))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    data = buf.getvalue()
+    mkt = st.session_state.get("mkt", "amazon")
+    report = analyze(data, name="grey.jpg", use_model=False, keep_image=True, marketplace=mkt)
+    render_fix_all(["only"], lambda item: (report, data), Settings(mkt, use_model=False,
+                                                                   catalog=None), "b1")
+
+
+def test_fixed_photos_of_another_marketplace_are_said_to_be_kept() -> None:
+    """Found by a new user: switching the marketplace made the Fix all table and zip vanish
+    without a word."""
+    at = AppTest.from_function(_page_by_marketplace, default_timeout=180)
+    at.run()
+    at.button(key="fix-all").click().run()
+    assert not at.exception, at.exception
+    at.session_state["mkt"] = "etsy"
+    at.run()
+    assert not at.exception, at.exception
+    assert "Fixed photos made for Amazon are kept" in _texts(at)
+    assert "fixzip-b1-amazon-False" in at.session_state
+
+
 def _texts(at: AppTest) -> str:
     return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
 

@@ -284,6 +284,29 @@ def fix_summary_rows(outcomes: Sequence[FixOutcome]) -> list[dict[str, str]]:
     return rows
 
 
+def other_fixes(batch_id: str, settings: Settings) -> list[str]:
+    """The marketplaces (and mask settings) this batch's photos were already fixed for, other
+    than ``settings``' (their zips stay in the session under their own keys)."""
+    from analyzer.config import marketplace as get_marketplace
+
+    prefix = f"fixzip-{batch_id}-"
+    here = f"{prefix}{settings.marketplace}-{settings.use_model}"
+    out = []
+    for k in list(st.session_state.keys()):
+        k = str(k)
+        if not k.startswith(prefix) or k.endswith("-rows") or k == here:
+            continue
+        mkt, _, model = k[len(prefix):].rpartition("-")
+        try:
+            label = get_marketplace(mkt).label
+        except Exception:  # a key of another shape: not ours to describe
+            continue
+        if model != str(settings.use_model):  # the mask setting differs: say which
+            label += " (neural mask)" if model == "True" else " (classical mask)"
+        out.append(label)
+    return sorted(set(out))
+
+
 def render_fix_all(items: Sequence[Any],
                    load: Callable[[Any], tuple[ImageReport, bytes | None]],
                    settings: Settings, batch_id: str = "") -> None:
@@ -298,6 +321,10 @@ def render_fix_all(items: Sequence[Any],
     data = st.session_state.get(zkey)
     rows: list[dict[str, str]] = st.session_state.get(zkey + "-rows", [])
     if data is None:
+        other = other_fixes(batch_id, settings)
+        if other:  # made under another marketplace or mask: kept, not lost
+            st.caption(f"Fixed photos made for {', '.join(other)} are kept: switch back to "
+                       "download them, or fix again for this marketplace's rules.")
         if not st.button(f"Fix all {len(items)} photos", icon=":material/auto_fix_high:",
                          key="fix-all"):
             st.caption("Makes a marketplace-ready copy of every photo (a second or two each).")
