@@ -102,6 +102,7 @@ def test_audit_frame_is_in_fix_first_order_and_csv_is_safe() -> None:
     df = audit_frame([good, bad, broken])
     assert list(df["file"]) == ["x.png", "a.jpg", "=good.jpg"]
     assert df.loc[1, "errors"] == 1 and "71% pure white" in df.loc[1, "top issue"]
+    assert df.loc[0, "errors"] == 1  # an unreadable file is a must-fix, as the page counts it
     assert df.loc[1, "gain if fixed"] > 0
     assert list(filter_frame(df, ["A"])["file"]) == ["=good.jpg"]
     assert list(filter_frame(df, text="GOOD")["file"]) == ["=good.jpg"]

@@ -48,7 +48,8 @@ def audit_frame(reports: list[ImageReport],
         for extra in ("search", "differentiation"):
             if extra in r.scores:
                 row[extra] = r.scores[extra]
-        row["errors"] = sum(f.severity == "error" for f in flags)
+        # An unreadable file is one must-fix (as the page's "With a must-fix issue" counts it).
+        row["errors"] = sum(f.severity == "error" for f in flags) + (0 if r.ok else 1)
         row["warnings"] = sum(f.severity == "warning" for f in flags)
         if r.ok:
             row["top issue"] = (f"{SEVERITY_LABELS.get(top.severity, '')}: {top.message}"
