@@ -111,3 +111,17 @@ def white_product_on_grey(size: tuple[int, int] = (900, 900), backdrop: int = 21
     mask = np.zeros((h, w), np.float32)
     mask[logo] = 1.0
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8), mask, product
+
+
+def grey_product_jpeg() -> bytes:
+    """A textured round product on a light grey backdrop, as JPEG bytes (the dashboard fix
+    tests' upload)."""
+    import io
+
+    from PIL import Image
+
+    rgb, _ = textured_blob(size=(600, 800), center=(300, 400), axes=(220, 170),
+                           backdrop=(200, 198, 190))
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    return buf.getvalue()

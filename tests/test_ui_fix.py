@@ -16,20 +16,12 @@ from analyzer.ui.fix_panel import fixed_zip, position_text  # noqa: E402
 
 
 def _page() -> None:
-    import io
-
-    from PIL import Image
-
     from analyzer.engine import analyze
     from analyzer.ui.fix_panel import render_fix, render_fix_all
     from analyzer.ui.state import SearchHandle, Settings
-    from tests.fix_helpers import textured_blob
+    from tests.fix_helpers import grey_product_jpeg
 
-    rgb, _ = textured_blob(size=(600, 800), center=(300, 400), axes=(220, 170),
-                           backdrop=(200, 198, 190))
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
-    data = buf.getvalue()
+    data = grey_product_jpeg()
     settings = Settings("amazon", use_model=False, catalog=None)
     report = analyze(data, name="grey.jpg", use_model=False, keep_image=True)
     # A search flag of the original (the page's report is enriched): the fixed photo is graded
@@ -42,21 +34,14 @@ def _page() -> None:
 
 
 def _page_by_marketplace() -> None:
-    import io
-
     import streamlit as st
-    from PIL import Image
 
     from analyzer.engine import analyze
     from analyzer.ui.fix_panel import render_fix_all
     from analyzer.ui.state import Settings
-    from tests.fix_helpers import textured_blob
+    from tests.fix_helpers import grey_product_jpeg
 
-    rgb, _ = textured_blob(size=(600, 800), center=(300, 400), axes=(220, 170),
-                           backdrop=(200, 198, 190))
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
-    data = buf.getvalue()
+    data = grey_product_jpeg()
     mkt = st.session_state.get("mkt", "amazon")
     report = analyze(data, name="grey.jpg", use_model=False, keep_image=True, marketplace=mkt)
     render_fix_all(["only"], lambda item: (report, data), Settings(mkt, use_model=False,

@@ -25,6 +25,7 @@ from analyzer.fix.registry import FIXES
 from analyzer.fix.rules import fix_rules
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.io.loader import LoadedImage, load_image
+from analyzer.quality.overall import GRADE_ORDER
 from analyzer.results import ImageReport
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,6 @@ def _whitening_broke(changes: list[Change], before: ImageReport,
     return _new_problems(before, after, _BROKEN_BY_WHITENING)
 
 
-_GRADE_ORDER = "ABCDEF"
 # Checks whose new flag on the fixed photo is a defect of the fix. A reframe's known costs
 # (framing, resolution, zoom, grain shown larger) have notes of their own and only count here
 # through the grade.
@@ -291,8 +291,8 @@ def _worse_than_before(before: ImageReport, after: ImageReport) -> str | None:
     using it."""
     new = _new_problems(before, after, _MUST_NOT_WORSEN)
     b, a = before.grade or "", after.grade or ""
-    lower = (b in _GRADE_ORDER and a in _GRADE_ORDER
-             and _GRADE_ORDER.index(a) > _GRADE_ORDER.index(b))
+    lower = (b in GRADE_ORDER and a in GRADE_ORDER
+             and GRADE_ORDER.index(a) > GRADE_ORDER.index(b))
     if not lower and not new:
         return None
     what = [f"it grades {a}, your photo {b}"] if lower else []

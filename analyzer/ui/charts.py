@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analyzer.config import Marketplace, thresholds
-from analyzer.results import ImageReport
+from analyzer.results import SEVERITY_ORDER, ImageReport
 from analyzer.ui.text import (
     GRADE_COLORS,
     check_headline,
@@ -212,12 +212,11 @@ def issue_counts(issues: pd.DataFrame, top: int = 10) -> go.Figure:
     else:
         # One bar per issue, coloured by its most severe occurrence: grouping by severity too
         # drew two bars on one label (cut off as a warning on one photo, info on another).
-        rank = {"error": 0, "warning": 1, "info": 2}
-        worst = issues.assign(_r=issues["severity"].map(rank).fillna(3))
+        worst = issues.assign(_r=issues["severity"].map(SEVERITY_ORDER).fillna(9))
         counts = (worst.groupby("label").agg(n=("label", "size"), _r=("_r", "min"))
                   .reset_index().sort_values(["n", "_r"], ascending=[False, True]).head(top))
-        inv = {v: k for k, v in rank.items()}
-        counts["severity"] = counts["_r"].map(inv).fillna("")
+        by_rank = {v: k for k, v in SEVERITY_ORDER.items()}
+        counts["severity"] = counts["_r"].map(by_rank).fillna("")
     sev_color = {"error": "#dc2626", "warning": "#f59e0b", "info": "#60a5fa"}
     fig = go.Figure(go.Bar(
         x=counts["n"], y=counts["label"], orientation="h",

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from analyzer.config import Marketplace
-from analyzer.results import CheckResult, Flag
+from analyzer.results import CheckResult, Flag, sort_flags
 
 CHECK_LABELS: dict[str, str] = {
     "sharpness": "Sharpness",
@@ -110,9 +110,7 @@ def check_icon(result: CheckResult) -> str:
     """The expander's icon: the worst flag's severity, an info sign for a weak score without a
     flag, a tick otherwise."""
     if result.flags:
-        worst = sorted(result.flags, key=lambda f: ("error", "warning", "info").index(f.severity)
-                       if f.severity in ("error", "warning", "info") else 9)[0]
-        return SEVERITY_ICONS.get(worst.severity, "•")
+        return SEVERITY_ICONS.get(sort_flags(result.flags)[0].severity, "•")
     return SEVERITY_ICONS["info"] if weak_without_flag(result) else OK_ICON
 
 
@@ -125,9 +123,7 @@ def check_headline(name: str, result: CheckResult) -> str:
     """
     label = check_label(name)
     if result.flags:
-        worst = sorted(result.flags, key=lambda f: ("error", "warning", "info").index(f.severity)
-                       if f.severity in ("error", "warning", "info") else 9)[0]
-        return f"{label}: {worst.message}"
+        return f"{label}: {sort_flags(result.flags)[0].message}"
     if weak_without_flag(result):
         return (f"{label}: no single problem flagged, but it scores only "
                 f"{result.score:.0f}/100 (the measurements below say where)")
