@@ -317,6 +317,43 @@ def test_color_cast_is_removed_from_the_backdrop_white_patch() -> None:
     assert after < before / 3
 
 
+def _grey_product_on(backdrop: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A neutral product (grey knit: the same texture in every channel) on a flat backdrop."""
+    rgb, mask = textured_box(backdrop=backdrop)
+    yy, xx = np.mgrid[300:700, 400:800]
+    knit = 150 + 50 * np.sin(xx / 5.0) * np.sin(yy / 7.0) + np.linspace(0, 40, 400)[:, None]
+    rgb[300:700, 400:800] = np.rint(knit)[..., None].astype(np.uint8)
+    return rgb, mask
+
+
+def test_a_coloured_backdrop_is_not_taken_for_a_coloured_light() -> None:
+    # A grey product on a peach wall: the wall's colour is its own (the product is neutral), so
+    # "correcting" it would turn the product blue-green.
+    rgb, mask = _grey_product_on((236, 205, 180))
+    st = _state(rgb.copy(), mask)
+    assert color.apply(st) is None
+    assert (st.rgb == rgb).all()
+    assert "does not share its tint" in st.notes[0] and "white card" in st.notes[0]
+    # The same scene lit by a warm light (a white wall, the whole frame tinted): corrected, and
+    # the grey product comes out neutral again.
+    white, _ = _grey_product_on((250, 250, 250))
+    warm = color.apply_gains(white, np.array([1.0, 0.85, 0.7], np.float32))
+    st = _state(warm.copy(), mask)
+    ch = color.apply(st)
+    assert ch is not None and ch.code == ChangeCode.COLOR_CORRECTED
+    prod = st.rgb[320:680, 420:780].reshape(-1, 3).astype(int)
+    assert np.abs(prod[:, 0] - prod[:, 2]).mean() < 3
+    assert np.abs(warm[320:680, 420:780].reshape(-1, 3).astype(int) @ [1, 0, -1]).mean() > 20
+
+
+def test_tint_share_projects_out_the_product_colour() -> None:
+    patch = np.array([1.0, 0.8, 0.6])  # warm
+    assert color.tint_share(patch * 0.3, patch) == pytest.approx(1.0)
+    assert color.tint_share(np.ones(3), patch) == pytest.approx(0.0)
+    assert color.tint_share(np.array([0.6, 0.8, 1.0]), patch) < 0  # a blue product
+    assert color.tint_share(np.ones(3), np.ones(3)) == 1.0  # no tint: nothing to doubt
+
+
 def test_color_fix_is_skipped_with_a_note_without_a_light_backdrop() -> None:
     rgb, mask = textured_box(backdrop=(30, 30, 40))
     st = _state(rgb.copy(), mask)
