@@ -301,6 +301,21 @@ def test_contact_shadow_is_kept_only_where_the_marketplace_allows_it() -> None:
     assert (outs["etsy"][:100] == 255).all()  # the rest of the backdrop is still pure white
 
 
+def test_kept_shadow_fades_out_before_the_frame_edge_and_beside_the_base() -> None:
+    # A product standing 20 px above the frame's bottom edge, its shadow running off the frame
+    # and past both sides of its base: kept on Etsy, but with no straight edge anywhere (one
+    # used to show where framing padded the photo, and at the shadow region's sides).
+    rgb, mask = textured_box(box=(400, 300, 800, 880))
+    rgb[880:900, 300:900] = 150
+    st = _state(rgb.copy(), mask, mkt="etsy", planned=(FixKind.BACKGROUND,))
+    assert "shadow" in background.apply(st).message
+    assert st.rgb[-1].min() >= 253  # nothing left at the edge to end in a line when padded
+    assert st.rgb[881:885, 450:750].mean() < 235  # right under the base it is kept
+    row = st.rgb[888, :, 0].astype(int)  # 8 px under the base, clear of its matted edge
+    assert row[250:350].min() >= 250 and row[850:950].min() >= 250  # gone past the sides
+    assert np.abs(np.diff(row[250:950])).max() < 12  # and fading, not cut
+
+
 # --- colour ---------------------------------------------------------------------------------------
 
 def test_color_cast_is_removed_from_the_backdrop_white_patch() -> None:

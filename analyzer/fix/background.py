@@ -106,15 +106,33 @@ def contact_shadow(rgb: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray,
         return np.zeros((h, w), np.float32)
     x0, y0, x1, y1 = box
     band = max(2, round(float(th["shadow_band_frac"]) * (y1 - y0)))
-    region = np.zeros((h, w), bool)
-    region[max(0, y1 - band):min(h, y1 + band), max(0, x0 - band):min(w, x1 + band)] = True
+    # Where the shadow may be: the band around the base, fading to nothing over one more band
+    # outside it (and, below, over the last band before the frame's edge). A hard-edged region
+    # left a shadow that stopped in a straight line, at the frame's edge once framing padded
+    # the photo (found by a new user's try on Etsy) or beside the base.
+    region = np.zeros((h, w), np.float32)
+    ya, yb_ = max(0, y1 - 2 * band), min(h, y1 + 2 * band)
+    xa, xb = max(0, x0 - 2 * band), min(w, x1 + 2 * band)
+    yy = np.arange(ya, yb_, dtype=np.float32)[:, None]
+    xx = np.arange(xa, xb, dtype=np.float32)[None, :]
+    out_y = np.maximum(0.0, np.maximum((y1 - band) - yy, yy - (y1 + band - 1)))
+    out_x = np.maximum(0.0, np.maximum((x0 - band) - xx, xx - (x1 + band - 1)))
+    region[ya:yb_, xa:xb] = np.clip(1.0 - np.hypot(out_x, out_y) / band, 0.0, 1.0)
     y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     yb = cv2.cvtColor(np.clip(backdrop, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     ref = float(np.percentile(yb, 90)) + 1e-3  # the backdrop's own light, not its shadowed part
     d = np.clip(1.0 - y / ref, 0.0, float(th["shadow_max"])) * region * (alpha < 0.5)
     dist = cv2.distanceTransform((alpha < 0.5).astype(np.uint8), cv2.DIST_L2, 3)
     d *= np.exp(-dist / band)
-    return cv2.GaussianBlur(d.astype(np.float32), (0, 0), max(1.0, band / 8))
+    d = cv2.GaussianBlur(d.astype(np.float32), (0, 0), max(1.0, band / 8))
+    ramp = np.linspace(0.0, 1.0, min(band, h // 2, w // 2), endpoint=False, dtype=np.float32)
+    if len(ramp):  # to nothing at the frame's edge, after the blur
+        k = len(ramp)
+        d[:k] *= ramp[:, None]
+        d[h - k:] *= ramp[::-1, None]
+        d[:, :k] *= ramp[None, :]
+        d[:, w - k:] *= ramp[None, ::-1]
+    return d
 
 
 def apply(state: FixState) -> Change | None:
