@@ -278,3 +278,32 @@ def test_grainy_product_is_flagged_noisy(pink):
     assert res.metrics["noise_sd"] > 6.0
     clean = sharpness.check(_ctx_rgb(pink))
     assert clean.metrics["noise_sd"] < 2.0 and res.score < clean.score - 30
+
+
+def test_a_busy_print_is_not_grain_but_grain_on_it_still_is():
+    """The scale test: white noise halves at half size, a print coarser than a pixel does not
+    (an aztec or floral print on an amateur photo read 4-12 grey levels of "noise" and scored
+    sharpness 2, grade D, on a crisp photo)."""
+    rng = np.random.default_rng(11)
+    n = 400
+    yy, xx = np.mgrid[:n, :n].astype(np.float32)
+    # a print: random marks 2-4 px across, in hard-edged colours of the fabric
+    marks = (rng.random((n // 2 + 1, n // 2 + 1)) > 0.55).astype(np.float32)
+    motif = cv2.resize(marks, (n, n), interpolation=cv2.INTER_NEAREST)
+    stripes = (np.sin(xx / 2.2 + yy / 3.1) > 0.3).astype(np.float32)
+    printed = 0.35 + 0.25 * motif + 0.15 * stripes
+    printed = cv2.GaussianBlur(printed, (0, 0), 0.6)  # a lens: edges 1-2 px wide
+    region = np.ones((n, n), bool)
+    box = (0, 0, n, n)
+    read, ratio = sharpness.noise_scale_ratio(printed, region, box)
+    th = {"noise_texture_ratio_lo": 1.0, "noise_texture_ratio_hi": 1.3}
+    assert read > 3.45 and ratio > 1.3 and sharpness.texture_weight(ratio, th) == 0.0
+    grain = np.full((n, n), 0.5, np.float32) + rng.normal(0, 6 / 255.0, (n, n)).astype(np.float32)
+    read, ratio = sharpness.noise_scale_ratio(grain, region, box)
+    assert read == pytest.approx(6.0, rel=0.15) and ratio < 0.7
+    assert sharpness.texture_weight(ratio, th) == 1.0
+    # through the check: the print is not NOISY, the raw reading is kept for the record
+    rgb = np.repeat(np.rint(printed * 255).astype(np.uint8)[..., None], 3, axis=2)
+    res = sharpness.check(_ctx_rgb(rgb))
+    assert not [f for f in res.flags if f.code == "NOISY"], res.metrics
+    assert res.metrics["noise_sd_read"] > 3.45 and res.metrics["noise_sd"] < 1.0

@@ -71,8 +71,9 @@ def render_audit(reports: list[ImageReport], marketplace_key: str, marketplace_l
         cfg[c] = st.column_config.NumberColumn(check_label(c), format="%.0f", width="small")
     st.caption(f"{len(view)} of {len(df)} photos · click a column header to sort · "
                f"rules of {marketplace_label}")
+    # An unreadable file has no scores: an empty cell, not the word "None"
     st.dataframe(view, column_config=cfg, hide_index=True, width="stretch",
-                 height=min(38 + 35 * len(view), 460), key="audit-table")
+                 height=min(38 + 35 * len(view), 460), key="audit-table", placeholder="")
 
     left, right = st.columns(2, gap="large")
     with left:
