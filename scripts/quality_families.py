@@ -11,6 +11,8 @@ Families (name: what a seller's photo suffers):
 - ``defocus``: a disk (pill-box) kernel, radius 2-6 px per 1000 px (an out-of-focus lens).
 - ``motion``: a line kernel at any angle, 0.5-2.5% of the long side (a phone shake).
 - ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
+- ``pixelated``: shrunk to 20-50% (Lanczos) and enlarged back by repeating pixels (nearest
+  neighbour).
 - ``jpeg``: re-encoded at JPEG quality 15-40 (the copy is then saved at 95 like every family:
   the damage is in the pixels, the file's tables say 95).
 - ``jpeg_file``: the clean photo saved once at JPEG quality 15-40 (the file's own tables say so;
@@ -152,6 +154,15 @@ def upscale(im: Image.Image, rng: random.Random, props: list | None = None) -> I
     small = im.resize((max(8, round(im.width * f)), max(8, round(im.height * f))),
                       Image.Resampling.BOX)
     return small.resize(im.size, rng.choice(UPSCALE_FILTERS))
+
+
+def pixelated(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """Shrunk to 20-50% and enlarged back by repeating pixels (nearest neighbour): blocky, with
+    hard steps that read as sharp edges."""
+    f = rng.uniform(0.2, 0.5)
+    small = im.resize((max(8, round(im.width * f)), max(8, round(im.height * f))),
+                      Image.Resampling.LANCZOS)
+    return small.resize(im.size, Image.Resampling.NEAREST)
 
 
 def jpeg(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
@@ -421,13 +432,14 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
 
 
 # name -> (generator, check that should see it, flag codes that count as a hit)
-BLUR_FAMILIES = ["gauss", "defocus", "motion", "upscale", "jpeg", "jpeg_file", "noise",
-                 "lowlight"]
+BLUR_FAMILIES = ["gauss", "defocus", "motion", "upscale", "pixelated", "jpeg", "jpeg_file",
+                 "noise", "lowlight"]
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
 GENERATORS = {
-    "gauss": gauss, "defocus": defocus, "motion": motion, "upscale": upscale, "jpeg": jpeg,
+    "gauss": gauss, "defocus": defocus, "motion": motion, "upscale": upscale,
+    "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,

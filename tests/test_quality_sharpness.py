@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from analyzer.config import marketplace
+from analyzer.io import resampling
 from analyzer.io.loader import load_image
 from analyzer.quality import sharpness
 from analyzer.quality.context import ImageContext
@@ -307,3 +308,40 @@ def test_a_busy_print_is_not_grain_but_grain_on_it_still_is():
     res = sharpness.check(_ctx_rgb(rgb))
     assert not [f for f in res.flags if f.code == "NOISY"], res.metrics
     assert res.metrics["noise_sd_read"] > 3.45 and res.metrics["noise_sd"] < 1.0
+
+
+def test_pixelated_enlargement_is_caught_and_a_clean_photo_or_flat_product_is_not(pink):
+    """A nearest-neighbour enlargement keeps hard steps that read as sharp (a tester's blocky
+    upscale scored sharpness 100, grade A): the comb its repeated pixels leave is read on the
+    file's own pixels, before the loader's resize to the working size would blur it."""
+    small = Image.fromarray(pink).resize((400, 400), Image.Resampling.LANCZOS)
+    blocky = small.resize((1600, 1600), Image.Resampling.NEAREST)  # 4x, over the working size
+    rep = resampling.repetition(np.asarray(blocky.convert("L")))
+    assert rep.depth > 0.8 and rep.ratio > 20 and rep.period == pytest.approx(4.0, abs=0.1)
+    res = sharpness.check(_ctx(blocky))
+    up = [f for f in res.flags if f.code == "UPSCALED"]
+    assert up and "pixelated" in up[0].message and "~400 px photo is enlarged to 1600" in \
+        up[0].message, [f.message for f in res.flags]
+    assert res.score < 10
+    # the clean photo, a smooth (bicubic) enlargement and a flat product's outline: no comb
+    assert resampling.repetition(cv2.cvtColor(pink, cv2.COLOR_RGB2GRAY)).depth < 0.2
+    smooth = small.resize((1000, 1000), Image.Resampling.BICUBIC)
+    assert resampling.repetition(np.asarray(smooth.convert("L"))).depth < 0.2
+    flat = np.full((800, 800), 255, np.uint8)
+    cv2.circle(flat, (400, 400), 250, 90, -1)
+    r = resampling.repetition(flat)
+    assert r.depth < 0.25 or r.ratio < 5.0
+    assert not [f for f in sharpness.check(_ctx_rgb(pink)).flags if f.code == "UPSCALED"]
+
+
+def test_heavy_jpeg_blocks_are_not_called_pixelated(pink):
+    """The 8 x 8 block grid of a quality-20 save makes a comb of its own: it is COMPRESSED, not
+    an enlargement."""
+    buf = io.BytesIO()
+    Image.fromarray(pink).save(buf, format="JPEG", quality=20)
+    ctx = ImageContext(load_image(buf.getvalue(), name="q20.jpg"), marketplace("amazon"),
+                       use_model=False)
+    res = sharpness.check(ctx)
+    codes = [f.code for f in res.flags]
+    assert "COMPRESSED" in codes
+    assert not [f for f in res.flags if "pixelated" in f.message]

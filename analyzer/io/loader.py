@@ -21,6 +21,8 @@ from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 from analyzer.config import limits
 from analyzer.errors import ErrorCode, ListingLensError
 from analyzer.io import jpeg
+from analyzer.io.resampling import NONE as NO_REPETITION
+from analyzer.io.resampling import Repetition, repetition
 
 try:  # HEIC/HEIF (iPhone photos) when the wheel is available.
     import pillow_heif
@@ -107,6 +109,10 @@ class LoadedImage:
     # 8 x 8 grid (analyzer/io/jpeg.py); None when not a JPEG or when there is no evidence.
     jpeg_quality: float | None = None
     jpeg_history_quality: float | None = None
+    # Pixels repeated in blocks (a nearest-neighbour enlargement), read on the file's own pixels
+    # (analyzer/io/resampling.py); all zeros when they could not be read (a JPEG decoded at a
+    # reduced scale, a photo under 64 px).
+    repetition: Repetition = NO_REPETITION
 
     @property
     def scale(self) -> float:
@@ -486,6 +492,7 @@ def load_image(source: str | Path | bytes, name: str | None = None,
                            max(1, h0 * working // max(w0, h0))))
     _decode(im, label)
     jpeg_q, jpeg_hist = _jpeg_compression(im, fmt, full_size)
+    repeated = _repetition(im, full_size)
     orientation = _read_orientation(im, notes)
     if orientation in (5, 6, 7, 8):  # original size after rotation, in original pixels
         w0, h0 = h0, w0
@@ -543,6 +550,7 @@ def load_image(source: str | Path | bytes, name: str | None = None,
         notes=notes,
         jpeg_quality=jpeg_q,
         jpeg_history_quality=jpeg_hist,
+        repetition=repeated,
     )
 
 
@@ -565,6 +573,24 @@ def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
     if window.ndim == 2:
         window = window[..., None]
     return table, jpeg.history_quality(window)
+
+
+def _repetition(im: Image.Image, full_size: tuple[int, int]) -> Repetition:
+    """Pixel repetition (analyzer/io/resampling.py) on the decoded pixels, before any rotation or
+    shrinking blurs the blocks, in a central window at most 1024 px square; none on a JPEG
+    decoded at a reduced scale (its blocks were averaged away by the decoder)."""
+    if im.size != full_size:
+        return NO_REPETITION
+    w, h = im.size
+    cw, ch = min(w, 1024), min(h, 1024)
+    x0, y0 = (w - cw) // 16 * 8, (h - ch) // 16 * 8  # on the 8 x 8 grid: the JPEG test needs it
+    try:
+        window = im.crop((x0, y0, x0 + cw, y0 + ch))
+        if window.mode != "L":
+            window = window.convert("L")
+        return repetition(np.asarray(window))
+    except (OSError, ValueError):  # an odd mode: the measure is optional
+        return NO_REPETITION
 
 
 def struct_error() -> type[Exception]:

@@ -20,6 +20,12 @@ the lowest of that, the worst direction's, the missing-detail and the sensor-noi
 (``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) and the JPEG-compression
 score is the check's score.
 
+Pixel repetition (``UPSCALED``, pixelated): a photo enlarged by repeating pixels (nearest
+neighbour) keeps hard steps that read as sharp edges and fine detail, so neither the edge blur nor
+the detail share sees it; the comb its blocks leave in the column and row profiles does
+(:mod:`analyzer.io.resampling`, read by the loader on the file's own pixels), scored from
+``repeat_depth_good`` (100) to ``repeat_depth_bad`` (0).
+
 JPEG compression (``COMPRESSED``): the lower of the IJG quality of the file's own tables and of an
 earlier save read from the pixels' 8 x 8 grid (:mod:`analyzer.io.jpeg`, measured by the loader on
 the original pixels, since the working copy's resize erases the grid), ramped from
@@ -316,7 +322,23 @@ def score_all(m: dict[str, float], th: dict) -> float:
     jpeg = m.get("jpeg_quality", float("nan"))
     compressed = 100.0 if not np.isfinite(jpeg) else ramp(
         jpeg, float(th["jpeg_quality_good"]), float(th["jpeg_quality_bad"]), top=100.0)
-    return min(pooled, worst, detail, noise, compressed)
+    repeated = 100.0
+    if pixelated(m, th):
+        repeated = ramp(m["pixel_repeat_depth"], float(th["repeat_depth_good"]),
+                        float(th["repeat_depth_bad"]), top=100.0)
+    return min(pooled, worst, detail, noise, compressed, repeated)
+
+
+def pixelated(m: dict[str, float], th: dict) -> bool:
+    """Pixels repeated in blocks (:mod:`analyzer.io.resampling`): a comb in the profile deep and
+    standing out enough, not the JPEG block grid's, on a file not already flagged ``COMPRESSED``
+    (whose block grid makes a comb of its own)."""
+    q = m.get("jpeg_quality", float("nan"))
+    if np.isfinite(q) and q < float(th["jpeg_quality_flag"]):
+        return False
+    return (not m.get("pixel_repeat_grid", 0.0)
+            and m.get("pixel_repeat_depth", 0.0) >= float(th["repeat_depth_good"])
+            and m.get("pixel_repeat_ratio", 0.0) >= float(th["repeat_ratio_min"]))
 
 
 def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
@@ -341,9 +363,18 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"{metrics['worst_dir_deg']:.0f} deg are blurred over about {sd:.1f} px (at "
             f"{side} px product size), while sharp photos measure "
             f"{th['dir_sigma_flag']} px or less in every direction", fix, NAME))
+    long_side = max(ctx.image.width, ctx.image.height)
+    if (not out and pixelated(metrics, th)
+            and metrics["pixel_repeat_depth"] >= float(th["repeat_depth_flag"])):
+        per = max(metrics["pixel_repeat_period"], 1.0)
+        out.append(ctx.flag(
+            "UPSCALED",
+            f"the photo is pixelated: its pixels repeat in blocks of about {per:.1f} px, as when "
+            f"a ~{long_side / per:.0f} px photo is enlarged to {long_side} px without smoothing",
+            "Upload the original camera file, not an enlarged copy; shoot at the camera's full "
+            "resolution and never enlarge a small photo.", NAME))
     if (not out and metrics["detail_energy"] >= float(th["detail_min_energy"])
             and metrics["detail_share"] < float(th["upscale_flag_share"])):
-        long_side = max(ctx.image.width, ctx.image.height)
         eff = metrics["effective_factor"] * long_side
         out.append(ctx.flag(
             "UPSCALED",
@@ -412,6 +443,10 @@ def check(ctx: ImageContext) -> CheckResult:
         "noise_sd_read": noise_raw,
         "noise_scale_ratio": noise_ratio,
         "jpeg_quality": jpeg_quality(ctx),
+        "pixel_repeat_depth": ctx.image.repetition.depth,
+        "pixel_repeat_ratio": ctx.image.repetition.ratio,
+        "pixel_repeat_period": ctx.image.repetition.period,
+        "pixel_repeat_grid": float(ctx.image.repetition.grid_like),
         "laplacian_var_product": eb.lapvar,
         "measure_scale": float(eb.scale),
         "region_fraction": eb.region_fraction,
