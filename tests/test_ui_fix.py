@@ -102,16 +102,26 @@ def test_fix_it_shows_the_fixed_photo_regraded_and_offers_downloads() -> None:
 
 
 def test_fixed_zip_numbers_clashing_names_and_lists_failures() -> None:
-    ok = FixOutcome(file="a/p.jpg", ok=True, jpeg=b"\xff\xd8x")
+    from analyzer.fix.runner import Grade
+
+    ok = FixOutcome(file="a/p.jpg", ok=True, jpeg=b"\xff\xd8x",
+                    before=Grade("C", 61.5, ["BACKGROUND_NOT_WHITE"]), after=Grade("A", 92.0, []))
     ok2 = FixOutcome(file="b/p.png", ok=True, jpeg=b"\xff\xd8y")
     bad = FixOutcome(file="c.jpg", ok=False, error={"code": "NO_PRODUCT_FOUND", "message": "m"})
     with zipfile.ZipFile(io.BytesIO(fixed_zip([ok, ok2, bad]))) as z:
-        assert sorted(z.namelist()) == ["fixes.json", "p_fixed.jpg", "p_fixed_2.jpg"]
+        assert sorted(z.namelist()) == ["fixes.csv", "fixes.json", "p_fixed.jpg", "p_fixed_2.jpg"]
         assert b"NO_PRODUCT_FOUND" in z.read("fixes.json")
+        import csv
         import json
 
         listing = json.loads(z.read("fixes.json"))
         assert [d["output"] for d in listing] == ["p_fixed.jpg", "p_fixed_2.jpg", None]
+        # the spreadsheet: the CLI's fix columns, one row per photo, failures included
+        rows = list(csv.DictReader(io.StringIO(z.read("fixes.csv").decode("utf-8-sig"))))
+        assert [r["file"] for r in rows] == ["a/p.jpg", "b/p.png", "c.jpg"]
+        assert (rows[0]["fixed_file"], rows[0]["fix_grade_before"], rows[0]["fix_grade_after"],
+                rows[0]["fix_overall_after"]) == ("p_fixed.jpg", "C", "A", "92.0")
+        assert rows[2]["fix_error"] == "NO_PRODUCT_FOUND" and rows[2]["fixed_file"] == ""
 
 
 def test_fix_summary_rows_say_why_a_photo_was_not_fixed() -> None:

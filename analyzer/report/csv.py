@@ -199,6 +199,23 @@ def write_csv(results: Iterable[dict[str, Any]], path: str | Path) -> Path:
     return path
 
 
+FIX_COLUMNS: tuple[str, ...] = (
+    "file", "fixed_file", "fix_grade_before", "fix_overall_before", "fix_grade_after",
+    "fix_overall_after", "fix_flags_after", "fix_changes", "fix_notes", "fix_error")
+
+
+def fix_csv_bytes(outcomes: Iterable[dict[str, Any]]) -> bytes:
+    """One row per fix outcome (``FixOutcome.to_dict()``), with ``audit --fix``'s columns: the
+    dashboard's zip of fixed photos carries it beside ``fixes.json``."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIX_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for d in outcomes:
+        row = {"file": d.get("file")} | fix_figures({"fix": d})
+        w.writerow({k: neutralise(v) for k, v in row.items()})
+    return buf.getvalue().encode(ENCODING)
+
+
 def csv_bytes(results: Iterable[dict[str, Any]]) -> bytes:
     """The same CSV as bytes, for a download button."""
     buf = io.StringIO()

@@ -215,8 +215,12 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
 
 def fixed_zip(outcomes: Sequence[FixOutcome]) -> bytes:
     """The fixed photos (ok ones) as a zip, one ``NAME_fixed.jpg`` each (numbered on clashes),
-    plus ``fixes.json`` with every photo's changes, grades and notes."""
+    plus ``fixes.json`` with every photo's changes, grades and notes and ``fixes.csv`` with the
+    same as ``listing-lens audit --fix``'s fix columns (a spreadsheet of grades before and
+    after)."""
     import json
+
+    from analyzer.report.csv import fix_csv_bytes
 
     buf = io.BytesIO()
     names: set[str] = set()
@@ -235,6 +239,7 @@ def fixed_zip(outcomes: Sequence[FixOutcome]) -> bytes:
                 d["output"] = name  # which file of the zip is this photo's
             listing.append(d)
         z.writestr("fixes.json", json.dumps(listing, indent=1, ensure_ascii=False))
+        z.writestr("fixes.csv", fix_csv_bytes(listing))
     return buf.getvalue()
 
 
