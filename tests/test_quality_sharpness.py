@@ -345,3 +345,22 @@ def test_heavy_jpeg_blocks_are_not_called_pixelated(pink):
     codes = [f.code for f in res.flags]
     assert "COMPRESSED" in codes
     assert not [f for f in res.flags if "pixelated" in f.message]
+
+
+def test_a_large_pixelated_jpeg_is_read_at_full_size(pink):
+    """Over 2,048 px the loader decodes a JPEG at a reduced scale, which averages repeated pixels
+    away; the repetition is read on its luminance decoded again at full size (a photo enlarged
+    3x to pass a zoom size was graded A before)."""
+    small = Image.fromarray(pink).resize((800, 800), Image.Resampling.LANCZOS)
+    big = small.resize((2400, 2400), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    big.save(buf, format="JPEG", quality=80)
+    img = load_image(buf.getvalue(), name="big.jpg")
+    assert img.rgb.shape[0] < 2400  # the working copy is the reduced decode ...
+    assert img.repetition.depth > 0.3 and img.repetition.period == pytest.approx(3.0, abs=0.1)
+    res = sharpness.check(ImageContext(img, marketplace("amazon"), use_model=False))
+    assert [f for f in res.flags if f.code == "UPSCALED" and "pixelated" in f.message]
+    # ... and the same photo enlarged smoothly is not called pixelated
+    buf = io.BytesIO()
+    small.resize((2400, 2400), Image.Resampling.BICUBIC).save(buf, format="JPEG", quality=80)
+    assert load_image(buf.getvalue(), name="smooth.jpg").repetition.depth < 0.2
