@@ -110,8 +110,8 @@ class LoadedImage:
     jpeg_quality: float | None = None
     jpeg_history_quality: float | None = None
     # Pixels repeated in blocks (a nearest-neighbour enlargement), read on the file's own pixels
-    # (analyzer/io/resampling.py); all zeros when they could not be read (a JPEG decoded at a
-    # reduced scale, a photo under 64 px).
+    # (analyzer/io/resampling.py; a large JPEG's luminance decoded again at full size); all
+    # zeros when they could not be read (over 40 MP, a photo under 64 px, an odd mode).
     repetition: Repetition = NO_REPETITION
 
     @property
