@@ -89,7 +89,7 @@ def test_fix_it_shows_the_fixed_photo_regraded_and_offers_downloads() -> None:
     assert not at.exception, at.exception
     data = at.session_state["fixzip-b1-amazon-False"]
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert sorted(z.namelist()) == ["fixes.json", "grey_fixed.jpg"]
+        assert sorted(z.namelist()) == ["fixes.csv", "fixes.json", "grey_fixed.jpg"]
     # Each photo's grades and changes are listed, and stay listed after the next click.
     for _ in range(2):
         (table,) = at.dataframe
