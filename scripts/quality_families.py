@@ -9,6 +9,7 @@ Families (name: what a seller's photo suffers):
 
 - ``gauss``: Gaussian blur, sigma 1.5-3.5 px per 1000 px, at least 0.7 px (GAUSS_MIN_SIGMA).
 - ``defocus``: a disk (pill-box) kernel, radius 2-6 px per 1000 px (an out-of-focus lens).
+- ``half_defocus``: the same disk on one half of the frame (left, right, top or bottom).
 - ``motion``: a line kernel at any angle, 0.5-2.5% of the long side (a phone shake).
 - ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
 - ``pixelated``: shrunk to 20-50% (Lanczos) and enlarged back by repeating pixels (nearest
@@ -123,6 +124,27 @@ def disk_kernel(r: float) -> np.ndarray:
 def defocus(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     r = max(1.0, rng.uniform(2.0, 6.0) * max(im.size) / 1000.0)
     return _filter(im, disk_kernel(r))
+
+
+def half_defocus(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """Half the frame (left, right, top or bottom, a soft 3% seam) out of focus by a disk of
+    radius 2-6 px per 1000 px: a phone that focused on the near end of the product."""
+    r = max(1.0, rng.uniform(2.0, 6.0) * max(im.size) / 1000.0)
+    a = _arr(im)
+    b = _arr(_filter(im, disk_kernel(r)))
+    h, w = a.shape[:2]
+    m = np.zeros((h, w), np.float32)
+    side = rng.choice(["left", "right", "top", "bottom"])
+    if side == "left":
+        m[:, :w // 2] = 1
+    elif side == "right":
+        m[:, w // 2:] = 1
+    elif side == "top":
+        m[:h // 2] = 1
+    else:
+        m[h // 2:] = 1
+    m = cv2.GaussianBlur(m, (0, 0), 0.03 * max(h, w))[..., None]
+    return _img(a * (1 - m) + b * m)
 
 
 def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
@@ -432,13 +454,14 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
 
 
 # name -> (generator, check that should see it, flag codes that count as a hit)
-BLUR_FAMILIES = ["gauss", "defocus", "motion", "upscale", "pixelated", "jpeg", "jpeg_file",
-                 "noise", "lowlight"]
+BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "upscale", "pixelated", "jpeg",
+                 "jpeg_file", "noise", "lowlight"]
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
 GENERATORS = {
-    "gauss": gauss, "defocus": defocus, "motion": motion, "upscale": upscale,
+    "gauss": gauss, "defocus": defocus, "half_defocus": half_defocus, "motion": motion,
+    "upscale": upscale,
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,

@@ -14,9 +14,10 @@ Scale: the product's bounding box is resampled (down only) to ``canonical_long_s
 the same photo at 800 and 2000 px gives the same blur width. A small photo is measured at its own
 size: it is judged on the pixels it has (the resolution check judges how many).
 
-Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so a
-shallow depth of field is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0);
-the lowest of that, the worst direction's, the missing-detail and the sensor-noise scores
+Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so the
+soft edge of a fold is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0);
+the lowest of that, the worst direction's, the worst half's (:func:`regional_blur`: a product
+half out of focus), the missing-detail and the sensor-noise scores
 (``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) and the JPEG-compression
 score is the check's score.
 
@@ -92,6 +93,41 @@ def directional_blur(sigma: np.ndarray, theta: np.ndarray, percentile: float, n_
     if best < 0:
         return float(np.percentile(sigma, percentile)), 0.0, len(sigma)
     return best, ang, cnt
+
+
+HALVES = ("left", "right", "top", "bottom")
+
+
+def _half_name(metrics: dict[str, float]) -> str:
+    i = int(metrics.get("worst_half", -1.0))
+    return HALVES[i] if 0 <= i < len(HALVES) else "worst"
+
+
+def regional_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int],
+                  percentile: float, min_edges: int, min_share: float
+                  ) -> tuple[float, str, float]:
+    """The blur of the product's worst half and of its best: ``(worst, which half, best)``.
+
+    The product's view is cut into its left, right, top and bottom halves; each half with at
+    least ``min_edges`` edges and ``min_share`` of all of them gets the ``percentile``-th
+    percentile of its blur widths. The pooled percentile lets the sharpest part decide (so the
+    soft edge of a fold is not blur), and so did a product half out of focus (a phone that
+    focused on the near end): 0.82 AUROC on half-defocused tune shots against 0.98 for the worst
+    half. A focus that falls off across the product is what a depth-of-field map shows
+    (Zhuo & Sim 2011, the measure's own paper, reads it per edge); halves keep enough edges in
+    each part to be stable."""
+    if len(sigma) == 0:
+        return 0.0, "", 0.0
+    h, w = shape
+    parts = {"left": xs < w / 2, "right": xs >= w / 2, "top": ys < h / 2, "bottom": ys >= h / 2}
+    need = max(min_edges, int(min_share * len(sigma)))
+    stats = {k: float(np.percentile(sigma[m], percentile)) for k, m in parts.items()
+             if int(m.sum()) >= need}
+    if not stats:
+        v = float(np.percentile(sigma, percentile))
+        return v, "", v
+    worst = max(stats, key=lambda k: stats[k])
+    return stats[worst], worst, min(stats.values())
 
 
 def _central_window(box: tuple[int, int, int, int], max_side: int,
@@ -322,11 +358,13 @@ def score_all(m: dict[str, float], th: dict) -> float:
     jpeg = m.get("jpeg_quality", float("nan"))
     compressed = 100.0 if not np.isfinite(jpeg) else ramp(
         jpeg, float(th["jpeg_quality_good"]), float(th["jpeg_quality_bad"]), top=100.0)
+    half = ramp(m.get("edge_blur_worst_half_px", 0.0), float(th["half_sigma_good"]),
+                float(th["half_sigma_bad"]), top=100.0)
     repeated = 100.0
     if pixelated(m, th):
         repeated = ramp(m["pixel_repeat_depth"], float(th["repeat_depth_good"]),
                         float(th["repeat_depth_bad"]), top=100.0)
-    return min(pooled, worst, detail, noise, compressed, repeated)
+    return min(pooled, worst, half, detail, noise, compressed, repeated)
 
 
 def pixelated(m: dict[str, float], th: dict) -> bool:
@@ -363,6 +401,16 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"{metrics['worst_dir_deg']:.0f} deg are blurred over about {sd:.1f} px (at "
             f"{side} px product size), while sharp photos measure "
             f"{th['dir_sigma_flag']} px or less in every direction", fix, NAME))
+    elif measurable and metrics["edge_blur_worst_half_px"] > float(th["half_sigma_flag"]):
+        out.append(ctx.flag(
+            "BLURRY",
+            f"part of the product is out of focus: its {_half_name(metrics)} half's edges "
+            f"are blurred over about {metrics['edge_blur_worst_half_px']:.1f} px (at {side} px "
+            f"product size), its sharpest half's over "
+            f"{metrics['edge_blur_best_half_px']:.1f} px; sharp photos measure "
+            f"{th['half_sigma_flag']} px or less everywhere on the product",
+            "Retake it with the whole product in focus: step back a little or focus on its "
+            "middle, and add light so the camera can close the aperture.", NAME))
     long_side = max(ctx.image.width, ctx.image.height)
     if (not out and pixelated(metrics, th)
             and metrics["pixel_repeat_depth"] >= float(th["repeat_depth_flag"])):
@@ -420,9 +468,12 @@ def check(ctx: ImageContext) -> CheckResult:
         worst, ang, n_dir = directional_blur(eb.sigma, eb.theta, pct, int(th["dir_bins"]),
                                              int(th["dir_min_edges"]),
                                              float(th["dir_min_share"]))
+        half_worst, half_name, half_best = regional_blur(
+            eb.sigma, eb.ys, eb.xs, eb.shape, pct, int(th["half_min_edges"]),
+            float(th["half_min_share"]))
     else:  # nothing with edges to judge (a blank frame): do not call it blurry
-        stat = median = worst = float(th["sigma_good"])
-        ang, n_dir = 0.0, 0
+        stat = median = worst = half_worst = half_best = float(th["sigma_good"])
+        ang, n_dir, half_name = 0.0, 0, ""
     noise_raw, noise_ratio = noise_scale_ratio(ctx.gray, region, box, int(th["noise_max_side"]),
                                                int(th["noise_tiles"]))
     factors = tuple(float(f) for f in th["detail_factors"])
@@ -432,6 +483,9 @@ def check(ctx: ImageContext) -> CheckResult:
         "edge_blur_px": stat,
         "edge_blur_median_px": median,
         "edge_blur_worst_dir_px": worst,
+        "edge_blur_worst_half_px": half_worst,
+        "edge_blur_best_half_px": half_best,
+        "worst_half": float(HALVES.index(half_name)) if half_name else -1.0,  # HALVES' index
         "worst_dir_deg": ang,
         "n_edges_worst_dir": float(n_dir),
         "n_edges": float(n),
