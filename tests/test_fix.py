@@ -46,6 +46,9 @@ def test_plan_maps_flags_to_fixes_in_run_order_and_states_what_it_cannot_fix() -
     assert plan(set()).kinds == (FixKind.OUTPUT,)
     assert plan({"CLUTTERED_BACKGROUND"}).kinds == (FixKind.PROPS, FixKind.BACKGROUND,
                                                     FixKind.OUTPUT)
+    # an enlarged (smooth or pixelated) photo is said, not "fixed": no edit brings detail back
+    up = plan({"UPSCALED"})
+    assert up.kinds == (FixKind.OUTPUT,) and up.notes[0].startswith("UPSCALED: not fixed")
 
 
 # --- background ---------------------------------------------------------------------------------
