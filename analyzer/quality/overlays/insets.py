@@ -84,10 +84,10 @@ def _goes_on(hor: np.ndarray, ver: np.ndarray, box: tuple[int, int, int, int], s
 
 def _product_panel(labels: np.ndarray, box: tuple[int, int, int, int], r: int,
                    min_share: float) -> list[int]:
-    """True when one mask component fills at least ``min_share`` of ``box`` (x0, y0, x1, y1,
-    inclusive) and also covers at least 90% of an ``r``-px strip outside one of its sides:
-    the box is a part of that component, not something laid over it. Returns those sides (0 top,
-    1 bottom, 2 left, 3 right), none when it is not a panel."""
+    """The sides (0 top, 1 bottom, 2 left, 3 right) past which the mask component that fills at
+    least ``min_share`` of ``box`` (x0, y0, x1, y1, inclusive) goes on, covering at least 90% of
+    an ``r``-px strip outside the side: the box may be a part of that component, not something
+    laid over it. Empty when no component fills the box."""
     x, y, x1, y1 = box
     h, w = labels.shape
     inside = labels[y:y1 + 1, x:x1 + 1]
