@@ -31,6 +31,7 @@ import numpy as np
 
 from analyzer.fix.ops import linear_to_srgb, srgb_to_linear
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
+from analyzer.quality.clutter import to_work_size
 
 KIND = FixKind.COLOR
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
@@ -59,11 +60,7 @@ def product_illuminant(rgb: np.ndarray, alpha: np.ndarray, th: dict) -> np.ndarr
     eroded by ``edge_core_frac`` of the long side, so the outline's edges, half backdrop, do
     not vote; measured on a copy at most ``edge_work_side`` px long."""
     side = int(th["edge_work_side"])
-    s = min(1.0, side / max(rgb.shape[:2]))
-    if s < 1.0:
-        size = (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    rgb, alpha = to_work_size(rgb, side), to_work_size(alpha, side)
     lin = cv2.GaussianBlur(srgb_to_linear(rgb.astype(np.float32) / 255.0), (0, 0),
                            float(th["edge_sigma"]))
     r = max(1, round(float(th["edge_core_frac"]) * max(rgb.shape[:2])))
