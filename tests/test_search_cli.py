@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -20,13 +21,19 @@ def cli_catalog(tmp_path_factory):
     for p in sorted((src / "tmp").glob("*.jpg"))[:4]:
         p.rename(src / "prods" / p.name)
     out = src / "catalog"
+    # Built here, not by the first test, so that every test also runs alone (-k, a rerun).
+    assert main(["catalog", "build", str(src / "prods"), "--out", str(out), "--embedder",
+                 "builtin:global", "--format", "json", "--no-progress"]) == 0
     return src, out
 
 
-def test_catalog_build_json(cli_catalog, capsys):
-    src, out = cli_catalog
-    (src / "prods" / "broken.jpg").write_bytes(b"GIF89a broken")
-    rc = main(["catalog", "build", str(src / "prods"), "--out", str(out), "--embedder",
+def test_catalog_build_json(cli_catalog, capsys, tmp_path):
+    src, _ = cli_catalog
+    prods = tmp_path / "prods"
+    shutil.copytree(src / "prods", prods)
+    (prods / "broken.jpg").write_bytes(b"GIF89a broken")
+    out = tmp_path / "catalog"
+    rc = main(["catalog", "build", str(prods), "--out", str(out), "--embedder",
                "builtin:global", "--format", "json", "--no-progress"])
     res = json.loads(capsys.readouterr().out)
     assert rc == 0
