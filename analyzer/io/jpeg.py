@@ -74,6 +74,12 @@ def _dct_matrix() -> np.ndarray:
 DCT8 = _dct_matrix()
 
 
+def block_step(n_rows: int, n_cols: int, max_blocks: int) -> int:
+    """The stride, in blocks along both axes, that keeps at most about ``max_blocks`` of an
+    ``n_rows`` x ``n_cols`` grid of 8 x 8 blocks (1 takes them all)."""
+    return max(1, int(np.ceil(np.sqrt(n_rows * n_cols / max_blocks))))
+
+
 def grid_coefficients(img: np.ndarray, max_blocks: int = 1024) -> np.ndarray:
     """(n_blocks, len(HISTORY_COEFS)) DCT coefficients of the JFIF luma of ``img`` (RGB or grey
     uint8, JPEG grid at (0, 0)) on an even spread of at most ``max_blocks`` of its 8 x 8 blocks.
@@ -82,7 +88,7 @@ def grid_coefficients(img: np.ndarray, max_blocks: int = 1024) -> np.ndarray:
     if h == 0 or w == 0:
         return np.zeros((0, len(HISTORY_COEFS)))
     nby, nbx = h // 8, w // 8
-    step = max(1, int(np.ceil(np.sqrt(nby * nbx / max_blocks))))
+    step = block_step(nby, nbx, max_blocks)
     x = img[:h, :w].reshape(nby, 8, nbx, 8, -1)[::step, :, ::step].astype(np.float64)
     y = luma(x) if x.shape[-1] == 3 else x[..., 0]
     blocks = (y - 128.0).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
@@ -98,12 +104,15 @@ def estimated_step(c: np.ndarray, min_coherence: float, min_values: int) -> int 
     if len(c) > _MAX_VALUES:  # an even, deterministic subset: the cost stays flat
         c = c[np.linspace(0, len(c) - 1, _MAX_VALUES).astype(int)]
     q = np.arange(2, _MAX_STEP + 1, dtype=np.float64)
-    a = np.abs(c)
-    keep = a[None, :] > q[:, None] / 2.0                      # (steps, values)
-    n = keep.sum(axis=1)
-    ph = (2.0 * np.pi) * c[None, :] / q[:, None]
-    cs = np.where(keep, np.cos(ph), 0.0).sum(axis=1)
-    sn = np.where(keep, np.sin(ph), 0.0).sum(axis=1)
+    # Values by falling magnitude: those a step q keeps (|c| > q / 2) are a prefix, so only the
+    # kept (step, value) pairs are computed, not the whole steps x values table.
+    c = c[np.argsort(-np.abs(c), kind="stable")]
+    n = np.searchsorted(-np.abs(c), -q / 2.0, side="left")   # how many |c| > q / 2
+    rows = np.repeat(np.arange(len(q)), n)
+    cols = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    ph = (2.0 * np.pi) * c[cols] / q[rows]
+    cs = np.bincount(rows, np.cos(ph), minlength=len(q))
+    sn = np.bincount(rows, np.sin(ph), minlength=len(q))
     r = np.hypot(cs, sn) / np.maximum(n, 1)
     ok = np.flatnonzero((n >= min_values) & (r >= min_coherence))
     return int(q[ok[-1]]) if len(ok) else None

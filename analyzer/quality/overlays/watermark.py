@@ -108,13 +108,16 @@ def component_features(L: np.ndarray, hyp: int, th: dict
         return empty
     if idx.size > int(th["watermark_max_components"]):  # the largest first
         idx = idx[np.argsort(-area[idx - 1])[: int(th["watermark_max_components"])]]
-    # Per-component sums over the whole label image (label 0, the rest, is ignored): no masking.
+    # Per-component sums over the stroke pixels only (label 0, the rest, is never used): a
+    # stroke is a few % of the frame, so the sums cost a few % of the whole label image's.
     lab = labels.ravel()
+    px = np.flatnonzero(lab)
+    lab = lab[px]
     cnt = st[:, 4].astype(np.float64)
-    tv = T8.ravel().astype(np.float64) / _SCALE
+    tv = T8.ravel()[px].astype(np.float64) / _SCALE
     s1 = np.bincount(lab, tv, minlength=n)
     s2 = np.bincount(lab, tv * tv, minlength=n)
-    gm = cv2.morphologyEx(L, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).ravel()
+    gm = cv2.morphologyEx(L, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).ravel()[px]
     sg = np.bincount(lab, gm.astype(np.float64) / _SCALE, minlength=n)
     mean = s1[idx] / cnt[idx]
     std = np.sqrt(np.maximum(0.0, s2[idx] / cnt[idx] - mean ** 2))
