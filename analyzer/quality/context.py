@@ -17,6 +17,7 @@ import numpy as np
 from analyzer.config import Marketplace, check_thresholds
 from analyzer.io.loader import LoadedImage
 from analyzer.results import Flag
+from analyzer.vision.backdrop import lab_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ImageContext:
     @cached_property
     def lab(self) -> np.ndarray:
         """CIE L*a*b* as float32 (L in 0..100, a/b roughly -128..127)."""
-        return cv2.cvtColor(self.rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+        return lab_of(self.rgb)
 
     @cached_property
     def mask_result(self) -> Any:

