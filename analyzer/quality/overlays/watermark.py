@@ -110,9 +110,8 @@ def component_features(L: np.ndarray, hyp: int, th: dict
         idx = idx[np.argsort(-area[idx - 1])[: int(th["watermark_max_components"])]]
     # Per-component sums over the stroke pixels only (label 0, the rest, is never used): a
     # stroke is a few % of the frame, so the sums cost a few % of the whole label image's.
-    lab = labels.ravel()
-    px = np.flatnonzero(lab)
-    lab = lab[px]
+    px = np.flatnonzero(on)  # the labelled pixels (a uint8 scan: cheaper than the labels')
+    lab = labels.ravel()[px]
     cnt = st[:, 4].astype(np.float64)
     tv = T8.ravel()[px].astype(np.float64) / _SCALE
     s1 = np.bincount(lab, tv, minlength=n)
@@ -135,10 +134,11 @@ def component_features(L: np.ndarray, hyp: int, th: dict
     qy = np.minimum(cy * q[1] // H, q[1] - 1)
     hh, ww = h[idx - 1], w[idx - 1]
     # Letters of one word: similar height and depth, within a few heights of each other.
-    d = np.hypot(cx[:, None] - cx[None], cy[:, None] - cy[None])
+    # squared distances in integers (exact; hypot costs as much as the rest together)
+    d2 = (cx[:, None] - cx[None]) ** 2 + (cy[:, None] - cy[None]) ** 2
     hr = hh[:, None] / hh[None]
     dr = mean[:, None] / mean[None]
-    sim = ((d < 3.0 * np.maximum(hh[:, None], hh[None])) & (hr > 0.6) & (hr < 1.67)
+    sim = ((d2 < (3.0 * np.maximum(hh[:, None], hh[None])) ** 2) & (hr > 0.6) & (hr < 1.67)
            & (dr > 0.7) & (dr < 1.43))
     np.fill_diagonal(sim, False)
     n_sim = sim.sum(axis=1).astype(np.float64)
