@@ -334,6 +334,27 @@ def test_pixelated_enlargement_is_caught_and_a_clean_photo_or_flat_product_is_no
     assert not [f for f in sharpness.check(_ctx_rgb(pink)).flags if f.code == "UPSCALED"]
 
 
+def test_an_enlarged_photo_is_not_ready_to_list(pink):
+    """UPSCALED is an error like BLURRY (Amazon suppresses "blurry or pixelated" main images):
+    as a warning, a photo enlarged from a quarter of its size was still graded B, even A.
+    A clean photo stays unflagged and keeps its grade."""
+    from analyzer.engine import analyze
+
+    small = Image.fromarray(pink).resize((400, 400), Image.Resampling.LANCZOS)
+    for name, resample in (("blocky", Image.Resampling.NEAREST),
+                           ("smooth", Image.Resampling.BICUBIC)):
+        buf = io.BytesIO()
+        small.resize((1600, 1600), resample).save(buf, format="PNG")
+        rep = analyze(buf.getvalue(), name=f"{name}.png", use_model=False)
+        up = [f for f in rep.flags if f.code in ("UPSCALED", "BLURRY")]
+        assert up and all(f.severity == "error" for f in up), (name, rep.flags)
+        assert rep.grade in ("C", "D", "F"), (name, rep.grade, rep.scores)
+    buf = io.BytesIO()
+    Image.fromarray(pink).save(buf, format="PNG")
+    clean = analyze(buf.getvalue(), name="clean.png", use_model=False)
+    assert not [f for f in clean.flags if f.code in ("UPSCALED", "BLURRY")]
+
+
 def test_heavy_jpeg_blocks_are_not_called_pixelated(pink):
     """The 8 x 8 block grid of a quality-20 save makes a comb of its own: it is COMPRESSED, not
     an enlargement."""
