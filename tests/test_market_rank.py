@@ -47,7 +47,7 @@ def test_a_suppressed_listing_comes_after_every_product():
                 suppress=suppression(marketplace("amazon"),
                                      [Flag("BACKGROUND_NOT_WHITE", "error", "m", "f")]))
     assert st.suppress.suppressed and st.suppress.codes == ("BACKGROUND_NOT_WHITE",)
-    assert st.suppress.kind == "secondary" and st.suppress.source.startswith("https://")
+    assert st.suppress.kind == "official" and st.suppress.source.startswith("https://")
     assert expected_positions(SIMS, LISTING, GROUPS, None, None, st).tolist() == [5, 5]
 
 
@@ -57,6 +57,9 @@ def test_suppression_needs_a_listed_error_on_a_marketplace_that_suppresses():
     assert not suppression(amazon, [Flag("PRODUCT_TOO_SMALL", "warning", "m", "f")]).suppressed
     assert not suppression(amazon, [Flag("CMYK", "error", "m", "f")]).suppressed
     assert suppression(amazon, [Flag("BLURRY", "error", "m", "f")]).suppressed
+    # Amazon's "Image issues" page: pixelation and props (additional items) suppress too
+    assert suppression(amazon, [Flag("UPSCALED", "error", "m", "f")]).suppressed
+    assert suppression(amazon, [Flag("CLUTTERED_BACKGROUND", "error", "m", "f")]).suppressed
     # Etsy documents no such rule
     assert not suppression(marketplace("etsy"),
                            [Flag("BACKGROUND_NOT_WHITE", "error", "m", "f")]).suppressed

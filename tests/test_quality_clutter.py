@@ -135,6 +135,30 @@ def test_props_beside_the_product_are_clutter() -> None:
     assert r_busy.score <= r_clean.score - 50
 
 
+def test_props_cap_the_grade_on_amazon_only() -> None:
+    """Amazon suppresses a main image with props ("additional items", "propping"): there the
+    flag is an error and the grade is capped at C (as a warning, 24 of 30 held props-beside
+    copies were still graded A or B); Etsy documents no such rule: no error there."""
+    import io
+
+    from PIL import Image
+
+    from analyzer.engine import analyze
+
+    product = _item(360, 260, (40, 60, 140), 0)
+    busy = _scene([(product, 120, 270), (_item(120, 150, (200, 40, 40), 1), 350, 60),
+                   (_item(90, 90, (230, 180, 40), 2), 380, 640)])
+    buf = io.BytesIO()
+    Image.fromarray(busy).save(buf, format="PNG")
+    amazon = analyze(buf.getvalue(), marketplace="amazon", use_model=False)
+    etsy = analyze(buf.getvalue(), marketplace="etsy", use_model=False)
+    def severities(rep):
+        return [f.severity for f in rep.flags if f.code == "CLUTTERED_BACKGROUND"]
+
+    assert severities(amazon) == ["error"] and amazon.grade in ("C", "D", "F"), amazon.flags
+    assert severities(etsy) and "error" not in severities(etsy)
+
+
 def test_a_pair_is_not_clutter_but_a_different_object_of_its_size_is() -> None:
     shoe = _item(220, 240, (40, 60, 140), 0)
     pair = _scene([(shoe, 190, 130), (shoe[:, ::-1], 200, 420)])  # the mirror beside it
