@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
                    use_model: bool = True, keep_image: bool = False,
-                   known_mask: np.ndarray | None = None) -> ImageReport:
+                   known_mask: np.ndarray | None = None, title: str = "") -> ImageReport:
     """Run all checks on an already loaded image. ``known_mask``: the product mask when it is
     already known (a what-if or fixed photo made from the listing's own mask), used instead of
-    running u2netp again."""
+    running u2netp again. ``title``: the seller's product title, when known (a title that names
+    a set or kit makes the other objects on the backdrop pieces of the product, not props)."""
     mkt = get_marketplace(marketplace)
-    ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model)
+    ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model, title=title or "")
     if known_mask is not None:
         from analyzer.vision.mask import MaskResult
 
@@ -58,7 +59,7 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
         format=img.format, scores=scores, grade=grade_for(overall, flags), metrics=metrics,
         flags=flags, checks=results, content_hash=img.content_hash, notes=list(img.notes),
         image=img if keep_image else None,
-        mask=_mask_u8(ctx) if keep_image else None,
+        mask=_mask_u8(ctx) if keep_image else None, title=title or "",
     )
 
 
@@ -76,18 +77,19 @@ def error_report(name: str, err: ListingLensError) -> ImageReport:
 
 def analyze(source: str | Path | bytes, *, marketplace: str | None = None,
             name: str | None = None, use_model: bool = True,
-            keep_image: bool = False) -> ImageReport:
+            keep_image: bool = False, title: str = "") -> ImageReport:
     """Analyse one image from a path or bytes; never raises for a bad image.
 
     A file that cannot be analysed comes back with ``ok=False`` and ``error={code, message}``.
-    An unknown marketplace is the caller's mistake and does raise.
+    An unknown marketplace is the caller's mistake and does raise. ``title``: the seller's
+    product title, when known (see :func:`analyze_loaded`).
     """
     get_marketplace(marketplace)  # fail fast on a typo, before any file is read
     label = name or (str(source) if not isinstance(source, (bytes, bytearray)) else "upload")
     try:
         img = load_image(source, name=label)
         return analyze_loaded(img, marketplace=marketplace, use_model=use_model,
-                              keep_image=keep_image)
+                              keep_image=keep_image, title=title)
     except ListingLensError as e:
         return error_report(label, e)
     except MemoryError:
@@ -142,7 +144,8 @@ def enrich_report(report: ImageReport, search: Any, *, marketplace: str | None =
 
 def analyze_and_enrich(source: str | Path | bytes, *, marketplace: str | None = None,
                        name: str | None = None, use_model: bool = True, search: Any = None,
-                       thumbnail: bool = False, keep_image: bool = False) -> Analysis:
+                       thumbnail: bool = False, keep_image: bool = False,
+                       title: str = "") -> Analysis:
     """The whole path for one image: :func:`analyze`, then :func:`enrich_report` with the same
     decoded image and product mask when ``search`` (an open ``SearchContext``) is given, and a
     thumbnail of the working image when ``thumbnail``. Never raises for a bad image.
@@ -151,7 +154,7 @@ def analyze_and_enrich(source: str | Path | bytes, *, marketplace: str | None = 
     otherwise they are dropped as soon as they are no longer needed.
     """
     report = analyze(source, marketplace=marketplace, name=name, use_model=use_model,
-                     keep_image=keep_image or thumbnail or search is not None)
+                     keep_image=keep_image or thumbnail or search is not None, title=title)
     res = enrich_report(report, search, marketplace=marketplace) if search is not None else None
     thumb = None
     if thumbnail and report.ok and report.image is not None:

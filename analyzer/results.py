@@ -88,6 +88,10 @@ class ImageReport:
     notes: list[str] = field(default_factory=list)
     search: dict[str, Any] | None = None
     differentiation: dict[str, Any] | None = None
+    # The seller's product title the checks were given ("" when none); not serialised here
+    # (the audit writes it as its own column), kept so the search layer's what-if photos are
+    # graded with it too.
+    title: str = ""
     # Kept for the dashboard (overlays) and the reports (thumbnails); not serialised.
     image: Any = field(default=None, repr=False)
     # The product mask (uint8 0-255, working size), kept with the image so the search layer

@@ -162,3 +162,29 @@ def test_search_simulation_and_lookalikes_on_the_demo_catalog(
     assert "Where your listing ranks" in text and "Nearest lookalikes in the catalog" in text
     # a clothing photo on a floor is not on white: the what-if simulates the fix
     assert "Make the background pure white" in text or "All fixes together" in text
+
+
+def test_a_product_title_that_names_a_kit_clears_the_props_flag() -> None:
+    """The sidebar's product title reaches the checks: three items on white are props until the
+    title says they are a kit (and the cached verdict without the title is not reused)."""
+    import numpy as np
+    from PIL import Image
+
+    canvas = np.full((600, 800, 3), 255, np.uint8)
+    rng = np.random.default_rng(0)
+    for (y, x, h, w), col in (((120, 270, 360, 260), (40, 60, 140)),
+                              ((350, 60, 120, 150), (200, 40, 40)),
+                              ((380, 640, 90, 90), (230, 180, 40))):
+        canvas[y:y + h, x:x + w] = np.clip(np.array(col) + rng.normal(0, 12, (h, w, 1)), 0, 255)
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, format="PNG")
+    at = _app()
+    at.toggle(key="use-model").set_value(False)
+    at.file_uploader[0].set_value(("kit.png", buf.getvalue(), "image/png"))
+    at.run()
+    assert not at.exception, at.exception
+    assert "other objects beside the product" in _texts(at)
+    at.text_input(key="product-title").set_value("Yoga starter kit")
+    at.run()
+    assert not at.exception, at.exception
+    assert "other objects beside the product" not in _texts(at)

@@ -159,6 +159,64 @@ def test_props_cap_the_grade_on_amazon_only() -> None:
     assert severities(etsy) and "error" not in severities(etsy)
 
 
+def test_a_title_that_names_a_set_makes_the_items_the_product(tmp_path, capsys) -> None:
+    """A kit of a ball, a strap and a block is one product: given a title that names a set
+    (the issue: "the one the seller's title names"), the other objects on the backdrop are its
+    pieces, through analyze(), the CLI's --title and an audit CSV's title column; without
+    it they are props."""
+    import csv
+    import io
+    import json
+
+    from PIL import Image
+
+    from analyzer.cli import main
+    from analyzer.engine import analyze
+    from analyzer.quality.clutter import names_a_set
+
+    th = check_thresholds("clutter")
+    for t in ("Sprite Yoga Companion Kit", "Socks 3-pack", "pack of 2 mugs", "5 pcs knife set",
+              "Bundle: mat + strap"):
+        assert names_a_set(t, th), t
+    for t in ("Ice pack", "Fanny Pack", "One-piece swimsuit", "Backpack", "Setting spray",
+              "Aim Analog Watch", ""):
+        assert not names_a_set(t, th), t
+    busy = _scene([(_item(360, 260, (40, 60, 140), 0), 120, 270),
+                   (_item(120, 150, (200, 40, 40), 1), 350, 60),
+                   (_item(90, 90, (230, 180, 40), 2), 380, 640)])
+    buf = io.BytesIO()
+    Image.fromarray(busy).save(buf, format="PNG")
+
+    def props(rep) -> list:
+        return [f for f in rep.flags if f.code == "CLUTTERED_BACKGROUND"]
+
+    alone = analyze(buf.getvalue(), use_model=False)
+    kit = analyze(buf.getvalue(), use_model=False, title="Yoga starter kit")
+    assert props(alone) and alone.metrics["clutter.title_names_set"] == 0.0
+    assert "sold together" in props(alone)[0].fix
+    assert not props(kit) and kit.metrics["clutter.title_names_set"] == 1.0
+    assert kit.metrics["clutter.product_pieces"] == 3 and kit.metrics["clutter.other_objects"] == 0
+    assert kit.scores["clutter"] > alone.scores["clutter"] + 40
+    # the command line and the audit's CSV title column reach the checks too
+    photo = tmp_path / "kit.png"
+    photo.write_bytes(buf.getvalue())
+    assert main(["analyze", str(photo), "--no-model", "--workers", "1", "--format", "json",
+                 "--title", "Yoga starter kit"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["metrics"]["clutter.title_names_set"] == 1.0
+    sheet = tmp_path / "shop.csv"
+    with sheet.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "title"])
+        w.writerow([str(photo), "Yoga starter kit"])
+        w.writerow([str(photo.with_name("kit2.png")), "Yoga mat"])
+    photo.with_name("kit2.png").write_bytes(buf.getvalue() + b"\0")  # another content hash
+    out = tmp_path / "audit"
+    main(["audit", str(sheet), "--out", str(out), "--workers", "1", "--no-model", "--quiet"])
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines() if x]
+    by_title = {r["title"]: r["metrics"]["clutter.title_names_set"] for r in rows}
+    assert by_title == {"Yoga starter kit": 1.0, "Yoga mat": 0.0}
+
+
 def test_a_pair_is_not_clutter_but_a_different_object_of_its_size_is() -> None:
     shoe = _item(220, 240, (40, 60, 140), 0)
     pair = _scene([(shoe, 190, 130), (shoe[:, ::-1], 200, 420)])  # the mirror beside it

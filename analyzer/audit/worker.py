@@ -63,7 +63,7 @@ def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: boo
     except ListingLensError as e:
         return ItemResult(error_result(item, e))
     a = analyze_and_enrich(data, marketplace=marketplace, name=item.name, use_model=use_model,
-                           search=search, thumbnail=thumbnail, keep_image=fix)
+                           search=search, thumbnail=thumbnail, keep_image=fix, title=item.title)
     fixed = None
     if fix and a.report.ok:
         from analyzer.fix.runner import fix_report
@@ -132,12 +132,12 @@ def warm() -> None:
         _WORKER["search"].warm()
 
 
-def analyze_path(path: str) -> dict[str, Any]:
+def analyze_path(path: str, title: str = "") -> dict[str, Any]:
     """``listing-lens analyze`` of one file in a set-up worker: its analyze-JSON dict."""
     _raise_init_error()
     cfg: WorkerConfig = _WORKER["config"]
     return analyze_and_enrich(path, marketplace=cfg.marketplace, use_model=cfg.use_model,
-                              search=_WORKER["search"]).report.to_dict()
+                              search=_WORKER["search"], title=title).report.to_dict()
 
 
 def work(name: str, product_id: str, title: str, data: bytes) -> ItemResult:

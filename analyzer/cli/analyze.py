@@ -28,6 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="catalog folder: add search-rank simulation and differentiation")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: the machine's cores; 1 = this process)")
+    p.add_argument("--title", default="", metavar="TEXT",
+                   help="the product's title, for every input (a title naming a set, kit or "
+                        "bundle makes the other items on the backdrop part of the product, not "
+                        "props); for many products use `audit` with a CSV title column")
     p.set_defaults(func=run)
 
 
@@ -83,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     workers = min(args.workers or os.cpu_count() or 1, len(paths))
     pools = LocalPools(WorkerConfig(args.marketplace, not args.no_model, args.catalog),
                        workers=workers)
-    results = list(map_ordered(pools, analyze_path, [(p,) for p in paths], on_lost=_lost,
+    results = list(map_ordered(pools, analyze_path, [(p, args.title) for p in paths],
+                               on_lost=_lost,
                                prepare=warm if args.catalog else None))
     return emit(results, args.format, format_table)

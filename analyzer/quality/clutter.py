@@ -30,12 +30,17 @@ the numbers do not depend on the upload's size:
   touches, within ``edge_piece_max_gap``: a model's arm in a close-up) is the product, whatever its
   colour (``part_of_product``).
 
+When the seller's title names a set (:func:`names_a_set`: a kit, a bundle, a "3-pack"), the
+other objects are counted as pieces of the product (``title_names_set`` = 1).
+
 Score: ``100 * (w_edges * r(edge_density_bg) + w_color * r(color_entropy_bg) + w_parts *
 r(salient_components))`` with linear ramps ``r`` between the good/bad values in thresholds.yaml,
 then at most ``props_score_one - props_score_step * (other_objects - 1)`` when there are props.
 """
 
 from __future__ import annotations
+
+import re
 
 import cv2
 import numpy as np
@@ -293,7 +298,8 @@ def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict)
             f"{n} other object{'s' if n > 1 else ''} beside the product (not the same item: "
             "different colours, size or shape); a main image shows the product alone",
             "Remove props, hands and other items and shoot the product alone on a plain, "
-            "light backdrop.", NAME)]
+            "light backdrop. If they are all sold together, give the product's title (a set, "
+            "kit or bundle): then they count as the product.", NAME)]
     return [ctx.flag(
         "CLUTTERED_BACKGROUND",
         f"busy background: {m['edge_density_bg']:.1%} of it is edges and its colours spread "
@@ -303,10 +309,35 @@ def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict)
         "light backdrop.", NAME)]
 
 
+def names_a_set(title: str, th: dict) -> bool:
+    """Whether a product title says the photo shows several items sold together: a whole word
+    of ``set_words`` ("kit", "bundle", "set"), or a word of ``set_count_words`` with a count of
+    at least 2 just before it or after "of" ("3-pack", "5 pcs", "pack of 2")."""
+    toks = re.findall(r"[a-z]+|\d+", title.lower())
+    if any(t in th["set_words"] for t in toks):
+        return True
+    counts = set(th["set_count_words"])
+
+    def many(t: str) -> bool:
+        return t.isdigit() and int(t) >= 2
+
+    for i, t in enumerate(toks):
+        if t in counts and ((i > 0 and many(toks[i - 1]))
+                            or (i + 2 < len(toks) and toks[i + 1] == "of" and many(toks[i + 2]))):
+            return True
+    return False
+
+
 @register(NAME, maps=(MapKind.EDGES,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     m, edges = measure_clutter(ctx.rgb, ctx.mask_bool, th)
+    m["title_names_set"] = 0.0
+    if ctx.title and names_a_set(ctx.title, th):
+        # the seller sells them together: the objects beside the product are the product
+        m["product_pieces"] += m["other_objects"]
+        m["other_objects"] = 0.0
+        m["title_names_set"] = 1.0
     score = score_clutter(m, th)
     h, w = ctx.rgb.shape[:2]
     if edges.shape != (h, w):

@@ -27,6 +27,7 @@ class ImageContext:
     image: LoadedImage
     marketplace: Marketplace
     use_model: bool = True  # False: skip the neural mask and use the classical fallback
+    title: str = ""  # the seller's product title, when given (clutter: a set or kit is one product)
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -917,7 +917,7 @@ class SearchContext:
                             marketplace=marketplace, other_views=other_views,
                             quality=report.scores.get("overall"), flags=list(report.flags),
                             quality_fn=lambda rgb, m: photo_quality(rgb, marketplace, img,
-                                                                     mask=m))
+                                                                     mask=m, title=report.title))
         report.search = res.search
         report.differentiation = res.differentiation
         report.scores.update(res.scores)

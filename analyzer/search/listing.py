@@ -43,15 +43,15 @@ def report_mask(report: ImageReport) -> np.ndarray | None:
 
 
 def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = None,
-                  use_model: bool = True,
-                  mask: np.ndarray | None = None) -> tuple[float, list[Flag]]:
+                  use_model: bool = True, mask: np.ndarray | None = None,
+                  title: str = "") -> tuple[float, list[Flag]]:
     """(overall score, flags) of the quality checks on an RGB image (a what-if image, or a
     listing given without its report), as ``analyze`` finds them. ``mask``: the product mask
     when it is known (a what-if image is made from the listing's mask, so u2netp need not run
     again: ~0.1 s instead of ~0.6 s CPU here); else the neural mask (the classical one took
     clean luma studio shots for grey backgrounds, 2 of 5 Tops, which would then be suppressed).
     ``like``: the original's LoadedImage, whose pixel size (scaled to this image) and file facts
-    the resolution rules see."""
+    the resolution rules see; ``title``: the listing's title, as the checks saw it."""
     from dataclasses import replace
 
     from analyzer.engine import analyze_loaded
@@ -66,5 +66,6 @@ def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = N
         img = LoadedImage(name="listing", rgb=rgb, alpha=None, width=w, height=h, format="JPEG",
                           original_mode="RGB", bit_depth=8, file_size=0, content_hash="")
     known = mask if mask is not None and mask.shape[:2] == (h, w) else None
-    rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model, known_mask=known)
+    rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model, known_mask=known,
+                         title=title)
     return float(rep.scores.get("overall", 0.0)), list(rep.flags)

@@ -57,6 +57,11 @@ def sidebar() -> tuple[Settings, str | None]:
         mkey = st.selectbox("Marketplace", keys, index=keys.index(default_marketplace()),
                             format_func=lambda k: marketplace(k).label, key="marketplace",
                             help="Rules and severities follow this marketplace.")
+        title = st.text_input("Product title (optional)", key="product-title", max_chars=200,
+                              placeholder="e.g. Yoga starter kit",
+                              help="A title that names a set, kit, bundle or a count "
+                                   "(\"3-pack\") makes every item on the backdrop part of the "
+                                   "product, not props. It applies to every photo you drop.")
         has_demo = demo_catalog_dir() is not None
         options = ["demo", "mine", "folder", "none"]
         labels = {"demo": "Demo catalog" + ("" if has_demo else " (not installed)"),
@@ -98,7 +103,7 @@ def sidebar() -> tuple[Settings, str | None]:
                    f"{lim['max_zip_mb']} MB. Photos are analysed on this machine; nothing "
                    "is uploaded anywhere else.")
     settings = Settings(marketplace=mkey, use_model=use_model,
-                        catalog=folder if folder else None)
+                        catalog=folder if folder else None, title=(title or "").strip())
     return settings, err
 
 

@@ -34,9 +34,10 @@ class Settings:
     marketplace: str
     use_model: bool = True
     catalog: str | None = DEMO  # DEMO, a folder path, or None for no search simulation
+    title: str = ""  # the product title typed in the sidebar (a set or kit is one product)
 
-    def key(self, content_hash: str, catalog_id: str) -> tuple[str, str, bool, str]:
-        return (content_hash, self.marketplace, self.use_model, catalog_id)
+    def key(self, content_hash: str, catalog_id: str) -> tuple[str, str, bool, str, str]:
+        return (content_hash, self.marketplace, self.use_model, catalog_id, self.title)
 
 
 class ResultCache:
@@ -187,7 +188,8 @@ def analyze_entry(data: bytes, name: str, settings: Settings, cache: ResultCache
     if hit is not None:
         return renamed(hit, name)
     report = analyze_and_enrich(data, name=name, marketplace=settings.marketplace,
-                                use_model=settings.use_model, keep_image=True).report
+                                use_model=settings.use_model, keep_image=True,
+                                title=settings.title).report
     cache.put(key, report)  # failures too: the same bad file is not decoded again on a re-run
     return report
 
