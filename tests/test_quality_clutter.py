@@ -215,6 +215,16 @@ def test_a_title_that_names_a_set_makes_the_items_the_product(tmp_path, capsys) 
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines() if x]
     by_title = {r["title"]: r["metrics"]["clutter.title_names_set"] for r in rows}
     assert by_title == {"Yoga starter kit": 1.0, "Yoga mat": 0.0}
+    # the same photos under other titles: graded again on the next run, not resumed
+    with sheet.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "title"])
+        w.writerow([str(photo), "Yoga mat"])
+        w.writerow([str(photo.with_name("kit2.png")), "Yoga mat"])
+    main(["audit", str(sheet), "--out", str(out), "--workers", "1", "--no-model", "--quiet"])
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines() if x]
+    latest = {r["content_hash"]: r for r in rows}  # the log keeps the newest result per photo
+    assert sorted(r["metrics"]["clutter.title_names_set"] for r in latest.values()) == [0.0, 0.0]
 
 
 def test_a_pair_is_not_clutter_but_a_different_object_of_its_size_is() -> None:

@@ -268,7 +268,10 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
             seen.add(h)
             if h in rlog:
                 prev = rlog.get(h) or {}
-                if prev.get("graded_with") != graded_with:
+                # other settings, or another title (a set named in it changes the clutter
+                # verdict): graded again
+                if (prev.get("graded_with") != graded_with
+                        or (prev.get("title") or "") != item.title):
                     summary.regraded += 1
                 elif not (fix_dir is not None and needs_fix(prev)):
                     summary.resumed += 1
