@@ -209,7 +209,8 @@ def pairs_collect(ctx, products: list[dict], prop_rows: list[dict], seed: int) -
         out: dict[str, np.ndarray] = {}
         for v in ("clean",) + FAMILIES:
             im = rgb if v == "clean" else degrade_family(v, rgb, mask, rng, props)
-            qual, flags = photo_quality(im, None, loaded, use_model=True)
+            # the listing as a seller makes it: with its catalogue title (a kit is one product)
+            qual, flags = photo_quality(im, None, loaded, use_model=True, title=r.get("name", ""))
             res = ctx.evaluate(im, mask=mask if v in ("clean", "grey") else None, seed=seed,
                                exclude_products={pid}, quality=qual, flags=flags)
             s = res.search
