@@ -480,6 +480,11 @@ def _check_hash(check: str, shared: str) -> str:
             h.update(f.relative_to(QUALITY_DIR).as_posix().encode())
             h.update(f.read_bytes())
     h.update(json.dumps(check_thresholds(check), sort_keys=True, default=str).encode())
+    # Fitted data a check loads (the overlays verifiers' trees): a refit changes its results
+    # with no code or threshold changed, and a stale cache would report the old verifier.
+    for f in sorted((REPO / "analyzer" / "data").glob("*.json")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
     # The vision layer the checks share (edge blur, backdrop, mask operations) counts too.
     for f in sorted((QUALITY_DIR.parent / "vision").glob("*.py")):
         h.update(f.read_bytes())
