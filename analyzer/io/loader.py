@@ -492,7 +492,7 @@ def load_image(source: str | Path | bytes, name: str | None = None,
                            max(1, h0 * working // max(w0, h0))))
     _decode(im, label)
     jpeg_q, jpeg_hist = _jpeg_compression(im, fmt, full_size)
-    repeated = (_repetition(im, full_size) if im.size == full_size
+    repeated = (_repetition(im) if im.size == full_size
                 else _repetition_full_luma(data, full_size))
     orientation = _read_orientation(im, notes)
     if orientation in (5, 6, 7, 8):  # original size after rotation, in original pixels
@@ -558,6 +558,15 @@ def load_image(source: str | Path | bytes, name: str | None = None,
 _HISTORY_BLOCKS = 1024  # blocks read for the earlier-save quality (jpeg.history_quality's default)
 
 
+def _central_window(size: tuple[int, int], side: int = 1024) -> tuple[int, int, int, int]:
+    """(x0, y0, width, height) of the window at most ``side`` px square at the centre of an image
+    of ``size``, its origin on the 8 x 8 grid (multiples of 8), where the product usually is and
+    where the pixel reads of the loader (JPEG history, repetition) look."""
+    w, h = size
+    cw, ch = min(w, side), min(h, side)
+    return (w - cw) // 16 * 8, (h - ch) // 16 * 8, cw, ch
+
+
 def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
                       ) -> tuple[float | None, float | None]:
     """(quality of the file's tables, quality of an earlier save) of a decoded JPEG.
@@ -570,9 +579,8 @@ def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
     table = jpeg.table_quality(getattr(im, "quantization", None))
     if im.size != full_size or im.mode not in ("RGB", "L"):
         return table, None
-    w, h = im.size
-    cw, ch = min(w, 1024) // 8 * 8, min(h, 1024) // 8 * 8
-    x0, y0 = (w - cw) // 16 * 8, (h - ch) // 16 * 8  # multiples of 8: the grid stays at (0, 0)
+    x0, y0, cw, ch = _central_window(im.size)
+    cw, ch = cw // 8 * 8, ch // 8 * 8  # whole blocks, from the same origin on the grid
     if cw == 0 or ch == 0:
         return table, None
     # history_quality reads an even spread of about 1024 blocks: only the block rows it reads
@@ -590,15 +598,11 @@ def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
     return table, jpeg.history_quality(mosaic, max_blocks=n_rows * rows.shape[2])
 
 
-def _repetition(im: Image.Image, full_size: tuple[int, int]) -> Repetition:
-    """Pixel repetition (analyzer/io/resampling.py) on the decoded pixels, before any rotation or
-    shrinking blurs the blocks, in a central window at most 1024 px square (on the 8 x 8 grid,
-    which the JPEG test needs)."""
-    if im.size != full_size:
-        return NO_REPETITION
-    w, h = im.size
-    cw, ch = min(w, 1024), min(h, 1024)
-    x0, y0 = (w - cw) // 16 * 8, (h - ch) // 16 * 8
+def _repetition(im: Image.Image) -> Repetition:
+    """Pixel repetition (analyzer/io/resampling.py) on the decoded pixels at full size (the
+    callers' condition), before any rotation or shrinking blurs the blocks, in the central
+    window (on the 8 x 8 grid, which the JPEG test needs)."""
+    x0, y0, cw, ch = _central_window(im.size)
     try:
         window = im.crop((x0, y0, x0 + cw, y0 + ch))
         if window.mode != "L":
@@ -627,7 +631,7 @@ def _repetition_full_luma(data: bytes, full_size: tuple[int, int]) -> Repetition
             if im.size != full_size:
                 return NO_REPETITION
             im.load()
-            return _repetition(im, full_size)
+            return _repetition(im)
     except (OSError, ValueError, SyntaxError):  # a file the first decode took: optional
         return NO_REPETITION
 

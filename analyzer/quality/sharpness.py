@@ -286,8 +286,7 @@ def texture_weight(ratio: float, th: dict) -> float:
     (grain), 0 from ``noise_texture_ratio_hi`` (a print), linear between; 1 when unknown."""
     if not np.isfinite(ratio):
         return 1.0
-    lo, hi = float(th["noise_texture_ratio_lo"]), float(th["noise_texture_ratio_hi"])
-    return float(np.clip((hi - ratio) / max(hi - lo, 1e-6), 0.0, 1.0))
+    return ramp(ratio, float(th["noise_texture_ratio_lo"]), float(th["noise_texture_ratio_hi"]))
 
 
 def blur_map(eb: EdgeBlur, work_shape: tuple[int, int], sigma_good: float,

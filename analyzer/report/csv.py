@@ -71,6 +71,10 @@ from analyzer.quality.registry import CHECK_MODULES
 from analyzer.search.summary import SearchSummary
 
 SCORE_COLUMNS = ("overall", *CHECK_MODULES)
+# The fix's figures (fix_figures), in the audit CSV and alone in the dashboard's fixes.csv.
+FIX_FIGURE_COLUMNS: tuple[str, ...] = (
+    "fixed_file", "fix_grade_before", "fix_overall_before", "fix_grade_after",
+    "fix_overall_after", "fix_flags_after", "fix_changes", "fix_notes", "fix_error")
 COLUMNS: tuple[str, ...] = (
     "file", "product_id", "title", "ok", "error_code", "error_message",
     "width", "height", "format", "grade", *SCORE_COLUMNS,
@@ -80,8 +84,7 @@ COLUMNS: tuple[str, ...] = (
     "search_rank", "search_top_k_share", "search_percentile", "search_rank_if_fixed",
     "search_fixes", "nearest_lookalike", "lookalike_similarity", "near_duplicates",
     "content_hash", "search_visual_rank", "search_suppressed",
-    "fixed_file", "fix_grade_before", "fix_overall_before", "fix_grade_after",
-    "fix_overall_after", "fix_flags_after", "fix_changes", "fix_notes", "fix_error",
+    *FIX_FIGURE_COLUMNS,
     "search_outside_catalog",
 )
 ENCODING = "utf-8-sig"
@@ -199,9 +202,7 @@ def write_csv(results: Iterable[dict[str, Any]], path: str | Path) -> Path:
     return path
 
 
-FIX_COLUMNS: tuple[str, ...] = (
-    "file", "fixed_file", "fix_grade_before", "fix_overall_before", "fix_grade_after",
-    "fix_overall_after", "fix_flags_after", "fix_changes", "fix_notes", "fix_error")
+FIX_COLUMNS: tuple[str, ...] = ("file", *FIX_FIGURE_COLUMNS)
 
 
 def fix_csv_bytes(outcomes: Iterable[dict[str, Any]]) -> bytes:
