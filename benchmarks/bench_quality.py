@@ -129,9 +129,9 @@ def mixed(n: int) -> None:
         overlays.check(ctx)
         out["overlays check"].append(time.process_time() - c0)
         th = ctx.thresholds("overlays")
-        zone = overlays.text_zone(ctx, th)[0]
+        zone, _, lab_s, _ = overlays.text_zone(ctx, th)
         c0 = time.process_time()
-        find_text(ctx.rgb, zone, th)
+        find_text(ctx.rgb, zone, th, ctx.image.scale == 1.0, ctx.gray_u8, lab_s)  # as the check
         out["find_text"].append(time.process_time() - c0)
     print(f"\nmixed set ({n} luma + {n} grocery in-store + {n} clothing photos, u2netp mask), "
           "CPU ms per photo: " + ", ".join(

@@ -82,8 +82,10 @@ def image_words(path: Path, th: dict, clean: Path | None, mhash: str) -> list[di
         mp = eq.CACHE_DIR / "mask" / f"{key[:24]}_{mhash}.npz"
         if mp.exists():
             ctx.__dict__["mask_result"] = eq._load_mask(mp)
-        zone = text_zone(ctx, th)[0]
-        s, words, feats, shape = candidates(ctx.rgb, zone, th, ctx.image.scale == 1.0)
+        zone, _, lab_s, _ = text_zone(ctx, th)
+        # the check's own inputs (overlays.check): the features are the ones it computes
+        s, words, feats, shape = candidates(ctx.rgb, zone, th, ctx.image.scale == 1.0,
+                                            ctx.gray_u8, lab_s)
         rows = [dict(f, box=w.box, shape=shape) for w, f in zip(words, feats, strict=True)]
         FEAT_DIR.mkdir(parents=True, exist_ok=True)
         fp.write_bytes(pickle.dumps(rows))

@@ -1,6 +1,7 @@
 """The text finder's word features, computed for all words of a threshold at once, must equal
 the plain per-word definition they replaced (kept here as the reference: the verifier was fitted
-on it). Synthetic, seeded; no shared data needed."""
+on it; colour is now read from the float Lab image in 8-bit Lab's units, not from an 8-bit Lab
+conversion). Synthetic, seeded; no shared data needed."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from analyzer.config import check_thresholds
 from analyzer.quality.overlays import text as text_mod
+from analyzer.vision.backdrop import lab_of
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 # ------------------------------------------------------------ reference (one word at a time)
-def _ref_edge_sides(g: np.ndarray, lab_u8: np.ndarray, labels: np.ndarray, w: text_mod.Word
+def _ref_edge_sides(g: np.ndarray, lab8: np.ndarray, labels: np.ndarray, w: text_mod.Word
                     ) -> tuple[np.ndarray, ...]:
     """For each of the word's first 12 glyph components with both sides, one glyph at a time
     with plain numpy: the mean Lab colour of its darker and of its brighter side (pixels beyond a
@@ -23,7 +25,7 @@ def _ref_edge_sides(g: np.ndarray, lab_u8: np.ndarray, labels: np.ndarray, w: te
     spread of each side, and the range; glyphs in component-id order."""
     x0, y0, x1, y1 = w.box
     lab_box = labels[y0:y1, x0:x1]
-    g_box, l_box = g[y0:y1, x0:x1], lab_u8[y0:y1, x0:x1]
+    g_box, l_box = g[y0:y1, x0:x1], lab8[y0:y1, x0:x1]
     dk, bt, sdk, sbt, cons = [], [], [], [], []
     for cid in np.unique(lab_box[np.isin(lab_box, w.members[:12])]):
         m = lab_box == cid
@@ -42,7 +44,7 @@ def _ref_edge_sides(g: np.ndarray, lab_u8: np.ndarray, labels: np.ndarray, w: te
             np.asarray(sbt), np.asarray(cons))
 
 
-def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad: np.ndarray,
+def _ref_word_features(g: np.ndarray, lab8: np.ndarray, w: text_mod.Word, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray,
                   zone: np.ndarray, sobel: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
     """The verifier's features of one candidate word (see the module docstring)."""
@@ -81,7 +83,7 @@ def _ref_word_features(g: np.ndarray, lab_u8: np.ndarray, w: text_mod.Word, grad
     ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
     bottoms = s[:, 1] + s[:, 3]
     # Each glyph's edge: its darker and brighter side (outside the anti-aliased middle).
-    dk, bt, sdk, sbt, cons = _ref_edge_sides(g, lab_u8, labels, w)
+    dk, bt, sdk, sbt, cons = _ref_edge_sides(g, lab8, labels, w)
     if len(dk):
         c = float(np.mean(cons)) + 1e-3
         if len(dk) > 1:
@@ -135,16 +137,18 @@ def test_batched_word_features_equal_the_per_word_definition():
     for seed in range(3):
         rgb = _scene(seed)
         g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        lab_u8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+        lab = lab_of(rgb)
+        # the reference reads colour in 8-bit Lab's units (L* x 2.55, a* + 128, b* + 128)
+        lab8 = lab.astype(np.float64) * [2.55, 1.0, 1.0] + [0.0, 128.0, 128.0]
         zone = np.zeros(g.shape, bool)
         zone[120:510, 240:560] = True
         grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
         sobel = (cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
         for t in th["gradient_thresholds"]:
             words, strong, labels, st = text_mod.candidate_words(grad, float(t), th)
-            fast = text_mod.word_features(words, g, rgb, grad, strong, labels, st, zone, sobel)
+            fast = text_mod.word_features(words, g, lab, grad, strong, labels, st, zone, sobel)
             for w, f in zip(words, fast, strict=True):
-                ref = _ref_word_features(g, lab_u8, w, grad, strong, labels, st, zone, sobel)
+                ref = _ref_word_features(g, lab8, w, grad, strong, labels, st, zone, sobel)
                 assert set(f) == set(text_mod.FEATURES) and set(ref) <= set(f)
                 for k in ref:
                     assert np.isclose(f[k], ref[k], rtol=1e-12, atol=1e-12), (k, f[k], ref[k])

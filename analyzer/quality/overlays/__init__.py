@@ -129,7 +129,8 @@ def check(ctx: ImageContext) -> CheckResult:
     zone, plain, lab_s, s = text_zone(ctx, th)
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
-    text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0)
+    text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0, gray_u8=ctx.gray_u8,
+                     lab=lab_s)
     mark = find_watermark(gray_u8, th)
     badges = find_badges(lab_s, th)
     if badges:

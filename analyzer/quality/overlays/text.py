@@ -59,12 +59,18 @@ import cv2
 import numpy as np
 
 from analyzer.io.jpeg import DCT8, HISTORY_COEFS, estimated_step, luma
+from analyzer.vision.backdrop import lab_of
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
             "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
             "sw_h", "sw_cv", "dab", "ink_abs", "bg_abs", "flat_abs", "grid")
+
+
+# Float Lab (L* 0-100) to the units of OpenCV's 8-bit Lab, which the verifier was fitted in
+_LAB8_SCALE = np.array([255.0 / 100.0, 1.0, 1.0])
+_LAB8_OFFSET = np.array([0.0, 128.0, 128.0])
 
 
 @dataclass
@@ -113,6 +119,31 @@ class Word:
     box: tuple[int, int, int, int]  # working px
 
 
+def _components(strong: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``cv2.connectedComponentsWithStats`` (8-connected) of ``strong``, labelled only within
+    the box around its pixels (most of a studio frame is empty backdrop) and returned at full
+    size: the same labels, in the same order, and the same stats for every component (the box
+    starts on even coordinates, the 2 x 2 blocks of OpenCV's labelling; row 0, the background,
+    counts the box's background only)."""
+    H, W = strong.shape
+    x, y, w, h = cv2.boundingRect(strong)
+    if w == 0 or h == 0:
+        return 1, np.zeros((H, W), np.uint16), np.zeros((1, 5), np.int32), np.zeros((1, 2))
+    x, y = x - x % 2, y - y % 2
+    crop = strong[y:y + h + 1, x:x + w + 1]
+    try:  # 16-bit labels are twice as fast to write; a fine texture can overflow them
+        n, lab_c, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(
+            crop, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
+    except cv2.error:
+        n, lab_c, st, cen = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    lab = np.zeros((H, W), lab_c.dtype)
+    lab[y:y + crop.shape[0], x:x + crop.shape[1]] = lab_c
+    st[:, 0] += x
+    st[:, 1] += y
+    cen += (x, y)
+    return n, lab, st, cen
+
+
 def candidate_words(grad: np.ndarray, threshold: float, th: dict
                     ) -> tuple[list[Word], np.ndarray, np.ndarray, np.ndarray]:
     """Candidate words of the morphological gradient ``grad`` above ``threshold``: (words,
@@ -125,11 +156,7 @@ def candidate_words(grad: np.ndarray, threshold: float, th: dict
     strong[-rim:] = 0
     strong[:, :rim] = 0
     strong[:, -rim:] = 0
-    try:  # 16-bit labels are twice as fast to write; a fine texture can overflow them
-        n, lab, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(
-            strong, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
-    except cv2.error:
-        n, lab, st, cen = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    n, lab, st, cen = _components(strong)
     if n <= 1:
         return [], strong, lab, st
     ww = st[1:, cv2.CC_STAT_WIDTH].astype(np.float64)
@@ -339,7 +366,7 @@ def grid_break(rgb_u8: np.ndarray) -> np.ndarray:
     return res - np.nanmedian(res)
 
 
-def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.ndarray,
+def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray, zone: np.ndarray,
                   sobel: tuple[np.ndarray, np.ndarray], grid: np.ndarray | None = None,
                   scale: float = 1.0) -> list[dict[str, float]]:
@@ -371,7 +398,7 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
     bot = _median(*_sorted_groups(mw, dev, nw)) / med
     any_zone = bool(zone.any())
     k3 = np.ones((3, 3), np.uint8)
-    ids_l, g_l, gr_l, z_l, rgb_l, out = [], [], [], [], [], []
+    ids_l, g_l, gr_l, z_l, lab_l, out = [], [], [], [], [], []
     for i, w in enumerate(words):
         x0, y0, x1, y1 = w.box
         lab_box = labels[y0:y1, x0:x1]
@@ -381,7 +408,7 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
         ids_l.append(lab_box[cm])
         g_l.append(vals)
         gr_l.append(grad[y0:y1, x0:x1][cm])
-        rgb_l.append(rgb[y0:y1, x0:x1][cm])
+        lab_l.append(lab[y0:y1, x0:x1][cm])
         if any_zone:
             z_l.append(zone[y0:y1, x0:x1][cm])
         t, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -431,10 +458,10 @@ def word_features(words: list[Word], g: np.ndarray, rgb: np.ndarray, grad: np.nd
     # each word's first 12 glyph components.
     ids = np.concatenate(ids_l)
     sel = first[ids]
-    # Lab colour of those pixels only (8-bit Lab as of the whole image, at a fraction of the cost)
-    lab = cv2.cvtColor(np.concatenate(rgb_l)[sel][:, None], cv2.COLOR_RGB2LAB)
+    # Lab colour of those pixels only, in 8-bit Lab's units (the verifier's): L* x 2.55, a*, b*
+    lab_px = np.concatenate(lab_l)[sel].astype(np.float64) * _LAB8_SCALE + _LAB8_OFFSET
     dk, bt, sdk, sbt, cons, comp = _edge_sides(ids[sel], np.concatenate(g_l)[sel].astype(
-        np.float64), lab[:, 0].astype(np.float64))
+        np.float64), lab_px)
     sides = _side_features(owner[comp], nw, dk, bt, sdk, sbt, cons)
     # colour text on a background of the same grey: the chroma step across each glyph's edge
     dab = np.hypot(dk[:, 1] - bt[:, 1], dk[:, 2] - bt[:, 2])
@@ -508,18 +535,33 @@ def required_margin(inside: np.ndarray, th: dict) -> np.ndarray:
                     float(th["verify_margin"]))
 
 
-def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True
+def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
+                lab: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    """(scale, grey uint8, Lab float32) at the text search's working size (``work_long_side``):
+    the grey and Lab images of ``rgb_u8`` (``gray_u8`` and ``lab`` when the caller has them,
+    at the size of ``rgb_u8``), each shrunk by area averaging. The grey image is shrunk, not
+    the RGB one: one channel costs a third of three, and no check needs the shrunk RGB."""
+    H0, W0 = rgb_u8.shape[:2]
+    s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
+    g = gray_u8 if gray_u8 is not None else cv2.cvtColor(rgb_u8, cv2.COLOR_RGB2GRAY)
+    lab = lab if lab is not None else lab_of(rgb_u8)
+    if s < 1.0:
+        size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
+        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
+        if lab.shape[:2] != g.shape:
+            lab = cv2.resize(lab, size, interpolation=cv2.INTER_AREA)
+    return s, g, lab
+
+
+def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True,
+               gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None
                ) -> tuple[float, list[Word], list[dict[str, float]], tuple[int, int]]:
     """(scale, candidate words, their features, working shape) at the working size.
     ``on_grid=False`` says ``rgb_u8`` is not the file's pixel grid (the loader resized it): no
-    JPEG grid to read, so :func:`grid_break` is skipped and every word's ``grid`` is 0."""
-    H0, W0 = rgb_u8.shape[:2]
-    s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
-    rgb = rgb_u8
-    if s < 1.0:
-        size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
-        rgb = cv2.resize(rgb_u8, size, interpolation=cv2.INTER_AREA)
-    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    JPEG grid to read, so :func:`grid_break` is skipped and every word's ``grid`` is 0.
+    ``gray_u8``: the grey image of ``rgb_u8`` when the caller has it; ``lab``: its Lab image,
+    at that size or already at the working size (the overlays check's)."""
+    s, g, lab = work_copies(rgb_u8, th, gray_u8, lab)
     H, W = g.shape
     z = zone.astype(bool, copy=False)
     if z.shape != (H, W):
@@ -536,16 +578,16 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = T
         ws.sort(key=lambda w: -w.glyphs)
         ws = ws[:max_words]
         words += ws
-        feats += word_features(ws, g, rgb, grad, strong, labels, st, z, (gx, gy), grid, s)
+        feats += word_features(ws, g, lab, grad, strong, labels, st, z, (gx, gy), grid, s)
     return s, words, feats, (H, W)
 
 
-def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True
-              ) -> TextFinding:
-    """Words of added text anywhere in the frame (see the module docstring; ``on_grid`` as in
-    :func:`candidates`)."""
+def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True,
+              gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None) -> TextFinding:
+    """Words of added text anywhere in the frame (see the module docstring; ``on_grid``,
+    ``gray_u8`` and ``lab`` as in :func:`candidates`)."""
     H0, W0 = rgb_u8.shape[:2]
-    s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid)
+    s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid, gray_u8, lab)
     empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
     if not words:
         return empty
