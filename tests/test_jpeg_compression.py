@@ -88,3 +88,18 @@ def test_compressed_flag_on_a_re_saved_low_quality_photo_only():
     assert sb.metrics["jpeg_quality"] < 40 and sb.score < 50
     assert not any(f.code == "COMPRESSED" for f in good.flags)
     assert sg.metrics["jpeg_quality"] >= 75 and sg.score > sb.score
+
+
+def test_compressed_is_an_error_that_suppresses_on_amazon_only():
+    """JPEG blocks are the "pixelation" of Amazon's image-issues page: an error there (the grade
+    is capped, the listing counted as suppressed); other marketplaces keep the warning."""
+    from analyzer.config import marketplace
+
+    data = _jpeg(_decoded(_jpeg(_photo(4), 25)), 95)
+    on_amazon = analyze(data, name="bad.jpg", marketplace="amazon")
+    on_etsy = analyze(data, name="bad.jpg", marketplace="etsy")
+    assert next(f for f in on_amazon.flags if f.code == "COMPRESSED").severity == "error"
+    assert next(f for f in on_etsy.flags if f.code == "COMPRESSED").severity == "warning"
+    assert on_amazon.grade not in ("A", "B")
+    assert "COMPRESSED" in marketplace("amazon").value("search_suppression")
+    assert "COMPRESSED" not in marketplace("etsy").value("search_suppression", [])
