@@ -229,7 +229,11 @@ def _immerkaer(windows: list[tuple[np.ndarray, np.ndarray]]) -> float:
     resp, mag = np.concatenate(rs), np.concatenate(ms)
     if len(resp) < 256:
         return 0.0
-    flat = resp[mag <= np.median(mag)]
+    # mag <= its median keeps the values <= the lower middle one (for an even count the median
+    # lies between the two middle values, and no value lies strictly between them; only a
+    # float32 mean rounded onto the upper one could differ): one rank found, not np.median's two
+    k = (len(mag) - 1) // 2
+    flat = resp[mag <= np.partition(mag, k)[k]]
     return float(np.median(flat) / (0.6745 * 6.0)) if len(flat) else 0.0
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from analyzer.vision.mask_ops import label
+
 # The studio-shot product mask (studio_product_prob): what the built-in embedder crops a catalog
 # photo by, and what the search layer masks a listing by, so both are described alike.
 PLAIN_SIDE = 256               # the plain-background test and its mask work on a copy this size
@@ -87,8 +89,7 @@ def plain_backdrop_color(lab: np.ndarray, width: int, max_de: float, min_share: 
 def connected_to_border(mask: np.ndarray, connectivity: int = 4) -> np.ndarray:
     """The pixels of ``mask`` (nonzero) whose connected region touches the frame border: a
     backdrop seen around the product, not the holes inside it."""
-    n, labels = cv2.connectedComponents(np.ascontiguousarray(mask, dtype=np.uint8),
-                                        connectivity=connectivity)
+    n, labels = label(np.asarray(mask, dtype=np.uint8), connectivity)
     if n <= 1:
         return np.zeros(mask.shape, bool)
     keep = np.zeros(n, bool)

@@ -95,8 +95,12 @@ def component_features(L: np.ndarray, hyp: int, th: dict
     # A square closing: separable, a third of a disc's cost; strokes are thinner than it either way.
     T8 = cv2.subtract(cv2.morphologyEx(L, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)), L)
     on = np.greater(T8, _SCALE * float(th["watermark_stroke_min"])).astype(np.uint8)
-    n, labels, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(on, 8, cv2.CV_32S,
-                                                                       cv2.CCL_GRANA)
+    try:  # 16-bit labels are faster to write; a fine texture can overflow them
+        n, labels, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(on, 8, cv2.CV_16U,
+                                                                           cv2.CCL_GRANA)
+    except cv2.error:
+        n, labels, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(on, 8, cv2.CV_32S,
+                                                                           cv2.CCL_GRANA)
     empty = (np.zeros((0, len(FEATURES))), np.zeros((0, 4), int), labels, np.zeros(0, int))
     if n <= 1:
         return empty
