@@ -225,6 +225,20 @@ def test_a_title_that_names_a_set_makes_the_items_the_product(tmp_path, capsys) 
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines() if x]
     latest = {r["content_hash"]: r for r in rows}  # the log keeps the newest result per photo
     assert sorted(r["metrics"]["clutter.title_names_set"] for r in latest.values()) == [0.0, 0.0]
+    # one photo on two listings in one sheet: each title gets its own verdict; the same photo
+    # under the same title again is a duplicate listing, graded once
+    with sheet.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "title"])
+        for title in ("Yoga mat", "Yoga starter kit", "Yoga starter kit"):
+            w.writerow([str(photo), title])
+    out2 = tmp_path / "audit2"
+    main(["audit", str(sheet), "--out", str(out2), "--workers", "1", "--no-model", "--quiet"])
+    rows = [json.loads(x) for x in (out2 / "results.jsonl").read_text().splitlines() if x]
+    assert [(r["title"], r["metrics"]["clutter.title_names_set"]) for r in rows] == [
+        ("Yoga mat", 0.0), ("Yoga starter kit", 1.0), ("Yoga starter kit", 1.0)]
+    summary = json.loads((out2 / "audit.json").read_text())
+    assert summary["analysed"] == 2 and summary["duplicates"] == 1
 
 
 def test_a_pair_is_not_clutter_but_a_different_object_of_its_size_is() -> None:

@@ -9,6 +9,7 @@ not indexed as done, so they are retried on the next run.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -47,8 +48,9 @@ def store_thumbnail(thumb_dir: str | Path, content_hash: str, data: bytes) -> Pa
     return out
 
 
-def crash_result(h: str, what: str = "the worker process stopped") -> dict[str, Any]:
-    return {"file": "", "ok": False, "content_hash": h,
+def crash_result(h: str, what: str = "the worker process stopped", title: str = ""
+                 ) -> dict[str, Any]:
+    return {"file": "", "ok": False, "content_hash": h, "title": title,
             "error": {"code": ErrorCode.INTERNAL_ERROR.value,
                       "message": f"{what} while analysing this image (out of memory?); "
                                  "re-run the audit to retry it"},
@@ -56,17 +58,28 @@ def crash_result(h: str, what: str = "the worker process stopped") -> dict[str, 
             "flags": [], "notes": []}
 
 
+def listing_key(content_hash: str, title: str = "") -> str:
+    """What one result stands for: the image (its content hash) with the listing's title, when
+    one was given. A title can change the verdict (one that names a set makes the other objects
+    pieces of the product), so the same photo listed under two titles is two results."""
+    t = (title or "").strip()
+    if not content_hash or not t:
+        return content_hash
+    return f"{content_hash}:{hashlib.sha256(t.encode()).hexdigest()[:16]}"
+
+
 def result_key(result: dict[str, Any]) -> str | None:
-    """The resume key of a result: its content hash, unless it should be retried."""
+    """The resume key of a result (:func:`listing_key`), unless it should be retried."""
     h = result.get("content_hash") or ""
     err = result.get("error") or {}
     if not h or err.get("code") in RETRY_CODES:
         return None
-    return h
+    return listing_key(h, result.get("title") or "")
 
 
 class ResultsLog:
-    """``results.jsonl`` as an append-only, per-line-flushed log indexed by content hash.
+    """``results.jsonl`` as an append-only, per-line-flushed log indexed by listing key
+    (:func:`listing_key`: the content hash, with the title when there is one).
 
     Opening it repairs a half-written last line (a crash mid-write) and indexes every finished
     result, keeping only the byte offset of each (memory stays small for big stores).
@@ -109,7 +122,7 @@ class ResultsLog:
     def _index(self, r: dict[str, Any], pos: int) -> None:
         h = r.get("content_hash") or ""
         if h:
-            self._latest[h] = pos
+            self._latest[listing_key(h, r.get("title") or "")] = pos
         key = result_key(r)
         if key:
             self._offsets[key] = pos

@@ -37,6 +37,7 @@ from analyzer.audit.results_log import (
     ResultsLog,
     crash_result,
     iter_results,
+    listing_key,
     store_thumbnail,
     thumbnail_path,
 )
@@ -206,25 +207,23 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
     summary = AuditSummary(out_dir=out, source=str(src.label), total=len(src),
                            skipped=list(src.skipped), workers=n_workers, engine=engine)
     order: list[OrderEntry] = []
-    pending: dict[cf.Future, str] = {}  # future -> content hash
-    in_flight_hashes: set[str] = set()
-    seen: set[str] = set()  # hashes met in this run (a second one is a duplicate listing)
+    pending: dict[cf.Future, tuple[str, str]] = {}  # future -> (content hash, title)
+    seen: set[str] = set()  # listing keys met in this run (a second one is a duplicate)
     bar = _Progress(_progress(len(src), progress), on_progress, len(src))
 
     def collect(done: Iterable[cf.Future]) -> bool:
         broken = False
         for fut in done:
-            h = pending.pop(fut)
-            in_flight_hashes.discard(h)
+            h, title = pending.pop(fut)
             try:
                 item: ItemResult = fut.result()
                 r = item.result
             except cf.process.BrokenProcessPool:
                 broken = True
-                r = crash_result(h)
+                r = crash_result(h, title=title)
             except Exception as e:  # pickling or other pool failure: cost one image
                 log.exception("worker failed")
-                r = crash_result(h, f"{type(e).__name__}")
+                r = crash_result(h, f"{type(e).__name__}", title=title)
             else:
                 if item.thumbnail is not None:
                     try:
@@ -260,18 +259,18 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
                 bar.update(1)
                 continue
             h = hashlib.sha256(data).hexdigest()
-            order.append(OrderEntry(item.name, item.product_id, item.title, key=h))
-            if h in seen:
+            # the photo with its title: the same photo under another title (one naming a set
+            # changes the clutter verdict) is graded on its own, not taken as a duplicate
+            key = listing_key(h, item.title)
+            order.append(OrderEntry(item.name, item.product_id, item.title, key=key))
+            if key in seen:
                 summary.duplicates += 1
                 bar.update(1)
                 continue
-            seen.add(h)
-            if h in rlog:
-                prev = rlog.get(h) or {}
-                # other settings, or another title (a set named in it changes the clutter
-                # verdict): graded again
-                if (prev.get("graded_with") != graded_with
-                        or (prev.get("title") or "") != item.title):
+            seen.add(key)
+            if key in rlog:
+                prev = rlog.get(key) or {}
+                if prev.get("graded_with") != graded_with:  # other settings: graded again
                     summary.regraded += 1
                 elif not (fix_dir is not None and needs_fix(prev)):
                     summary.resumed += 1
@@ -282,17 +281,16 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
                 if collect(done):
                     kill_pool(pool)
                     pool = pools()
-                    _fail_pending(pending, in_flight_hashes, rlog, summary, bar)
-            in_flight_hashes.add(h)
+                    _fail_pending(pending, rlog, summary, bar)
             fut = pool.submit(work, item.name, item.product_id, item.title, data)
-            pending[fut] = h
+            pending[fut] = (h, item.title)
             del data
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             if collect(done):
                 kill_pool(pool)
                 pool = pools()
-                _fail_pending(pending, in_flight_hashes, rlog, summary, bar)
+                _fail_pending(pending, rlog, summary, bar)
         pool.shutdown(wait=True)
     except BaseException:
         kill_pool(pool)
@@ -348,13 +346,11 @@ def needs_fix(result: dict[str, Any] | None) -> bool:
     return fx is None or (bool(fx.get("output")) and not Path(fx["output"]).exists())
 
 
-def _fail_pending(pending: dict, in_flight: set, rlog: ResultsLog, summary: AuditSummary,
-                  bar: Any) -> None:
+def _fail_pending(pending: dict, rlog: ResultsLog, summary: AuditSummary, bar: Any) -> None:
     """After a broken pool: record what was still in flight as crashed (retried next run)."""
     for fut in list(pending):
-        h = pending.pop(fut)
-        in_flight.discard(h)
-        rlog.append(crash_result(h))
+        h, title = pending.pop(fut)
+        rlog.append(crash_result(h, title=title))
         summary.analysed += 1
         bar.update(1)
 
