@@ -110,7 +110,12 @@ def estimated_step(c: np.ndarray, min_coherence: float, min_values: int) -> int 
     n = np.searchsorted(-np.abs(c), -q / 2.0, side="left")   # how many |c| > q / 2
     rows = np.repeat(np.arange(len(q)), n)
     cols = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    ph = (2.0 * np.pi) * c[cols] / q[rows]
+    # The phase 2 pi c / q, reduced to a turn (t - round(t)) in float64 and only then taken to
+    # float32, whose cos/sin are SIMD and ~20x faster: the phase is then off by ~1e-7 rad
+    # (unreduced, a float32 phase of a few thousand rad would be off by ~1e-4), the coherence
+    # by about as much; the cos/sin were most of this function's time.
+    t = c[cols] / q[rows]
+    ph = (t - np.rint(t)).astype(np.float32) * np.float32(2.0 * np.pi)
     cs = np.bincount(rows, np.cos(ph), minlength=len(q))
     sn = np.bincount(rows, np.sin(ph), minlength=len(q))
     r = np.hypot(cs, sn) / np.maximum(n, 1)
