@@ -233,3 +233,23 @@ def test_a_word_pasted_on_a_jpeg_breaks_its_grid_where_the_photo_keeps_it():
     on = [f["grid"] for f in text_mod.candidates(np.asarray(im), zone, th)[2]]
     off = [f["grid"] for f in text_mod.candidates(np.asarray(im), zone, th, on_grid=False)[2]]
     assert max(on) > 0.08 and off and not any(off)
+
+
+def test_grid_mean_from_summed_area_tables_equals_the_direct_mean():
+    """A word's ``grid`` feature: the mean of grid_break over its blocks, now four lookups in
+    summed-area tables; the same as the direct mean over the finite blocks (to rounding), 0
+    with fewer than two of them, boxes past the grid clipped as a slice clips them."""
+    rng = np.random.default_rng(5)
+    grid = rng.normal(0, 0.1, (40, 30))
+    grid[rng.random(grid.shape) < 0.3] = np.nan
+    tables = text_mod._grid_tables(grid)
+    for _ in range(500):
+        scale = float(rng.choice([1.0, 0.75, 0.5]))
+        x0, y0 = (int(v) for v in rng.integers(0, 260, 2))
+        box = (x0, y0, x0 + int(rng.integers(1, 80)), y0 + int(rng.integers(1, 80)))
+        X0, Y0, X1, Y1 = (int(v / scale) for v in box)
+        b = grid[Y0 // 8:(Y1 + 7) // 8, X0 // 8:(X1 + 7) // 8]
+        ok = np.isfinite(b)
+        ref = float(b[ok].mean()) if ok.sum() >= 2 else 0.0
+        assert np.isclose(text_mod._grid_mean(tables, box, scale), ref, rtol=1e-9, atol=1e-12)
+    assert text_mod._grid_mean(None, (0, 0, 10, 10), 1.0) == 0.0
