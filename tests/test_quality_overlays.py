@@ -543,3 +543,25 @@ def test_verifier_margin_equals_a_plain_walk_of_each_tree():
         ref.append(s)
     assert np.allclose(text_mod.verifier_margin(feats), ref, rtol=0, atol=1e-9)
     assert np.std(ref) > 0.1  # the drawn words reach different leaves
+
+
+def test_a_set_title_makes_every_piece_on_the_backdrop_product_for_the_text_zone():
+    """A kit's small piece (a strap with its label) lies outside the product zone, so print on it
+    is judged as a word "outside the product"; with a title that names a set, the clutter check
+    counts that piece as the product's, and so does the overlays' product zone."""
+    im = Image.new("RGB", (1000, 1000), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.ellipse([120, 80, 720, 680], fill=(40, 150, 90))      # the ball: the largest part
+    d.rectangle([160, 790, 380, 870], fill=(40, 80, 160))   # the strap: a small piece
+    base = _ctx(im)
+    kit = _ctx(im)
+    kit.title = "Yoga starter kit"
+    mat = _ctx(im)
+    mat.title = "Yoga mat"  # names no set: as without a title
+    th = base.thresholds("overlays")
+    zones = [overlays.text_zone(c, th) for c in (base, kit, mat)]
+    s = zones[0][3]
+    strap = (round(830 * s), round(255 * s))  # (row, col) of the strap at the working size
+    ball = (round(380 * s), round(420 * s))
+    assert zones[0][0][ball] and zones[1][0][ball]
+    assert not zones[0][0][strap] and zones[1][0][strap] and not zones[2][0][strap]

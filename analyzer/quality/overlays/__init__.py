@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from analyzer.codes import MapKind
+from analyzer.quality.clutter import names_a_set
 from analyzer.quality.context import ImageContext
 from analyzer.quality.overlays.badges import find_badges, with_badges
 from analyzer.quality.overlays.border import BorderFinding, find_border
@@ -30,6 +31,7 @@ from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
 from analyzer.quality.overlays.zone import backdrop, product_zone
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
+from analyzer.vision.mask_ops import large_components
 
 NAME = "overlays"
 
@@ -107,7 +109,13 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
 
 
 def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(product zone, plain backdrop, Lab image, scale), all at the working size."""
+    """(product zone, plain backdrop, Lab image, scale), all at the working size.
+
+    When the seller's title names a set (:func:`analyzer.quality.clutter.names_a_set`), every
+    object on the plain backdrop of at least a prop's size (the clutter check's
+    ``prop_min_rel`` / ``prop_min_abs``) is a piece of the product, as the clutter check counts
+    it: print on a kit's strap or box is then print on the product, judged as such, not a
+    word "outside the product"."""
     mask = ctx.mask_bool_or_none
     h, w = ctx.gray.shape
     s = min(1.0, float(th["work_long_side"]) / max(h, w))
@@ -118,8 +126,13 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
         m = mask if mask.shape == shape else cv2.resize(
             mask.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
         mask = m & ~plain
-    zone = product_zone(mask, shape, float(th["product_min_component"]),
-                        float(th["product_dilate_frac"]))
+    min_component = float(th["product_min_component"])
+    cth = ctx.thresholds("clutter")
+    if ctx.title and plain.any() and names_a_set(ctx.title, cth):
+        pieces = large_components(~plain, float(cth["prop_min_rel"]), float(cth["prop_min_abs"]))
+        mask = pieces if mask is None else mask | pieces
+        min_component = float(cth["prop_min_rel"])  # a strap is a piece however small
+    zone = product_zone(mask, shape, min_component, float(th["product_dilate_frac"]))
     return zone, plain, lab_s, s
 
 
