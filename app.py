@@ -61,9 +61,11 @@ good_items = [i for i in batch.items if i.error_report is None]
 for r in reports:
     if not r.ok:
         err = r.error or {}
-        st.error(f"**{md_escape(r.file)}** could not be analysed: "
-                 f"{md_escape(sentence(err.get('message', '')))} (`{err.get('code', '')}`)",
-                 icon=":material/broken_image:")
+        name, msg = md_escape(r.file), md_escape(sentence(err.get("message", "")))
+        # most messages name the file already: bold it there rather than say it twice
+        text = (msg.replace(name, f"**{name}**", 1) if name and name in msg
+                else f"**{name}** could not be analysed: {msg}")
+        st.error(f"{text} (`{err.get('code', '')}`)", icon=":material/broken_image:")
 if not search.ok and search.error:
     note = sentence(search.error, capitalize=True)
     st.info(f"{md_escape(note)} The quality report below is complete.",

@@ -108,6 +108,8 @@ def test_bad_file_shows_an_error_and_the_page_goes_on(photo: tuple[str, bytes]) 
     errors = [e.value for e in at.error]
     assert len(errors) == 2, errors
     assert "notes\\.jpg" in errors[0] and "NOT_AN_IMAGE" in errors[0]
+    assert errors[0].count("notes\\.jpg") == 1, errors[0]  # named once, in bold
+    assert "**notes\\.jpg**" in errors[0]
     assert "broken\\.png" in errors[1]
     # the good photo still gets its report card
     assert len(_grades(at)) == 1

@@ -98,6 +98,9 @@ def rank_histogram(ranks: Sequence[int], first_screen: int, max_rank: int | None
     fig.add_vrect(x0=0.5, x1=first_screen + 0.5, fillcolor="#bbf7d0", opacity=0.7, line_width=0,
                   annotation_text=f"first screen (top {first_screen})",
                   annotation_position="outside top left",
+                  # the text starts at the band's left edge: anchored on its right (Plotly's
+                  # default there) a narrow band near the axis cut it to "reen (top 10)"
+                  annotation_xanchor="left",
                   annotation_font={"size": 11, "color": "#15803d"})
     fig.add_trace(go.Histogram(
         x=r, xbins={"start": 0.5, "end": top + 0.5, "size": max(1, round(top / bins))},

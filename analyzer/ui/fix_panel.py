@@ -330,7 +330,8 @@ def render_fix_all(items: Sequence[Any],
         if other:  # made under another marketplace or mask: kept, not lost
             st.caption(f"Fixed photos made for {', '.join(other)} are kept: switch back to "
                        "download them, or fix again for this marketplace's rules.")
-        if not st.button(f"Fix all {len(items)} photos", icon=":material/auto_fix_high:",
+        label = "Fix the photo" if len(items) == 1 else f"Fix all {len(items)} photos"
+        if not st.button(label, icon=":material/auto_fix_high:",
                          key="fix-all"):
             st.caption("Makes a marketplace-ready copy of every photo (a second or two each).")
             return

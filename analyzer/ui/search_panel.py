@@ -197,7 +197,9 @@ def _search_figures(report: ImageReport, s: dict[str, Any],
             st.plotly_chart(charts.topk_bars(shares, wi.get("top_k_share"), pk),
                             config={"displayModeBar": False}, key=f"topk-{report.content_hash}")
         lo, hi = s.get("rank_p25"), s.get("rank_p75")
-        if lo is not None and hi is not None:
+        if lo is not None and hi is not None and round(lo) == round(hi):
+            st.caption(f"Half of the searches or more put your listing at rank {lo:.0f}.")
+        elif lo is not None and hi is not None:
             st.caption(f"Half of the searches put your listing between rank {lo:.0f} and "
                        f"{hi:.0f} (median {med:.0f}).")
     with right:
