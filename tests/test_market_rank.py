@@ -92,3 +92,16 @@ def test_dashboard_shows_both_ranks_and_the_assumption():
     assert any("Suppressed" in ln and "BLURRY" in ln for ln in lines)
     assert any("image_quality_ctr" in ln and "1511.06746" in ln for ln in lines)
     assert two_stage_lines({"median_rank": 1.0}) == []   # an old report: nothing to show
+
+
+def test_no_whatif_message_warns_when_the_listing_is_suppressed() -> None:
+    """Found by a new user: a heavily compressed photo (hidden from search on Amazon) got a
+    green "No simulated fix applies" in the what-if panel, which reads as all clear."""
+    from analyzer.ui.search_panel import no_whatif_message
+
+    hidden = {"stage2": {"marketplace": "amazon",
+                         "suppression": {"suppressed": True, "codes": ["COMPRESSED"]}}}
+    kind, text = no_whatif_message(hidden)
+    assert kind == "warning" and "COMPRESSED" in text and text.startswith("Amazon hides")
+    assert no_whatif_message({})[0] == "success"
+    assert no_whatif_message({"stage2": {"suppression": {"suppressed": False}}})[0] == "success"

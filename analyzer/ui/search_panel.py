@@ -99,6 +99,22 @@ def headline(search: dict[str, Any]) -> str:
             f"{pct(share)}** of them.")
 
 
+def no_whatif_message(search: dict[str, Any]) -> tuple[str, str]:
+    """(kind, text) of the what-if panel when no simulated fix applies. The simulated fixes are
+    the backdrop and the framing; a listing hidden from search for another reason (a
+    compressed or blurred photo, an overlay) must not read as all clear."""
+    st2 = search.get("stage2") or {}
+    sup = st2.get("suppression") or {}
+    if sup.get("suppressed"):
+        codes = ", ".join(sup.get("codes") or [])
+        market = (st2.get("marketplace") or "the marketplace").capitalize()
+        return ("warning", f"{market} hides this photo from search until it is fixed "
+                           f"({codes}). The simulated fixes cover the backdrop and the framing "
+                           "only; the report card says how to fix the rest.")
+    return ("success", "No simulated fix applies: the background is already white and the "
+                       "product fills the frame.")
+
+
 def two_stage_lines(search: dict[str, Any]) -> list[str]:
     """The visual match rank and the expected search position side by side, and the stage-2
     assumption (quality prior, suppression) that separates them, as markdown lines."""
@@ -205,8 +221,11 @@ def _search_figures(report: ImageReport, s: dict[str, Any],
     with right:
         st.markdown("##### What if you fix it?")
         if not scen:
-            st.success("No simulated fix applies: the background is already white and the "
-                       "product fills the frame.", icon=":material/check_circle:")
+            kind, text = no_whatif_message(s)
+            if kind == "warning":
+                st.warning(text, icon=":material/visibility_off:")
+            else:
+                st.success(text, icon=":material/check_circle:")
         else:
             orig = report.image.rgb if report.image is not None else None
             fixed = extras.get("what_if_image")
