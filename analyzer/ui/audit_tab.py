@@ -17,7 +17,8 @@ def render_kpis(reports: list[ImageReport]) -> None:
     c = st.columns(4)
     c[0].metric("Photos", len(reports), help="Images analysed (zips expanded)")
     c[1].metric("Average score", "–" if avg is None else f"{avg:.0f}")  # noqa: RUF001
-    c[2].metric("Ready to list (A/B)", f"{n_ready} / {len(ok)}")
+    c[2].metric("Ready to list (A/B)", f"{n_ready} / {len(ok)}" if ok else "–",  # noqa: RUF001
+                help="Of the photos that could be analysed")
     c[3].metric("With a must-fix issue", n_block + (len(reports) - len(ok)),
                 help="Photos with an error-level flag, plus files that could not be read")
 

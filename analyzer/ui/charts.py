@@ -230,8 +230,9 @@ def issue_counts(issues: pd.DataFrame, top: int = 10) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     top_n = int(counts["n"].max()) if len(counts) else 0
     fig.update_xaxes(gridcolor="#eef2f7", rangemode="tozero", **_int_ticks(top_n))
-    return _layout(fig, 50 + 30 * max(1, len(counts)), showlegend=False,
-                   margin={"l": 10, "r": 30, "t": 10, "b": 10})
+    # room at the bottom for the count axis' tick labels (10 px cut them off)
+    return _layout(fig, 70 + 30 * max(1, len(counts)), showlegend=False,
+                   margin={"l": 10, "r": 30, "t": 10, "b": 30})
 
 
 def _int_ticks(max_count: int) -> dict[str, Any]:
