@@ -69,7 +69,10 @@ def render_audit(reports: list[ImageReport], marketplace_key: str, marketplace_l
         "width": None, "height": None, "hash": None,
     }
     for c in score_cols:
-        cfg[c] = st.column_config.NumberColumn(check_label(c), format="%.0f", width="small")
+        # the check's first word as the header ("Exposure", not "Exposure & c..." cut by a
+        # narrow column), the whole name on hover
+        cfg[c] = st.column_config.NumberColumn(check_label(c).split(" ")[0], format="%.0f",
+                                               help=check_label(c))
     st.caption(f"{len(view)} of {len(df)} photos · click a column header to sort · "
                f"rules of {marketplace_label}")
     # An unreadable file has no scores: an empty cell, not the word "None"
