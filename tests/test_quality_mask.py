@@ -207,3 +207,12 @@ def test_label_is_opencvs_labelling_in_16_bits_when_it_fits() -> None:
     speckle[::2, ::2] = 1  # 160,000 isolated pixels
     n, lab = label(speckle, 8)
     assert n == 160_001 and lab.dtype == np.int32 and int(lab.max()) == 160_000
+    # with statistics: the same labels, stats and centroids as OpenCV's, in both widths
+    from analyzer.vision.mask_ops import label_with_stats
+
+    for mask, dtype in ((m, np.uint16), (speckle, np.int32)):
+        for algo in (cv2.CCL_DEFAULT, cv2.CCL_GRANA):
+            got = label_with_stats(mask, 8, algo)
+            ref = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, algo)
+            assert got[0] == ref[0] and got[1].dtype == dtype
+            assert all(np.array_equal(a, b) for a, b in zip(got[1:], ref[1:], strict=True))

@@ -52,6 +52,20 @@ def label(m8: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray]:
         return cv2.connectedComponents(m8, connectivity=connectivity)
 
 
+def label_with_stats(m8: np.ndarray, connectivity: int = 8, algorithm: int = cv2.CCL_DEFAULT
+                     ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``cv2.connectedComponentsWithStatsWithAlgorithm`` of a uint8 mask: (count with the
+    background, labels, stats, centroids), labels 16-bit when they fit, else 32-bit (as
+    :func:`label`)."""
+    m8 = np.ascontiguousarray(m8)
+    try:
+        return cv2.connectedComponentsWithStatsWithAlgorithm(m8, connectivity, cv2.CV_16U,
+                                                             algorithm)
+    except cv2.error:  # more than 65,535 components
+        return cv2.connectedComponentsWithStatsWithAlgorithm(m8, connectivity, cv2.CV_32S,
+                                                             algorithm)
+
+
 def component_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """8-connected components of ``mask``: (count with the background, labels, areas of
     components 1..n-1). Labelling without OpenCV's statistics plus a bincount of the labels is

@@ -60,6 +60,7 @@ import numpy as np
 
 from analyzer.io.jpeg import DCT8, HISTORY_COEFS, estimated_step, luma
 from analyzer.vision.backdrop import lab_of
+from analyzer.vision.mask_ops import label_with_stats
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 
@@ -131,11 +132,7 @@ def _components(strong: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.nda
         return 1, np.zeros((H, W), np.uint16), np.zeros((1, 5), np.int32), np.zeros((1, 2))
     x, y = x - x % 2, y - y % 2
     crop = strong[y:y + h + 1, x:x + w + 1]
-    try:  # 16-bit labels are twice as fast to write; a fine texture can overflow them
-        n, lab_c, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(
-            crop, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
-    except cv2.error:
-        n, lab_c, st, cen = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    n, lab_c, st, cen = label_with_stats(crop, 8)
     lab = np.zeros((H, W), lab_c.dtype)
     lab[y:y + crop.shape[0], x:x + crop.shape[1]] = lab_c
     st[:, 0] += x

@@ -42,6 +42,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analyzer.vision.mask_ops import label_with_stats
+
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "watermark_verifier.json"
 
 FEATURES = ("hyp", "h", "aspect", "fill", "depth", "depth_cv", "sharp", "level",
@@ -95,12 +97,7 @@ def component_features(L: np.ndarray, hyp: int, th: dict
     # A square closing: separable, a third of a disc's cost; strokes are thinner than it either way.
     T8 = cv2.subtract(cv2.morphologyEx(L, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)), L)
     on = np.greater(T8, _SCALE * float(th["watermark_stroke_min"])).astype(np.uint8)
-    try:  # 16-bit labels are faster to write; a fine texture can overflow them
-        n, labels, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(on, 8, cv2.CV_16U,
-                                                                           cv2.CCL_GRANA)
-    except cv2.error:
-        n, labels, st, cen = cv2.connectedComponentsWithStatsWithAlgorithm(on, 8, cv2.CV_32S,
-                                                                           cv2.CCL_GRANA)
+    n, labels, st, cen = label_with_stats(on, 8, cv2.CCL_GRANA)
     empty = (np.zeros((0, len(FEATURES))), np.zeros((0, 4), int), labels, np.zeros(0, int))
     if n <= 1:
         return empty
