@@ -172,7 +172,7 @@ def test_a_title_that_names_a_set_makes_the_items_the_product(tmp_path, capsys) 
 
     from analyzer.cli import main
     from analyzer.engine import analyze
-    from analyzer.quality.clutter import names_a_set
+    from analyzer.quality.title import names_a_set
 
     th = check_thresholds("clutter")
     for t in ("Sprite Yoga Companion Kit", "Socks 3-pack", "pack of 2 mugs", "5 pcs knife set",

@@ -30,7 +30,8 @@ the numbers do not depend on the upload's size:
   touches, within ``edge_piece_max_gap``: a model's arm in a close-up) is the product, whatever its
   colour (``part_of_product``).
 
-When the seller's title names a set (:func:`names_a_set`: a kit, a bundle, a "3-pack"), the
+When the seller's title names a set (:func:`analyzer.quality.title.names_a_set`: a kit, a
+bundle, a "3-pack"; ``ImageContext.title_names_set``), the
 other objects are counted as pieces of the product (``title_names_set`` = 1).
 
 Score: ``100 * (w_edges * r(edge_density_bg) + w_color * r(color_entropy_bg) + w_parts *
@@ -39,8 +40,6 @@ then at most ``props_score_one - props_score_step * (other_objects - 1)`` when t
 """
 
 from __future__ import annotations
-
-import re
 
 import cv2
 import numpy as np
@@ -309,31 +308,12 @@ def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict)
         "light backdrop.", NAME)]
 
 
-def names_a_set(title: str, th: dict) -> bool:
-    """Whether a product title says the photo shows several items sold together: a whole word
-    of ``set_words`` ("kit", "bundle", "set"), or a word of ``set_count_words`` with a count of
-    at least 2 just before it or after "of" ("3-pack", "5 pcs", "pack of 2")."""
-    toks = re.findall(r"[a-z]+|\d+", title.lower())
-    if any(t in th["set_words"] for t in toks):
-        return True
-    counts = set(th["set_count_words"])
-
-    def many(t: str) -> bool:
-        return t.isdigit() and int(t) >= 2
-
-    for i, t in enumerate(toks):
-        if t in counts and ((i > 0 and many(toks[i - 1]))
-                            or (i + 2 < len(toks) and toks[i + 1] == "of" and many(toks[i + 2]))):
-            return True
-    return False
-
-
 @register(NAME, maps=(MapKind.EDGES,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     m, edges = measure_clutter(ctx.rgb, ctx.mask_bool, th)
     m["title_names_set"] = 0.0
-    if ctx.title and names_a_set(ctx.title, th):
+    if ctx.title_names_set:
         # the seller sells them together: the objects beside the product are the product
         m["product_pieces"] += m["other_objects"]
         m["other_objects"] = 0.0

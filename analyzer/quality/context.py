@@ -16,6 +16,7 @@ import numpy as np
 
 from analyzer.config import Marketplace, check_thresholds
 from analyzer.io.loader import LoadedImage
+from analyzer.quality.title import names_a_set
 from analyzer.results import Flag
 from analyzer.vision.backdrop import lab_of
 
@@ -78,6 +79,13 @@ class ImageContext:
             log.warning("product mask failed (%s: %s); measuring the whole frame",
                         type(e).__name__, e)
             return None
+
+    @cached_property
+    def title_names_set(self) -> bool:
+        """Whether the seller's title names a set (:func:`analyzer.quality.title.names_a_set`,
+        its words in the clutter check's thresholds): the objects on the backdrop are then
+        pieces of the product, for every check that asks."""
+        return bool(self.title) and names_a_set(self.title, check_thresholds("clutter"))
 
     def thresholds(self, check: str) -> dict[str, Any]:
         return check_thresholds(check)

@@ -21,7 +21,6 @@ import cv2
 import numpy as np
 
 from analyzer.codes import MapKind
-from analyzer.quality.clutter import names_a_set
 from analyzer.quality.context import ImageContext
 from analyzer.quality.overlays.badges import find_badges, with_badges
 from analyzer.quality.overlays.border import BorderFinding, find_border
@@ -111,7 +110,7 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
 def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(product zone, plain backdrop, Lab image, scale), all at the working size.
 
-    When the seller's title names a set (:func:`analyzer.quality.clutter.names_a_set`), every
+    When the seller's title names a set (``ImageContext.title_names_set``), every
     object on the plain backdrop of at least a prop's size (the clutter check's
     ``prop_min_rel`` / ``prop_min_abs``) is a piece of the product, as the clutter check counts
     it: print on a kit's strap or box is then print on the product, judged as such, not a
@@ -127,8 +126,8 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
             mask.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
         mask = m & ~plain
     min_component = float(th["product_min_component"])
-    cth = ctx.thresholds("clutter")
-    if ctx.title and plain.any() and names_a_set(ctx.title, cth):
+    if ctx.title_names_set and plain.any():
+        cth = ctx.thresholds("clutter")  # a piece is what the clutter check counts as one
         pieces = large_components(~plain, float(cth["prop_min_rel"]), float(cth["prop_min_abs"]))
         mask = pieces if mask is None else mask | pieces
         min_component = float(cth["prop_min_rel"])  # a strap is a piece however small
