@@ -105,3 +105,20 @@ def test_no_whatif_message_warns_when_the_listing_is_suppressed() -> None:
     assert kind == "warning" and "COMPRESSED" in text and text.startswith("Amazon hides")
     assert no_whatif_message({})[0] == "success"
     assert no_whatif_message({"stage2": {"suppression": {"suppressed": False}}})[0] == "success"
+
+
+def test_marketplace_named_as_the_rules_spell_it() -> None:
+    """Found by a new user: "Ebay hides this photo" (the key capitalised). The stored label is
+    used, and a result saved before the label was stored falls back to the rules' label."""
+    from analyzer.ui.search_panel import no_whatif_message, two_stage_lines
+
+    sup = {"suppressed": True, "codes": ["BLURRY"], "kind": "official", "source": "https://x"}
+    old = {"stage2": {"marketplace": "ebay", "suppression": sup}}
+    new = {"stage2": {"marketplace": "ebay", "marketplace_label": "eBay", "suppression": sup}}
+    for res in (old, new):
+        assert no_whatif_message(res)[1].startswith("eBay hides")
+    search = {"primary_k": 10, "median_rank": 9.0, "top_k_share": {"10": 0.5},
+              "visual": {"median_rank": 3.0, "top_k_share": {"10": 0.9}}, **new}
+    assert any(ln.startswith("Suppressed: eBay hides") for ln in two_stage_lines(search))
+    unknown = {"stage2": {"marketplace": "nowhere", "suppression": sup}}
+    assert no_whatif_message(unknown)[1].startswith("The marketplace hides")

@@ -792,7 +792,7 @@ class SearchContext:
                   "stage2": {"quality_prior": cfg.prior.describe(), "quality": _r(quality, 2),
                              "score_shift": _r(stage2.boost),
                              "suppression": stage2.suppress.describe(),
-                             "marketplace": mkt.key,
+                             "marketplace": mkt.key, "marketplace_label": mkt.label,
                              "in_category": category if in_cat is not None else None},
                   "coverage": covered.to_dict(), "outside_catalog": not covered.covered}
         differentiation = {"uniqueness": _r(uniq), "knn_distance": _r(d_k), "k": cfg.diff_k,

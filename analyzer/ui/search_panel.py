@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from analyzer.config import marketplace, marketplace_keys
 from analyzer.results import ImageReport
 from analyzer.search.summary import RankFigures, SearchSummary
 from analyzer.ui import charts
@@ -99,6 +100,17 @@ def headline(search: dict[str, Any]) -> str:
             f"{pct(share)}** of them.")
 
 
+def _market_label(stage2: dict[str, Any]) -> str:
+    """The marketplace's display name ("eBay", not "Ebay"); a result saved before the label was
+    stored falls back to the rules' own label for its key."""
+    if stage2.get("marketplace_label"):
+        return str(stage2["marketplace_label"])
+    key = stage2.get("marketplace")
+    if key in marketplace_keys():
+        return marketplace(key).label
+    return "The marketplace"
+
+
 def no_whatif_message(search: dict[str, Any]) -> tuple[str, str]:
     """(kind, text) of the what-if panel when no simulated fix applies. The simulated fixes are
     the backdrop and the framing; a listing hidden from search for another reason (a
@@ -107,7 +119,7 @@ def no_whatif_message(search: dict[str, Any]) -> tuple[str, str]:
     sup = st2.get("suppression") or {}
     if sup.get("suppressed"):
         codes = ", ".join(sup.get("codes") or [])
-        market = (st2.get("marketplace") or "the marketplace").capitalize()
+        market = _market_label(st2)
         return ("warning", f"{market} hides this photo from search until it is fixed "
                            f"({codes}). The simulated fixes cover the backdrop and the framing "
                            "only; the report card says how to fix the rest.")
@@ -133,7 +145,7 @@ def two_stage_lines(search: dict[str, Any]) -> list[str]:
              f"{fig(sm.expected)}"]
     sup = st2.get("suppression") or {}
     if sup.get("suppressed"):
-        lines.append(f"Suppressed: {st2.get('marketplace', '').capitalize()} hides main images "
+        lines.append(f"Suppressed: {_market_label(st2)} hides main images "
                      f"that break its rules from search ({', '.join(sup.get('codes') or [])}; "
                      f"{sup.get('kind')} source: {sup.get('source')}).")
     pr = st2.get("quality_prior") or {}
