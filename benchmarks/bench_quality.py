@@ -16,6 +16,12 @@ Usage::
 
     .venv/bin/python benchmarks/bench_quality.py [--repeats 15] [--image PATH] [--long-side 1500]
     .venv/bin/python benchmarks/bench_quality.py --repeats 9 --mixed 20
+    .venv/bin/python benchmarks/bench_quality.py --against 4e103b3   # before / after issue 14
+
+With ``--against REV_OR_DIR`` it prints instead what this checkout costs per photo over another
+(a git revision or a checkout directory): both versions' ``analyze()`` and per-stage CPU timed
+*interleaved* by ``benchmarks/ab_cost.py`` (two runs made one after the other differ by 10-20 ms
+on a shared machine, the size of the budget), with the ratio to issue 14's 25 ms budget.
 """
 
 from __future__ import annotations
@@ -139,6 +145,27 @@ def mixed(n: int) -> None:
               for k, v in out.items()))
 
 
+def against(before: str, data: bytes, pairs: int, n_mixed: int) -> int:
+    """Before / after per-stage CPU of this photo, both masks, interleaved, and with
+    ``n_mixed`` of the mixed set's photos (``--mixed``) too; the budget is issue 14's 25 ms."""
+    import tempfile
+
+    from ab_cost import run
+    from bench_throughput import sample
+
+    models = (False, True) if model_available() else (False,)
+    with tempfile.TemporaryDirectory() as d:
+        photo = Path(d) / "bench.jpg"
+        photo.write_bytes(data)
+        run(before, [photo], pairs, models)
+    if n_mixed:
+        photos = sample(n_mixed, 18)
+        if photos:
+            print(f"\nmixed set: {n_mixed} luma + {n_mixed} in-store + {n_mixed} clothing photos")
+            run(before, photos, max(pairs, len(photos)), models)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=15)
@@ -146,9 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-side", type=int, default=1500)
     ap.add_argument("--mixed", type=int, default=0, metavar="N",
                     help="also time N photos of each real set (luma, in-store, clothing)")
+    ap.add_argument("--against", metavar="REV_OR_DIR",
+                    help="instead: the cost per photo before (this revision or checkout) and "
+                         "after (this checkout), timed interleaved (benchmarks/ab_cost.py)")
+    ap.add_argument("--pairs", type=int, default=60, help="with --against: timed pairs per mask")
     args = ap.parse_args(argv)
 
     data = test_jpeg(args.image, args.long_side)
+    if args.against:
+        return against(args.against, data, args.pairs, args.mixed)
     print(f"threads: 1 (OMP, OpenCV, onnxruntime); u2netp available: {model_available()}; "
           f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     print("| mode | median wall ms | p90 wall ms | median CPU ms | target ms | "
