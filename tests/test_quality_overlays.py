@@ -565,3 +565,39 @@ def test_a_set_title_makes_every_piece_on_the_backdrop_product_for_the_text_zone
     ball = (round(380 * s), round(420 * s))
     assert zones[0][0][ball] and zones[1][0][ball]
     assert not zones[0][0][strap] and zones[1][0][strap] and not zones[2][0][strap]
+
+
+def test_the_flag_says_where_the_text_lies():
+    """The finder searches the whole frame: a word laid over the product is not "outside the
+    product" (the flag said so for every word before)."""
+    from analyzer.quality.overlays import text as text_mod
+    from analyzer.quality.overlays import where_text
+
+    th = overlays_thresholds()
+    im = Image.new("RGB", (800, 800), (255, 255, 255))
+    ImageDraw.Draw(im).rectangle((150, 150, 650, 650), fill=(70, 90, 120))
+    zone = np.zeros((800, 800), bool)
+    zone[140:661, 140:661] = True
+    over = _text(im.crop((150, 150, 650, 650)), "SALE 50%", "tl", 0.12, (255, 230, 0))
+    on_product = im.copy()
+    on_product.paste(over, (150, 150))
+    beside = _text(im, "SALE 50%", "tl", 0.06, (220, 20, 30))
+    for photo, where in ((on_product, "laid over the product"), (beside, "beside the product")):
+        found = text_mod.find_text(np.asarray(photo), zone, th)
+        assert found.n_words >= 1, where
+        assert where_text(found) == where
+    mixed = text_mod.TextFinding(0.01, 3, 12, [], np.zeros((1, 1), np.float32), 1.0, 1)
+    assert where_text(mixed) == "over and beside the product"
+
+
+def test_a_badge_alone_is_not_called_zero_characters():
+    from analyzer.quality.overlays import flags
+    from analyzer.quality.overlays.border import BorderFinding
+    from analyzer.quality.overlays.text import TextFinding
+
+    th = overlays_thresholds()
+    ctx = _ctx(Image.new("RGB", (600, 600), (255, 255, 255)))
+    badge = TextFinding(0.02, 1, 0, [(0, 0, 60, 60)], np.zeros((1, 1), np.float32), -3.0)
+    none = BorderFinding(0, 0.0, (0, 0, 0), False)
+    msg = next(f.message for f in flags(ctx, badge, none, th) if f.code == "TEXT_OR_WATERMARK")
+    assert "0 characters" not in msg and "1 text/logo area(s) (2.0% of the image)" in msg

@@ -1,8 +1,8 @@
 """Added text, watermarks, badges/logos, inset pictures and borders on a main image.
 
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
-outside the product), :mod:`.watermark` (semi-transparent watermarks over the product),
-:mod:`.badges` (round stickers), :mod:`.border` (added frames),
+anywhere in the frame, over the product included), :mod:`.watermark` (semi-transparent
+watermarks over the product), :mod:`.badges` (round stickers), :mod:`.border` (added frames),
 :mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone and the plain
 backdrop). This module is the registered check "overlays": measure (the finders) -> score ->
 flag.
@@ -60,6 +60,16 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
     return float(s)
 
 
+def where_text(text: TextFinding) -> str:
+    """Where the found text lies, as the flag says it: the finder searches the whole frame, so
+    a word laid over the product is not "outside the product"."""
+    if text.n_on_product <= 0:
+        return "beside the product"
+    if text.n_on_product >= text.n_words:
+        return "laid over the product"
+    return "over and beside the product"
+
+
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None) -> list[Flag]:
     out = []
@@ -71,8 +81,10 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
     if text.text_area >= float(th["min_text_area"]):
         out.append(ctx.flag(
             "TEXT_OR_WATERMARK",
-            f"found {text.n_words} text/logo area(s) ({text.n_chars} characters, "
-            f"{100 * text.text_area:.1f}% of the image) outside the product; {rule_txt}",
+            f"found {text.n_words} text/logo area(s) ("
+            # a badge alone is a logo area with no counted letters: "0 characters" reads wrong
+            + (f"{text.n_chars} characters, " if text.n_chars else "")
+            + f"{100 * text.text_area:.1f}% of the image) {where_text(text)}; {rule_txt}",
             "Upload the photo without added text, badges, logos or watermarks (use the original "
             "export); put promotions in the listing text or in secondary images.", NAME))
     elif mark is not None and mark.found:

@@ -81,4 +81,5 @@ def with_badges(text: TextFinding, badges: list[tuple[int, int, int, int]],
              min(H0, int(np.ceil(y1 / scale))))
         boxes.append(b)
         tmap[b[1]:b[3], b[0]:b[2]] = 1.0
-    return TextFinding(float(tmap.mean()), len(boxes), text.n_chars, boxes, tmap, text.evidence)
+    return TextFinding(float(tmap.mean()), len(boxes), text.n_chars, boxes, tmap, text.evidence,
+                       text.n_on_product)  # a badge is a sticker on the photo, not on the product

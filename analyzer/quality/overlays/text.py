@@ -82,6 +82,7 @@ class TextFinding:
     boxes: list[tuple[int, int, int, int]]  # word boxes, original px (x0, y0, x1, y1)
     map: np.ndarray           # float32 original size, 1 inside word boxes
     evidence: float = -10.0   # best candidate word's verifier margin over the one that flags
+    n_on_product: int = 0     # of the words, those laid over the product (its zone), not beside it
 
 
 def _union_find_groups(cx: np.ndarray, cy: np.ndarray, hh: np.ndarray,
@@ -615,11 +616,12 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
     if not words:
         return empty
     margin = verifier_margin(feats)
-    need = required_margin(np.array([f["inside"] for f in feats]), th)
+    need = required_margin(np.array([f["inside"] for f in feats]), th)  # the same test as inside
     evidence = float(np.max(margin - need))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
-    n_chars = 0
+    n_chars = n_on = 0
+    inside = np.array([f["inside"] for f in feats]) > float(th["inside_share"])
     for i in np.argsort(-margin):
         if margin[i] < need[i]:
             break
@@ -628,10 +630,11 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
             continue  # the same word found at another gradient threshold
         tmap[y0:y1, x0:x1] = 1.0
         n_chars += words[i].glyphs
+        n_on += int(inside[i])
         boxes.append((int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)), int(np.ceil(y1 / s))))
     area = float(tmap.mean())
     if s < 1.0 and boxes:
         tmap = cv2.resize(tmap, (W0, H0), interpolation=cv2.INTER_NEAREST)
     elif not boxes:
         tmap = empty.map
-    return TextFinding(area, len(boxes), n_chars, boxes, tmap, evidence)
+    return TextFinding(area, len(boxes), n_chars, boxes, tmap, evidence, n_on)
