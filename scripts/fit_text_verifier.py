@@ -53,7 +53,7 @@ POS, NEG = 0.15, 0.02
 MAX_FALSE = 3.0
 # thresholds that decide on the features but do not change them (not part of the feature cache key)
 DECISION = {"verify_margin", "verify_margin_inside", "inside_share", "evidence_floor",
-            "min_text_area", "text_area_bad"}
+            "min_text_area", "text_area_bad", "prefilter_margin", "prefilter_keep_top"}
 FAMS = {"tune": ("text", "watermark"), "held": ("text", "watermark"),
         "store": ("text", "watermark"), "am_tune": ("am_text", "am_watermark"),
         "am_held": ("am_text", "am_watermark")}

@@ -253,3 +253,40 @@ def test_grid_mean_from_summed_area_tables_equals_the_direct_mean():
         ref = float(b[ok].mean()) if ok.sum() >= 2 else 0.0
         assert np.isclose(text_mod._grid_mean(tables, box, scale), ref, rtol=1e-9, atol=1e-12)
     assert text_mod._grid_mean(None, (0, 0, 10, 10), 1.0) == 0.0
+
+
+def test_the_first_stage_keeps_its_best_words_and_those_over_its_margin() -> None:
+    pf = text_mod.Prefilter(margin=0.0, keep_top=2)
+    m = np.array([-5.0, 1.0, -1.0, -3.0, 0.0, -0.5])
+    assert text_mod.prefilter_keep(m, pf).tolist() == [1, 4]      # over the margin: already 2
+    pf = text_mod.Prefilter(margin=0.5, keep_top=3)
+    assert text_mod.prefilter_keep(m, pf).tolist() == [1, 4, 5]   # the three best
+    assert text_mod.prefilter_keep(np.zeros(0), pf).tolist() == []
+
+
+def test_screened_words_keep_the_features_of_the_full_search() -> None:
+    """The cascade only leaves words out: every word it keeps has exactly the features the full
+    search gives it, and the shipped first stage was fitted on the cheap features."""
+    import json
+
+    d = json.loads(text_mod.PREFILTER.read_text())
+    assert tuple(d["features"]) == text_mod.CHEAP_FEATURES and len(d["trees"]) >= 10
+    th = check_thresholds("overlays")
+    im = Image.new("RGB", (700, 500), (235, 228, 215))
+    rng = np.random.default_rng(4)
+    px = np.asarray(im).astype(np.int16) + rng.integers(-40, 40, (500, 700, 1))
+    im = Image.fromarray(np.clip(px, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    for k, txt in enumerate(("FREE SHIPPING", "50% OFF", "BEST SELLER", "NEW IN", "SALE")):
+        d.text((40 + 60 * (k % 2), 30 + 90 * k), txt, fill=(200, 20, 30),
+               font=ImageFont.load_default(size=36 + 6 * k))
+    rgb = np.asarray(im)
+    zone = np.zeros((1, 1), bool)
+    _, words, feats, _ = text_mod.candidates(rgb, zone, th)
+    pf = text_mod.Prefilter(margin=10.0, keep_top=3)   # keeps the top 3 only
+    _, kw, kf, _ = text_mod.candidates(rgb, zone, th, prefilter=pf)
+    assert 1 <= len(kw) <= 3 < len(words)
+    full = list(zip(words, feats, strict=True))
+    for w, f in zip(kw, kf, strict=True):  # the same box may come at two thresholds
+        assert any(f == g for w2, g in full if w2.box == w.box and w2.glyphs == w.glyphs)
+    assert text_mod.find_text(rgb, zone, th).n_words >= 1

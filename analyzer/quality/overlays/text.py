@@ -45,7 +45,14 @@ best word margin (the score uses it below the flag).
 Cost. The features of all candidate words of one threshold are computed together
 (:func:`word_features`): their glyph pixels are gathered once and every per-glyph and per-word
 statistic is a grouped array operation, not a few dozen small-array calls per word; the trees
-are walked all at once, one level per step (:func:`verifier_margin`).
+are walked all at once, one level per step (:func:`verifier_margin`). A photo full of print,
+carpet or packaging still has a hundred candidate words, so the verifier runs in two stages (a
+cascade, Viola & Jones, "Rapid object detection using a boosted cascade of simple features",
+CVPR 2001): trees of the same kind over the cheap features alone (:data:`CHEAP_FEATURES`,
+``analyzer/data/text_prefilter.json``, fitted on the same tune words by
+scripts/fit_text_prefilter.py) screen every word, and only a word whose first-stage margin
+reaches ``prefilter_margin``, or one of the photo's ``prefilter_keep_top`` best (they set the
+evidence), gets the full features and the verifier's margin (:class:`Prefilter`).
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ from analyzer.vision.backdrop import lab_of
 from analyzer.vision.mask_ops import label_with_stats
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
+PREFILTER = Path(__file__).resolve().parents[2] / "data" / "text_prefilter.json"
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
             "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
@@ -389,6 +397,28 @@ def grid_break(rgb_u8: np.ndarray) -> np.ndarray:
     return res - np.nanmedian(res)
 
 
+# the cheap features: all a word's prefilter needs, computed for every candidate word
+CHEAP_FEATURES = ("h", "aspect", "hstd", "bot", "glyphs", "n", "dens", "ring", "coh", "grid",
+                  "inside")
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """The verifier's first stage (module docstring, Cost): a word gets the full features and the
+    verifier's margin when the first stage's margin reaches ``margin``, or when it is among the
+    ``keep_top`` highest of its threshold's words (the best words set the score's evidence)."""
+
+    margin: float
+    keep_top: int
+    path: Path = PREFILTER
+
+    @classmethod
+    def from_thresholds(cls, th: dict) -> Prefilter | None:
+        if th.get("prefilter_margin") is None:
+            return None
+        return cls(float(th["prefilter_margin"]), int(th["prefilter_keep_top"]))
+
+
 def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.ndarray,
                   strong: np.ndarray, labels: np.ndarray, st: np.ndarray, zone: np.ndarray,
                   sobel: tuple[np.ndarray, np.ndarray], grid: np.ndarray | None = None,
@@ -401,13 +431,30 @@ def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.nd
     word's blocks; 0 without it)."""
     if not words:
         return []
-    H, W = g.shape
+    cheap, med = _cheap_features(words, labels, st, strong, zone, sobel, grid, scale)
+    return _full_features(words, cheap, med, g, lab, grad, labels, st)
+
+
+def prefilter_keep(margins: np.ndarray, prefilter: Prefilter) -> np.ndarray:
+    """Indices of the words the first stage keeps: a margin at ``prefilter.margin`` or more, or
+    one of the ``keep_top`` highest (the photo's best words set its evidence), in their order."""
+    ok = margins >= prefilter.margin
+    ok[np.argsort(-margins, kind="stable")[:prefilter.keep_top]] = True
+    return np.nonzero(ok)[0]
+
+
+def _cheap_features(words: list[Word], labels: np.ndarray, st: np.ndarray, strong: np.ndarray,
+                    zone: np.ndarray, sobel: tuple[np.ndarray, np.ndarray],
+                    grid: np.ndarray | None, scale: float
+                    ) -> tuple[list[dict[str, float]], np.ndarray]:
+    """(each word's :data:`CHEAP_FEATURES`, its median glyph height): its glyphs' heights and
+    baseline, its box, the ring of gradient pixels around it, the orientation coherence, the
+    JPEG grid and its share of glyph pixels in the product zone."""
+    H, W = labels.shape
     nw = len(words)
-    owner = np.full(len(st), -1, np.int64)  # component label -> its word; first 12 glyphs
-    first = np.zeros(len(st), bool)
+    owner = np.full(len(st), -1, np.int64)  # component label -> its word
     for i, w in enumerate(words):
         owner[w.members] = i
-        first[w.members[:12]] = True
     # glyph heights and baselines: each word's median height, height spread, baseline scatter
     mem = np.concatenate([w.members for w in words])
     mw = np.repeat(np.arange(nw), [len(w.members) for w in words])
@@ -421,8 +468,43 @@ def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.nd
     bot = _median(*_sorted_groups(mw, dev, nw)) / med
     any_zone = bool(zone.any())
     tables = _grid_tables(grid)
+    out = []
+    for i, w in enumerate(words):
+        x0, y0, x1, y1 = w.box
+        inside = 0.0
+        if any_zone:  # the share of the word's glyph pixels in the product zone
+            inside = float(zone[y0:y1, x0:x1][owner[labels[y0:y1, x0:x1]] == i].mean())
+        pad = max(2, int(round(0.6 * med[i])))
+        rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
+        # counted on the two boxes only: a whole-frame integral image costs more than the few
+        # words of one threshold
+        n_in = cv2.countNonZero(strong[y0:y1, x0:x1])
+        n_out = cv2.countNonZero(strong[ry0:ry1, rx0:rx1])
+        bw, bh = x1 - x0, y1 - y0
+        ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
+        out.append({"h": float(med[i]), "ring": (n_out - n_in) / max(ring_area, 1),
+                    "dens": n_in / (bw * bh), "aspect": bw / max(bh, 1),
+                    "hstd": float(hstd[i]), "bot": float(bot[i]), "glyphs": float(w.glyphs),
+                    "n": float(len(w.members)), "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1)),
+                    "grid": _grid_mean(tables, w.box, scale), "inside": inside})
+    return out, med
+
+
+def _full_features(words: list[Word], feats: list[dict[str, float]], med: np.ndarray,
+                   g: np.ndarray, lab: np.ndarray, grad: np.ndarray, labels: np.ndarray,
+                   st: np.ndarray) -> list[dict[str, float]]:
+    """``feats`` (the words' cheap features) completed: the ink and background split, the
+    stroke width, the edge sharpness and each glyph's two sides."""
+    if not words:
+        return []
+    nw = len(words)
+    owner = np.full(len(st), -1, np.int64)  # component label -> its word; first 12 glyphs
+    first = np.zeros(len(st), bool)
+    for i, w in enumerate(words):
+        owner[w.members] = i
+        first[w.members[:12]] = True
     k3 = np.ones((3, 3), np.uint8)
-    ids_l, g_l, gr_l, z_l, lab_l, out = [], [], [], [], [], []
+    ids_l, g_l, gr_l, lab_l = [], [], [], []
     for i, w in enumerate(words):
         x0, y0, x1, y1 = w.box
         lab_box = labels[y0:y1, x0:x1]
@@ -433,8 +515,6 @@ def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.nd
         g_l.append(vals)
         gr_l.append(grad[y0:y1, x0:x1][cm])
         lab_l.append(lab[y0:y1, x0:x1][cm])
-        if any_zone:
-            z_l.append(zone[y0:y1, x0:x1][cm])
         t, _ = cv2.threshold(vals.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         hi = (box > t).view(np.uint8)
         n_hi = cv2.countNonZero(hi)
@@ -455,29 +535,13 @@ def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.nd
         else:
             contrast, eta, ink_std, bg_std, ink_abs, bg_abs = 1e-3, 0.0, 9.0, 9.0, 0.0, 0.0
         sw, sw_cv = _stroke_width(ink, k3)
-        pad = max(2, int(round(0.6 * med[i])))
-        rx0, ry0, rx1, ry1 = max(0, x0 - pad), max(0, y0 - pad), min(W, x1 + pad), min(H, y1 + pad)
-        # counted on the two boxes only: a whole-frame integral image costs more than the few
-        # words of one threshold
-        inner = cv2.countNonZero(strong[y0:y1, x0:x1])
-        outer = cv2.countNonZero(strong[ry0:ry1, rx0:rx1])
-        bw, bh = x1 - x0, y1 - y0
-        ring_area = (ry1 - ry0) * (rx1 - rx0) - bw * bh
-        out.append({"h": float(med[i]), "contrast": float(contrast), "ink_std": float(ink_std),
-                    "bg_std": float(bg_std), "eta": float(eta), "ink_abs": float(ink_abs),
-                    "bg_abs": float(bg_abs), "ring": (outer - inner) / max(ring_area, 1),
-                    "dens": inner / (bw * bh),
-                    "aspect": bw / max(bh, 1), "hstd": float(hstd[i]), "bot": float(bot[i]),
-                    "glyphs": float(w.glyphs), "n": float(len(w.members)),
-                    "sw_h": sw / float(med[i]), "sw_cv": sw_cv,
-                    "coh": _coherence(*sobel, (rx0, ry0, rx1, ry1)),
-                    "grid": _grid_mean(tables, w.box, scale)})
+        feats[i].update({"contrast": float(contrast), "ink_std": float(ink_std),
+                         "bg_std": float(bg_std), "eta": float(eta), "ink_abs": float(ink_abs),
+                         "bg_abs": float(bg_abs), "sw_h": sw / float(med[i]), "sw_cv": sw_cv})
     sizes = np.array([len(a) for a in g_l])
     wid = np.repeat(np.arange(nw), sizes)
     # sharpness: the 90th percentile of the gradient on the glyphs, over the contrast
     p90 = _percentile(*_sorted_groups(wid, np.concatenate(gr_l).astype(np.float64), nw), 0.9)
-    inside = (np.bincount(wid, weights=np.concatenate(z_l), minlength=nw) / sizes if any_zone
-              else np.zeros(nw))
     # Each glyph's edge: its darker and brighter side (outside the anti-aliased middle), over
     # each word's first 12 glyph components.
     ids = np.concatenate(ids_l)
@@ -490,12 +554,11 @@ def word_features(words: list[Word], g: np.ndarray, lab: np.ndarray, grad: np.nd
     # colour text on a background of the same grey: the chroma step across each glyph's edge
     dab = np.hypot(dk[:, 1] - bt[:, 1], dk[:, 2] - bt[:, 2])
     sides["dab"] = _median(*_sorted_groups(owner[comp], dab, nw))
-    for i, f in enumerate(out):
+    for i, f in enumerate(feats):
         f["sharp"] = float(p90[i]) / f["contrast"]
-        f["inside"] = float(inside[i])
         for k, v in sides.items():
             f[k] = float(v[i])
-    return out
+    return feats
 
 
 @lru_cache(maxsize=2)
@@ -578,13 +641,15 @@ def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
 
 
 def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True,
-               gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None
+               gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None,
+               prefilter: Prefilter | None = None
                ) -> tuple[float, list[Word], list[dict[str, float]], tuple[int, int]]:
     """(scale, candidate words, their features, working shape) at the working size.
     ``on_grid=False`` says ``rgb_u8`` is not the file's pixel grid (the loader resized it): no
     JPEG grid to read, so :func:`grid_break` is skipped and every word's ``grid`` is 0.
     ``gray_u8``: the grey image of ``rgb_u8`` when the caller has it; ``lab``: its Lab image,
-    at that size or already at the working size (the overlays check's)."""
+    at that size or already at the working size (the overlays check's). ``prefilter``: only
+    the words its first stage keeps are returned (all words, without it: the verifier's fit)."""
     s, g, lab = work_copies(rgb_u8, th, gray_u8, lab)
     H, W = g.shape
     z = zone.astype(bool, copy=False)
@@ -594,15 +659,28 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = T
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
     grid = grid_break(rgb_u8) if on_grid else None
-    words, feats = [], []
     max_words = int(th["max_candidates"])
+    found = []  # per threshold: its words, their cheap features, median heights and labelling
     for t in th["gradient_thresholds"]:
         ws, strong, labels, st = candidate_words(grad, float(t), th)
         # the most glyphs first: a texture makes many two-blob "words", text makes long ones
         ws.sort(key=lambda w: -w.glyphs)
         ws = ws[:max_words]
-        words += ws
-        feats += word_features(ws, g, lab, grad, strong, labels, st, z, (gx, gy), grid, s)
+        if ws:
+            cheap, med = _cheap_features(ws, labels, st, strong, z, (gx, gy), grid, s)
+            found.append((ws, cheap, med, labels, st))
+    keep = [np.arange(len(f[0])) for f in found]
+    if prefilter is not None and found:
+        m1 = verifier_margin([c for f in found for c in f[1]], prefilter.path)
+        kept = prefilter_keep(m1, prefilter)
+        starts = np.cumsum([0] + [len(f[0]) for f in found])
+        keep = [kept[(kept >= a) & (kept < b)] - a for a, b in zip(starts[:-1], starts[1:],
+                                                                    strict=True)]
+    words, feats = [], []
+    for (ws, cheap, med, labels, st), k in zip(found, keep, strict=True):
+        sub = [ws[i] for i in k]
+        words += sub
+        feats += _full_features(sub, [cheap[i] for i in k], med[k], g, lab, grad, labels, st)
     return s, words, feats, (H, W)
 
 
@@ -611,7 +689,8 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
     """Words of added text anywhere in the frame (see the module docstring; ``on_grid``,
     ``gray_u8`` and ``lab`` as in :func:`candidates`)."""
     H0, W0 = rgb_u8.shape[:2]
-    s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid, gray_u8, lab)
+    s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid, gray_u8, lab,
+                                         Prefilter.from_thresholds(th))
     empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
     if not words:
         return empty
