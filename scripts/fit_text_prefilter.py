@@ -57,26 +57,8 @@ def _x(rows: list[dict]) -> np.ndarray:
 
 def fit(tune: dict, keep, trees: int, depth: int, leaf: int):  # type: ignore[no-untyped-def]
     """The first stage on the tune words of the photos ``keep(i)`` accepts (the verifier's
-    labels and class weights)."""
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    rows, ys = [], []
-    for (_sp, fam), imgs in tune.items():
-        for i, rs in enumerate(imgs):
-            if not keep(i):
-                continue
-            for r in rs:
-                if fam == "clean" or 0 <= r["label"] < ftv.NEG:
-                    rows.append(r)
-                    ys.append(0)
-                elif r["label"] >= ftv.POS:
-                    rows.append(r)
-                    ys.append(1)
-    y = np.array(ys)
-    w = np.where(y == 1, (y == 0).sum() / max(1, (y == 1).sum()), 1.0)
-    clf = GradientBoostingClassifier(max_depth=depth, n_estimators=trees, learning_rate=0.1,
-                                     subsample=0.8, min_samples_leaf=leaf, random_state=0)
-    return clf.fit(_x(rows), y, sample_weight=w)
+    labels and class weights, the cheap features only)."""
+    return ftv.fit_trees(tune, keep, _x, trees, depth, leaf)
 
 
 def outcome(data: dict, first: dict, th: dict, cut: float, keep_top: int) -> dict:

@@ -121,6 +121,32 @@ def _x(rows: list[dict]) -> np.ndarray:
     return np.array([[r[k] for k in USE] for r in rows], dtype=np.float64).reshape(-1, len(USE))
 
 
+def fit_trees(tune: dict, keep, x, trees: int, depth: int,  # type: ignore[no-untyped-def]
+              leaf: int):
+    """Gradient-boosted trees on the tune words of the photos ``keep(i)`` accepts, features
+    ``x(rows)``: a word of a clean photo or one the defect barely touched (under ``NEG``) is 0,
+    one mostly changed by it (``POS``) is 1, the rest left out; the two classes weighed equal."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    rows, ys = [], []
+    for (_sp, fam), imgs in tune.items():
+        for i, rs in enumerate(imgs):
+            if not keep(i):
+                continue
+            for r in rs:
+                if fam == "clean" or 0 <= r["label"] < NEG:
+                    rows.append(r)
+                    ys.append(0)
+                elif r["label"] >= POS:
+                    rows.append(r)
+                    ys.append(1)
+    y = np.array(ys)
+    w = np.where(y == 1, (y == 0).sum() / max(1, (y == 1).sum()), 1.0)
+    clf = GradientBoostingClassifier(max_depth=depth, n_estimators=trees, learning_rate=0.1,
+                                     subsample=0.8, min_samples_leaf=leaf, random_state=0)
+    return clf.fit(x(rows), y, sample_weight=w)
+
+
 def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
     trees = []
     for est in clf.estimators_[:, 0]:
@@ -180,25 +206,7 @@ def main() -> int:
     from analyzer.quality.overlays.text import verifier_margin
 
     def fit(keep) -> GradientBoostingClassifier:  # type: ignore[no-untyped-def]
-        rows, ys = [], []
-        for (_sp, fam), imgs in tune.items():
-            for i, rs in enumerate(imgs):
-                if not keep(i):
-                    continue
-                for r in rs:
-                    if fam == "clean" or 0 <= r["label"] < NEG:
-                        rows.append(r)
-                        ys.append(0)
-                    elif r["label"] >= POS:
-                        rows.append(r)
-                        ys.append(1)
-        y = np.array(ys)
-        w = np.where(y == 1, (y == 0).sum() / max(1, (y == 1).sum()), 1.0)
-        clf = GradientBoostingClassifier(max_depth=args.depth, n_estimators=args.trees,
-                                         learning_rate=0.1, subsample=0.8,
-                                         min_samples_leaf=args.leaf,
-                                         random_state=0)
-        return clf.fit(_x(rows), y, sample_weight=w)
+        return fit_trees(tune, keep, _x, args.trees, args.depth, args.leaf)
 
     # The margins are chosen on out-of-fold margins (4 folds of the tuning photos, a photo and
     # its defect versions in one fold): in-sample, the trees know every clean word they saw.
