@@ -406,7 +406,9 @@ CHEAP_FEATURES = ("h", "aspect", "hstd", "bot", "glyphs", "n", "dens", "ring", "
 class Prefilter:
     """The verifier's first stage (module docstring, Cost): a word gets the full features and the
     verifier's margin when the first stage's margin reaches ``margin``, or when it is among the
-    ``keep_top`` highest of its threshold's words (the best words set the score's evidence)."""
+    ``keep_top`` highest of the photo's candidate words, all thresholds together (the best words
+    set the score's evidence). ``from_thresholds`` gives None (every word verified) when
+    ``prefilter_margin`` is not set."""
 
     margin: float
     keep_top: int
