@@ -615,12 +615,18 @@ def verifier_margin(feats: list[dict[str, float]], path: Path = VERIFIER) -> np.
     return v["init"] + v["rate"] * v["value"][t, node].sum(axis=0)
 
 
+def on_product(inside: np.ndarray, th: dict) -> np.ndarray:
+    """Words wholly on the product: more than ``inside_share`` of their glyph pixels in its zone
+    (print never leaves the product, so a word partly on the backdrop is not one)."""
+    return inside > float(th["inside_share"])
+
+
 def required_margin(inside: np.ndarray, th: dict) -> np.ndarray:
     """The margin each word needs: ``verify_margin_inside`` when more than ``inside_share`` of its
     glyph pixels lie in the product zone (print on a product is rendered text too: only a clearer
     case counts there), else ``verify_margin`` (print never reaches past the product, so a word
     partly on the backdrop is judged as one on the backdrop)."""
-    return np.where(inside > float(th["inside_share"]), float(th["verify_margin_inside"]),
+    return np.where(on_product(inside, th), float(th["verify_margin_inside"]),
                     float(th["verify_margin"]))
 
 
@@ -697,12 +703,13 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
     if not words:
         return empty
     margin = verifier_margin(feats)
-    need = required_margin(np.array([f["inside"] for f in feats]), th)  # the same test as inside
+    share = np.array([f["inside"] for f in feats])
+    need = required_margin(share, th)
     evidence = float(np.max(margin - need))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
     n_chars = n_on = 0
-    inside = np.array([f["inside"] for f in feats]) > float(th["inside_share"])
+    inside = on_product(share, th)
     for i in np.argsort(-margin):
         if margin[i] < need[i]:
             break
