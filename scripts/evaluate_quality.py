@@ -33,6 +33,9 @@ Usage::
     # defect families (scripts/quality_families.py) on tuning / held-out / other-store splits:
     .venv/bin/python scripts/evaluate_quality.py --families --limit 40
     .venv/bin/python scripts/evaluate_quality.py --families motion,upscale --splits tune
+    # the same on studio photos shrunk to 600 px on the long side, with 95% bootstrap intervals:
+    .venv/bin/python scripts/evaluate_quality.py --families --splits tune,held,held@600 --ci
+    .venv/bin/python scripts/evaluate_quality.py --families --splits tune,held --sizes 600,900
 """
 
 from __future__ import annotations
@@ -444,6 +447,40 @@ def auroc(good: list[float], bad: list[float]) -> float:
     return float(roc_auc_score(y, np.r_[g, b]))
 
 
+CI_RESAMPLES = 1000
+CI_SEED = 0
+
+
+def auroc_ci(good: list[float], bad: list[float], n_boot: int = CI_RESAMPLES,
+             level: float = 0.95, seed: int = CI_SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of :func:`auroc`: the good and the bad images are resampled
+    independently (each with replacement, at its own size), ``n_boot`` times, from a fixed seed.
+
+    Vectorised: every resample is a vector of counts over the distinct score values, so the
+    AUROC of all resamples is a few array operations (O(n_boot x (n_good + n_bad)) memory).
+    """
+    g = np.asarray([x for x in good if x is not None and math.isfinite(x)], dtype=np.float64)
+    b = np.asarray([x for x in bad if x is not None and math.isfinite(x)], dtype=np.float64)
+    if len(g) == 0 or len(b) == 0:
+        return float("nan"), float("nan")
+    vals = np.unique(np.r_[g, b])
+    n_val = len(vals)
+    ug, ub = np.searchsorted(vals, g), np.searchsorted(vals, b)
+    rng = np.random.default_rng(seed)
+    offs = (np.arange(n_boot) * n_val)[:, None]
+
+    def counts(u: np.ndarray) -> np.ndarray:  # (n_boot, n_val): draws of each distinct value
+        pick = u[rng.integers(0, len(u), size=(n_boot, len(u)))]
+        return np.bincount((pick + offs).ravel(), minlength=n_boot * n_val).reshape(
+            n_boot, n_val)
+
+    wg, wb = counts(ug), counts(ub)
+    g_above = len(g) - np.cumsum(wg, axis=1)  # good draws scoring above each value
+    auc = (wb * (g_above + 0.5 * wg)).sum(axis=1) / (len(g) * len(b))
+    lo, hi = np.percentile(auc, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
 # ----------------------------------------------------------------------------------------------
 # Cached evaluation
 # ----------------------------------------------------------------------------------------------
@@ -693,8 +730,100 @@ def _luma_rows() -> list[dict]:
         return list(csv.DictReader(f))
 
 
+# Resized studio splits: "held@600" is the held split's clean photos shrunk (Lanczos) to 600 px
+# on the long side and saved at JPEG quality 95 under GEN_DIR/resized/held@600; the families are
+# then drawn on those copies as on any split (their draws are seeded by the split's name, so
+# held@600's defects are other draws than held's). Photos never get larger: one already no
+# longer than SIZE is used as it is.
+RESIZABLE_SPLITS = FAMILY_SPLITS
+MIN_SPLIT_SIZE = 32
+SIZED_BASES = ("tune", "held")  # what --sizes adds
+
+
+def parse_split(name: str) -> tuple[str, int | None]:
+    """``"held@600"`` -> ``("held", 600)``, ``"held"`` -> ``("held", None)``; ValueError for an
+    unknown split, a size on a split that cannot be resized (the amateur ones) or a bad size."""
+    base, at, size_txt = name.strip().partition("@")
+    known = FAMILY_SPLITS + AMATEUR_SPLITS
+    if base not in known:
+        raise ValueError(f"unknown split {name!r} (known: {', '.join(known)}; "
+                         f"{'/'.join(RESIZABLE_SPLITS)} also as NAME@SIZE)")
+    if not at:
+        return base, None
+    if base not in RESIZABLE_SPLITS:
+        raise ValueError(f"{name!r}: the amateur splits ({', '.join(AMATEUR_SPLITS)}) are not "
+                         f"resizable; NAME@SIZE takes {', '.join(RESIZABLE_SPLITS)}")
+    try:
+        size = int(size_txt)
+    except ValueError:
+        raise ValueError(f"{name!r}: SIZE must be a whole number of pixels (the long side)"
+                         ) from None
+    if size < MIN_SPLIT_SIZE:
+        raise ValueError(f"{name!r}: SIZE must be at least {MIN_SPLIT_SIZE} px")
+    return base, size
+
+
+def split_base(split: str) -> str:
+    """The split a (possibly resized) split is made from: ``"held@600"`` -> ``"held"``."""
+    return split.partition("@")[0]
+
+
+def split_order(split: str) -> tuple:
+    """Table order: the full-size splits as FAMILY_SPLITS + AMATEUR_SPLITS list them, then the
+    resized ones, larger sizes first."""
+    base, size = parse_split(split)
+    return (size is not None, -(size or 0), (FAMILY_SPLITS + AMATEUR_SPLITS).index(base))
+
+
+def expand_splits(splits: tuple[str, ...], sizes: tuple[int, ...]) -> tuple[str, ...]:
+    """``--splits`` plus ``--sizes``: for each size S, ``tune@S`` and ``held@S`` for those of
+    tune and held among the splits asked for (both when no split is named, which keeps every
+    full-size split too)."""
+    if not sizes:
+        return splits
+    out = list(splits or FAMILY_SPLITS + AMATEUR_SPLITS)
+    bases = [b for b in SIZED_BASES if not splits or b in splits]
+    if not bases:
+        raise ValueError("--sizes resizes tune and held: name at least one of them in --splits "
+                         "(or NAME@SIZE for store)")
+    for size in sizes:
+        out += [f"{b}@{size}" for b in bases if f"{b}@{size}" not in out]
+    return tuple(out)
+
+
+def resize_long_side(im: Image.Image, size: int) -> Image.Image:
+    """``im`` shrunk (Lanczos) to ``size`` px on its long side; an image no larger is returned
+    as it is (never enlarged)."""
+    s = size / max(im.size)
+    if s >= 1:
+        return im
+    return im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))),
+                     Image.Resampling.LANCZOS)
+
+
+def resized_copy(src: Path, out_dir: Path, size: int) -> Path:
+    """``src`` shrunk to ``size`` px on the long side, as ``out_dir/<stem>.jpg`` (JPEG 95, made
+    once, written atomically); ``src`` itself when it is no longer than ``size``."""
+    q = out_dir / (src.stem + ".jpg")
+    if q.exists():
+        return q
+    with Image.open(src) as im:
+        if max(im.size) <= size:
+            return src
+        small = resize_long_side(im.convert("RGB"), size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")  # two runs may make the same copy
+    small.save(tmp, quality=95)
+    tmp.replace(q)
+    return q
+
+
 def split_sources(split: str, limit: int, seed: int) -> list[Path]:
-    """Clean images of a split (see above)."""
+    """Clean images of a split (see above; ``NAME@SIZE``: NAME's, shrunk to SIZE px)."""
+    base, size = parse_split(split) if "@" in split else (split, None)
+    if size is not None:
+        out_dir = GEN_DIR / "resized" / f"{base}@{size}"
+        return [resized_copy(p, out_dir, size) for p in split_sources(base, limit, seed)]
     if split in ("tune", "held"):
         rows = _luma_rows()
         men = [r for r in rows if "/Men/" in r["categories"]]
@@ -746,15 +875,17 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
 
 
 def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
-                 json_out: str = "", only_splits: tuple[str, ...] = ()) -> dict:
-    """AUROC clean vs defect, flag hit rate and clean false-flag rate, per family and split."""
+                 json_out: str = "", only_splits: tuple[str, ...] = (), ci: bool = False
+                 ) -> dict:
+    """AUROC clean vs defect (with a bootstrap 95% interval, printed with ``ci``), flag hit
+    rate and clean false-flag rate, per family and split (resized splits: ``held@600``)."""
     import quality_families as qf
 
     specs = family_specs()
     fams = [f for f in (only_families or specs) if f in specs]
-    splits = sorted({s for f in fams for s in specs[f].splits
-                     if not only_splits or s in only_splits},
-                    key=lambda s: (FAMILY_SPLITS + AMATEUR_SPLITS).index(s))
+    fam_bases = {s for f in fams for s in specs[f].splits}
+    splits = sorted({s for s in (only_splits or fam_bases) if split_base(s) in fam_bases},
+                    key=split_order)
     checks = set(ev.checks)  # every check on the clean photos: their false flags all count
     clean: dict[str, list[dict]] = {}
     srcs: dict[str, list[Path]] = {}
@@ -773,8 +904,8 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
         if spec.check not in ev.checks:
             continue
         row: dict = {"family": fam, "check": spec.check, "baseline": spec.baseline}
-        for sp in spec.splits:
-            if sp not in srcs:
+        for sp in splits:
+            if split_base(sp) not in spec.splits:
                 continue
             props = []
             if fam.startswith("props"):
@@ -786,10 +917,14 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
             per_image += [{"family": fam, "split": sp, "file": r["file"], "scores": r["scores"],
                            "metrics": r["metrics"], "flags": r["flags"]} for r in bad]
             row[f"{sp}_n"] = len(bad)
-            row[f"{sp}_auroc"] = auroc([r["scores"].get(spec.check) for r in good],
-                                       [r["scores"].get(spec.check) for r in bad])
-            row[f"{sp}_base"] = auroc([spec.sign * r["baseline"][spec.baseline] for r in good],
-                                      [spec.sign * r["baseline"][spec.baseline] for r in bad])
+            ours = ([r["scores"].get(spec.check) for r in good],
+                    [r["scores"].get(spec.check) for r in bad])
+            base = ([spec.sign * r["baseline"][spec.baseline] for r in good],
+                    [spec.sign * r["baseline"][spec.baseline] for r in bad])
+            row[f"{sp}_auroc"] = auroc(*ours)
+            row[f"{sp}_auroc_lo"], row[f"{sp}_auroc_hi"] = auroc_ci(*ours)
+            row[f"{sp}_base"] = auroc(*base)
+            row[f"{sp}_base_lo"], row[f"{sp}_base_hi"] = auroc_ci(*base)
             row[f"{sp}_hit"] = 100.0 * float(np.mean([
                 any(c in spec.codes for c, _ in r["flags"].get(spec.check, [])) for r in bad]))
             row[f"{sp}_clean_false"] = 100.0 * float(np.mean([
@@ -801,16 +936,27 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
         v = row.get(f"{sp}_{key}")
         return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt % v
 
-    present = set(srcs)
-    for group, sps_all in (("studio (tune = luma men / held = luma women+gear / store = grocery "
-                        "icons)", FAMILY_SPLITS), ("amateur clothing (tune / held senders)",
-                                                   AMATEUR_SPLITS)):
-        sps = tuple(sp for sp in sps_all if sp in present)
+    def auroc_cell(row: dict, sp: str) -> str:
+        txt = cell(row, sp, "auroc", "%.3f")
+        lo, hi = row.get(f"{sp}_auroc_lo"), row.get(f"{sp}_auroc_hi")
+        if ci and txt != "-" and lo is not None and math.isfinite(lo):
+            # two decimals rounded outwards, so the printed interval still holds the estimate
+            txt += f" [{math.floor(lo * 100 + 1e-9) / 100:.2f}-" \
+                   f"{math.ceil(hi * 100 - 1e-9) / 100:.2f}]"
+        return txt
+
+    resized = any("@" in sp for sp in splits)
+    studio = "studio (tune = luma men / held = luma women+gear / store = grocery icons" + (
+        "; NAME@SIZE = that split shrunk to SIZE px on the long side)" if resized else ")")
+    for group, sps_all in ((studio, FAMILY_SPLITS), ("amateur clothing (tune / held senders)",
+                                                     AMATEUR_SPLITS)):
+        sps = tuple(sp for sp in splits if split_base(sp) in sps_all)
         grp = [r for r in rows if any(f"{sp}_n" in r for sp in sps)]
         if not grp:
             continue
-        print(f"\nPer family, {group}: AUROC clean vs defect (ours | baseline), flag hit rate %, "
-              "false flags on the clean photos %\n")
+        ci_txt = " [95% bootstrap interval]" if ci else ""
+        print(f"\nPer family, {group}: AUROC clean vs defect{ci_txt} (ours | baseline), flag "
+              "hit rate %, false flags on the clean photos %\n")
         hdr = " | ".join(f"AUROC {sp}" for sp in sps) + " | " + " | ".join(
             f"base {sp}" for sp in sps) + " | " + " | ".join(f"hit% {sp}" for sp in sps) + \
             " | " + " | ".join(f"clean% {sp}" for sp in sps)
@@ -818,7 +964,7 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
         print("|" + "---|" * (2 + 4 * len(sps)))
         for r in grp:
             print(f"| {r['family']} | {r['check']} | "
-                  + " | ".join(cell(r, sp, "auroc", "%.3f") for sp in sps) + " | "
+                  + " | ".join(auroc_cell(r, sp) for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "base", "%.3f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "hit", "%.0f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "clean_false", "%.0f") for sp in sps) + " |")
@@ -848,6 +994,37 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
 # Main
 # ----------------------------------------------------------------------------------------------
 
+def _splits_arg(text: str) -> tuple[str, ...]:
+    """``--splits``: comma-separated split names, each checked (see parse_split)."""
+    out: list[str] = []
+    for name in (t.strip() for t in text.split(",")):
+        if not name:
+            continue
+        try:
+            base, size = parse_split(name)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        name = base if size is None else f"{base}@{size}"
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _sizes_arg(text: str) -> tuple[int, ...]:
+    """``--sizes``: comma-separated long sides in px."""
+    out: list[int] = []
+    for t in (t.strip() for t in text.split(",")):
+        if not t:
+            continue
+        try:
+            _, size = parse_split(f"tune@{t}")
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e).replace("'tune@", "'")) from None
+        if size not in out:
+            out.append(size)
+    return tuple(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=60,
@@ -868,11 +1045,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", nargs="?", const="all", default="",
                     help="defect families on tuning / held-out splits instead of the fixed "
                          "pairs (optionally a comma-separated list of families)")
-    ap.add_argument("--splits", default="",
+    ap.add_argument("--splits", default="", type=_splits_arg,
                     help="with --families: only these splits (tune, held, store, am_tune, "
-                         "am_held); tune thresholds with --splits tune,am_tune")
+                         "am_held); tune thresholds with --splits tune,am_tune. A studio split "
+                         "also as NAME@SIZE (e.g. held@600): its photos shrunk (Lanczos, saved "
+                         "at JPEG 95) to SIZE px on the long side, only ever shrunk, never "
+                         "enlarged (a photo already no longer is used as it is); the amateur "
+                         "splits are not resizable")
+    ap.add_argument("--sizes", default="", type=_sizes_arg,
+                    help="with --families: shorthand for resized splits, e.g. 600,900 adds "
+                         "tune@600,held@600,tune@900,held@900 (of tune and held, those named "
+                         "in --splits; both when --splits is not given)")
+    ap.add_argument("--ci", action="store_true",
+                    help="with --families: print a 95%% bootstrap interval after each AUROC "
+                         "(1000 resamples of the clean and the defect images, fixed seed; the "
+                         "--json output always has them as <split>_auroc_lo / _hi)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    try:
+        splits = expand_splits(args.splits, args.sizes)
+    except ValueError as e:
+        ap.error(str(e))
+    if not args.families and (args.sizes or any("@" in s for s in splits) or args.ci):
+        ap.error("--sizes, NAME@SIZE splits and --ci go with --families")
 
     if not (DATA / "luma").is_dir():
         print(f"no data at {DATA}; nothing to evaluate", file=sys.stderr)
@@ -885,8 +1080,7 @@ def main(argv: list[str] | None = None) -> int:
                        Path(args.cache), args.verbose)
         only = [] if args.families == "all" else args.families.split(",")
         t0 = time.perf_counter()
-        run_families(ev, args.limit, args.seed, only, args.json,
-                     tuple(s for s in args.splits.split(",") if s))
+        run_families(ev, args.limit, args.seed, only, args.json, splits, args.ci)
         if ev.errors:
             print("errors: " + ", ".join(f"{k}: {v}" for k, v in ev.errors.items()))
         print(f"total {time.perf_counter() - t0:.0f} s")
@@ -927,11 +1121,14 @@ def main(argv: list[str] | None = None) -> int:
     for c in comps:
         g = [r for s in c.good for r in results[s] if "error" not in r]
         b = [r for s in c.bad for r in results[s] if "error" not in r]
-        ours = auroc([r["scores"].get(c.score) for r in g], [r["scores"].get(c.score) for r in b])
+        scores = ([r["scores"].get(c.score) for r in g], [r["scores"].get(c.score) for r in b])
+        ours = auroc(*scores)
+        lo, hi = auroc_ci(*scores)
         base = auroc([c.sign * r["baseline"][c.baseline] for r in g],
                      [c.sign * r["baseline"][c.baseline] for r in b])
         rows.append({"check": c.label, "good": "+".join(c.good), "bad": "+".join(c.bad),
-                     "n_good": len(g), "n_bad": len(b), "auroc": ours, "baseline": c.baseline,
+                     "n_good": len(g), "n_bad": len(b), "auroc": ours, "auroc_lo": lo,
+                     "auroc_hi": hi, "baseline": c.baseline,
                      "auroc_baseline": base, "target": c.target})
     print("\nAUROC (good vs bad; higher score = better photo)\n")
     print(f"| {'check':<18} | {'good set':<22} | {'bad set':<16} | {'n':>7} | {'ours':>5} | "
