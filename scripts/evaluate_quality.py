@@ -716,6 +716,10 @@ def family_specs() -> dict[str, FamilySpec]:
                                   AMATEUR_SPLITS)
     specs["am_watermark"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
                                        AMATEUR_SPLITS)
+    # text of a recipe no verifier was fitted on (quality_families.text_unseen)
+    specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
+    specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
+                                         AMATEUR_SPLITS)
     # Real in-store shopper photos (the grocery set's train.txt, the same sample for every split)
     # against each split's clean photos: clutter by nature, not a generated defect.
     specs["instore"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
@@ -847,7 +851,8 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
 
     gen = {"frame": lambda im, rng, _p: add_border(im, rng),
            "inset": lambda im, rng, _p: add_inset(im, rng),
-           "am_text": qf.text, "am_watermark": qf.watermark} | dict(qf.GENERATORS)
+           "am_text": qf.text, "am_watermark": qf.watermark,
+           "am_text_unseen": qf.text_unseen} | dict(qf.GENERATORS)
     if family == "instore":
         return _pick(grocery_instore(), len(src), 0)
     family = family.split("@")[0]  # a second check on the same images: the same files

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype")]
 try:  # matplotlib ships DejaVu fonts: a fallback where the system has none
@@ -427,6 +427,96 @@ def watermark(im: Image.Image, rng: random.Random, props: list | None = None) ->
     return base.convert("RGB")
 
 
+# A text recipe nothing was fitted or tuned on (the verifiers were fitted on ``text`` and
+# ``watermark``: DejaVu and Liberation faces, the WORDS above, plain or outlined): other faces
+# (matplotlib's STIX and Computer Modern), other words, and styles sellers use that ``text`` never
+# draws (a drop shadow, a banner strip across the photo, a two-line price tag). It measures how
+# far the text finder carries past the recipe it learnt from, as another store's overlays would.
+UNSEEN_WORDS = ["Summer Collection", "NEU", "Oferta", "XL", "EUR 24,90", "Limited Edition",
+                "Bestseller 2026", "Handmade", "ECO", "Top Rated", "PROMO", "Free returns",
+                "Size M-XXL", "Nuevo", "Soldes -40", "Express delivery", "VEGAN", "Set of 3"]
+
+
+def unseen_font_files() -> list[Path]:
+    """matplotlib's STIX and Computer Modern text faces (none of them in :func:`font_files`)."""
+    try:
+        import matplotlib
+    except Exception:  # pragma: no cover - matplotlib is a dependency of the dashboard
+        return []
+    d = Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf"
+    names = ["STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf",
+             "STIXGeneralBolIta.ttf", "cmr10.ttf", "cmb10.ttf", "cmss10.ttf", "cmti10.ttf",
+             "cmtt10.ttf"]
+    return [d / n for n in names if (d / n).is_file()]
+
+
+def _unseen_font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    files = unseen_font_files()
+    return (ImageFont.truetype(str(rng.choice(files)), size) if files
+            else ImageFont.load_default(size=size))
+
+
+def _contrast(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    return (255, 255, 255) if sum(color) < 3 * 128 else (20, 20, 20)
+
+
+def _styled_word(rng: random.Random, W: int, H: int) -> Image.Image:
+    """One word or tag in one of four styles, as an RGBA tile (the banner spans 60-100% of W)."""
+    size = max(9, round(H * rng.uniform(0.03, 0.09)))
+    f = _unseen_font(rng, size)
+    txt = rng.choice(UNSEEN_WORDS)
+    color = rng.choice(COLORS)
+    alpha = int(255 * rng.uniform(0.6, 1.0))
+    angle = rng.choice([0.0, 0.0, rng.uniform(-20, 20)])
+    style = rng.choice(["plain", "shadow", "banner", "tag"])
+    if style == "plain":
+        return _word_layer(txt, f, color, alpha, angle, False)
+    if style == "shadow":  # a soft dark (or light) copy offset down-right, the word over it
+        word = _word_layer(txt, f, color, alpha, 0.0, False)
+        off = max(1, round(size / 12))
+        sh = _word_layer(txt, f, _contrast(color), int(alpha * 0.8), 0.0, False)
+        sh = sh.filter(ImageFilter.GaussianBlur(max(0.5, size / 25)))
+        tile = Image.new("RGBA", (word.width + off, word.height + off), (0, 0, 0, 0))
+        tile.alpha_composite(sh, (off, off))
+        tile.alpha_composite(word, (0, 0))
+        return tile.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC) if angle else tile
+    d0 = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    if style == "banner":  # a semi-opaque strip with the word centred on it
+        bw = round(W * rng.uniform(0.6, 1.0))
+        bh = round(size * rng.uniform(1.5, 2.2))
+        tile = Image.new("RGBA", (bw, bh), (*color, int(255 * rng.uniform(0.5, 0.9))))
+        box = d0.textbbox((0, 0), txt, font=f)
+        ImageDraw.Draw(tile).text(((bw - (box[2] - box[0])) // 2 - box[0],
+                                   (bh - (box[3] - box[1])) // 2 - box[1]), txt, font=f,
+                                  fill=(*_contrast(color), 255))
+        return tile
+    # tag: two lines (a word and a price) in a filled rounded box
+    lines = [txt, rng.choice(["EUR 24,90", "19.99", "2 x 9,50", "from 12"])]
+    boxes = [d0.textbbox((0, 0), t, font=f) for t in lines]
+    tw = max(b[2] - b[0] for b in boxes)
+    lh = max(b[3] - b[1] for b in boxes)
+    pad = max(3, size // 3)
+    tile = Image.new("RGBA", (tw + 2 * pad, 2 * lh + 3 * pad), (0, 0, 0, 0))
+    d = ImageDraw.Draw(tile)
+    d.rounded_rectangle([0, 0, tile.width - 1, tile.height - 1], radius=pad, fill=(*color, alpha))
+    for i, (t, b) in enumerate(zip(lines, boxes, strict=True)):
+        d.text((pad - b[0], pad + i * (lh + pad) - b[1]), t, font=f, fill=(*_contrast(color), 255))
+    return tile.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC) if angle else tile
+
+
+def text_unseen(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """1-2 words or tags of the unseen recipe (above) anywhere on the photo."""
+    base = im.convert("RGBA")
+    W, H = base.size
+    for _ in range(rng.choice([1, 1, 2])):
+        tile = _styled_word(rng, W, H)
+        if tile.width >= W or tile.height >= H:
+            tile = tile.resize((min(tile.width, W - 2), min(tile.height, H - 2)))
+        x, y = rng.randint(0, W - tile.width), rng.randint(0, H - tile.height)
+        base.alpha_composite(tile, (x, y))
+    return base.convert("RGB")
+
+
 def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     base = im.convert("RGBA")
     W, H = base.size
@@ -466,7 +556,7 @@ GENERATORS = {
     "jpeg_file": jpeg_file,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
-    "pair": pair, "text": text,
+    "pair": pair, "text": text, "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }
 
