@@ -601,3 +601,65 @@ def test_a_badge_alone_is_not_called_zero_characters():
     none = BorderFinding(0, 0.0, (0, 0, 0), False)
     msg = next(f.message for f in flags(ctx, badge, none, th) if f.code == "TEXT_OR_WATERMARK")
     assert "0 characters" not in msg and "1 text/logo area(s) (2.0% of the image)" in msg
+
+
+def _product_shot(w: int = 800, h: int = 800) -> Image.Image:
+    """A photographed (shaded, soft, noisy) dark garment-like shape on a white backdrop."""
+    im = Image.new("RGB", (w, h), (255, 255, 255))
+    ImageDraw.Draw(im).rounded_rectangle([w // 4, h // 6, 3 * w // 4, 5 * h // 6], radius=60,
+                                         fill=(40, 45, 60))
+    return _photographed(im)
+
+
+def _plate(im: Image.Image, lines: list[str], box: tuple[int, int, int, int], fill,
+           angle: float = 0.0) -> Image.Image:
+    """Text on a filled rectangle pasted on the photo: a price tag or a banner strip."""
+    x0, y0, x1, y1 = box
+    tile = Image.new("RGBA", (x1 - x0, y1 - y0), (*fill, 255))
+    d = ImageDraw.Draw(tile)
+    font = _font(max(10, round((y1 - y0) / (1.6 * len(lines)))))
+    for i, t in enumerate(lines):
+        b = d.textbbox((0, 0), t, font=font)
+        d.text(((tile.width - (b[2] - b[0])) // 2 - b[0],
+                (i + 0.5) * tile.height / len(lines) - (b[3] - b[1]) / 2 - b[1]), t,
+               font=font, fill=(255, 255, 255, 255))
+    if angle:
+        tile = tile.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+    out = im.convert("RGBA")
+    out.alpha_composite(tile, (x0, y0))
+    return out.convert("RGB")
+
+
+@pytest.mark.parametrize("lines, box, fill, angle", [
+    (["Free returns"], (0, 560, 800, 640), (200, 20, 30), 0.0),       # a strip across the frame
+    (["Handmade"], (150, 600, 650, 660), (20, 40, 160), 0.0),          # a strip over the product
+    (["Nuevo", "from 12"], (480, 120, 700, 300), (20, 120, 60), 15.0),  # a tilted price tag
+])
+def test_price_tags_and_banners_are_overlays(lines, box, fill, angle):
+    """Text on a filled rectangle (not round, so no sticker) is still a pasted plate: found
+    wherever it sits, over the product or across the whole frame."""
+    res = overlays.check(_ctx(_plate(_product_shot(), lines, box, fill, angle)))
+    assert res.metrics["n_badges"] >= 1
+    assert "TEXT_OR_WATERMARK" in _codes(res)
+
+
+def test_flat_rectangles_without_letters_are_not_plates():
+    """A flat coloured strip or card with nothing written on it is no tag (a product's panel,
+    a pocket flap): only glyph-sized marks inside make a plate."""
+    im = _product_shot()
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 620, 800, 680], fill=(200, 20, 30))
+    d.rectangle([520, 120, 700, 260], fill=(20, 120, 60))
+    res = overlays.check(_ctx(im))
+    assert res.metrics["n_badges"] == 0
+
+
+def test_the_flag_says_whether_a_tag_lies_over_the_product_or_beside_it():
+    shot = _product_shot()
+    over = overlays.check(_ctx(_plate(shot, ["Handmade"], (150, 600, 650, 660), (20, 40, 160))))
+    beside = overlays.check(_ctx(_plate(shot, ["ECO", "19.99"], (630, 30, 780, 170),
+                                        (20, 120, 60))))
+    msg = {k: next(f.message for f in r.flags if f.code == "TEXT_OR_WATERMARK")
+           for k, r in (("over", over), ("beside", beside))}
+    assert "laid over the product" in msg["over"] or "over and beside" in msg["over"]
+    assert "beside the product" in msg["beside"] and "over" not in msg["beside"].split(";")[0]

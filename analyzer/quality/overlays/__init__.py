@@ -158,7 +158,7 @@ def check(ctx: ImageContext) -> CheckResult:
     mark = find_watermark(gray_u8, th)
     badges = find_badges(lab_s, th)
     if badges:
-        text = with_badges(text, badges, s)
+        text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)
     inset = find_insets(gray_u8, ctx.mask_bool_or_none, plain, th)
     metrics = {
