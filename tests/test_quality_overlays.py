@@ -663,3 +663,70 @@ def test_the_flag_says_whether_a_tag_lies_over_the_product_or_beside_it():
            for k, r in (("over", over), ("beside", beside))}
     assert "laid over the product" in msg["over"] or "over and beside" in msg["over"]
     assert "beside the product" in msg["beside"] and "over" not in msg["beside"].split(";")[0]
+
+
+def _studio_shot(w: int = 800, h: int = 800) -> Image.Image:
+    """:func:`_product_shot`'s garment on a clean white studio backdrop (blown out to 255, as a
+    lit sweep is: the plain backdrop the banner's edges must cross)."""
+    shot = np.asarray(_product_shot(w, h)).copy()
+    m = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(m).rounded_rectangle([w // 4, h // 6, 3 * w // 4, 5 * h // 6], radius=60,
+                                        fill=255)
+    shot[np.asarray(m) == 0] = 255
+    return Image.fromarray(shot)
+
+
+def _see_through_strip(im: Image.Image, txt: str, y0: int, y1: int, fill, alpha: int,
+                       x0: int = 0, x1: int | None = None) -> Image.Image:
+    """A semi-transparent banner strip with a word on it, across the product and backdrop."""
+    x1 = im.width if x1 is None else x1
+    tile = Image.new("RGBA", (x1 - x0, y1 - y0), (*fill, alpha))
+    d = ImageDraw.Draw(tile)
+    font = _font(max(10, round((y1 - y0) / 1.8)))
+    b = d.textbbox((0, 0), txt, font=font)
+    d.text(((tile.width - (b[2] - b[0])) // 2 - b[0], (tile.height - (b[3] - b[1])) // 2 - b[1]),
+           txt, font=font, fill=(255, 255, 255, 255))
+    out = im.convert("RGBA")
+    out.alpha_composite(tile, (x0, y0))
+    return out.convert("RGB")
+
+
+@pytest.mark.parametrize("alpha", [140, 200])
+def test_see_through_banner_across_product_and_backdrop_is_found(alpha):
+    """A 55-80% opaque strip is no flat plate (the product shows through and splits it), but its
+    straight top and bottom edges run on across the product's outline: a banner."""
+    from analyzer.quality.overlays.badges import colour_edges
+    from analyzer.quality.overlays.banners import find_banners
+
+    im = _see_through_strip(_studio_shot(), "Handmade", 600, 660, (200, 20, 30), alpha,
+                            x0=100, x1=700)
+    ctx = _ctx(im)
+    th = ctx.thresholds("overlays")
+    zone, plain, lab, _ = overlays.text_zone(ctx, th)
+    found = find_banners(lab, colour_edges(lab, th), plain, zone, th)
+    assert len(found) == 1
+    res = overlays.check(ctx)
+    assert "TEXT_OR_WATERMARK" in _codes(res)
+
+
+def test_stripes_and_empty_strips_are_not_banners():
+    """Straight horizontal edges are no banner by themselves: a striped garment's stripes stop at
+    its outline, and a strip across the photo with nothing written on it holds no letters."""
+    from analyzer.quality.overlays.badges import colour_edges
+    from analyzer.quality.overlays.banners import find_banners
+
+    im = Image.new("RGB", (800, 800), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.rectangle([200, 130, 600, 670], fill=(40, 45, 60))
+    for y in range(170, 640, 70):  # stripes with a printed word between two of them
+        d.rectangle([200, y, 600, y + 25], fill=(220, 220, 230))
+    d.text((330, 330), "SPORT", font=_font(28), fill=(220, 220, 230))
+    striped = np.asarray(_photographed(im)).copy()
+    striped[np.asarray(im).min(axis=2) == 255] = 255  # the lit backdrop stays plain
+    striped = Image.fromarray(striped)
+    empty = _see_through_strip(_studio_shot(), "", 600, 660, (200, 20, 30), 160)
+    for shot in (striped, empty):
+        ctx = _ctx(shot)
+        th = ctx.thresholds("overlays")
+        zone, plain, lab, _ = overlays.text_zone(ctx, th)
+        assert find_banners(lab, colour_edges(lab, th), plain, zone, th) == []

@@ -2,10 +2,11 @@
 
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
 anywhere in the frame, over the product included), :mod:`.watermark` (semi-transparent
-watermarks over the product), :mod:`.badges` (round stickers), :mod:`.border` (added frames),
-:mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone and the plain
-backdrop). This module is the registered check "overlays": measure (the finders) -> score ->
-flag.
+watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
+plate), :mod:`.banners` (see-through banner strips across the photo), :mod:`.border` (added
+frames), :mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone
+and the plain backdrop). This module is the registered check "overlays": measure (the
+finders) -> score -> flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
 once text is flagged; below the flag, up to ``evidence_penalty`` points as the best candidate
@@ -22,7 +23,8 @@ import numpy as np
 
 from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
-from analyzer.quality.overlays.badges import find_badges, with_badges
+from analyzer.quality.overlays.badges import colour_edges, find_badges, with_badges
+from analyzer.quality.overlays.banners import find_banners
 from analyzer.quality.overlays.border import BorderFinding, find_border
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
@@ -119,6 +121,10 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
     return out
 
 
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(product zone, plain backdrop, Lab image, scale), all at the working size.
 
@@ -156,7 +162,10 @@ def check(ctx: ImageContext) -> CheckResult:
     text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0, gray_u8=ctx.gray_u8,
                      lab=lab_s)
     mark = find_watermark(gray_u8, th)
-    badges = find_badges(lab_s, th)
+    edges = colour_edges(lab_s, th)
+    badges = find_badges(lab_s, th, edges)
+    badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
+               if not any(_overlap(b, o) for o in badges)]  # an opaque strip is a plate too
     if badges:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)

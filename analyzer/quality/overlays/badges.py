@@ -14,7 +14,20 @@ import numpy as np
 from analyzer.quality.overlays.text import TextFinding
 
 
-def find_badges(lab: np.ndarray, th: dict) -> list[tuple[int, int, int, int]]:
+def colour_edges(lab: np.ndarray, th: dict) -> np.ndarray:
+    """Where the colour steps (uint8 0/1): the morphological gradient (3 x 3) of L* (scaled to
+    0..255) and of a*, b*, its largest, at or over ``gradient_threshold``. Colour edges, not only
+    lightness: an orange plate on skin differs in hue, not in L*."""
+    # dilation minus erosion: the same values as cv2.morphologyEx(MORPH_GRADIENT) (same border
+    # rule), ~40% cheaper on 3-channel float
+    k3 = np.ones((3, 3), np.uint8)
+    grad = cv2.subtract(cv2.dilate(lab, k3), cv2.erode(lab, k3))
+    grad = np.maximum(grad[..., 0] * 2.55, np.maximum(grad[..., 1], grad[..., 2]))
+    return (grad >= float(th["gradient_threshold"])).astype(np.uint8)
+
+
+def find_badges(lab: np.ndarray, th: dict, edges: np.ndarray | None = None
+                ) -> list[tuple[int, int, int, int]]:
     """Badges: a disc or rounded plate of one flat colour with letters inside, like a "SALE" or
     "-20%" sticker pasted on the photo, wherever it sits (a saliency mask takes it for product).
 
@@ -24,7 +37,8 @@ def find_badges(lab: np.ndarray, th: dict) -> list[tuple[int, int, int, int]]:
     0.9). A badge's inside is flat: at least ``badge_flat_share`` of its non-edge pixels lie
     within ``badge_flat_de`` (Delta E 1976) of their median colour, which a photographed surface,
     with its shading and texture, is not; and it holds at least ``badge_min_glyphs`` separate
-    glyph-sized marks (10-70% of its height). Returns the badges' boxes in ``lab``'s pixels.
+    glyph-sized marks (10-70% of its height). Returns the badges' boxes in ``lab``'s pixels
+    (``edges``: :func:`colour_edges`, when already made).
 
     Tags and banners (text on a filled rectangle: a two-line price tag, a "Free returns" strip)
     are not round (a 4:1 strip's quotient is 0.50), so a convex plate also qualifies when it is a
@@ -36,13 +50,8 @@ def find_badges(lab: np.ndarray, th: dict) -> list[tuple[int, int, int, int]]:
     across the full width), as the plate's own outline closes it everywhere else.
     """
     H, W = lab.shape[:2]
-    # Colour edges, not only lightness: an orange plate on skin differs in hue, not in L*.
-    # The morphological gradient as dilation minus erosion: the same values as
-    # cv2.morphologyEx(MORPH_GRADIENT) (same border rule), ~40% cheaper on 3-channel float.
-    k3 = np.ones((3, 3), np.uint8)
-    grad = cv2.subtract(cv2.dilate(lab, k3), cv2.erode(lab, k3))
-    grad = np.maximum(grad[..., 0] * 2.55, np.maximum(grad[..., 1], grad[..., 2]))
-    edges = (grad >= float(th["gradient_threshold"])).astype(np.uint8)
+    if edges is None:
+        edges = colour_edges(lab, th)
     # the frame's edge closes a plate that runs off the photo (below)
     framed = cv2.copyMakeBorder(edges, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
     contours, hier = cv2.findContours(framed, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE,
@@ -88,7 +97,7 @@ def find_badges(lab: np.ndarray, th: dict) -> list[tuple[int, int, int, int]]:
             # line up by chance (a tag's few words hold 6-31 on the tune copies)
             if n - 1 > int(th["plate_max_marks"]):
                 continue
-            glyph &= _in_a_row(st[1:], glyph)
+            glyph &= in_a_row(st[1:], glyph)
         if int(glyph.sum()) < int(th["badge_min_glyphs"]):
             continue
         inner = fill.astype(bool) & (edges[y:y + h, x:x + w] == 0)
@@ -121,7 +130,7 @@ def _rect_side(c: np.ndarray, area: float, th: dict, min_span: float) -> float |
     return float(short)
 
 
-def _in_a_row(st: np.ndarray, glyph: np.ndarray) -> np.ndarray:
+def in_a_row(st: np.ndarray, glyph: np.ndarray) -> np.ndarray:
     """Which glyph-sized marks (stats rows: x, y, w, h, area) have a neighbour on one text
     line: a height within 1.5x, top and bottom within 0.3 of the height (a tilt up to ~20
     degrees keeps that between neighbouring letters), at most two heights apart, and each
