@@ -168,6 +168,50 @@ def motion(im: Image.Image, rng: random.Random, props: list | None = None) -> Im
     return _filter(im, motion_kernel(length, rng.uniform(0.0, 180.0)))
 
 
+def shake_kernel(length: float, rng: random.Random, steps: int = 256) -> np.ndarray:
+    """A hand-shake blur kernel: the path of a random walk with inertia and a few sudden jerks
+    (the trajectory model of Boracchi & Foi, "Modeling the performance of image restoration from
+    motion blur", IEEE TIP 21(8), 2012), scaled to span ``length`` px across, splatted
+    bilinearly and normalised. Unlike ``motion_kernel`` it curves and dwells: a phone held by
+    hand."""
+    anxiety = rng.uniform(0.1, 0.5)
+    pos = np.zeros(2)
+    v = np.array([math.cos(a := rng.uniform(0, 2 * math.pi)), math.sin(a)])
+    path = [pos.copy()]
+    for _ in range(steps - 1):
+        jerk = rng.random() < 0.02  # a sudden twitch turns the path
+        dv = np.array([rng.gauss(0, 1), rng.gauss(0, 1)]) * anxiety - 0.05 * pos / max(1, steps)
+        if jerk:
+            dv += 2.0 * np.array([rng.gauss(0, 1), rng.gauss(0, 1)])
+        v = v + dv
+        v /= max(1e-6, float(np.hypot(*v)))
+        pos = pos + v
+        path.append(pos.copy())
+    pts = np.array(path)
+    # the path's extent (its largest span across, as the straight smear's length) is ``length``
+    span = max(float(np.ptp(pts @ np.array([math.cos(t), math.sin(t)])))
+               for t in np.linspace(0, math.pi, 16, endpoint=False))
+    pts = (pts - pts.mean(axis=0)) * (length / max(span, 1e-6))
+    n = int(math.ceil(np.abs(pts).max())) + 2
+    k = np.zeros((2 * n + 1, 2 * n + 1), np.float32)
+    for x, y in pts + n:
+        x0, y0 = int(math.floor(x)), int(math.floor(y))
+        fx, fy = x - x0, y - y0
+        k[y0, x0] += (1 - fx) * (1 - fy)
+        k[y0, x0 + 1] += fx * (1 - fy)
+        k[y0 + 1, x0] += (1 - fx) * fy
+        k[y0 + 1, x0 + 1] += fx * fy
+    return k
+
+
+def shake(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """Camera shake as a hand makes it: a curved, jerky path spanning 0.5-2.5% of the long side
+    (the ``motion`` family's straight smear is its simplest case). No threshold was chosen on
+    it."""
+    length = max(2.0, rng.uniform(0.005, 0.025) * max(im.size))
+    return _filter(im, shake_kernel(length, rng))
+
+
 UPSCALE_FILTERS = [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS]
 
 
@@ -544,13 +588,14 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
 
 
 # name -> (generator, check that should see it, flag codes that count as a hit)
-BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "upscale", "pixelated", "jpeg",
-                 "jpeg_file", "noise", "lowlight"]
+BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale", "pixelated",
+                 "jpeg", "jpeg_file", "noise", "lowlight"]
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
 GENERATORS = {
     "gauss": gauss, "defocus": defocus, "half_defocus": half_defocus, "motion": motion,
+    "shake": shake,
     "upscale": upscale,
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file,
