@@ -42,21 +42,31 @@ def horizontal_lines(lab: np.ndarray, th: dict) -> list[tuple[int, int, int]]:
     H, W = lab.shape[:2]
     if H < 5 or W < 5:
         return []
-    d = cv2.absdiff(lab[2:], lab[:-2])
-    step = np.maximum(d[..., 0] * 2.55, np.maximum(d[..., 1], d[..., 2]))
+    t = float(th["gradient_threshold"])
+    # a step under the threshold in every channel (L* scaled by 2.55) is no edge: one inRange
+    # over the three channels, not three comparisons and two maxima
+    lo = 0.0
+    hi = [float(np.nextafter(np.float32(v), np.float32(-1.0))) for v in (t / 2.55, t, t)]
+    flat = cv2.inRange(cv2.absdiff(lab[2:], lab[:-2]), (lo, lo, lo), tuple(hi))
     hor = np.zeros((H, W), np.uint8)
-    hor[1:-1] = step >= float(th["gradient_threshold"])
+    hor[1:-1] = flat == 0
     # a pasted edge resized to the working size falls on one row here and the next there (and
     # steps most over the backdrop or the product): one row either way is the same line
     hor = cv2.dilate(hor, np.ones((3, 1), np.uint8))
     k = max(3, int(round(float(th["banner_gap"]) * W)))
     hor = cv2.morphologyEx(hor, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8))
-    # runs per row: starts and ends of the 1s (row-major order keeps them paired)
-    pad = np.zeros((H, W + 2), np.int8)
-    pad[:, 1:-1] = hor
+    need = float(th["banner_min_len"]) * W
+    rows = np.flatnonzero(cv2.reduce(hor, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[:, 0] >= need)
+    if rows.size == 0:
+        return []
+    # runs per row, on the rows with enough edge to hold one: starts and ends of the 1s
+    # (row-major order keeps them paired)
+    pad = np.zeros((rows.size, W + 2), np.int8)
+    pad[:, 1:-1] = hor[rows]
     dif = np.diff(pad, axis=1)
-    ys, xs = np.nonzero(dif == 1)
+    r, xs = np.nonzero(dif == 1)
     _, xe = np.nonzero(dif == -1)
+    ys = rows[r]
     long_ = (xe - xs) >= float(th["banner_min_len"]) * W
     runs = sorted(zip(ys[long_].tolist(), xs[long_].tolist(), xe[long_].tolist(), strict=True))
     lines: list[tuple[int, int, int]] = []
