@@ -46,8 +46,11 @@ def find_badges(lab: np.ndarray, th: dict, edges: np.ndarray | None = None
     area rectangle (Freeman & Shapira's minimum-area enclosing rectangle, CACM 1975; OpenCV's
     ``minAreaRect``), its sides are at most ``plate_max_aspect`` to one, its area up to
     ``plate_max_area`` of the frame (a strip spans the photo), and glyph-sized marks are read
-    against its short side. The frame's edge closes a plate that runs off the photo (a strip
-    across the full width), as the plate's own outline closes it everywhere else.
+    against its short side; it holds at most ``plate_max_marks`` marks (a few words, not a
+    satin sheen), and its glyphs must stand on a line of text (:func:`in_a_row`). The frame's
+    edge closes a plate that runs off the photo when its long side spans
+    ``plate_edge_min_span`` of the frame (a strip across it), as the plate's own outline closes
+    it everywhere else.
     """
     H, W = lab.shape[:2]
     if edges is None:
@@ -134,8 +137,9 @@ def in_a_row(st: np.ndarray, glyph: np.ndarray) -> np.ndarray:
     """Which glyph-sized marks (stats rows: x, y, w, h, area) have a neighbour on one text
     line: a height within 1.5x, top and bottom within 0.3 of the height (a tilt up to ~20
     degrees keeps that between neighbouring letters), at most two heights apart, and each
-    letter-shaped (width 0.15-4x the height). Folds of a satin garment and the grain of a
-    floor tile are marks too, but long and thin or at heights of their own."""
+    letter-shaped (at least 0.15x as wide as high; a word whose letters the edge map joined
+    may be far wider). Folds of a satin garment and the grain of a floor tile are marks too,
+    but long and thin or at heights of their own."""
     x, y, w, h = (st[:, i].astype(np.float64) for i in range(4))
     ok = glyph & (w >= 0.15 * h)
     idx = np.flatnonzero(ok)
