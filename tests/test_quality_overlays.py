@@ -730,3 +730,17 @@ def test_stripes_and_empty_strips_are_not_banners():
         th = ctx.thresholds("overlays")
         zone, plain, lab, _ = overlays.text_zone(ctx, th)
         assert find_banners(lab, colour_edges(lab, th), plain, zone, th) == []
+
+
+def test_step_over_is_the_scaled_channel_maximum():
+    """The edge test as one inRange: the same pixels as max(L* x 2.55, a*, b*) >= t, also on
+    steps exactly at the threshold."""
+    from analyzer.quality.overlays.badges import step_over
+
+    rng = np.random.default_rng(0)
+    step = np.abs(rng.normal(0, 15, (64, 80, 3))).astype(np.float32)
+    step[0, :3] = [[25 / 2.55, 0, 0], [0, 25, 0], [0, 0, np.nextafter(np.float32(25), 0)]]
+    ref = (np.maximum(step[..., 0] * 2.55, np.maximum(step[..., 1], step[..., 2])) >= 25)
+    got = step_over(step, 25.0)
+    assert got.dtype == np.uint8 and set(np.unique(got)) <= {0, 1}
+    assert np.array_equal(got.astype(bool), ref)

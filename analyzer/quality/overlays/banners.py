@@ -34,7 +34,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from analyzer.quality.overlays.badges import in_a_row
+from analyzer.quality.overlays.badges import in_a_row, step_over
 
 
 def horizontal_lines(lab: np.ndarray, th: dict) -> list[tuple[int, int, int]]:
@@ -42,14 +42,8 @@ def horizontal_lines(lab: np.ndarray, th: dict) -> list[tuple[int, int, int]]:
     H, W = lab.shape[:2]
     if H < 5 or W < 5:
         return []
-    t = float(th["gradient_threshold"])
-    # a step under the threshold in every channel (L* scaled by 2.55) is no edge: one inRange
-    # over the three channels, not three comparisons and two maxima
-    lo = 0.0
-    hi = [float(np.nextafter(np.float32(v), np.float32(-1.0))) for v in (t / 2.55, t, t)]
-    flat = cv2.inRange(cv2.absdiff(lab[2:], lab[:-2]), (lo, lo, lo), tuple(hi))
     hor = np.zeros((H, W), np.uint8)
-    hor[1:-1] = flat == 0
+    hor[1:-1] = step_over(cv2.absdiff(lab[2:], lab[:-2]), float(th["gradient_threshold"]))
     # a pasted edge resized to the working size falls on one row here and the next there (and
     # steps most over the backdrop or the product): one row either way is the same line
     hor = cv2.dilate(hor, np.ones((3, 1), np.uint8))
