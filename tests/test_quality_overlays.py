@@ -744,3 +744,19 @@ def test_step_over_is_the_scaled_channel_maximum():
     got = step_over(step, 25.0)
     assert got.dtype == np.uint8 and set(np.unique(got)) <= {0, 1}
     assert np.array_equal(got.astype(bool), ref)
+
+
+def test_a_banded_scene_is_not_searched_for_banners():
+    """Past ``banner_max_lines`` long lines (blinds, a coiled strap) the pairing stops: a strip is
+    not told from the scene's own lines there, and pairing them all would cost tens of ms."""
+    from analyzer.quality.overlays.badges import colour_edges
+    from analyzer.quality.overlays.banners import find_banners, horizontal_lines
+
+    ctx = _ctx(_see_through_strip(_studio_shot(), "Handmade", 600, 660, (200, 20, 30), 160,
+                                  x0=100, x1=700))
+    th = dict(ctx.thresholds("overlays"))
+    zone, plain, lab, _ = overlays.text_zone(ctx, th)
+    edges = colour_edges(lab, th)
+    assert len(find_banners(lab, edges, plain, zone, th)) == 1
+    th["banner_max_lines"] = len(horizontal_lines(lab, th)) - 1
+    assert find_banners(lab, edges, plain, zone, th) == []

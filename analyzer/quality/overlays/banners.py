@@ -22,7 +22,7 @@ e.g. Jung & Schramm, "Rectangle detection based on a windowed Hough transform", 
    plain backdrop and the product (its zone less the backdrop; each at least
    ``banner_cross_share`` of the strip's length): the edges cross the outline, where a product's
    own top or bottom edge has backdrop all along one side. A photo with no plain backdrop has
-   none.
+   none, and neither has a frame of more than ``banner_max_lines`` lines (a banded scene).
 4. Letters: between the lines, a few marks (at most ``plate_max_marks``) of which at least
    ``badge_min_glyphs`` are letter-shaped, 25-90% of the strip's height, on one line
    (:func:`.badges.in_a_row`), or one is a word (as high, at least twice as wide): at the
@@ -83,6 +83,10 @@ def find_banners(lab: np.ndarray, edges: np.ndarray, plain: np.ndarray, zone: np
         return []
     product = zone & ~plain
     lines = horizontal_lines(lab, th)
+    if len(lines) > int(th["banner_max_lines"]):
+        # a banded scene (a coiled strap, blinds, a striped rug): a strip is not told from its
+        # own lines, and pairing them all would cost tens of ms
+        return []
     h_min, h_max = float(th["banner_min_h"]) * H, float(th["banner_max_h"]) * H
     cross = float(th["banner_cross_share"])
     out: list[tuple[int, int, int, int]] = []
@@ -93,8 +97,7 @@ def find_banners(lab: np.ndarray, edges: np.ndarray, plain: np.ndarray, zone: np
             x0, x1 = max(a0, b0), min(a1, b1)
             if yb - ya < h_min or x1 - x0 < 0.8 * min(a1 - a0, b1 - b0):
                 continue
-            if any(x0 < c1 and c0 < x1 and ya < d1 and c1 > x0 and yb > d0
-                   for c0, d0, c1, d1 in out):
+            if any(x0 < c1 and c0 < x1 and ya < d1 and d0 < yb for c0, d0, c1, d1 in out):
                 continue  # one strip once
             # both rows just outside cross the outline: backdrop and product side by side in
             # each (a product's own top edge has backdrop all along one side, product the other)
