@@ -24,7 +24,7 @@ import numpy as np
 from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
 from analyzer.quality.overlays.badges import colour_edges, find_badges, with_badges
-from analyzer.quality.overlays.banners import find_banners
+from analyzer.quality.overlays.banners import find_banners, overlap
 from analyzer.quality.overlays.border import BorderFinding, find_border
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
@@ -121,10 +121,6 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
     return out
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(product zone, plain backdrop, Lab image, scale), all at the working size.
 
@@ -165,7 +161,7 @@ def check(ctx: ImageContext) -> CheckResult:
     edges = colour_edges(lab_s, th)
     badges = find_badges(lab_s, th, edges)
     badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
-               if not any(_overlap(b, o) for o in badges)]  # an opaque strip is a plate too
+               if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
     if badges:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)

@@ -37,6 +37,11 @@ import numpy as np
 from analyzer.quality.overlays.badges import in_a_row, step_over
 
 
+def overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes (x0, y0, x1, y1) share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def horizontal_lines(lab: np.ndarray, th: dict) -> list[tuple[int, int, int]]:
     """(row, x0, x1) of every long horizontal edge line (steps 1-2 of the module doc)."""
     H, W = lab.shape[:2]
@@ -97,7 +102,7 @@ def find_banners(lab: np.ndarray, edges: np.ndarray, plain: np.ndarray, zone: np
             x0, x1 = max(a0, b0), min(a1, b1)
             if yb - ya < h_min or x1 - x0 < 0.8 * min(a1 - a0, b1 - b0):
                 continue
-            if any(x0 < c1 and c0 < x1 and ya < d1 and d0 < yb for c0, d0, c1, d1 in out):
+            if any(overlap((x0, ya, x1, yb), o) for o in out):
                 continue  # one strip once
             # both rows just outside cross the outline: backdrop and product side by side in
             # each (a product's own top edge has backdrop all along one side, product the other)
