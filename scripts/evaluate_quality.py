@@ -736,8 +736,8 @@ def _luma_rows() -> list[dict]:
 
 # Resized studio splits: "held@600" is the held split's clean photos shrunk (Lanczos) to 600 px
 # on the long side and saved at JPEG quality 95 under GEN_DIR/resized/held@600; the families are
-# then drawn on those copies as on any split (their draws are seeded by the split's name, so
-# held@600's defects are other draws than held's). Photos never get larger: one already no
+# then drawn on those copies with the full-size split's seeds (the same draw per photo, so held
+# and held@600 are paired: see family_set). Photos never get larger: one already no
 # longer than SIZE is used as it is.
 RESIZABLE_SPLITS = FAMILY_SPLITS
 MIN_SPLIT_SIZE = 32
@@ -844,6 +844,12 @@ def split_sources(split: str, limit: int, seed: int) -> list[Path]:
     return _pick(src, limit, seed)
 
 
+def draw_salt(split: str, family: str) -> str:
+    """The seed salt of a family's draw on a split: a resized split (``held@600``) takes its
+    full-size split's, so each photo gets the same defect at both sizes (paired)."""
+    return f"{split.split('@')[0]}:{family}"
+
+
 def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path, Image.Image]]
                ) -> list[Path]:
     """The family's defect applied once to each clean image of the split (cached JPEGs)."""
@@ -860,13 +866,18 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
     # a family whose generator changed gets a new folder (old files are not reused)
     version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2",
                "gauss": "_g2"}.get(family, "")
+    # A resized split draws each photo's defect with the seed of its full-size split (the same
+    # word, blur or prop, at the same place relative to the frame): held and held@600 are then
+    # paired, and their difference is the size's, not another draw's.
+    if split.split("@")[0] != split:
+        version += "_paired"
     out_dir = GEN_DIR / "families_v1" / f"{split}_{family}{version}"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for p in src:
         q = out_dir / (p.stem + ".jpg")
         if not q.exists():
-            rng = _rng_for(p, f"{split}:{family}")
+            rng = _rng_for(p, draw_salt(split, family))
             im = Image.open(p).convert("RGB")
             others = [c for pp, c in props if pp != p]
             res = fn(im, rng, others)

@@ -157,3 +157,9 @@ def test_ci_is_fast() -> None:
     for _ in range(10):
         eq.auroc_ci(good, bad)
     assert (time.perf_counter() - t0) / 10 < 0.1
+
+
+def test_resized_splits_draw_the_full_size_defect():
+    """held@600's copy of a photo gets the draw held's copy got (paired comparisons)."""
+    assert eq.draw_salt("held@600", "text") == eq.draw_salt("held", "text") == "held:text"
+    assert eq.draw_salt("tune@400", "motion") != eq.draw_salt("held@400", "motion")
