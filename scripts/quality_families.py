@@ -41,6 +41,7 @@ from __future__ import annotations
 import io
 import math
 import random
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -481,17 +482,18 @@ UNSEEN_WORDS = ["Summer Collection", "NEU", "Oferta", "XL", "EUR 24,90", "Limite
                 "Size M-XXL", "Nuevo", "Soldes -40", "Express delivery", "VEGAN", "Set of 3"]
 
 
-def unseen_font_files() -> list[Path]:
+@lru_cache(maxsize=1)
+def unseen_font_files() -> tuple[Path, ...]:
     """matplotlib's STIX and Computer Modern text faces (none of them in :func:`font_files`)."""
     try:
         import matplotlib
     except Exception:  # pragma: no cover - matplotlib is a dependency of the dashboard
-        return []
+        return ()
     d = Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf"
     names = ["STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf",
              "STIXGeneralBolIta.ttf", "cmr10.ttf", "cmb10.ttf", "cmss10.ttf", "cmti10.ttf",
              "cmtt10.ttf"]
-    return [d / n for n in names if (d / n).is_file()]
+    return tuple(d / n for n in names if (d / n).is_file())
 
 
 def _unseen_font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -66,7 +66,7 @@ def horizontal_lines(lab: np.ndarray, th: dict) -> list[tuple[int, int, int]]:
     r, xs = np.nonzero(dif == 1)
     _, xe = np.nonzero(dif == -1)
     ys = rows[r]
-    long_ = (xe - xs) >= float(th["banner_min_len"]) * W
+    long_ = (xe - xs) >= need
     runs = sorted(zip(ys[long_].tolist(), xs[long_].tolist(), xe[long_].tolist(), strict=True))
     lines: list[tuple[int, int, int]] = []
     for y, x0, x1 in runs:  # an edge 3-5 rows thick is one line: keep its longest row
