@@ -21,7 +21,8 @@ def colour_edges(lab: np.ndarray, th: dict) -> np.ndarray:
     # dilation minus erosion: the same values as cv2.morphologyEx(MORPH_GRADIENT) (same border
     # rule), ~40% cheaper on 3-channel float
     k3 = np.ones((3, 3), np.uint8)
-    grad = cv2.subtract(cv2.dilate(lab, k3), cv2.erode(lab, k3))
+    grad = cv2.dilate(lab, k3)
+    cv2.subtract(grad, cv2.erode(lab, k3), dst=grad)  # in place: one working-size copy fewer
     return step_over(grad, float(th["gradient_threshold"]))
 
 
