@@ -869,7 +869,7 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
     # A resized split draws each photo's defect with the seed of its full-size split (the same
     # word, blur or prop, at the same place relative to the frame): held and held@600 are then
     # paired, and their difference is the size's, not another draw's.
-    if split.split("@")[0] != split:
+    if "@" in split:
         version += "_paired"
     out_dir = GEN_DIR / "families_v1" / f"{split}_{family}{version}"
     out_dir.mkdir(parents=True, exist_ok=True)

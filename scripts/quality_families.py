@@ -172,9 +172,9 @@ def motion(im: Image.Image, rng: random.Random, props: list | None = None) -> Im
 def shake_kernel(length: float, rng: random.Random, steps: int = 256) -> np.ndarray:
     """A hand-shake blur kernel: the path of a random walk with inertia and a few sudden jerks
     (the trajectory model of Boracchi & Foi, "Modeling the performance of image restoration from
-    motion blur", IEEE TIP 21(8), 2012), scaled to span ``length`` px across, splatted
-    bilinearly and normalised. Unlike ``motion_kernel`` it curves and dwells: a phone held by
-    hand."""
+    motion blur", IEEE TIP 21(8), 2012), scaled to span ``length`` px across and splatted
+    bilinearly (unnormalised: :func:`_filter` divides by the sum). Unlike ``motion_kernel`` it
+    curves and dwells: a phone held by hand."""
     anxiety = rng.uniform(0.1, 0.5)
     pos = np.zeros(2)
     v = np.array([math.cos(a := rng.uniform(0, 2 * math.pi)), math.sin(a)])
