@@ -493,7 +493,8 @@ def _shared_code_hash() -> str:
     """Code every check depends on: context, mask and helper modules under analyzer/quality.
 
     The loader is left out on purpose (it changes often, for error handling, and rarely changes
-    pixels): after a change to decoding, run with a fresh ``--cache`` folder.
+    pixels): after a change to decoding, run with a fresh ``--cache`` folder. Its pixel measures
+    (``_IO_MEASURES``) count in the hash of the checks that read them.
     """
     h = hashlib.sha256()
     files = sorted(p for p in QUALITY_DIR.glob("*.py")
@@ -505,6 +506,11 @@ def _shared_code_hash() -> str:
     h.update(json.dumps(thresholds().get("default_severity"), sort_keys=True).encode())
     h.update((REPO / "analyzer" / "data" / "marketplaces.yaml").read_bytes())
     return h.hexdigest()
+
+
+# analyzer/io modules that compute measures a check reads (through ImageContext.image or by
+# calling them): part of that check's cache key.
+_IO_MEASURES = {"sharpness": ("jpeg.py", "resampling.py"), "overlays": ("jpeg.py",)}
 
 
 def _check_hash(check: str, shared: str) -> str:
@@ -525,6 +531,10 @@ def _check_hash(check: str, shared: str) -> str:
     # The vision layer the checks share (edge blur, backdrop, mask operations) counts too.
     for f in sorted((QUALITY_DIR.parent / "vision").glob("*.py")):
         h.update(f.read_bytes())
+    # The loader's pixel measures a check reads (the JPEG history, pixel repetition): unlike
+    # the rest of the loader, they change results.
+    for rel in _IO_MEASURES.get(check, ()):
+        h.update((QUALITY_DIR.parent / "io" / rel).read_bytes())
     h.update(json.dumps(thresholds().get("segmentation"), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 

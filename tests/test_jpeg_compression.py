@@ -103,3 +103,34 @@ def test_compressed_is_an_error_that_suppresses_on_amazon_only():
     assert on_amazon.grade not in ("A", "B")
     assert "COMPRESSED" in marketplace("amazon").value("search_suppression")
     assert "COMPRESSED" not in marketplace("etsy").value("search_suppression", [])
+
+
+def _mesh_on_white(seed: int, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A faint grey texture crossed by a grid of pure white lines (a mesh or a lattice on a
+    white backdrop): most blocks hold a white line, which the decoder clips at 255, and those
+    blocks hold the largest coefficients."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    tex = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 2.5)
+    prod = 100 + 12 * tex / tex.std()
+    yy, xx = np.mgrid[:h, :w]
+    prod[((xx % 20) < 3) | ((yy % 20) < 3)] = 255
+    img = np.full((h, w), 255, np.float32)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 3, h // 3), 0, 0, 360, 1, -1)
+    img[mask > 0] = prod[mask > 0]
+    return np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+@pytest.mark.parametrize("q", [20, 40])
+def test_blocks_clipped_at_white_are_left_out_when_they_hide_the_steps(q):
+    decoded = _decoded(_jpeg(_decoded(_jpeg(_mesh_on_white(1), q)), 95))
+    blocks = jpeg.grid_blocks(decoded)
+    clipped = jpeg.clipped_blocks(blocks)
+    assert 0.2 < clipped.mean() < 1.0
+    coefs = jpeg.grid_coefficients(blocks)
+    # read on every block, the clipped ones drown the lattice: no answer ...
+    assert jpeg.steps_quality(coefs, 0.6, 24, 0.25) is None
+    # ... read on the others, the earlier save's quality
+    hist = jpeg.history_quality(decoded)
+    assert hist is not None and abs(hist - q) <= 8

@@ -279,6 +279,10 @@ def test_grainy_product_is_flagged_noisy(pink):
     assert res.metrics["noise_sd"] > 6.0
     clean = sharpness.check(_ctx_rgb(pink))
     assert clean.metrics["noise_sd"] < 2.0 and res.score < clean.score - 30
+    # a quiet product: the scale test is skipped, the judged noise is the read noise
+    assert np.isnan(clean.metrics["noise_scale_ratio"])
+    assert clean.metrics["noise_sd"] == clean.metrics["noise_sd_read"]
+    assert np.isfinite(res.metrics["noise_scale_ratio"])
 
 
 def test_a_busy_print_is_not_grain_but_grain_on_it_still_is():
@@ -308,6 +312,10 @@ def test_a_busy_print_is_not_grain_but_grain_on_it_still_is():
     res = sharpness.check(_ctx_rgb(rgb))
     assert not [f for f in res.flags if f.code == "NOISY"], res.metrics
     assert res.metrics["noise_sd_read"] > 3.45 and res.metrics["noise_sd"] < 1.0
+    # under the level where no verdict can change, the half-size read is skipped: no ratio
+    quiet, skipped = sharpness.noise_scale_ratio(grain, region, box, min_sigma=read + 0.1)
+    assert quiet == read and np.isnan(skipped)
+    assert sharpness.noise_scale_ratio(grain, region, box, min_sigma=read - 0.1)[1] < 0.7
 
 
 def test_pixelated_enlargement_is_caught_and_a_clean_photo_or_flat_product_is_not(pink):

@@ -40,6 +40,9 @@ STD_LUMA = np.array([
 # non-zero values in textured blocks even at quality 15, and whose steps at quality <= 40 (>= 12)
 # stand well above a later quality-95 save's (1-2).
 HISTORY_COEFS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0))
+# A decoded value this close to the ends of the range may have been clipped there (by the
+# earlier save's decoder or the later one's): its block is off the step lattice.
+CLIP_LO, CLIP_HI = 1, 254
 _MAX_STEP = 48      # quality ~14 for these coefficients: anything coarser reads as that
 _MAX_VALUES = 512
 
@@ -80,20 +83,35 @@ def block_step(n_rows: int, n_cols: int, max_blocks: int) -> int:
     return max(1, int(np.ceil(np.sqrt(n_rows * n_cols / max_blocks))))
 
 
-def grid_coefficients(img: np.ndarray, max_blocks: int = 1024) -> np.ndarray:
-    """(n_blocks, len(HISTORY_COEFS)) DCT coefficients of the JFIF luma of ``img`` (RGB or grey
-    uint8, JPEG grid at (0, 0)) on an even spread of at most ``max_blocks`` of its 8 x 8 blocks.
-    The blocks are picked before any conversion, so the cost does not grow with the photo."""
+def grid_blocks(img: np.ndarray, max_blocks: int = 1024) -> np.ndarray:
+    """An even spread of at most ``max_blocks`` of the 8 x 8 blocks of ``img`` (grid at (0, 0)),
+    as a view (rows, 8, columns, 8, channels) of its pixels."""
     h, w = (img.shape[0] // 8) * 8, (img.shape[1] // 8) * 8
-    if h == 0 or w == 0:
-        return np.zeros((0, len(HISTORY_COEFS)))
     nby, nbx = h // 8, w // 8
+    ch = img.shape[2] if img.ndim == 3 else 1
+    if nby == 0 or nbx == 0:
+        return np.zeros((0, 8, 0, 8, ch), img.dtype)
     step = block_step(nby, nbx, max_blocks)
-    x = img[:h, :w].reshape(nby, 8, nbx, 8, -1)[::step, :, ::step].astype(np.float64)
+    return img[:h, :w].reshape(nby, 8, nbx, 8, ch)[::step, :, ::step]
+
+
+def grid_coefficients(blocks: np.ndarray) -> np.ndarray:
+    """(n_blocks, len(HISTORY_COEFS)) DCT coefficients of the JFIF luma of the blocks
+    :func:`grid_blocks` picked (RGB or grey uint8): picked before any conversion, so the cost
+    does not grow with the photo."""
+    if blocks.size == 0:
+        return np.zeros((0, len(HISTORY_COEFS)))
+    x = blocks.astype(np.float64)
     y = luma(x) if x.shape[-1] == 3 else x[..., 0]
-    blocks = (y - 128.0).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    coef = DCT8 @ blocks @ DCT8.T
+    b = (y - 128.0).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+    coef = DCT8 @ b @ DCT8.T
     return np.stack([coef[:, r, c] for r, c in HISTORY_COEFS], axis=1)
+
+
+def clipped_blocks(blocks: np.ndarray) -> np.ndarray:
+    """Which of the blocks :func:`grid_blocks` picked hold a value at the ends of the range
+    (<= ``CLIP_LO`` or >= ``CLIP_HI`` in any channel), in :func:`grid_coefficients`' order."""
+    return ((blocks <= CLIP_LO) | (blocks >= CLIP_HI)).any(axis=(1, 3, 4)).reshape(-1)
 
 
 def estimated_step(c: np.ndarray, min_coherence: float, min_values: int) -> int | None:
@@ -126,15 +144,37 @@ def estimated_step(c: np.ndarray, min_coherence: float, min_values: int) -> int 
 def history_quality(img: np.ndarray, min_coherence: float = 0.6, min_values: int = 24,
                     max_blocks: int = 1024, agree: float = 0.25) -> float | None:
     """IJG quality of the coarsest earlier JPEG save visible on the 8 x 8 grid of ``img`` (RGB
-    or grey uint8 as decoded, grid at (0, 0); module doc), or None when the grid holds no
+    or grey uint8, as decoded, grid at (0, 0); module doc), or None when the grid holds no
     evidence.
 
     A JPEG scales one table, so the five steps divided by the standard table's entries agree;
     a regular texture (a waffle knit, a print) can make one coefficient's values cluster on a
     large "step" of its own. So the answer is the median scale of the coefficients within
     ``agree`` (relative) of the median of all, and None unless at least three agree.
+
+    When all the blocks read give no answer, the blocks without a clipped value are read on
+    their own. A decoder clips each channel to 0..255, so a block with a pure white backdrop
+    next to the product's edge, or a saturated colour, decodes off the lattice of multiples of
+    the step; on a studio shot those edge blocks hold the largest coefficients, which are the
+    ones the steps are read from, and bring the coherence at the true step to 0.4-0.6 (a
+    white milk carton, a saturated blue jacket). Only as a second read: on photos whose first
+    read succeeds, dropping blocks leaves fewer values, and the largest coherent step then
+    sometimes lands on a multiple of the true one.
     """
-    coefs = grid_coefficients(img, max_blocks)
+    blocks = grid_blocks(img, max_blocks)
+    coefs = grid_coefficients(blocks)
+    q = steps_quality(coefs, min_coherence, min_values, agree)
+    if q is None and len(coefs):
+        clipped = clipped_blocks(blocks)
+        if clipped.any() and not clipped.all():
+            q = steps_quality(coefs[~clipped], min_coherence, min_values, agree)
+    return q
+
+
+def steps_quality(coefs: np.ndarray, min_coherence: float, min_values: int,
+                agree: float) -> float | None:
+    """The IJG quality that at least three of the coefficients' steps agree on (see
+    :func:`history_quality`), or None."""
     if len(coefs) == 0:
         return None
     scales = []

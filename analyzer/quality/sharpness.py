@@ -261,7 +261,8 @@ def noise_sigma(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, 
 
 
 def noise_scale_ratio(gray: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
-                      max_side: int = 320, tiles: int = 4) -> tuple[float, float]:
+                      max_side: int = 320, tiles: int = 4, min_sigma: float = 0.0
+                      ) -> tuple[float, float]:
     """(``noise_sigma``, the same estimate on the same windows at half size over it).
 
     Averaging 2 x 2 pixels halves white noise's sd, so sensor grain reads a ratio near 0.5
@@ -272,10 +273,12 @@ def noise_scale_ratio(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
     test of white noise (cf. the scale-space noise estimation of Zoran & Weiss, "Scale
     invariance and noise in natural images", ICCV 2009). Texture as fine as a pixel (a
     heathered jersey, a piqué weave) reads like noise at both sizes: this cannot tell it apart.
-    The ratio is nan when there is no noise to compare (0 at full size)."""
+    The ratio is nan when there is no noise to compare (0 at full size), and when the noise at
+    full size is at most ``min_sigma``: the caller's level under which the ratio cannot change a
+    verdict (a third of the measure's cost, on most photos)."""
     wins = _noise_windows(gray, region, box, max_side, tiles)
     full = _immerkaer(wins)
-    if full <= 0.0:
+    if full <= max(0.0, min_sigma):
         return full, float("nan")
     half = []
     for g, r in wins:
@@ -477,8 +480,11 @@ def check(ctx: ImageContext) -> CheckResult:
     else:  # nothing with edges to judge (a blank frame): do not call it blurry
         stat = median = worst = half_worst = half_best = float(th["sigma_good"])
         ang, n_dir, half_name = 0.0, 0, ""
+    # Read noise at or under noise_good (and noise_flag) scores full marks and flags nothing
+    # whatever the scale test says, so the test is skipped there (noise_sd is then the read noise).
+    quiet = min(float(th["noise_good"]), float(th["noise_flag"]))
     noise_raw, noise_ratio = noise_scale_ratio(ctx.gray, region, box, int(th["noise_max_side"]),
-                                               int(th["noise_tiles"]))
+                                               int(th["noise_tiles"]), quiet)
     factors = tuple(float(f) for f in th["detail_factors"])
     shares, energy = detail_spectrum(ctx.gray, box, factors, int(th["detail_max_side"]))
     ref_i = factors.index(float(th["detail_test_factor"]))
