@@ -49,7 +49,7 @@ from analyzer.quality.background import background_region, ramp
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
-from analyzer.vision.backdrop import band_width, delta_e76, plain_backdrop_color
+from analyzer.vision.backdrop import band, band_width, plain_band_color
 from analyzer.vision.mask_ops import large_components
 
 NAME = "clutter"
@@ -217,13 +217,18 @@ def backdrop_objects(rgb: np.ndarray, th: dict) -> np.ndarray | None:
     most salient one), opened by a 3 x 3 square so JPEG ringing and dust do not count.
     """
     # OpenCV's 8-bit Lab holds L * 255 / 100: scaled back to Delta E units
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32) \
-        * np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
-    ref = plain_backdrop_color(lab, band_width(lab.shape, 0.03), float(th["backdrop_de"]),
-                               float(th["backdrop_min_share"]), corners_once=True)
+    lab8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    scale = np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
+    rim = band(lab8, band_width(lab8.shape, 0.03), corners_once=True).astype(np.float32) * scale
+    ref = plain_band_color(rim, float(th["backdrop_de"]), float(th["backdrop_min_share"]))
     if ref is None:
         return None
-    de = delta_e76(lab, ref)
+    # Delta E 1976 to the backdrop through one table per channel: an 8-bit channel has 256
+    # values, so each one's squared difference is computed once, not once a pixel (the same
+    # float32 products and sum, in the same order, as delta_e76 on the scaled image).
+    v = np.arange(256, dtype=np.float32)[:, None] * scale[None] - ref.astype(np.float32)[None]
+    sq = cv2.LUT(lab8, (v * v).reshape(1, 256, 3))
+    de = np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
     fg = (de > float(th["object_de"])).astype(np.uint8)
     return cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
 

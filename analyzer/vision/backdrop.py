@@ -79,7 +79,13 @@ def plain_backdrop_color(lab: np.ndarray, width: int, max_de: float, min_share: 
     the backdrop is not plain: fewer than ``min_share`` of the band's pixels lie within
     ``max_de`` of it. ``metric``: "euclid" (Delta E 1976) or "chebyshev" (each of L*, a*, b*
     within ``max_de``, a box around the colour)."""
-    rim = band(lab, width, corners_once)
+    return plain_band_color(band(lab, width, corners_once), max_de, min_share, metric=metric)
+
+
+def plain_band_color(rim: np.ndarray, max_de: float, min_share: float, *,
+                     metric: str = "euclid") -> np.ndarray | None:
+    """:func:`plain_backdrop_color` of the band's pixels ``rim`` (N x 3, as :func:`band` gives
+    them), for a caller that has only converted the band."""
     ref = np.median(rim, axis=0)
     d = (np.abs(rim - ref).max(axis=1) if metric == "chebyshev"
          else np.linalg.norm(rim - ref, axis=1))
