@@ -295,3 +295,37 @@ def test_part_of_product_rules() -> None:
     assert part_of_product(top, st_top, hull, edges, 2.0, 5.0, h, w, 0.5)
     assert not part_of_product(top, st_top, hull, edges, 9.0, 5.0, h, w, 0.5)  # too far
     assert not part_of_product(top, st_top, hull, {"bottom"}, 2.0, 5.0, h, w, 0.5)
+
+
+def test_a_cap_cut_off_by_a_white_shoulder_is_the_product_and_a_prop_beside_is_not() -> None:
+    """A bottle's white shoulder, as white as the backdrop, cuts its cap off in both masks (two
+    yoghurt bottles of the store split were flagged cluttered so): a part straight above or
+    below the product, within its width and small, is a cap or a lid, whatever its colour; the
+    same part beside the product is another object."""
+    from analyzer.quality.clutter import other_objects, stacked_on_product
+
+    th = check_thresholds("clutter")
+    h, w = 200, 200
+    rgb = np.full((h, w, 3), 255, np.uint8)
+    objects = np.zeros((h, w), bool)
+    rgb[40:195, 70:130] = (230, 210, 90)            # the bottle's body, yellow
+    objects[40:195, 70:130] = True
+    cap = np.zeros((h, w), bool)
+    cap[18:34, 85:115] = True                       # blue cap, 6 px of white shoulder under it
+    rgb_cap = rgb.copy()
+    rgb_cap[cap] = (30, 40, 160)
+    assert other_objects(rgb_cap, objects | cap, th) == (0, 1)
+    # the same blue part beside the body, as far from it: a prop
+    side = np.zeros((h, w), bool)
+    side[150:166, 136:166] = True
+    rgb_side = rgb.copy()
+    rgb_side[side] = (30, 40, 160)
+    assert other_objects(rgb_side, objects | side, th) == (1, 0)
+    # the rule itself: within the width, small, close; not beside, not large, not far
+    main = np.array([70, 40, 60, 155])
+    assert stacked_on_product(np.array([85, 18, 30, 16]), main, 0.05, 10.0, 0.15)
+    assert stacked_on_product(np.array([85, 196, 30, 4]), main, 0.01, 10.0, 0.15)   # below
+    assert not stacked_on_product(np.array([136, 150, 30, 16]), main, 0.05, 10.0, 0.15)
+    assert not stacked_on_product(np.array([60, 18, 30, 16]), main, 0.05, 10.0, 0.15)  # overhangs
+    assert not stacked_on_product(np.array([85, 18, 30, 16]), main, 0.30, 10.0, 0.15)  # large
+    assert not stacked_on_product(np.array([85, 2, 30, 16]), main, 0.05, 10.0, 0.15)   # far

@@ -28,7 +28,9 @@ the numbers do not depend on the upload's size:
   lies inside the product's convex hull (``piece_min_inside`` of it: a pocket or zip the mask
   cut out) or that continues the product out of the frame (touching a frame edge the product
   touches, within ``edge_piece_max_gap``: a model's arm in a close-up) is the product, whatever its
-  colour (``part_of_product``).
+  colour (``part_of_product``), and so is a cap or lid straight above or below it within its
+  width (at most ``lid_max_rel`` of its area, within ``lid_max_gap`` of the long side:
+  ``stacked_on_product``).
 
 When the seller's title names a set (:func:`analyzer.quality.title.names_a_set`: a kit, a
 bundle, a "3-pack"; ``ImageContext.title_names_set``), the
@@ -158,6 +160,22 @@ def part_of_product(region: np.ndarray, stat: np.ndarray, hull: np.ndarray,
     return gap <= gap_max and bool(main_edges & _frame_edges(stat, h, w))
 
 
+def stacked_on_product(stat: np.ndarray, main_stat: np.ndarray, area_rel: float,
+                       gap_max: float, max_rel: float) -> bool:
+    """A cap, a lid or a stopper the mask split off the product, whatever its colour: a part
+    straight above or below the product within its width (its horizontal extent inside the
+    product's), at most ``max_rel`` of its area, at most ``gap_max`` px from it. A bottle's
+    white shoulder, as white as the backdrop, cuts its cap off in both masks (two yoghurt
+    bottles of the store split were called cluttered so); a prop stands beside the product,
+    its extent outside the product's."""
+    x, y, w, h = (int(v) for v in stat[:4])
+    mx, my, mw, mh = (int(v) for v in main_stat[:4])
+    if area_rel > max_rel or x < mx or x + w > mx + mw:
+        return False
+    gap = my - (y + h) if y + h <= my else y - (my + mh)
+    return 0 <= gap <= gap_max
+
+
 def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int]:
     """(props, pieces): mask parts that are other objects, and parts that look like more pieces
     of the product itself (see the module docstring)."""
@@ -188,7 +206,9 @@ def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int
         region = labels == i + 1
         if part_of_product(region, st[i + 1], hull, main_edges, float(dist[region].min()),
                            float(th["edge_piece_max_gap"]) * max(h, w), h, w,
-                           float(th["piece_min_inside"])):
+                           float(th["piece_min_inside"])) or stacked_on_product(
+                st[i + 1], st[main + 1], areas[i] / areas[main],
+                float(th["lid_max_gap"]) * max(h, w), float(th["lid_max_rel"])):
             pieces += 1
             continue
         sim = float(np.minimum(main_hist, _hist(rgb, region, bins)).sum())
