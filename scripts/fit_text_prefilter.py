@@ -93,6 +93,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=80, help="photos per report split")
     ap.add_argument("--tune-limit", type=int, default=0, help="photos per tuning split, 0 = all")
+    ap.add_argument("--tune-splits", default="tune,am_tune",
+                    help="splits fitted on, as the verifier's (a studio split also shrunk: "
+                         "tune@200)")
+    ap.add_argument("--report-splits", default="held,store,am_held",
+                    help="splits only reported (held@200 too)")
     ap.add_argument("--no-write", action="store_true", help="keep the shipped first stage")
     ap.add_argument("--trees", type=int, default=150)
     ap.add_argument("--depth", type=int, default=3)
@@ -101,7 +106,7 @@ def main() -> int:
                     help="%% of tune photos whose evidence may move")
     args = ap.parse_args()
     th = check_thresholds("overlays")
-    tune = ftv.collect(["tune", "am_tune"], args.tune_limit, th)
+    tune = ftv.collect([t for t in args.tune_splits.split(",") if t], args.tune_limit, th)
     first: dict = {k: [None] * len(v) for k, v in tune.items()}
     for f in range(FOLDS):
         clf = fit(tune, lambda i, f=f: i % FOLDS != f, args.trees, args.depth, args.leaf)
@@ -137,7 +142,7 @@ def main() -> int:
         assert np.allclose(text_mod.verifier_margin(some, text_mod.PREFILTER),
                            clf.decision_function(_x(some)))
         print(f"exported {text_mod.PREFILTER}")
-    report = ftv.collect(["held", "store", "am_held"], args.limit, th)
+    report = ftv.collect([t for t in args.report_splits.split(",") if t], args.limit, th)
     rep_first = {k: [clf.decision_function(_x(rs)) if rs else np.zeros(0) for rs in imgs]
                  for k, imgs in report.items()}
     res = outcome(report, rep_first, th, cut, top)

@@ -106,7 +106,7 @@ def collect(splits: list[str], limit: int, th: dict) -> dict:
     for sp in splits:
         src = eq.split_sources(sp, limit, 0)
         out[(sp, "clean")] = [image_words(p, th, None, mhash) for p in src]
-        for fam in FAMS[sp]:
+        for fam in FAMS[eq.split_base(sp)]:
             paths = eq.family_set(fam, sp, src, [])
             out[(sp, fam)] = [image_words(b, th, c, mhash) for c, b in zip(src, paths,
                                                                            strict=True)]
@@ -195,12 +195,17 @@ def main() -> int:
                     help="%% of clean photos of each tuning split the margins may flag")
     ap.add_argument("--min-gap", type=float, default=1.5,
                     help="inside margin at least this above the backdrop one (print guard)")
+    ap.add_argument("--tune-splits", default="tune,am_tune",
+                    help="splits fitted on (a studio split also shrunk: tune@200)")
+    ap.add_argument("--report-splits", default="held,store,am_held",
+                    help="splits only reported (held@200 too)")
     args = ap.parse_args()
     global USE
     USE = tuple(f for f in FEATURES if f not in set(args.drop.split(",")))
     th = check_thresholds("overlays")
     share = float(th["inside_share"])
-    tune = collect(["tune", "am_tune"], args.tune_limit, th)
+    tune_splits = [t for t in args.tune_splits.split(",") if t]
+    tune = collect(tune_splits, args.tune_limit, th)
     from sklearn.ensemble import GradientBoostingClassifier
 
     from analyzer.quality.overlays.text import verifier_margin
@@ -233,7 +238,7 @@ def main() -> int:
     for m_out in np.arange(-2.0, 6.01, 0.25):
         for m_in in np.arange(m_out + args.min_gap, m_out + 6.01, 0.25):
             r = image_margins(tune_m, m_out, m_in)
-            false = max(100 * np.mean(r[(sp, "clean")] >= 0) for sp in ("tune", "am_tune"))
+            false = max(100 * np.mean(r[(sp, "clean")] >= 0) for sp in tune_splits)
             if false > args.max_false:
                 continue
             hit = np.mean([100 * np.mean(v >= 0) for k, v in r.items() if k[1] != "clean"])
@@ -242,7 +247,7 @@ def main() -> int:
     assert best is not None
     _, m_out, m_in = best
     print(f"chosen on tune: verify_margin {m_out:.2f}, verify_margin_inside {m_in:.2f}")
-    report = collect(["held", "store", "am_held"], args.limit, th)
+    report = collect([t for t in args.report_splits.split(",") if t], args.limit, th)
     for name, data in (("tune", tune_m), ("report", word_margins(report, share))):
         r = image_margins(data, m_out, m_in)
         print(f"\n{name}: % of photos with a word found (clean = false flags)")
