@@ -26,7 +26,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -44,6 +43,7 @@ import fit_text_verifier as ftv  # noqa: E402
 
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.overlays import text as text_mod  # noqa: E402
+from analyzer.quality.overlays import trees  # noqa: E402
 
 CUTS = np.arange(-4.0, 2.01, 0.5)
 KEEP_TOP = (3, 5, 8)
@@ -129,15 +129,11 @@ def main() -> int:
     print(f"chosen on tune: prefilter_margin {cut:.1f}, prefilter_keep_top {top}")
     clf = fit(tune, lambda i: True, args.trees, args.depth, args.leaf)
     if not args.no_write:
-        ftv.USE = text_mod.CHEAP_FEATURES  # export() writes the features it was fitted on
-        ftv.export(clf, text_mod.PREFILTER)
-        d = json.loads(text_mod.PREFILTER.read_text())
-        d["about"] = ("text finder first stage: gradient-boosted trees (scikit-learn "
-                      "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/"
-                      "text.py CHEAP_FEATURES; fitted by scripts/fit_text_prefilter.py on the "
-                      "tuning splits only")
-        text_mod.PREFILTER.write_text(json.dumps(d, separators=(",", ":")))
-        text_mod._load_verifier.cache_clear()
+        trees.export(clf, text_mod.CHEAP_FEATURES,
+                     "text finder first stage: gradient-boosted trees (scikit-learn "
+                     "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/"
+                     "text.py CHEAP_FEATURES; fitted by scripts/fit_text_prefilter.py on the "
+                     "tuning splits only", text_mod.PREFILTER)
         some = [r for imgs in tune.values() for rs in imgs for r in rs][:50]
         assert np.allclose(text_mod.verifier_margin(some, text_mod.PREFILTER),
                            clf.decision_function(_x(some)))

@@ -45,7 +45,7 @@ import evaluate_quality as eq  # noqa: E402
 from analyzer.config import check_thresholds, marketplace  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
-from analyzer.quality.overlays import text_zone  # noqa: E402
+from analyzer.quality.overlays import text_zone, trees  # noqa: E402
 from analyzer.quality.overlays.text import FEATURES, VERIFIER, candidates  # noqa: E402
 
 FEAT_DIR = Path("/tmp/ll_text_feats")
@@ -148,19 +148,10 @@ def fit_trees(tune: dict, keep, x, trees: int, depth: int,  # type: ignore[no-un
 
 
 def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
-    trees = []
-    for est in clf.estimators_[:, 0]:
-        t = est.tree_
-        trees.append({"feature": t.feature.tolist(), "threshold": t.threshold.tolist(),
-                      "left": t.children_left.tolist(), "right": t.children_right.tolist(),
-                      "value": t.value[:, 0, 0].tolist()})
-    init = float(clf._raw_predict_init(np.zeros((1, len(USE))))[0, 0])
-    path.write_text(json.dumps({
-        "about": "text finder word verifier: gradient-boosted trees (scikit-learn "
+    trees.export(clf, USE, "text finder word verifier: gradient-boosted trees (scikit-learn "
                  "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/text.py "
                  "word_features; fitted by scripts/fit_text_verifier.py on the tuning splits only",
-        "features": list(USE), "init": init, "learning_rate": clf.learning_rate,
-        "trees": trees}, separators=(",", ":")))
+                 path)
 
 
 def word_margins(data: dict, share: float) -> dict:
@@ -227,9 +218,6 @@ def main() -> int:
     if not args.no_write:
         clf = fit(lambda i: True)
         export(clf, VERIFIER)
-        from analyzer.quality.overlays import text as text_mod
-
-        text_mod._load_verifier.cache_clear()
         some = [r for imgs in tune.values() for rs in imgs for r in rs][:50]
         assert np.allclose(verifier_margin(some), clf.decision_function(_x(some)))
         print(f"fitted on the tuning words; exported {VERIFIER}")

@@ -44,6 +44,7 @@ import quality_families as qf  # noqa: E402
 
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
+from analyzer.quality.overlays import trees  # noqa: E402
 from analyzer.quality.overlays import watermark as wm  # noqa: E402
 
 GEN_DIR = Path("/tmp/ll_wm_fit")
@@ -148,20 +149,10 @@ def fit(rows: list[dict], trees: int, depth: int):  # type: ignore[no-untyped-de
 
 
 def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
-    trees = []
-    for est in clf.estimators_[:, 0]:
-        t = est.tree_
-        trees.append({"feature": t.feature.tolist(), "threshold": t.threshold.tolist(),
-                      "left": t.children_left.tolist(), "right": t.children_right.tolist(),
-                      "value": t.value[:, 0, 0].tolist()})
-    init = float(clf._raw_predict_init(np.zeros((1, len(wm.FEATURES))))[0, 0])
-    path.write_text(json.dumps({
-        "about": "watermark finder glyph verifier: gradient-boosted trees (scikit-learn "
-                 "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/"
-                 "watermark.py component_features; fitted by scripts/fit_watermark_verifier.py "
-                 "on the tuning splits only",
-        "features": list(wm.FEATURES), "init": init, "learning_rate": clf.learning_rate,
-        "trees": trees}, separators=(",", ":")))
+    trees.export(clf, wm.FEATURES, "watermark finder glyph verifier: gradient-boosted trees "
+                 "(scikit-learn GradientBoostingClassifier, log-loss) over analyzer/quality/"
+                 "overlays/watermark.py component_features; fitted by "
+                 "scripts/fit_watermark_verifier.py on the tuning splits only", path)
 
 
 def raw_margin(clf, X: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -194,7 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--splits", default=",".join(f"{k}:{v}" for k, v in SPLITS.items()),
+                    help="tuning splits fitted on, NAME:PHOTOS (a shrunk studio split too: "
+                         "tune@200:72)")
     args = ap.parse_args(argv)
+    SPLITS.clear()
+    SPLITS.update({k: int(v) for k, v in (t.split(":") for t in args.splits.split(",") if t)})
     th = check_thresholds("overlays")
     rows = features(th)
     groups = np.array([r["group"] for r in rows])

@@ -57,15 +57,14 @@ evidence), gets the full features and the verifier's margin (:class:`Prefilter`)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from analyzer.io.jpeg import DCT8, HISTORY_COEFS, estimated_step, luma
+from analyzer.quality.overlays import trees
 from analyzer.vision.backdrop import lab_of
 from analyzer.vision.mask_ops import label_with_stats
 
@@ -563,56 +562,9 @@ def _full_features(words: list[Word], feats: list[dict[str, float]], med: np.nda
     return feats
 
 
-@lru_cache(maxsize=2)
-def _load_verifier(path: str) -> dict:
-    """The trees as padded arrays [tree, node] so that all of them step down one level together
-    (a leaf points to itself)."""
-    d = json.loads(Path(path).read_text())
-    n = max(len(t["feature"]) for t in d["trees"])
-    feature = np.zeros((len(d["trees"]), n), np.int64)
-    threshold = np.zeros((len(d["trees"]), n))
-    left = np.zeros((len(d["trees"]), n), np.int64)
-    right = np.zeros((len(d["trees"]), n), np.int64)
-    value = np.zeros((len(d["trees"]), n))
-    depth = 0
-    for i, t in enumerate(d["trees"]):
-        k = len(t["feature"])
-        own = np.arange(k)
-        lt, rt = np.asarray(t["left"]), np.asarray(t["right"])
-        leaf = lt < 0
-        feature[i, :k] = np.maximum(t["feature"], 0)
-        threshold[i, :k] = np.where(leaf, np.inf, t["threshold"])  # a leaf always goes "left"
-        left[i, :k] = np.where(leaf, own, lt)
-        right[i, :k] = np.where(leaf, own, rt)
-        value[i, :k] = t["value"]
-        depth = max(depth, _depth(lt, rt))
-    return {"features": tuple(d["features"]), "init": float(d["init"]),
-            "rate": float(d["learning_rate"]), "feature": feature, "threshold": threshold,
-            "left": left, "right": right, "value": value, "depth": depth}
-
-
-def _depth(left: np.ndarray, right: np.ndarray) -> int:
-    """Levels of one tree (root 0; children -1 at a leaf)."""
-    depth, level = 0, [0]
-    while True:
-        level = [c for i in level for c in (left[i], right[i]) if c >= 0]
-        if not level:
-            return depth
-        depth += 1
-
-
 def verifier_margin(feats: list[dict[str, float]], path: Path = VERIFIER) -> np.ndarray:
     """The boosted trees' log-odds that each word is added text (higher = more text-like)."""
-    v = _load_verifier(str(path))
-    if not feats:
-        return np.zeros(0)
-    X = np.array([[f[k] for k in v["features"]] for f in feats], dtype=np.float64)
-    t = np.arange(len(v["feature"]))[:, None]
-    node = np.zeros((len(t), len(X)), np.int64)  # every tree's node for every word
-    for _ in range(v["depth"]):
-        go_left = X[np.arange(len(X))[None], v["feature"][t, node]] <= v["threshold"][t, node]
-        node = np.where(go_left, v["left"][t, node], v["right"][t, node])
-    return v["init"] + v["rate"] * v["value"][t, node].sum(axis=0)
+    return trees.load(str(path)).margins_of(feats)
 
 
 def on_product(inside: np.ndarray, th: dict) -> np.ndarray:

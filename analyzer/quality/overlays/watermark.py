@@ -34,7 +34,6 @@ watermark when ``evidence >= watermark_margin``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analyzer.quality.overlays import trees
 from analyzer.vision.mask_ops import label_with_stats
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "watermark_verifier.json"
@@ -165,48 +165,17 @@ def candidates(gray_u8: np.ndarray, th: dict) -> tuple[float, np.ndarray, np.nda
     return s, np.concatenate(feats), np.concatenate(boxes)
 
 
-@lru_cache(maxsize=2)
-def _load_verifier(path: str) -> dict:
-    """The trees as padded arrays [tree, node]; a leaf points to itself, so every tree can be
-    walked the same number of steps at once."""
-    d = json.loads(Path(path).read_text())
-    if tuple(d["features"]) != FEATURES:
-        raise ValueError(f"{path} was fitted on other features: {d['features']}")
-    n_nodes = max(len(t["feature"]) for t in d["trees"])
-    shape = (len(d["trees"]), n_nodes)
-    feat, left, right = (np.zeros(shape, np.int64) for _ in range(3))
-    thr, value = np.full(shape, np.inf), np.zeros(shape)
-    depth = 0
-    for i, t in enumerate(d["trees"]):
-        n = len(t["feature"])
-        lt, rt = np.asarray(t["left"]), np.asarray(t["right"])
-        leaf = lt < 0
-        feat[i, :n] = np.where(leaf, 0, t["feature"])
-        thr[i, :n] = np.where(leaf, np.inf, t["threshold"])
-        left[i, :n] = np.where(leaf, np.arange(n), lt)
-        right[i, :n] = np.where(leaf, np.arange(n), rt)
-        value[i, :n] = t["value"]
-        dep = np.zeros(n, int)  # children come after their parent in scikit-learn's order
-        for j in range(n):
-            if not leaf[j]:
-                dep[lt[j]] = dep[rt[j]] = dep[j] + 1
-        depth = max(depth, int(dep.max()))
-    return {"init": float(d["init"]), "rate": float(d["learning_rate"]), "feature": feat,
-            "threshold": thr, "left": left, "right": right, "value": value, "depth": depth}
+def verifier(path: Path = VERIFIER) -> trees.BoostedTrees:
+    """The glyph verifier, checked to read this module's features in this order."""
+    v = trees.load(str(path))
+    if v.features != FEATURES:
+        raise ValueError(f"{path} was fitted on other features: {list(v.features)}")
+    return v
 
 
 def margins(X: np.ndarray, path: Path = VERIFIER) -> np.ndarray:
     """The boosted trees' log-odds that each component is a watermark glyph."""
-    v = _load_verifier(str(path))
-    if not len(X):
-        return np.zeros(0)
-    trees = np.arange(v["feature"].shape[0])[None]
-    node = np.zeros((len(X), trees.shape[1]), np.int64)
-    rows = np.arange(len(X))[:, None]
-    for _ in range(v["depth"]):
-        go_left = X[rows, v["feature"][trees, node]] <= v["threshold"][trees, node]
-        node = np.where(go_left, v["left"][trees, node], v["right"][trees, node])
-    return v["init"] + v["rate"] * v["value"][trees, node].sum(axis=1)
+    return verifier(path).margins(X)
 
 
 def image_evidence(m: np.ndarray, k: int) -> float:
