@@ -216,3 +216,22 @@ def test_label_is_opencvs_labelling_in_16_bits_when_it_fits() -> None:
             ref = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, algo)
             assert got[0] == ref[0] and got[1].dtype == dtype
             assert all(np.array_equal(a, b) for a, b in zip(got[1:], ref[1:], strict=True))
+
+
+def test_component_areas_are_the_label_counts_in_both_widths() -> None:
+    """mask_ops.component_areas: each component's pixel count, as a bincount of the labels gives,
+    whether the labels are 16-bit (OpenCV's histogram) or 32-bit (more than 65,535 parts)."""
+    from analyzer.vision.mask_ops import component_areas, label
+
+    rng = np.random.default_rng(5)
+    big = np.zeros((1500, 1209), bool)
+    big[100:1400, 200:1000] = True  # one part of 1.04 M pixels, as a full-size product mask
+    speckle = np.zeros((800, 800), bool)
+    speckle[::2, ::2] = True
+    for m in (rng.random((240, 320)) < 0.3, big, speckle, np.zeros((5, 5), bool)):
+        n, lab, areas = component_areas(m)
+        n_ref, ref = label(m.view(np.uint8), 8)
+        assert n == n_ref and np.array_equal(lab, ref)
+        assert areas.dtype == np.int64
+        assert np.array_equal(areas, np.bincount(ref.ravel(), minlength=n)[1:])
+    assert component_areas(big)[2].tolist() == [1300 * 800]

@@ -68,12 +68,18 @@ def label_with_stats(m8: np.ndarray, connectivity: int = 8, algorithm: int = cv2
 
 def component_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """8-connected components of ``mask``: (count with the background, labels, areas of
-    components 1..n-1). Labelling without OpenCV's statistics plus a bincount of the labels is
+    components 1..n-1). Labelling without OpenCV's statistics plus a histogram of the labels is
     several times cheaper than ``connectedComponentsWithStats`` and gives the same areas."""
     m8 = mask.view(np.uint8) if mask.dtype == bool else (mask != 0).view(np.uint8)
     n, labels = label(m8, 8)
     if n <= 1:
         return n, labels, np.zeros(0, np.int64)
+    if labels.dtype == np.uint16 and labels.size < 1 << 24:
+        # OpenCV's histogram of 16-bit labels, one bin per label: the same counts (float32 is
+        # exact below 2**24) at a third of bincount's cost, which first widens every label to
+        # 64 bits (5 -> 1.7 ms on a 1500 px mask)
+        areas = cv2.calcHist([labels], [0], None, [n], [0, n]).ravel().astype(np.int64)
+        return n, labels, areas[1:]
     return n, labels, np.bincount(labels.ravel(), minlength=n)[1:]
 
 
