@@ -172,7 +172,7 @@ def history_quality(img: np.ndarray, min_coherence: float = 0.6, min_values: int
 
 
 def steps_quality(coefs: np.ndarray, min_coherence: float, min_values: int,
-                agree: float) -> float | None:
+                  agree: float) -> float | None:
     """The IJG quality that at least three of the coefficients' steps agree on (see
     :func:`history_quality`), or None."""
     if len(coefs) == 0:
