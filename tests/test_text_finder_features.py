@@ -235,6 +235,47 @@ def test_a_word_pasted_on_a_jpeg_breaks_its_grid_where_the_photo_keeps_it():
     assert max(on) > 0.08 and off and not any(off)
 
 
+def test_grid_break_reads_the_same_coefficients_as_the_full_block_transform():
+    """grid_break applies only the two DCT basis vectors its three coefficients need, on the
+    image as it lies: the same map as the whole 8 x 8 transform of every block (to float32
+    rounding), the same flat (NaN) blocks, on a re-saved JPEG with a word and an odd size."""
+    import io
+
+    from analyzer.io.jpeg import DCT8, HISTORY_COEFS, estimated_step, luma
+
+    def reference(rgb_u8):
+        h, w = rgb_u8.shape[0] // 8 * 8, rgb_u8.shape[1] // 8 * 8
+        y = luma(rgb_u8[:h, :w].astype(np.float64)) - 128.0
+        blocks = y.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+        coef = DCT8 @ blocks @ DCT8.T
+        num, den = np.zeros(len(blocks)), np.zeros(len(blocks))
+        for r, c in HISTORY_COEFS[:3]:
+            v = coef[:, r, c]
+            q = estimated_step(v, 0.6, 24)
+            if q is None or q < 3:
+                continue
+            keep = np.abs(v) > q / 2
+            num += np.where(keep, np.abs(v / q - np.round(v / q)), 0.0)
+            den += keep
+        res = np.where(den > 0, num / np.maximum(den, 1), np.nan).reshape(h // 8, w // 8)
+        return res - np.nanmedian(res)
+
+    g = np.random.default_rng(4)
+    tex = cv2.GaussianBlur(g.normal(128, 45, (301, 397, 3)).astype(np.float32), (0, 0), 1.2)
+    tex[:, :120] = 250  # a flat backdrop: blocks with no coefficient over half a step
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(tex, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=50)
+    im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    ImageDraw.Draw(im).text((150, 100), "NEW", fill=(20, 20, 240))
+    rgb = np.asarray(im)
+    got, ref = text_mod.grid_break(rgb), reference(rgb)
+    assert got.shape == ref.shape == (37, 49)
+    assert np.array_equal(np.isnan(got), np.isnan(ref)) and np.isnan(ref).any()
+    ok = ~np.isnan(ref)
+    assert np.abs(ref[ok]).max() > 0.05  # the map is not all zeros: there is a grid to read
+    assert np.allclose(got[ok], ref[ok], rtol=0, atol=1e-4)
+
+
 def test_grid_mean_from_summed_area_tables_equals_the_direct_mean():
     """A word's ``grid`` feature: the mean of grid_break over its blocks, now four lookups in
     summed-area tables; the same as the direct mean over the finite blocks (to rounding), 0

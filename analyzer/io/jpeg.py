@@ -40,6 +40,8 @@ STD_LUMA = np.array([
 # non-zero values in textured blocks even at quality 15, and whose steps at quality <= 40 (>= 12)
 # stand well above a later quality-95 save's (1-2).
 HISTORY_COEFS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0))
+# JFIF's luma (ITU-R BT.601 full range): the channel a JPEG quantises (:func:`luma`)
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 # A decoded value this close to the ends of the range may have been clipped there (by the
 # earlier save's decoder or the later one's): its block is off the step lattice.
 CLIP_LO, CLIP_HI = 1, 254
@@ -195,4 +197,5 @@ def steps_quality(coefs: np.ndarray, min_coherence: float, min_values: int,
 def luma(rgb: np.ndarray) -> np.ndarray:
     """JFIF luma (ITU-R BT.601 full range) of an RGB array: the channel JPEG quantised,
     recovered from the decoded pixels to about half a level."""
-    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    wr, wg, wb = LUMA_WEIGHTS
+    return wr * rgb[..., 0] + wg * rgb[..., 1] + wb * rgb[..., 2]

@@ -63,13 +63,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analyzer.io.jpeg import DCT8, HISTORY_COEFS, estimated_step, luma
+from analyzer.io.jpeg import DCT8, HISTORY_COEFS, LUMA_WEIGHTS, estimated_step
 from analyzer.quality.overlays import trees
 from analyzer.vision.backdrop import lab_of
 from analyzer.vision.mask_ops import label_with_stats
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 PREFILTER = Path(__file__).resolve().parents[2] / "data" / "text_prefilter.json"
+_LUMA_ROW = np.array([LUMA_WEIGHTS], np.float32)  # jpeg.luma as one cv2.transform
 
 FEATURES = ("h", "contrast", "ink_std", "bg_std", "eta", "sharp", "ring", "dens", "aspect", "hstd",
             "bot", "glyphs", "n", "ink_spread", "bg_spread", "flat", "con_cv", "inside", "coh",
@@ -376,14 +377,18 @@ def grid_break(rgb_u8: np.ndarray) -> np.ndarray:
     nby, nbx = h // 8, w // 8
     if nby == 0 or nbx == 0:
         return np.zeros((max(nby, 1), max(nbx, 1)))
-    y = luma(rgb_u8[:h, :w].astype(np.float32)).astype(np.float32) - 128.0
-    blocks = y.reshape(nby, 8, nbx, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    d = DCT8.astype(np.float32)
-    coef = d @ blocks @ d.T
-    num = np.zeros(len(blocks), np.float32)
-    den = np.zeros(len(blocks), np.float32)
-    for r, c in HISTORY_COEFS[:3]:  # the three lowest: most blocks hold them; each costs ~2 ms
-        v = coef[:, r, c]
+    # JFIF luma in one OpenCV pass (jpeg.luma's weights; a float32 rounding apart from it)
+    y = cv2.transform(rgb_u8[:h, :w].astype(np.float32), _LUMA_ROW)
+    y -= 128.0
+    # Only the three lowest coefficients are read, so only the first two DCT basis vectors are
+    # applied: along each block's rows, then its columns, on the image as it lies (no block
+    # transpose, a sixth of the full 8 x 8 transform's products; 2.5 -> 0.4 ms at 1024 px).
+    d2 = DCT8[:2].astype(np.float32)
+    coef = np.tensordot(d2, y.reshape(nby, 8, nbx, 8) @ d2.T, axes=([1], [1]))  # [r, by, bx, c]
+    num = np.zeros(nby * nbx, np.float32)
+    den = np.zeros(nby * nbx, np.float32)
+    for r, c in HISTORY_COEFS[:3]:  # the three lowest: most blocks hold them
+        v = coef[r, :, :, c].ravel()
         q = estimated_step(v.astype(np.float64), 0.6, 24)
         if q is None or q < 3:  # a step of 2 is what a high-quality save leaves everywhere
             continue
