@@ -45,8 +45,9 @@ import evaluate_quality as eq  # noqa: E402
 from analyzer.config import check_thresholds, marketplace  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
-from analyzer.quality.overlays import text_zone, trees  # noqa: E402
+from analyzer.quality.overlays import text_zone  # noqa: E402
 from analyzer.quality.overlays.text import FEATURES, VERIFIER, candidates  # noqa: E402
+from analyzer.quality.overlays.trees import export as export_trees  # noqa: E402
 
 FEAT_DIR = Path("/tmp/ll_text_feats")
 POS, NEG = 0.15, 0.02
@@ -148,7 +149,7 @@ def fit_trees(tune: dict, keep, x, trees: int, depth: int,  # type: ignore[no-un
 
 
 def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
-    trees.export(clf, USE, "text finder word verifier: gradient-boosted trees (scikit-learn "
+    export_trees(clf, USE, "text finder word verifier: gradient-boosted trees (scikit-learn "
                  "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/text.py "
                  "word_features; fitted by scripts/fit_text_verifier.py on the tuning splits only",
                  path)
