@@ -43,7 +43,7 @@ import fit_text_verifier as ftv  # noqa: E402
 
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.overlays import text as text_mod  # noqa: E402
-from analyzer.quality.overlays import trees  # noqa: E402
+from analyzer.quality.overlays.trees import export as export_trees  # noqa: E402
 
 CUTS = np.arange(-4.0, 2.01, 0.5)
 KEEP_TOP = (3, 5, 8)
@@ -129,7 +129,7 @@ def main() -> int:
     print(f"chosen on tune: prefilter_margin {cut:.1f}, prefilter_keep_top {top}")
     clf = fit(tune, lambda i: True, args.trees, args.depth, args.leaf)
     if not args.no_write:
-        trees.export(clf, text_mod.CHEAP_FEATURES,
+        export_trees(clf, text_mod.CHEAP_FEATURES,
                      "text finder first stage: gradient-boosted trees (scikit-learn "
                      "GradientBoostingClassifier, log-loss) over analyzer/quality/overlays/"
                      "text.py CHEAP_FEATURES; fitted by scripts/fit_text_prefilter.py on the "

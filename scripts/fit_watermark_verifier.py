@@ -44,8 +44,8 @@ import quality_families as qf  # noqa: E402
 
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
-from analyzer.quality.overlays import trees  # noqa: E402
 from analyzer.quality.overlays import watermark as wm  # noqa: E402
+from analyzer.quality.overlays.trees import export as export_trees  # noqa: E402
 
 GEN_DIR = Path("/tmp/ll_wm_fit")
 POS, NEG = 0.5, 0.1
@@ -149,7 +149,7 @@ def fit(rows: list[dict], trees: int, depth: int):  # type: ignore[no-untyped-de
 
 
 def export(clf, path: Path) -> None:  # type: ignore[no-untyped-def]
-    trees.export(clf, wm.FEATURES, "watermark finder glyph verifier: gradient-boosted trees "
+    export_trees(clf, wm.FEATURES, "watermark finder glyph verifier: gradient-boosted trees "
                  "(scikit-learn GradientBoostingClassifier, log-loss) over analyzer/quality/"
                  "overlays/watermark.py component_features; fitted by "
                  "scripts/fit_watermark_verifier.py on the tuning splits only", path)
