@@ -11,34 +11,19 @@ import pytest
 from analyzer.quality.overlays import text as text_mod
 from analyzer.quality.overlays import trees
 from analyzer.quality.overlays import watermark as wm
-
-
-def _walk(d: dict, x: list[float]) -> float:
-    """One row down each tree in turn, as the JSON reads (NaN fails "<=" and goes right)."""
-    s = d["init"]
-    for t in d["trees"]:
-        i = 0
-        while t["left"][i] >= 0:
-            i = t["left"][i] if x[t["feature"][i]] <= t["threshold"][i] else t["right"][i]
-        s += d["learning_rate"] * t["value"][i]
-    return s
+from tests.tree_helpers import plain_walk, rows_near_splits
 
 
 @pytest.mark.parametrize("path", [text_mod.VERIFIER, text_mod.PREFILTER, wm.VERIFIER],
                          ids=["text verifier", "text first stage", "watermark verifier"])
 def test_every_shipped_ensemble_matches_a_plain_walk(path):
     d = json.loads(path.read_text())
-    rng = np.random.default_rng(1)
     nf = len(d["features"])
-    X = np.zeros((60, nf))
-    for k in range(nf):  # values around the trees' own split points reach many leaves
-        cuts = [t["threshold"][i] for t in d["trees"] for i, j in enumerate(t["feature"])
-                if j == k]
-        X[:, k] = (rng.choice(cuts, 60) + rng.normal(0, 0.05, 60)) if cuts else 0.0
+    X = rows_near_splits(d, 60, np.random.default_rng(1))
     X[0, :] = np.nan  # a missing value goes right at every test, as in the plain walk
     X[1, :] = np.inf
     got = trees.load(str(path)).margins(X)
-    ref = np.array([_walk(d, list(row)) for row in X])
+    ref = np.array([plain_walk(d, list(row)) for row in X])
     assert np.allclose(got, ref, rtol=0, atol=1e-9)
     assert np.std(ref[2:]) > 0.1  # the drawn rows reach different leaves
     assert trees.load(str(path)).margins(np.zeros((0, nf))).shape == (0,)

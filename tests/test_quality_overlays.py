@@ -520,27 +520,12 @@ def test_verifier_margin_equals_a_plain_walk_of_each_tree():
     import json
 
     from analyzer.quality.overlays import text as text_mod
+    from tests.tree_helpers import plain_walk, rows_near_splits
 
     d = json.loads(text_mod.VERIFIER.read_text())
-    rng = np.random.default_rng(0)
-    feats = []
-    for _ in range(40):  # features drawn around the trees' own split points
-        f = {}
-        for k, name in enumerate(d["features"]):
-            cuts = [t["threshold"][i] for t in d["trees"] for i, j in enumerate(t["feature"])
-                    if j == k]
-            f[name] = float(rng.choice(cuts) + rng.normal(0, 0.05)) if cuts else 0.0
-        feats.append(f)
-    ref = []
-    for f in feats:
-        x = [f[k] for k in d["features"]]
-        s = d["init"]
-        for t in d["trees"]:
-            i = 0
-            while t["left"][i] >= 0:
-                i = t["left"][i] if x[t["feature"][i]] <= t["threshold"][i] else t["right"][i]
-            s += d["learning_rate"] * t["value"][i]
-        ref.append(s)
+    X = rows_near_splits(d, 40, np.random.default_rng(0))
+    feats = [dict(zip(d["features"], (float(v) for v in row), strict=True)) for row in X]
+    ref = [plain_walk(d, list(row)) for row in X]
     assert np.allclose(text_mod.verifier_margin(feats), ref, rtol=0, atol=1e-9)
     assert np.std(ref) > 0.1  # the drawn words reach different leaves
 
