@@ -716,6 +716,9 @@ def family_specs() -> dict[str, FamilySpec]:
     specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1) for f in BLUR_FAMILIES}
     for f in ("jpeg", "jpeg_file"):  # lost detail in 8 x 8 blocks: COMPRESSED's job
         specs[f] = FamilySpec("sharpness", ("COMPRESSED", *blur_codes), "laplacian_var", 1)
+    # a store's export of a clean photo (shrunk, sharpened, saved at 55-90): must *not* flag
+    specs["export"] = FamilySpec("sharpness", ("COMPRESSED", "NOISY", *blur_codes),
+                                 "laplacian_var", 1, (*FAMILY_SPLITS, *AMATEUR_SPLITS))
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)

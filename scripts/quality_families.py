@@ -18,6 +18,10 @@ Families (name: what a seller's photo suffers):
   the damage is in the pixels, the file's tables say 95).
 - ``jpeg_file``: the clean photo saved once at JPEG quality 15-40 (the file's own tables say so;
   ``SAVE_QUALITY``).
+- ``export``: the clean photo as a store's export leaves it, a control that must *not* be
+  flagged: half of the time shrunk to 800-1600 px on the long side (Lanczos, bicubic or
+  bilinear; never enlarged), half of the time sharpened (unsharp mask), then saved once at JPEG
+  quality 55-90 (``SAVE_QUALITY``; the web's usual 70-85 inside).
 - ``noise``: sensor noise, luma sd 6-18 levels plus chroma noise.
 - ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
   (a phone's auto gain).
@@ -241,6 +245,28 @@ def jpeg(im: Image.Image, rng: random.Random, props: list | None = None) -> Imag
 def jpeg_file(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The photo as it is: its defect is the quality it is saved at (``SAVE_QUALITY``)."""
     return im.convert("RGB")
+
+
+EXPORT_FILTERS = [Image.Resampling.LANCZOS, Image.Resampling.BICUBIC, Image.Resampling.BILINEAR]
+
+
+def export(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A clean photo through a store's export (a control: nothing here is a defect): shrunk to
+    800-1600 px on the long side half of the time (never enlarged), an unsharp mask (radius
+    0.5-2 px, 40-150%, threshold 0-3) half of the time; the quality it is saved at, 55-90, is
+    drawn after (``SAVE_QUALITY``)."""
+    im = im.convert("RGB")
+    if rng.random() < 0.5:
+        side = rng.randint(800, 1600)
+        f = side / max(im.size)
+        if f < 1.0:
+            im = im.resize((max(8, round(im.width * f)), max(8, round(im.height * f))),
+                           rng.choice(EXPORT_FILTERS))
+    if rng.random() < 0.5:
+        im = im.filter(ImageFilter.UnsharpMask(radius=rng.uniform(0.5, 2.0),
+                                               percent=rng.randint(40, 150),
+                                               threshold=rng.randint(0, 3)))
+    return im
 
 
 def _noise(a: np.ndarray, rng: random.Random, sd: float) -> np.ndarray:
@@ -600,7 +626,7 @@ GENERATORS = {
     "shake": shake,
     "upscale": upscale,
     "pixelated": pixelated, "jpeg": jpeg,
-    "jpeg_file": jpeg_file,
+    "jpeg_file": jpeg_file, "export": export,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "pair": pair, "text": text, "text_unseen": text_unseen,
@@ -609,4 +635,5 @@ GENERATORS = {
 
 # The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded
 # rng (every other family: 95, near-lossless, so its defect is only what the generator made).
-SAVE_QUALITY = {"jpeg_file": lambda rng: rng.randint(15, 40)}
+SAVE_QUALITY = {"jpeg_file": lambda rng: rng.randint(15, 40),
+                "export": lambda rng: rng.randint(55, 90)}

@@ -15,13 +15,14 @@ from analyzer.io import jpeg
 from analyzer.io.loader import load_image
 
 
-def _photo(seed: int = 0, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+def _photo(seed: int = 0, size: tuple[int, int] = (640, 480), contrast: float = 60.0
+           ) -> np.ndarray:
     """A textured product on white: smooth random texture (every low DCT frequency present)
-    inside an ellipse, as a studio shot's product is."""
+    inside an ellipse, as a studio shot's product is; ``contrast``: the texture's grey sd."""
     rng = np.random.default_rng(seed)
     w, h = size
     tex = cv2.GaussianBlur(rng.normal(0, 1, (h, w, 3)).astype(np.float32), (0, 0), 2.5)
-    tex = 128 + 60 * tex / tex.std()
+    tex = 128 + contrast * tex / tex.std()
     img = np.full((h, w, 3), 255, np.float32)
     mask = np.zeros((h, w), np.uint8)
     cv2.ellipse(mask, (w // 2, h // 2), (w // 3, h // 3), 0, 0, 360, 1, -1)
@@ -66,6 +67,20 @@ def test_a_good_save_reads_as_good_and_no_grid_as_unknown():
     assert hist is None or hist >= 60
     # Never compressed at all.
     assert jpeg.history_quality(_photo(2)) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_single_save_at_quality_60_reads_as_60_not_as_a_coarser_earlier_save(seed):
+    """A smooth, low-contrast product (a plain knit): at quality 60 most of its coefficients
+    land on +-1 step. Under a step of about twice the true one those values sit half-way between
+    multiples (phase pi); read as |mean exp| they looked coherent and the photo read as an
+    earlier save at 30 (COMPRESSED on a normal web export). Read as mean cos, 60."""
+    data = _jpeg(_photo(seed, contrast=6.0), 60)
+    hist = jpeg.history_quality(_decoded(data))
+    assert hist is not None and abs(hist - 60) <= 5
+    r = analyze(data, name="export.jpg", use_model=False)
+    assert r.ok and "COMPRESSED" not in {f.code for f in r.flags}
+    assert r.metrics["sharpness.jpeg_quality"] >= 50
 
 
 def test_loader_reads_both_and_png_has_neither():

@@ -15,9 +15,13 @@ Pillow, OpenCV and most editors means):
   quantizer estimation", IEEE TIP 12(2), 2003). On the 8 x 8 grid the low-frequency DCT
   coefficients of a once-compressed image sit near multiples of that save's step ``Q``; later
   saves at a finer step move them by less than a step. For each candidate step ``q`` the phase
-  coherence ``R(q) = |mean exp(2 pi i c / q)|`` of the coefficients ``c`` with ``|c| > q / 2`` is
+  coherence ``R(q) = mean cos(2 pi c / q)`` of the coefficients ``c`` with ``|c| > q / 2`` is
   near 1 for ``q = Q`` and its divisors and low above it, so the largest ``q`` with
-  ``R(q) >= min_coherence`` estimates ``Q`` per coefficient; the five steps must agree on one
+  ``R(q) >= min_coherence`` estimates ``Q`` per coefficient. The real part, not the magnitude
+  ``|mean exp(2 pi i c / q)|``: a multiple of ``q`` has phase 0, and the magnitude also counts
+  values bunched at phase pi, half-way between multiples (the values at +-Q under a step of
+  about 2 Q), which read a single save at quality 60 as a save at 15-30; the five steps must
+  agree on one
   scaling of the standard table (:func:`history_quality`), whose quality is the answer. A
   resized or cropped-off-grid photo has no grid: no coefficient passes, and the answer is None
   (unknown, never "bad").
@@ -131,14 +135,14 @@ def estimated_step(c: np.ndarray, min_coherence: float, min_values: int) -> int 
     rows = np.repeat(np.arange(len(q)), n)
     cols = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     # The phase 2 pi c / q, reduced to a turn (t - round(t)) in float64 and only then taken to
-    # float32, whose cos/sin are SIMD and ~20x faster: the phase is then off by ~1e-7 rad
+    # float32, whose cosine is SIMD and ~20x faster: the phase is then off by ~1e-7 rad
     # (unreduced, a float32 phase of a few thousand rad would be off by ~1e-4), the coherence
-    # by about as much; the cos/sin were most of this function's time.
+    # by about as much; the cosines were most of this function's time.
     t = c[cols] / q[rows]
     ph = (t - np.rint(t)).astype(np.float32) * np.float32(2.0 * np.pi)
-    cs = np.bincount(rows, np.cos(ph), minlength=len(q))
-    sn = np.bincount(rows, np.sin(ph), minlength=len(q))
-    r = np.hypot(cs, sn) / np.maximum(n, 1)
+    # mean cos, not |mean exp|: phase 0 is on a multiple of q, phase pi half-way between (module
+    # doc); the sine's mean is 0 on a lattice either way, so it is not computed
+    r = np.bincount(rows, np.cos(ph), minlength=len(q)) / np.maximum(n, 1)
     ok = np.flatnonzero((n >= min_values) & (r >= min_coherence))
     return int(q[ok[-1]]) if len(ok) else None
 
