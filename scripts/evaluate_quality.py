@@ -510,7 +510,8 @@ def _shared_code_hash() -> str:
 
 # analyzer/io modules that compute measures a check reads (through ImageContext.image or by
 # calling them): part of that check's cache key.
-_IO_MEASURES = {"sharpness": ("jpeg.py", "resampling.py"), "overlays": ("jpeg.py",)}
+# (the loader: the full-resolution sample the sharpness check reads the original's detail on)
+_IO_MEASURES = {"sharpness": ("jpeg.py", "resampling.py", "loader.py"), "overlays": ("jpeg.py",)}
 
 
 def _check_hash(check: str, shared: str) -> str:
@@ -531,8 +532,8 @@ def _check_hash(check: str, shared: str) -> str:
     # The vision layer the checks share (edge blur, backdrop, mask operations) counts too.
     for f in sorted((QUALITY_DIR.parent / "vision").glob("*.py")):
         h.update(f.read_bytes())
-    # The loader's pixel measures a check reads (the JPEG history, pixel repetition): unlike
-    # the rest of the loader, they change results.
+    # The loader's pixel measures a check reads (the JPEG history, pixel repetition, the
+    # full-resolution tiles): unlike the rest of the loader's code, they change results.
     for rel in _IO_MEASURES.get(check, ()):
         h.update((QUALITY_DIR.parent / "io" / rel).read_bytes())
     h.update(json.dumps(thresholds().get("segmentation"), sort_keys=True, default=str).encode())

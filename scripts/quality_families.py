@@ -14,6 +14,9 @@ Families (name: what a seller's photo suffers):
 - ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
 - ``pixelated``: shrunk to 20-50% (Lanczos) and enlarged back by repeating pixels (nearest
   neighbour).
+- ``enlarged``: the whole photo enlarged 2-5x (upscaled from 20-50% of its new size; bilinear,
+  bicubic or Lanczos) to at most 4000 px, as a supplier enlarges a photo to pass a zoom rule:
+  unlike ``upscale``, the copy is larger than the original, mostly past the working size.
 - ``jpeg``: re-encoded at JPEG quality 15-40 (the copy is then saved at 95 like every family:
   the damage is in the pixels, the file's tables say 95).
 - ``jpeg_file``: the clean photo saved once at JPEG quality 15-40 (the file's own tables say so;
@@ -225,6 +228,16 @@ def upscale(im: Image.Image, rng: random.Random, props: list | None = None) -> I
     small = im.resize((max(8, round(im.width * f)), max(8, round(im.height * f))),
                       Image.Resampling.BOX)
     return small.resize(im.size, rng.choice(UPSCALE_FILTERS))
+
+
+ENLARGED_MAX_SIDE = 4000
+
+
+def enlarged(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """Enlarged 2-5x (bilinear, bicubic or Lanczos), to at most ENLARGED_MAX_SIDE px: a photo
+    upscaled from 20-50% of the size it is uploaded at."""
+    k = min(rng.uniform(2.0, 5.0), ENLARGED_MAX_SIDE / max(im.size))
+    return im.resize((round(im.width * k), round(im.height * k)), rng.choice(UPSCALE_FILTERS))
 
 
 def pixelated(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
@@ -616,15 +629,15 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
 
 
 # name -> (generator, check that should see it, flag codes that count as a hit)
-BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale", "pixelated",
-                 "jpeg", "jpeg_file", "noise", "lowlight"]
+BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale", "enlarged",
+                 "pixelated", "jpeg", "jpeg_file", "noise", "lowlight"]
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
 GENERATORS = {
     "gauss": gauss, "defocus": defocus, "half_defocus": half_defocus, "motion": motion,
     "shake": shake,
-    "upscale": upscale,
+    "upscale": upscale, "enlarged": enlarged,
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file, "export": export,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,

@@ -113,6 +113,11 @@ class LoadedImage:
     # (analyzer/io/resampling.py; a large JPEG's luminance decoded again at full size); all
     # zeros when they could not be read (over 40 MP, a photo under 64 px, an odd mode).
     repetition: Repetition = NO_REPETITION
+    # Grey (uint8) windows of the original pixels spread over the frame (_full_res_reads), kept
+    # only when the working copy is smaller than the original: the detail a zoom shows, which
+    # the working copy's shrink averages away (a photo enlarged 2-5x past the working size reads
+    # as sharp there). Before any EXIF rotation (the detail measure does not care).
+    full_res_tiles: np.ndarray | None = None
 
     @property
     def scale(self) -> float:
@@ -492,8 +497,10 @@ def load_image(source: str | Path | bytes, name: str | None = None,
                            max(1, h0 * working // max(w0, h0))))
     _decode(im, label)
     jpeg_q, jpeg_hist = _jpeg_compression(im, fmt, full_size)
-    repeated = (_repetition(im) if im.size == full_size
-                else _repetition_full_luma(data, full_size))
+    repeated, tiles = (_full_res_reads(im) if im.size == full_size
+                       else _full_res_luma_reads(data, full_size))
+    if max(full_size) <= working:  # the working copy is the original: nothing to keep
+        tiles = None
     orientation = _read_orientation(im, notes)
     if orientation in (5, 6, 7, 8):  # original size after rotation, in original pixels
         w0, h0 = h0, w0
@@ -552,6 +559,7 @@ def load_image(source: str | Path | bytes, name: str | None = None,
         jpeg_quality=jpeg_q,
         jpeg_history_quality=jpeg_hist,
         repetition=repeated,
+        full_res_tiles=tiles,
     )
 
 
@@ -598,18 +606,38 @@ def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
     return table, jpeg.history_quality(mosaic, max_blocks=n_rows * rows.shape[2])
 
 
-def _repetition(im: Image.Image) -> Repetition:
-    """Pixel repetition (analyzer/io/resampling.py) on the decoded pixels at full size (the
-    callers' condition), before any rotation or shrinking blurs the blocks, in the central
-    window (on the 8 x 8 grid, which the JPEG test needs)."""
+# LoadedImage.full_res_tiles: TILE_GRID x TILE_GRID windows of TILE_SIDE px of the original
+# pixels, centred on an even grid over the whole frame (16 places: the product is found at some
+# of them wherever it sits, and at any enlargement, where one central window of a photo enlarged
+# 3x sees a sixth of the product and often only a plain part of it).
+TILE_GRID, TILE_SIDE = 4, 128
+
+
+def _full_res_reads(im: Image.Image) -> tuple[Repetition, np.ndarray | None]:
+    """(pixel repetition, full-resolution tiles) of the decoded pixels at full size (the
+    callers' condition), before any rotation or shrinking blurs them: repetition
+    (analyzer/io/resampling.py) on the central window (on the 8 x 8 grid, which its JPEG test
+    needs), the tiles (``TILE_GRID``) as grey uint8, shape (n, TILE_SIDE, TILE_SIDE); None
+    when the photo is too small for a tile."""
     x0, y0, cw, ch = _central_window(im.size)
     try:
         window = im.crop((x0, y0, x0 + cw, y0 + ch))
         if window.mode != "L":
             window = window.convert("L")
-        return repetition(np.asarray(window))
-    except (OSError, ValueError):  # an odd mode: the measure is optional
-        return NO_REPETITION
+        repeated = repetition(np.asarray(window))
+        w, h = im.size
+        if min(w, h) < TILE_GRID * TILE_SIDE:
+            return repeated, None
+        tiles = []
+        for i in range(TILE_GRID):
+            for j in range(TILE_GRID):
+                cx = (2 * j + 1) * w // (2 * TILE_GRID) - TILE_SIDE // 2
+                cy = (2 * i + 1) * h // (2 * TILE_GRID) - TILE_SIDE // 2
+                t = im.crop((cx, cy, cx + TILE_SIDE, cy + TILE_SIDE))
+                tiles.append(np.asarray(t if t.mode == "L" else t.convert("L")))
+        return repeated, np.stack(tiles)
+    except (OSError, ValueError):  # an odd mode: both measures are optional
+        return NO_REPETITION, None
 
 
 # A large JPEG is decoded at a reduced scale, which averages repeated pixels away; its luminance
@@ -618,22 +646,23 @@ def _repetition(im: Image.Image) -> Repetition:
 _FULL_LUMA_MAX_PIXELS = 40_000_000
 
 
-def _repetition_full_luma(data: bytes, full_size: tuple[int, int]) -> Repetition:
-    """Pixel repetition of a JPEG that was decoded at a reduced scale: its luminance decoded
-    again at full size (libjpeg outputs the Y channel only: no chroma, no colour conversion).
-    An enlargement is made to pass a size rule (1,600 or 2,000 px for zoom), so the pixelated
-    photos worth catching are mostly this large."""
+def _full_res_luma_reads(data: bytes, full_size: tuple[int, int]
+                         ) -> tuple[Repetition, np.ndarray | None]:
+    """:func:`_full_res_reads` of a JPEG that was decoded at a reduced scale: its luminance
+    decoded again at full size (libjpeg outputs the Y channel only: no chroma, no colour
+    conversion). An enlargement is made to pass a size rule (1,600 or 2,000 px for zoom), so
+    the enlarged photos worth catching are mostly this large."""
     if full_size[0] * full_size[1] > _FULL_LUMA_MAX_PIXELS:
-        return NO_REPETITION
+        return NO_REPETITION, None
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.draft("L", full_size)
             if im.size != full_size:
-                return NO_REPETITION
+                return NO_REPETITION, None
             im.load()
-            return _repetition(im)
+            return _full_res_reads(im)
     except (OSError, ValueError, SyntaxError):  # a file the first decode took: optional
-        return NO_REPETITION
+        return NO_REPETITION, None
 
 
 def struct_error() -> type[Exception]:

@@ -27,6 +27,13 @@ the detail share sees it; the comb its blocks leave in the column and row profil
 (:mod:`analyzer.io.resampling`, read by the loader on the file's own pixels), scored from
 ``repeat_depth_good`` (100) to ``repeat_depth_bad`` (0).
 
+Missing detail (``UPSCALED``, smoothly enlarged): the share of the fine detail that survives a
+round trip through a smaller size (:func:`detail_spectrum`), read at the photo's own resolution.
+A photo no larger than the working size is its working copy, read on the product; a larger one is
+read on windows of its original pixels that the loader keeps (:func:`full_res_detail`), because
+the working copy's shrink averages an enlargement away: a 1,300 px photo enlarged to 3,000 px to
+pass a zoom rule reads as sharp at 1,024 px, and only its own pixels show the missing band.
+
 JPEG compression (``COMPRESSED``): the lower of the IJG quality of the file's own tables and of an
 earlier save read from the pixels' 8 x 8 grid (:mod:`analyzer.io.jpeg`, measured by the loader on
 the original pixels, since the working copy's resize erases the grid), ramped from
@@ -35,6 +42,8 @@ re-saved at 95 has the detail of the first save: its file says 95, its grid says
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -162,16 +171,36 @@ def detail_spectrum(gray: np.ndarray, box: tuple[int, int, int, int],
     h, w = crop.shape
     if min(h, w) < 32:
         return np.ones(len(factors)), 0.0
-    d = []
-    for f in factors:
-        size = (max(4, round(w * f)), max(4, round(h * f)))
-        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        back = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-        diff = (crop - back)[4:-4, 4:-4]  # the borders resample badly
-        d.append(float(np.mean(diff * diff)))
-    d_arr = np.asarray(d)
+    d_arr = np.asarray([_round_trip(crop, f) for f in factors])
     ref = float(d_arr[-1])
     return d_arr / max(ref, 1e-12), ref
+
+
+def _round_trip(crop: np.ndarray, f: float) -> float:
+    """``D(f)``: the mean squared difference between ``crop`` and ``crop`` shrunk to ``f`` of its
+    size (area) and enlarged back (bicubic), its 4 px border left out (it resamples badly)."""
+    h, w = crop.shape
+    small = cv2.resize(crop, (max(4, round(w * f)), max(4, round(h * f))),
+                       interpolation=cv2.INTER_AREA)
+    back = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    diff = (crop - back)[4:-4, 4:-4]
+    return float(np.mean(diff * diff))
+
+
+def full_res_detail(tiles: np.ndarray, test: float, ref: float) -> tuple[float, float]:
+    """(share, energy) of the detail of the original pixels (``LoadedImage.full_res_tiles``,
+    grey uint8 windows spread over the frame): ``sum D(test) / sum D(ref)`` over the tiles (the
+    :func:`detail_spectrum` round trip; a plain tile adds next to nothing to either sum) and the
+    mean ``D(ref)``. A photo enlarged ``k`` times holds nothing above ``1 / k`` of its
+    resolution, so ``D(test)`` vanishes once ``k >= 1 / test``; ``ref`` is low (0.125) so that a
+    photo enlarged up to 5x still has its content in the reference band."""
+    num = den = 0.0
+    for t in tiles:
+        crop = t.astype(np.float32) * np.float32(1 / 255)
+        num += _round_trip(crop, test)
+        den += _round_trip(crop, ref)
+    energy = den / max(len(tiles), 1)
+    return num / max(den, 1e-12), energy
 
 
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
@@ -355,10 +384,7 @@ def score_all(m: dict[str, float], th: dict) -> float:
     pooled = score(m["edge_blur_px"], th)
     worst = ramp(m["edge_blur_worst_dir_px"], float(th["dir_sigma_good"]),
                  float(th["dir_sigma_bad"]), top=100.0)
-    detail = 100.0
-    if m["detail_energy"] >= float(th["detail_min_energy"]):
-        detail = ramp(m["detail_share"], float(th["detail_good"]), float(th["detail_bad"]),
-                      top=100.0)
+    detail = min([100.0] + [ramp(r.share, r.good, r.bad, top=100.0) for r in detail_reads(m, th)])
     noise = ramp(m.get("noise_sd", 0.0), float(th["noise_good"]), float(th["noise_bad"]),
                  top=100.0)
     jpeg = m.get("jpeg_quality", float("nan"))
@@ -371,6 +397,49 @@ def score_all(m: dict[str, float], th: dict) -> float:
         repeated = ramp(m["pixel_repeat_depth"], float(th["repeat_depth_good"]),
                         float(th["repeat_depth_bad"]), top=100.0)
     return min(pooled, worst, half, detail, noise, compressed, repeated)
+
+
+class DetailRead(NamedTuple):
+    """One detail read: its share, full marks at / 0 at, UPSCALED under, and whether it is the
+    original pixels' (full resolution) or the working copy's."""
+
+    share: float
+    good: float
+    bad: float
+    flag: float
+    full_res: bool
+
+
+def detail_reads(m: dict[str, float], th: dict) -> list[DetailRead]:
+    """The detail read that counts (the check makes one): the working copy's (``detail_share``,
+    a photo no larger than the working size) or the original pixels' (``detail_share_full``: a
+    photo enlarged past the working size keeps its detail there and loses it only at full size,
+    where a zoom looks); only with enough detail energy to read (a plain product has none to
+    lose)."""
+    lo = float(th["detail_min_energy"])
+    out = []
+    if m["detail_energy"] >= lo:
+        out.append(DetailRead(m["detail_share"], float(th["detail_good"]),
+                              float(th["detail_bad"]), float(th["upscale_flag_share"]), False))
+    if m.get("detail_energy_full", 0.0) >= lo and np.isfinite(m.get("detail_share_full", np.nan)):
+        out.append(DetailRead(m["detail_share_full"], float(th["full_detail_good"]),
+                              float(th["full_detail_bad"]), float(th["full_detail_flag"]), True))
+    return out
+
+
+def full_effective_factor(share: float, th: dict) -> float:
+    """:func:`effective_factor` of the full-resolution read (``full_detail_ref``: its tuning
+    median on clean photos)."""
+    return float(min(1.0, max(0.05, share / float(th["full_detail_ref"]))))
+
+
+def upscaled_effective_size(m: dict[str, float], th: dict, long_side: int) -> float | None:
+    """The size (px, of ``long_side``) the photo's detail would fill when a detail read is under
+    its UPSCALED line (the lowest estimate of those that are), else None."""
+    sizes = [(full_effective_factor(r.share, th) if r.full_res
+              else effective_factor(r.share, th)) * long_side
+             for r in detail_reads(m, th) if r.share < r.flag]
+    return min(sizes) if sizes else None
 
 
 def pixelated(m: dict[str, float], th: dict) -> bool:
@@ -427,9 +496,8 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"a ~{long_side / per:.0f} px photo is enlarged to {long_side} px without smoothing",
             "Upload the original camera file, not an enlarged copy; shoot at the camera's full "
             "resolution and never enlarge a small photo.", NAME))
-    if (not out and metrics["detail_energy"] >= float(th["detail_min_energy"])
-            and metrics["detail_share"] < float(th["upscale_flag_share"])):
-        eff = metrics["effective_factor"] * long_side
+    eff = upscaled_effective_size(metrics, th, long_side)
+    if not out and eff is not None:
         out.append(ctx.flag(
             "UPSCALED",
             f"the photo holds less detail than its size claims: it looks like a ~{eff:.0f} px "
@@ -486,8 +554,17 @@ def check(ctx: ImageContext) -> CheckResult:
     noise_raw, noise_ratio = noise_scale_ratio(ctx.gray, region, box, int(th["noise_max_side"]),
                                                int(th["noise_tiles"]), quiet)
     factors = tuple(float(f) for f in th["detail_factors"])
-    shares, energy = detail_spectrum(ctx.gray, box, factors, int(th["detail_max_side"]))
     ref_i = factors.index(float(th["detail_test_factor"]))
+    # The detail at the photo's own resolution: on the original pixels the loader kept when the
+    # working copy is smaller (where the shrink hides an enlargement), else on the working copy,
+    # which then is the original. One read, never both (the other's metrics: nan / 0).
+    share_full, energy_full = float("nan"), 0.0
+    tiles = ctx.image.full_res_tiles
+    if tiles is not None and len(tiles):
+        share_full, energy_full = full_res_detail(tiles, *map(float, th["full_detail_factors"]))
+        shares, energy = np.full(len(factors), np.nan), 0.0
+    else:
+        shares, energy = detail_spectrum(ctx.gray, box, factors, int(th["detail_max_side"]))
     metrics = {
         "edge_blur_px": stat,
         "edge_blur_median_px": median,
@@ -500,7 +577,9 @@ def check(ctx: ImageContext) -> CheckResult:
         "n_edges": float(n),
         "detail_share": float(shares[ref_i]),
         "detail_energy": energy,
-        "effective_factor": effective_factor(float(shares[ref_i]), th),
+        "detail_share_full": share_full,
+        "detail_energy_full": energy_full,
+        "effective_factor": 1.0,  # below, from the read that calls it upscaled, if one does
         # the noise that is judged: the read noise less what the scale test calls a print
         "noise_sd": noise_raw * texture_weight(noise_ratio, th),
         "noise_sd_read": noise_raw,
@@ -514,6 +593,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "measure_scale": float(eb.scale),
         "region_fraction": eb.region_fraction,
     }
+    eff = upscaled_effective_size(metrics, th, 1)
+    metrics["effective_factor"] = (1.0 if eff is None else eff)
     return CheckResult(
         name=NAME, score=score_all(metrics, th), metrics=metrics,
         flags=flags(ctx, metrics, th),
