@@ -83,6 +83,20 @@ def test_a_single_save_at_quality_60_reads_as_60_not_as_a_coarser_earlier_save(s
     assert r.metrics["sharpness.jpeg_quality"] >= 50
 
 
+def test_a_large_jpeg_decoded_at_reduced_scale_reads_its_earlier_save_on_its_luminance():
+    """Over twice the working size a JPEG is decoded at a reduced scale (libjpeg's DCT scaling),
+    which leaves no grid; the earlier save is read on the full-size luminance decode instead."""
+    resaved = _jpeg(_decoded(_jpeg(_photo(5, size=(2400, 1800)), 25)), 95)
+    img = load_image(resaved, name="big.jpg")
+    assert max(img.rgb.shape[:2]) <= 1024 and img.width == 2400  # decoded at reduced scale
+    assert img.jpeg_quality == pytest.approx(95, abs=1)
+    assert img.jpeg_history_quality is not None and abs(img.jpeg_history_quality - 25) <= 8
+    r = analyze(resaved, name="big.jpg", use_model=False)
+    assert "COMPRESSED" in {f.code for f in r.flags}
+    good = load_image(_jpeg(_photo(5, size=(2400, 1800)), 92), name="good.jpg")
+    assert good.jpeg_history_quality is None or good.jpeg_history_quality >= 75
+
+
 def test_loader_reads_both_and_png_has_neither():
     resaved = _jpeg(_decoded(_jpeg(_photo(3), 25)), 95)
     img = load_image(resaved, name="resaved.jpg")

@@ -497,8 +497,10 @@ def load_image(source: str | Path | bytes, name: str | None = None,
                            max(1, h0 * working // max(w0, h0))))
     _decode(im, label)
     jpeg_q, jpeg_hist = _jpeg_compression(im, fmt, full_size)
-    repeated, tiles = (_full_res_reads(im) if im.size == full_size
-                       else _full_res_luma_reads(data, full_size))
+    if im.size == full_size:
+        repeated, tiles = _full_res_reads(im)
+    else:  # decoded at a reduced scale: the full-size reads on the luminance decoded again
+        repeated, tiles, jpeg_hist = _full_res_luma_reads(data, full_size)
     if max(full_size) <= working:  # the working copy is the original: nothing to keep
         tiles = None
     orientation = _read_orientation(im, notes)
@@ -577,20 +579,28 @@ def _central_window(size: tuple[int, int], side: int = 1024) -> tuple[int, int, 
 
 def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
                       ) -> tuple[float | None, float | None]:
-    """(quality of the file's tables, quality of an earlier save) of a decoded JPEG.
-
-    The earlier save is read on the decoded pixels' own 8 x 8 grid, before any rotation or
-    shrinking moves it, from a central window (the product's usual place) at most 1024 px
-    square; a JPEG decoded at a reduced scale (draft) has no grid left to read."""
+    """(quality of the file's tables, quality of an earlier save) of a decoded JPEG; the
+    earlier save only when ``im`` was decoded at full size (:func:`_history_quality`: a JPEG
+    decoded at a reduced scale (draft) has no grid left to read, and gets its reading from the
+    full-size luminance decode, :func:`_full_res_luma_reads`)."""
     if fmt != "JPEG":
         return None, None
     table = jpeg.table_quality(getattr(im, "quantization", None))
-    if im.size != full_size or im.mode not in ("RGB", "L"):
+    if im.size != full_size:
         return table, None
+    return table, _history_quality(im)
+
+
+def _history_quality(im: Image.Image) -> float | None:
+    """Quality of an earlier JPEG save read on the pixels' own 8 x 8 grid (RGB or the
+    luminance alone), before any rotation or shrinking moves it, from a central window (the
+    product's usual place) at most 1024 px square."""
+    if im.mode not in ("RGB", "L"):
+        return None
     x0, y0, cw, ch = _central_window(im.size)
     cw, ch = cw // 8 * 8, ch // 8 * 8  # whole blocks, from the same origin on the grid
     if cw == 0 or ch == 0:
-        return table, None
+        return None
     # history_quality reads an even spread of about 1024 blocks: only the block rows it reads
     # are copied out of Pillow (a whole 1024 px window's copy costs more than the measure),
     # then only its block columns are kept, and all of that mosaic's blocks are read.
@@ -603,7 +613,7 @@ def _jpeg_compression(im: Image.Image, fmt: str, full_size: tuple[int, int]
         strip.paste(im.crop((x0, top, x0 + cw, top + 8)), (0, 8 * i))
     rows = np.asarray(strip).reshape(n_rows, 8, nbx, 8, -1)[:, :, ::step]
     mosaic = rows.reshape(8 * n_rows, -1, rows.shape[-1])
-    return table, jpeg.history_quality(mosaic, max_blocks=n_rows * rows.shape[2])
+    return jpeg.history_quality(mosaic, max_blocks=n_rows * rows.shape[2])
 
 
 # LoadedImage.full_res_tiles: TILE_GRID x TILE_GRID windows of TILE_SIDE px of the original
@@ -647,22 +657,24 @@ _FULL_LUMA_MAX_PIXELS = 40_000_000
 
 
 def _full_res_luma_reads(data: bytes, full_size: tuple[int, int]
-                         ) -> tuple[Repetition, np.ndarray | None]:
-    """:func:`_full_res_reads` of a JPEG that was decoded at a reduced scale: its luminance
-    decoded again at full size (libjpeg outputs the Y channel only: no chroma, no colour
-    conversion). An enlargement is made to pass a size rule (1,600 or 2,000 px for zoom), so
-    the enlarged photos worth catching are mostly this large."""
+                         ) -> tuple[Repetition, np.ndarray | None, float | None]:
+    """:func:`_full_res_reads` of a JPEG that was decoded at a reduced scale, and the earlier
+    save's quality (:func:`_history_quality`, which the reduced decode cannot read): its
+    luminance decoded again at full size (libjpeg outputs the Y channel only: no chroma, no
+    colour conversion; the grid is the file's). An enlargement is made to pass a size rule
+    (1,600 or 2,000 px for zoom), and a large photo is as often a re-saved web copy, so the
+    photos worth reading are mostly this large."""
     if full_size[0] * full_size[1] > _FULL_LUMA_MAX_PIXELS:
-        return NO_REPETITION, None
+        return NO_REPETITION, None, None
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.draft("L", full_size)
             if im.size != full_size:
-                return NO_REPETITION, None
+                return NO_REPETITION, None, None
             im.load()
-            return _full_res_reads(im)
+            return (*_full_res_reads(im), _history_quality(im))
     except (OSError, ValueError, SyntaxError):  # a file the first decode took: optional
-        return NO_REPETITION, None
+        return NO_REPETITION, None, None
 
 
 def struct_error() -> type[Exception]:
