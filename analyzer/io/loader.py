@@ -623,6 +623,10 @@ def _history_quality(im: Image.Image) -> float | None:
 TILE_GRID, TILE_SIDE = 4, 128
 
 
+# Formats whose lossy codec leaves a 4 x 4 block grid (analyzer/io/resampling.py, _GRID4_*).
+_GRID4_FORMATS = ("WEBP", "AVIF", "HEIF")
+
+
 def _full_res_reads(im: Image.Image) -> tuple[Repetition, np.ndarray | None]:
     """(pixel repetition, full-resolution tiles) of the decoded pixels at full size (the
     callers' condition), before any rotation or shrinking blurs them: repetition
@@ -634,7 +638,8 @@ def _full_res_reads(im: Image.Image) -> tuple[Repetition, np.ndarray | None]:
         window = im.crop((x0, y0, x0 + cw, y0 + ch))
         if window.mode != "L":
             window = window.convert("L")
-        repeated = repetition(np.asarray(window))
+        repeated = repetition(np.asarray(window), codec_grid_4=(im.format or "").upper()
+                              in _GRID4_FORMATS)
         w, h = im.size
         if min(w, h) < TILE_GRID * TILE_SIDE:
             return repeated, None

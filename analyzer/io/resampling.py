@@ -28,7 +28,11 @@ with a period of 2 or 4 fill the fold with high and near-zero phases, and with a
 does not divide 8 they spread over all eight alike. A comb at a period within 3% of 8 / m whose
 fold is that (the lowest of the seven phases at least ``grid_flat`` of the highest, the eighth
 at least 1.3 times that) is ``grid_like``; the sharpness check does not call it pixelated,
-nor anything on a file already flagged ``COMPRESSED``.
+nor anything on a file already flagged ``COMPRESSED``. Lossy WebP, AVIF and HEIC code 4 x 4
+blocks: on a file of those formats a comb of period 4 / m folded the same way on 4 px is the
+codec's too, when it stays shallow and moderate (``_GRID4_*``; a clean studio photo saved as
+WebP at 90-95 reads depth 0.25-0.47 there, pixels repeated 4 times deeper or with the other
+phases near zero).
 """
 
 from __future__ import annotations
@@ -48,27 +52,39 @@ class Repetition:
 
 NONE = Repetition(0.0, 0.0, 0.0)
 _STANDOUT = 1.3  # the grid's phase over the highest of the other seven
+# The 4 x 4 transform grid of lossy WebP (VP8) and of AVIF and HEIC at their smallest: a clean
+# photo saved as WebP at 90-95 can read a comb of period 4 (or 2, or 3 as the mean of the two
+# axes' 4 and 2), depth 0.25-0.47, standing 1.4-2.4 times over the other phases; tested only on
+# files of those formats (``repetition(..., codec_grid_4=True)``). Pixels repeated 4 times leave
+# a deeper comb or the other phases nearer zero: over these bounds the comb is repetition.
+_GRID4_MAX_DEPTH = 0.5
+_GRID4_MAX_STANDOUT = 3.0
 
 
-def _grid_like(cs: np.ndarray, idx: np.ndarray, period: float, flat: float) -> bool:
-    """The comb is the 8 x 8 JPEG grid's: its period is 8 / m and, folded on the grid, the
-    profile ``cs`` (at positions ``idx``) has one high phase and seven alike."""
-    if min(abs(period - 8.0 / m) / (8.0 / m) for m in (1, 2, 3, 4)) > 0.03:
+def _grid_like(cs: np.ndarray, idx: np.ndarray, period: float, flat: float, block: int = 8
+               ) -> bool:
+    """The comb is a codec's block grid of ``block`` px (JPEG's 8 x 8 by default): its period is
+    ``block / m`` and, folded on the grid, the profile ``cs`` (at positions ``idx``) has one
+    high phase and the others alike."""
+    if min(abs(period - block / m) / (block / m) for m in range(1, block // 2 + 1)) > 0.03:
         return False
-    phase = idx % 8
-    bins = np.array([cs[phase == b].mean() if (phase == b).any() else np.nan for b in range(8)])
+    phase = idx % block
+    bins = np.array([cs[phase == b].mean() if (phase == b).any() else np.nan
+                     for b in range(block)])
     if np.isnan(bins).any():
         return False
     top = int(np.argmax(bins))
     rest = np.delete(bins, top)
-    # one phase well above seven alike; repeated pixels whose period does not divide 8 (2.67,
-    # 3.9) spread their steps over all eight phases and leave none standing out
-    return (float(rest.min()) >= flat * float(rest.max())
-            and float(bins[top]) >= _STANDOUT * float(rest.max()))
+    # one phase well above the others alike; repeated pixels whose period does not divide the
+    # block (2.67, 3.9) spread their steps over all phases and leave none standing out
+    if not (float(rest.min()) >= flat * float(rest.max())
+            and float(bins[top]) >= _STANDOUT * float(rest.max())):
+        return False
+    return block >= 8 or float(bins[top]) <= _GRID4_MAX_STANDOUT * float(rest.max())
 
 
 def _axis(g: np.ndarray, axis: int, min_freq: float, min_level: float, reach: int,
-          grid_flat: float) -> tuple[float, float, float, bool] | None:
+          grid_flat: float, codec_grid_4: bool = False) -> tuple[float, float, float, bool] | None:
     """(depth, ratio, period, grid-like) of one axis: ``axis=1`` the column profile."""
     # every 2nd line is plenty for a mean over hundreds of lines, at half the cost
     sub = g[::2] if axis == 1 else g[:, ::2]
@@ -88,16 +104,20 @@ def _axis(g: np.ndarray, axis: int, min_freq: float, min_level: float, reach: in
     depth = 2.0 * float(np.abs(spec[i])) / (len(cs) * float(cs.mean()))
     ratio = float(power[i]) / max(float(power[1:].mean()), 1e-12)
     period = 1.0 / float(f[i])
-    return depth, ratio, period, _grid_like(cs, idx, period, grid_flat)
+    grid = _grid_like(cs, idx, period, grid_flat) or (
+        codec_grid_4 and depth < _GRID4_MAX_DEPTH
+        and _grid_like(cs, idx, period, grid_flat, block=4))
+    return depth, ratio, period, grid
 
 
 def repetition(gray: np.ndarray, min_freq: float = 0.15, min_level: float = 0.5,
-               reach: int = 6, grid_flat: float = 0.6) -> Repetition:
+               reach: int = 6, grid_flat: float = 0.6, codec_grid_4: bool = False) -> Repetition:
     """Pixel repetition of ``gray`` (uint8, the file's own pixels, before any resize; for the
-    JPEG test its (0, 0) on the block grid)."""
+    JPEG test its (0, 0) on the block grid). ``codec_grid_4``: the file is lossy WebP, AVIF or
+    HEIC, whose 4 x 4 transform grid is tested too (``_GRID4_*``)."""
     if min(gray.shape[:2]) < 64:
         return NONE
-    ax = [_axis(gray, a, min_freq, min_level, reach, grid_flat) for a in (1, 0)]
+    ax = [_axis(gray, a, min_freq, min_level, reach, grid_flat, codec_grid_4) for a in (1, 0)]
     if ax[0] is None or ax[1] is None:
         return NONE
     (dx, rx, px, gx), (dy, ry, py, gy) = ax
