@@ -497,12 +497,12 @@ def load_image(source: str | Path | bytes, name: str | None = None,
                            max(1, h0 * working // max(w0, h0))))
     _decode(im, label)
     jpeg_q, jpeg_hist = _jpeg_compression(im, fmt, full_size)
+    # the full-resolution tiles only when the working copy will be smaller than the original
+    want_tiles = max(full_size) > working
     if im.size == full_size:
-        repeated, tiles = _full_res_reads(im)
+        repeated, tiles = _full_res_reads(im, want_tiles)
     else:  # decoded at a reduced scale: the full-size reads on the luminance decoded again
         repeated, tiles, jpeg_hist = _full_res_luma_reads(data, full_size)
-    if max(full_size) <= working:  # the working copy is the original: nothing to keep
-        tiles = None
     orientation = _read_orientation(im, notes)
     if orientation in (5, 6, 7, 8):  # original size after rotation, in original pixels
         w0, h0 = h0, w0
@@ -627,12 +627,13 @@ TILE_GRID, TILE_SIDE = 4, 128
 _GRID4_FORMATS = ("WEBP", "AVIF", "HEIF")
 
 
-def _full_res_reads(im: Image.Image) -> tuple[Repetition, np.ndarray | None]:
+def _full_res_reads(im: Image.Image, want_tiles: bool = True
+                    ) -> tuple[Repetition, np.ndarray | None]:
     """(pixel repetition, full-resolution tiles) of the decoded pixels at full size (the
     callers' condition), before any rotation or shrinking blurs them: repetition
     (analyzer/io/resampling.py) on the central window (on the 8 x 8 grid, which its JPEG test
     needs), the tiles (``TILE_GRID``) as grey uint8, shape (n, TILE_SIDE, TILE_SIDE); None
-    when the photo is too small for a tile."""
+    when not wanted or the photo is too small for a tile."""
     x0, y0, cw, ch = _central_window(im.size)
     try:
         window = im.crop((x0, y0, x0 + cw, y0 + ch))
@@ -641,7 +642,7 @@ def _full_res_reads(im: Image.Image) -> tuple[Repetition, np.ndarray | None]:
         repeated = repetition(np.asarray(window), codec_grid_4=(im.format or "").upper()
                               in _GRID4_FORMATS)
         w, h = im.size
-        if min(w, h) < TILE_GRID * TILE_SIDE:
+        if not want_tiles or min(w, h) < TILE_GRID * TILE_SIDE:
             return repeated, None
         tiles = []
         for i in range(TILE_GRID):
