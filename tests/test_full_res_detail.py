@@ -108,3 +108,25 @@ def test_full_res_detail_reads_the_band_an_enlargement_empties():
     assert s_soft < 0.5 * s_sharp and e_soft > 0 and e_sharp > 0
     flat = np.full((16, 128, 128), 200, np.uint8)  # nothing to read: no energy, not a defect
     assert sharpness.full_res_detail(flat, 0.4, 0.125)[1] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_16_bit_png_is_read_at_full_resolution_too(studio_photo):
+    """Pillow's conversion of a 16-bit grey image to 8 bits clips it at 255: the windows of a
+    16-bit PNG were blank, so its detail and repetition reads were empty and an enlarged one
+    passed. They are scaled as the working copy is."""
+    grey = Image.open(studio_photo).convert("L")
+
+    def png16(im: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(im).astype(np.uint16) * 257).save(buf, format="PNG")
+        return buf.getvalue()
+
+    native = load_image(png16(grey), name="n16.png")
+    assert native.full_res_tiles is not None and native.full_res_tiles.std() > 5
+    r = analyze(png16(grey), name="n16.png", use_model=False)
+    assert not _upscaled(r)
+    big = analyze(png16(_enlarged(grey, 2.5)), name="b16.png", use_model=False)
+    assert _upscaled(big)
+    small = grey.resize((grey.width // 3, grey.height // 3), Image.Resampling.LANCZOS)
+    nn = load_image(png16(_enlarged(small, 3.0, Image.Resampling.NEAREST)), name="p16.png")
+    assert nn.repetition.depth > 0.5 and nn.repetition.period == pytest.approx(3.0, abs=0.1)

@@ -636,11 +636,8 @@ def _full_res_reads(im: Image.Image, want_tiles: bool = True
     when not wanted or the photo is too small for a tile."""
     x0, y0, cw, ch = _central_window(im.size)
     try:
-        window = im.crop((x0, y0, x0 + cw, y0 + ch))
-        if window.mode != "L":
-            window = window.convert("L")
-        repeated = repetition(np.asarray(window), codec_grid_4=(im.format or "").upper()
-                              in _GRID4_FORMATS)
+        window = _grey8(im.crop((x0, y0, x0 + cw, y0 + ch)))
+        repeated = repetition(window, codec_grid_4=(im.format or "").upper() in _GRID4_FORMATS)
         w, h = im.size
         if not want_tiles or min(w, h) < TILE_GRID * TILE_SIDE:
             return repeated, None
@@ -649,11 +646,19 @@ def _full_res_reads(im: Image.Image, want_tiles: bool = True
             for j in range(TILE_GRID):
                 cx = (2 * j + 1) * w // (2 * TILE_GRID) - TILE_SIDE // 2
                 cy = (2 * i + 1) * h // (2 * TILE_GRID) - TILE_SIDE // 2
-                t = im.crop((cx, cy, cx + TILE_SIDE, cy + TILE_SIDE))
-                tiles.append(np.asarray(t if t.mode == "L" else t.convert("L")))
+                tiles.append(_grey8(im.crop((cx, cy, cx + TILE_SIDE, cy + TILE_SIDE))))
         return repeated, np.stack(tiles)
     except (OSError, ValueError):  # an odd mode: both measures are optional
         return NO_REPETITION, None
+
+
+def _grey8(im: Image.Image) -> np.ndarray:
+    """Grey uint8 of a crop for the full-resolution reads: 16-bit, 32-bit and float modes scaled
+    as the working copy's are (:func:`_to_rgb8`; Pillow's own conversion to L clips a 16-bit
+    grey at 255, which left a 16-bit PNG's windows blank and its reads empty)."""
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        return _to_rgb8(im, b"", im.mode)[0][..., 0]
+    return np.asarray(im if im.mode == "L" else im.convert("L"))
 
 
 # A large JPEG is decoded at a reduced scale, which averages repeated pixels away; its luminance
