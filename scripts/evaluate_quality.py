@@ -723,7 +723,7 @@ def family_specs() -> dict[str, FamilySpec]:
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
-              for f in [*PROPS_FAMILIES, "props_none", "pair"]}
+              for f in [*PROPS_FAMILIES, "props_around", "props_none", "pair", "reflection"]}
     specs |= {f: FamilySpec("overlays", over_codes, "edge_density", -1) for f in OVERLAY_FAMILIES}
     specs["frame"] = FamilySpec("overlays", over_codes, "border_brightness", 1)
     specs["am_text"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

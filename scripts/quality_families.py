@@ -31,10 +31,14 @@ Families (name: what a seller's photo suffers):
 - ``props_beside`` / ``props_behind`` / ``props_overlap``: 1-3 other products' cut-outs at
   25-60% of the product's size, beside it on the backdrop (shrunk to the free room), behind it
   (partly covered) or over it.
+- ``props_around``: 1-3 props anywhere on the backdrop around the product (above, below, to a
+  side, in a corner), 30-110% of its size: a second recipe nothing was chosen on.
 - ``props_none``: the props families' layout (the product cut out, shrunk and moved) with no
   props: a control that must *not* be called clutter.
 - ``pair``: the product twice side by side (a copy or its mirror), a multi-piece product that
   must *not* be called clutter (its score should not drop).
+- ``reflection``: the product on a glossy surface, its mirror image fading out under it: a
+  control that must *not* be called clutter.
 - ``text``: 1-3 words in one of several fonts, 3-10% of the height, opacity 0.5-1, angle +-30
   deg, anywhere, over the product included.
 - ``watermark``: one large or a tiled semi-transparent (opacity 0.15-0.45) word over the product.
@@ -420,6 +424,40 @@ def props_overlap(im: Image.Image, rng: random.Random, props: list | None = None
     return _props(im, rng, props, "overlap")
 
 
+def props_around(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """1-3 other products anywhere on the backdrop around the product (above, below, to a side or
+    in a corner), each 30-110% of the product's size and apart from it and from each other: a
+    second recipe of props beside, with the positions and sizes ``props_beside`` never draws (it
+    puts smaller props only to the left or right). Nothing was chosen on it."""
+    if not props:
+        raise ValueError("props families need other products' cut-outs")
+    canvas, prod, (x0, y0, x1, y1) = _layout(im, rng, (0.45, 0.7))
+    W, H = canvas.size
+    pl = max(prod.size)
+    gap = max(2, round(0.01 * max(W, H)))
+    taken = [(x0 - gap, y0 - gap, x1 + gap, y1 + gap)]
+    placed = []
+    for _ in range(rng.randint(1, 3)):
+        c = _scaled(rng.choice(props), pl * rng.uniform(0.3, 1.1))
+        for _try in range(60):  # shrink until a free spot is found
+            if c.width < W and c.height < H:
+                x = rng.randint(0, W - c.width)
+                y = rng.randint(0, H - c.height)
+                box = (x, y, x + c.width, y + c.height)
+                if all(box[2] <= t[0] or box[0] >= t[2] or box[3] <= t[1] or box[1] >= t[3]
+                       for t in taken):
+                    taken.append((x - gap, y - gap, x + c.width + gap, y + c.height + gap))
+                    placed.append((c, x, y))
+                    break
+            if _try % 10 == 9:
+                c = c.resize((max(4, round(c.width * 0.85)), max(4, round(c.height * 0.85))),
+                             Image.Resampling.LANCZOS)
+    _paste(canvas, prod, x0, y0)
+    for c, x, y in placed:
+        _paste(canvas, c, x, y)
+    return canvas
+
+
 def props_none(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The props families' layout without the props: the product cut out, shrunk to 50-75% and
     moved off centre on a white canvas. A control that must *not* be flagged: the props families
@@ -447,6 +485,35 @@ def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Imag
     _paste(canvas, prod, max(0, x), y)
     _paste(canvas, other, min(W - other.width, x + prod.width + gap),
            y + round(rng.uniform(-0.03, 0.03) * H))
+    return canvas
+
+
+def reflection(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The product standing on a glossy surface: under it its own mirror image, fading from an
+    opacity of 0.15-0.5 to nothing over 20-60% of its height, 0-1% of the height below it,
+    sharp or slightly blurred (the usual catalogue reflection, a flipped copy faded out). A
+    control that must *not* be called clutter: the reflection is the product's, not another
+    object."""
+    W, H = im.size
+    prod = cutout(im, max_side=max(W, H))
+    depth = rng.uniform(0.2, 0.6)
+    s = min(0.8 * W / prod.width, 0.92 * H / (prod.height * (1 + depth))) * rng.uniform(0.75, 1)
+    prod = prod.resize((max(4, round(prod.width * s)), max(4, round(prod.height * s))),
+                       Image.Resampling.LANCZOS)
+    gap = round(H * rng.uniform(0.0, 0.01))
+    refl_h = max(2, round(prod.height * depth))
+    refl = prod.transpose(Image.Transpose.FLIP_TOP_BOTTOM).crop((0, 0, prod.width, refl_h))
+    if rng.random() < 0.5:
+        refl = refl.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0) * max(W, H) / 1000))
+    a = np.asarray(refl.split()[-1]).astype(np.float32)
+    fade = np.linspace(rng.uniform(0.15, 0.5), 0.0, refl_h, dtype=np.float32)[:, None]
+    refl.putalpha(Image.fromarray(np.clip(a * fade, 0, 255).astype(np.uint8)))
+    total = prod.height + gap + refl_h
+    x = (W - prod.width) // 2 + round(rng.uniform(-0.05, 0.05) * W)
+    y = max(0, (H - total) // 2)
+    canvas = Image.new("RGB", (W, H), (255, 255, 255))
+    _paste(canvas, refl, x, min(H - refl_h, y + prod.height + gap))
+    _paste(canvas, prod, x, y)
     return canvas
 
 
@@ -642,7 +709,8 @@ GENERATORS = {
     "jpeg_file": jpeg_file, "export": export,
     "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
-    "pair": pair, "text": text, "text_unseen": text_unseen,
+    "props_around": props_around,
+    "pair": pair, "reflection": reflection, "text": text, "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }
 

@@ -329,3 +329,94 @@ def test_a_cap_cut_off_by_a_white_shoulder_is_the_product_and_a_prop_beside_is_n
     assert not stacked_on_product(np.array([60, 18, 30, 16]), main, 0.05, 10.0, 0.15)  # overhangs
     assert not stacked_on_product(np.array([85, 18, 30, 16]), main, 0.30, 10.0, 0.15)  # large
     assert not stacked_on_product(np.array([85, 2, 30, 16]), main, 0.05, 10.0, 0.15)   # far
+
+
+def _glossy_scene(reflect: bool, blur: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A striped product on white and, 4 px under it, either its mirror image fading from 40%
+    to nothing (a glossy surface) or a blue box of the same size (a prop in front of it)."""
+    import cv2
+
+    h, w = 300, 240
+    rgb = np.full((h, w, 3), 255, np.uint8)
+    prod = np.zeros((150, 100, 3), np.uint8)
+    prod[:] = (200, 60, 40)
+    prod[::12] = (30, 30, 30)                     # stripes: rows a mirror must line up
+    prod[:, 40:60] = (240, 200, 20)
+    rgb[40:190, 70:170] = prod
+    below = np.zeros((h, w), bool)
+    if reflect:
+        mirror = prod[::-1][:70].astype(np.float32)
+        fade = np.linspace(0.4, 0.0, 70, dtype=np.float32)[:, None, None]
+        part = 255 - fade * (255 - mirror)
+        if blur:
+            part = cv2.GaussianBlur(part, (0, 0), blur)
+        rgb[194:264, 70:170] = part.round().astype(np.uint8)
+        below[194:240, 70:170] = True              # the faint tail is backdrop to the mask
+    else:
+        rgb[200:250, 90:150] = (40, 60, 200)
+        below[200:250, 90:150] = True
+    objects = np.zeros((h, w), bool)
+    objects[40:190, 70:170] = True
+    return rgb, objects | below
+
+
+def test_a_reflection_on_a_glossy_surface_is_the_product_and_a_prop_there_is_not() -> None:
+    """The product's mirror image under it, faded toward the backdrop, is not another object
+    (sharp or blurred); a different object in the same place is a prop."""
+    from analyzer.quality.clutter import other_objects
+
+    th = check_thresholds("clutter")
+    for blur in (0.0, 1.0):
+        rgb, objects = _glossy_scene(True, blur)
+        assert other_objects(rgb, objects, th) == (0, 1), blur
+    rgb, objects = _glossy_scene(False)
+    assert other_objects(rgb, objects, th) == (1, 0)
+
+
+def test_reflection_rule_geometry() -> None:
+    """Only below the product, within its box, close to the product's pixels in the part's own
+    columns (one leg's reflection beside the other's, which joined the product), and fading."""
+    import cv2
+
+    from analyzer.quality.clutter import reflection_of_product
+
+    white = np.full(3, 255.0)
+    rgb, objects = _glossy_scene(True)
+    n, labels, st, _ = cv2.connectedComponentsWithStats(objects.astype(np.uint8), connectivity=8)
+    main = 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+    part = 3 - main
+
+    def is_reflection(stat: np.ndarray, main_stat: np.ndarray, gap: float = 18.0,
+                      image: np.ndarray = rgb) -> bool:
+        return reflection_of_product(image, labels, main, part, stat, main_stat, white, gap,
+                                     0.85, 0.8)
+
+    assert is_reflection(st[part], st[main])
+    assert not is_reflection(st[part], st[main], gap=2.0)      # farther under it than that
+    shifted = st[part].copy()
+    shifted[0] += 30                                            # sticks out of the product's box
+    assert not is_reflection(shifted, st[main])
+    # the product's box lengthened by a joined reflection: the part's columns decide
+    tall = st[main].copy()
+    tall[3] += 60
+    assert is_reflection(st[part], tall)
+    # the same mirror image at one constant opacity (a pale copy standing there) does not fade
+    flat = rgb.copy()
+    mirror = flat[40:190, 70:170][::-1][:70].astype(np.float32)
+    flat[194:264, 70:170] = (255 - 0.4 * (255 - mirror)).round().astype(np.uint8)
+    assert not is_reflection(st[part], st[main], image=flat)
+
+
+def test_a_grey_box_under_a_black_product_is_a_prop() -> None:
+    """A uniform product's rows match any uniform part under it at some opacity: the outline
+    and the fade must match too."""
+    from analyzer.quality.clutter import other_objects
+
+    th = check_thresholds("clutter")
+    rgb = np.full((300, 240, 3), 255, np.uint8)
+    objects = np.zeros((300, 240), bool)
+    rgb[40:190, 70:170] = (30, 30, 30)
+    objects[40:190, 70:170] = True
+    rgb[200:250, 80:160] = (120, 120, 120)
+    objects[200:250, 80:160] = True
+    assert other_objects(rgb, objects, th) == (1, 0)

@@ -30,7 +30,9 @@ the numbers do not depend on the upload's size:
   touches, within ``edge_piece_max_gap``: a model's arm in a close-up) is the product, whatever its
   colour (``part_of_product``), and so is a cap or lid straight above or below it within its
   width (at most ``lid_max_rel`` of its area, within ``lid_max_gap`` of the long side:
-  ``stacked_on_product``).
+  ``stacked_on_product``), and so is its reflection on a glossy surface: a part under it whose
+  rows are the product's rows mirrored and faded toward the backdrop
+  (``reflection_of_product``).
 
 When the seller's title names a set (:func:`analyzer.quality.title.names_a_set`: a kit, a
 bundle, a "3-pack"; ``ImageContext.title_names_set``), the
@@ -176,6 +178,76 @@ def stacked_on_product(stat: np.ndarray, main_stat: np.ndarray, area_rel: float,
     return 0 <= gap <= gap_max
 
 
+def reflection_of_product(rgb: np.ndarray, labels: np.ndarray, main: int, part: int,
+                          stat: np.ndarray, main_stat: np.ndarray, backdrop: np.ndarray,
+                          gap_max: float, min_explained: float, max_fade: float) -> bool:
+    """The product's mirror image on a glossy surface, fading toward the backdrop: a part
+    below the product, its horizontal extent inside the product's box, at most ``gap_max`` px
+    under the product's pixels in its columns, whose rows are product rows mirrored about a
+    line between the two, blended with the backdrop at an opacity that falls with the distance
+    (``main`` and ``part`` are the two labels).
+
+    With ``D = b - I`` the pixels' difference from the backdrop colour ``b`` (``backdrop``, RGB:
+    the frame's outer band, not the pixels round the part, which hold the reflection's faint
+    tails), a
+    reflection row is ``D_r = a_y * D_m`` with ``D_m`` the mirrored product row and ``a_y`` the
+    surface's opacity there. Per row ``a_y`` is the least-squares fit in [0, 1], over the part's
+    columns and a quarter of its width either side (so its outline must follow the mirrored
+    product's, not only its colours); for the best mirror line (half-pixel steps) the fit must
+    explain at least ``min_explained`` of ``sum D_r^2`` (rows with no product row to mirror
+    explain nothing), and the opacity must fade: its mean over the part's lowest third at most
+    ``max_fade`` of its mean over the top third. A grey box under a black product matches the
+    product's colours row by row at one constant opacity; it stays a prop. The part may start
+    well under the product: a reflection's faint first rows (a thin cord, a soft edge) are
+    often left out of the mask.
+    """
+    x, y, w, h = (int(v) for v in stat[:4])
+    mx, my, mw, mh = (int(v) for v in main_stat[:4])
+    if x < mx or x + w > mx + mw or y <= my or h < 3:
+        return False
+    # the product's lowest row above the part, in the part's columns (a leg's foot: the other
+    # leg's reflection may have joined the product and lengthened its box)
+    above = np.flatnonzero((labels[my:y, x:x + w] == main).any(axis=1))
+    if above.size == 0:
+        return False
+    bottom = my + int(above[-1]) + 1  # the first row under the product there
+    pad = max(2, w // 4)
+    x0, x1 = max(mx, x - pad), min(mx + mw, x + w + pad)
+    lab = labels[y:y + h, x0:x1]
+    keep = ((lab == 0) | (lab == part))[..., None]  # other objects' pixels are left out
+    box = rgb[y:y + h, x0:x1].astype(np.float32)
+    b = np.asarray(backdrop, np.float32)
+    dr = ((b - box) * keep).reshape(h, -1)
+    total = float((dr * dr).sum())
+    if total <= 0:
+        return False
+    rows = np.arange(y, y + h)
+    best, fade = 0.0, np.zeros(h)
+    if y - bottom > gap_max:
+        return False
+    # The mirror line is the surface the product stands on: under the product's lowest pixel
+    # in the part's columns (a hand hanging by a model's side is mirrored about the floor under
+    # the feet), and above the part, at most half-way to it when its first row is visible.
+    for k in range(2 * bottom - 1, bottom + y):  # twice the mirror line's row
+        src = k - rows
+        ok = src >= my  # rows below the product's mirror image have no source
+        if not ok.any():
+            break
+        dm = np.zeros((h, x1 - x0, 3), np.float32)
+        dm[ok] = (b - rgb[src[ok], x0:x1].astype(np.float32)) * keep[ok]
+        dm = dm.reshape(h, -1)
+        mm = (dm * dm).sum(axis=1)
+        a = np.where(mm > 0, (dr * dm).sum(axis=1) / np.maximum(mm, 1e-6), 0.0)
+        a = np.clip(a, 0.0, 1.0)  # a faded copy: never darker than the product itself
+        resid = dr - a[:, None] * dm
+        explained = 1.0 - float((resid * resid).sum()) / total
+        if explained > best:
+            best, fade = explained, a
+    third = max(1, h // 3)
+    top, low = float(fade[:third].mean()), float(fade[-third:].mean())
+    return best >= min_explained and low <= max_fade * top
+
+
 def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int]:
     """(props, pieces): mask parts that are other objects, and parts that look like more pieces
     of the product itself (see the module docstring)."""
@@ -201,6 +273,7 @@ def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int
     gap_max = float(th["piece_max_gap"]) * max(h, w)
     hull = _convex_hull(labels == main + 1)
     main_edges = _frame_edges(st[main + 1], h, w)
+    backdrop = np.median(band(rgb, band_width(rgb.shape, 0.03), corners_once=True), axis=0)
     props = pieces = 0
     for i in cands:
         region = labels == i + 1
@@ -208,7 +281,11 @@ def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int
                            float(th["edge_piece_max_gap"]) * max(h, w), h, w,
                            float(th["piece_min_inside"])) or stacked_on_product(
                 st[i + 1], st[main + 1], areas[i] / areas[main],
-                float(th["lid_max_gap"]) * max(h, w), float(th["lid_max_rel"])):
+                float(th["lid_max_gap"]) * max(h, w), float(th["lid_max_rel"])
+        ) or reflection_of_product(rgb, labels, main + 1, i + 1, st[i + 1], st[main + 1],
+                                   backdrop, float(th["reflection_max_gap"]) * max(h, w),
+                                   float(th["reflection_min_explained"]),
+                                   float(th["reflection_max_fade"])):
             pieces += 1
             continue
         sim = float(np.minimum(main_hist, _hist(rgb, region, bins)).sum())
