@@ -720,6 +720,8 @@ def family_specs() -> dict[str, FamilySpec]:
     # a store's export of a clean photo (shrunk, sharpened, saved at 55-90): must *not* flag
     specs["export"] = FamilySpec("sharpness", ("COMPRESSED", "NOISY", *blur_codes),
                                  "laplacian_var", 1, (*FAMILY_SPLITS, *AMATEUR_SPLITS))
+    # a blurred photo with a camera's noise: the blur is what to catch
+    specs["blur_noise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1)
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)

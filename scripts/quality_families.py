@@ -26,6 +26,8 @@ Families (name: what a seller's photo suffers):
   bilinear; never enlarged), half of the time sharpened (unsharp mask), then saved once at JPEG
   quality 55-90 (``SAVE_QUALITY``; the web's usual 70-85 inside).
 - ``noise``: sensor noise, luma sd 6-18 levels plus chroma noise.
+- ``blur_noise``: one of the four blurs above, then sensor noise of luma sd 2-6 levels (every
+  real blurred photo has some).
 - ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
   (a phone's auto gain).
 - ``props_beside`` / ``props_behind`` / ``props_overlap``: 1-3 other products' cut-outs at
@@ -295,6 +297,15 @@ def _noise(a: np.ndarray, rng: random.Random, sd: float) -> np.ndarray:
 
 def noise(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     return _img(_noise(_arr(im), rng, rng.uniform(6.0, 18.0)))
+
+
+def blur_noise(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A blur of any kind (Gaussian, defocus, motion or hand shake, each with its family's
+    strengths) and then mild sensor noise, luma sd 2-6 levels: the order a camera makes them in
+    (the lens and the shake blur the light, the sensor adds its noise), so every real blurred
+    photo has some. The blur families alone are noise-free copies of clean photos."""
+    kind = rng.choice([gauss, defocus, motion, shake])
+    return _img(_noise(_arr(kind(im, rng)), rng, rng.uniform(2.0, 6.0)))
 
 
 def lowlight(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
@@ -707,7 +718,7 @@ GENERATORS = {
     "upscale": upscale, "enlarged": enlarged,
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file, "export": export,
-    "noise": noise, "lowlight": lowlight, "props_beside": props_beside,
+    "noise": noise, "lowlight": lowlight, "blur_noise": blur_noise, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
     "pair": pair, "reflection": reflection, "text": text, "text_unseen": text_unseen,
