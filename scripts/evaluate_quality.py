@@ -732,6 +732,10 @@ def family_specs() -> dict[str, FamilySpec]:
                                   AMATEUR_SPLITS)
     specs["am_watermark"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
                                        AMATEUR_SPLITS)
+    # amateur photos with the background removed by an app, on white: nothing added, so a
+    # control that must not be called an overlay
+    specs["cutout"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
+                                 AMATEUR_SPLITS)
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

@@ -41,6 +41,8 @@ Families (name: what a seller's photo suffers):
   must *not* be called clutter (its score should not drop).
 - ``reflection``: the product on a glossy surface, its mirror image fading out under it: a
   control that must *not* be called clutter.
+- ``cutout``: an amateur photo with its background removed (u2netp mask, hard or feathered)
+  and laid on white, remnants included: a control that must *not* be flagged for overlays.
 - ``text``: 1-3 words in one of several fonts, 3-10% of the height, opacity 0.5-1, angle +-30
   deg, anywhere, over the product included.
 - ``watermark``: one large or a tiled semi-transparent (opacity 0.15-0.45) word over the product.
@@ -528,6 +530,27 @@ def reflection(im: Image.Image, rng: random.Random, props: list | None = None) -
     return canvas
 
 
+def cutout_on_white(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The photo with its background removed by an app and laid on pure white, as a seller
+    without a studio makes a main image: the salient-object mask (u2netp, the built-in model),
+    cut hard at 0.5 half of the time and feathered over 0.3-0.7 the other half; remnants of the
+    floor or wall the mask kept stay. A control for the overlay and clutter checks: a clean
+    photo made compliant, with nothing added."""
+    from analyzer.vision.mask import u2netp_prob  # the model only where this family is drawn
+
+    a = np.asarray(im.convert("RGB"))
+    prob = u2netp_prob(a)
+    if prob is None:
+        raise ValueError("the cutout family needs the u2netp model")
+    prob = cv2.resize(prob.astype(np.float32), (a.shape[1], a.shape[0]),
+                      interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        alpha = (prob > 0.5).astype(np.float32)
+    else:
+        alpha = np.clip((prob - 0.3) / 0.4, 0.0, 1.0)
+    return _img(a * alpha[..., None] + 255.0 * (1.0 - alpha[..., None]))
+
+
 # ------------------------------------------------------------------------------ overlays
 
 def _word_layer(txt: str, f: ImageFont.FreeTypeFont | ImageFont.ImageFont,
@@ -721,7 +744,7 @@ GENERATORS = {
     "noise": noise, "lowlight": lowlight, "blur_noise": blur_noise, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
-    "pair": pair, "reflection": reflection, "text": text, "text_unseen": text_unseen,
+    "pair": pair, "reflection": reflection, "cutout": cutout_on_white, "text": text, "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }
 
