@@ -744,7 +744,8 @@ GENERATORS = {
     "noise": noise, "lowlight": lowlight, "blur_noise": blur_noise, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
-    "pair": pair, "reflection": reflection, "cutout": cutout_on_white, "text": text, "text_unseen": text_unseen,
+    "pair": pair, "reflection": reflection, "cutout": cutout_on_white, "text": text,
+    "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }
 
