@@ -189,16 +189,15 @@ def reflection_of_product(rgb: np.ndarray, labels: np.ndarray, main: int, part: 
 
     With ``D = b - I`` the pixels' difference from the backdrop colour ``b`` (``backdrop``, RGB:
     the frame's outer band, not the pixels round the part, which hold the reflection's faint
-    tails), a
-    reflection row is ``D_r = a_y * D_m`` with ``D_m`` the mirrored product row and ``a_y`` the
-    surface's opacity there. Per row ``a_y`` is the least-squares fit in [0, 1], over the part's
-    columns and a quarter of its width either side (so its outline must follow the mirrored
-    product's, not only its colours); for the best mirror line (half-pixel steps) the fit must
-    explain at least ``min_explained`` of ``sum D_r^2`` (rows with no product row to mirror
-    explain nothing), and the opacity must fade: its mean over the part's lowest third at most
-    ``max_fade`` of its mean over the top third. A grey box under a black product matches the
-    product's colours row by row at one constant opacity; it stays a prop. The part may start
-    well under the product: a reflection's faint first rows (a thin cord, a soft edge) are
+    tails), a reflection row is ``D_r = a_y * D_m`` with ``D_m`` the mirrored product row and
+    ``a_y`` the surface's opacity there. Per row ``a_y`` is the least-squares fit in [0, 1],
+    over the part's columns and a quarter of its width either side (so its outline must follow
+    the mirrored product's, not only its colours); for the best mirror line (half-pixel steps)
+    the fit must explain at least ``min_explained`` of ``sum D_r^2`` (rows with no product row
+    to mirror explain nothing), and the opacity must fade: its mean over the part's lowest third
+    at most ``max_fade`` of its mean over the top third. A grey box under a black product
+    matches the product's colours row by row at one constant opacity; it stays a prop. The part
+    may start well under the product: a reflection's faint first rows (a thin cord, a soft edge) are
     often left out of the mask.
     """
     x, y, w, h = (int(v) for v in stat[:4])
@@ -211,6 +210,8 @@ def reflection_of_product(rgb: np.ndarray, labels: np.ndarray, main: int, part: 
     if above.size == 0:
         return False
     bottom = my + int(above[-1]) + 1  # the first row under the product there
+    if y - bottom > gap_max:
+        return False
     pad = max(2, w // 4)
     x0, x1 = max(mx, x - pad), min(mx + mw, x + w + pad)
     lab = labels[y:y + h, x0:x1]
@@ -223,8 +224,6 @@ def reflection_of_product(rgb: np.ndarray, labels: np.ndarray, main: int, part: 
         return False
     rows = np.arange(y, y + h)
     best, fade = 0.0, np.zeros(h)
-    if y - bottom > gap_max:
-        return False
     # The mirror line is the surface the product stands on: under the product's lowest pixel
     # in the part's columns (a hand hanging by a model's side is mirrored about the floor under
     # the feet), and above the part, at most half-way to it when its first row is visible.
