@@ -48,3 +48,18 @@ def test_blur_noise_blurs_then_adds_noise() -> None:
         assert ((grey > 40) & (grey < 215)).sum() > 400, seed   # the square's edges are spread
         flat = grey[20:150, 20:150]                             # backdrop far from the square
         assert flat.std() > 1.0, seed                           # with grain on it
+
+
+def test_cutout_lays_the_product_on_pure_white() -> None:
+    """The ``cutout`` control: the floor around the product becomes pure white, the product
+    keeps its pixels (u2netp, hard and feathered draws)."""
+    import cv2
+
+    a = np.full((320, 320, 3), 150, np.uint8)
+    a = (a + np.random.default_rng(0).normal(0, 8, a.shape)).clip(0, 255).astype(np.uint8)
+    cv2.circle(a, (160, 170), 80, (200, 30, 30), -1)
+    for seed in range(2):
+        out = np.asarray(qf.cutout_on_white(Image.fromarray(a), random.Random(seed)))
+        assert out.shape == a.shape
+        assert (out[:40, :40] == 255).all()                      # the floor is gone
+        assert np.array_equal(out[150:190, 140:180], a[150:190, 140:180])  # the product stays
