@@ -450,21 +450,44 @@ def props_around(im: Image.Image, rng: random.Random, props: list | None = None)
     gap = max(2, round(0.01 * max(W, H)))
     taken = [(x0 - gap, y0 - gap, x1 + gap, y1 + gap)]
     placed = []
+    def free(box: tuple[int, int, int, int]) -> bool:
+        return all(box[2] <= t[0] or box[0] >= t[2] or box[3] <= t[1] or box[1] >= t[3]
+                   for t in taken)
+
     for _ in range(rng.randint(1, 3)):
         c = _scaled(rng.choice(props), pl * rng.uniform(0.3, 1.1))
-        for _try in range(60):  # shrink until a free spot is found
+        spot = None
+        for _try in range(60):  # a random free spot, the prop shrunk every 10 tries
             if c.width < W and c.height < H:
-                x = rng.randint(0, W - c.width)
-                y = rng.randint(0, H - c.height)
-                box = (x, y, x + c.width, y + c.height)
-                if all(box[2] <= t[0] or box[0] >= t[2] or box[3] <= t[1] or box[1] >= t[3]
-                       for t in taken):
-                    taken.append((x - gap, y - gap, x + c.width + gap, y + c.height + gap))
-                    placed.append((c, x, y))
+                x, y = rng.randint(0, W - c.width), rng.randint(0, H - c.height)
+                if free((x, y, x + c.width, y + c.height)):
+                    spot = (c, x, y)
                     break
             if _try % 10 == 9:
                 c = c.resize((max(4, round(c.width * 0.85)), max(4, round(c.height * 0.85))),
                              Image.Resampling.LANCZOS)
+        if spot is None:  # a tall or wide product leaves only its margins: fit one of them
+            margins = [(0, 0, x0 - gap, H), (x1 + gap, 0, W, H), (0, 0, W, y0 - gap),
+                       (0, y1 + gap, W, H)]
+            rng.shuffle(margins)
+            for mx0, my0, mx1, my1 in sorted(margins, key=lambda m: -min(m[2] - m[0],
+                                                                          m[3] - m[1])):
+                f = min(1.0, 0.9 * (mx1 - mx0) / c.width, 0.9 * (my1 - my0) / c.height)
+                if f * min(c.size) < 8:
+                    continue
+                cc = c.resize((max(4, round(c.width * f)), max(4, round(c.height * f))),
+                              Image.Resampling.LANCZOS)
+                x = rng.randint(mx0, max(mx0, mx1 - cc.width))
+                y = rng.randint(my0, max(my0, my1 - cc.height))
+                if free((x, y, x + cc.width, y + cc.height)):
+                    spot = (cc, x, y)
+                    break
+        if spot is not None:
+            c, x, y = spot
+            taken.append((x - gap, y - gap, x + c.width + gap, y + c.height + gap))
+            placed.append(spot)
+    if not placed:
+        raise ValueError("no room for a prop beside the product")
     _paste(canvas, prod, x0, y0)
     for c, x, y in placed:
         _paste(canvas, c, x, y)
