@@ -268,7 +268,8 @@ def jpeg_file(im: Image.Image, rng: random.Random, props: list | None = None) ->
     return im.convert("RGB")
 
 
-EXPORT_FILTERS = [Image.Resampling.LANCZOS, Image.Resampling.BICUBIC, Image.Resampling.BILINEAR]
+# the upscale family's filters, in the order the export family's seeded draws were made with
+EXPORT_FILTERS = UPSCALE_FILTERS[::-1]
 
 
 def export(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:

@@ -20,11 +20,10 @@ Pillow, OpenCV and most editors means):
   ``R(q) >= min_coherence`` estimates ``Q`` per coefficient. The real part, not the magnitude
   ``|mean exp(2 pi i c / q)|``: a multiple of ``q`` has phase 0, and the magnitude also counts
   values bunched at phase pi, half-way between multiples (the values at +-Q under a step of
-  about 2 Q), which read a single save at quality 60 as a save at 15-30; the five steps must
-  agree on one
-  scaling of the standard table (:func:`history_quality`), whose quality is the answer. A
-  resized or cropped-off-grid photo has no grid: no coefficient passes, and the answer is None
-  (unknown, never "bad").
+  about 2 Q), which read a single save at quality 60 as a save at 15-30. The five steps must
+  agree on one scaling of the standard table (:func:`history_quality`), whose quality is the
+  answer. A resized or cropped-off-grid photo has no grid: no coefficient passes, and the
+  answer is None (unknown, never "bad").
 """
 
 from __future__ import annotations
