@@ -17,6 +17,7 @@ from analyzer.config import check_thresholds
 from analyzer.engine import analyze
 from analyzer.io.loader import TILE_GRID, TILE_SIDE, load_image
 from analyzer.quality import sharpness
+from tests.textures import natural_texture
 
 
 def _jpeg(im: Image.Image, quality: int = 92) -> bytes:
@@ -34,14 +35,10 @@ def _native_soft(side: int, sigma: float, seed: int) -> Image.Image:
     detail up to the pixel, softened by a lens-and-sensor blur of ``sigma`` px and sensor noise:
     soft at 100% but not enlarged."""
     rng = np.random.default_rng(seed)
-    fy = np.fft.fftfreq(side)[:, None]
-    fx = np.fft.rfftfreq(side)[None, :]
-    f = np.hypot(fx, fy)
-    f[0, 0] = 1.0
-    spec = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f
-    img = np.fft.irfft2(spec, s=(side, side))
-    img = 128 + 40 * (img - img.mean()) / img.std()
-    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma) + rng.normal(0, 2, img.shape)
+    img = natural_texture(side, seed)
+    rng.normal(size=(side, side // 2 + 1))  # the texture's draws, so the noise is as before
+    rng.normal(size=(side, side // 2 + 1))
+    img = cv2.GaussianBlur(img, (0, 0), sigma) + rng.normal(0, 2, img.shape)
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).convert("RGB")
 
 
