@@ -746,6 +746,11 @@ def family_specs() -> dict[str, FamilySpec]:
     # "family@check": the same generated images judged by a second check (a dark, noisy photo
     # is an exposure defect before it is a detail one).
     specs["lowlight@exposure"] = FamilySpec("exposure", ("UNDEREXPOSED",), "mean_luma", 1)
+    # Controls across checks: a camera's grain (on a blurred product, or in the dark) is not an
+    # overlay; it must *not* be called text or a watermark (it was, on about half of the blurred
+    # grainy copies, before the watermark verifier saw grainy photos).
+    for f in ("blur_noise", "noise", "lowlight"):
+        specs[f"{f}@overlays"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     return specs
 
 
