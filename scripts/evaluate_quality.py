@@ -751,6 +751,12 @@ def family_specs() -> dict[str, FamilySpec]:
     # grainy copies, before the watermark verifier saw grainy photos).
     for f in ("blur_noise", "noise", "lowlight"):
         specs[f"{f}@overlays"] = FamilySpec("overlays", over_codes, "edge_density", -1)
+    # ... and a sticker or an inset picture pasted on the photo is the overlays check's to
+    # report, not a prop: must *not* be called clutter (45% of both were, before clutter left
+    # the overlay finders' graphics out).
+    for f in ("badge", "inset"):
+        specs[f"{f}@clutter"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density",
+                                           -1)
     return specs
 
 

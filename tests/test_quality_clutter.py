@@ -420,3 +420,41 @@ def test_a_grey_box_under_a_black_product_is_a_prop() -> None:
     rgb[200:250, 80:160] = (120, 120, 120)
     objects[200:250, 80:160] = True
     assert other_objects(rgb, objects, th) == (1, 0)
+
+
+def test_a_sticker_the_mask_took_goes_and_a_product_a_box_grazes_stays() -> None:
+    mask = np.zeros((100, 100), bool)
+    mask[10:30, 70:95] = True       # a sticker, inside its box
+    mask[40:95, 20:70] = True       # the product, its corner under the box's edge
+    pasted = np.zeros_like(mask)
+    pasted[5:45, 65:98] = True
+    out = clutter._without_pasted(mask, pasted)
+    assert not out[10:30, 70:95].any()
+    assert out[40:95, 20:70].all()  # kept whole, not cut by the box
+
+
+def test_an_inset_picture_is_the_overlays_checks_and_not_a_prop(studio_photo) -> None:
+    """A picture-in-picture in a corner (a close-up of the product, outlined) was flagged twice:
+    INSET_IMAGE, and CLUTTERED_BACKGROUND as "1 other object beside the product" (30-50% of the
+    inset family's copies). The clutter check now leaves the overlay finders' graphics out."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from analyzer.engine import analyze
+
+    im = Image.open(studio_photo).convert("RGB")
+    W, H = im.size
+    iw = round(W * 0.26)
+    detail = im.crop((W // 3, H // 3, W // 3 + W // 3, H // 3 + W // 3)).resize((iw, iw))
+    out = im.copy()
+    out.paste(detail, (W - iw - 20, 20))
+    ImageDraw.Draw(out).rectangle([W - iw - 20, 20, W - 21, 20 + iw - 1], outline=(60, 60, 60),
+                                  width=3)
+    buf = io.BytesIO()
+    out.save(buf, format="JPEG", quality=92)
+    r = analyze(buf.getvalue(), name="inset.jpg")
+    codes = {f.code for f in r.flags}
+    assert "INSET_IMAGE" in codes, codes
+    assert "CLUTTERED_BACKGROUND" not in codes, r.flags
+    assert r.checks["clutter"].metrics["other_objects"] == 0

@@ -34,6 +34,11 @@ the numbers do not depend on the upload's size:
   rows are the product's rows mirrored and faded toward the backdrop
   (``reflection_of_product``).
 
+Graphics pasted on the photo (badges, banners, inset pictures: the overlays check's finders,
+:func:`analyzer.quality.overlays.graphics`, run once per photo) are left out: the overlays check
+reports them, and a "SALE" sticker counted again as "1 other object beside the product" told the
+seller to remove a prop that is not there.
+
 When the seller's title names a set (:func:`analyzer.quality.title.names_a_set`: a kit, a
 bundle, a "3-pack"; ``ImageContext.title_names_set``), the
 other objects are counted as pieces of the product (``title_names_set`` = 1).
@@ -51,6 +56,7 @@ import numpy as np
 from analyzer.codes import MapKind
 from analyzer.quality.background import background_region, ramp
 from analyzer.quality.context import ImageContext
+from analyzer.quality.overlays import graphics
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.backdrop import band, band_width, plain_band_color
@@ -329,13 +335,21 @@ def backdrop_objects(rgb: np.ndarray, th: dict) -> np.ndarray | None:
     return cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
 
 
-def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[str, float],
-                                                                          np.ndarray]:
-    """The clutter measures (see the module docstring) and the edge map at work size."""
+def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict,
+                    graphics: list[tuple[int, int, int, int]] = ()
+                    ) -> tuple[dict[str, float], np.ndarray]:
+    """The clutter measures (see the module docstring) and the edge map at work size.
+    ``graphics``: boxes (px of ``rgb``) of graphics pasted on the photo (badges, banners, inset
+    pictures), left out of the objects and of the background: they are overlays, reported as
+    such by the overlays check, not props or a busy backdrop."""
     small = to_work_size(rgb, int(th["work_long_side"]))
     small_mask = to_work_size(mask.astype(np.uint8), int(th["work_long_side"]), nearest=True) > 0
     region = background_region(small_mask, float(th["grow_frac"]), float(th["min_bg_fraction"]),
                                float(th["border_frac"]))
+    pasted = _boxes_mask(graphics, rgb.shape[:2], small.shape[:2])
+    if pasted is not None:
+        small_mask = _without_pasted(small_mask, pasted)
+        region &= ~pasted
     edges = edge_map(small, float(th["blur_sigma"]), float(th["canny_low"]),
                      float(th["canny_high"]))
     entropy, n_colors = color_stats(small, region, int(th["color_bins"]),
@@ -344,7 +358,7 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[s
     objects = parts
     fg = backdrop_objects(small, th)
     if fg is not None:
-        objects = parts | fg
+        objects = parts | (fg if pasted is None else _without_pasted(fg, pasted))
     n_props, n_pieces = other_objects(small, objects, th) if objects.any() else (0, 0)
     m = {
         "edge_density_bg": float(edges[region].mean()) if region.any() else 0.0,
@@ -358,6 +372,34 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[dict[s
         "product_pieces": float(n_pieces + 1 if parts.any() else 0),
     }
     return m, edges
+
+
+def _boxes_mask(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int],
+                small: tuple[int, int]) -> np.ndarray | None:
+    """The ``boxes`` (px of an image of ``shape``) as a mask at the ``small`` size, grown by a
+    pixel (a plate's antialiased rim), or None when there are none."""
+    if not boxes:
+        return None
+    sy, sx = small[0] / shape[0], small[1] / shape[1]
+    out = np.zeros(small, bool)
+    for x0, y0, x1, y1 in boxes:
+        out[max(0, int(y0 * sy) - 1):int(np.ceil(y1 * sy)) + 1,
+            max(0, int(x0 * sx) - 1):int(np.ceil(x1 * sx)) + 1] = True
+    return out
+
+
+def _without_pasted(mask: np.ndarray, pasted: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """``mask`` less its parts (8-connected) that lie mostly (``share`` of their pixels) inside
+    ``pasted``: a sticker the mask took whole goes, a product a box only grazes stays whole
+    (cutting the box out of it could split it into "objects")."""
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask
+    total = np.bincount(labels.ravel(), minlength=n)
+    inside = np.bincount(labels[pasted], minlength=n)
+    drop = inside >= share * np.maximum(total, 1)
+    drop[0] = False
+    return mask & ~drop[labels]
 
 
 def score_clutter(m: dict[str, float], th: dict) -> float:
@@ -412,7 +454,7 @@ def flag_clutter(ctx: ImageContext, m: dict[str, float], score: float, th: dict)
 @register(NAME, maps=(MapKind.EDGES,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
-    m, edges = measure_clutter(ctx.rgb, ctx.mask_bool, th)
+    m, edges = measure_clutter(ctx.rgb, ctx.mask_bool, th, graphics(ctx).boxes())
     m["title_names_set"] = 0.0
     if ctx.title_names_set:
         # the seller sells them together: the objects beside the product are the product

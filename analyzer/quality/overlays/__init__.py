@@ -18,6 +18,8 @@ inset is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -149,23 +151,58 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
     return zone, plain, lab_s, s
 
 
+@dataclass(frozen=True)
+class Graphics:
+    """What the finders of graphics pasted on the photo found, and the working copies they read:
+    badges and banners (boxes at ``scale`` of the working size, in ``lab``'s pixels) and inset
+    pictures (working px)."""
+
+    zone: np.ndarray     # the product zone, at ``scale``
+    plain: np.ndarray    # the plain backdrop, at ``scale``
+    lab: np.ndarray      # Lab at ``scale``
+    scale: float
+    badges: list[tuple[int, int, int, int]]
+    inset: InsetFinding
+
+    def boxes(self) -> list[tuple[int, int, int, int]]:
+        """Every graphic's box in working px (x0, y0, x1, y1)."""
+        s = self.scale
+        return [*self.inset.boxes, *((int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)),
+                                      int(np.ceil(y1 / s))) for x0, y0, x1, y1 in self.badges)]
+
+
+_GRAPHICS = "overlays.graphics"
+
+
+def graphics(ctx: ImageContext) -> Graphics:
+    """The badge, banner and inset finders on ``ctx``, run once per photo (``ctx.cache``): the
+    overlays check reports them, and the clutter check leaves them out of the objects on the
+    backdrop (a "SALE" sticker is an overlay, not a prop beside the product)."""
+    if _GRAPHICS not in ctx.cache:
+        th = ctx.thresholds(NAME)
+        zone, plain, lab_s, s = text_zone(ctx, th)
+        edges = colour_edges(lab_s, th)
+        badges = find_badges(lab_s, th, edges)
+        badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
+                   if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
+        inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
+        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset)
+    return ctx.cache[_GRAPHICS]
+
+
 @register(NAME, maps=(MapKind.TEXT,))
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
-    zone, plain, lab_s, s = text_zone(ctx, th)
+    g = graphics(ctx)
+    zone, lab_s, s, badges, inset = g.zone, g.lab, g.scale, g.badges, g.inset
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
     text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0, gray_u8=ctx.gray_u8,
                      lab=lab_s)
     mark = find_watermark(gray_u8, th)
-    edges = colour_edges(lab_s, th)
-    badges = find_badges(lab_s, th, edges)
-    badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
-               if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
     if badges:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)
-    inset = find_insets(gray_u8, ctx.mask_bool_or_none, plain, th)
     metrics = {
         "text_area": text.text_area,
         "n_words": float(text.n_words),
