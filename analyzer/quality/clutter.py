@@ -50,6 +50,8 @@ then at most ``props_score_one - props_score_step * (other_objects - 1)`` when t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -336,17 +338,17 @@ def backdrop_objects(rgb: np.ndarray, th: dict) -> np.ndarray | None:
 
 
 def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict,
-                    graphics: list[tuple[int, int, int, int]] = ()
+                    pasted_boxes: Sequence[tuple[int, int, int, int]] = ()
                     ) -> tuple[dict[str, float], np.ndarray]:
     """The clutter measures (see the module docstring) and the edge map at work size.
-    ``graphics``: boxes (px of ``rgb``) of graphics pasted on the photo (badges, banners, inset
-    pictures), left out of the objects and of the background: they are overlays, reported as
-    such by the overlays check, not props or a busy backdrop."""
+    ``pasted_boxes``: boxes (px of ``rgb``) of graphics pasted on the photo (badges, banners,
+    inset pictures), left out of the objects and of the background: they are overlays, reported
+    as such by the overlays check, not props or a busy backdrop."""
     small = to_work_size(rgb, int(th["work_long_side"]))
     small_mask = to_work_size(mask.astype(np.uint8), int(th["work_long_side"]), nearest=True) > 0
     region = background_region(small_mask, float(th["grow_frac"]), float(th["min_bg_fraction"]),
                                float(th["border_frac"]))
-    pasted = _boxes_mask(graphics, rgb.shape[:2], small.shape[:2])
+    pasted = _boxes_mask(pasted_boxes, rgb.shape[:2], small.shape[:2])
     if pasted is not None:
         small_mask = _without_pasted(small_mask, pasted)
         region &= ~pasted
@@ -374,7 +376,7 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict,
     return m, edges
 
 
-def _boxes_mask(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int],
+def _boxes_mask(boxes: Sequence[tuple[int, int, int, int]], shape: tuple[int, int],
                 small: tuple[int, int]) -> np.ndarray | None:
     """The ``boxes`` (px of an image of ``shape``) as a mask at the ``small`` size, grown by a
     pixel (a plate's antialiased rim), or None when there are none."""
