@@ -552,9 +552,13 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
         out.append(ctx.flag(
             "UPSCALED",
             f"the photo holds less detail than its size claims: it looks like a ~{eff:.0f} px "
-            f"photo enlarged to {long_side} px (or very strongly compressed)",
-            "Upload the original camera file, not a resized or re-saved copy; shoot at the "
-            "camera's full resolution and never enlarge a small photo.", NAME))
+            f"photo enlarged to {long_side} px (or one out of focus, or very strongly "
+            "compressed)",
+            # The detail read cannot tell an enlargement from a soft original (a grainy photo
+            # from a dim room reads the same), so the fix names both.
+            "Upload the original camera file, not a resized or re-saved copy; if this is the "
+            "original, retake it in focus: tap to focus on the product, steady the camera and "
+            "add light.", NAME))
     if metrics.get("noise_sd", 0.0) > float(th["noise_flag"]):
         out.append(ctx.flag(
             "NOISY",
