@@ -62,7 +62,7 @@ from analyzer.quality.overlays import graphics
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.backdrop import band, band_width, plain_band_color
-from analyzer.vision.mask_ops import large_components
+from analyzer.vision.mask_ops import component_areas, large_components, select_components
 
 NAME = "clutter"
 
@@ -394,14 +394,12 @@ def _without_pasted(mask: np.ndarray, pasted: np.ndarray, share: float = 0.5) ->
     """``mask`` less its parts (8-connected) that lie mostly (``share`` of their pixels) inside
     ``pasted``: a sticker the mask took whole goes, a product a box only grazes stays whole
     (cutting the box out of it could split it into "objects")."""
-    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    n, labels, areas = component_areas(mask)
     if n <= 1:
         return mask
-    total = np.bincount(labels.ravel(), minlength=n)
-    inside = np.bincount(labels[pasted], minlength=n)
-    drop = inside >= share * np.maximum(total, 1)
-    drop[0] = False
-    return mask & ~drop[labels]
+    keep = np.zeros(n, bool)
+    keep[1:] = np.bincount(labels[pasted], minlength=n)[1:] < share * areas
+    return select_components(labels, keep)
 
 
 def score_clutter(m: dict[str, float], th: dict) -> float:

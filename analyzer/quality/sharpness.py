@@ -616,7 +616,8 @@ def check(ctx: ImageContext) -> CheckResult:
     # low-light families read as enlarged), and NOISY names the photo instead. Nor under
     # detail_noise_min, the noise of a clean studio photo: there the read "noise" is as much the
     # finest texture and JPEG's ringing as grain.
-    noise_judged = noise_raw * texture_weight(noise_ratio, th)
+    print_weight = texture_weight(noise_ratio, th)
+    noise_judged = noise_raw * print_weight
     noise_out = (noise_judged / 255.0 if float(th["detail_noise_min"]) <= noise_judged
                  <= float(th["noise_flag"]) else 0.0)
     # The detail at the photo's own resolution: on the original pixels the loader kept when the
@@ -629,7 +630,7 @@ def check(ctx: ImageContext) -> CheckResult:
         # copy's shrink averages it down; an enlarged photo's noise was smoothed with it), less
         # what the scale test calls a print, as on the working copy
         if noise_out > 0.0:
-            noise_out = tile_noise_sd(tiles) * texture_weight(noise_ratio, th) / 255.0
+            noise_out = tile_noise_sd(tiles) * print_weight / 255.0
         share_full, energy_full = full_res_detail(tiles, *map(float, th["full_detail_factors"]),
                                                   noise=noise_out)
         shares, energy = np.full(len(factors), np.nan), 0.0

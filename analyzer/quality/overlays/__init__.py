@@ -158,7 +158,6 @@ class Graphics:
     pictures (working px)."""
 
     zone: np.ndarray     # the product zone, at ``scale``
-    plain: np.ndarray    # the plain backdrop, at ``scale``
     lab: np.ndarray      # Lab at ``scale``
     scale: float
     badges: list[tuple[int, int, int, int]]
@@ -186,7 +185,7 @@ def graphics(ctx: ImageContext) -> Graphics:
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
                    if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
-        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset)
+        ctx.cache[_GRAPHICS] = Graphics(zone, lab_s, s, badges, inset)
     return ctx.cache[_GRAPHICS]
 
 
