@@ -896,7 +896,10 @@ def family_set(family: str, split: str, src: list[Path], props: list[tuple[Path,
     fn = gen[family]
     # a family whose generator changed gets a new folder (old files are not reused)
     version = {"props_beside": "_b2", "props_behind": "_b2", "props_overlap": "_b2",
-               "props_around": "_b2", "gauss": "_g2"}.get(family, "")
+               "props_around": "_b2", "gauss": "_g2",
+               # the faces without Latin glyphs replaced (quality_families.font_files)
+               "text": "_f2", "watermark": "_f2", "badge": "_f2", "am_text": "_f2",
+               "am_watermark": "_f2"}.get(family, "")
     # A resized split draws each photo's defect with the seed of its full-size split (the same
     # word, blur or prop, at the same place relative to the frame): held and held@600 are then
     # paired, and their difference is the size's, not another draw's.

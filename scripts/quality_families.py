@@ -79,6 +79,16 @@ COLORS = [(0, 0, 0), (255, 255, 255), (200, 20, 30), (20, 40, 160), (90, 90, 90)
           (255, 140, 0), (120, 0, 120)]
 
 
+def draws_latin(path: Path) -> bool:
+    """Whether the face has glyphs for Latin letters: DejaVu's ``*Display.ttf`` faces hold only a
+    few symbols, so every word drawn in them came out empty (a text or watermark copy with no
+    text on it, about 1 draw in 20, counted as a miss)."""
+    f = ImageFont.truetype(str(path), 24)
+    im = Image.new("L", (200, 40))
+    ImageDraw.Draw(im).text((2, 2), "Aa", font=f, fill=255)
+    return im.getbbox() is not None
+
+
 def font_files() -> list[Path]:
     seen: dict[str, Path] = {}
     for d in FONT_DIRS:
@@ -88,7 +98,17 @@ def font_files() -> list[Path]:
                 if (p.name.startswith(("DejaVu", "Liberation")) and "Math" not in p.name
                         and p.name not in seen):
                     seen[p.name] = p
-    return list(seen.values())
+    # A face without Latin glyphs is replaced by its family's regular face (DejaVuSansDisplay ->
+    # DejaVuSans), not dropped: the list keeps its length, so every seeded draw picks the same
+    # face as before but those that drew nothing.
+    out = []
+    for name, p in seen.items():
+        if not draws_latin(p):
+            p = seen.get(name.replace("Display", ""), p)
+            if not draws_latin(p):
+                continue
+        out.append(p)
+    return out
 
 
 _FONTS: list[Path] | None = None
