@@ -33,6 +33,9 @@ Usage::
     # defect families (scripts/quality_families.py) on tuning / held-out / other-store splits:
     .venv/bin/python scripts/evaluate_quality.py --families --limit 40
     .venv/bin/python scripts/evaluate_quality.py --families motion,upscale --splits tune
+    # the detail families on real phone photos (the amateur senders' clothing photos):
+    .venv/bin/python scripts/evaluate_quality.py --families motion,blur_noise --checks sharpness \
+        --limit 80 --splits am_tune,am_held
     # the same on studio photos shrunk to 600 px on the long side, with 95% bootstrap intervals:
     .venv/bin/python scripts/evaluate_quality.py --families --splits tune,held,held@600 --ci
     .venv/bin/python scripts/evaluate_quality.py --families --splits tune,held --sizes 600,900
@@ -714,16 +717,22 @@ def family_specs() -> dict[str, FamilySpec]:
 
     blur_codes = ("BLURRY", "UPSCALED")
     over_codes = ("TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE")
-    specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1) for f in BLUR_FAMILIES}
+    # The detail families run on the amateur senders' photos too: real phone photos, already
+    # soft, grainy or compressed before any defect is added (what a small seller uploads), where
+    # no sharpness setting was chosen.
+    phone = (*FAMILY_SPLITS, *AMATEUR_SPLITS)
+    specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
+             for f in BLUR_FAMILIES}
     for f in ("jpeg", "jpeg_file"):  # lost detail in 8 x 8 blocks: COMPRESSED's job
-        specs[f] = FamilySpec("sharpness", ("COMPRESSED", *blur_codes), "laplacian_var", 1)
+        specs[f] = FamilySpec("sharpness", ("COMPRESSED", *blur_codes), "laplacian_var", 1,
+                              phone)
     # a store's export of a clean photo (shrunk, sharpened, saved at 55-90): must *not* flag
     specs["export"] = FamilySpec("sharpness", ("COMPRESSED", "NOISY", *blur_codes),
-                                 "laplacian_var", 1, (*FAMILY_SPLITS, *AMATEUR_SPLITS))
+                                 "laplacian_var", 1, phone)
     # a blurred photo with a camera's noise: the blur is what to catch
-    specs["blur_noise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1)
+    specs["blur_noise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
-        specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1)
+        specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1, phone)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
               for f in [*PROPS_FAMILIES, "props_around", "props_none", "pair", "reflection"]}
     specs |= {f: FamilySpec("overlays", over_codes, "edge_density", -1) for f in OVERLAY_FAMILIES}

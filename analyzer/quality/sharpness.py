@@ -586,9 +586,20 @@ def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     eb_cfg = EdgeBlurSettings.load()
     region, box, r = _region(ctx, th, eb_cfg)
+    # Read noise at or under noise_good (and noise_flag) scores full marks and flags nothing
+    # whatever the scale test says, so the test is skipped there (noise_sd is then the read noise).
+    quiet = min(float(th["noise_good"]), float(th["noise_flag"]))
+    noise_raw, noise_ratio = noise_scale_ratio(ctx.gray, region, box, int(th["noise_max_side"]),
+                                               int(th["noise_tiles"]), quiet)
+    print_weight = texture_weight(noise_ratio, th)
+    noise_judged = noise_raw * print_weight
+    # The grain's share of the edge gradients is taken out (edge_blur's docstring) from
+    # edge_noise_min on: under it the read "noise" is as much fine texture as grain.
+    edge_noise = (noise_judged / 255.0 if noise_judged >= float(th["edge_noise_min"])
+                  else 0.0)
     eb = measure_edge_blur(ctx.gray, region, box, eb_cfg.canonical_long_side,
                            eb_cfg.reblur_sigma, eb_cfg.min_edge_contrast, eb_cfg.min_edge_floor,
-                           grow_px=r)
+                           grow_px=r, noise=edge_noise, noise_min_snr=eb_cfg.noise_min_snr)
     n = len(eb.sigma)
     pct = eb_cfg.percentile
     if n >= eb_cfg.min_edges:
@@ -603,11 +614,6 @@ def check(ctx: ImageContext) -> CheckResult:
     else:  # nothing with edges to judge (a blank frame): do not call it blurry
         stat = median = worst = half_worst = half_best = float(th["sigma_good"])
         ang, n_dir, half_name = 0.0, 0, ""
-    # Read noise at or under noise_good (and noise_flag) scores full marks and flags nothing
-    # whatever the scale test says, so the test is skipped there (noise_sd is then the read noise).
-    quiet = min(float(th["noise_good"]), float(th["noise_flag"]))
-    noise_raw, noise_ratio = noise_scale_ratio(ctx.gray, region, box, int(th["noise_max_side"]),
-                                               int(th["noise_tiles"]), quiet)
     factors = tuple(float(f) for f in th["detail_factors"])
     ref_i = factors.index(float(th["detail_test_factor"]))
     # The noise's share is taken out of the detail reads (without_noise) where the judged noise
@@ -616,8 +622,6 @@ def check(ctx: ImageContext) -> CheckResult:
     # low-light families read as enlarged), and NOISY names the photo instead. Nor under
     # detail_noise_min, the noise of a clean studio photo: there the read "noise" is as much the
     # finest texture and JPEG's ringing as grain.
-    print_weight = texture_weight(noise_ratio, th)
-    noise_judged = noise_raw * print_weight
     noise_out = (noise_judged / 255.0 if float(th["detail_noise_min"]) <= noise_judged
                  <= float(th["noise_flag"]) else 0.0)
     # The detail at the photo's own resolution: on the original pixels the loader kept when the
