@@ -718,8 +718,8 @@ def family_specs() -> dict[str, FamilySpec]:
     blur_codes = ("BLURRY", "UPSCALED")
     over_codes = ("TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE")
     # The detail families run on the amateur senders' photos too: real phone photos, already
-    # soft, grainy or compressed before any defect is added (what a small seller uploads), where
-    # no sharpness setting was chosen.
+    # soft, grainy or compressed before any defect is added (what a small seller uploads); of the
+    # sharpness settings only the edge measure's noise_min_snr was chosen on them (am_tune).
     phone = (*FAMILY_SPLITS, *AMATEUR_SPLITS)
     specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
              for f in BLUR_FAMILIES}

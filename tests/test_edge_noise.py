@@ -1,5 +1,5 @@
 """The edge measure under a camera's grain (vision/edge_blur.py): grain adds its power to both
-gradients of the Zhuo & Sim ratio, so a blurred edge with grain read as crisp as a clean one (on
+gradients of the Zhuo & Sim ratio, so a blurred edge with grain read sharper than a sharp one (on
 the amateur senders' phone photos, ~534 px, the blur_noise copies were named BLURRY on about half
 only). Given the noise's sd, the ratio leaves its expected share out."""
 

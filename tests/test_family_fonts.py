@@ -1,6 +1,6 @@
-"""The overlay families draw text on every copy (scripts/quality_families.py): a face without
-Latin glyphs (DejaVu's ``*Display.ttf``) made about 1 text or watermark copy in 20 a copy with
-nothing on it, counted as a miss of the text finder."""
+"""The overlay families draw text on every copy (scripts/quality_families.py): faces without
+Latin glyphs (DejaVu's ``*Display.ttf``) left about 1 text or watermark copy in 20 blank, and
+each was counted as a miss of the text finder."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_every_listed_face_draws_latin_letters() -> None:
 def test_every_seeded_copy_carries_the_overlay(family) -> None:  # type: ignore[no-untyped-def]
     if not qf.font_files():
         pytest.skip("no DejaVu or Liberation faces installed")
-    # a colour far from every mark colour (black, white, grey 90, red): a 15% mark moves it >= 13
+    # a colour far from every mark colour (black, white, grey 90, red): a 15% mark moves it >= 16
     im = Image.new("RGB", (300, 360), (170, 200, 60))
     base = np.asarray(im).astype(int)
     blank = [seed for seed in range(120)
