@@ -74,16 +74,22 @@ class EdgeBlur:
     lapvar: float
 
 
+def _grads(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel derivatives (x, y) normalised to grey levels per pixel."""
+    return (cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0,
+            cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0)
+
+
 @cache
 def noise_gains(reblur_sigma: float) -> tuple[float, float]:
-    """(k1, k2): the expected squared gradient magnitude (Sobel / 8, both directions) of white
-    noise of unit sd, as it is and after the re-blur: the kernels' summed squared weights."""
+    """(k1, k2): the expected squared gradient magnitude (:func:`_grads`, both directions) of
+    white noise of unit sd, as it is and after the re-blur: the kernels' summed squared weights,
+    read off their response to one impulse."""
     imp = np.zeros((41, 41), np.float32)
     imp[20, 20] = 1.0
 
     def gain(img: np.ndarray) -> float:
-        gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-        gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+        gx, gy = _grads(img)
         return float((gx * gx).sum() + (gy * gy).sum())
 
     return gain(imp), gain(cv2.GaussianBlur(imp, (0, 0), reblur_sigma))
@@ -112,14 +118,9 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
         reg = cv2.resize(reg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     reg = grow(reg, grow_px * s)
     crop = crop.astype(np.float32)
-
-    def grads(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3) / 8.0,
-                cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3) / 8.0)
-
-    gx, gy = grads(crop)
+    gx, gy = _grads(crop)
     m1 = cv2.magnitude(gx, gy)
-    m2 = cv2.magnitude(*grads(cv2.GaussianBlur(crop, (0, 0), reblur_sigma)))
+    m2 = cv2.magnitude(*_grads(cv2.GaussianBlur(crop, (0, 0), reblur_sigma)))
     # A strong blur flattens every edge below a fixed contrast threshold, which would leave a
     # very blurry photo "unmeasurable": the threshold follows the region's strongest gradients.
     if reg.any():
