@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from analyzer.config import check_thresholds, marketplace
 from analyzer.engine import analyze
@@ -128,3 +128,19 @@ def test_real_files_through_the_engine():
     gif = _bytes(frames[0], format="GIF", save_all=True, append_images=frames[1:])
     anim = analyze(gif, name="a.gif", marketplace="google", use_model=False)
     assert "ANIMATED" in {f.code for f in anim.flags}
+
+
+def test_animated_gif_is_refused_where_not_accepted():
+    """Amazon takes GIF but not an animated one: the flag is an error there and the grade is
+    capped (an animated GIF of a clean product was graded A with a warning), while eBay, whose
+    rules name no such limit, raises nothing."""
+    im = Image.new("RGB", (1200, 1200), "white")
+    ImageDraw.Draw(im).ellipse((200, 150, 1000, 1050), fill=(30, 90, 160))
+    frames = [im, im.rotate(2, fillcolor="white")]
+    gif = _bytes(frames[0], format="GIF", save_all=True, append_images=frames[1:])
+    amazon = analyze(gif, name="a.gif", marketplace="amazon", use_model=False)
+    f = next(f for f in amazon.flags if f.code == "ANIMATED")
+    assert f.severity == "error" and "Amazon" in f.message
+    assert amazon.grade not in ("A", "B")
+    ebay = analyze(gif, name="a.gif", marketplace="ebay", use_model=False)
+    assert "ANIMATED" not in {f.code for f in ebay.flags}

@@ -318,7 +318,7 @@ def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
         if what:
             raise ListingLensError(
                 ErrorCode.NOT_AN_IMAGE,
-                f"{label} is {what}, not a photo; upload a JPEG, PNG or WebP",
+                f"{label} is {what}, not a photo; upload a JPEG or PNG",
             ) from e
         raise ListingLensError(
             ErrorCode.NOT_AN_IMAGE,
