@@ -39,10 +39,15 @@ Families (name: what a seller's photo suffers):
   props: a control that must *not* be called clutter.
 - ``pair``: the product twice side by side (a copy or its mirror), a multi-piece product that
   must *not* be called clutter (its score should not drop).
+- ``small``: the product cut out and shrunk to span 20-48% of the frame, anywhere on white: must
+  be an error on a marketplace that hides a product too small from search (Amazon).
 - ``reflection``: the product on a glossy surface, its mirror image fading out under it: a
   control that must *not* be called clutter.
 - ``cutout``: an amateur photo with its background removed (u2netp mask, hard or feathered)
   and laid on white, remnants included: a control that must *not* be flagged for overlays.
+- ``cut_text`` / ``cut_watermark``: the ``cutout`` photo, then ``text`` / ``watermark`` drawn on
+  it (the same seeded draw carries on): a seller who removed the background and added words;
+  must be found as the words on a photo with its own background are.
 - ``text``: 1-3 words in one of several fonts, 3-10% of the height, opacity 0.5-1, angle +-30
   deg, anywhere, over the product included.
 - ``watermark``: one large or a tiled semi-transparent (opacity 0.15-0.45) word over the product.
@@ -526,6 +531,21 @@ def props_none(im: Image.Image, rng: random.Random, props: list | None = None) -
     return canvas
 
 
+def small(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The product lost in the frame: cut out, shrunk so its longer side spans 20-48% of the
+    frame's, anywhere on a white canvas of the photo's size (shot from across the room, or
+    pasted small onto a square canvas)."""
+    W, H = im.size
+    prod = cutout(im, max_side=max(W, H))
+    s = rng.uniform(0.20, 0.48) * max(W, H) / max(prod.size)
+    prod = prod.resize((max(4, round(prod.width * s)), max(4, round(prod.height * s))),
+                       Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (W, H), (255, 255, 255))
+    _paste(canvas, prod, rng.randint(0, max(0, W - prod.width)),
+           rng.randint(0, max(0, H - prod.height)))
+    return canvas
+
+
 def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
     W, H = im.size
@@ -779,6 +799,17 @@ BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
+def cut_text(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """``text`` on the ``cutout`` photo (the draw goes on from the cut-out's: replaying
+    ``cutout_on_white`` with the same seed gives the copy's photo without its words)."""
+    return text(cutout_on_white(im, rng), rng)
+
+
+def cut_watermark(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """``watermark`` on the ``cutout`` photo (as :func:`cut_text`)."""
+    return watermark(cutout_on_white(im, rng), rng)
+
+
 GENERATORS = {
     "gauss": gauss, "defocus": defocus, "half_defocus": half_defocus, "motion": motion,
     "shake": shake,
@@ -788,7 +819,8 @@ GENERATORS = {
     "noise": noise, "lowlight": lowlight, "blur_noise": blur_noise, "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
-    "pair": pair, "reflection": reflection, "cutout": cutout_on_white, "text": text,
+    "pair": pair, "small": small, "reflection": reflection, "cutout": cutout_on_white,
+    "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }

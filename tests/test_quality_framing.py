@@ -143,6 +143,22 @@ def test_shrunk_product_is_too_small_with_the_rule_in_the_message(studio, use_mo
     assert "Etsy asks about 70%" in etsy.flags[0].message
 
 
+def test_a_product_lost_in_the_frame_is_an_error_where_the_marketplace_hides_it(studio) -> None:
+    """Under half the frame (``fill_error``) on Amazon, whose search-suppression rule names a
+    product too small: an error, so the grade is capped (a product shrunk to a third graded B
+    with the warning alone); a little under the 85% target stays a warning, and Etsy, which
+    suppresses nothing, keeps its note."""
+    tiny = framing.check(context(shrink_in_frame(studio, 0.35)))
+    assert tiny.metrics["fill"] < TH["fill_error"]
+    f = next(f for f in tiny.flags if f.code == "PRODUCT_TOO_SMALL")
+    assert f.severity == "error" and "hides a listing from search" in f.message
+    near = framing.check(context(shrink_in_frame(studio, 0.75)))
+    assert TH["fill_error"] < near.metrics["fill"] < 0.83
+    assert next(f for f in near.flags if f.code == "PRODUCT_TOO_SMALL").severity == "warning"
+    etsy = framing.check(context(shrink_in_frame(studio, 0.35), "etsy"))
+    assert next(f for f in etsy.flags if f.code == "PRODUCT_TOO_SMALL").severity == "info"
+
+
 @pytest.mark.parametrize("side", ["right", "bottom"])
 def test_cropped_product_is_cut_off_on_that_side(studio, side) -> None:
     r = framing.check(context(crop_cut_off(studio, side, 0.3)))

@@ -89,7 +89,8 @@ def suppression(mkt: Marketplace, flags: list[Any]) -> Suppression:
     """The marketplace's ``search_suppression`` rule applied to the quality flags: suppressed
     when a flag whose code the rule lists is an ``error`` on this marketplace (a hard rule
     broken). A warning is not: e.g. the 85% fill target, which Amazon's notice names but our
-    framing check can only estimate, moves the listing through the quality prior instead."""
+    framing check can only estimate, moves the listing through the quality prior instead (a
+    product under half the frame is an error, ``framing.far_too_small``, and does suppress)."""
     rule = mkt.rule("search_suppression")
     if rule is None:
         return Suppression(False)
