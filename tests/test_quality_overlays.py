@@ -118,6 +118,17 @@ def test_grey_padding_and_painted_frame_are_borders(photos):
         assert "BORDER" in _codes(overlays.check(_ctx(framed)))
 
 
+@pytest.mark.parametrize("width", [5, 6])
+def test_a_thin_frame_is_a_border(width):
+    """A frame of 5-6 px on a 1200 px photo: 0.4-0.5% of the side, 4-5 px at the 1024 px working
+    size, where a 0.4% minimum skipped it (a new user's 5 px green frame was graded A)."""
+    im = Image.new("RGB", (1200, 1200), (255, 255, 255))
+    ImageDraw.Draw(im).ellipse([250, 200, 950, 1000], fill=(180, 40, 40))
+    assert "BORDER" not in _codes(overlays.check(_ctx(im)))
+    ImageDraw.Draw(im).rectangle([0, 0, 1199, 1199], outline=(30, 150, 60), width=width)
+    assert "BORDER" in _codes(overlays.check(_ctx(im)))
+
+
 def _photographed(im: Image.Image, seed: int = 0) -> Image.Image:
     """What a camera makes of a drawn scene: lens blur, uneven light, sensor noise."""
     a = np.asarray(im).astype(np.float32)
