@@ -769,6 +769,9 @@ def family_specs() -> dict[str, FamilySpec]:
     # "family@check": the same generated images judged by a second check (a dark, noisy photo
     # is an exposure defect before it is a detail one).
     specs["lowlight@exposure"] = FamilySpec("exposure", ("UNDEREXPOSED",), "mean_luma", 1)
+    # too bright, the highlights clipped: the product's detail and colour blown out
+    specs["overexposed"] = FamilySpec("exposure", ("OVEREXPOSED",), "mean_luma", -1,
+                                      (*FAMILY_SPLITS, *AMATEUR_SPLITS))
     # Controls across checks: a camera's grain (on a blurred product, or in the dark) is not an
     # overlay; it must *not* be called text or a watermark (it was, on about half of the blurred
     # grainy copies, before the watermark verifier saw grainy photos).

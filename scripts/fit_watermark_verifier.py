@@ -2,7 +2,8 @@
 TUNING splits only.
 
 Clean photos of the tuning splits (luma men's apparel, amateur clothing senders with even id, and
-the same photos with a camera's grain: ``NAME~grain``, :data:`GRAIN_FAMILIES`) and
+the same photos with a camera's grain: ``NAME~grain``, :data:`GRAIN_FAMILIES`; with
+``--splits``, also the amateur ones with their background removed by an app: ``NAME~cut``) and
 ``COPIES`` copies of each with a semi-transparent watermark (scripts/quality_families.py
 ``watermark``, seeds of their own, not the evaluation's) are searched for candidate glyphs
 (analyzer/quality/overlays/watermark.py). A candidate of a watermarked copy is a watermark glyph
@@ -70,6 +71,23 @@ def _rng(p: Path, salt: str) -> random.Random:
 GRAIN_FAMILIES = ("blur_noise", "noise", "lowlight")
 
 
+# A "NAME~cut" tuning split (not in the default: tried 2026-12-05 with am_tune~cut:160, README):
+# NAME's photos with the background removed by an app and laid on white
+# (quality_families.cutout_on_white, a seed of its own): with the floor's texture gone, the
+# print on a dark product (an insole's stamp, drawstrings) stood out as the best glyphs of a
+# verifier that never saw a cut-out. The watermarked copies are made from the cut-out.
+VARIANTS = {"grain": "fitgrain", "cut": "fitcut"}
+
+
+def _variant(p: Path, variant: str) -> Image.Image:
+    """``p`` through a split variant's change (:data:`GRAIN_FAMILIES`, :data:`VARIANTS`)."""
+    rng = _rng(p, VARIANTS[variant])
+    im = Image.open(p).convert("RGB")
+    if variant == "cut":
+        return qf.cutout_on_white(im, rng)
+    return qf.GENERATORS[rng.choice(GRAIN_FAMILIES)](im, rng)
+
+
 def _save(im: Image.Image, q: Path) -> None:
     tmp = q.with_suffix(f".{os.getpid()}.tmp.jpg")
     im.save(tmp, quality=95)
@@ -81,17 +99,15 @@ def dev_set() -> list[tuple[str, Path, list[Path]]]:
     out = []
     for split, n in SPLITS.items():
         base, _, variant = split.partition("~")
-        if variant not in ("", "grain"):
-            raise ValueError(f"unknown split variant {split!r} (NAME or NAME~grain)")
+        if variant not in ("", *VARIANTS):
+            raise ValueError(f"unknown split variant {split!r} (NAME, NAME~grain or NAME~cut)")
         d = GEN_DIR / split
         d.mkdir(parents=True, exist_ok=True)
         for p in eq.split_sources(base, n, 0):
             if variant:
-                g = d / f"{p.stem}_grain.jpg"
+                g = d / f"{p.stem}_{variant}.jpg"
                 if not g.exists():
-                    rng = _rng(p, "fitgrain")
-                    fam = rng.choice(GRAIN_FAMILIES)
-                    _save(qf.GENERATORS[fam](Image.open(p).convert("RGB"), rng), g)
+                    _save(_variant(p, variant), g)
                 p = g
             copies = []
             for k in range(COPIES):

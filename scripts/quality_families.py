@@ -30,6 +30,7 @@ Families (name: what a seller's photo suffers):
   real blurred photo has some).
 - ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
   (a phone's auto gain).
+- ``overexposed``: 1-2.5 stops too bright, the highlights clipped (linear light x 2-5.7).
 - ``props_beside`` / ``props_behind`` / ``props_overlap``: 1-3 other products' cut-outs at
   25-60% of the product's size, beside it on the backdrop (shrunk to the free room), behind it
   (partly covered) or over it.
@@ -344,6 +345,17 @@ def lowlight(im: Image.Image, rng: random.Random, props: list | None = None) -> 
     s = _noise(s, rng, rng.uniform(4.0, 10.0))
     gain = 2.0 ** rng.uniform(0.0, 1.5)
     return _img(s * gain)
+
+
+def overexposed(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """1-2.5 stops too bright: the linear light scaled by 2-5.7 and clipped at the sensor's
+    white (the highlights, pale parts and skin blow out first, as a camera that exposed for a
+    dark backdrop or a phone's auto exposure on a dark product leaves them)."""
+    a = _arr(im) / 255.0
+    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
+    lin = np.minimum(lin * 2.0 ** rng.uniform(1.0, 2.5), 1.0)
+    return _img(np.where(lin <= 0.0031308, 12.92 * lin,
+                         1.055 * np.power(lin, 1 / 2.4) - 0.055) * 255)
 
 
 # ------------------------------------------------------------------------------ props
@@ -816,7 +828,8 @@ GENERATORS = {
     "upscale": upscale, "enlarged": enlarged,
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file, "export": export,
-    "noise": noise, "lowlight": lowlight, "blur_noise": blur_noise, "props_beside": props_beside,
+    "noise": noise, "lowlight": lowlight, "overexposed": overexposed, "blur_noise": blur_noise,
+    "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
     "pair": pair, "small": small, "reflection": reflection, "cutout": cutout_on_white,
