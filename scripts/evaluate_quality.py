@@ -759,6 +759,9 @@ def family_specs() -> dict[str, FamilySpec]:
     for f in ("cut_text", "cut_watermark"):
         specs[f] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
                               AMATEUR_SPLITS)
+    # a shop's small print in a corner (1.2-2.5% of the height: under the text family's sizes)
+    specs["text_corner"] = FamilySpec("overlays", over_codes, "edge_density", -1,
+                                      (*FAMILY_SPLITS, *AMATEUR_SPLITS))
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

@@ -46,6 +46,8 @@ Families (name: what a seller's photo suffers):
   control that must *not* be called clutter.
 - ``cutout``: an amateur photo with its background removed (u2netp mask, hard or feathered)
   and laid on white, remnants included: a control that must *not* be flagged for overlays.
+- ``text_corner``: a shop's small print (a copyright, a web address, a SKU) in a corner, 1.2-2.5%
+  of the height.
 - ``cut_text`` / ``cut_watermark``: the ``cutout`` photo, then ``text`` / ``watermark`` drawn on
   it (the same seeded draw carries on): a seller who removed the background and added words;
   must be found as the words on a photo with its own background are.
@@ -811,6 +813,29 @@ BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
 
+# A shop's small print: a copyright line, its web address, a SKU (text_corner).
+CORNER_WORDS = ["(c) 2024 MyShop", "www.myshop.com", "SKU 48213", "@myshop_official",
+                "Free shipping!", "shop.example.com", "Photo: MyShop", "Item 1029-B"]
+
+
+def text_corner(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A shop's small print in a corner: one short line 1.2-2.5% of the height (a copyright,
+    a web address, a SKU) in black, grey or a brand colour, 1-4% of the side from the corner's
+    edges; fully opaque, no angle. The ``text`` family's words are 3-10% of the height: a new
+    user's 16-20 px copyright on a 1500 px photo was missed 3 times in 10."""
+    base = im.convert("RGBA")
+    W, H = base.size
+    size = max(8, round(H * rng.uniform(0.012, 0.025)))
+    tile = _word_layer(rng.choice(CORNER_WORDS), font(rng, size),
+                       rng.choice([(0, 0, 0), (90, 90, 90), (200, 20, 30), (20, 40, 160)]),
+                       255, 0.0, False)
+    mx, my = (round(rng.uniform(0.01, 0.04) * v) for v in (W, H))
+    x = mx if rng.random() < 0.5 else W - tile.width - mx
+    y = my if rng.random() < 0.5 else H - tile.height - my
+    base.alpha_composite(tile, (max(0, x), max(0, y)))
+    return base.convert("RGB")
+
+
 def cut_text(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """``text`` on the ``cutout`` photo (the draw goes on from the cut-out's: replaying
     ``cutout_on_white`` with the same seed gives the copy's photo without its words)."""
@@ -834,6 +859,7 @@ GENERATORS = {
     "props_around": props_around,
     "pair": pair, "small": small, "reflection": reflection, "cutout": cutout_on_white,
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
+    "text_corner": text_corner,
     "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }
