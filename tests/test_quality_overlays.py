@@ -118,6 +118,28 @@ def test_grey_padding_and_painted_frame_are_borders(photos):
         assert "BORDER" in _codes(overlays.check(_ctx(framed)))
 
 
+@pytest.mark.parametrize(("size", "words", "corner"), [
+    (20, "www.myshop.com", "bl"), (18, "(c) 2024 MyShop", "br"), (16, "@myshop_official", "tl")])
+def test_a_shops_small_print_in_a_corner_is_found(size, words, corner):
+    """16-20 px grey print 30 px from the corner of a 1200 x 1500 studio shot: off the product,
+    in the frame's margin on the plain backdrop, it needs the edge margin (text.in_margin); at
+    the backdrop's margin these three were missed (a new user's copyright line graded A)."""
+    im = Image.new("RGB", (1200, 1500), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.rounded_rectangle((300, 250, 900, 1250), 60, fill=(40, 70, 140))
+    d.rectangle((380, 400, 820, 600), fill=(200, 200, 210))
+    assert "TEXT_OR_WATERMARK" not in _codes(overlays.check(_ctx(im)))
+    regular = Path(FONT).with_name("DejaVuSans.ttf")  # a bold face's 10 px letters merge
+    f = ImageFont.truetype(str(regular), size) if regular.is_file() else _font(size)
+    w = d.textlength(words, font=f)
+    d.text((30 if corner[1] == "l" else 1170 - w, 30 if corner[0] == "t" else 1470 - size),
+           words, font=f, fill=(60, 60, 60))
+    res = overlays.check(_ctx(im))
+    assert "TEXT_OR_WATERMARK" in _codes(res)
+    assert "beside the product" in next(f.message for f in res.flags
+                                         if f.code == "TEXT_OR_WATERMARK")
+
+
 @pytest.mark.parametrize("width", [5, 6])
 def test_a_thin_frame_is_a_border(width):
     """A frame of 5-6 px on a 1200 px photo: 0.4-0.5% of the side, 4-5 px at the 1024 px working

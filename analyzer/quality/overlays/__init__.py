@@ -158,6 +158,7 @@ class Graphics:
     pictures (working px)."""
 
     zone: np.ndarray     # the product zone, at ``scale``
+    plain: np.ndarray    # the plain backdrop, at ``scale``
     lab: np.ndarray      # Lab at ``scale``
     scale: float
     badges: list[tuple[int, int, int, int]]
@@ -185,7 +186,7 @@ def graphics(ctx: ImageContext) -> Graphics:
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
                    if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
-        ctx.cache[_GRAPHICS] = Graphics(zone, lab_s, s, badges, inset)
+        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset)
     return ctx.cache[_GRAPHICS]
 
 
@@ -197,7 +198,7 @@ def check(ctx: ImageContext) -> CheckResult:
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
     text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0, gray_u8=ctx.gray_u8,
-                     lab=lab_s)
+                     lab=lab_s, plain=g.plain)
     mark = find_watermark(gray_u8, th)
     if badges:
         text = with_badges(text, badges, s, zone)
