@@ -38,9 +38,11 @@ of the ``text`` / ``watermark`` families) is stored as data in
 ``analyzer/data/text_verifier.json``; a word is text when its margin reaches ``verify_margin``,
 or ``verify_margin_inside`` when more than ``inside_share`` of its glyph pixels lie in the
 product zone (print on a product is rendered text too: only a clearer case counts there; print
-never reaches past the product, so a word partly on the backdrop needs only ``verify_margin``).
-``text_area`` is the accepted words' box area as a fraction of the frame, and ``evidence`` the
-best word margin (the score uses it below the flag).
+never reaches past the product, so a word partly on the backdrop needs only ``verify_margin``),
+or ``verify_margin_edge`` in the frame's margin on the plain backdrop (:func:`in_margin`, a
+shop's small print). ``text_area`` is the accepted words' box area as a fraction of the frame,
+and ``evidence`` the best word margin over the margin that word needs (the score uses it below
+the flag).
 
 Cost. The features of all candidate words of one threshold are computed together
 (:func:`word_features`): their glyph pixels are gathered once and every per-glyph and per-word
