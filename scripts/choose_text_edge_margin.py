@@ -11,8 +11,9 @@ frame's edge and the share of its box on the plain backdrop (the overlays check'
 margin it needs (``text.required_margin``). The setting kept: the most tune photos found (the
 mean of the four defect sets) while no clean tune split is flagged on more than ``MAX_FALSE`` %
 (the verifier's own rule, scripts/fit_text_verifier.py); ties go to the narrowest band, the
-largest share on the backdrop, then the highest margin. The glyph height floor (``edge_min_h``)
-is not chosen here: it was set after the store icons' grain control (README). The report splits
+largest share on the backdrop, then the highest margin. The glyph heights (``edge_min_h``,
+``edge_max_h_frac``) are not chosen here: they were set after the store icons' grain control
+(README). The report splits
 (studio held, store icons, amateur held senders) are only printed.
 
 Usage::
@@ -57,12 +58,12 @@ def families(split: str) -> tuple[str, str]:
 
 
 def words(path: Path, th: dict, mhash: str) -> np.ndarray:
-    """(n, 5): each candidate word's verifier margin, share on the product zone, distance to
-    the frame's edge (share of the short side), share of its box on the plain backdrop and its
-    glyphs' median height (working px)."""
+    """(n, 6): each candidate word's verifier margin, share on the product zone, distance to
+    the frame's edge (share of the short side), share of its box on the plain backdrop, its
+    glyphs' median height and the frame's height (working px)."""
     rows = ftv.image_words(path, th, None, mhash)
     if not rows:
-        return np.zeros((0, 5))
+        return np.zeros((0, 6))
     ctx = ImageContext(load_image(path), marketplace("amazon"), use_model=True)
     mp = eq.CACHE_DIR / "mask" / f"{eq._sha_file(path)[:24]}_{mhash}.npz"
     if mp.exists():
@@ -76,7 +77,7 @@ def words(path: Path, th: dict, mhash: str) -> np.ndarray:
         b = plain[y0:y1, x0:x1]
         back.append(float(b.mean()) if b.size else 0.0)
     return np.column_stack([verifier_margin(rows), [r["inside"] for r in rows], edge, back,
-                            [r["h"] for r in rows]])
+                            [r["h"] for r in rows], np.full(len(rows), float(H))])
 
 
 def collect(splits: dict[str, int], th: dict) -> dict[tuple[str, str], list[np.ndarray]]:
@@ -97,7 +98,9 @@ def found(imgs: list[np.ndarray], th: dict, band: float, back: float, margin: fl
     hits = 0
     for a in imgs:
         if len(a):
-            edge = (a[:, 2] <= band) & (a[:, 3] >= back) & (a[:, 4] >= float(th["edge_min_h"]))
+            small = ((a[:, 4] >= float(th["edge_min_h"]))
+                     & (a[:, 4] <= float(th["edge_max_h_frac"]) * a[:, 5]))
+            edge = (a[:, 2] <= band) & (a[:, 3] >= back) & small
             hits += bool((a[:, 0] >= required_margin(a[:, 1], t, edge)).any())
     return 100.0 * hits / max(1, len(imgs))
 

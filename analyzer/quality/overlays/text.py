@@ -600,27 +600,29 @@ def in_margin(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int],
               ) -> np.ndarray:
     """Which word boxes (working px) lie within ``edge_band`` of the short side from the frame's
     edge with at least ``edge_backdrop_min`` of the box on the plain backdrop (``plain``, the
-    overlays check's, any size), their glyphs (median height, ``heights``) at least
-    ``edge_min_h`` working px tall: a copyright line, a web address or a SKU in a corner of a
-    studio shot. The test on the backdrop keeps the lower margin off amateur photos, whose floor
-    or bed reaches the frame's edge too (their false flags rose with a margin test alone); the
-    height keeps it off a camera's grain on a small photo, whose specks group into 4-6 px
-    "words" in the margin (198 px icons with sensor noise flagged 10 -> 30% without it; the
-    small print it finds on tune and held photos is 10-25 px)."""
+    overlays check's, any size), their glyphs (median height, ``heights``) ``edge_min_h``
+    working px to ``edge_max_h_frac`` of the frame's height tall: a copyright line, a web
+    address or a SKU in a corner of a studio shot. The test on the backdrop keeps the lower
+    margin off amateur photos, whose floor or bed reaches the frame's edge too (their false
+    flags rose with a margin test alone); the heights keep it off a camera's grain on a small
+    photo, whose specks group into 4-7 px "words", or into blobs of a tenth of the frame, in
+    its margin (198 px icons with sensor noise: 16 of 63 flagged more without them; the small
+    print it finds on tune and held photos is 10-25 px, 1-3% of the height)."""
     if plain is None or not plain.any() or not boxes:
         return np.zeros(len(boxes), bool)
-    if heights is not None:
-        tall = np.asarray(heights, np.float64) >= float(th["edge_min_h"])
-    else:
-        tall = np.ones(len(boxes), bool)
     H, W = shape
+    if heights is not None:
+        h = np.asarray(heights, np.float64)
+        small = (h >= float(th["edge_min_h"])) & (h <= float(th["edge_max_h_frac"]) * H)
+    else:
+        small = np.ones(len(boxes), bool)
     if plain.shape != (H, W):
         plain = cv2.resize(plain.view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST) > 0
     band = float(th["edge_band"]) * min(H, W)
     need = float(th["edge_backdrop_min"])
-    return tall & np.array([min(x0, y0, W - x1, H - y1) <= band and x1 > x0 and y1 > y0
-                            and float(plain[y0:y1, x0:x1].mean()) >= need
-                            for x0, y0, x1, y1 in boxes], bool)
+    return small & np.array([min(x0, y0, W - x1, H - y1) <= band and x1 > x0 and y1 > y0
+                             and float(plain[y0:y1, x0:x1].mean()) >= need
+                             for x0, y0, x1, y1 in boxes], bool)
 
 
 def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
