@@ -22,11 +22,14 @@ def test_a_word_in_the_frames_margin_on_the_backdrop_needs_the_edge_margin() -> 
     edge = text_mod.in_margin([corner, middle, far], (H, W), plain, TH,
                               np.array([12.0, 12.0, 12.0]))
     assert edge.tolist() == [True, False, False]
-    # the same corner word on a floor (no plain backdrop there), or of grain-sized glyphs: not
+    # the same corner word on a floor (no plain backdrop there), or of grain-sized glyphs: not,
     no_plain = np.zeros((H, W), bool)
     assert not text_mod.in_margin([corner], (H, W), no_plain, TH, np.array([12.0]))[0]
     assert not text_mod.in_margin([corner], (H, W), plain, TH,
                                   np.array([TH["edge_min_h"] - 1.0]))[0]
+    # ... nor a blob a tenth of the frame tall (grain grouped on a small photo): not small print
+    assert not text_mod.in_margin([corner], (H, W), plain, TH,
+                                  np.array([TH["edge_max_h_frac"] * H + 1.0]))[0]
     # a plain map at another size is resized to the words' working size
     small = plain[::2, ::2]
     assert text_mod.in_margin([corner], (H, W), small, TH, np.array([12.0]))[0]

@@ -596,8 +596,7 @@ def required_margin(inside: np.ndarray, th: dict, edge: np.ndarray | None = None
 
 
 def in_margin(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int],
-              plain: np.ndarray | None, th: dict, heights: np.ndarray | None = None
-              ) -> np.ndarray:
+              plain: np.ndarray | None, th: dict, heights: np.ndarray) -> np.ndarray:
     """Which word boxes (working px) lie within ``edge_band`` of the short side from the frame's
     edge with at least ``edge_backdrop_min`` of the box on the plain backdrop (``plain``, the
     overlays check's, any size), their glyphs (median height, ``heights``) ``edge_min_h``
@@ -611,11 +610,8 @@ def in_margin(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int],
     if plain is None or not plain.any() or not boxes:
         return np.zeros(len(boxes), bool)
     H, W = shape
-    if heights is not None:
-        h = np.asarray(heights, np.float64)
-        small = (h >= float(th["edge_min_h"])) & (h <= float(th["edge_max_h_frac"]) * H)
-    else:
-        small = np.ones(len(boxes), bool)
+    h = np.asarray(heights, np.float64)
+    small = (h >= float(th["edge_min_h"])) & (h <= float(th["edge_max_h_frac"]) * H)
     if plain.shape != (H, W):
         plain = cv2.resize(plain.view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST) > 0
     band = float(th["edge_band"]) * min(H, W)
