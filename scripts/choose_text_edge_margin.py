@@ -39,9 +39,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import evaluate_quality as eq  # noqa: E402
 import fit_text_verifier as ftv  # noqa: E402
 
-from analyzer.config import check_thresholds, marketplace  # noqa: E402
-from analyzer.io.loader import load_image  # noqa: E402
-from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.overlays import text_zone  # noqa: E402
 from analyzer.quality.overlays.text import required_margin, verifier_margin  # noqa: E402
 
@@ -64,11 +62,7 @@ def words(path: Path, th: dict, mhash: str) -> np.ndarray:
     rows = ftv.image_words(path, th, None, mhash)
     if not rows:
         return np.zeros((0, 6))
-    ctx = ImageContext(load_image(path), marketplace("amazon"), use_model=True)
-    mp = eq.CACHE_DIR / "mask" / f"{eq._sha_file(path)[:24]}_{mhash}.npz"
-    if mp.exists():
-        ctx.__dict__["mask_result"] = eq._load_mask(mp)
-    _, plain, _, _ = text_zone(ctx, th)
+    _, plain, _, _ = text_zone(ftv.image_context(path, mhash), th)
     H, W = rows[0]["shape"]
     edge, back = [], []
     for r in rows:

@@ -70,6 +70,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analyzer.config import check_thresholds, segmentation, thresholds  # noqa: E402
+from analyzer.fix.ops import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality import registry  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
@@ -152,18 +153,9 @@ def blur(im: Image.Image, rng: random.Random) -> Image.Image:
     return im.filter(ImageFilter.GaussianBlur(radius=sigma))  # PIL's radius is the sigma
 
 
-def _srgb_to_lin(x: np.ndarray) -> np.ndarray:
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-def _lin_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0, 1)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-
-
 def _expose(im: Image.Image, stops: float) -> Image.Image:
-    lin = _srgb_to_lin(np.asarray(im).astype(np.float64) / 255.0) * (2.0 ** stops)
-    return Image.fromarray(np.rint(_lin_to_srgb(lin) * 255).astype(np.uint8))
+    lin = srgb_to_linear(np.asarray(im).astype(np.float64) / 255.0) * (2.0 ** stops)
+    return Image.fromarray(np.rint(linear_to_srgb(lin) * 255).astype(np.uint8))
 
 
 def darken(im: Image.Image, rng: random.Random) -> Image.Image:
@@ -191,8 +183,8 @@ def wb_shift(im: Image.Image, rng: random.Random) -> Image.Image:
     """
     k = rng.uniform(1.0, 1.5)
     gains = 1.0 - k * (1.0 - np.array(WB_TINTS[rng.choice(sorted(WB_TINTS))]))
-    lin = _srgb_to_lin(np.asarray(im).astype(np.float64) / 255.0) * gains
-    return Image.fromarray(np.rint(_lin_to_srgb(lin) * 255).astype(np.uint8))
+    lin = srgb_to_linear(np.asarray(im).astype(np.float64) / 255.0) * gains
+    return Image.fromarray(np.rint(linear_to_srgb(lin) * 255).astype(np.uint8))
 
 
 def shrink(im: Image.Image, rng: random.Random) -> Image.Image:
@@ -723,9 +715,10 @@ def family_specs() -> dict[str, FamilySpec]:
 
     blur_codes = ("BLURRY", "UPSCALED")
     over_codes = ("TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE")
-    # The detail families run on the amateur senders' photos too: real phone photos, already
-    # soft, grainy or compressed before any defect is added (what a small seller uploads); of the
-    # sharpness settings only the edge measure's noise_min_snr was chosen on them (am_tune).
+    # The studio splits and the amateur senders' phone photos: the detail families run on both
+    # (real phone photos are already soft, grainy or compressed before any defect is added, what
+    # a small seller uploads; of the sharpness settings only the edge measure's noise_min_snr
+    # was chosen on them, am_tune), as do the framing, small-print and exposure families below.
     phone = (*FAMILY_SPLITS, *AMATEUR_SPLITS)
     specs = {f: FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
              for f in BLUR_FAMILIES}
@@ -753,15 +746,15 @@ def family_specs() -> dict[str, FamilySpec]:
                                  AMATEUR_SPLITS)
     # the product lost in the frame (spanning 20-48% of it): an error on Amazon, which hides a
     # product too small from search; the fill target's warning alone left the grade at A or B
-    specs["small"] = FamilySpec("framing", ("PRODUCT_TOO_SMALL",), "edge_density", -1,
-                                (*FAMILY_SPLITS, *AMATEUR_SPLITS), severity="error")
+    specs["small"] = FamilySpec("framing", ("PRODUCT_TOO_SMALL",), "edge_density", -1, phone,
+                                severity="error")
     # the same photos with words added after the background was removed: must be found
     for f in ("cut_text", "cut_watermark"):
         specs[f] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
                               AMATEUR_SPLITS)
     # a shop's small print in a corner (1.2-2.5% of the height: under the text family's sizes)
     specs["text_corner"] = FamilySpec("overlays", over_codes, "edge_density", -1,
-                                      (*FAMILY_SPLITS, *AMATEUR_SPLITS))
+                                      phone)
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
@@ -774,7 +767,7 @@ def family_specs() -> dict[str, FamilySpec]:
     specs["lowlight@exposure"] = FamilySpec("exposure", ("UNDEREXPOSED",), "mean_luma", 1)
     # too bright, the highlights clipped: the product's detail and colour blown out
     specs["overexposed"] = FamilySpec("exposure", ("OVEREXPOSED",), "mean_luma", -1,
-                                      (*FAMILY_SPLITS, *AMATEUR_SPLITS))
+                                      phone)
     # Controls across checks: a camera's grain (on a blurred product, or in the dark) is not an
     # overlay; it must *not* be called text or a watermark (it was, on about half of the blurred
     # grainy copies, before the watermark verifier saw grainy photos).

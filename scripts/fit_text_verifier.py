@@ -85,6 +85,16 @@ def _gt(clean: Path, bad: Path, shape: tuple[int, int]) -> np.ndarray | None:
     return cv2.resize((d > 10).astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST)
 
 
+def image_context(path: Path, mhash: str, key: str | None = None) -> ImageContext:
+    """The overlays check's context of one photo, its u2netp mask from the evaluation's cache
+    when there (``key``: the file's hash, when the caller has it)."""
+    ctx = ImageContext(load_image(path), marketplace("amazon"), use_model=True)
+    mp = eq.CACHE_DIR / "mask" / f"{(key or eq._sha_file(path))[:24]}_{mhash}.npz"
+    if mp.exists():
+        ctx.__dict__["mask_result"] = eq._load_mask(mp)
+    return ctx
+
+
 def image_words(path: Path, th: dict, clean: Path | None, mhash: str) -> list[dict]:
     """Features (+ ``label``: share of the box the defect changed) of each candidate word."""
     key = eq._sha_file(path)
@@ -96,10 +106,7 @@ def image_words(path: Path, th: dict, clean: Path | None, mhash: str) -> list[di
     if fp.exists():
         rows = pickle.loads(fp.read_bytes())
     else:
-        ctx = ImageContext(load_image(path), marketplace("amazon"), use_model=True)
-        mp = eq.CACHE_DIR / "mask" / f"{key[:24]}_{mhash}.npz"
-        if mp.exists():
-            ctx.__dict__["mask_result"] = eq._load_mask(mp)
+        ctx = image_context(path, mhash, key)
         zone, _, lab_s, _ = text_zone(ctx, th)
         # the check's own inputs (overlays.check): the features are the ones it computes
         s, words, feats, shape = candidates(ctx.rgb, zone, th, ctx.image.scale == 1.0,

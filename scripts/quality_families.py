@@ -71,6 +71,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from analyzer.fix.ops import linear_to_srgb, srgb_to_linear
+
 FONT_DIRS = [Path("/usr/share/fonts/truetype")]
 try:  # matplotlib ships DejaVu fonts: a fallback where the system has none
     import matplotlib
@@ -340,10 +342,8 @@ def blur_noise(im: Image.Image, rng: random.Random, props: list | None = None) -
 
 
 def lowlight(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
-    a = _arr(im) / 255.0
-    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
-    lin *= 2.0 ** -rng.uniform(1.5, 2.5)
-    s = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055) * 255
+    lin = srgb_to_linear(_arr(im) / 255.0) * 2.0 ** -rng.uniform(1.5, 2.5)
+    s = linear_to_srgb(lin) * 255
     s = _noise(s, rng, rng.uniform(4.0, 10.0))
     gain = 2.0 ** rng.uniform(0.0, 1.5)
     return _img(s * gain)
@@ -353,11 +353,9 @@ def overexposed(im: Image.Image, rng: random.Random, props: list | None = None) 
     """1-2.5 stops too bright: the linear light scaled by 2-5.7 and clipped at the sensor's
     white (the highlights, pale parts and skin blow out first, as a camera that exposed for a
     dark backdrop or a phone's auto exposure on a dark product leaves them)."""
-    a = _arr(im) / 255.0
-    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
-    lin = np.minimum(lin * 2.0 ** rng.uniform(1.0, 2.5), 1.0)
-    return _img(np.where(lin <= 0.0031308, 12.92 * lin,
-                         1.055 * np.power(lin, 1 / 2.4) - 0.055) * 255)
+    # linear_to_srgb clips at 1: the sensor's white
+    return _img(linear_to_srgb(srgb_to_linear(_arr(im) / 255.0) * 2.0 ** rng.uniform(1.0, 2.5))
+                * 255)
 
 
 # ------------------------------------------------------------------------------ props
