@@ -54,6 +54,7 @@ POS, NEG = 0.15, 0.02
 MAX_FALSE = 3.0
 # thresholds that decide on the features but do not change them (not part of the feature cache key)
 DECISION = {"verify_margin", "verify_margin_inside", "inside_share", "evidence_floor",
+            "lone_word_min_h_frac",
             "min_text_area", "text_area_bad", "prefilter_margin", "prefilter_keep_top",
             # the border finder's: no word feature reads them
             "border_min_frac", "border_max_frac", "border_row_std", "border_delta_e",

@@ -55,3 +55,31 @@ def test_a_word_on_the_product_under_its_need_does_not_hide_one_beside_it(monkey
     assert found.evidence == pytest.approx(0.25)
     assert found.n_words == 1 and found.boxes == [(300, 20, 420, 40)]
     assert found.n_on_product == 0 and found.text_area > 0
+
+
+def _find(monkeypatch, boxes: list[tuple[int, int, int, int]], heights: list[float],
+          margins: list[float]) -> text_mod.TextFinding:
+    """find_text on a 400 x 600 frame whose candidate words are these (all off the product)."""
+    words = [text_mod.Word(np.array([i + 1]), 3, b) for i, b in enumerate(boxes)]
+    feats = [{"inside": 0.0, "h": h} for h in heights]
+    monkeypatch.setattr(text_mod, "candidates", lambda *a, **k: (1.0, words, feats, (400, 600)))
+    monkeypatch.setattr(text_mod, "verifier_margin", lambda f, *a: np.array(margins))
+    return text_mod.find_text(np.zeros((400, 600, 3), np.uint8), np.zeros((400, 600), bool), TH)
+
+
+def test_a_lone_word_of_glyphs_just_over_the_floor_is_not_text(monkeypatch) -> None:
+    """One short word whose glyphs are under lone_word_min_h_frac of the frame (a floor's
+    specks) passes its margin but is not found; its evidence still ranks the photo."""
+    floor = TH["lone_word_min_h_frac"] * 400
+    passing = TH["verify_margin"] + 0.5
+    speck = (100, 100, 116, 105)
+    found = _find(monkeypatch, [speck], [floor - 0.5], [passing])
+    assert found.n_words == 0 and found.text_area == 0.0 and not found.map.any()
+    assert found.evidence == pytest.approx(0.5)
+    # ... found at two gradient thresholds, it is still one word
+    found = _find(monkeypatch, [speck, (101, 100, 115, 105)], [floor - 0.5] * 2, [passing] * 2)
+    assert found.n_words == 0
+    # a lone word of legible glyphs is text, and so are two small words
+    assert _find(monkeypatch, [speck], [floor + 0.5], [passing]).n_words == 1
+    two = _find(monkeypatch, [speck, (300, 200, 316, 205)], [floor - 0.5] * 2, [passing] * 2)
+    assert two.n_words == 2 and two.text_area > 0

@@ -40,9 +40,10 @@ or ``verify_margin_inside`` when more than ``inside_share`` of its glyph pixels 
 product zone (print on a product is rendered text too: only a clearer case counts there; print
 never reaches past the product, so a word partly on the backdrop needs only ``verify_margin``),
 or ``verify_margin_edge`` in the frame's margin on the plain backdrop (:func:`in_margin`, a
-shop's small print). ``text_area`` is the accepted words' box area as a fraction of the frame,
-and ``evidence`` the best word margin over the margin that word needs (the score uses it below
-the flag).
+shop's small print); a lone word of glyphs just over the candidates' floor is not enough
+(:func:`accepted`, ``lone_word_min_h_frac``). ``text_area`` is the accepted words' box area
+as a fraction of the frame, and ``evidence`` the best word margin over the margin that word
+needs (the score uses it below the flag).
 
 Cost. The features of all candidate words of one threshold are computed together
 (:func:`word_features`): their glyph pixels are gathered once and every per-glyph and per-word
@@ -683,6 +684,36 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = T
     return s, words, feats, (H, W)
 
 
+def accepted(boxes: list[tuple[int, int, int, int]], gap: np.ndarray, heights: np.ndarray,
+             frame_h: int, th: dict) -> list[int]:
+    """Indices of the words found, from each candidate word's box (working px), margin over the
+    margin it needs (``gap``) and glyphs' median height (``heights``, working px; ``frame_h``:
+    the working frame's height).
+
+    Words are taken by their margin over their own need (a word on the product just under its
+    higher need must not end the search before a word beside it that passes its own), each
+    once: a word whose box centre lies in one already taken is the same word found at another
+    gradient threshold. A lone word whose glyphs are under ``lone_word_min_h_frac`` of the
+    frame's height is not found: just over the candidates' floor (``char_min_h_frac``), one
+    short "word" is what a carpet's specks, a seam or a floor tile's crack make, where added
+    text that a shopper can read holds larger glyphs or several words (on the tuning
+    photos the lone small words that passed lay on floors and beds, and on the copies with
+    added text on fragments beside the words, not on them; the fraction was chosen on tune by
+    scripts/choose_lone_word_floor.py)."""
+    taken: list[int] = []
+    for i in np.argsort(-gap, kind="stable").tolist():
+        if gap[i] < 0:
+            break
+        x0, y0, x1, y1 = boxes[i]
+        cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+        if any(a <= cx < c and b <= cy < d for a, b, c, d in (boxes[j] for j in taken)):
+            continue
+        taken.append(i)
+    if len(taken) == 1 and heights[taken[0]] < float(th["lone_word_min_h_frac"]) * frame_h:
+        return []
+    return taken
+
+
 def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True,
               gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None,
               plain: np.ndarray | None = None) -> TextFinding:
@@ -697,22 +728,17 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
         return empty
     margin = verifier_margin(feats)
     share = np.array([f["inside"] for f in feats])
+    heights = np.array([f["h"] for f in feats])
     need = required_margin(share, th, in_margin([w.box for w in words], (H, W), plain, th,
-                                                np.array([f["h"] for f in feats])))
+                                                heights))
     gap = margin - need
     evidence = float(np.max(gap))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
     n_chars = n_on = 0
     inside = on_product(share, th)
-    # by the margin over each word's own need: a word on the product just under its higher
-    # need must not end the search before a word beside it that passes its own
-    for i in np.argsort(-gap, kind="stable"):
-        if gap[i] < 0:
-            break
+    for i in accepted([w.box for w in words], gap, heights, H, th):
         x0, y0, x1, y1 = words[i].box
-        if tmap[(y0 + y1) // 2, (x0 + x1) // 2] > 0:
-            continue  # the same word found at another gradient threshold
         tmap[y0:y1, x0:x1] = 1.0
         n_chars += words[i].glyphs
         n_on += int(inside[i])
