@@ -696,10 +696,10 @@ def accepted(boxes: list[tuple[int, int, int, int]], gap: np.ndarray, heights: n
     gradient threshold. A lone word whose glyphs are under ``lone_word_min_h_frac`` of the
     frame's height is not found: just over the candidates' floor (``char_min_h_frac``), one
     short "word" is what a carpet's specks, a seam or a floor tile's crack make, where added
-    text that a shopper can read holds larger glyphs or several words (on the tuning
-    photos the lone small words that passed lay on floors and beds, and on the copies with
-    added text on fragments beside the words, not on them; the fraction was chosen on tune by
-    scripts/choose_lone_word_floor.py)."""
+    text that a shopper can read holds larger glyphs or several words (on the clean tuning
+    photos the lone small words that passed lay on floors, beds and seams; the one tune copy
+    with added text it costs had been flagged on the "(c)" of its line, its words not found.
+    The fraction was chosen on tune by scripts/choose_lone_word_floor.py)."""
     taken: list[int] = []
     for i in np.argsort(-gap, kind="stable").tolist():
         if gap[i] < 0:
