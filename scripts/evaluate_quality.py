@@ -755,6 +755,8 @@ def family_specs() -> dict[str, FamilySpec]:
     # a shop's small print in a corner (1.2-2.5% of the height: under the text family's sizes)
     specs["text_corner"] = FamilySpec("overlays", over_codes, "edge_density", -1,
                                       phone)
+    # a camera's date imprint in amber in a corner: on phone photos, often as light as the floor
+    specs["date_stamp"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

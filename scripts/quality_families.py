@@ -48,6 +48,8 @@ Families (name: what a seller's photo suffers):
   and laid on white, remnants included: a control that must *not* be flagged for overlays.
 - ``text_corner``: a shop's small print (a copyright, a web address, a SKU) in a corner, 1.2-2.5%
   of the height.
+- ``date_stamp``: a camera's date imprint in amber in the lower right corner, 2.5-4% of the
+  height (often as light as the floor or wall behind it: it differs in colour only).
 - ``cut_text`` / ``cut_watermark``: the ``cutout`` photo, then ``text`` / ``watermark`` drawn on
   it (the same seeded draw carries on): a seller who removed the background and added words;
   must be found as the words on a photo with its own background are.
@@ -834,6 +836,25 @@ def text_corner(im: Image.Image, rng: random.Random, props: list | None = None) 
     return base.convert("RGB")
 
 
+def date_stamp(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A camera's date imprint in the lower right corner, as phones and compact cameras print
+    it: the date in amber or orange (red 230-255, green 120-175, blue 0-60), 2.5-4% of the
+    height, 2-6% of the side from the corner's edges, opaque, no angle. Amber is about as light
+    as a mid-grey floor or wall (its grey level is ~150-175), so on many amateur photos the
+    digits differ from their backdrop in colour only (a new user's try missed 2 of 7)."""
+    base = im.convert("RGBA")
+    W, H = base.size
+    y, m, d = rng.randint(2012, 2025), rng.randint(1, 12), rng.randint(1, 28)
+    txt = rng.choice([f"{y}/{m:02d}/{d:02d}", f"'{y % 100:02d} {m:02d} {d:02d}",
+                      f"{d:02d}.{m:02d}.{y}", f"{y}-{m:02d}-{d:02d}"])
+    colour = (rng.randint(230, 255), rng.randint(120, 175), rng.randint(0, 60))
+    tile = _word_layer(txt, font(rng, max(8, round(H * rng.uniform(0.025, 0.04)))), colour, 255,
+                       0.0, False)
+    mx, my = (round(rng.uniform(0.02, 0.06) * v) for v in (W, H))
+    base.alpha_composite(tile, (max(0, W - tile.width - mx), max(0, H - tile.height - my)))
+    return base.convert("RGB")
+
+
 def cut_text(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """``text`` on the ``cutout`` photo (the draw goes on from the cut-out's: replaying
     ``cutout_on_white`` with the same seed gives the copy's photo without its words)."""
@@ -857,7 +878,7 @@ GENERATORS = {
     "props_around": props_around,
     "pair": pair, "small": small, "reflection": reflection, "cutout": cutout_on_white,
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
-    "text_corner": text_corner,
+    "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge,
 }
