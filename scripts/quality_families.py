@@ -840,7 +840,7 @@ def date_stamp(im: Image.Image, rng: random.Random, props: list | None = None) -
     """A camera's date imprint in the lower right corner, as phones and compact cameras print
     it: the date in amber or orange (red 230-255, green 120-175, blue 0-60), 2.5-4% of the
     height, 2-6% of the side from the corner's edges, opaque, no angle. Amber is about as light
-    as a mid-grey floor or wall (its grey level is ~150-175), so on many amateur photos the
+    as a mid-grey floor or wall (its grey level is ~140-185), so on many amateur photos the
     digits differ from their backdrop in colour only (a new user's try missed 2 of 7)."""
     base = im.convert("RGBA")
     W, H = base.size
