@@ -97,6 +97,11 @@ class Marketplace:
         r = self.rule(name)
         return default if r is None else r.value
 
+    def suppressed_codes(self) -> frozenset[str]:
+        """The flag codes whose error this marketplace's ``search_suppression`` rule says hides
+        a listing from search (empty when it sets no such rule)."""
+        return frozenset(str(c) for c in (self.value("search_suppression") or []))
+
     def severity(self, code: FlagCode | str) -> Severity:
         """The severity of ``code`` on this marketplace (its override, else the default in
         thresholds.yaml); an unknown code raises ValueError."""

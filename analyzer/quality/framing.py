@@ -225,9 +225,8 @@ def far_too_small(ctx: ImageContext, m: dict[str, float], th: dict) -> bool:
     product lost in it (a product shot from across the room, or shrunk onto a canvas: graded A
     or B with the warning alone). Tune (72 luma shots): one clean photo under the line, a
     close-up whose span the mask misread (35%)."""
-    rule = ctx.marketplace.rule("search_suppression")
-    return (m["fill"] < float(th["fill_error"]) and rule is not None
-            and "PRODUCT_TOO_SMALL" in (rule.value or []))
+    return (m["fill"] < float(th["fill_error"])
+            and "PRODUCT_TOO_SMALL" in ctx.marketplace.suppressed_codes())
 
 
 def model_crop(m: dict[str, float], cut: list[str], th: dict) -> bool:

@@ -94,7 +94,7 @@ def suppression(mkt: Marketplace, flags: list[Any]) -> Suppression:
     rule = mkt.rule("search_suppression")
     if rule is None:
         return Suppression(False)
-    listed = set(rule.value or [])
+    listed = mkt.suppressed_codes()
     hit = sorted({f.code for f in flags if f.code in listed
                   and str(getattr(f.severity, "value", f.severity)) == "error"})
     return Suppression(bool(hit), tuple(hit), rule.source, rule.kind)

@@ -729,15 +729,14 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
     margin = verifier_margin(feats)
     share = np.array([f["inside"] for f in feats])
     heights = np.array([f["h"] for f in feats])
-    need = required_margin(share, th, in_margin([w.box for w in words], (H, W), plain, th,
-                                                heights))
-    gap = margin - need
+    word_boxes = [w.box for w in words]
+    gap = margin - required_margin(share, th, in_margin(word_boxes, (H, W), plain, th, heights))
     evidence = float(np.max(gap))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
     n_chars = n_on = 0
     inside = on_product(share, th)
-    for i in accepted([w.box for w in words], gap, heights, H, th):
+    for i in accepted(word_boxes, gap, heights, H, th):
         x0, y0, x1, y1 = words[i].box
         tmap[y0:y1, x0:x1] = 1.0
         n_chars += words[i].glyphs
