@@ -748,6 +748,11 @@ def family_specs() -> dict[str, FamilySpec]:
     # product too small from search; the fill target's warning alone left the grade at A or B
     specs["small"] = FamilySpec("framing", ("PRODUCT_TOO_SMALL",), "edge_density", -1, phone,
                                 severity="error")
+    # the photo padded to a banner 2.8-4:1 (wide or tall): a search tile shows it whole, so the
+    # product spans under half the tile, an error on Amazon (the fill read in the photo's own
+    # frame graded such a panorama A)
+    specs["banner"] = FamilySpec("framing", ("PRODUCT_TOO_SMALL",), "edge_density", -1, phone,
+                                 severity="error")
     # the same photos with words added after the background was removed: must be found
     for f in ("cut_text", "cut_watermark"):
         specs[f] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

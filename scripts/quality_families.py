@@ -42,6 +42,10 @@ Families (name: what a seller's photo suffers):
   must *not* be called clutter (its score should not drop).
 - ``small``: the product cut out and shrunk to span 20-48% of the frame, anywhere on white: must
   be an error on a marketplace that hides a product too small from search (Amazon).
+- ``banner``: the photo padded with its own border colour to a banner 2.8-4:1 wide or tall (a
+  canvas widened for a shop's header, or a panorama crop), the product unchanged: must be an
+  error on Amazon, since a search tile shows the photo whole and the product then spans under
+  half of it.
 - ``reflection``: the product on a glossy surface, its mirror image fading out under it: a
   control that must *not* be called clutter.
 - ``cutout``: an amateur photo with its background removed (u2netp mask, hard or feathered)
@@ -560,6 +564,29 @@ def small(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
     return canvas
 
 
+def banner(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The photo padded with the median colour of its outer 2% to a banner 2.8-4:1 wide or tall,
+    at a random offset along the padded axis (the product keeps its pixels). From 2.8:1 a tile
+    of at most 4:3 shrinks the frame to under half, so even a product spanning the short axis
+    spans under half of the tile."""
+    W, H = im.size
+    a = np.asarray(im.convert("RGB"))
+    b = max(1, round(0.02 * min(W, H)))
+    ring = np.concatenate([a[:b].reshape(-1, 3), a[-b:].reshape(-1, 3),
+                           a[:, :b].reshape(-1, 3), a[:, -b:].reshape(-1, 3)])
+    colour = tuple(int(v) for v in np.median(ring, axis=0))
+    r = rng.uniform(2.8, 4.0)
+    if rng.random() < 0.5:  # wide
+        size = (max(W, round(H * r)), H)
+        at = (rng.randint(0, size[0] - W), 0)
+    else:
+        size = (W, max(H, round(W * r)))
+        at = (0, rng.randint(0, size[1] - H))
+    canvas = Image.new("RGB", size, colour)
+    canvas.paste(im.convert("RGB"), at)
+    return canvas
+
+
 def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
     W, H = im.size
@@ -876,7 +903,8 @@ GENERATORS = {
     "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
-    "pair": pair, "small": small, "reflection": reflection, "cutout": cutout_on_white,
+    "pair": pair, "small": small, "banner": banner, "reflection": reflection,
+    "cutout": cutout_on_white,
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,

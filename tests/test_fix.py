@@ -549,6 +549,26 @@ def test_grain_the_reframe_shows_is_explained_not_hidden() -> None:
     assert any("for zoom" in n for n in o.notes)
 
 
+def test_a_panorama_is_reframed_to_a_square_tile() -> None:
+    # A product filling the height of a 4:1 white banner: a third of a search tile, so too
+    # small; the fix crops a square around it (nothing enlarged) and the flag goes.
+    h, w = 800, 3200  # the frame the fill needs stays over Amazon's 500 px minimum
+    yy, xx = np.mgrid[:h, :w]
+    inside = (np.abs(yy - 400) < 360) & (np.abs(xx - 1600) < 240)
+    rgb = np.where(inside[..., None], np.array([60, 90, 150], np.uint8), np.uint8(255))
+    rgb = rgb.astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    o = fix_source(buf.getvalue(), name="banner.png", marketplace="amazon", use_model=False)
+    assert o.ok, o.error
+    assert "PRODUCT_TOO_SMALL" in o.before.flags
+    assert ChangeCode.REFRAMED in [c.code for c in o.changes]
+    assert "PRODUCT_TOO_SMALL" not in o.after.flags
+    assert o.image is not None
+    fh, fw = o.image.shape[:2]
+    assert fw == fh  # square, the product's native pixels
+
+
 def test_props_left_for_a_backdrop_that_is_kept_are_not_claimed() -> None:
     # A product and a prop on a busy floor (not a plain backdrop): the background fix keeps the
     # backdrop, so the props that were to go with it stay too, and no change claims otherwise.

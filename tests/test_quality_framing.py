@@ -25,12 +25,54 @@ def _rect_mask(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
 
 def test_fill_is_the_span_of_the_frame_and_bbox_is_in_fractions() -> None:
     m = measure_framing(_rect_mask(200, 100, (10, 50, 90, 150)), TH)
-    assert m["fill"] == pytest.approx(0.8)  # 80 of 100 px wide; 100 of 200 px tall
+    assert m["fill_frame"] == pytest.approx(0.8)  # 80 of 100 px wide; 100 of 200 px tall
+    assert m["fill"] == pytest.approx(0.8 * (4 / 3) * 1.02 / 2)  # a 1:2 frame in a 3:4 tile
     assert m["fill_area"] == pytest.approx(80 * 100 / 20000)
     assert (m["bbox_x0"], m["bbox_y0"], m["bbox_x1"], m["bbox_y1"]) == pytest.approx(
         (0.1, 0.25, 0.9, 0.75))
     assert m["center_offset"] == pytest.approx(0.0)
     assert m["edge_touch_sides"] == 0
+
+
+def test_a_usual_shape_keeps_its_fill_but_a_panorama_is_read_as_its_tile_shows_it() -> None:
+    """A search tile shows a photo whole: from 3:4 to 4:3 the fill is the photo's own span, and
+    a wider or taller frame is shrunk to fit, so the product's span along the short axis counts
+    only ``display_scale`` of it (a product filling the height of a 4:1 photo: a third)."""
+    usual = measure_framing(_rect_mask(300, 400, (150, 15, 250, 285)), TH)  # 4:3, 90% tall
+    assert usual["display_scale"] == 1.0
+    assert usual["fill"] == usual["fill_frame"] == pytest.approx(0.9)
+    pano = measure_framing(_rect_mask(100, 400, (160, 5, 240, 95)), TH)  # 4:1, 90% tall
+    assert pano["fill_frame"] == pytest.approx(0.9)
+    assert pano["display_scale"] == pytest.approx((4 / 3) * 1.02 / 4)
+    assert pano["fill"] == pytest.approx(0.9 * pano["display_scale"])
+    strip = measure_framing(_rect_mask(400, 100, (5, 160, 95, 240)), TH)  # 1:4, 90% wide
+    assert strip["fill"] == pytest.approx(0.9 * pano["display_scale"])
+    # The long axis is not shrunk: a product spanning 95% of a panorama's width fills its tile.
+    long = measure_framing(_rect_mask(100, 400, (10, 40, 390, 60)), TH)
+    assert long["fill"] == pytest.approx(0.95)
+
+
+def test_a_panorama_of_a_product_is_too_small_for_its_tile(studio) -> None:
+    """A studio photo padded with white to 4:1 (a new user's try: graded A, "Ready to list"):
+    the product spans most of the photo's height but a third of that in a search tile, an error
+    on Amazon; the same photo at 4:3, a usual shape, keeps its fill and no flag."""
+    h, w = studio.shape[:2]
+    top = h // 2 - (w * 3 // 4) // 2
+    usual = np.ascontiguousarray(studio[top:top + w * 3 // 4])  # 4:3 around the bag
+    ok = framing.check(context(usual))
+    assert ok.metrics["display_scale"] == 1.0
+    assert ok.metrics["fill"] == ok.metrics["fill_frame"] > 0.85
+    assert not any(f.code == "PRODUCT_TOO_SMALL" for f in ok.flags)
+    uh, uw = usual.shape[:2]
+    pano = np.full((uh, 4 * uh, 3), 255, np.uint8)
+    pano[:, (4 * uh - uw) // 2:(4 * uh - uw) // 2 + uw] = usual
+    r = framing.check(context(pano))
+    assert r.metrics["fill_frame"] > 0.6 and r.metrics["fill"] < TH["fill_error"]
+    f = next(f for f in r.flags if f.code == "PRODUCT_TOO_SMALL")
+    assert f.severity == "error"
+    assert "of a search tile" in f.message and "the photo is 4.0:1" in f.message
+    assert "under half the tile" in f.message
+    assert "Crop the photo to a square around the product" in f.fix
 
 
 def test_specks_do_not_stretch_the_box() -> None:

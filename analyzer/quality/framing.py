@@ -4,10 +4,21 @@ The product box is the bounding box of the product mask's main parts: connected 
 least ``min_component_rel`` of the largest one (and ``min_component_abs`` of the frame), so specks
 and a stray shadow do not stretch the box. Measures:
 
-- ``fill``: the box's span of the frame, ``max(box_w / W, box_h / H)``. Marketplace "fill 85%"
-  rules are read as the product spanning that share of the frame (marketplace-rules.md, "Notes");
-  on a square frame this is the share of the longer side, and on any frame it is the axis along
-  which the product could not be enlarged further. Compared with the marketplace's ``fill_target``.
+- ``fill_frame``: the box's span of the photo's own frame, ``max(box_w / W, box_h / H)``.
+  Marketplace "fill 85%" rules are read as the product spanning that share of the frame
+  (marketplace-rules.md, "Notes"); on a square frame this is the share of the longer side, and on
+  any frame it is the axis along which the product could not be enlarged further.
+- ``display_scale``: how much a search tile shrinks the photo beyond what its shape allows. A
+  grid tile shows a photo whole, so a frame wider than ``display_aspect_max`` (4:3, the widest
+  shape marketplace-rules.md names: Etsy's thumbnails; Walmart and Shopify ask for square) or
+  taller than its inverse is fitted by its long side: ``min(1, T / a, a * T)`` for the frame's
+  aspect ``a = W / H`` and ``T = display_aspect_max`` (give or take
+  ``display_aspect_tolerance``). 1 for every usual shape (3:4 to 4:3).
+- ``fill``: the span shoppers see, ``max(box_w / W * sx, box_h / H * sy)`` with the short axis's
+  share scaled by ``display_scale`` (``sy`` for a wide frame, ``sx`` for a tall one): equal to
+  ``fill_frame`` on a usual shape, and a product filling the height of a 4:1 panorama spans a
+  third of its tile, as the seller sees it there. Compared with the marketplace's
+  ``fill_target``.
 - ``fill_area``: mask pixels / frame pixels; ``bbox_area``: box area / frame area.
 - ``center_offset``: ``max(|cx - 0.5|, |cy - 0.5|)`` of the box centre in frame fractions.
 - ``edge_touch_sides``: sides of the frame where the product reaches the edge on at least
@@ -40,6 +51,7 @@ import numpy as np
 from analyzer.codes import Severity
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
+from analyzer.quality.resolution import parse_aspects
 from analyzer.quality.scoring import ramp
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.mask_ops import bbox_of, large_components
@@ -140,6 +152,15 @@ def _grid_steps(h: int, w: int) -> tuple[int, int]:
     return max(1, min(step, h // 64)), max(1, min(step, w // 64))
 
 
+def display_scale(w: int, h: int, th: dict) -> float:
+    """How much a search tile shrinks a ``w`` x ``h`` photo beyond what a usual shape allows:
+    ``min(1, T / a, a * T)``, ``a = w / h``, ``T = display_aspect_max`` widened by
+    ``display_aspect_tolerance`` (a 400 x 534 phone photo is 3:4; module docstring)."""
+    a = w / max(h, 1)
+    t = parse_aspects(th["display_aspect_max"])[0] * (1.0 + float(th["display_aspect_tolerance"]))
+    return float(min(1.0, t / a, a * t))
+
+
 def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None,
                     rgb: np.ndarray | None = None) -> dict[str, float]:
     """Fill, centring and edge contact of the product ``mask`` (see the module docstring).
@@ -174,14 +195,21 @@ def measure_framing(mask: np.ndarray, th: dict, lab: np.ndarray | None = None,
         sy, sx = _grid_steps(h, w)
         m["frame_l_std"] = float(lab[::sy, ::sx, 0].std())
     if box is None:
-        m.update({"fill": 0.0, "bbox_area": 0.0, "center_offset": 0.0, "center_offset_x": 0.0,
-                  "center_offset_y": 0.0, "edge_touch_sides": 0.0})
+        m.update({"fill": 0.0, "fill_frame": 0.0, "display_scale": display_scale(w, h, th),
+                  "frame_aspect": float(w / h), "bbox_area": 0.0, "center_offset": 0.0,
+                  "center_offset_x": 0.0, "center_offset_y": 0.0, "edge_touch_sides": 0.0})
         return m
     x0, y0, x1, y1 = box
     cx, cy = (x0 + x1) / 2.0 / w - 0.5, (y0 + y1) / 2.0 / h - 0.5
     touch_min = float(th["touch_min"])
+    scale = display_scale(w, h, th)
+    wide = w >= h
     m.update({
-        "fill": float(max((x1 - x0) / w, (y1 - y0) / h)),
+        "fill": float(max((x1 - x0) / w * (1.0 if wide else scale),
+                          (y1 - y0) / h * (scale if wide else 1.0))),
+        "fill_frame": float(max((x1 - x0) / w, (y1 - y0) / h)),
+        "display_scale": scale,
+        "frame_aspect": float(w / h),
         "bbox_area": float((x1 - x0) * (y1 - y0) / (w * h)),
         "bbox_x0": x0 / w, "bbox_y0": y0 / h, "bbox_x1": x1 / w, "bbox_y1": y1 / h,
         "center_offset_x": float(cx), "center_offset_y": float(cy),
@@ -252,6 +280,26 @@ def score_framing(m: dict[str, float], target: float, th: dict) -> float:
     return float(max(0.0, s))
 
 
+def _too_small_words(m: dict[str, float], label: str, target: float,
+                     th: dict) -> tuple[str, str]:
+    """PRODUCT_TOO_SMALL's message and fix; a frame of an unusual shape says why its tile shows
+    the product smaller than the photo does."""
+    if m.get("display_scale", 1.0) >= 1.0:
+        return (f"product spans {m['fill']:.0%} of the frame; {label} asks about {target:.0%}",
+                f"Crop closer (or shoot closer) so the product spans at least {target:.0%} of "
+                f"the frame, leaving a small even margin.")
+    a = m["frame_aspect"]
+    shape = f"{a:.1f}:1" if a >= 1 else f"1:{1 / a:.1f}"
+    wide = str(th["display_aspect_max"])
+    tall = ":".join(reversed(wide.split(":")))
+    return (f"product spans {m['fill']:.0%} of a search tile; {label} asks about {target:.0%}: "
+            f"the photo is {shape}, outside the {tall} to {wide} a tile shows whole, so the "
+            f"tile shrinks it to {m['display_scale']:.0%} (the product spans "
+            f"{m['fill_frame']:.0%} of the photo's own frame)",
+            f"Crop the photo to a square around the product (or a shape between {tall} and "
+            f"{wide}), so the product spans at least {target:.0%} of it.")
+
+
 def flag_framing(ctx: ImageContext, m: dict[str, float], target: float, th: dict) -> list[Flag]:
     """NO_PRODUCT, PRODUCT_TOO_SMALL, PRODUCT_CUT_OFF and OFF_CENTER for these measures."""
     label = ctx.marketplace.label
@@ -277,14 +325,12 @@ def flag_framing(ctx: ImageContext, m: dict[str, float], target: float, th: dict
             "the frame.", NAME))
         return flags
     if m["fill"] < target - float(th["fill_tolerance"]):
-        f = ctx.flag(
-            "PRODUCT_TOO_SMALL",
-            f"product spans {m['fill']:.0%} of the frame; {label} asks about {target:.0%}",
-            f"Crop closer (or shoot closer) so the product spans at least {target:.0%} of the "
-            f"frame, leaving a small even margin.", NAME)
+        f = ctx.flag("PRODUCT_TOO_SMALL", *_too_small_words(m, label, target, th), check=NAME)
         if far_too_small(ctx, m, th):
             f = replace(f, severity=Severity.ERROR, message=(
-                f"{f.message}: under half the frame, where {label} hides a listing from "
+                f"{f.message}: under half the "
+                f"{'frame' if m.get('display_scale', 1.0) >= 1.0 else 'tile'}, where {label} "
+                f"hides a listing from "
                 f"search for a product too small in its main image"))
         flags.append(f)
     cut = cut_off_sides(m, th)

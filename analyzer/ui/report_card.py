@@ -93,7 +93,13 @@ def render_photo(report: ImageReport, mkt: Marketplace,
         measured = report.metrics.get("framing.fill")
         if measured is None:
             measured = overlays.bbox_fill(work_box, report.image.rgb.shape)
-        if measured is not None:
+        scale = report.metrics.get("framing.display_scale", 1.0)
+        own = report.metrics.get("framing.fill_frame")
+        if measured is not None and scale < 1.0 and own is not None:
+            legend += (f" The product spans {float(own):.0%} of the photo's frame, but a search "
+                       f"tile shrinks this photo's shape to {float(scale):.0%}: it spans "
+                       f"{float(measured):.0%} of the tile; the target is {fill_target:.0%}.")
+        elif measured is not None:
             legend += (f" The product spans {float(measured):.0%} of the frame; the target is "
                        f"{fill_target:.0%}.")
     missing = [o for o in opts if not o.available]

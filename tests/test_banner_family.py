@@ -1,0 +1,38 @@
+"""The ``banner`` family (scripts/quality_families.py): the photo padded with its own border
+colour to a banner 2.8-4:1, wide or tall, its pixels unchanged."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import quality_families as qf  # noqa: E402
+
+
+def test_banner_pads_the_photo_with_its_border_colour_to_a_long_strip() -> None:
+    rng_np = np.random.default_rng(0)
+    a = np.full((300, 240, 3), (200, 190, 180), np.uint8)
+    a[60:240, 50:190] = rng_np.integers(0, 255, (180, 140, 3))  # the "product"
+    im = Image.fromarray(a)
+    shapes = set()
+    for seed in range(30):
+        out = np.asarray(qf.banner(im, random.Random(seed)))
+        h, w = out.shape[:2]
+        ratio = max(w, h) / min(w, h)
+        assert 2.7 <= ratio <= 4.05, f"seed {seed}: {w} x {h}"
+        shapes.add("wide" if w > h else "tall")
+        # the photo is in it unchanged, once, and the rest is the border's colour
+        ys, xs = np.nonzero((out != (200, 190, 180)).any(axis=2))
+        y0, x0 = ys.min() - 60, xs.min() - 50
+        assert (out[y0:y0 + 300, x0:x0 + 240] == a).all(), f"seed {seed}"
+        assert (min(h, w) == 300) if w > h else (min(h, w) == 240)
+    assert shapes == {"wide", "tall"}
+    assert (np.asarray(qf.banner(im, random.Random(3)))
+            == np.asarray(qf.banner(im, random.Random(3)))).all()
+    assert "banner" in qf.GENERATORS
