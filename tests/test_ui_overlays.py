@@ -76,6 +76,20 @@ def test_fill_overlay_draws_box_at_scaled_coordinates() -> None:
     assert (out == orange).all(axis=2).any()  # the dashed target frame is drawn
 
 
+def test_fill_overlay_on_a_panorama_draws_the_square_that_fixes_it() -> None:
+    # a 4:1 strip, the product 60 px of its 100 px height: the target is the square around the
+    # product it fills at 85% (side 60 / 0.85 ~ 71 px, centred on it), not 85% of the strip
+    rgb = np.full((100, 400, 3), 255, np.uint8)
+    out = overlays.fill_overlay(rgb, (180, 20, 220, 80), target=0.85, tile_square=True)
+    orange = (out == np.array([249, 115, 22])).all(axis=2)
+    ys, xs = np.nonzero(orange)
+    assert 160 <= xs.min() <= 168 and 232 <= xs.max() <= 240, (xs.min(), xs.max())
+    assert xs.max() - xs.min() < 80  # not the strip's 340 px target
+    plain = (overlays.fill_overlay(rgb, (180, 20, 220, 80), target=0.85)
+             == np.array([249, 115, 22])).all(axis=2)
+    assert np.nonzero(plain)[1].max() - np.nonzero(plain)[1].min() > 300
+
+
 def test_bbox_fill_is_span_of_longer_side() -> None:
     assert overlays.bbox_fill((0, 0, 50, 100), (100, 200)) == pytest.approx(1.0)
     assert overlays.bbox_fill((10, 10, 60, 40), (100, 100)) == pytest.approx(0.5)

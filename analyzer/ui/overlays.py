@@ -144,8 +144,12 @@ def white_overlay(rgb: np.ndarray, white: np.ndarray | None = None,
 
 
 def fill_overlay(rgb: np.ndarray, bbox: tuple[int, int, int, int] | None,
-                 target: float = 0.85, bbox_scale: float = 1.0) -> np.ndarray:
-    """The product's bounding box (solid blue) and the centred fill target (dashed orange).
+                 target: float = 0.85, bbox_scale: float = 1.0,
+                 tile_square: bool = False) -> np.ndarray:
+    """The product's bounding box (solid blue) and the fill target (dashed orange): the centred
+    target of the frame, or with ``tile_square`` (a frame a search tile shrinks, the framing
+    check's ``display_scale`` under 1) the square around the product that it fills at the
+    target, the crop that fixes it (clipped to the frame).
 
     ``bbox`` is (x0, y0, x1, y1) in the coordinates of an image ``bbox_scale`` times the working
     copy (e.g. original pixels with ``bbox_scale = original / working``). Fill is read as the
@@ -154,14 +158,24 @@ def fill_overlay(rgb: np.ndarray, bbox: tuple[int, int, int, int] | None,
     out = rgb.copy()
     h, w = rgb.shape[:2]
     lw = _line(rgb)
-    tw, th = int(round(w * target)), int(round(h * target))
-    x0, y0 = (w - tw) // 2, (h - th) // 2
-    _dashed_rect(out, (x0, y0), (x0 + tw - 1, y0 + th - 1), (249, 115, 22), lw)
+    box = None
     if bbox is not None:
         bx0, by0, bx1, by1 = (int(round(v / bbox_scale)) for v in bbox)
         bx0, bx1 = max(0, min(bx0, w - 1)), max(0, min(bx1, w - 1))
         by0, by1 = max(0, min(by0, h - 1)), max(0, min(by1, h - 1))
-        cv2.rectangle(out, (bx0, by0), (bx1, by1), (37, 99, 235), lw + 1)
+        box = (bx0, by0, bx1, by1)
+    if tile_square and box is not None:
+        side = max(box[2] - box[0], box[3] - box[1]) / target
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        x0, y0 = max(0, int(round(cx - side / 2))), max(0, int(round(cy - side / 2)))
+        x1, y1 = min(w - 1, int(round(cx + side / 2))), min(h - 1, int(round(cy + side / 2)))
+    else:
+        tw, th = int(round(w * target)), int(round(h * target))
+        x0, y0 = (w - tw) // 2, (h - th) // 2
+        x1, y1 = x0 + tw - 1, y0 + th - 1
+    _dashed_rect(out, (x0, y0), (x1, y1), (249, 115, 22), lw)
+    if box is not None:
+        cv2.rectangle(out, box[:2], box[2:], (37, 99, 235), lw + 1)
     return out
 
 
@@ -278,7 +292,9 @@ def render_overlay(report: Any, kind: str, mask: np.ndarray | None,
             return edges_overlay(rgb, e, m)
     if kind == "fill":
         box, scale = report_bbox(report, m)
-        return fill_overlay(rgb, box, fill_target, scale)
+        metrics = getattr(report, "metrics", {}) or {}
+        return fill_overlay(rgb, box, fill_target, scale,
+                            tile_square=metrics.get("framing.display_scale", 1.0) < 1.0)
     if kind == "white":
         return white_overlay(rgb, find_map(checks, MapKind.WHITE), m,
                              region=find_map(checks, MapKind.BACKGROUND))
