@@ -736,6 +736,8 @@ def family_specs() -> dict[str, FamilySpec]:
               for f in [*PROPS_FAMILIES, "props_around", "props_none", "pair", "reflection"]}
     specs |= {f: FamilySpec("overlays", over_codes, "edge_density", -1) for f in OVERLAY_FAMILIES}
     specs["frame"] = FamilySpec("overlays", over_codes, "border_brightness", 1)
+    # an editor's hairline stroke around the photo (1-4 px): BORDER, the only code that names it
+    specs["thin_frame"] = FamilySpec("overlays", ("BORDER",), "border_brightness", 1, phone)
     specs["am_text"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
                                   AMATEUR_SPLITS)
     specs["am_watermark"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

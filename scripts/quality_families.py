@@ -46,6 +46,8 @@ Families (name: what a seller's photo suffers):
   canvas widened for a shop's header, or a panorama crop), the product unchanged: must be an
   error on Amazon, since a search tile shows the photo whole and the product then spans under
   half of it.
+- ``thin_frame``: a hairline frame, an editor's 1-4 px stroke around the photo (painted over its
+  edge or added outside it) in grey, black or a colour: ``BORDER`` must name it.
 - ``reflection``: the product on a glossy surface, its mirror image fading out under it: a
   control that must *not* be called clutter.
 - ``cutout``: an amateur photo with its background removed (u2netp mask, hard or feathered)
@@ -587,6 +589,21 @@ def banner(im: Image.Image, rng: random.Random, props: list | None = None) -> Im
     return canvas
 
 
+def thin_frame(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A hairline frame: an editor's stroke of 1-4 px (at the uploaded size, whatever it is) in
+    mid or dark grey, black or a colour, painted over the photo's edge or added outside it."""
+    w = rng.randint(1, 4)
+    color = rng.choice([(128, 128, 128), (170, 170, 170), (60, 60, 60), (0, 0, 0),
+                        (180, 30, 40), (20, 60, 160), (200, 160, 40)])
+    if rng.random() < 0.5:
+        canvas = Image.new("RGB", (im.width + 2 * w, im.height + 2 * w), color)
+        canvas.paste(im.convert("RGB"), (w, w))
+        return canvas
+    out = im.convert("RGB")
+    ImageDraw.Draw(out).rectangle([0, 0, out.width - 1, out.height - 1], outline=color, width=w)
+    return out
+
+
 def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
     W, H = im.size
@@ -903,7 +920,8 @@ GENERATORS = {
     "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,
-    "pair": pair, "small": small, "banner": banner, "reflection": reflection,
+    "pair": pair, "small": small, "banner": banner, "thin_frame": thin_frame,
+    "reflection": reflection,
     "cutout": cutout_on_white,
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_corner": text_corner, "date_stamp": date_stamp,

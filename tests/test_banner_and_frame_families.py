@@ -1,5 +1,6 @@
 """The ``banner`` family (scripts/quality_families.py): the photo padded with its own border
-colour to a banner 2.8-4:1, wide or tall, its pixels unchanged."""
+colour to a banner 2.8-4:1, wide or tall, its pixels unchanged; and ``thin_frame``: a 1-4 px
+stroke of one colour around the photo."""
 
 from __future__ import annotations
 
@@ -36,3 +37,22 @@ def test_banner_pads_the_photo_with_its_border_colour_to_a_long_strip() -> None:
     assert (np.asarray(qf.banner(im, random.Random(3)))
             == np.asarray(qf.banner(im, random.Random(3)))).all()
     assert "banner" in qf.GENERATORS
+
+
+def test_thin_frame_strokes_every_side_with_one_colour_1_to_4_px_deep() -> None:
+    im = Image.new("RGB", (200, 160), (255, 255, 255))
+    widths = set()
+    for seed in range(30):
+        out = np.asarray(qf.thin_frame(im, random.Random(seed))).astype(int)
+        h, w = out.shape[:2]
+        pad = (w - 200) // 2
+        assert (w, h) in ((200, 160), (200 + 2 * pad, 160 + 2 * pad)) and pad <= 4
+        colour = out[0, 0]
+        assert (colour != 255).any(), f"seed {seed}: a white stroke is no frame"
+        depth = next(k for k in range(6) if (out[k, w // 2] != colour).any())
+        widths.add(depth)
+        # the same colour all round, the photo inside it
+        for side in (out[:depth], out[-depth:], out[:, :depth], out[:, -depth:]):
+            assert (side == colour).all(), f"seed {seed}"
+        assert (out[depth:h - depth, depth:w - depth] == 255).all()
+    assert widths <= {1, 2, 3, 4} and len(widths) >= 3
