@@ -75,6 +75,7 @@ class FlagCode(_StrEnum):
     TEXT_OR_WATERMARK = "TEXT_OR_WATERMARK"
     BORDER = "BORDER"
     INSET_IMAGE = "INSET_IMAGE"
+    NOT_A_PHOTO = "NOT_A_PHOTO"
     LOW_DIFFERENTIATION = "LOW_DIFFERENTIATION"
     NEAR_DUPLICATE = "NEAR_DUPLICATE"
     LOW_SEARCH_RANK = "LOW_SEARCH_RANK"
@@ -114,6 +115,7 @@ FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.TEXT_OR_WATERMARK: "overlays",
     FlagCode.BORDER: "overlays",
     FlagCode.INSET_IMAGE: "overlays",
+    FlagCode.NOT_A_PHOTO: "overlays",
     FlagCode.LOW_DIFFERENTIATION: "differentiation",
     FlagCode.NEAR_DUPLICATE: "differentiation",
     FlagCode.LOW_SEARCH_RANK: "search",

@@ -736,6 +736,8 @@ def family_specs() -> dict[str, FamilySpec]:
               for f in [*PROPS_FAMILIES, "props_around", "props_none", "pair", "reflection"]}
     specs |= {f: FamilySpec("overlays", over_codes, "edge_density", -1) for f in OVERLAY_FAMILIES}
     specs["frame"] = FamilySpec("overlays", over_codes, "border_brightness", 1)
+    # the photo redrawn as flat colour (an illustration): NOT_A_PHOTO must name it
+    specs["drawing"] = FamilySpec("overlays", ("NOT_A_PHOTO",), "laplacian_var", -1, phone)
     # an editor's hairline stroke around the photo (1-4 px): BORDER, the only code that names it
     specs["thin_frame"] = FamilySpec("overlays", ("BORDER",), "border_brightness", 1, phone)
     specs["am_text"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
@@ -1048,7 +1050,7 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
                   + " | ".join(cell(r, sp, "hit", "%.0f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "clean_false", "%.0f") for sp in sps) + " |")
     codes = ["BLURRY", "UPSCALED", "NOISY", "COMPRESSED", "UNDEREXPOSED", "CLUTTERED_BACKGROUND",
-             "TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE"]
+             "TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE", "NOT_A_PHOTO"]
     print("\nFalse flags on the clean photos of each split (%)\n")
     print("| split | n | " + " | ".join(codes) + " |")
     print("|" + "---|" * (2 + len(codes)))

@@ -28,6 +28,7 @@ from analyzer.quality.context import ImageContext
 from analyzer.quality.overlays.badges import colour_edges, find_badges, with_badges
 from analyzer.quality.overlays.banners import find_banners, overlap
 from analyzer.quality.overlays.border import BorderFinding, find_border
+from analyzer.quality.overlays.graphic import flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
 from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
@@ -45,7 +46,8 @@ def _evidence_penalty(evidence: float, floor: float, th: dict) -> float:
 
 
 def score(text: TextFinding, border: BorderFinding, th: dict,
-          inset: InsetFinding | None = None, mark: WatermarkFinding | None = None) -> float:
+          inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
+          flat: float = 0.0) -> float:
     s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
     if text.text_area >= float(th["min_text_area"]):
         s = min(s, 50.0)
@@ -61,6 +63,8 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
         s = min(s, float(th["score_with_border"]))
     if inset is not None and inset.found:
         s = min(s, float(th["score_with_inset"]))
+    if flat >= float(th["graphic_flat_min"]):
+        s = min(s, float(th["score_not_a_photo"]))
     return float(s)
 
 
@@ -75,7 +79,8 @@ def where_text(text: TextFinding) -> str:
 
 
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
-          inset: InsetFinding | None = None, mark: WatermarkFinding | None = None) -> list[Flag]:
+          inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
+          flat: float = 0.0) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -120,6 +125,17 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             f"pasted into the photo; {inset_txt}",
             "Use the plain product photo as the main image and move the detail or lifestyle "
             "shot to its own secondary image.", NAME))
+    if flat >= float(th["graphic_flat_min"]):
+        photo_rule = ctx.marketplace.rule("photo_required")
+        photo_txt = (f"{lab} asks for {photo_rule.note}" if photo_rule and photo_rule.value
+                     else "shoppers and search by photo expect a photo of the product")
+        out.append(ctx.flag(
+            "NOT_A_PHOTO",
+            f"this looks like a drawing, not a photograph: {flat:.0%} of the product is flat "
+            f"colour with none of a camera's grain (a graphic, an illustration or a \"no "
+            f"image\" placeholder); {photo_txt}",
+            "Upload a photo of the actual product (check that the file is not the store's "
+            "placeholder); keep drawings and renders for secondary images.", NAME))
     return out
 
 
@@ -203,6 +219,7 @@ def check(ctx: ImageContext) -> CheckResult:
     if badges:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)
+    flat = flat_share(ctx.rgb, ctx.mask_bool_or_none, th)
     metrics = {
         "text_area": text.text_area,
         "n_words": float(text.n_words),
@@ -217,6 +234,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "product_zone_fraction": float(zone.mean()),
         "n_insets": float(len(inset.boxes)),
         "inset_area": inset.area,
+        "flat_share": flat,
     }
     # The dashboard's overlay shows insets with the text: both are things pasted on the photo.
     tmap = text.map
@@ -224,5 +242,6 @@ def check(ctx: ImageContext) -> CheckResult:
         tmap = tmap.copy()
         for x0, y0, x1, y1 in [*inset.boxes, *mark.boxes]:
             tmap[y0:y1, x0:x1] = 1.0
-    return CheckResult(name=NAME, score=score(text, border, th, inset, mark), metrics=metrics,
-                       flags=flags(ctx, text, border, th, inset, mark), maps={MapKind.TEXT: tmap})
+    return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat),
+                       metrics=metrics, flags=flags(ctx, text, border, th, inset, mark, flat),
+                       maps={MapKind.TEXT: tmap})

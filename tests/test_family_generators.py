@@ -1,6 +1,6 @@
-"""The ``banner`` family (scripts/quality_families.py): the photo padded with its own border
-colour to a banner 2.8-4:1, wide or tall, its pixels unchanged; and ``thin_frame``: a 1-4 px
-stroke of one colour around the photo."""
+"""Family generators of scripts/quality_families.py: ``banner`` (the photo padded with its own
+border colour to a banner 2.8-4:1, wide or tall, its pixels unchanged), ``thin_frame`` (a 1-4 px
+stroke of one colour around the photo) and ``drawing`` (the photo in a few flat colours)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,19 @@ def test_thin_frame_strokes_every_side_with_one_colour_1_to_4_px_deep() -> None:
             assert (side == colour).all(), f"seed {seed}"
         assert (out[depth:h - depth, depth:w - depth] == 255).all()
     assert widths <= {1, 2, 3, 4} and len(widths) >= 3
+
+
+def test_drawing_redraws_a_noisy_photo_in_a_few_flat_colours() -> None:
+    rng_np = np.random.default_rng(1)
+    yy, xx = np.mgrid[:240, :200]
+    a = np.stack([xx, yy, xx + yy], -1) / 2 + rng_np.normal(0, 6, (240, 200, 3))  # grain
+    im = Image.fromarray(np.clip(a + 40, 0, 255).astype(np.uint8))
+    for seed in range(6):
+        out = np.asarray(qf.drawing(im, random.Random(seed)))
+        assert out.shape == (240, 200, 3)
+        colours = np.unique(out.reshape(-1, 3), axis=0)
+        assert len(colours) <= 12, f"seed {seed}: {len(colours)} colours"  # fills + an outline
+        # flat: most pixels equal their right-hand neighbour (the grain made none equal)
+        assert (out[:, 1:] == out[:, :-1]).all(axis=2).mean() > 0.8
+    assert (np.asarray(qf.drawing(im, random.Random(2)))
+            == np.asarray(qf.drawing(im, random.Random(2)))).all()
