@@ -3,8 +3,9 @@
 Amazon's main image "must be the actual product, not a graphic or illustration"
 (marketplace-rules.md). A camera's sensor noise leaves no two neighbouring pixels of a lit
 surface exactly equal, while a drawing fills its shapes with one flat colour. Measure
-(:func:`flat_share`): on a copy at most ``graphic_work_long_side`` px long (area-averaged, which
-keeps a flat fill flat and blends a JPEG's 8 x 8 blocks and a photo's grain), the share of the
+(:func:`flat_share`): on a copy reduced by the largest whole factor that keeps it at least
+``graphic_work_long_side`` px long (box means, which keep a flat fill flat and blend a JPEG's
+8 x 8 blocks and a photo's grain), the share of the
 product's pixels whose ``graphic_window`` x ``graphic_window`` neighbourhood holds one exact RGB
 value (a morphological gradient of 0 in every channel; Serra 1982), clipped white and black left
 out (a blown highlight or a crushed shadow is flat in a photo too). The window spans more than
@@ -23,16 +24,20 @@ import numpy as np
 def flat_share(rgb: np.ndarray, mask: np.ndarray | None, th: dict) -> float:
     """Share of the product's (or the frame's) not-clipped pixels in exactly flat colour."""
     h, w = rgb.shape[:2]
-    s = min(1.0, float(th["graphic_work_long_side"]) / max(h, w))
     if mask is None or np.count_nonzero(mask) < float(th["graphic_min_mask"]) * mask.size:
         mask = np.full((h, w), 255, np.uint8)
     else:
         mask = mask.astype(np.uint8) * 255
+    # A whole-number reduction (box means of f x f pixels, OpenCV's fast path for INTER_AREA;
+    # a fractional one cost 2.6 ms of the 3.9 on a 1024 px copy), the few rows and columns past
+    # a multiple of f left out.
+    f = max(1, int(max(h, w) // int(th["graphic_work_long_side"])))
     rgb = np.ascontiguousarray(rgb)
-    if s < 1.0:
-        size = (max(1, round(w * s)), max(1, round(h * s)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    if f > 1:
+        hh, ww = h - h % f, w - w % f
+        size = (ww // f, hh // f)
+        rgb = cv2.resize(rgb[:hh, :ww], size, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask[:hh, :ww], size, interpolation=cv2.INTER_NEAREST)
     k = int(th["graphic_window"])
     grad = cv2.morphologyEx(rgb, cv2.MORPH_GRADIENT, np.ones((k, k), np.uint8))
     # OpenCV throughout: NumPy's reductions over a length-3 last axis cost several times more.
