@@ -622,8 +622,9 @@ def drawing(im: Image.Image, rng: random.Random, props: list | None = None) -> I
                                                  + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0),
                                2, cv2.KMEANS_PP_CENTERS)
     labels = np.argmin(((flat[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
-    # A trace's regions are whole shapes, not a photo's speckle where two fills meet: a mode
-    # (median) filter on the label map, about 1% of the long side wide, merges the specks.
+    # A trace's regions are whole shapes, not a photo's speckle where two fills meet: a median
+    # filter on the label map, about 1% of the long side wide, keeps one of the labels around
+    # each pixel and removes most specks.
     m = 2 * max(1, round(0.005 * max(a.shape[:2]))) + 1
     labels = cv2.medianBlur(labels.reshape(a.shape[:2]).astype(np.uint8), min(m, 255)).ravel()
     centres = np.where(centres.min(axis=1, keepdims=True) >= 235, 255.0, centres)
