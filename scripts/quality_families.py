@@ -83,6 +83,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from analyzer.fix.ops import linear_to_srgb, srgb_to_linear
+from analyzer.vision.backdrop import border_median_rgb
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype")]
 try:  # matplotlib ships DejaVu fonts: a fallback where the system has none
@@ -575,11 +576,7 @@ def banner(im: Image.Image, rng: random.Random, props: list | None = None) -> Im
     of at most 4:3 shrinks the frame to under half, so even a product spanning the short axis
     spans under half of the tile."""
     W, H = im.size
-    a = np.asarray(im.convert("RGB"))
-    b = max(1, round(0.02 * min(W, H)))
-    ring = np.concatenate([a[:b].reshape(-1, 3), a[-b:].reshape(-1, 3),
-                           a[:, :b].reshape(-1, 3), a[:, -b:].reshape(-1, 3)])
-    colour = tuple(int(v) for v in np.median(ring, axis=0))
+    colour = border_median_rgb(np.asarray(im.convert("RGB")))
     r = rng.uniform(2.8, 4.0)
     if rng.random() < 0.5:  # wide
         size = (max(W, round(H * r)), H)

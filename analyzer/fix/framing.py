@@ -26,6 +26,7 @@ import numpy as np
 from analyzer.fix.guard import product_doubt
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.quality.resolution import parse_aspects
+from analyzer.vision.backdrop import border_median_rgb
 from analyzer.vision.mask_ops import large_components
 
 KIND = FixKind.FRAMING
@@ -110,13 +111,7 @@ def apply(state: FixState) -> Change | None:
     min_long = int(mkt.value("min_long_side") or 0)
     touch = max(1, round(float(th["touch_px_frac"]) * max(h, w)))
     frame = plan_frame(box, (h, w), aspect, fill, touch, min_long)
-    if state.white:
-        pad = (255, 255, 255)
-    else:
-        b = max(1, round(0.02 * min(h, w)))
-        ring = np.concatenate([state.rgb[:b].reshape(-1, 3), state.rgb[-b:].reshape(-1, 3),
-                               state.rgb[:, :b].reshape(-1, 3), state.rgb[:, -b:].reshape(-1, 3)])
-        pad = tuple(int(v) for v in np.median(ring, axis=0))
+    pad = (255, 255, 255) if state.white else border_median_rgb(state.rgb)
     before = (w, h)
     state.rgb, state.alpha = cut_frame(state.rgb, state.alpha, frame, pad)
     fh, fw = state.alpha.shape

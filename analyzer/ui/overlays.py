@@ -149,7 +149,7 @@ def fill_overlay(rgb: np.ndarray, bbox: tuple[int, int, int, int] | None,
     """The product's bounding box (solid blue) and the fill target (dashed orange): the centred
     target of the frame, or with ``tile_square`` (a frame a search tile shrinks, the framing
     check's ``display_scale`` under 1) the square around the product that it fills at the
-    target, the crop that fixes it (clipped to the frame).
+    target (clipped to the frame).
 
     ``bbox`` is (x0, y0, x1, y1) in the coordinates of an image ``bbox_scale`` times the working
     copy (e.g. original pixels with ``bbox_scale = original / working``). Fill is read as the

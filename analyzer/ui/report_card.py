@@ -97,10 +97,10 @@ def render_photo(report: ImageReport, mkt: Marketplace,
         own = report.metrics.get("framing.fill_frame")
         if measured is not None and scale < 1.0 and own is not None:
             legend = ("Blue: the product's bounding box. Dashed orange: a square around the "
-                      f"product that it fills at the {fill_target:.0%} target, the crop that "
-                      f"fixes it. The product spans {float(own):.0%} of the photo's frame, but a "
-                      f"search tile shrinks this photo's shape to {float(scale):.0%}: it spans "
-                      f"{float(measured):.0%} of the tile.")
+                      f"product that it fills at the {fill_target:.0%} target. The product "
+                      f"spans {float(own):.0%} of the photo's frame, but a search tile shrinks "
+                      f"this photo's shape to {float(scale):.0%}: it spans {float(measured):.0%} "
+                      f"of the tile.")
         elif measured is not None:
             legend += (f" The product spans {float(measured):.0%} of the frame; the target is "
                        f"{fill_target:.0%}.")

@@ -59,6 +59,13 @@ def band_width(shape: tuple[int, ...], frac: float | None = None, min_px: int = 
     return max(min_px, round(frac * short) if frac is not None else short // 50)
 
 
+def border_median_rgb(rgb: np.ndarray, frac: float = 0.02) -> tuple[int, int, int]:
+    """The median colour of an RGB image's outer band (``frac`` of the short side, at least
+    1 px): the colour to pad it with so the padding reads as more of its backdrop."""
+    ring = band(rgb, band_width(rgb.shape, frac, min_px=1))
+    return tuple(int(v) for v in np.median(ring, axis=0))  # type: ignore[return-value]
+
+
 def band(a: np.ndarray, width: int, corners_once: bool = False) -> np.ndarray:
     """The pixels of the outer ``width``-px band of an H x W (x C) array, as N (x C).
 

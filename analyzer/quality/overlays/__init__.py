@@ -28,7 +28,7 @@ from analyzer.quality.context import ImageContext
 from analyzer.quality.overlays.badges import colour_edges, find_badges, with_badges
 from analyzer.quality.overlays.banners import find_banners, overlap
 from analyzer.quality.overlays.border import BorderFinding, find_border
-from analyzer.quality.overlays.graphic import flat_share
+from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
 from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
@@ -63,7 +63,7 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
         s = min(s, float(th["score_with_border"]))
     if inset is not None and inset.found:
         s = min(s, float(th["score_with_inset"]))
-    if flat >= float(th["graphic_flat_min"]):
+    if drawn(flat, th):
         s = min(s, float(th["score_not_a_photo"]))
     return float(s)
 
@@ -125,7 +125,7 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             f"pasted into the photo; {inset_txt}",
             "Use the plain product photo as the main image and move the detail or lifestyle "
             "shot to its own secondary image.", NAME))
-    if flat >= float(th["graphic_flat_min"]):
+    if drawn(flat, th):
         photo_rule = ctx.marketplace.rule("photo_required")
         photo_txt = (f"{lab} asks for {photo_rule.note}" if photo_rule and photo_rule.value
                      else "shoppers and search by photo expect a photo of the product")

@@ -48,3 +48,8 @@ def flat_share(rgb: np.ndarray, mask: np.ndarray | None, th: dict) -> float:
     judged = cv2.bitwise_and(mask, cv2.bitwise_not(clipped))
     n = cv2.countNonZero(judged)
     return float(cv2.countNonZero(judged & flat.view(np.uint8) * 255) / n) if n else 0.0
+
+
+def drawn(flat: float, th: dict) -> bool:
+    """Whether a photo whose :func:`flat_share` is ``flat`` is a drawing (``NOT_A_PHOTO``)."""
+    return flat >= float(th["graphic_flat_min"])
