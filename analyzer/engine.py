@@ -29,17 +29,22 @@ log = logging.getLogger(__name__)
 
 def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
                    use_model: bool = True, keep_image: bool = False,
-                   known_mask: np.ndarray | None = None, title: str = "") -> ImageReport:
+                   known_mask: np.ndarray | None = None, title: str = "",
+                   known_face: bool = False) -> ImageReport:
     """Run all checks on an already loaded image. ``known_mask``: the product mask when it is
     already known (a what-if or fixed photo made from the listing's own mask), used instead of
     running u2netp again. ``title``: the seller's product title, when known (a title that names
-    a set or kit makes the other objects on the backdrop pieces of the product, not props)."""
+    a set or kit makes the other objects on the backdrop pieces of the product, not props).
+    ``known_face``: with ``known_mask``, whether that mask is a printed product's face
+    (:mod:`analyzer.vision.face`)."""
     mkt = get_marketplace(marketplace)
     ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model, title=title or "")
     if known_mask is not None:
         from analyzer.vision.mask import MaskResult
 
-        ctx.__dict__["mask_result"] = MaskResult.from_prob(known_mask, "given")
+        # the listing's product read as a printed face (a case, a book): its fixed or what-if
+        # photo is the same product, read the same way (its print is its own)
+        ctx.__dict__["mask_result"] = MaskResult.from_prob(known_mask, "given", face=known_face)
     results: dict[str, CheckResult] = {}
     for name, fn in checks().items():
         r = fn(ctx)

@@ -537,8 +537,11 @@ def _check_hash(check: str, shared: str) -> str:
 
 def _mask_hash(use_model: bool) -> str:
     h = hashlib.sha256()
-    h.update((QUALITY_DIR.parent / "vision" / "mask.py").read_bytes())
+    # the mask and the rules it applies (the printed face, its backdrop and margin tests)
+    for name in ("mask.py", "face.py", "backdrop.py", "mask_ops.py"):
+        h.update((QUALITY_DIR.parent / "vision" / name).read_bytes())
     h.update(json.dumps(segmentation("mask"), sort_keys=True, default=str).encode())
+    h.update(json.dumps(segmentation("face"), sort_keys=True, default=str).encode())
     h.update(b"model" if use_model else b"classical")
     return h.hexdigest()[:16]
 
@@ -550,7 +553,9 @@ def _load_mask(path: Path):  # type: ignore[no-untyped-def]
     prob = z["prob"].astype(np.float32) / 65535.0
     binary = np.unpackbits(z["binary"])[: prob.size].reshape(prob.shape).astype(bool)
     bbox = tuple(int(v) for v in z["bbox"]) if z["bbox"].size == 4 else None
-    return MaskResult(prob=prob, binary=binary, source=str(z["source"]), bbox=bbox)
+    # whether the mask is a printed face: the overlays check reads the face's print by it
+    face = bool(z["face"]) if "face" in z.files else False
+    return MaskResult(prob=prob, binary=binary, source=str(z["source"]), bbox=bbox, face=face)
 
 
 def _save_mask(path: Path, m) -> None:  # type: ignore[no-untyped-def]
@@ -558,7 +563,8 @@ def _save_mask(path: Path, m) -> None:  # type: ignore[no-untyped-def]
     np.savez_compressed(
         tmp, prob=np.rint(np.clip(m.prob, 0, 1) * 65535).astype(np.uint16),
         binary=np.packbits(m.binary.ravel()), source=np.array(m.source),
-        bbox=np.array(m.bbox if m.bbox is not None else [], dtype=np.int64))
+        bbox=np.array(m.bbox if m.bbox is not None else [], dtype=np.int64),
+        face=np.array(bool(getattr(m, "face", False))))
     tmp.replace(path)
 
 

@@ -121,7 +121,7 @@ from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.search import coverage as cover
 from analyzer.search import differentiation as diff
 from analyzer.search import duplicates as copies
-from analyzer.search.listing import listing_mask, photo_quality, report_mask
+from analyzer.search.listing import listing_mask, photo_quality, report_face, report_mask
 from analyzer.search.market_rank import Stage2, expected_positions, suppression
 from analyzer.search.neighbours import DenseAccess, open_access
 from analyzer.search.rank import (
@@ -916,8 +916,9 @@ class SearchContext:
                             category=category, flag_codes=codes, seed=seed,
                             marketplace=marketplace, other_views=other_views,
                             quality=report.scores.get("overall"), flags=list(report.flags),
-                            quality_fn=lambda rgb, m: photo_quality(rgb, marketplace, img,
-                                                                     mask=m, title=report.title))
+                            quality_fn=lambda rgb, m: photo_quality(
+                                rgb, marketplace, img, mask=m, title=report.title,
+                                face=report_face(report)))
         report.search = res.search
         report.differentiation = res.differentiation
         report.scores.update(res.scores)

@@ -99,6 +99,14 @@ def plain_band_color(rim: np.ndarray, max_de: float, min_share: float, *,
     return None if float((d <= max_de).mean()) < min_share else ref
 
 
+def even_margins(widths: np.ndarray) -> bool:
+    """Whether bands round a picture are of similar widths (the widest at most twice the
+    narrowest + 2 px): an editor's frame or canvas is, a product's margins in a photo seldom are
+    (the border finder's rule, and the printed-face rule's test for a pasted picture)."""
+    w = np.asarray(widths, dtype=np.float64)
+    return bool(w.max() <= 2.0 * w.min() + 2)
+
+
 def connected_to_border(mask: np.ndarray, connectivity: int = 4) -> np.ndarray:
     """The pixels of ``mask`` (nonzero) whose connected region touches the frame border: a
     backdrop seen around the product, not the holes inside it."""

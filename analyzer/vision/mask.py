@@ -33,6 +33,7 @@ import numpy as np
 
 from analyzer.config import segmentation
 from analyzer.vision.backdrop import border_color, delta_e76, lab_of
+from analyzer.vision.face import printed_face
 from analyzer.vision.mask_ops import bbox_of, fill_holes, large_components, unit_prob
 
 log = logging.getLogger(__name__)
@@ -47,23 +48,27 @@ _GRAPH_VERSION = "dyn1"  # bump when the graph edit changes, so old cache files 
 class MaskResult:
     """``prob``: product probability in [0, 1] (float32, H x W); ``binary``: prob >= 0.5;
     ``source``: "u2netp", "alpha" or "classical"; ``bbox``: (x0, y0, x1, y1) of the product in
-    working pixels (exclusive end), or None when no product was found."""
+    working pixels (exclusive end), or None when no product was found; ``face``: the product is
+    a flat printed face u2netp took a part of (:mod:`analyzer.vision.face`), and the mask is the
+    whole face."""
 
     prob: np.ndarray
     binary: np.ndarray
     source: str
     bbox: tuple[int, int, int, int] | None
+    face: bool = False
 
     @property
     def area_fraction(self) -> float:
         return float(self.binary.mean())
 
     @classmethod
-    def from_prob(cls, prob: np.ndarray, source: str) -> MaskResult:
-        """A mask known from elsewhere (probabilities in any storage :func:`unit_prob` reads)."""
+    def from_prob(cls, prob: np.ndarray, source: str, face: bool = False) -> MaskResult:
+        """A mask known from elsewhere (probabilities in any storage :func:`unit_prob` reads);
+        ``face``: it is a printed product's face."""
         p = np.clip(unit_prob(prob), 0.0, 1.0)
         binary = p >= 0.5
-        return cls(prob=p, binary=binary, source=source, bbox=bbox_of(binary))
+        return cls(prob=p, binary=binary, source=source, bbox=bbox_of(binary), face=face)
 
 
 def _cfg() -> dict[str, Any]:
@@ -301,7 +306,9 @@ def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
     """The product mask of a working-size RGB image.
 
     Real transparency (more than 1% of pixels below alpha 128) is the seller's own cut-out and is
-    used as is; otherwise u2netp, or the classical fallback.
+    used as is; otherwise u2netp, or the classical fallback. A flat printed product (a case, a
+    book, a box: :func:`analyzer.vision.face.printed_face`) of which u2netp took only the
+    printed subject is the whole face (the classical mask is the whole region already).
     """
     prob: np.ndarray | None = None
     source = "classical"
@@ -316,5 +323,10 @@ def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
         prob = classical_prob(rgb)
         source = "classical"
     binary = prob >= 0.5
+    face = printed_face(rgb, binary, segmentation("face")) if source == "u2netp" else None
+    if face is not None:
+        # the face alone: what u2netp's map spills past it is the margin's backdrop
+        binary = face
+        prob = face.astype(np.float32)
     return MaskResult(prob=prob.astype(np.float32, copy=False), binary=binary, source=source,
-                      bbox=bbox_of(binary))
+                      bbox=bbox_of(binary), face=face is not None)

@@ -5,7 +5,9 @@ anywhere in the frame, over the product included), :mod:`.watermark` (semi-trans
 watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
 plate), :mod:`.banners` (see-through banner strips across the photo), :mod:`.border` (added
 frames), :mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone
-and the plain backdrop). This module is the registered check "overlays": measure (the
+and the plain backdrop). On a printed product's face (a DVD case, a book: the mask's ``face``)
+the face's own print is not an overlay: words, letter shapes and badges lying wholly on it are
+left out (:func:`printed_face`). This module is the registered check "overlays": measure (the
 finders) -> score -> flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
@@ -32,7 +34,7 @@ from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
 from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
-from analyzer.quality.overlays.zone import backdrop, product_zone
+from analyzer.quality.overlays.zone import backdrop, on_face, product_zone
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.mask_ops import large_components
@@ -190,6 +192,17 @@ class Graphics:
 _GRAPHICS = "overlays.graphics"
 
 
+def printed_face(ctx: ImageContext) -> np.ndarray | None:
+    """The product mask when it is a flat printed product's face (a DVD case, a book, a box:
+    :mod:`analyzer.vision.face`), else None. Its print (a cover's title and lettering, a sticker
+    printed on it) is the product's own, not added text: the text, watermark and badge finders
+    leave it out (an overlay pasted off the face, on the backdrop, is still found)."""
+    if ctx.mask_bool_or_none is None:
+        return None
+    mr = ctx.mask_result
+    return mr.binary if getattr(mr, "face", False) else None
+
+
 def graphics(ctx: ImageContext) -> Graphics:
     """The badge, banner and inset finders on ``ctx``, run once per photo (``ctx.cache``): the
     overlays check reports them, and the clutter check leaves them out of the objects on the
@@ -201,6 +214,9 @@ def graphics(ctx: ImageContext) -> Graphics:
         badges = find_badges(lab_s, th, edges)
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
                    if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
+        face = printed_face(ctx)
+        if face is not None:  # a round "3 programs" sticker printed on a cover is the cover
+            badges = [b for b in badges if not on_face(b, s, face)]
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
         ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset)
     return ctx.cache[_GRAPHICS]
@@ -213,9 +229,10 @@ def check(ctx: ImageContext) -> CheckResult:
     zone, lab_s, s, badges, inset = g.zone, g.lab, g.scale, g.badges, g.inset
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
+    face = printed_face(ctx)
     text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0, gray_u8=ctx.gray_u8,
-                     lab=lab_s, plain=g.plain)
-    mark = find_watermark(gray_u8, th)
+                     lab=lab_s, plain=g.plain, printed=face)
+    mark = find_watermark(gray_u8, th, printed=face)
     if badges:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)
@@ -235,6 +252,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "n_insets": float(len(inset.boxes)),
         "inset_area": inset.area,
         "flat_share": flat,
+        "printed_face": float(face is not None),
     }
     # The dashboard's overlay shows insets with the text: both are things pasted on the photo.
     tmap = text.map

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analyzer.vision.backdrop import even_margins
+
 
 @dataclass
 class BorderFinding:
@@ -90,7 +92,7 @@ def find_border(lab: np.ndarray, rgb: np.ndarray, th: dict) -> BorderFinding:
     widths = np.array([k for k, _ in found.values()], dtype=np.float64)
     if np.linalg.norm(cols - cols.mean(axis=0), axis=1).max() > float(th["border_delta_e"]):
         return none
-    if widths.max() > 2.0 * widths.min() + 2:
+    if not even_margins(widths):
         return none
     k0 = int(widths.min())
     edge_rgb = np.concatenate([rgb[:k0].reshape(-1, 3), rgb[:, :k0].reshape(-1, 3)])

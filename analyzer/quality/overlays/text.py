@@ -68,6 +68,7 @@ import numpy as np
 
 from analyzer.io.jpeg import DCT8, HISTORY_COEFS, LUMA_WEIGHTS, estimated_step
 from analyzer.quality.overlays import trees
+from analyzer.quality.overlays.zone import on_face
 from analyzer.vision.backdrop import lab_of
 from analyzer.vision.mask_ops import label_with_stats
 
@@ -716,14 +717,20 @@ def accepted(boxes: list[tuple[int, int, int, int]], gap: np.ndarray, heights: n
 
 def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True,
               gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None,
-              plain: np.ndarray | None = None) -> TextFinding:
+              plain: np.ndarray | None = None, printed: np.ndarray | None = None
+              ) -> TextFinding:
     """Words of added text anywhere in the frame (see the module docstring; ``on_grid``,
     ``gray_u8`` and ``lab`` as in :func:`candidates`; ``plain``: the plain backdrop, any size,
-    for :func:`in_margin`)."""
+    for :func:`in_margin`). ``printed`` (bool, ``rgb_u8``'s size): a printed product's face
+    (:mod:`analyzer.vision.face`); a word lying wholly on it is the product's own print (a
+    cover's title), neither found nor counted as evidence."""
     H0, W0 = rgb_u8.shape[:2]
     s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid, gray_u8, lab,
                                          Prefilter.from_thresholds(th))
     empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
+    if printed is not None and words:
+        keep = [i for i, w in enumerate(words) if not on_face(w.box, s, printed)]
+        words, feats = [words[i] for i in keep], [feats[i] for i in keep]
     if not words:
         return empty
     margin = verifier_margin(feats)

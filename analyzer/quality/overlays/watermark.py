@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from analyzer.quality.overlays import trees
+from analyzer.quality.overlays.zone import on_face
 from analyzer.vision.mask_ops import label_with_stats
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "watermark_verifier.json"
@@ -185,10 +186,15 @@ def image_evidence(m: np.ndarray, k: int) -> float:
     return float(np.partition(m, len(m) - k)[len(m) - k])
 
 
-def find_watermark(gray_u8: np.ndarray, th: dict) -> WatermarkFinding:
-    """Measure -> score -> flag for one grey image (see the module docstring)."""
+def find_watermark(gray_u8: np.ndarray, th: dict, printed: np.ndarray | None = None
+                   ) -> WatermarkFinding:
+    """Measure -> score -> flag for one grey image (see the module docstring). ``printed``
+    (bool, ``gray_u8``'s size): a printed product's face, whose letter shapes are its own print
+    (a cover's lettering), left out."""
     s, X, B = candidates(gray_u8, th)
     m = margins(X)
+    if printed is not None and len(B):
+        m = np.where([on_face(tuple(b), s, printed) for b in B], -20.0, m)
     need = float(th["watermark_margin"])
     ev = image_evidence(m, int(th["watermark_k"])) - need
     hit = m >= need

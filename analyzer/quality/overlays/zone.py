@@ -4,7 +4,8 @@ The product zone (:func:`product_zone`) is the product mask's main parts, grown 
 found inside it is print on the product, not an overlay. A saliency mask often takes overlaid
 text or a badge for product, so on a plain backdrop the backdrop connected to the border
 (:func:`backdrop`) is taken off the mask first; the inset finder also asks that an inset sit on
-that backdrop.
+that backdrop. On a printed product's face (a DVD case, a book) the finders leave out what lies
+wholly on the face (:func:`on_face`): the face's own print.
 """
 
 from __future__ import annotations
@@ -57,3 +58,14 @@ def backdrop(lab: np.ndarray, shape: tuple[int, int], max_de: float, min_share: 
     near = cv2.inRange(lab.astype(np.float32, copy=False), tuple(float(v) for v in ref - max_de),
                        tuple(float(v) for v in ref + max_de))  # 0/255: nonzero is "in"
     return connected_to_border(near, connectivity=4)
+
+
+def on_face(box: tuple[int, int, int, int], scale: float, printed: np.ndarray) -> bool:
+    """Whether a box (px at ``scale`` of ``printed``'s size, exclusive end) lies wholly on the
+    printed face, its four corners on it: a cover's print stays within the cover, a word
+    pasted across the case's edge onto the backdrop is not its print."""
+    x0, y0, x1, y1 = box
+    h, w = printed.shape
+    xs = [min(w - 1, max(0, int(x0 / scale))), min(w - 1, max(0, int((x1 - 1) / scale)))]
+    ys = [min(h - 1, max(0, int(y0 / scale))), min(h - 1, max(0, int((y1 - 1) / scale)))]
+    return all(bool(printed[y, x]) for y in ys for x in xs)
