@@ -308,7 +308,8 @@ def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
     Real transparency (more than 1% of pixels below alpha 128) is the seller's own cut-out and is
     used as is; otherwise u2netp, or the classical fallback. A flat printed product (a case, a
     book, a box: :func:`analyzer.vision.face.printed_face`) of which u2netp took only the
-    printed subject is the whole face (the classical mask is the whole region already).
+    printed subject is the whole face. The classical mask (no model) takes the whole region
+    already, but is not marked a face: its print is then judged as print on any product.
     """
     prob: np.ndarray | None = None
     source = "classical"

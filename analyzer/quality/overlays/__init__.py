@@ -7,7 +7,7 @@ plate), :mod:`.banners` (see-through banner strips across the photo), :mod:`.bor
 frames), :mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone
 and the plain backdrop). On a printed product's face (a DVD case, a book: the mask's ``face``)
 the face's own print is not an overlay: words, letter shapes and badges lying wholly on it are
-left out (:func:`printed_face`). This module is the registered check "overlays": measure (the
+left out (:func:`face_mask`). This module is the registered check "overlays": measure (the
 finders) -> score -> flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
@@ -192,7 +192,7 @@ class Graphics:
 _GRAPHICS = "overlays.graphics"
 
 
-def printed_face(ctx: ImageContext) -> np.ndarray | None:
+def face_mask(ctx: ImageContext) -> np.ndarray | None:
     """The product mask when it is a flat printed product's face (a DVD case, a book, a box:
     :mod:`analyzer.vision.face`), else None. Its print (a cover's title and lettering, a sticker
     printed on it) is the product's own, not added text: the text, watermark and badge finders
@@ -214,7 +214,7 @@ def graphics(ctx: ImageContext) -> Graphics:
         badges = find_badges(lab_s, th, edges)
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
                    if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
-        face = printed_face(ctx)
+        face = face_mask(ctx)
         if face is not None:  # a round "3 programs" sticker printed on a cover is the cover
             badges = [b for b in badges if not on_face(b, s, face)]
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
@@ -229,7 +229,7 @@ def check(ctx: ImageContext) -> CheckResult:
     zone, lab_s, s, badges, inset = g.zone, g.lab, g.scale, g.badges, g.inset
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
-    face = printed_face(ctx)
+    face = face_mask(ctx)
     text = find_text(ctx.rgb, zone, th, on_grid=ctx.image.scale == 1.0, gray_u8=ctx.gray_u8,
                      lab=lab_s, plain=g.plain, printed=face)
     mark = find_watermark(gray_u8, th, printed=face)
