@@ -44,13 +44,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analyzer.vision.backdrop import connected_to_border, even_margins
-
-
-def _ring(a: np.ndarray, px: int) -> np.ndarray:
-    """The outermost ``px`` px of ``a`` (H x W x 3) as N x 3 (corners twice: it is a median)."""
-    return np.concatenate([a[:px].reshape(-1, 3), a[-px:].reshape(-1, 3),
-                           a[:, :px].reshape(-1, 3), a[:, -px:].reshape(-1, 3)])
+from analyzer.vision.backdrop import band, connected_to_border, even_margins
 
 
 def printed_face(rgb: np.ndarray, salient: np.ndarray, th: dict[str, Any]) -> np.ndarray | None:
@@ -64,7 +58,7 @@ def printed_face(rgb: np.ndarray, salient: np.ndarray, th: dict[str, Any]) -> np
     ring_px = max(1, int(th["ring_px"]))
     # the gate on the working copy's own ring first: most photos are not on a plain backdrop
     # and stop here
-    rim = _ring(rgb, ring_px).astype(np.int16)
+    rim = band(rgb, ring_px).astype(np.int16)
     ref = np.median(rim, axis=0)
     if float(ref.min()) < float(th["min_light"]):
         return None

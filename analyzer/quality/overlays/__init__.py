@@ -200,7 +200,7 @@ def face_mask(ctx: ImageContext) -> np.ndarray | None:
     if ctx.mask_bool_or_none is None:
         return None
     mr = ctx.mask_result
-    return mr.binary if getattr(mr, "face", False) else None
+    return mr.binary if mr.face else None
 
 
 def graphics(ctx: ImageContext) -> Graphics:
