@@ -59,8 +59,10 @@ def test_darkened_photo_is_underexposed(photos):
 
 def test_brightened_photo_is_overexposed(photos):
     # +2 stops blows coloured highlights; a black product can still look acceptable, so the
-    # flag is required on most of the products that are not dark, and no photo may score better
-    # than its original.
+    # flag is required on the products that are not dark, and no photo may score better than
+    # its original. At least half, not all: a blue whose blue channel clips and a brown pushed
+    # to salmon are, pixel by pixel, the colours a well exposed azure or salmon product has, and
+    # counting them flagged 12-25% of clean studio photos and icons (README, "Too bright").
     hits = light = 0
     for p in photos:
         ok = exposure.check(_ctx(p))
@@ -70,7 +72,7 @@ def test_brightened_photo_is_overexposed(photos):
             light += 1
             hits += "OVEREXPOSED" in _codes(bright)
     assert light >= 3
-    assert hits >= 0.75 * light
+    assert hits >= 0.5 * light
 
 
 def test_yellow_cast_is_flagged_and_named(photos):
@@ -98,10 +100,36 @@ def test_dark_frame_is_underexposed_and_blown_frame_overexposed():
     ok = np.full((400, 400, 3), 255, np.uint8)
     ok[100:300, 100:300] = (220, 120, 40)  # an orange product
     blown = ok.copy()
-    blown[100:300, 100:220] = (255, 200, 90)  # most of it clipped in the red channel
+    blown[100:300, 100:220] = (255, 255, 150)  # most of it blown past orange: red and green clipped
     assert not exposure.check(_ctx(ok)).flags
     res = exposure.check(_ctx(blown))
     assert "OVEREXPOSED" in _codes(res) and res.score < 80
+    flat = ok.copy()
+    flat[100:300, 100:220] = (255, 60, 20)  # a red whose shading was in the clipped channel
+    assert "OVEREXPOSED" in _codes(exposure.check(_ctx(flat)))
+
+
+def _shaded(rgb: tuple[int, int, int]) -> np.ndarray:
+    """A product of colour ``rgb`` on white, shaded top to bottom in green and blue only (as a
+    lemon's or a pink jacket's shading shows while their red stays at 255)."""
+    im = np.full((400, 400, 3), 255, np.uint8)
+    shade = np.linspace(-30, 20, 200)[:, None, None] * np.array([0.0, 1.0, 0.6])
+    im[100:300, 100:300] = np.clip(np.array(rgb, float) + shade, 0, 255).astype(np.uint8)
+    return im
+
+
+@pytest.mark.parametrize("rgb", [(255, 205, 25), (255, 180, 190)], ids=["lemon", "pink"])
+def test_saturated_colour_at_srgb_edge_is_not_blown(rgb):
+    # A lemon's or a pink's red is 255 in a well exposed photo: the colour, not a blown
+    # highlight (the old count flagged 94% of a lemon icon and 43% of a pink jacket). Made too
+    # bright, the second channel clips or the colour washes toward white, and it flags.
+    im = _shaded(rgb)
+    res = exposure.check(_ctx(im))
+    assert "OVEREXPOSED" not in _codes(res)
+    assert res.metrics["clip_saturated"] > 0.5 and res.metrics["clip_highlights"] < 0.01
+    bright = exposure.check(_ctx(_stops(Image.fromarray(im), 1.0)))
+    assert "OVEREXPOSED" in _codes(bright)
+    assert bright.metrics["clip_highlights"] > 0.3
 
 
 def test_tint_names():

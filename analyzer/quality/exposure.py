@@ -3,13 +3,21 @@ colour cast.
 
 Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
 
-- ``clip_highlights``: share of product pixels with a colour channel clipped (max(R,G,B) >=
-  ``channel_clip`` while min(R,G,B) < ``channel_clip_min``): a blown coloured highlight, which
-  shifts hue. A white background is *meant* to be 255 in all three channels, which is why
-  whole-image clipping fractions mislead, and why neutral clipping on the product
-  (``clip_white``, L* >= ``highlight_L``) is reported but not scored: it depends on where the
-  mask's edge falls on the white background. ``clip_shadows``: share with L* <= ``shadow_L``.
-  Measured on the product mask, shrunk a little at its rim.
+- ``clip_highlights``: share of product pixels blown in colour: a channel clipped (max(R,G,B)
+  >= ``channel_clip`` while min(R,G,B) < ``channel_clip_min``) where the clip shows as a loss,
+  that is two channels clipped (the hue shifts toward yellow, cyan or magenta), or the pixel
+  pale (min(R,G,B) >= ``channel_clip_pale``: a colour pushed toward white, washed out), or the
+  clipped channel carrying at least ``clip_luma_share`` of the pixel's luminance (Rec. 709
+  weights in linear light: a red or blue whose light and shade were in that channel, now
+  flat). A saturated colour reaches 255 in one channel by its nature: a lemon's (255, 210, 20)
+  or a pink's (255, 182, 193) red is clipped in a well exposed photo, and its shading lies in
+  the green channel, which is not; those pixels are ``clip_saturated``, reported, not scored
+  (their count flagged 12-25% of the clean studio photos and icons as blown: README). A white
+  background is *meant* to be 255 in all three channels, which is why whole-image clipping
+  fractions mislead, and why neutral clipping on the product (``clip_white``, L* >=
+  ``highlight_L``) is reported but not scored: it depends on where the mask's edge falls on the
+  white background. ``clip_shadows``: share with L* <= ``shadow_L``. Measured on the product
+  mask, shrunk a little at its rim.
 - ``white_point``: 99.5th percentile of L* over the whole frame. A properly exposed photo has
   something near white (a white background, a highlight); an under-exposed one does not. This
   does not penalise a dark product: a black jacket on white still has a white point near 100.
@@ -52,27 +60,55 @@ def product_region(mask: np.ndarray | None, shape: tuple[int, int], erode_frac: 
     return inner if inner.mean() >= min_fraction / 4 else mask.astype(bool)
 
 
+# sRGB code value -> linear light times its Rec. 709 luminance weight, per channel (R, G, B)
+_V = np.arange(256) / 255.0
+_LIN = np.where(_V <= 0.04045, _V / 12.92, ((_V + 0.055) / 1.055) ** 2.4)
+_LUMA_LUT = np.outer((0.2126, 0.7152, 0.0722), _LIN)
+
+
+def colour_clipping(sub: np.ndarray, region: np.ndarray, th: dict) -> tuple[int, int]:
+    """(blown, saturated): counts of ``region``'s pixels of ``sub`` (uint8 RGB) with a channel
+    clipped that read as a blown highlight, and those that read as a saturated colour at the
+    edge of sRGB (module docstring)."""
+    hi = int(th["channel_clip"])
+    # max(R,G,B) >= channel_clip and min(R,G,B) < channel_clip_min, as two uint8 range tests:
+    # "not all channels below clip" and "not all channels at least min"
+    below = cv2.inRange(sub, (0, 0, 0), (hi - 1,) * 3) if hi > 0 else \
+        np.zeros(sub.shape[:2], np.uint8)
+    lo = int(th["channel_clip_min"])
+    above = cv2.inRange(sub, (lo,) * 3, (255,) * 3) if lo <= 255 else \
+        np.zeros(sub.shape[:2], np.uint8)
+    px = sub[(below == 0) & (above == 0) & region]  # the clipped coloured pixels only
+    if not len(px):
+        return 0, 0
+    # channel by channel on contiguous columns: a saturated product clips a third of its
+    # pixels, and (pixel, channel) gathers on them cost several ms
+    ch = [np.ascontiguousarray(px[:, c]) for c in range(3)]
+    clip = [c >= hi for c in ch]
+    two = (clip[0] & clip[1]) | (clip[0] & clip[2]) | (clip[1] & clip[2])
+    pale = np.minimum(np.minimum(ch[0], ch[1]), ch[2]) >= int(th["channel_clip_pale"])
+    lum = [_LUMA_LUT[c][ch[c]] for c in range(3)]  # each channel's luminance, linear light
+    need = float(th["clip_luma_share"]) * (lum[0] + lum[1] + lum[2])
+    # one channel clipped (two are counted already): its luminance against the pixel's
+    carried = (clip[0] & (lum[0] >= need)) | (clip[1] & (lum[1] >= need)) | \
+        (clip[2] & (lum[2] >= need))
+    blown = int(np.count_nonzero(two | pale | carried))
+    return blown, len(px) - blown
+
+
 def measure(lab: np.ndarray, region: np.ndarray, th: dict,
             rgb: np.ndarray | None = None) -> dict[str, float]:
     """Exposure and cast measures of a Lab image (L 0..100) on ``region`` (bool)."""
     # Every second pixel each way: the statistics do not change, the cost drops fourfold.
     lab = lab[::2, ::2]
     region = np.ascontiguousarray(region[::2, ::2])
-    clip_color = 0.0
+    clip_color = clip_saturated = 0.0
     if rgb is not None:
         n_region = np.count_nonzero(region)
         if n_region:
-            # max(R,G,B) >= channel_clip and min(R,G,B) < channel_clip_min, as two uint8
-            # range tests: "not all channels below clip" and "not all channels at least min".
-            sub = np.ascontiguousarray(rgb[::2, ::2])
-            hi = int(th["channel_clip"])
-            lo = int(th["channel_clip_min"])
-            below = cv2.inRange(sub, (0, 0, 0), (hi - 1,) * 3) if hi > 0 else \
-                np.zeros(sub.shape[:2], np.uint8)
-            above = cv2.inRange(sub, (lo,) * 3, (255,) * 3) if lo <= 255 else \
-                np.zeros(sub.shape[:2], np.uint8)
-            clipped = (below == 0) & (above == 0) & region
-            clip_color = float(np.count_nonzero(clipped) / n_region)
+            clip_color, clip_saturated = colour_clipping(
+                np.ascontiguousarray(rgb[::2, ::2]), region, th)
+            clip_color, clip_saturated = clip_color / n_region, clip_saturated / n_region
     if not region.any():
         region = np.ones(region.shape, bool)
     light = np.ascontiguousarray(lab[..., 0])
@@ -98,6 +134,7 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict,
     not_white = lp[lp < hl]
     return {
         "clip_highlights": clip_color,
+        "clip_saturated": clip_saturated,
         "clip_white": float(np.count_nonzero(lp >= hl) / lp.size),
         "clip_shadows": float(np.count_nonzero(lp <= float(th["shadow_L"])) / lp.size),
         "white_point": p995,
@@ -143,9 +180,10 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
     if m["clip_highlights"] >= th["clip_hi_flag"]:
         out.append(ctx.flag(
             "OVEREXPOSED",
-            f"{100 * m['clip_highlights']:.0f}% of the product has blown highlights (a colour "
-            f"channel clipped at {th['channel_clip']}); keep it under "
-            f"{100 * th['clip_hi_flag']:.0f}% so its colour and detail show",
+            f"{100 * m['clip_highlights']:.0f}% of the product has blown highlights (washed "
+            f"toward white, or flat where its shading was: colour channels clipped at "
+            f"{th['channel_clip']}); keep it under {100 * th['clip_hi_flag']:.0f}% so its "
+            "colour and detail show",
             "Lower the exposure (about -1 EV) or move/diffuse the light; expose for the product, "
             "not the background.", NAME))
     if m["white_point"] < th["white_point_flag"]:
