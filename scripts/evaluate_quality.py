@@ -772,6 +772,10 @@ def family_specs() -> dict[str, FamilySpec]:
                                       phone)
     # a camera's date imprint in amber in a corner: on phone photos, often as light as the floor
     specs["date_stamp"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
+    # a QR code, Data Matrix or barcode sticker on the backdrop (quality_families.code)
+    specs["code"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
+    specs["code@clutter"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1,
+                                       phone)
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

@@ -880,6 +880,122 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
+def _qr(rng: random.Random) -> np.ndarray:
+    """A QR-like symbol (True = dark module): 21-41 modules of random data with the three
+    nested-square finder patterns, their light separators and the two timing rows."""
+    n = rng.choice([21, 25, 29, 33, 37, 41])
+    m = np.array([[rng.random() < 0.5 for _ in range(n)] for _ in range(n)])
+    m[6, :] = m[:, 6] = np.arange(n) % 2 == 0
+    ring = np.zeros((9, 9), bool)  # the 7 x 7 finder inside a light one-module separator
+    ring[1:8, 1:8] = True
+    ring[2:7, 2:7] = False
+    ring[3:6, 3:6] = True
+    for y, x in ((0, 0), (0, n - 7), (n - 7, 0)):
+        y0, x0 = max(0, y - 1), max(0, x - 1)
+        y1, x1 = min(n, y + 8), min(n, x + 8)
+        m[y0:y1, x0:x1] = ring[y0 - y + 1:y1 - y + 1, x0 - x + 1:x1 - x + 1]
+    return m
+
+
+def _datamatrix(rng: random.Random) -> np.ndarray:
+    """A Data Matrix-like symbol: 12-26 modules, a solid L on two sides and alternating clock
+    modules on the other two."""
+    n = rng.choice([12, 14, 16, 18, 20, 22, 24, 26])
+    m = np.array([[rng.random() < 0.5 for _ in range(n)] for _ in range(n)])
+    m[:, 0] = m[-1, :] = True
+    m[0, :] = np.arange(n) % 2 == 0
+    m[:, -1] = np.arange(n) % 2 == 1
+    return m
+
+
+def _barcode(rng: random.Random) -> np.ndarray:
+    """An EAN-like row of bars (True = dark): guard bars and 12 digits of 7 modules each, every
+    digit two bars and two spaces of 1-4 modules."""
+    mods = [True, False, True]
+    for i in range(12):
+        widths = [1, 1, 1, 1]
+        for _ in range(3):
+            widths[rng.randrange(4)] += 1
+        first = i >= 6  # the right half starts with a bar
+        for k, w in enumerate(widths):
+            mods += [(k % 2 == 0) == first] * w
+        if i == 5:
+            mods += [False, True, False, True, False]
+    mods += [True, False, True]
+    return np.array(mods, bool)
+
+
+def _code_symbol(rng: random.Random, side: int) -> Image.Image:
+    """A printed code sticker about ``side`` px on its long side: a QR, Data Matrix or EAN
+    barcode (digits under it), dark ink on a light label, sometimes with a caption or an outline,
+    sometimes turned."""
+    ink = rng.choice([(0, 0, 0), (20, 20, 20), (30, 40, 90), (60, 60, 60)])
+    paper = rng.choice([(255, 255, 255), (250, 248, 240), (240, 240, 240)])
+    kind = rng.choice(["qr", "qr", "datamatrix", "barcode", "barcode"])
+    if kind == "barcode":
+        bars = _barcode(rng)
+        mod = max(1, round(side / (len(bars) + 14)))
+        h = round(len(bars) * mod * rng.uniform(0.35, 0.7))
+        q = 7 * mod
+        digits = round(h * 0.25)
+        im = Image.new("RGB", (len(bars) * mod + 2 * q, h + 2 * mod + digits + mod), paper)
+        a = np.asarray(im).copy()
+        a[mod:mod + h, q:q + len(bars) * mod][:, np.repeat(bars, mod)] = ink
+        im = Image.fromarray(a)
+        d = ImageDraw.Draw(im)
+        f = font(rng, max(8, digits))
+        d.text((q, mod + h + 1), "".join(str(rng.randrange(10)) for _ in range(13)), font=f,
+               fill=ink)
+    else:
+        m = _qr(rng) if kind == "qr" else _datamatrix(rng)
+        qz = rng.choice([1, 2, 4])
+        mod = max(1, round(side / (len(m) + 2 * qz)))
+        big = np.kron(m, np.ones((mod, mod), bool))
+        a = np.zeros((big.shape[0] + 2 * qz * mod, big.shape[1] + 2 * qz * mod, 3), np.uint8)
+        a[:] = paper
+        a[qz * mod:qz * mod + big.shape[0], qz * mod:qz * mod + big.shape[1]][big] = ink
+        im = Image.fromarray(a)
+        if rng.random() < 0.3:  # a caption under it: "Scan me", a SKU
+            f = font(rng, max(8, im.height // 8))
+            txt = rng.choice(["Scan me", "SKU 48213", "myshop.com", "Scan for offer"])
+            cap = Image.new("RGB", (im.width, im.height + im.height // 6), paper)
+            cap.paste(im, (0, 0))
+            ImageDraw.Draw(cap).text((mod, im.height), txt, font=f, fill=ink)
+            im = cap
+    if rng.random() < 0.3:
+        ImageDraw.Draw(im).rectangle([0, 0, im.width - 1, im.height - 1], outline=(180, 180, 180))
+    scale = side / max(im.size)
+    im = im.resize((max(8, round(im.width * scale)), max(8, round(im.height * scale))),
+                   Image.Resampling.LANCZOS)
+    if rng.random() < 0.4:
+        im = im.convert("RGBA").rotate(rng.uniform(-25, 25), resample=Image.Resampling.BICUBIC,
+                                       expand=True)
+    return im.convert("RGBA")
+
+
+def code(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A QR code, Data Matrix or barcode sticker pasted on the photo's backdrop (a new user's
+    shop QR in a corner was graded A or B 7 times in 8): 6-20% of the short side, in a corner
+    (1-5% from its edges) or anywhere beside the product, never over it (a barcode printed on a
+    package is the product's own)."""
+    base = im.convert("RGB")
+    W, H = base.size
+    sym = _code_symbol(rng, round(min(W, H) * rng.uniform(0.06, 0.2)))
+    w, h = sym.size
+    m = round(min(W, H) * rng.uniform(0.01, 0.05))
+    x0, y0, x1, y1 = _product_box(base)
+    spots = [(x, y) for x in (m, W - w - m) for y in (m, H - h - m)]
+    if rng.random() < 0.4:  # beside the product: a free spot on the backdrop
+        free = [(x, y) for _ in range(40)
+                for x, y in [(rng.randrange(0, max(1, W - w)), rng.randrange(0, max(1, H - h)))]
+                if x + w < x0 or x > x1 or y + h < y0 or y > y1]
+        spots = free[:1] or spots
+    x, y = rng.choice(spots)
+    out = base.copy()
+    out.paste(sym, (x, y), sym)
+    return out
+
+
 # name -> (generator, check that should see it, flag codes that count as a hit)
 BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale", "enlarged",
                  "pixelated", "jpeg", "jpeg_file", "noise", "lowlight"]
@@ -955,7 +1071,7 @@ GENERATORS = {
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,
-    "watermark": watermark, "badge": badge,
+    "watermark": watermark, "badge": badge, "code": code,
 }
 
 # The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded

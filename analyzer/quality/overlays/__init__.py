@@ -3,12 +3,12 @@
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
 anywhere in the frame, over the product included), :mod:`.watermark` (semi-transparent
 watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
-plate), :mod:`.banners` (see-through banner strips across the photo), :mod:`.border` (added
-frames), :mod:`.insets` (pictures pasted into a corner), over :mod:`.zone` (the product zone
-and the plain backdrop). On a printed product's face (a DVD case, a book: the mask's ``face``)
-the face's own print is not an overlay: words, letter shapes and badges lying wholly on it are
-left out (:func:`face_mask`). This module is the registered check "overlays": measure (the
-finders) -> score -> flag.
+plate), :mod:`.codes` (QR code and barcode stickers), :mod:`.banners` (see-through banner
+strips across the photo), :mod:`.border` (added frames), :mod:`.insets` (pictures pasted into
+a corner), over :mod:`.zone` (the product zone and the plain backdrop). On a printed product's
+face (a DVD case, a book: the mask's ``face``) the face's own print is not an overlay: words,
+letter shapes, badges and codes lying wholly on it are left out (:func:`face_mask`). This
+module is the registered check "overlays": measure (the finders) -> score -> flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
 once text is flagged; below the flag, up to ``evidence_penalty`` points as the best candidate
@@ -30,6 +30,7 @@ from analyzer.quality.context import ImageContext
 from analyzer.quality.overlays.badges import colour_edges, find_badges, with_badges
 from analyzer.quality.overlays.banners import find_banners, overlap
 from analyzer.quality.overlays.border import BorderFinding, find_border
+from analyzer.quality.overlays.codes import find_codes
 from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.text import TextFinding, find_text
@@ -82,7 +83,7 @@ def where_text(text: TextFinding) -> str:
 
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
-          flat: float = 0.0) -> list[Flag]:
+          flat: float = 0.0, n_codes: int = 0) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -95,7 +96,9 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             f"found {text.n_words} text/logo area(s) ("
             # a badge alone is a logo area with no counted letters: "0 characters" reads wrong
             + (f"{text.n_chars} characters, " if text.n_chars else "")
-            + f"{100 * text.text_area:.1f}% of the image) {where_text(text)}; {rule_txt}",
+            + f"{100 * text.text_area:.1f}% of the image) {where_text(text)}"
+            + (f", {n_codes} of them a QR code or barcode" if n_codes else "")
+            + f"; {rule_txt}",
             "Upload the photo without added text, badges, logos or watermarks (use the original "
             "export); put promotions in the listing text or in secondary images.", NAME))
     elif mark is not None and mark.found:
@@ -172,8 +175,8 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
 @dataclass(frozen=True)
 class Graphics:
     """What the finders of graphics pasted on the photo found, and the working copies they read:
-    badges and banners (boxes at ``scale`` of the working size, in ``lab``'s pixels) and inset
-    pictures (working px)."""
+    badges, banners and code stickers (boxes at ``scale`` of the working size, in ``lab``'s
+    pixels) and inset pictures (the photo's px, as :meth:`boxes` gives every box)."""
 
     zone: np.ndarray     # the product zone, at ``scale``
     plain: np.ndarray    # the plain backdrop, at ``scale``
@@ -181,12 +184,14 @@ class Graphics:
     scale: float
     badges: list[tuple[int, int, int, int]]
     inset: InsetFinding
+    codes: list[tuple[int, int, int, int]]  # QR code and barcode stickers, as badges
 
     def boxes(self) -> list[tuple[int, int, int, int]]:
         """Every graphic's box in working px (x0, y0, x1, y1)."""
         s = self.scale
         return [*self.inset.boxes, *((int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)),
-                                      int(np.ceil(y1 / s))) for x0, y0, x1, y1 in self.badges)]
+                                      int(np.ceil(y1 / s)))
+                                     for x0, y0, x1, y1 in [*self.badges, *self.codes])]
 
 
 _GRAPHICS = "overlays.graphics"
@@ -214,11 +219,18 @@ def graphics(ctx: ImageContext) -> Graphics:
         badges = find_badges(lab_s, th, edges)
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
                    if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
+        codes = [c for c in find_codes(edges, zone, ctx.gray_u8, s, th)
+                 if not any(overlap(c, b) for b in badges)]  # a plate is reported once
         face = face_mask(ctx)
         if face is not None:  # a round "3 programs" sticker printed on a cover is the cover
             badges = [b for b in badges if not on_face(b, s, face)]
+            codes = [c for c in codes if not on_face(c, s, face)]  # ... and so is its barcode
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
-        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset)
+        # an inset picture's busy content (a face, hair) is the inset's to report, once
+        codes = [c for c in codes if not any(
+            overlap((int(c[0] / s), int(c[1] / s), int(c[2] / s), int(c[3] / s)), b)
+            for b in inset.boxes)]
+        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset, codes)
     return ctx.cache[_GRAPHICS]
 
 
@@ -226,7 +238,8 @@ def graphics(ctx: ImageContext) -> Graphics:
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     g = graphics(ctx)
-    zone, lab_s, s, badges, inset = g.zone, g.lab, g.scale, g.badges, g.inset
+    zone, lab_s, s, inset = g.zone, g.lab, g.scale, g.inset
+    badges = [*g.badges, *g.codes]  # a code sticker is a logo area, as a badge is
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
     face = face_mask(ctx)
@@ -244,7 +257,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "text_evidence": text.evidence,
         "watermark_evidence": mark.evidence,
         "watermark_glyphs": float(mark.n_glyphs),
-        "n_badges": float(len(badges)),
+        "n_badges": float(len(g.badges)),
+        "n_codes": float(len(g.codes)),
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,
         "has_border": float(border.found),
@@ -261,5 +275,6 @@ def check(ctx: ImageContext) -> CheckResult:
         for x0, y0, x1, y1 in [*inset.boxes, *mark.boxes]:
             tmap[y0:y1, x0:x1] = 1.0
     return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat),
-                       metrics=metrics, flags=flags(ctx, text, border, th, inset, mark, flat),
+                       metrics=metrics,
+                       flags=flags(ctx, text, border, th, inset, mark, flat, len(g.codes)),
                        maps={MapKind.TEXT: tmap})
