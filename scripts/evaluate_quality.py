@@ -509,16 +509,23 @@ def _shared_code_hash() -> str:
 _IO_MEASURES = {"sharpness": ("jpeg.py", "resampling.py", "loader.py"), "overlays": ("jpeg.py",)}
 
 
+# Checks whose results read another check's finders: the clutter check leaves the overlay
+# finders' graphics (badges, banners, insets, code stickers) out of its props, so a change there
+# changes its results too (its cache key once missed them, and reported a stale clutter row).
+_CHECK_READS = {"clutter": ("overlays",)}
+
+
 def _check_hash(check: str, shared: str) -> str:
     h = hashlib.sha256(shared.encode())
-    src = QUALITY_DIR / f"{check}.py"
-    if src.exists():
-        h.update(src.read_bytes())
-    elif (QUALITY_DIR / check).is_dir():  # a check split into a package (overlays): every file
-        for f in sorted((QUALITY_DIR / check).rglob("*.py")):
-            h.update(f.relative_to(QUALITY_DIR).as_posix().encode())
-            h.update(f.read_bytes())
-    h.update(json.dumps(check_thresholds(check), sort_keys=True, default=str).encode())
+    for name in (check, *_CHECK_READS.get(check, ())):
+        src = QUALITY_DIR / f"{name}.py"
+        if src.exists():
+            h.update(src.read_bytes())
+        elif (QUALITY_DIR / name).is_dir():  # a check split into a package (overlays): every file
+            for f in sorted((QUALITY_DIR / name).rglob("*.py")):
+                h.update(f.relative_to(QUALITY_DIR).as_posix().encode())
+                h.update(f.read_bytes())
+        h.update(json.dumps(check_thresholds(name), sort_keys=True, default=str).encode())
     # Fitted data a check loads (the overlays verifiers' trees): a refit changes its results
     # with no code or threshold changed, and a stale cache would report the old verifier.
     for f in sorted((REPO / "analyzer" / "data").glob("*.json")):
