@@ -68,13 +68,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analyzer.engine import analyze  # noqa: E402
-from analyzer.fix.ops import (  # noqa: E402
-    crop_to_fill,
-    linear_to_srgb,
-    srgb_to_linear,
-    whiten_background,
-)
+from analyzer.fix.ops import crop_to_fill, whiten_background  # noqa: E402
 from analyzer.fix.runner import fix_report  # noqa: E402
+from analyzer.vision.srgb import linear_to_srgb, srgb_to_linear  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 BG_FLAGS = {"BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE"}

@@ -70,11 +70,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analyzer.config import check_thresholds, segmentation, thresholds  # noqa: E402
-from analyzer.fix.ops import linear_to_srgb, srgb_to_linear  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality import registry  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
 from analyzer.results import CheckResult, Flag  # noqa: E402
+from analyzer.vision.srgb import linear_to_srgb, srgb_to_linear  # noqa: E402
 
 cv2.setNumThreads(1)
 

@@ -82,8 +82,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from analyzer.fix.ops import linear_to_srgb, srgb_to_linear
 from analyzer.vision.backdrop import border_median_rgb
+from analyzer.vision.srgb import linear_to_srgb, srgb_to_linear
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype")]
 try:  # matplotlib ships DejaVu fonts: a fallback where the system has none

@@ -29,9 +29,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from analyzer.fix.ops import linear_to_srgb, srgb_to_linear
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.quality.clutter import to_work_size
+from analyzer.vision.srgb import linear_to_srgb, srgb_to_linear
 
 KIND = FixKind.COLOR
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)

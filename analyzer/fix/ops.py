@@ -55,16 +55,6 @@ def crop_to_fill(rgb: np.ndarray, mask: np.ndarray, fill: float = 0.85,
 # --- used by the fixes ---------------------------------------------------------------------------
 
 
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB decoding of values in 0..1."""
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-
-
 def resize_to(a: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
     """``a`` resized to (H, W) = ``shape`` (bilinear, or nearest for labels)."""
     h, w = shape

@@ -47,6 +47,7 @@ from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.mask_ops import shrink
+from analyzer.vision.srgb import srgb_to_linear
 
 NAME = "exposure"
 
@@ -61,9 +62,7 @@ def product_region(mask: np.ndarray | None, shape: tuple[int, int], erode_frac: 
 
 
 # sRGB code value -> linear light times its Rec. 709 luminance weight, per channel (R, G, B)
-_V = np.arange(256) / 255.0
-_LIN = np.where(_V <= 0.04045, _V / 12.92, ((_V + 0.055) / 1.055) ** 2.4)
-_LUMA_LUT = np.outer((0.2126, 0.7152, 0.0722), _LIN)
+_LUMA_LUT = np.outer((0.2126, 0.7152, 0.0722), srgb_to_linear(np.arange(256) / 255.0))
 
 
 def colour_clipping(sub: np.ndarray, region: np.ndarray, th: dict) -> tuple[int, int]:
