@@ -14,9 +14,10 @@ and report it on photos the choice never saw (analyzer/quality/overlays/codes.py
 - Reported on: held (luma products of other categories), store (the grocery icons, 198 px) and
   the amateur held senders, 40 + 40 + 40 each.
 
-Stage 1's window, density and sizes are fixed (their values in thresholds.yaml); every
-candidate of stage 1 is kept here with its product-zone share and its distance to the nearest
-corner, so the grid replays the whole rule without running the mask again.
+Stage 1's window, density and sizes are fixed (their values in thresholds.yaml); every blob of
+stage 1 is kept here with its product-zone share and its distance to the nearest corner
+(``codes.blobs``), so the grid replays the whole rule (``codes.placed``, ``codes.is_code``)
+without running the mask again.
 
 Usage::
 
@@ -44,8 +45,9 @@ from analyzer.io.loader import load_image  # noqa: E402
 from analyzer.quality.context import ImageContext  # noqa: E402
 from analyzer.quality.overlays import text_zone  # noqa: E402
 from analyzer.quality.overlays.badges import colour_edges  # noqa: E402
-from analyzer.quality.overlays.codes import candidates as code_candidates  # noqa: E402
-from analyzer.quality.overlays.codes import code_features, is_code  # noqa: E402
+from analyzer.quality.overlays.codes import blobs as code_blobs  # noqa: E402
+from analyzer.quality.overlays.codes import code_features, is_code, placed  # noqa: E402
+from analyzer.quality.overlays.codes import crop as code_crop  # noqa: E402
 
 CHOOSE = ("tune", "am_tune")
 REPORT = ("held", "store", "am_held")
@@ -68,25 +70,19 @@ def read(path: Path, th: dict, mask_hash: str) -> list[dict]:
     zone, _, lab_s, s = text_zone(ctx, th)
     if not mp.exists():
         eq._save_mask(mp, ctx.__dict__["mask_result"])
-    H, W = zone.shape
-    H0, W0 = ctx.gray_u8.shape
     out = []
-    for (x0, y0, x1, y1), blob in code_candidates(
-            colour_edges(lab_s, th), zone, th | {"code_max_zone": 1.0, "code_corner": 1.0}):
-        crop = ctx.gray_u8[int(y0 / s):min(H0, int(-(-y1 // s))),
-                           int(x0 / s):min(W0, int(-(-x1 // s)))]
-        if min(crop.shape) < 8:
+    for b in code_blobs(colour_edges(lab_s, th), zone, th):
+        grey = code_crop(ctx.gray_u8, b.box, s)
+        if min(grey.shape) < 8:
             continue
-        f = code_features(crop, blob)
-        f["zone"] = float(zone[y0:y1, x0:x1].mean())
-        f["corner"] = max(min(x0, W - x1), min(y0, H - y1)) / min(H, W)
+        f = code_features(grey, b.pixels)
+        f["zone"], f["corner"] = b.zone, b.corner
         out.append(f)
     return out
 
 
 def flagged(cands: list[dict], th: dict) -> bool:
-    return any((c["zone"] <= th["code_max_zone"] or c["corner"] <= th["code_corner"])
-               and is_code(c, th) for c in cands)
+    return any(placed(c["zone"], c["corner"], th) and is_code(c, th) for c in cands)
 
 
 def main() -> int:

@@ -188,10 +188,14 @@ class Graphics:
 
     def boxes(self) -> list[tuple[int, int, int, int]]:
         """Every graphic's box in working px (x0, y0, x1, y1)."""
-        s = self.scale
-        return [*self.inset.boxes, *((int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)),
-                                      int(np.ceil(y1 / s)))
-                                     for x0, y0, x1, y1 in [*self.badges, *self.codes])]
+        return [*self.inset.boxes,
+                *(photo_box(b, self.scale) for b in [*self.badges, *self.codes])]
+
+
+def photo_box(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """A box at ``scale`` of the working size (the graphics finders') in the photo's px."""
+    x0, y0, x1, y1 = box
+    return int(x0 / scale), int(y0 / scale), int(np.ceil(x1 / scale)), int(np.ceil(y1 / scale))
 
 
 _GRAPHICS = "overlays.graphics"
@@ -227,9 +231,7 @@ def graphics(ctx: ImageContext) -> Graphics:
             codes = [c for c in codes if not on_face(c, s, face)]  # ... and so is its barcode
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
         # an inset picture's busy content (a face, hair) is the inset's to report, once
-        codes = [c for c in codes if not any(
-            overlap((int(c[0] / s), int(c[1] / s), int(c[2] / s), int(c[3] / s)), b)
-            for b in inset.boxes)]
+        codes = [c for c in codes if not any(overlap(photo_box(c, s), b) for b in inset.boxes)]
         ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset, codes)
     return ctx.cache[_GRAPHICS]
 

@@ -38,6 +38,8 @@ texture, and does not decode it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -46,11 +48,19 @@ from analyzer.vision.mask_ops import label_with_stats
 Box = tuple[int, int, int, int]
 
 
-def candidates(edges: np.ndarray, zone: np.ndarray, th: dict
-               ) -> list[tuple[Box, np.ndarray]]:
-    """(box, blob) in ``edges``' pixels of each dense-edge blob the size and shape of a code
-    sticker, mostly off the product ``zone`` (same size as ``edges``) or in a corner of the
-    frame; ``blob`` is the blob's own pixels in its box (bool)."""
+@dataclass(frozen=True)
+class Blob:
+    """A dense-edge blob the size and fill of a code sticker (stage 1)."""
+
+    box: Box            # in the edge map's pixels
+    pixels: np.ndarray  # bool: the blob's own pixels in its box, on the half-size grid
+    zone: float         # share of its box in the product zone
+    corner: float       # to the nearest corner (the farther of its two edges), / short side
+
+
+def blobs(edges: np.ndarray, zone: np.ndarray, th: dict) -> list[Blob]:
+    """Every dense-edge blob of ``edges`` the size and fill of a code sticker, with where it
+    lies (``zone``: the product zone, ``edges``' size); :func:`placed` picks the candidates."""
     H, W = edges.shape
     short = min(H, W)
     # The density and its blobs on a half-size grid (each 2 x 2 block's edge count, then a
@@ -65,22 +75,42 @@ def candidates(edges: np.ndarray, zone: np.ndarray, th: dict
     _, labels, st, _ = label_with_stats(blob)
     x, y, w, h, area = (st[1:, c] * (2 if c < 4 else 4) for c in range(5))
     lo, hi = float(th["code_min_side"]) * short, float(th["code_max_side"]) * short
-    corner = float(th["code_corner"]) * short
-    # size, fill, corner and zone over every blob at once
+    # size and fill over every blob at once
     side = np.maximum(w, h)
-    keep = (side >= lo) & (side <= hi) & (np.minimum(w, h) >= lo / 3) & \
-        (area >= float(th["code_min_fill"]) * w * h)
-    x0, y0 = np.minimum(x, W), np.minimum(y, H)
-    x1, y1 = np.minimum(x + w, W), np.minimum(y + h, H)
-    in_corner = np.maximum(np.minimum(x0, W - x1), np.minimum(y0, H - y1)) <= corner
-    if keep.any():
-        zi = cv2.integral(zone.view(np.uint8))  # the zone's share in each box: four lookups
-        inside = (zi[y1, x1] - zi[y0, x1] - zi[y1, x0] + zi[y0, x0]) / np.maximum(
-            (x1 - x0) * (y1 - y0), 1)
-        keep &= in_corner | (inside <= float(th["code_max_zone"]))
-    return [((int(x0[i]), int(y0[i]), int(x1[i]), int(y1[i])),
-             labels[y0[i] // 2:(y1[i] + 1) // 2, x0[i] // 2:(x1[i] + 1) // 2] == i + 1)
-            for i in np.nonzero(keep)[0]]
+    keep = np.nonzero((side >= lo) & (side <= hi) & (np.minimum(w, h) >= lo / 3) &
+                      (area >= float(th["code_min_fill"]) * w * h))[0]
+    if not len(keep):
+        return []
+    x0, y0 = np.minimum(x[keep], W), np.minimum(y[keep], H)
+    x1, y1 = np.minimum(x[keep] + w[keep], W), np.minimum(y[keep] + h[keep], H)
+    corner = np.maximum(np.minimum(x0, W - x1), np.minimum(y0, H - y1)) / short
+    zi = cv2.integral(zone.view(np.uint8))  # the zone's share in each box: four lookups
+    inside = (zi[y1, x1] - zi[y0, x1] - zi[y1, x0] + zi[y0, x0]) / np.maximum(
+        (x1 - x0) * (y1 - y0), 1)
+    return [Blob((int(x0[j]), int(y0[j]), int(x1[j]), int(y1[j])),
+                 labels[y0[j] // 2:(y1[j] + 1) // 2, x0[j] // 2:(x1[j] + 1) // 2] == i + 1,
+                 float(inside[j]), float(corner[j]))
+            for j, i in enumerate(keep)]
+
+
+def placed(zone_share: float, corner: float, th: dict) -> bool:
+    """Whether a blob lies where a sticker is pasted: mostly off the product zone (at most
+    ``code_max_zone`` of its box) or in a corner (within ``code_corner`` of the short side)."""
+    return zone_share <= float(th["code_max_zone"]) or corner <= float(th["code_corner"])
+
+
+def candidates(edges: np.ndarray, zone: np.ndarray, th: dict) -> list[Blob]:
+    """Stage 1's candidates: the :func:`blobs` that are :func:`placed`."""
+    return [b for b in blobs(edges, zone, th) if placed(b.zone, b.corner, th)]
+
+
+def crop(gray_u8: np.ndarray, box: Box, scale: float) -> np.ndarray:
+    """The full-resolution grey under a box of the working size (``scale`` of ``gray_u8``'s);
+    the blob's box already reaches about half a window past the symbol's outline."""
+    H0, W0 = gray_u8.shape
+    x0, y0, x1, y1 = box
+    return gray_u8[int(y0 / scale):min(H0, int(np.ceil(y1 / scale))),
+                   int(x0 / scale):min(W0, int(np.ceil(x1 / scale)))]
 
 
 def _crossings(ink: np.ndarray, axis: int) -> float:
@@ -133,15 +163,13 @@ def find_codes(edges: np.ndarray, zone: np.ndarray, gray_u8: np.ndarray, scale: 
                th: dict) -> list[Box]:
     """Code stickers' boxes in ``edges``' pixels (the working size, ``scale`` of ``gray_u8``'s):
     dense-edge candidates, each confirmed on the full-resolution grey image."""
-    H0, W0 = gray_u8.shape
     out = []
-    for (x0, y0, x1, y1), blob in candidates(edges, zone, th):
-        # the blob's box already reaches about half a window past the symbol's outline
-        crop = gray_u8[int(y0 / scale):min(H0, int(np.ceil(y1 / scale))),
-                       int(x0 / scale):min(W0, int(np.ceil(x1 / scale)))]
-        if min(crop.shape) < 8:
+    for b in candidates(edges, zone, th):
+        grey = crop(gray_u8, b.box, scale)
+        if min(grey.shape) < 8:
             continue
-        p5, p95 = np.percentile(crop, (5, 95))  # the cheapest test first: most fail it
-        if p95 - p5 >= float(th["code_min_contrast"]) and is_code(code_features(crop, blob), th):
-            out.append((x0, y0, x1, y1))
+        p5, p95 = np.percentile(grey, (5, 95))  # the cheapest test first: most fail it
+        if p95 - p5 >= float(th["code_min_contrast"]) and is_code(code_features(grey, b.pixels),
+                                                                  th):
+            out.append(b.box)
     return out
