@@ -783,6 +783,8 @@ def family_specs() -> dict[str, FamilySpec]:
     specs["code"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     specs["code@clutter"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1,
                                        phone)
+    # dimension lines with arrowheads or ticks and no label (quality_families.dimension)
+    specs["dimension"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

@@ -272,13 +272,14 @@ def test_parts_the_mask_split_off_the_product_are_not_props() -> None:
 
 
 def test_part_of_product_rules() -> None:
-    from analyzer.quality.clutter import _convex_hull, _frame_edges, part_of_product
+    from analyzer.quality.clutter import _frame_edges, part_of_product
+    from analyzer.vision.mask_ops import convex_hull
 
     h, w = 100, 100
     main = np.zeros((h, w), bool)
     main[0:60, 30:70] = True
     main[0:40, 45:55] = False                       # a notch: its hull covers it
-    hull = _convex_hull(main)
+    hull = convex_hull(main)
     notch = np.zeros((h, w), bool)
     notch[5:30, 47:53] = True
     st_notch = np.array([47, 5, 6, 25])

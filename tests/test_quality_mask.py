@@ -235,3 +235,27 @@ def test_component_areas_are_the_label_counts_in_both_widths() -> None:
         assert areas.dtype == np.int64
         assert np.array_equal(areas, np.bincount(ref.ravel(), minlength=n)[1:])
     assert component_areas(big)[2].tolist() == [1300 * 800]
+
+
+def test_convex_hull_from_outlines_is_the_hull_of_every_pixel():
+    import cv2
+
+    from analyzer.vision.mask_ops import convex_hull
+
+    def every_pixel(part: np.ndarray) -> np.ndarray:  # the definition, over all pixels
+        out = np.zeros(part.shape, np.uint8)
+        pts = cv2.findNonZero(part.astype(np.uint8))
+        if pts is not None:
+            cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
+        return out > 0
+
+    rng = np.random.default_rng(0)
+    for _ in range(60):  # several parts, holes from overlaps, single-pixel specks
+        m = np.zeros((200, 160), np.uint8)
+        for _ in range(int(rng.integers(1, 5))):
+            c = tuple(int(v) for v in rng.integers(0, 160, 2))
+            ax = tuple(int(v) for v in rng.integers(1, 70, 2))
+            cv2.ellipse(m, c, ax, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        m[rng.random(m.shape) < 0.001] = 1
+        assert np.array_equal(convex_hull(m > 0), every_pixel(m > 0))
+    assert not convex_hull(np.zeros((10, 10), bool)).any()

@@ -62,7 +62,12 @@ from analyzer.quality.overlays import graphics
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.backdrop import band, band_width, plain_band_color
-from analyzer.vision.mask_ops import component_areas, large_components, select_components
+from analyzer.vision.mask_ops import (
+    component_areas,
+    convex_hull,
+    large_components,
+    select_components,
+)
 
 NAME = "clutter"
 
@@ -134,15 +139,6 @@ def _shape_iou(a: np.ndarray, sa: np.ndarray, b: np.ndarray, sb: np.ndarray,
         union = np.count_nonzero(na | cand)
         best = max(best, np.count_nonzero(na & cand) / union if union else 0.0)
     return float(best)
-
-
-def _convex_hull(part: np.ndarray) -> np.ndarray:
-    """The filled convex hull of a mask part (bool)."""
-    pts = cv2.findNonZero(part.astype(np.uint8))
-    out = np.zeros(part.shape, np.uint8)
-    if pts is not None:
-        cv2.fillConvexPoly(out, cv2.convexHull(pts), 1)
-    return out > 0
 
 
 def _frame_edges(stat: np.ndarray, h: int, w: int) -> set[str]:
@@ -278,7 +274,7 @@ def other_objects(rgb: np.ndarray, mask: np.ndarray, th: dict) -> tuple[int, int
     # distance of every pixel to the product (for "close to it")
     dist = cv2.distanceTransform((labels != main + 1).astype(np.uint8), cv2.DIST_L2, 3)
     gap_max = float(th["piece_max_gap"]) * max(h, w)
-    hull = _convex_hull(labels == main + 1)
+    hull = convex_hull(labels == main + 1)
     main_edges = _frame_edges(st[main + 1], h, w)
     backdrop = np.median(band(rgb, band_width(rgb.shape, 0.03), corners_once=True), axis=0)
     props = pieces = 0

@@ -102,6 +102,18 @@ def large_components(mask: np.ndarray, rel: float, abs_frac: float = 0.0) -> np.
     return select_components(labels, keep)
 
 
+def convex_hull(part: np.ndarray) -> np.ndarray:
+    """The filled convex hull of a mask (bool, any number of parts). Its vertices are outline
+    pixels, so the hull is taken over the parts' outer outlines (a few thousand points) rather
+    than every pixel (the same polygon, 10-20x faster on a product-sized mask)."""
+    contours, _ = cv2.findContours(part.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    out = np.zeros(part.shape, np.uint8)
+    if contours:
+        cv2.fillConvexPoly(out, cv2.convexHull(np.concatenate(contours)), 1)
+    return out > 0
+
+
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """``mask`` (bool) with every background region that does not reach the frame border filled.
 

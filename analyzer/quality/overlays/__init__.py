@@ -3,7 +3,8 @@
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
 anywhere in the frame, over the product included), :mod:`.watermark` (semi-transparent
 watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
-plate), :mod:`.codes` (QR code and barcode stickers), :mod:`.banners` (see-through banner
+plate), :mod:`.codes` (QR code and barcode stickers), :mod:`.lines` (dimension lines drawn
+beside the product), :mod:`.banners` (see-through banner
 strips across the photo), :mod:`.border` (added frames), :mod:`.insets` (pictures pasted into
 a corner), over :mod:`.zone` (the product zone and the plain backdrop). On a printed product's
 face (a DVD case, a book: the mask's ``face``) the face's own print is not an overlay: words,
@@ -33,6 +34,7 @@ from analyzer.quality.overlays.border import BorderFinding, find_border
 from analyzer.quality.overlays.codes import find_codes
 from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
+from analyzer.quality.overlays.lines import find_lines
 from analyzer.quality.overlays.text import TextFinding, find_text
 from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
 from analyzer.quality.overlays.zone import backdrop, on_face, product_zone
@@ -83,7 +85,7 @@ def where_text(text: TextFinding) -> str:
 
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
-          flat: float = 0.0, n_codes: int = 0) -> list[Flag]:
+          flat: float = 0.0, n_codes: int = 0, n_lines: int = 0) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -98,9 +100,13 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             + (f"{text.n_chars} characters, " if text.n_chars else "")
             + f"{100 * text.text_area:.1f}% of the image) {where_text(text)}"
             + (f", {n_codes} of them a QR code or barcode" if n_codes else "")
+            + (f", {n_lines} of them a drawn dimension line" if n_lines else "")
             + f"; {rule_txt}",
-            "Upload the photo without added text, badges, logos or watermarks (use the original "
-            "export); put promotions in the listing text or in secondary images.", NAME))
+            ("Upload the photo without the drawn measurement lines or any added text (use the "
+             "original export); show the sizes in a secondary image and in the listing text."
+             if n_lines else
+             "Upload the photo without added text, badges, logos or watermarks (use the original "
+             "export); put promotions in the listing text or in secondary images."), NAME))
     elif mark is not None and mark.found:
         out.append(ctx.flag(
             "TEXT_OR_WATERMARK",
@@ -175,8 +181,9 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
 @dataclass(frozen=True)
 class Graphics:
     """What the finders of graphics pasted on the photo found, and the working copies they read:
-    badges, banners and code stickers (boxes at ``scale`` of the working size, in ``lab``'s
-    pixels) and inset pictures (the photo's px, as :meth:`boxes` gives every box)."""
+    badges, banners, code stickers and dimension lines (boxes at ``scale`` of the working size,
+    in ``lab``'s pixels) and inset pictures (the photo's px, as :meth:`boxes` gives every
+    box)."""
 
     zone: np.ndarray     # the product zone, at ``scale``
     plain: np.ndarray    # the plain backdrop, at ``scale``
@@ -185,11 +192,12 @@ class Graphics:
     badges: list[tuple[int, int, int, int]]
     inset: InsetFinding
     codes: list[tuple[int, int, int, int]]  # QR code and barcode stickers, as badges
+    lines: list[tuple[int, int, int, int]]  # dimension lines drawn beside the product, as badges
 
     def boxes(self) -> list[tuple[int, int, int, int]]:
         """Every graphic's box in working px (x0, y0, x1, y1)."""
         return [*self.inset.boxes,
-                *(photo_box(b, self.scale) for b in [*self.badges, *self.codes])]
+                *(photo_box(b, self.scale) for b in [*self.badges, *self.codes, *self.lines])]
 
 
 def photo_box(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
@@ -213,9 +221,10 @@ def face_mask(ctx: ImageContext) -> np.ndarray | None:
 
 
 def graphics(ctx: ImageContext) -> Graphics:
-    """The badge, banner and inset finders on ``ctx``, run once per photo (``ctx.cache``): the
-    overlays check reports them, and the clutter check leaves them out of the objects on the
-    backdrop (a "SALE" sticker is an overlay, not a prop beside the product)."""
+    """The badge, banner, code, line and inset finders on ``ctx``, run once per photo
+    (``ctx.cache``): the overlays check reports them, and the clutter check leaves them out of
+    the objects on the backdrop (a "SALE" sticker is an overlay, not a prop beside the
+    product)."""
     if _GRAPHICS not in ctx.cache:
         th = ctx.thresholds(NAME)
         zone, plain, lab_s, s = text_zone(ctx, th)
@@ -232,7 +241,9 @@ def graphics(ctx: ImageContext) -> Graphics:
         inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
         # an inset picture's busy content (a face, hair) is the inset's to report, once
         codes = [c for c in codes if not any(overlap(photo_box(c, s), b) for b in inset.boxes)]
-        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset, codes)
+        lines = [b for b in find_lines(plain, zone, th)
+                 if face is None or not on_face(b, s, face)]
+        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset, codes, lines)
     return ctx.cache[_GRAPHICS]
 
 
@@ -241,7 +252,7 @@ def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     g = graphics(ctx)
     zone, lab_s, s, inset = g.zone, g.lab, g.scale, g.inset
-    badges = [*g.badges, *g.codes]  # a code sticker is a logo area, as a badge is
+    badges = [*g.badges, *g.codes, *g.lines]  # a code sticker or a drawn line is a logo area
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
     face = face_mask(ctx)
@@ -261,6 +272,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "watermark_glyphs": float(mark.n_glyphs),
         "n_badges": float(len(g.badges)),
         "n_codes": float(len(g.codes)),
+        "n_lines": float(len(g.lines)),
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,
         "has_border": float(border.found),
@@ -278,5 +290,6 @@ def check(ctx: ImageContext) -> CheckResult:
             tmap[y0:y1, x0:x1] = 1.0
     return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat),
                        metrics=metrics,
-                       flags=flags(ctx, text, border, th, inset, mark, flat, len(g.codes)),
+                       flags=flags(ctx, text, border, th, inset, mark, flat, len(g.codes),
+                                   len(g.lines)),
                        maps={MapKind.TEXT: tmap})
