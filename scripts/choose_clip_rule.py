@@ -40,9 +40,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate_quality as eq  # noqa: E402
 
-from analyzer.config import check_thresholds, marketplace  # noqa: E402
-from analyzer.io.loader import load_image  # noqa: E402
-from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.exposure import colour_clipping, product_region  # noqa: E402
 
 CHOOSE = ("tune", "held", "store", "am_tune")
@@ -67,14 +65,8 @@ def photos(split: str) -> list[Path]:
 def shares(path: Path, th: dict, mask_hash: str) -> dict[tuple[int, float], float]:
     """Blown share of the product for every (pale, share) of the grid (the evaluator's cached
     u2netp mask when there is one; it is cached here otherwise)."""
-    key = eq._sha_file(path)
-    ctx = ImageContext(image=load_image(path), marketplace=marketplace("amazon"), use_model=True)
-    mp = eq.CACHE_DIR / "mask" / f"{key[:24]}_{mask_hash}.npz"
-    if mp.exists():
-        ctx.__dict__["mask_result"] = eq._load_mask(mp)
+    ctx = eq.cached_context(path, mask_hash)
     mask = ctx.mask_bool_or_none
-    if not mp.exists():
-        eq._save_mask(mp, ctx.__dict__["mask_result"])
     region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
     sub = np.ascontiguousarray(ctx.rgb[::2, ::2])
     reg = np.ascontiguousarray(region[::2, ::2])

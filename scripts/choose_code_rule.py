@@ -46,9 +46,7 @@ import evaluate_quality as eq  # noqa: E402
 import quality_families as qf  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from analyzer.config import check_thresholds, marketplace  # noqa: E402
-from analyzer.io.loader import load_image  # noqa: E402
-from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.overlays import text_zone  # noqa: E402
 from analyzer.quality.overlays.badges import colour_edges  # noqa: E402
 from analyzer.quality.overlays.codes import blobs as code_blobs  # noqa: E402
@@ -67,15 +65,8 @@ GRID = {"code_max_zone": (0.3, 0.5), "code_corner": (0.0, 0.08),
 def read(path: Path, th: dict, mask_hash: str) -> list[dict]:
     """Every stage-1 candidate of a photo with its stage-2 features, its share in the product
     zone and its distance to the nearest corner (a share of the short side)."""
-    key = eq._sha_file(path)
-    ctx = ImageContext(image=load_image(path), marketplace=marketplace("amazon"),
-                       use_model=True)
-    mp = eq.CACHE_DIR / "mask" / f"{key[:24]}_{mask_hash}.npz"
-    if mp.exists():
-        ctx.__dict__["mask_result"] = eq._load_mask(mp)
+    ctx = eq.cached_context(path, mask_hash)
     zone, _, lab_s, s = text_zone(ctx, th)
-    if not mp.exists():
-        eq._save_mask(mp, ctx.__dict__["mask_result"])
     out = []
     for b in code_blobs(colour_edges(lab_s, th), zone, th):
         grey = code_crop(ctx.gray_u8, b.box, s)

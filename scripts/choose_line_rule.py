@@ -41,9 +41,7 @@ import evaluate_quality as eq  # noqa: E402
 import quality_families as qf  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from analyzer.config import check_thresholds, marketplace  # noqa: E402
-from analyzer.io.loader import load_image  # noqa: E402
-from analyzer.quality.context import ImageContext  # noqa: E402
+from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.overlays import text_zone  # noqa: E402
 from analyzer.quality.overlays.lines import beside, candidates, is_line, line_features  # noqa: E402
 from analyzer.vision.mask_ops import convex_hull  # noqa: E402
@@ -56,15 +54,7 @@ OTHERS = ("props_beside", "props_around", "pair", "reflection", "badge", "overex
 
 def read(path: Path, th: dict, mask_hash: str) -> list[dict]:
     """Every candidate part of a photo with its line features and its ring's plain share."""
-    key = eq._sha_file(path)
-    ctx = ImageContext(image=load_image(path), marketplace=marketplace("amazon"),
-                       use_model=True)
-    mp = eq.CACHE_DIR / "mask" / f"{key[:24]}_{mask_hash}.npz"
-    if mp.exists():
-        ctx.__dict__["mask_result"] = eq._load_mask(mp)
-    zone, plain, _, _ = text_zone(ctx, th)
-    if not mp.exists():
-        eq._save_mask(mp, ctx.__dict__["mask_result"])
+    zone, plain, _, _ = text_zone(eq.cached_context(path, mask_hash), th)
     if not plain.any():
         return []
     long_side = max(plain.shape)

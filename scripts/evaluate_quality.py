@@ -575,6 +575,24 @@ def _save_mask(path: Path, m) -> None:  # type: ignore[no-untyped-def]
     tmp.replace(path)
 
 
+def cached_context(path: Path, mask_hash: str):  # type: ignore[no-untyped-def]
+    """An ImageContext of one photo (Amazon, u2netp) whose mask comes from the evaluation's
+    cache when there, and is computed and cached otherwise: the choice scripts read the
+    finders on thousands of photos without running the mask twice."""
+    from analyzer.config import marketplace as get_marketplace
+    from analyzer.io.loader import load_image
+    from analyzer.quality.context import ImageContext
+
+    ctx = ImageContext(image=load_image(path), marketplace=get_marketplace("amazon"),
+                       use_model=True)
+    mp = CACHE_DIR / "mask" / f"{_sha_file(path)[:24]}_{mask_hash}.npz"
+    if mp.exists():
+        ctx.__dict__["mask_result"] = _load_mask(mp)
+    else:
+        _save_mask(mp, ctx.mask_result)
+    return ctx
+
+
 def import_checks(names: list[str]) -> dict[str, Callable]:
     """Import each check module on its own: a module that is missing or broken is skipped."""
     out = {}
