@@ -15,7 +15,7 @@ from analyzer.config import check_thresholds, marketplace
 from analyzer.io.loader import load_image
 from analyzer.quality import clutter, overlays
 from analyzer.quality.context import ImageContext
-from analyzer.quality.overlays.lines import is_line, line_features
+from analyzer.quality.overlays.lines import beside, is_line, line_features
 
 
 def _ctx(im: Image.Image) -> ImageContext:
@@ -118,3 +118,14 @@ def test_line_test_needs_a_straight_thin_unbroken_band_with_an_end_mark():
     assert is_line(*_features(ticks), th)
     for shape in (bare, curve, bar, dashed):
         assert not is_line(*_features(shape), th), shape.__name__
+
+
+def test_a_line_lies_beside_the_product_not_on_it_or_along_the_frame():
+    th = check_thresholds("overlays")
+    shape = (600, 500)
+    assert beside((100, 550, 400, 560), 0.0, shape, th)  # under the product
+    assert beside((450, 0, 458, 500), 0.0, shape, th)  # its end at the top edge
+    assert not beside((0, 300, 500, 306), 0.0, shape, th)  # edge to edge: a seam, a horizon
+    assert not beside((450, 0, 458, 600), 0.0, shape, th)  # ... top to bottom too
+    assert not beside((100, 590, 400, 600), 0.0, shape, th)  # along the bottom edge
+    assert not beside((100, 550, 400, 560), 0.9, shape, th)  # in the product's outline

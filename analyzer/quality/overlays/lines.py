@@ -96,6 +96,7 @@ def line_features(ys: np.ndarray, xs: np.ndarray, long_side: int, th: dict
 
 
 def _thin_unbroken(f: dict[str, float], long_side: int, th: dict) -> bool:
+    """Whether a band read (:func:`_band_line`) is unbroken and thin (module docstring)."""
     return (f["cover"] >= float(th["line_min_cover"])
             and f["width"] <= max(float(th["line_min_width_px"]),
                                   float(th["line_max_width"]) * long_side))
