@@ -95,11 +95,16 @@ def line_features(ys: np.ndarray, xs: np.ndarray, long_side: int, th: dict
     return max(reads, key=lambda f: (_thin_unbroken(f, long_side, th), f["length"]))
 
 
+def _max_width(long_side: int, th: dict) -> float:
+    """The widest a drawn line may be, px: ``line_max_width`` of the long side, and always at
+    least ``line_min_width_px``."""
+    return max(float(th["line_min_width_px"]), float(th["line_max_width"]) * long_side)
+
+
 def _thin_unbroken(f: dict[str, float], long_side: int, th: dict) -> bool:
     """Whether a band read (:func:`_band_line`) is unbroken and thin (module docstring)."""
     return (f["cover"] >= float(th["line_min_cover"])
-            and f["width"] <= max(float(th["line_min_width_px"]),
-                                  float(th["line_max_width"]) * long_side))
+            and f["width"] <= _max_width(long_side, th))
 
 
 def is_line(f: dict[str, float], long_side: int, th: dict) -> bool:
@@ -122,8 +127,7 @@ def candidates(plain: np.ndarray, zone: np.ndarray, th: dict
     span = np.hypot(bw, bh)
     min_len = float(th["line_min_len"]) * long_side
     # thin on average: the line's own width plus its end marks (arrowheads, ticks)
-    keep = np.nonzero((span >= min_len) & (area <= 4 * max(float(th["line_min_width_px"]), float(
-        th["line_max_width"]) * long_side) * span))[0]
+    keep = np.nonzero((span >= min_len) & (area <= 4 * _max_width(long_side, th) * span))[0]
     ring_ok = plain | zone
     out = []
     for i in keep:
