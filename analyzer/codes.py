@@ -76,6 +76,7 @@ class FlagCode(_StrEnum):
     BORDER = "BORDER"
     INSET_IMAGE = "INSET_IMAGE"
     NOT_A_PHOTO = "NOT_A_PHOTO"
+    SPLIT_IMAGE = "SPLIT_IMAGE"
     LOW_DIFFERENTIATION = "LOW_DIFFERENTIATION"
     NEAR_DUPLICATE = "NEAR_DUPLICATE"
     LOW_SEARCH_RANK = "LOW_SEARCH_RANK"
@@ -116,6 +117,7 @@ FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.BORDER: "overlays",
     FlagCode.INSET_IMAGE: "overlays",
     FlagCode.NOT_A_PHOTO: "overlays",
+    FlagCode.SPLIT_IMAGE: "overlays",
     FlagCode.LOW_DIFFERENTIATION: "differentiation",
     FlagCode.NEAR_DUPLICATE: "differentiation",
     FlagCode.LOW_SEARCH_RANK: "search",

@@ -803,6 +803,13 @@ def family_specs() -> dict[str, FamilySpec]:
                                        phone)
     # dimension lines with arrowheads or ticks and no label (quality_families.dimension)
     specs["dimension"] = FamilySpec("overlays", over_codes, "edge_density", -1)
+    # a before/after split: the frame cut in two through the product, one half made to look
+    # worn or dirty, a divider 3 times in 4 (quality_families.split)
+    specs["split"] = FamilySpec("overlays", ("SPLIT_IMAGE", *over_codes), "edge_density", -1,
+                                phone)
+    # two pictures joined side by side or stacked (quality_families.collage)
+    specs["collage"] = FamilySpec("overlays", ("SPLIT_IMAGE", *over_codes), "edge_density", -1,
+                                  phone)
     # text of a recipe no verifier was fitted on (quality_families.text_unseen)
     specs["text_unseen"] = FamilySpec("overlays", over_codes, "edge_density", -1)
     specs["am_text_unseen"] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,
@@ -1087,7 +1094,7 @@ def run_families(ev: Evaluator, limit: int, seed: int, only_families: list[str],
                   + " | ".join(cell(r, sp, "hit", "%.0f") for sp in sps) + " | "
                   + " | ".join(cell(r, sp, "clean_false", "%.0f") for sp in sps) + " |")
     codes = ["BLURRY", "UPSCALED", "NOISY", "COMPRESSED", "UNDEREXPOSED", "CLUTTERED_BACKGROUND",
-             "TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE", "NOT_A_PHOTO"]
+             "TEXT_OR_WATERMARK", "BORDER", "INSET_IMAGE", "NOT_A_PHOTO", "SPLIT_IMAGE"]
     print("\nFalse flags on the clean photos of each split (%)\n")
     print("| split | n | " + " | ".join(codes) + " |")
     print("|" + "---|" * (2 + len(codes)))

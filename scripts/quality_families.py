@@ -68,6 +68,10 @@ Families (name: what a seller's photo suffers):
 - ``badge``: a round or rectangular plate with a word in a corner.
 - ``frame``: an added border (padding or painted over).
 - ``inset``: a picture-in-picture in a corner (evaluate_quality.add_inset).
+- ``split``: a before/after split: the frame cut in two by a straight line through the
+  product, one half given a "before" look (dull, soiled, dim or soft), a divider 3 times in 4.
+- ``collage``: two pictures joined side by side or stacked (the photo and a "before" copy or
+  a detail shot of it), a divider half of the time.
 """
 
 from __future__ import annotations
@@ -1082,6 +1086,120 @@ def dimension(im: Image.Image, rng: random.Random, props: list | None = None) ->
     return Image.fromarray(a)
 
 
+def _before(a: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A "before" look for one half of a before/after split (float RGB 0-255 in and out): dull
+    (colour and contrast drained toward the half's mean, darker), soiled (a yellow-brown cast,
+    darker), dim and grainy (1-2 stops darker, sensor noise) or soft and dull (blurred a little,
+    then dulled). Each changes colour or brightness, as a worn or dirty product's photo does."""
+    kind = rng.choice(["dull", "soiled", "dim", "soft"])
+    if kind == "soft":
+        s = max(0.7, rng.uniform(1.5, 4.0) * max(a.shape[:2]) / 1000)
+        a = cv2.GaussianBlur(a, (0, 0), s)
+    if kind in ("dull", "soft"):
+        grey = a.mean(axis=2, keepdims=True)
+        a = a + rng.uniform(0.4, 0.9) * (grey - a)  # colour drained
+        m = a.mean()
+        a = m + rng.uniform(0.55, 0.85) * (a - m)   # contrast flattened
+        a = a * rng.uniform(0.75, 1.0)
+    elif kind == "soiled":
+        a = a * np.array([1.0, rng.uniform(0.85, 0.95), rng.uniform(0.6, 0.8)]) * rng.uniform(
+            0.7, 0.92)
+    else:  # dim and grainy
+        lin = srgb_to_linear(np.clip(a, 0, 255) / 255.0) * 2.0 ** -rng.uniform(1.0, 2.0)
+        a = linear_to_srgb(lin) * 255.0
+        a = _noise(a, rng, rng.uniform(3, 8))
+    return np.clip(a, 0, 255)
+
+
+def split(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A before/after split (a third new user's, 8 of 8 graded A): the frame cut in two by a
+    straight line through the product (vertical 70% of the time, else horizontal; at 35-65% of
+    the product's extent), one side given a "before" look (:func:`_before`: dull, soiled, dim
+    or soft) over its whole half, backdrop included, as a second photo would be, or (half of
+    the time) on the product alone, the photo's pixels off its near-white backdrop, as an
+    editor would do it (on a photo with no white backdrop that is the whole half again); a
+    divider 3 times in 4 (0.3-1.5% of the side, at least 1 px; white, black, grey or a colour)
+    drawn from edge to edge. No "before"/"after" words: the text finder's to find."""
+    a = np.asarray(im.convert("RGB")).astype(np.float32)
+    H, W = a.shape[:2]
+    x0, y0, x1, y1 = _product_box(im)
+    vertical = rng.random() < 0.7
+    lo, hi = (x0, x1) if vertical else (y0, y1)
+    cut = round(lo + (hi - lo) * rng.uniform(0.35, 0.65))
+    side = rng.randint(0, 1)
+    if vertical:
+        sl = np.s_[:, :cut] if side == 0 else np.s_[:, cut:]
+    else:
+        sl = np.s_[:cut, :] if side == 0 else np.s_[cut:, :]
+    dull = _before(a[sl].copy(), rng)
+    if rng.random() < 0.5:  # the product alone: its pixels off the near-white backdrop
+        prod = cv2.morphologyEx((a[sl].min(axis=2) < 235).astype(np.uint8), cv2.MORPH_CLOSE,
+                                np.ones((5, 5), np.uint8)).astype(np.float32)
+        w8 = cv2.GaussianBlur(prod, (0, 0), 1.0)[..., None]
+        dull = w8 * dull + (1 - w8) * a[sl]
+    a[sl] = dull
+    out = np.clip(np.round(a), 0, 255).astype(np.uint8)
+    if rng.random() < 0.75:
+        t = max(1, round(rng.uniform(0.003, 0.015) * (W if vertical else H)))
+        colour = rng.choice([(255, 255, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128),
+                             *DIM_COLOURS])
+        c0 = cut - t // 2
+        if vertical:
+            out[:, max(0, c0):c0 + t] = colour
+        else:
+            out[max(0, c0):c0 + t, :] = colour
+    return Image.fromarray(out)
+
+
+def _panel(p: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``p`` shrunk to fit ``size`` and padded to it with its own backdrop's colour (the median
+    of its outer 2%)."""
+    s = min(size[0] / p.width, size[1] / p.height)
+    q = p.resize((max(1, round(p.width * s)), max(1, round(p.height * s))),
+                 Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", size, border_median_rgb(np.asarray(p)))
+    canvas.paste(q, ((size[0] - q.width) // 2, (size[1] - q.height) // 2))
+    return canvas
+
+
+def collage(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """Two pictures of the product joined, side by side (60% of the time) or stacked, as a
+    seller's before/after or two-view collage: the photo and, in either order, a "before" copy
+    of it (:func:`_before`) or a detail shot (the centre 55-80% of it, enlarged), each shrunk to
+    fill its half of the frame and padded with its own backdrop's colour; a divider along the
+    seam half of the time (0.3-1.5% of the side, at least 1 px; white, black, grey or a
+    colour). Two copies of one white-backdrop photo with no divider would be the ``pair``
+    family's control, so the second picture always differs."""
+    base = im.convert("RGB")
+    W, H = base.size
+    wide = rng.random() < 0.6
+    if rng.random() < 0.5:
+        second = Image.fromarray(np.clip(np.round(_before(
+            np.asarray(base).astype(np.float32), rng)), 0, 255).astype(np.uint8))
+    else:
+        f = rng.uniform(0.55, 0.8)
+        cw, ch = round(W * f), round(H * f)
+        x0, y0 = (W - cw) // 2, (H - ch) // 2
+        second = base.crop((x0, y0, x0 + cw, y0 + ch))
+    panels = [base, second] if rng.random() < 0.5 else [second, base]
+    half = (W // 2, H) if wide else (W, H // 2)
+    canvas = Image.new("RGB", (W, H), (255, 255, 255))
+    canvas.paste(_panel(panels[0], half), (0, 0))
+    canvas.paste(_panel(panels[1], (W - half[0], H) if wide else (W, H - half[1])),
+                 (half[0], 0) if wide else (0, half[1]))
+    if rng.random() < 0.5:
+        t = max(1, round(rng.uniform(0.003, 0.015) * (W if wide else H)))
+        colour = rng.choice([(255, 255, 255), (0, 0, 0), (128, 128, 128), *DIM_COLOURS])
+        a = np.asarray(canvas).copy()
+        c0 = (half[0] if wide else half[1]) - t // 2
+        if wide:
+            a[:, max(0, c0):c0 + t] = colour
+        else:
+            a[max(0, c0):c0 + t, :] = colour
+        canvas = Image.fromarray(a)
+    return canvas
+
+
 # name -> (generator, check that should see it, flag codes that count as a hit)
 BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale", "enlarged",
                  "pixelated", "jpeg", "jpeg_file", "noise", "lowlight"]
@@ -1158,6 +1276,7 @@ GENERATORS = {
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge, "code": code, "dimension": dimension,
+    "split": split, "collage": collage,
 }
 
 # The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded

@@ -1,22 +1,24 @@
-"""Added text, watermarks, badges/logos, inset pictures and borders on a main image.
+"""Added text, watermarks, badges/logos, inset pictures, borders and joined pictures on a main
+image.
 
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
 anywhere in the frame, over the product included), :mod:`.watermark` (semi-transparent
 watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
 plate), :mod:`.codes` (QR code and barcode stickers), :mod:`.lines` (dimension lines drawn
-beside the product), :mod:`.banners` (see-through banner
-strips across the photo), :mod:`.border` (added frames), :mod:`.insets` (pictures pasted into
-a corner), over :mod:`.zone` (the product zone and the plain backdrop). On a printed product's
-face (a DVD case, a book: the mask's ``face``) the face's own print is not an overlay: words,
-letter shapes, badges and codes lying wholly on it are left out (:func:`face_mask`). This
-module is the registered check "overlays": measure (the finders) -> score -> flag.
+beside the product), :mod:`.banners` (see-through banner strips across the photo),
+:mod:`.border` (added frames), :mod:`.insets` (pictures pasted into a corner), :mod:`.split`
+(before/after splits and collages: two pictures joined along a straight line), over
+:mod:`.zone` (the product zone and the plain backdrop). On a printed product's face (a DVD
+case, a book: the mask's ``face``) the face's own print is not an overlay: words, letter
+shapes, badges and codes lying wholly on it are left out (:func:`face_mask`). This module is
+the registered check "overlays": measure (the finders) -> score -> flag.
 
 Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area_bad``, at least 50
 once text is flagged; below the flag, up to ``evidence_penalty`` points as the best candidate
 word's verifier margin rises from ``evidence_floor`` under the flagging margin to it; the same for
 the watermark finder's evidence from ``watermark_evidence_floor``, at most 50 once a watermark is
-found), capped at ``score_with_border`` when a border is found and at ``score_with_inset`` when an
-inset is.
+found), capped at ``score_with_border`` when a border is found, at ``score_with_inset`` when an
+inset is and at ``score_with_split`` when a split is.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from analyzer.quality.overlays.codes import find_codes
 from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.lines import find_lines
+from analyzer.quality.overlays.split import SplitFinding, find_split
 from analyzer.quality.overlays.text import TextFinding, find_text
 from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
 from analyzer.quality.overlays.zone import backdrop, on_face, product_zone
@@ -52,7 +55,7 @@ def _evidence_penalty(evidence: float, floor: float, th: dict) -> float:
 
 def score(text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
-          flat: float = 0.0) -> float:
+          flat: float = 0.0, split: SplitFinding | None = None) -> float:
     s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
     if text.text_area >= float(th["min_text_area"]):
         s = min(s, 50.0)
@@ -70,6 +73,8 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
         s = min(s, float(th["score_with_inset"]))
     if drawn(flat, th):
         s = min(s, float(th["score_not_a_photo"]))
+    if split is not None and split.found:
+        s = min(s, float(th["score_with_split"]))
     return float(s)
 
 
@@ -85,7 +90,8 @@ def where_text(text: TextFinding) -> str:
 
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
-          flat: float = 0.0, n_codes: int = 0, n_lines: int = 0) -> list[Flag]:
+          flat: float = 0.0, n_codes: int = 0, n_lines: int = 0,
+          split: SplitFinding | None = None) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -147,6 +153,21 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             f"image\" placeholder); {photo_txt}",
             "Upload a photo of the actual product (check that the file is not the store's "
             "placeholder); keep drawings and renders for secondary images.", NAME))
+    if split is not None and split.split is not None:
+        ln = split.split
+        photo_rule = ctx.marketplace.rule("photo_required")
+        split_txt = (f"{lab} asks for {photo_rule.note}, shown once as it is sold"
+                     if photo_rule and photo_rule.value
+                     else "a search tile shows the product twice or cut in two")
+        through = " through the product" if ln.cross >= float(th["split_min_cross"]) else ""
+        out.append(ctx.flag(
+            "SPLIT_IMAGE",
+            f"the photo is two pictures joined along a straight "
+            f"{'vertical' if ln.vertical else 'horizontal'} line{through} ({ln.at:.0%} of the "
+            f"way {'across' if ln.vertical else 'down'}), the photo changing across it on "
+            f"{ln.across:.0%} of its length: a before/after picture or a collage; {split_txt}",
+            "Use one unedited photo of the product as it is sold as the main image; put the "
+            "before/after comparison or the second view in a secondary image.", NAME))
     return out
 
 
@@ -165,9 +186,7 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
     lab_s = ctx.lab if s >= 1.0 else cv2.resize(ctx.lab, shape[::-1], interpolation=cv2.INTER_AREA)
     plain = backdrop(lab_s, shape, float(th["backdrop_de"]), float(th["backdrop_min_share"]))
     if mask is not None:
-        m = mask if mask.shape == shape else cv2.resize(
-            mask.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
-        mask = m & ~plain
+        mask = working_mask(ctx, plain)
     min_component = float(th["product_min_component"])
     if ctx.title_names_set and plain.any():
         cth = ctx.thresholds("clutter")  # a piece is what the clutter check counts as one
@@ -176,6 +195,17 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
         min_component = float(cth["prop_min_rel"])  # a strap is a piece however small
     zone = product_zone(mask, shape, min_component, float(th["product_dilate_frac"]))
     return zone, plain, lab_s, s
+
+
+def working_mask(ctx: ImageContext, plain: np.ndarray) -> np.ndarray:
+    """The product mask at the working size (``plain``'s), the plain backdrop taken off it (all
+    False with no mask)."""
+    mask = ctx.mask_bool_or_none
+    if mask is None:
+        return np.zeros(plain.shape, bool)
+    m = mask if mask.shape == plain.shape else cv2.resize(
+        mask.astype(np.uint8), plain.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    return m & ~plain
 
 
 @dataclass(frozen=True)
@@ -263,6 +293,9 @@ def check(ctx: ImageContext) -> CheckResult:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)
     flat = flat_share(ctx.rgb, ctx.mask_bool_or_none, th)
+    # a printed face's straight edges and rules are its own (split.py)
+    split = (find_split(lab_s, working_mask(ctx, g.plain), th) if face is None
+             else SplitFinding((), None))
     metrics = {
         "text_area": text.text_area,
         "n_words": float(text.n_words),
@@ -281,6 +314,9 @@ def check(ctx: ImageContext) -> CheckResult:
         "inset_area": inset.area,
         "flat_share": flat,
         "printed_face": float(face is not None),
+        # the line with the most steps along it, of those crossing the product (split or not)
+        "split_across": max((ln.across for ln in split.lines), default=0.0),
+        "has_split": float(split.found),
     }
     # The dashboard's overlay shows insets with the text: both are things pasted on the photo.
     tmap = text.map
@@ -288,8 +324,8 @@ def check(ctx: ImageContext) -> CheckResult:
         tmap = tmap.copy()
         for x0, y0, x1, y1 in [*inset.boxes, *mark.boxes]:
             tmap[y0:y1, x0:x1] = 1.0
-    return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat),
+    return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat, split),
                        metrics=metrics,
                        flags=flags(ctx, text, border, th, inset, mark, flat, len(g.codes),
-                                   len(g.lines)),
+                                   len(g.lines), split),
                        maps={MapKind.TEXT: tmap})
