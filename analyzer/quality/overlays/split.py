@@ -72,7 +72,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SplitLine:
-    """The most split-like line of one orientation: where it is and what it holds."""
+    """One measured line (a column or a row of the working copy): where it is and what it
+    holds."""
 
     vertical: bool   # a vertical line (a column) or a horizontal one (a row)
     at: float        # its place, as a share of the frame's width (vertical) or height
@@ -117,7 +118,8 @@ def line_shares(lab: np.ndarray, product: np.ndarray, th: dict) -> dict[str, np.
     d2[:, 1:-1] = np.einsum("ijk,ijk->ij", diff, diff)  # squared Delta E across each column
     peak = cv2.dilate(d2, np.ones((1, 5), np.uint8))     # the largest within 2 px along a row
     # a grainy photo steps everywhere: the step must also stand ``split_noise_k`` times above
-    # the photo's median difference (on every other pixel: the median of a busy photo)
+    # the photo's median difference (read on every other row and column: the same median at a
+    # quarter of the cost)
     typical = float(np.median(d2[::2, 1:-1:2]))
     floor2 = max(float(th["split_step_de"]) ** 2, float(th["split_noise_k"]) ** 2 * typical)
     step = ((d2 >= floor2) & (d2 >= peak)).view(np.uint8)
