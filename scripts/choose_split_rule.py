@@ -86,9 +86,13 @@ def read(path: Path, th: dict, mask_hash: str) -> list[dict[str, np.ndarray]] | 
     for de in GRID["split_step_de"]:
         keep: dict[str, list] = {}
         for vertical in (True, False):
-            s = shares(lab, product, th | {"split_step_de": de}, vertical)
-            eligible = splits(s, th | {k: v for k, v in zip(  # off the margin, crossing
-                GRID, (de, 0.0, 0.0, 0.0, 0.0), strict=True)} | {"split_min_ends": 0.0})
+            # every share read for every line (the frame test too, which the finder reads only
+            # when some line could pass the shipped rule)
+            low = {k: v for k, v in zip(GRID, (de, 0.0, 0.0, 0.0, 0.0), strict=True)}
+            s = shares(lab, product, th | low, vertical)
+            # the fixed parts of the rule: off the frame's edge, not framed, not a band's edge,
+            # a joining line's panels
+            eligible = splits(s, th | low | {"split_min_ends": 0.0})
             cols = np.nonzero(eligible & (s["across"] >= MIN_ACROSS))[0]
             for k, v in s.items():
                 keep.setdefault(k, []).append(v[cols])
