@@ -1111,6 +1111,19 @@ def _before(a: np.ndarray, rng: random.Random) -> np.ndarray:
     return np.clip(a, 0, 255)
 
 
+def _divider(a: np.ndarray, at: int, vertical: bool, rng: random.Random,
+             colours: list[tuple[int, int, int]]) -> None:
+    """A divider drawn in place across ``a`` (uint8 RGB) along the column (``vertical``) or row
+    ``at``: 0.3-1.5% of the frame's side across it, at least 1 px, in one of ``colours``."""
+    t = max(1, round(rng.uniform(0.003, 0.015) * (a.shape[1] if vertical else a.shape[0])))
+    colour = rng.choice(colours)
+    c0 = at - t // 2
+    if vertical:
+        a[:, max(0, c0):c0 + t] = colour
+    else:
+        a[max(0, c0):c0 + t, :] = colour
+
+
 def split(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """A before/after split (a third new user's, 8 of 8 graded A): the frame cut in two by a
     straight line through the product (vertical 70% of the time, else horizontal; at 35-65% of
@@ -1121,7 +1134,6 @@ def split(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
     divider 3 times in 4 (0.3-1.5% of the side, at least 1 px; white, black, grey or a colour)
     drawn from edge to edge. No "before"/"after" words: the text finder's to find."""
     a = np.asarray(im.convert("RGB")).astype(np.float32)
-    H, W = a.shape[:2]
     x0, y0, x1, y1 = _product_box(im)
     vertical = rng.random() < 0.7
     lo, hi = (x0, x1) if vertical else (y0, y1)
@@ -1140,14 +1152,8 @@ def split(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
     a[sl] = dull
     out = np.clip(np.round(a), 0, 255).astype(np.uint8)
     if rng.random() < 0.75:
-        t = max(1, round(rng.uniform(0.003, 0.015) * (W if vertical else H)))
-        colour = rng.choice([(255, 255, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128),
-                             *DIM_COLOURS])
-        c0 = cut - t // 2
-        if vertical:
-            out[:, max(0, c0):c0 + t] = colour
-        else:
-            out[max(0, c0):c0 + t, :] = colour
+        _divider(out, cut, vertical, rng, [(255, 255, 255), (255, 255, 255), (0, 0, 0),
+                                           (128, 128, 128), *DIM_COLOURS])
     return Image.fromarray(out)
 
 
@@ -1188,14 +1194,9 @@ def collage(im: Image.Image, rng: random.Random, props: list | None = None) -> I
     canvas.paste(_panel(panels[1], (W - half[0], H) if wide else (W, H - half[1])),
                  (half[0], 0) if wide else (0, half[1]))
     if rng.random() < 0.5:
-        t = max(1, round(rng.uniform(0.003, 0.015) * (W if wide else H)))
-        colour = rng.choice([(255, 255, 255), (0, 0, 0), (128, 128, 128), *DIM_COLOURS])
         a = np.asarray(canvas).copy()
-        c0 = (half[0] if wide else half[1]) - t // 2
-        if wide:
-            a[:, max(0, c0):c0 + t] = colour
-        else:
-            a[max(0, c0):c0 + t, :] = colour
+        _divider(a, half[0] if wide else half[1], wide, rng,
+                 [(255, 255, 255), (0, 0, 0), (128, 128, 128), *DIM_COLOURS])
         canvas = Image.fromarray(a)
     return canvas
 

@@ -172,21 +172,28 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
 
 
 def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(product zone, plain backdrop, Lab image, scale), all at the working size.
+    """(product zone, plain backdrop, Lab image, scale), all at the working size
+    (:func:`_working_copies`)."""
+    return _working_copies(ctx, th)[:4]
+
+
+def _working_copies(ctx: ImageContext, th: dict
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    """(product zone, plain backdrop, Lab image, scale, product mask), all at the working size;
+    the mask is :func:`working_mask`'s, which the zone is grown from.
 
     When the seller's title names a set (``ImageContext.title_names_set``), every
     object on the plain backdrop of at least a prop's size (the clutter check's
     ``prop_min_rel`` / ``prop_min_abs``) is a piece of the product, as the clutter check counts
     it: print on a kit's strap or box is then print on the product, judged as such, not a
     word "outside the product"."""
-    mask = ctx.mask_bool_or_none
     h, w = ctx.gray.shape
     s = min(1.0, float(th["work_long_side"]) / max(h, w))
     shape = (max(1, round(h * s)), max(1, round(w * s)))
     lab_s = ctx.lab if s >= 1.0 else cv2.resize(ctx.lab, shape[::-1], interpolation=cv2.INTER_AREA)
     plain = backdrop(lab_s, shape, float(th["backdrop_de"]), float(th["backdrop_min_share"]))
-    if mask is not None:
-        mask = working_mask(ctx, plain)
+    product = working_mask(ctx, plain)
+    mask = product if ctx.mask_bool_or_none is not None else None
     min_component = float(th["product_min_component"])
     if ctx.title_names_set and plain.any():
         cth = ctx.thresholds("clutter")  # a piece is what the clutter check counts as one
@@ -194,7 +201,7 @@ def text_zone(ctx: ImageContext, th: dict) -> tuple[np.ndarray, np.ndarray, np.n
         mask = pieces if mask is None else mask | pieces
         min_component = float(cth["prop_min_rel"])  # a strap is a piece however small
     zone = product_zone(mask, shape, min_component, float(th["product_dilate_frac"]))
-    return zone, plain, lab_s, s
+    return zone, plain, lab_s, s, product
 
 
 def working_mask(ctx: ImageContext, plain: np.ndarray) -> np.ndarray:
@@ -217,6 +224,7 @@ class Graphics:
 
     zone: np.ndarray     # the product zone, at ``scale``
     plain: np.ndarray    # the plain backdrop, at ``scale``
+    product: np.ndarray  # the product mask the zone is grown from, at ``scale``
     lab: np.ndarray      # Lab at ``scale``
     scale: float
     badges: list[tuple[int, int, int, int]]
@@ -257,7 +265,7 @@ def graphics(ctx: ImageContext) -> Graphics:
     product)."""
     if _GRAPHICS not in ctx.cache:
         th = ctx.thresholds(NAME)
-        zone, plain, lab_s, s = text_zone(ctx, th)
+        zone, plain, lab_s, s, product = _working_copies(ctx, th)
         edges = colour_edges(lab_s, th)
         badges = find_badges(lab_s, th, edges)
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
@@ -273,7 +281,8 @@ def graphics(ctx: ImageContext) -> Graphics:
         codes = [c for c in codes if not any(overlap(photo_box(c, s), b) for b in inset.boxes)]
         lines = [b for b in find_lines(plain, zone, th)
                  if face is None or not on_face(b, s, face)]
-        ctx.cache[_GRAPHICS] = Graphics(zone, plain, lab_s, s, badges, inset, codes, lines)
+        ctx.cache[_GRAPHICS] = Graphics(zone, plain, product, lab_s, s, badges, inset, codes,
+                                        lines)
     return ctx.cache[_GRAPHICS]
 
 
@@ -294,8 +303,7 @@ def check(ctx: ImageContext) -> CheckResult:
     border = find_border(ctx.lab, ctx.rgb, th)
     flat = flat_share(ctx.rgb, ctx.mask_bool_or_none, th)
     # a printed face's straight edges and rules are its own (split.py)
-    split = (find_split(lab_s, working_mask(ctx, g.plain), th) if face is None
-             else SplitFinding((), None))
+    split = find_split(lab_s, g.product, th) if face is None else SplitFinding((), None)
     metrics = {
         "text_area": text.text_area,
         "n_words": float(text.n_words),
