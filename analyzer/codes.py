@@ -57,6 +57,7 @@ class FlagCode(_StrEnum):
     OVEREXPOSED = "OVEREXPOSED"
     UNDEREXPOSED = "UNDEREXPOSED"
     COLOR_CAST = "COLOR_CAST"
+    MONOCHROME = "MONOCHROME"
     BACKGROUND_NOT_WHITE = "BACKGROUND_NOT_WHITE"
     BACKGROUND_OFF_WHITE = "BACKGROUND_OFF_WHITE"
     BACKGROUND_TRANSPARENT = "BACKGROUND_TRANSPARENT"
@@ -98,6 +99,7 @@ FLAG_CHECK: dict[FlagCode, str] = {
     FlagCode.OVEREXPOSED: "exposure",
     FlagCode.UNDEREXPOSED: "exposure",
     FlagCode.COLOR_CAST: "exposure",
+    FlagCode.MONOCHROME: "exposure",
     FlagCode.BACKGROUND_NOT_WHITE: "background",
     FlagCode.BACKGROUND_OFF_WHITE: "background",
     FlagCode.BACKGROUND_TRANSPARENT: "background",

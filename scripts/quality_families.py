@@ -637,6 +637,28 @@ def drawing(im: Image.Image, rng: random.Random, props: list | None = None) -> I
     return Image.fromarray(out)
 
 
+def mono(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The photo through a phone's or an editor's colour filter that takes the colour out, one of
+    three kinds a third of the time each: black and white (the grey of Pillow's luma); toned
+    (sepia, a cold blue, a purple or a green "vintage" tint laid on the grey, darkest in the
+    shadows, at 30-100% strength); or desaturated (0-10% of the colour kept). Saved at JPEG
+    80-95 (``SAVE_QUALITY``), as an app exports it."""
+    rgb = np.asarray(im.convert("RGB"), np.float32)
+    g = np.asarray(im.convert("L"), np.float32)[..., None] / 255.0
+    kind = rng.choice(["grey", "tone", "desat"])
+    if kind == "grey":
+        out = np.repeat(g * 255.0, 3, axis=2)
+    elif kind == "tone":
+        tint = np.array(rng.choice([(112, 66, 20), (40, 70, 110), (90, 40, 90), (60, 90, 60)]),
+                        np.float32)
+        k = rng.uniform(0.3, 1.0)
+        out = (tint * (1 - g) + 255.0 * g) * k + g * 255.0 * (1 - k)
+    else:
+        k = rng.uniform(0.0, 0.1)
+        out = g * 255.0 * (1 - k) + rgb * k
+    return _img(out)
+
+
 def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
     W, H = im.size
@@ -1277,10 +1299,11 @@ GENERATORS = {
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,
     "watermark": watermark, "badge": badge, "code": code, "dimension": dimension,
-    "split": split, "collage": collage,
+    "split": split, "collage": collage, "mono": mono,
 }
 
 # The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded
 # rng (every other family: 95, near-lossless, so its defect is only what the generator made).
 SAVE_QUALITY = {"jpeg_file": lambda rng: rng.randint(15, 40),
-                "export": lambda rng: rng.randint(55, 90)}
+                "export": lambda rng: rng.randint(55, 90),
+                "mono": lambda rng: rng.randint(80, 95)}

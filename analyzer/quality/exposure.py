@@ -31,6 +31,25 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
   object colour perception", J. Franklin Inst. 1980; Yang et al., "Efficient illuminant estimation
   for color constancy using grey pixels", CVPR 2015): what should be grey or white shows the
   illuminant's tint.
+- ``tone_spread``: how far the photo's colours stray from one tone curve. The pixels between
+  black and white (``mono_L_min`` < L* < ``mono_L_max``, on a copy of about ``mono_work_side``
+  px) are grouped by L* in bins ``mono_bin_L`` wide; each pixel's residual is its distance in
+  (a*, b*) from its bin's mean, and the measure is the 99th percentile of the residuals (Delta E
+  units). A black-and-white photo (every pixel grey) or a toned one (sepia, a "vintage" or
+  "noir" filter: every pixel a shade of one tint, its a*, b* a function of its L*) has little:
+  0.0-0.1 in black and white (the JPEG's rounding), more as the tint grows stronger (the JPEG's
+  halved colour resolution smears the tint across edges: 1.5-2.4 at 30% of a sepia, 3-6 at full
+  strength). A photo of the world has colours of different hues at one lightness, even of a
+  grey or black product on white (its shadows and highlights take the light's and the
+  surroundings' tints: 3.1 or more on 270 clean photos). ``MONOCHROME`` under
+  ``mono_max_spread``, measured only with at least ``mono_min_share`` of the frame between black
+  and white (a white product on white may have too little to tell): black and white and light
+  tones are found, a strong sepia is not (a one-colour product on white lies near one tone
+  curve too, so the spread cannot be read relative to the tint; COLOR_CAST may name a strong
+  tint). A filter that took the product's colour cannot be told from a grey product by any one
+  photo's colours, but a camera's photo of a grey product still spreads: a shopper judges the
+  colour from the main image, and a grey-looking bag that arrives purple is a return (Amazon's
+  image guide asks the main image to show the product as it is; README).
 
 Score: 100 minus the weighted penalties (each 0..100, linear between its ``*_ok`` and ``*_bad``).
 """
@@ -146,7 +165,33 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict,
         "cast_b": mb,
         "cast": float(math.hypot(ma, mb)),
         "neutral_fraction": nf,
+        "tone_spread": tone_spread(lab, th),
     }
+
+
+def tone_spread(lab: np.ndarray, th: dict) -> float | None:
+    """The 99th percentile of the pixels' (a*, b*) distance from their L* bin's mean (the module
+    docstring); None with too few pixels between black and white."""
+    step = max(1, math.ceil(max(lab.shape[:2]) / float(th["mono_work_side"])))
+    px = lab[::step, ::step].reshape(-1, 3)
+    light = px[:, 0]
+    keep = (light > float(th["mono_L_min"])) & (light < float(th["mono_L_max"]))
+    n = int(np.count_nonzero(keep))
+    if n < float(th["mono_min_share"]) * light.size or n < 100:
+        return None
+    light, a, b = light[keep], px[keep, 1], px[keep, 2]
+    bins = (light / float(th["mono_bin_L"])).astype(np.int64)
+    count = np.maximum(np.bincount(bins), 1)
+    ma = np.bincount(bins, a) / count
+    mb = np.bincount(bins, b) / count
+    res = np.hypot(a - ma[bins], b - mb[bins])
+    return float(np.percentile(res, 99))
+
+
+def monochrome(m: dict[str, float | None], th: dict) -> bool:
+    """Whether the photo is black and white or toned (``tone_spread`` under ``mono_max_spread``)."""
+    spread = m["tone_spread"]
+    return spread is not None and spread < float(th["mono_max_spread"])
 
 
 def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
@@ -163,7 +208,9 @@ def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
 def score(m: dict[str, float], th: dict) -> float:
     w = th["weights"]
     p = penalties(m, th)
-    return float(max(0.0, 100.0 - sum(float(w[k]) * v for k, v in p.items())))
+    total = float(max(0.0, 100.0 - sum(float(w[k]) * v for k, v in p.items())))
+    # no colour at all is as wrong as a product's colour gets: the score is capped
+    return min(total, float(th["mono_score_cap"])) if monochrome(m, th) else total
 
 
 def tint_name(a: float, b: float) -> str:
@@ -200,7 +247,16 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
             f"(L* <= {th['shadow_L']}); keep it under {100 * th['clip_lo_flag']:.0f}%",
             "Add fill light (a reflector or second lamp) on the product's dark side, or raise the "
             "exposure.", NAME))
-    if m["cast"] >= th["cast_flag"]:
+    if monochrome(m, th):
+        out.append(ctx.flag(
+            "MONOCHROME",
+            "the photo has no colour of its own: every pixel is a shade of one tone (black and "
+            f"white, or a sepia or vintage filter; colour spread {m['tone_spread']:.1f}, a colour "
+            f"photo has {th['mono_max_spread']} or more), so shoppers cannot see the product's "
+            "real colours",
+            "Upload the colour original: turn off the camera's or the editing app's black-and-"
+            "white, mono, noir, sepia or vintage filter.", NAME))
+    elif m["cast"] >= th["cast_flag"]:
         out.append(ctx.flag(
             "COLOR_CAST",
             f"whites and greys are tinted {tint_name(m['cast_a'], m['cast_b'])} "
