@@ -61,7 +61,7 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
     metrics = {f"{n}.{k}": v for n, r in results.items() for k, v in r.metrics.items()}
     return ImageReport(
         file=img.name, ok=True, error=None, width=img.width, height=img.height,
-        format=img.format, scores=scores, grade=grade_for(overall, flags), metrics=metrics,
+        format=img.format, scores=scores, grade=grade_for(overall, flags, scores), metrics=metrics,
         flags=flags, checks=results, content_hash=img.content_hash, notes=list(img.notes),
         image=img if keep_image else None,
         mask=_mask_u8(ctx) if keep_image else None, title=title or "",

@@ -705,10 +705,10 @@ class Evaluator:
             from analyzer.quality.overall import grade_for, overall_score
 
             results = {n: CheckResult(name=n, score=s) for n, s in out["scores"].items()}
-            flags = [Flag(code=c, severity=s, message="", fix="")
-                     for fl in out["flags"].values() for c, s in fl]
+            flags = [Flag(code=c, severity=s, message="", fix="", check=n)
+                     for n, fl in out["flags"].items() for c, s in fl]
             out["scores"]["overall"] = overall_score(results, flags)
-            out["grade"] = grade_for(out["scores"]["overall"], flags)
+            out["grade"] = grade_for(out["scores"]["overall"], flags, out["scores"])
         return out
 
 

@@ -73,6 +73,25 @@ def test_grades_and_error_cap():
     assert grade_for(10, [err]) == "F"  # the cap never raises a grade
 
 
+def test_a_warning_from_a_low_scoring_check_caps_the_grade():
+    """A is "Ready to list": a warning whose check scored under ``cap_warning_below`` caps the
+    grade at ``cap_grade_with_warning`` (a product 93% crushed to black kept an A at 86 by the
+    weighted mean); a mild warning (its check at 50 or more) leaves the grade to the score."""
+    cfg = thresholds()["overall"]
+    below = float(cfg["cap_warning_below"])
+    warn = Flag("UNDEREXPOSED", "warning", "m", "f", check="exposure")
+    assert grade_for(95, [warn], {"exposure": below - 10, "sharpness": 100}) == \
+        cfg["cap_grade_with_warning"]
+    assert grade_for(95, [warn], {"exposure": below, "sharpness": 100}) == "A"
+    assert grade_for(95, [warn]) == "A"  # without the checks' scores, nothing to read
+    # another check's low score does not make this warning a cap
+    assert grade_for(95, [warn], {"exposure": 90, "framing": 0}) == "A"
+    assert grade_for(40, [warn], {"exposure": 0}) == "D"  # never raises a grade
+    err = Flag("LOW_RESOLUTION", "error", "m", "f", check="resolution")
+    assert grade_for(95, [warn, err], {"exposure": 0, "resolution": 10}) == \
+        cfg["cap_grade_with_error"]  # the stricter cap wins
+
+
 @pytest.mark.parametrize("use_model", [True, False], ids=["u2netp", "classical"])
 def test_a_frame_with_no_product_is_an_f(use_model):
     # Blank white canvas: sharp, well exposed and on white, so the weighted mean alone gave 69 (C).

@@ -178,6 +178,14 @@ def test_capped_grade_is_explained() -> None:
     assert note and "caps it at C" in note and "resolution" in note.lower()
     o.after = Grade("C", 60.0, ["LOW_RESOLUTION"])  # the score itself is a C: nothing to explain
     assert capped_by(o) is None
+    # a warning whose check scored low caps it at B (thresholds.yaml cap_grade_with_warning)
+    after = ImageReport(file="x.jpg", ok=True, error=None, width=10, height=10, format="JPEG",
+                        scores={"overall": 90.0, "exposure": 30.0}, grade="B", metrics={},
+                        flags=[Flag("UNDEREXPOSED", "warning", "crushed", "", "exposure")])
+    o = FixOutcome(file="x.jpg", ok=True, before=Grade("B", 90.0, []),
+                   after=Grade("B", 90.0, ["UNDEREXPOSED"]), after_report=after)
+    note = capped_by(o)
+    assert note and "caps it at B" in note and "scores low" in note
 
 
 def test_position_text() -> None:

@@ -9,7 +9,8 @@ product_id, title           from the source CSV (empty otherwise)
 ok                          1 when the image was analysed, 0 when it failed
 error_code, error_message   why it failed (see the error codes in the README)
 width, height, format       original pixel size and file format
-grade                       A-F (an ``error`` flag caps it; see thresholds.yaml)
+grade                       A-F (an ``error`` flag caps it, and so does a ``warning`` from a check
+                            scored under ``cap_warning_below``; see thresholds.yaml)
 overall                     0-100 weighted overall score
 sharpness ... overlays      0-100 score of each check (analyzer.quality.registry order)
 search_score                0-100 search-rank simulation score (with a catalog; else empty)

@@ -109,20 +109,22 @@ def offer_text(report: ImageReport) -> str:
 
 
 def capped_by(outcome: FixOutcome) -> str | None:
-    """Why a high score got a low grade: a must-fix flag caps it (``cap_grade_with_error``)."""
-    from analyzer.config import thresholds
+    """Why a high score got a low grade: a must-fix flag (``cap_grade_with_error``) or a warning
+    from a check that scored low (``cap_grade_with_warning``) caps it."""
+    from analyzer.quality.overall import grade_caps, grade_for
 
-    cfg = thresholds()["overall"]
-    cap, after = cfg.get("cap_grade_with_error"), outcome.after_report
-    if not cap or after is None or outcome.after is None or outcome.after.overall is None:
+    after = outcome.after_report
+    if after is None or outcome.after is None or outcome.after.overall is None:
         return None
-    errors = [f.code for f in after.flags if f.severity == "error"]
-    if not errors or outcome.after.grade != cap or outcome.after.overall < cfg["grades"][cap]:
-        return None
-    if outcome.after.overall < cfg["grades"]["B"]:  # the score alone gives this grade
-        return None
-    return (f"The score alone would grade higher; a must-fix issue caps it at {cap}: "
-            + ", ".join(issue_label(c) for c in errors) + ".")
+    caps = [(cap, fl) for cap, fl in grade_caps(after.flags, after.scores)
+            if cap == outcome.after.grade]
+    if not caps or grade_for(outcome.after.overall, []) == outcome.after.grade:
+        return None  # the score alone gives this grade
+    cap, fl = caps[0]
+    why = ("a must-fix issue caps it" if fl[0].severity == "error"
+           else "an issue its check scores low on caps it")
+    return (f"The score alone would grade higher; {why} at {cap}: "
+            + ", ".join(issue_label(f.code) for f in fl) + ".")
 
 
 def whatif_note(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:

@@ -90,14 +90,18 @@ def sidebar() -> tuple[Settings, str | None]:
                                        "backgrounds).")
         with st.expander("How grades work"):
             bands = thresholds()["overall"]["grades"]
-            cap = thresholds()["overall"].get("cap_grade_with_error")
+            cfg = thresholds()["overall"]
+            cap, wcap = cfg.get("cap_grade_with_error"), cfg.get("cap_grade_with_warning")
             st.markdown(
                 f"The overall score is a weighted mean of the checks (0-100). "
                 f"**A** ≥ {bands['A']}, **B** ≥ {bands['B']}, **C** ≥ {bands['C']}, "
                 f"**D** ≥ {bands['D']}, else **F**."
                 + (f" A *must fix* issue on the chosen marketplace caps the grade at "
                    f"**{cap}**: the listing can be suppressed, however sharp it is." if cap
-                   else ""))
+                   else "")
+                + (f" A *should fix* issue whose check scores under "
+                   f"{cfg['cap_warning_below']} caps it at **{wcap}**: not ready to list "
+                   "until it is fixed." if wcap else ""))
         lim = limits()
         st.caption(f"Images up to {lim['max_file_mb']} MB each, zips up to "
                    f"{lim['max_zip_mb']} MB. Photos are analysed on this machine; nothing "
