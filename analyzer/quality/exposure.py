@@ -31,25 +31,23 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
   object colour perception", J. Franklin Inst. 1980; Yang et al., "Efficient illuminant estimation
   for color constancy using grey pixels", CVPR 2015): what should be grey or white shows the
   illuminant's tint.
-- ``tone_spread``: how far the photo's colours stray from one tone curve. The pixels between
-  black and white (``mono_L_min`` < L* < ``mono_L_max``, on a copy of about ``mono_work_side``
-  px) are grouped by L* in bins ``mono_bin_L`` wide; each pixel's residual is its distance in
-  (a*, b*) from its bin's mean, and the measure is the 99th percentile of the residuals (Delta E
-  units). A black-and-white photo (every pixel grey) or a toned one (sepia, a "vintage" or
-  "noir" filter: every pixel a shade of one tint, its a*, b* a function of its L*) has little:
-  0.0-0.1 in black and white (the JPEG's rounding), more as the tint grows stronger (the JPEG's
-  halved colour resolution smears the tint across edges: 1.5-2.4 at 30% of a sepia, 3-6 at full
-  strength). A photo of the world has colours of different hues at one lightness, even of a
-  grey or black product on white (its shadows and highlights take the light's and the
-  surroundings' tints: 3.1 or more on 270 clean photos). ``MONOCHROME`` under
-  ``mono_max_spread``, measured only with at least ``mono_min_share`` of the frame between black
-  and white (a white product on white may have too little to tell): black and white and light
-  tones are found, a strong sepia is not (a one-colour product on white lies near one tone
-  curve too, so the spread cannot be read relative to the tint; COLOR_CAST may name a strong
-  tint). A filter that took the product's colour cannot be told from a grey product by any one
-  photo's colours, but a camera's photo of a grey product still spreads: a shopper judges the
-  colour from the main image, and a grey-looking bag that arrives purple is a return (Amazon's
-  image guide asks the main image to show the product as it is; README).
+- ``colour_p99``: how colourful the photo is at its most: the 99th percentile of the chroma
+  sqrt(a*^2 + b*^2) of the pixels between black and white (``mono_L_min`` < L* <
+  ``mono_L_max``, on a copy of about ``mono_work_side`` px; a white backdrop and black have no
+  hue to read). A black-and-white photo (every pixel a shade of grey) reads 0.01-0.1 (the
+  JPEG's rounding). A photo of the world reads more, even of a grey or black product on white
+  (its shadows, edges and highlights take the light's and the surroundings' tints): 3.0 or more
+  on 424 clean photos, the lowest a black bag. ``MONOCHROME`` under ``mono_max_chroma``,
+  measured only with at least ``mono_min_share`` of the frame between black and white (a
+  white product on white may have too little to tell): black and white, and nearly so (a
+  filter that kept 1-2% of a colourful photo's colour: one 8-bit level, chroma 1.1-1.4), are
+  found. A toned photo (sepia, a
+  "vintage" filter) is colourful by this measure and is not (a strong tint is COLOR_CAST's to
+  name): a tone on a neutral product is what a colour cast makes, and cannot be told from one.
+  A filter that took the product's colour cannot be told from a grey product by any one
+  photo's colours, but a camera's photo of a grey product is never this grey: a shopper judges
+  the colour from the main image, and a grey-looking bag that arrives purple is a return
+  (Amazon's image guide asks the main image to show the product as it is; README).
 
 Score: 100 minus the weighted penalties (each 0..100, linear between its ``*_ok`` and ``*_bad``).
 """
@@ -64,6 +62,7 @@ import numpy as np
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
+from analyzer.quality.title import names_black_and_white
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.mask_ops import shrink
 from analyzer.vision.srgb import srgb_to_linear
@@ -165,33 +164,37 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict,
         "cast_b": mb,
         "cast": float(math.hypot(ma, mb)),
         "neutral_fraction": nf,
-        "tone_spread": tone_spread(lab, th),
+        "colour_p99": colour_p99(lab, th),
     }
 
 
-def tone_spread(lab: np.ndarray, th: dict) -> float | None:
-    """The 99th percentile of the pixels' (a*, b*) distance from their L* bin's mean (the module
-    docstring); None with too few pixels between black and white."""
+def colour_p99(lab: np.ndarray, th: dict) -> float | None:
+    """The 99th percentile (the value at rank 0.99 n) of the chroma of the pixels between black
+    and white (the module docstring); None with too few of them."""
     step = max(1, math.ceil(max(lab.shape[:2]) / float(th["mono_work_side"])))
-    px = lab[::step, ::step].reshape(-1, 3)
-    light = px[:, 0]
+    sub = lab[::step, ::step]
+    light = sub[..., 0]
     keep = (light > float(th["mono_L_min"])) & (light < float(th["mono_L_max"]))
     n = int(np.count_nonzero(keep))
     if n < float(th["mono_min_share"]) * light.size or n < 100:
         return None
-    light, a, b = light[keep], px[keep, 1], px[keep, 2]
-    bins = (light / float(th["mono_bin_L"])).astype(np.int64)
-    count = np.maximum(np.bincount(bins), 1)
-    ma = np.bincount(bins, a) / count
-    mb = np.bincount(bins, b) / count
-    res = np.hypot(a - ma[bins], b - mb[bins])
-    return float(np.percentile(res, 99))
+    ab = sub[..., 1:][keep]
+    c2 = np.einsum("ij,ij->i", ab, ab)  # squared chroma: its percentile's root is the chroma's
+    k = min(n - 1, int(0.99 * n))
+    return float(np.sqrt(np.partition(c2, k)[k]))
 
 
 def monochrome(m: dict[str, float | None], th: dict) -> bool:
-    """Whether the photo is black and white or toned (``tone_spread`` under ``mono_max_spread``)."""
-    spread = m["tone_spread"]
-    return spread is not None and spread < float(th["mono_max_spread"])
+    """Whether the photo is black and white (``colour_p99`` under ``mono_max_chroma``)."""
+    c = m["colour_p99"]
+    return c is not None and c < float(th["mono_max_chroma"])
+
+
+def judged_monochrome(ctx: ImageContext, m: dict[str, float | None], th: dict) -> bool:
+    """:func:`monochrome`, unless the seller's title names a product without colour (a
+    black-and-white print: :func:`analyzer.quality.title.names_black_and_white`)."""
+    return monochrome(m, th) and not (
+        ctx.title and names_black_and_white(ctx.title, th))
 
 
 def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
@@ -205,12 +208,12 @@ def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
             for k, (x, ok, bad) in pairs.items()}
 
 
-def score(m: dict[str, float], th: dict) -> float:
+def score(m: dict[str, float], th: dict, mono: bool = False) -> float:
     w = th["weights"]
     p = penalties(m, th)
     total = float(max(0.0, 100.0 - sum(float(w[k]) * v for k, v in p.items())))
-    # no colour at all is as wrong as a product's colour gets: the score is capped
-    return min(total, float(th["mono_score_cap"])) if monochrome(m, th) else total
+    # no colour at all is as wrong as a product's colour gets (``mono``: judged so): capped
+    return min(total, float(th["mono_score_cap"])) if mono else total
 
 
 def tint_name(a: float, b: float) -> str:
@@ -221,7 +224,7 @@ def tint_name(a: float, b: float) -> str:
     return next(n for lim, n in names if ang < lim)
 
 
-def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
+def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) -> list[Flag]:
     out = []
     if m["clip_highlights"] >= th["clip_hi_flag"]:
         out.append(ctx.flag(
@@ -247,15 +250,16 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Flag]:
             f"(L* <= {th['shadow_L']}); keep it under {100 * th['clip_lo_flag']:.0f}%",
             "Add fill light (a reflector or second lamp) on the product's dark side, or raise the "
             "exposure.", NAME))
-    if monochrome(m, th):
+    if mono:
         out.append(ctx.flag(
             "MONOCHROME",
-            "the photo has no colour of its own: every pixel is a shade of one tone (black and "
-            f"white, or a sepia or vintage filter; colour spread {m['tone_spread']:.1f}, a colour "
-            f"photo has {th['mono_max_spread']} or more), so shoppers cannot see the product's "
+            "the photo has no colour of its own: every pixel is a shade of grey (a black-and-"
+            f"white or mono filter; its most colourful pixels reach chroma "
+            f"{m['colour_p99']:.1f}, a colour photo's {th['mono_max_chroma']:.0f} or more), so "
+            "shoppers cannot see the product's "
             "real colours",
             "Upload the colour original: turn off the camera's or the editing app's black-and-"
-            "white, mono, noir, sepia or vintage filter.", NAME))
+            "white, mono or noir filter.", NAME))
     elif m["cast"] >= th["cast_flag"]:
         out.append(ctx.flag(
             "COLOR_CAST",
@@ -273,4 +277,6 @@ def check(ctx: ImageContext) -> CheckResult:
     mask = ctx.mask_bool_or_none
     region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
     m = measure(ctx.lab, region, th, ctx.rgb)
-    return CheckResult(name=NAME, score=score(m, th), metrics=m, flags=flags(ctx, m, th))
+    mono = judged_monochrome(ctx, m, th)
+    return CheckResult(name=NAME, score=score(m, th, mono), metrics=m,
+                       flags=flags(ctx, m, th, mono))

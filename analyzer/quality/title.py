@@ -4,7 +4,9 @@ A title that names a set (a kit, a bundle, a "3-pack") says the objects on the b
 together: the clutter check counts them as the product's pieces, and the overlays check takes
 print on them for print on the product. The words are data (``checks.clutter.set_words``,
 ``set_count_words`` in thresholds.yaml); the decision is made once per image
-(``ImageContext.title_names_set``).
+(``ImageContext.title_names_set``). A title that names a black-and-white product (a print, a
+photo book) says a photo without colour shows it as it is: the exposure check does not call it
+MONOCHROME (``checks.exposure.mono_title_words``).
 """
 
 from __future__ import annotations
@@ -29,3 +31,12 @@ def names_a_set(title: str, th: dict) -> bool:
                             or (i + 2 < len(toks) and toks[i + 1] == "of" and many(toks[i + 2]))):
             return True
     return False
+
+
+def names_black_and_white(title: str, th: dict) -> bool:
+    """Whether a product title names a product without colour: one of ``mono_title_words``
+    ("monochrome", "greyscale"), or "black and white" / "black & white" / "b&w" / "b/w"."""
+    t = title.lower()
+    if re.search(r"\bblack\s*(?:and|&|-)\s*white\b|\bb\s*[&/]\s*w\b", t):
+        return True
+    return any(w in th["mono_title_words"] for w in re.findall(r"[a-z]+", t))
