@@ -41,9 +41,9 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
   measured only with at least ``mono_min_share`` of the frame between black and white (a
   white product on white may have too little to tell): black and white, and nearly so (a
   filter that kept 1-2% of a colourful photo's colour: one 8-bit level, chroma 1.1-1.4), are
-  found. A toned photo (sepia, a
-  "vintage" filter) is colourful by this measure and is not (a strong tint is COLOR_CAST's to
-  name): a tone on a neutral product is what a colour cast makes, and cannot be told from one.
+  found. A toned photo (sepia, a "vintage" filter) is colourful by this measure and is not (a
+  strong tint is COLOR_CAST's to name): a tone on a neutral product is what a colour cast
+  makes, and cannot be told from one.
   A filter that took the product's colour cannot be told from a grey product by any one
   photo's colours, but a camera's photo of a grey product is never this grey: a shopper judges
   the colour from the main image, and a grey-looking bag that arrives purple is a return
@@ -256,8 +256,8 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
             "the photo has no colour of its own: every pixel is a shade of grey (a black-and-"
             f"white or mono filter; its most colourful pixels reach chroma "
             f"{m['colour_p99']:.1f}, a colour photo's {th['mono_max_chroma']:.0f} or more), so "
-            "shoppers cannot see the product's "
-            "real colours",
+            "shoppers cannot see the product's real colours (a black-and-white product, a "
+            "print, is fine: say so in its title)",
             "Upload the colour original: turn off the camera's or the editing app's black-and-"
             "white, mono or noir filter.", NAME))
     elif m["cast"] >= th["cast_flag"]:

@@ -111,6 +111,7 @@ def offer_text(report: ImageReport) -> str:
 def capped_by(outcome: FixOutcome) -> str | None:
     """Why a high score got a low grade: a must-fix flag (``cap_grade_with_error``) or a warning
     from a check that scored low (``cap_grade_with_warning``) caps it."""
+    from analyzer.config import thresholds
     from analyzer.quality.overall import grade_caps, grade_for
 
     after = outcome.after_report
@@ -122,7 +123,8 @@ def capped_by(outcome: FixOutcome) -> str | None:
         return None  # the score alone gives this grade
     cap, fl = caps[0]
     why = ("a must-fix issue caps it" if fl[0].severity == "error"
-           else "an issue its check scores low on caps it")
+           else "a should-fix issue its check scores under "
+           f"{thresholds()['overall']['cap_warning_below']} caps it")
     return (f"The score alone would grade higher; {why} at {cap}: "
             + ", ".join(issue_label(f.code) for f in fl) + ".")
 
