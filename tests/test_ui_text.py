@@ -114,3 +114,26 @@ def test_a_measure_that_was_not_taken_reads_as_such_on_the_card():
 
     assert _fmt(float("nan")) == "not measured" and _fmt(None) == "not measured"
     assert _fmt(0.12345) == "0.123" and _fmt(3) == "3"
+
+
+def test_card_says_which_cap_holds_the_grade_down() -> None:
+    """A grade below what the score gives is explained on the card: a should-fix issue from a
+    check that scored low (its check and score named), or a must-fix issue; none when the score
+    alone gives the grade."""
+    from analyzer.results import ImageReport
+    from analyzer.ui.report_card import cap_line
+
+    def rep(grade: str, overall: float, flags: list[Flag],
+            scores: dict[str, float]) -> ImageReport:
+        return ImageReport(file="x.jpg", ok=True, error=None, width=10, height=10,
+                           format="JPEG", scores={"overall": overall, **scores}, grade=grade,
+                           metrics={}, flags=flags)
+
+    mono = Flag("MONOCHROME", "warning", "no colour", "", "exposure")
+    line = cap_line(rep("B", 90.0, [mono], {"exposure": 20.0}))
+    assert line and "caps it at B" in line and "Exposure" in line and "20" in line
+    err = Flag("TEXT_OR_WATERMARK", "error", "text", "", "overlays")
+    line = cap_line(rep("C", 90.0, [err], {"overlays": 40.0}))
+    assert line and "must-fix" in line and "caps it at C" in line
+    assert cap_line(rep("B", 80.0, [mono], {"exposure": 20.0})) is None  # the score's own B
+    assert cap_line(rep("A", 95.0, [], {"exposure": 100.0})) is None

@@ -20,7 +20,7 @@ from analyzer.fix.runner import FixOutcome, fix_report, output_name
 from analyzer.fix.types import ChangeCode, FixKind
 from analyzer.quality.priority import SEARCH_KEYS, check_of
 from analyzer.results import ImageReport
-from analyzer.ui.report_card import grade_badge_html
+from analyzer.ui.report_card import cap_text, grade_badge_html
 from analyzer.ui.state import SearchHandle, Settings
 from analyzer.ui.tables import issue_label
 from analyzer.ui.text import md_escape
@@ -109,24 +109,11 @@ def offer_text(report: ImageReport) -> str:
 
 
 def capped_by(outcome: FixOutcome) -> str | None:
-    """Why a high score got a low grade: a must-fix flag (``cap_grade_with_error``) or a warning
-    from a check that scored low (``cap_grade_with_warning``) caps it."""
-    from analyzer.config import thresholds
-    from analyzer.quality.overall import grade_caps, grade_for
-
+    """Why the fixed photo's high score got a lower grade (:func:`report_card.cap_text`)."""
     after = outcome.after_report
-    if after is None or outcome.after is None or outcome.after.overall is None:
+    if after is None or outcome.after is None:
         return None
-    caps = [(cap, fl) for cap, fl in grade_caps(after.flags, after.scores)
-            if cap == outcome.after.grade]
-    if not caps or grade_for(outcome.after.overall, []) == outcome.after.grade:
-        return None  # the score alone gives this grade
-    cap, fl = caps[0]
-    why = ("a must-fix issue caps it" if fl[0].severity == "error"
-           else "a should-fix issue its check scores under "
-           f"{thresholds()['overall']['cap_warning_below']} caps it")
-    return (f"The score alone would grade higher; {why} at {cap}: "
-            + ", ".join(issue_label(f.code) for f in fl) + ".")
+    return cap_text(outcome.after.grade, outcome.after.overall, after.flags, after.scores)
 
 
 def whatif_note(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:

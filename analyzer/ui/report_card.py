@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import streamlit as st
 
 from analyzer.config import Marketplace
-from analyzer.results import ImageReport, sort_flags
+from analyzer.results import Flag, ImageReport, sort_flags
 from analyzer.ui import charts, overlays
+from analyzer.ui.tables import issue_label
 from analyzer.ui.text import (
     CHECK_HELP,
     GRADE_WORDS,
@@ -128,10 +129,41 @@ def search_line(report: ImageReport) -> str | None:
     return line
 
 
+def cap_text(grade: str, overall: float | None, flags: list[Flag],
+             scores: Mapping[str, float]) -> str | None:
+    """Why ``grade`` is below what ``overall`` alone gives: an error, or a warning from a check
+    that scored low, caps it (:func:`analyzer.quality.overall.grade_caps`); None when the score
+    alone gives it."""
+    from analyzer.quality.overall import grade_caps, grade_for
+
+    if overall is None or grade_for(overall, []) == grade:
+        return None
+    caps = [fl for cap, fl in grade_caps(flags, scores) if cap == grade]
+    if not caps:
+        return None
+    fl = caps[0]
+    if fl[0].severity == "error":
+        named = ", ".join(dict.fromkeys(issue_label(f.code) for f in fl))
+        return (f"The score alone would grade higher; a must-fix issue ({named}) caps it at "
+                f"{grade}: the marketplace can suppress the listing.")
+    named = ", ".join(f"{issue_label(f.code)}: {check_label(f.check)} "
+                      f"{float(scores.get(f.check, 0.0)):.0f}" for f in fl)
+    return (f"The score alone would grade higher; a should-fix issue whose check scores low "
+            f"({named}) caps it at {grade}: not ready to list until it is fixed.")
+
+
+def cap_line(report: ImageReport) -> str | None:
+    """:func:`cap_text` of a report."""
+    return cap_text(report.grade, report.scores.get("overall"), report.flags, report.scores)
+
+
 def render_grade(report: ImageReport) -> None:
     st.markdown(grade_badge_html(report.grade, report.scores.get("overall", 0.0)),
                 unsafe_allow_html=True)
     st.markdown(summary_line(report))
+    capped = cap_line(report)
+    if capped:
+        st.caption(capped)
     line = search_line(report)
     if line:
         st.markdown(line)
