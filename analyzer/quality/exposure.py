@@ -255,7 +255,7 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
             "MONOCHROME",
             "the photo has no colour of its own: every pixel is a shade of grey (a black-and-"
             f"white or mono filter; its most colourful pixels reach chroma "
-            f"{m['colour_p99']:.1f}, a colour photo's {th['mono_max_chroma']:.0f} or more), so "
+            f"{m['colour_p99']:.1f}, a colour photo's {th['mono_max_chroma']:.1f} or more), so "
             "shoppers cannot see the product's real colours (a black-and-white product, a "
             "print, is fine: say so in its title)",
             "Upload the colour original: turn off the camera's or the editing app's black-and-"
