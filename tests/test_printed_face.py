@@ -72,6 +72,32 @@ def test_the_case_is_the_product_not_the_figure_printed_on_it() -> None:
     assert face is not None and _iou(face, case) > 0.95
 
 
+def test_a_brightened_case_with_light_edges_on_clipped_white_is_still_one() -> None:
+    """A photo brightened a little clips the backdrop to 255 and takes the cover's light edges
+    (a pale sky in a corner) to 236-244: within the old floor of 24, so the region lost them
+    and was no rectangle (a new user's +0.2 EV edit graded a DVD A -> D)."""
+    rgb, case, subject = _cover()
+    pale = rgb.copy()
+    ys, xs = np.nonzero(case)
+    yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
+    corner = case & ((xx - xs.min()) + (yy - ys.min()) < 420)  # a pale sky in the top corner
+    pale[corner] = (236, 240, 244)
+    face = printed_face(pale, subject, TH)
+    assert face is not None and _iou(face, case) > 0.95
+    assert printed_face(pale, subject, dict(TH, tol=24)) is None  # what the old floor did
+
+
+def test_a_speck_is_no_face() -> None:
+    """A region smaller than ``min_area`` of the frame holding the salient mask (a speck of an
+    overexposed white product) is not a printed face."""
+    a = np.full((600, 600, 3), 255, np.uint8)
+    a[190:202, 100:116] = (200, 190, 180)  # off-centre: uneven margins, not a frame
+    sal = np.zeros(a.shape[:2], bool)
+    sal[193:199, 104:110] = True
+    assert printed_face(a, sal, TH) is None
+    assert printed_face(a, sal, dict(TH, min_area=0.0)) is not None  # the area test decides
+
+
 def test_what_is_not_a_printed_face() -> None:
     rgb, case, subject = _cover()
     # the mask already holds most of the region: nothing to add
