@@ -152,3 +152,17 @@ def test_grain_on_a_blurred_product_is_not_a_watermark(studio_photo):
         found += wm.find_watermark(_gray(_tiled_mark(grainy, (255, 255, 255), 0.35)), th).found
     assert false == 0
     assert found >= 3, found  # a mark over a grainy photo is still found
+
+
+def test_one_shape_under_both_hypotheses_counts_once():
+    """A fold's highlight and shadow make the same box a light and a dark candidate: counted
+    once, so one shape cannot be "2 letter shapes"; the letters of a word side by side all count
+    (a jump rope's fold flagged a clean photo, 2026-12-06)."""
+    m = np.array([2.0, 1.9, 1.5, 1.4])
+    same = np.array([[158, 106, 180, 122], [158, 109, 178, 124],   # one shape, both hypotheses
+                     [60, 300, 80, 320], [300, 40, 320, 60]])
+    keep = wm.distinct(m, same)
+    assert keep.tolist() == [True, False, True, True]
+    assert wm.image_evidence(m[keep], 2) == 1.5  # not 1.9: the second "letter" was the first
+    word = np.array([[10, 10, 30, 40], [28, 10, 48, 40], [46, 10, 66, 40], [64, 10, 84, 40]])
+    assert wm.distinct(m, word).all()  # touching letters of a word overlap a little: all kept

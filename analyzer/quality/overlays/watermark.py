@@ -27,9 +27,16 @@ only by ``scripts/fit_watermark_verifier.py`` (labels: the pixels the generated 
 changed), gives each component a log-odds margin; it is stored as data in
 ``analyzer/data/watermark_verifier.json``.
 
-Score: ``evidence`` = the ``k``-th highest component margin (``watermark_k``): a watermark is a
-word, several letters, so one glyph-like fold cannot flag a photo alone. A photo holds a
-watermark when ``evidence >= watermark_margin``.
+Score: ``evidence`` = the ``k``-th highest component margin (``watermark_k``) among *distinct*
+shapes: a watermark is a word, several letters, so one glyph-like fold cannot flag a photo
+alone. A photo holds a watermark when ``evidence >= watermark_margin``. The same shape is often
+a candidate under both hypotheses (a light mark and a dark one: a fold's highlight and its
+shadow), and was counted as two letters: a clean jump rope's one fold flagged "2 letter shapes"
+(a sixth new user's try, 2026-12-06, where it came and went with any re-save). A candidate
+whose box lies mostly (half of the smaller box or more) on a better one's is the same shape and
+is not counted again (:func:`distinct`). ``watermark_k`` and ``watermark_margin`` were chosen
+before that (``scripts/fit_watermark_verifier.py`` counts every candidate); counting fewer can
+only lower the evidence, so it flags no photo the choice did not.
 """
 
 from __future__ import annotations
@@ -186,6 +193,28 @@ def image_evidence(m: np.ndarray, k: int) -> float:
     return float(np.partition(m, len(m) - k)[len(m) - k])
 
 
+def distinct(m: np.ndarray, boxes: np.ndarray, top: int = 32) -> np.ndarray:
+    """Which candidates count (bool over ``m``): of the ``top`` best by margin, each whose box
+    does not lie for half of the smaller box's area or more on a better counted one's (the same
+    shape under the other hypothesis); the rest never reach the k-th place that decides."""
+    keep = np.zeros(len(m), bool)
+    kept: list[np.ndarray] = []
+    for i in np.argsort(-m, kind="stable")[:top]:
+        b = boxes[i]
+        area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
+        same = False
+        for o in kept:
+            iw = min(b[2], o[2]) - max(b[0], o[0])
+            ih = min(b[3], o[3]) - max(b[1], o[1])
+            if iw > 0 and ih > 0 and iw * ih >= 0.5 * min(area, (o[2] - o[0]) * (o[3] - o[1])):
+                same = True
+                break
+        if not same:
+            keep[i] = True
+            kept.append(b)
+    return keep
+
+
 def find_watermark(gray_u8: np.ndarray, th: dict, printed: np.ndarray | None = None
                    ) -> WatermarkFinding:
     """Measure -> score -> flag for one grey image (see the module docstring). ``printed``
@@ -196,8 +225,9 @@ def find_watermark(gray_u8: np.ndarray, th: dict, printed: np.ndarray | None = N
     if printed is not None and len(B):
         m = np.where([on_face(tuple(b), s, printed) for b in B], -20.0, m)
     need = float(th["watermark_margin"])
-    ev = image_evidence(m, int(th["watermark_k"])) - need
-    hit = m >= need
+    one = distinct(m, B) if len(B) else np.zeros(0, bool)  # each shape counted once
+    ev = image_evidence(m[one], int(th["watermark_k"])) - need
+    hit = one & (m >= need)
     boxes = [(int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)), int(np.ceil(y1 / s)))
              for x0, y0, x1, y1 in B[hit]] if ev >= 0 else []
     return WatermarkFinding(ev, int(hit.sum()) if ev >= 0 else 0, boxes)
