@@ -184,17 +184,13 @@ def colour_p99(lab: np.ndarray, th: dict) -> float | None:
     return float(np.sqrt(np.partition(c2, k)[k]))
 
 
-def monochrome(m: dict[str, float | None], th: dict) -> bool:
-    """Whether the photo is black and white (``colour_p99`` under ``mono_max_chroma``)."""
+def monochrome(ctx: ImageContext, m: dict[str, float | None], th: dict) -> bool:
+    """Whether the photo is black and white (``colour_p99`` under ``mono_max_chroma``) and the
+    seller's title does not name a product without colour (a black-and-white print:
+    :func:`analyzer.quality.title.names_black_and_white`)."""
     c = m["colour_p99"]
-    return c is not None and c < float(th["mono_max_chroma"])
-
-
-def judged_monochrome(ctx: ImageContext, m: dict[str, float | None], th: dict) -> bool:
-    """:func:`monochrome`, unless the seller's title names a product without colour (a
-    black-and-white print: :func:`analyzer.quality.title.names_black_and_white`)."""
-    return monochrome(m, th) and not (
-        ctx.title and names_black_and_white(ctx.title, th))
+    return (c is not None and c < float(th["mono_max_chroma"])
+            and not (ctx.title and names_black_and_white(ctx.title, th)))
 
 
 def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
@@ -277,6 +273,6 @@ def check(ctx: ImageContext) -> CheckResult:
     mask = ctx.mask_bool_or_none
     region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
     m = measure(ctx.lab, region, th, ctx.rgb)
-    mono = judged_monochrome(ctx, m, th)
+    mono = monochrome(ctx, m, th)
     return CheckResult(name=NAME, score=score(m, th, mono), metrics=m,
                        flags=flags(ctx, m, th, mono))
