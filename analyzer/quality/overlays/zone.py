@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from analyzer.vision.backdrop import connected_to_border, plain_backdrop_color
-from analyzer.vision.mask_ops import component_areas, select_components
+from analyzer.vision.mask_ops import component_areas, grow, select_components
 
 
 def product_zone(mask: np.ndarray | None, shape: tuple[int, int], min_component: float,
@@ -33,10 +33,8 @@ def product_zone(mask: np.ndarray | None, shape: tuple[int, int], min_component:
         return np.zeros(shape, bool)
     keep = np.zeros(n, bool)
     keep[1:] = areas >= min_component * areas.max()
-    main = select_components(lab, keep).view(np.uint8)
     # Dilation by a disc, in time independent of its radius.
-    r = max(1.0, dilate_frac * max(h, w))
-    return cv2.distanceTransform(1 - main, cv2.DIST_L2, 3) <= r
+    return grow(select_components(lab, keep), max(1.0, dilate_frac * max(h, w)))
 
 
 def backdrop(lab: np.ndarray, shape: tuple[int, int], max_de: float, min_share: float,
