@@ -25,6 +25,12 @@ class _StrEnum(str, Enum):
         return str.__hash__(self)
 
 
+def issue_name(code: str) -> str:
+    """A code as a reader sees it in a report ("PRODUCT_CUT_OFF" -> "Product cut off"); any
+    string, so an older report's unknown code still reads."""
+    return str(code).replace("_", " ").capitalize()
+
+
 class Severity(_StrEnum):
     ERROR = "error"      # the marketplace rejects or suppresses the listing
     WARNING = "warning"  # costs clicks or ranking

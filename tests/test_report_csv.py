@@ -119,3 +119,31 @@ def test_outside_catalog_is_a_column_and_the_pdf_gives_no_rank() -> None:
     assert "closest lookalike BAG-1" in _search_lines(r)[-1]
     assert [h["product_id"] for h in _lookalike_hits(r)] == ["BAG-1"]
     assert _bar_keys(r)[-2:] == ["search", "differentiation"]
+
+
+def test_csv_and_pdf_say_why_a_grade_is_capped() -> None:
+    """A score that gives A with a should-fix issue from a low-scoring check is a B: the CSV's
+    ``grade_cap`` column and the PDF's page say why, as the report card does; nothing when the
+    score alone gives the grade, for a failed image or for an older report's unknown code."""
+    from analyzer.quality.priority import expected_gain
+    from analyzer.report.csv import grade_cap_text, row_for
+    from analyzer.report.pdf import _detail
+
+    flag = {"code": "UNDEREXPOSED", "severity": "warning", "message": "93% crushed to black",
+            "fix": "Add light.", "check": "exposure"}
+    r = {"file": "backlit.jpg", "ok": True, "grade": "B", "flags": [flag],
+         "scores": {"overall": 86.4, "exposure": 40.0, "sharpness": 100.0}}
+    why = grade_cap_text(r)
+    assert why and "caps it at B" in why and "Underexposed: Exposure 40" in why
+    assert row_for(r)["grade_cap"] == why
+    assert COLUMNS[-1] == "grade_cap"  # appended: the older columns keep their places
+    page = _detail(r, expected_gain(r), None, None)
+    text = " ".join(getattr(f, "text", "") for f in page._content)  # type: ignore[attr-defined]
+    assert "Grade B" in text and "Underexposed: Exposure 40" in text
+    error = {**flag, "code": "CLUTTERED_BACKGROUND", "severity": "error", "check": "clutter"}
+    why = grade_cap_text({**r, "grade": "C", "flags": [error], "scores": {"overall": 90.0}})
+    assert why and "must-fix issue (Cluttered background) caps it at C" in why
+    assert grade_cap_text({**r, "scores": {"overall": 80.0, "exposure": 40.0}}) is None
+    assert grade_cap_text({**r, "ok": False}) is None
+    assert grade_cap_text({**r, "flags": [{**flag, "code": "RETIRED_CODE"}]}) is None
+    assert row_for({**r, "grade": "A", "scores": {"overall": 95.0}})["grade_cap"] == ""

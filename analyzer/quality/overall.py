@@ -15,7 +15,9 @@ exposed and on white (a blank canvas scored 69, grade C).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from analyzer.config import thresholds
 from analyzer.results import CheckResult, Flag
@@ -73,3 +75,55 @@ def grade_for(score: float, flags: list[Flag], scores: Mapping[str, float] | Non
     for cap, _ in grade_caps(flags, scores):
         grade = max(grade, cap, key=GRADE_ORDER.index)  # a cap never raises a grade
     return grade
+
+
+@dataclass(frozen=True)
+class GradeCap:
+    """Why a report's grade is below what its score alone gives: the flags whose cap holds it
+    there, an error (``must_fix``: the marketplace can suppress the listing) or warnings whose
+    checks scored low."""
+
+    grade: str
+    must_fix: bool
+    flags: tuple[Flag, ...]
+
+
+def grade_cap(grade: str, overall: float | None, flags: list[Flag],
+              scores: Mapping[str, float]) -> GradeCap | None:
+    """The cap that gives ``grade`` (:func:`grade_caps`), or None when the score ``overall``
+    alone gives it."""
+    if overall is None or grade_for(overall, []) == grade:
+        return None
+    caps = [fl for cap, fl in grade_caps(flags, scores) if cap == grade]
+    if not caps:
+        return None
+    return GradeCap(grade, caps[0][0].severity == "error", tuple(caps[0]))
+
+
+def cap_sentence(cap: GradeCap, scores: Mapping[str, float],
+                 issue_label: Callable[[str], str], check_label: Callable[[str], str]) -> str:
+    """The plain sentence a report card, a PDF page and the fix panel give for ``cap``, with
+    the caller's names of issues and checks (each medium names them as its own page does)."""
+    if cap.must_fix:
+        named = ", ".join(dict.fromkeys(issue_label(f.code) for f in cap.flags))
+        return (f"The score alone would grade higher; a must-fix issue ({named}) caps it at "
+                f"{cap.grade}: the marketplace can suppress the listing.")
+    named = ", ".join(f"{issue_label(f.code)}: {check_label(f.check)} "
+                      f"{float(scores.get(f.check) or 0.0):.0f}" for f in cap.flags)
+    return (f"The score alone would grade higher; a should-fix issue whose check scores low "
+            f"({named}) caps it at {cap.grade}: not ready to list until it is fixed.")
+
+
+def result_grade_cap(result: Mapping[str, Any]) -> GradeCap | None:
+    """:func:`grade_cap` of an analyze-JSON result (the dict the CSV and the PDF read); None for
+    a failed image, and for flags this version does not know (an older report)."""
+    if not result.get("ok"):
+        return None
+    scores = {k: float(v) for k, v in (result.get("scores") or {}).items() if v is not None}
+    try:
+        flags = [Flag(code=f.get("code", ""), severity=f.get("severity", "info"),
+                      message=f.get("message", ""), fix=f.get("fix", ""),
+                      check=f.get("check", "")) for f in result.get("flags") or []]
+    except ValueError:
+        return None
+    return grade_cap(str(result.get("grade", "")), scores.get("overall"), flags, scores)

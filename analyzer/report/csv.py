@@ -50,6 +50,10 @@ fix_error                   the error code when the photo could not be fixed
 search_outside_catalog      true when the catalog does not cover the product
                             (OUTSIDE_CATALOG): the search_* figures then mean little
                             (appended last, so the older columns keep their places)
+grade_cap                   why the grade is below what ``overall`` gives, as the report card
+                            says it: a must-fix issue, or a should-fix issue whose check scored
+                            under ``cap_warning_below`` (named with that score); empty when the
+                            score alone gives the grade
 ==========================  ===================================================================
 
 Encoding is UTF-8 with a byte-order mark (``utf-8-sig``): Excel then shows accented and
@@ -67,6 +71,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from analyzer.codes import issue_name
+from analyzer.quality.overall import cap_sentence, result_grade_cap
 from analyzer.quality.priority import expected_gain
 from analyzer.quality.registry import CHECK_MODULES
 from analyzer.search.summary import SearchSummary
@@ -86,7 +92,7 @@ COLUMNS: tuple[str, ...] = (
     "search_fixes", "nearest_lookalike", "lookalike_similarity", "near_duplicates",
     "content_hash", "search_visual_rank", "search_suppressed",
     *FIX_FIGURE_COLUMNS,
-    "search_outside_catalog",
+    "search_outside_catalog", "grade_cap",
 )
 ENCODING = "utf-8-sig"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -145,6 +151,14 @@ def fix_figures(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def grade_cap_text(result: dict[str, Any]) -> str | None:
+    """Why a result's grade is below what its overall score gives (the report card's sentence,
+    checks named as the CSV's and the PDF's score columns, capitalised), or None."""
+    cap = result_grade_cap(result)
+    scores = result.get("scores") or {}
+    return None if cap is None else cap_sentence(cap, scores, issue_name, str.capitalize)
+
+
 def row_for(result: dict[str, Any]) -> dict[str, Any]:
     """One CSV row (not yet neutralised) for an analyze-JSON result."""
     err = result.get("error") or {}
@@ -174,6 +188,7 @@ def row_for(result: dict[str, Any]) -> dict[str, Any]:
         "top_issue": flags[0].get("message", "") if flags else "",
         "top_fix": flags[0].get("fix", "") if flags else "",
         "content_hash": result.get("content_hash", ""),
+        "grade_cap": grade_cap_text(result) or "",
     }
     for c in SCORE_COLUMNS:
         row[c] = scores.get(c)

@@ -50,9 +50,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from analyzer.codes import issue_name
 from analyzer.quality.overall import GRADE_ORDER
 from analyzer.quality.priority import Gain, expected_gain, rank_fix_first
 from analyzer.quality.registry import CHECK_MODULES
+from analyzer.report.csv import grade_cap_text
 from analyzer.search.summary import SearchSummary
 
 ThumbSource = dict[str, Any] | Callable[[dict[str, Any]], Any] | None
@@ -152,7 +154,7 @@ def _short_path(text: str, n: int) -> str:
 
 
 def _label(code: str) -> str:
-    return code.replace("_", " ").capitalize()
+    return issue_name(code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -636,6 +638,10 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
     if sub:
         parts.append(_pm(sub, "muted"))
     parts += [Spacer(1, 3), top, Spacer(1, 4)]
+    why = grade_cap_text(r)
+    if why:  # why an 86 is a B: the report card's sentence, checks named as the bars are
+        parts += [_pm(f"<b>Grade {escape(r.get('grade', ''))}</b>: {escape(why)}", "small"),
+                  Spacer(1, 3)]
 
     flags = r.get("flags") or []
     if flags:

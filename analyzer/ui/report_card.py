@@ -131,25 +131,13 @@ def search_line(report: ImageReport) -> str | None:
 
 def cap_text(grade: str, overall: float | None, flags: list[Flag],
              scores: Mapping[str, float]) -> str | None:
-    """Why ``grade`` is below what ``overall`` alone gives: an error, or a warning from a check
-    that scored low, caps it (:func:`analyzer.quality.overall.grade_caps`); None when the score
-    alone gives it."""
-    from analyzer.quality.overall import grade_caps, grade_for
+    """Why ``grade`` is below what ``overall`` alone gives (:func:`analyzer.quality.overall.
+    grade_cap`), in the card's names of issues and checks; None when the score alone gives
+    it."""
+    from analyzer.quality.overall import cap_sentence, grade_cap
 
-    if overall is None or grade_for(overall, []) == grade:
-        return None
-    caps = [fl for cap, fl in grade_caps(flags, scores) if cap == grade]
-    if not caps:
-        return None
-    fl = caps[0]
-    if fl[0].severity == "error":
-        named = ", ".join(dict.fromkeys(issue_label(f.code) for f in fl))
-        return (f"The score alone would grade higher; a must-fix issue ({named}) caps it at "
-                f"{grade}: the marketplace can suppress the listing.")
-    named = ", ".join(f"{issue_label(f.code)}: {check_label(f.check)} "
-                      f"{float(scores.get(f.check, 0.0)):.0f}" for f in fl)
-    return (f"The score alone would grade higher; a should-fix issue whose check scores low "
-            f"({named}) caps it at {grade}: not ready to list until it is fixed.")
+    cap = grade_cap(grade, overall, flags, scores)
+    return None if cap is None else cap_sentence(cap, scores, issue_label, check_label)
 
 
 def cap_line(report: ImageReport) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from analyzer.codes import issue_name
 from analyzer.quality.priority import expected_gain
 from analyzer.quality.registry import CHECK_MODULES
 from analyzer.report.csv import csv_bytes
@@ -94,7 +95,7 @@ def issue_frame(reports: list[ImageReport]) -> pd.DataFrame:
 
 
 def issue_label(code: str) -> str:
-    return code.replace("_", " ").capitalize()
+    return issue_name(code)
 
 
 def filter_frame(df: pd.DataFrame, grades: list[str] | None = None, text: str = "",
