@@ -98,10 +98,21 @@ def test_a_speck_is_no_face() -> None:
     assert printed_face(a, sal, dict(TH, min_area=0.0)) is not None  # the area test decides
 
 
+def test_a_case_u2netp_takes_whole_is_a_face_too() -> None:
+    """A case padded to a square (white bands left and right, a seller's edit for a 1:1 rule)
+    that u2netp takes whole is still a printed face: its print is its own, as when u2netp takes
+    only the figure on it (the sixth new user's padded DVDs had gone A -> C, their covers read
+    as text laid over the product)."""
+    rgb, case, _ = _cover(margins=(150, 9, 150, 12), size=(1000, 1000))
+    face = printed_face(rgb, case, TH)
+    assert face is not None and _iou(face, case) > 0.97
+    rgb, case, _ = _cover()
+    face = printed_face(rgb, case, TH)
+    assert face is not None and _iou(face, case) > 0.97
+
+
 def test_what_is_not_a_printed_face() -> None:
     rgb, case, subject = _cover()
-    # the mask already holds most of the region: nothing to add
-    assert printed_face(rgb, case, TH) is None
     # a picture pasted centred on a white canvas (equal margins) is a frame, not a face
     framed, _, sub = _cover(margins=(30, 30, 30, 30))
     assert printed_face(framed, sub, TH) is None
@@ -121,6 +132,11 @@ def test_what_is_not_a_printed_face() -> None:
     part = np.zeros(two.shape[:2], np.uint8)
     cv2.circle(part, (300, 500), 120, 1, -1)
     assert printed_face(two, part > 0, TH) is None
+    # ... nor when u2netp takes all of it, nor a round product it takes whole
+    assert printed_face(two, (two != 255).any(axis=2), TH) is None
+    ball = np.full_like(rgb, 255)
+    cv2.circle(ball, (350, 500), 260, (200, 40, 60), -1)
+    assert printed_face(ball, (ball != 255).any(axis=2), TH) is None
     # no salient mask at all
     assert printed_face(rgb, np.zeros_like(subject), TH) is None
 

@@ -6,9 +6,9 @@ covers (12-50% of the case) as "the product", so the rest of the case was judged
 (not white, busy, "text beside the product": grade C or D for a clean catalogue photo).
 
 A face is told by its outline, not its print: on a plain, light backdrop (the frame's outermost
-ring), the region that stands off the backdrop and holds the salient mask is one
-filled quadrilateral, much larger than the mask. Then that region is the product. Tests, with
-the values in thresholds.yaml (``segmentation.face``):
+ring), the region that stands off the backdrop and holds the salient mask is one filled
+quadrilateral (on a cover, much larger than the mask). Then that region is the product. Tests,
+with the values in thresholds.yaml (``segmentation.face``):
 
 - the ring (``ring_px`` px wide at the working size) has a median colour with every channel at
   least ``min_light`` and ``ring_share`` of its pixels within the tolerance (per channel) of it:
@@ -17,8 +17,10 @@ the values in thresholds.yaml (``segmentation.face``):
 - the region: pixels farther than the tolerance from that colour in some channel (every n-th
   pixel, n = ceil(long side / ``work_side``)), opened by 3 x 3,
   with the holes the backdrop cannot reach filled; its component holding the most of the
-  salient mask holds at least ``inside_min`` of the mask, and the mask covers at most
-  ``cover_max`` of it (else the mask already is the product);
+  salient mask holds at least ``inside_min`` of the mask (the mask may cover it all: u2netp
+  takes a whole case padded to a square, or a carton with no printed subject, and its print
+  is still its own; until 2026-12-06, late, a mask covering over 70% of the region was left
+  as it was, and a padded DVD's cover was read as text laid over the product, A -> C);
 - it covers at least ``min_area`` of the frame (a speck of a white product lost on white is no
   printed face);
 - its outline is a rectangle: its area is at least ``rect_min`` of its minimum-area rotated
@@ -99,7 +101,7 @@ def printed_face(rgb: np.ndarray, salient: np.ndarray, th: dict[str, Any]) -> np
     held[0] = 0
     k = int(held.argmax())
     area = int(stats[k, cv2.CC_STAT_AREA])
-    if held[k] < float(th["inside_min"]) * n_sal or held[k] > float(th["cover_max"]) * area:
+    if held[k] < float(th["inside_min"]) * n_sal:
         return None
     if area < float(th["min_area"]) * labels.size:
         return None

@@ -49,8 +49,7 @@ class MaskResult:
     """``prob``: product probability in [0, 1] (float32, H x W); ``binary``: prob >= 0.5;
     ``source``: "u2netp", "alpha" or "classical"; ``bbox``: (x0, y0, x1, y1) of the product in
     working pixels (exclusive end), or None when no product was found; ``face``: the product is
-    a flat printed face u2netp took a part of (:mod:`analyzer.vision.face`), and the mask is the
-    whole face."""
+    a flat printed face (:mod:`analyzer.vision.face`), and the mask is the whole face."""
 
     prob: np.ndarray
     binary: np.ndarray
@@ -307,8 +306,8 @@ def product_mask(rgb: np.ndarray, alpha: np.ndarray | None = None,
 
     Real transparency (more than 1% of pixels below alpha 128) is the seller's own cut-out and is
     used as is; otherwise u2netp, or the classical fallback. A flat printed product (a case, a
-    book, a box: :func:`analyzer.vision.face.printed_face`) of which u2netp took only the
-    printed subject is the whole face. The classical mask (no model) takes the whole region
+    book, a box: :func:`analyzer.vision.face.printed_face`) is the whole face, whether u2netp took
+    only its printed subject or all of it. The classical mask (no model) takes the whole region
     already, but is not marked a face: its print is then judged as print on any product.
     """
     prob: np.ndarray | None = None
