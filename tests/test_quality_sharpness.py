@@ -446,3 +446,33 @@ def test_half_of_the_product_out_of_focus_is_blurry(pink):
     msgs = [f.message for f in res.flags if f.code == "BLURRY"]
     assert msgs and "part of the product is out of focus: its right half" in msgs[0], msgs
     assert not [f for f in sharpness.check(_ctx_rgb(pink)).flags if f.code == "BLURRY"]
+
+
+def test_a_shallow_comb_on_a_lossless_file_needs_exact_copies(pink):
+    """Repeated pixels in a PNG are exact copies; a smoothly enlarged JPEG saved as PNG keeps
+    its old block grid, whose harmonics read as a shallow comb with none (a 1.49x enlargement
+    was called "pixelated ... a ~502 px photo" in the sixth new user's try)."""
+    small = Image.fromarray(pink).resize((400, 400), Image.Resampling.LANCZOS)
+    blocky = np.asarray(small.resize((1000, 1000), Image.Resampling.NEAREST).convert("L"))
+    assert resampling.repetition(blocky).exact > 0.4  # 2.5x: 3 lines in 5 repeat the last
+    smooth = np.asarray(small.resize((1000, 1000), Image.Resampling.BICUBIC).convert("L"))
+    assert resampling.repetition(smooth).exact < 0.05
+    from analyzer.config import check_thresholds
+
+    th = check_thresholds("sharpness")
+    comb = {"pixel_repeat_depth": 0.27, "pixel_repeat_ratio": 22.0, "pixel_repeat_grid": 0.0,
+            "jpeg_quality": float("nan")}
+    assert sharpness.pixelated({**comb, "lossless_file": 0.0}, th)  # a JPEG: as before
+    assert not sharpness.pixelated({**comb, "lossless_file": 1.0, "pixel_repeat_exact": 0.0}, th)
+    assert sharpness.pixelated({**comb, "lossless_file": 1.0, "pixel_repeat_exact": 0.3}, th)
+    # a deep comb on a PNG (a pixelated JPEG saved as PNG later: no exact copies) still counts
+    deep = {**comb, "pixel_repeat_depth": 0.8, "lossless_file": 1.0, "pixel_repeat_exact": 0.0}
+    assert sharpness.pixelated(deep, th)
+    # through the loader and the check: a nearest-neighbour PNG is still caught
+    png = io.BytesIO()
+    small.resize((1600, 1600), Image.Resampling.NEAREST).save(png, format="PNG")
+    ctx = ImageContext(load_image(png.getvalue(), name="blocky.png"), marketplace("amazon"),
+                       use_model=False)
+    res = sharpness.check(ctx)
+    assert res.metrics["lossless_file"] == 1.0 and res.metrics["pixel_repeat_exact"] > 0.5
+    assert [f for f in res.flags if f.code == "UPSCALED" and "pixelated" in f.message]

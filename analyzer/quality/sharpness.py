@@ -52,6 +52,7 @@ import cv2
 import numpy as np
 
 from analyzer.codes import MapKind
+from analyzer.io.resampling import LOSSLESS_FORMATS
 from analyzer.quality.context import ImageContext
 from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
@@ -496,9 +497,17 @@ def upscaled_effective_size(m: dict[str, float], th: dict, long_side: int) -> fl
 def pixelated(m: dict[str, float], th: dict) -> bool:
     """Pixels repeated in blocks (:mod:`analyzer.io.resampling`): a comb in the profile deep and
     standing out enough, not the JPEG block grid's, on a file not already flagged ``COMPRESSED``
-    (whose block grid makes a comb of its own)."""
+    (whose block grid makes a comb of its own). On a lossless file (PNG, BMP, TIFF, GIF) a
+    shallow comb (under ``repeat_lossless_deep``) counts only with exact copies, at least
+    ``repeat_exact_min`` of the profile exactly zero: a smoothly enlarged JPEG saved as PNG
+    keeps its old block grid, whose harmonics read as a shallow comb with none (the "~502 px"
+    message of a 1.49x enlargement, the sixth new user's try)."""
     q = m.get("jpeg_quality", float("nan"))
     if np.isfinite(q) and q < float(th["jpeg_quality_flag"]):
+        return False
+    if (m.get("lossless_file", 0.0)
+            and m.get("pixel_repeat_depth", 0.0) < float(th["repeat_lossless_deep"])
+            and m.get("pixel_repeat_exact", 0.0) < float(th["repeat_exact_min"])):
         return False
     return (not m.get("pixel_repeat_grid", 0.0)
             and m.get("pixel_repeat_depth", 0.0) >= float(th["repeat_depth_good"])
@@ -667,6 +676,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "pixel_repeat_ratio": ctx.image.repetition.ratio,
         "pixel_repeat_period": ctx.image.repetition.period,
         "pixel_repeat_grid": float(ctx.image.repetition.grid_like),
+        "pixel_repeat_exact": ctx.image.repetition.exact,
+        "lossless_file": float((ctx.image.format or "").upper() in LOSSLESS_FORMATS),
         "laplacian_var_product": eb.lapvar,
         "measure_scale": float(eb.scale),
         "region_fraction": eb.region_fraction,
