@@ -48,7 +48,7 @@ def grow(mask: np.ndarray, radius: float) -> np.ndarray:
 
 def shrink(mask: np.ndarray, radius: float) -> np.ndarray:
     """``mask`` eroded by a disc of ``radius`` px (pixels farther than ``radius`` from outside)."""
-    m = mask.astype(bool)
+    m = mask.astype(np.uint8) != 0  # as the transform reads it: a float 0.5 is outside
     box = bbox_of(m)
     out = np.zeros(m.shape, bool)
     if box is None:
