@@ -153,10 +153,6 @@ def _short_path(text: str, n: int) -> str:
     return text if len(text) <= n else "…" + text[-(n - 1):]
 
 
-def _label(code: str) -> str:
-    return issue_name(code)
-
-
 # --------------------------------------------------------------------------------------------
 # Images
 
@@ -264,7 +260,7 @@ def issues_chart(issues: list[tuple[str, str, int]], total: int, width: float,
     top = issues[:8][::-1]
     fig, ax = plt.subplots(figsize=(width / 72, height / 72))
     if top:
-        names = [_short(_label(c), 26) for c, _, _ in top]
+        names = [_short(issue_name(c), 26) for c, _, _ in top]
         vals = [n for _, _, n in top]
         cols = [SEV_COLORS.get(s, "#546e7a") for _, s, _ in top]
         bars = ax.barh(names, vals, color=cols, height=0.65)
@@ -456,7 +452,7 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
                                    (r.get("product_id"), r.get("title")) if x)
             extra = f"<br/><font color='#616161'>{meta}</font>" if meta else ""
             why = "<br/>".join(
-                f"<b>{escape(_label(x['code']))}</b> (+{x['points']:.0f}): "
+                f"<b>{escape(issue_name(x['code']))}</b> (+{x['points']:.0f}): "
                 f"{escape(_short(x['fix'], 78))}" for x in g.reasons[:2]) or escape(g.why())
             grade = escape(g.grade_now) + (f" &#8594; {escape(g.grade_after)}"
                                            if g.grade_steps > 0 else "")
@@ -480,7 +476,7 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
         rows = [[_pm("Issue", "cellb"), _pm("Severity", "cellb"), _pm("Listings", "cellb"),
                  _pm("What to do", "cellb")]]
         for code, sev, k, fix in issues[:12]:
-            rows.append([_p(_label(code), "cell"),
+            rows.append([_p(issue_name(code), "cell"),
                          _pm(f"<font color='{SEV_COLORS.get(sev, '#546e7a')}'>"
                              f"{escape(sev)}</font>", "cell"),
                          _p(f"{k} ({100 * k / max(len(ok), 1):.0f}%)", "cell"),
@@ -650,7 +646,7 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
             sev = f.get("severity", "")
             rows.append([_pm(f"<font color='{SEV_COLORS.get(sev, '#546e7a')}'><b>"
                              f"{escape(sev)}</b></font>", "cell"),
-                         _pm(f"<b>{escape(_label(f.get('code', '')))}</b>: "
+                         _pm(f"<b>{escape(issue_name(f.get('code', '')))}</b>: "
                              f"{escape(_short(f.get('message', ''), 220))}", "cell"),
                          _p(_short(f.get("fix", ""), 220), "cell")])
         t = Table(rows, colWidths=[16 * mm, (CONTENT_W - 16 * mm) * 0.55,
@@ -693,7 +689,7 @@ def _summary_table(rows_in: Sequence[tuple[dict[str, Any], Gain]], limit: int) -
     rows: list[list[Any]] = [[_pm(h, "cellb") for h in head]]
     for r, g in rows_in[:limit]:
         flags = r.get("flags") or []
-        top = _label(flags[0]["code"]) if flags else "-"
+        top = issue_name(flags[0]["code"]) if flags else "-"
         grade = r.get("grade", "")
         row = [_p(_short_path(r.get("file", ""), 48 if with_pid else 70), "cell")]
         if with_pid:

@@ -89,8 +89,8 @@ def sidebar() -> tuple[Settings, str | None]:
                                   help="Off: a classical mask (faster, less precise on busy "
                                        "backgrounds).")
         with st.expander("How grades work"):
-            bands = thresholds()["overall"]["grades"]
             cfg = thresholds()["overall"]
+            bands = cfg["grades"]
             cap, wcap = cfg.get("cap_grade_with_error"), cfg.get("cap_grade_with_warning")
             st.markdown(
                 f"The overall score is a weighted mean of the checks (0-100). "
