@@ -53,6 +53,7 @@ from analyzer.quality.scoring import ramp  # noqa: F401 (also imported from here
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.figure import attached_figure
 from analyzer.vision.mask_ops import grow
+from analyzer.vision.shrink import every
 
 NAME = "background"
 
@@ -238,7 +239,7 @@ def check(ctx: ImageContext) -> CheckResult:
     mask_g = ctx.mask_bool[grid]
     region = background_region(mask_g, float(th["grow_frac"]),
                                float(th["min_bg_fraction"]), float(th["border_frac"]))
-    lab_g = ctx.lab[grid]
+    lab_g = every(ctx.lab, step)  # contiguous: measure_background's OpenCV calls need it
     band = border_band(region.shape, float(th["border_frac"]))
     figure_share = 0.0
     if mask_g.any() and not np.array_equal(region, band):  # not the frame-band fallback
@@ -254,7 +255,7 @@ def check(ctx: ImageContext) -> CheckResult:
     # The pure-white map once, at full size (the dashboard's overlay); the grid is a view of it.
     white = pure_white_map(ctx.rgb, int(th["white_level"]))
     white_g = white[grid]
-    m = measure_background(ctx.rgb[grid], lab_g, region, int(th["white_level"]),
+    m = measure_background(every(ctx.rgb, step), lab_g, region, int(th["white_level"]),
                            float(th["near_white_de"]), white=white_g)
     m["figure_fraction"] = figure_share
     tf = transparent_fraction(ctx.alpha)

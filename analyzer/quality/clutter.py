@@ -68,18 +68,24 @@ from analyzer.vision.mask_ops import (
     large_components,
     select_components,
 )
+from analyzer.vision.shrink import shrink_area
 
 NAME = "clutter"
 
 
-def to_work_size(img: np.ndarray, long_side: int, nearest: bool = False) -> np.ndarray:
-    """``img`` shrunk (never enlarged) so its long side is at most ``long_side``."""
+def to_work_size(img: np.ndarray, long_side: int, nearest: bool = False,
+                 fast: bool = False) -> np.ndarray:
+    """``img`` shrunk (never enlarged) so its long side is at most ``long_side``: nearest
+    neighbour, or area averaging (:func:`analyzer.vision.shrink.shrink_area`, ``fast``
+    as there)."""
     h, w = img.shape[:2]
     s = long_side / max(h, w)
     if s >= 1.0:
         return img
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    return cv2.resize(img, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+    if nearest:
+        return cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)
+    return shrink_area(img, size, fast=fast)
 
 
 def edge_map(rgb: np.ndarray, blur_sigma: float = 1.0, low: float = 40.0,
@@ -340,7 +346,7 @@ def measure_clutter(rgb: np.ndarray, mask: np.ndarray, th: dict,
     ``pasted_boxes``: boxes (px of ``rgb``) of graphics pasted on the photo (badges, banners,
     inset pictures), left out of the objects and of the background: they are overlays, reported
     as such by the overlays check, not props or a busy backdrop."""
-    small = to_work_size(rgb, int(th["work_long_side"]))
+    small = to_work_size(rgb, int(th["work_long_side"]), fast=True)
     small_mask = to_work_size(mask.astype(np.uint8), int(th["work_long_side"]), nearest=True) > 0
     region = background_region(small_mask, float(th["grow_frac"]), float(th["min_bg_fraction"]),
                                float(th["border_frac"]))

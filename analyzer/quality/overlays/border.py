@@ -35,22 +35,23 @@ def _side_frame(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | Non
     k = 0
     done = 0
     chunk = 4
-    while True:
-        if k == done:
-            if done >= depth_max:
-                break
-            rows = lab_lines[done:done + chunk]
-            stds.append(rows[..., 0].std(axis=1))
-            means.append(rows.mean(axis=1))
-            done += len(rows)
-            chunk *= 2
-            std = np.concatenate(stds)
-            mean = np.concatenate(means)
-            if std[0] > row_std:
-                return None
-        if not (std[k] <= row_std and np.linalg.norm(mean[k] - mean[0]) < 6.0):
+    while done < depth_max:
+        rows = lab_lines[done:done + chunk]
+        stds.append(rows[..., 0].std(axis=1))
+        means.append(rows.mean(axis=1))
+        done += len(rows)
+        chunk *= 2
+        std = np.concatenate(stds)
+        mean = np.concatenate(means)
+        if std[0] > row_std:
+            return None
+        # the first row of the new chunk that leaves the run (uniform, and the first row's
+        # colour), all of the chunk's rows judged at once
+        ok = (std[k:done] <= row_std) & (np.linalg.norm(mean[k:done] - mean[0], axis=1) < 6.0)
+        if not ok.all():
+            k += int(np.argmin(ok))
             break
-        k += 1
+        k = done
     if k >= depth_max:
         return None
     # The frame's inner edge is resampled over a row or two: look a few rows further in.

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from analyzer.vision.shrink import shrink_area
+
 
 @dataclass
 class InsetFinding:
@@ -147,8 +149,8 @@ def find_insets(gray_u8: np.ndarray, mask: np.ndarray | None, plain: np.ndarray,
     """
     h0, w0 = gray_u8.shape
     s = min(1.0, float(th["inset_work_side"]) / max(h0, w0))
-    g = gray_u8 if s >= 1.0 else cv2.resize(
-        gray_u8, (max(1, round(w0 * s)), max(1, round(h0 * s))), interpolation=cv2.INTER_AREA)
+    g = gray_u8 if s >= 1.0 else shrink_area(gray_u8, (max(1, round(w0 * s)),
+                                                       max(1, round(h0 * s))))
     h, w = g.shape
     none = InsetFinding([], 0.0)
     if not plain.any():  # no plain backdrop to paste onto: nothing is called an inset

@@ -70,6 +70,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from analyzer.vision.shrink import shrink_area
+
 
 @dataclass(frozen=True)
 class SplitLine:
@@ -98,15 +100,16 @@ class SplitFinding:
 
 def working_copies(lab: np.ndarray, product: np.ndarray, th: dict
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """``lab`` (area-averaged, float32) and ``product`` (nearest) shrunk to
-    ``split_work_long_side`` on the long side (never enlarged)."""
+    """``lab`` (area-averaged, :func:`analyzer.vision.shrink.shrink_area`; float32) and
+    ``product`` (nearest) shrunk to ``split_work_long_side`` on the long side (never
+    enlarged)."""
     h, w = product.shape
     s = min(1.0, float(th["split_work_long_side"]) / max(h, w))
     lab = np.asarray(lab, dtype=np.float32)
     if s >= 1.0:
         return lab, product
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    return (cv2.resize(lab, size, interpolation=cv2.INTER_AREA),
+    return (shrink_area(lab, size),
             cv2.resize(product.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0)
 
 

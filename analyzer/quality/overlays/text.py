@@ -71,6 +71,7 @@ from analyzer.quality.overlays import trees
 from analyzer.quality.overlays.zone import on_face
 from analyzer.vision.backdrop import lab_of
 from analyzer.vision.mask_ops import label_with_stats
+from analyzer.vision.shrink import shrink_area
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
 PREFILTER = Path(__file__).resolve().parents[2] / "data" / "text_prefilter.json"
@@ -627,17 +628,18 @@ def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
                 lab: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """(scale, grey uint8, Lab float32) at the text search's working size (``work_long_side``):
     the grey and Lab images of ``rgb_u8`` (``gray_u8`` and ``lab`` when the caller has them,
-    at the size of ``rgb_u8``), each shrunk by area averaging. The grey image is shrunk, not
-    the RGB one: one channel costs a third of three, and no check needs the shrunk RGB."""
+    at the size of ``rgb_u8``), each shrunk (:func:`analyzer.vision.shrink.shrink_area`,
+    fast). The grey image is shrunk, not the RGB one: one channel costs a third of three, and
+    no check needs the shrunk RGB."""
     H0, W0 = rgb_u8.shape[:2]
     s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
     g = gray_u8 if gray_u8 is not None else cv2.cvtColor(rgb_u8, cv2.COLOR_RGB2GRAY)
     lab = lab if lab is not None else lab_of(rgb_u8)
     if s < 1.0:
         size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
-        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
+        g = shrink_area(g, size, fast=True)
         if lab.shape[:2] != g.shape:
-            lab = cv2.resize(lab, size, interpolation=cv2.INTER_AREA)
+            lab = shrink_area(lab, size, fast=True)
     return s, g, lab
 
 
