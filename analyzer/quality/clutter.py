@@ -76,8 +76,8 @@ NAME = "clutter"
 def to_work_size(img: np.ndarray, long_side: int, nearest: bool = False,
                  fast: bool = False) -> np.ndarray:
     """``img`` shrunk (never enlarged) so its long side is at most ``long_side``: nearest
-    neighbour, or area averaging (:func:`analyzer.vision.shrink.shrink_area`, ``fast``
-    as there)."""
+    neighbour, or area averaging (OpenCV's; ``fast``: :func:`analyzer.vision.shrink.shrink_area`'s
+    fast one, for the clutter measures)."""
     h, w = img.shape[:2]
     s = long_side / max(h, w)
     if s >= 1.0:
@@ -85,7 +85,9 @@ def to_work_size(img: np.ndarray, long_side: int, nearest: bool = False,
     size = (max(1, round(w * s)), max(1, round(h * s)))
     if nearest:
         return cv2.resize(img, size, interpolation=cv2.INTER_NEAREST)
-    return shrink_area(img, size, fast=fast)
+    if fast:
+        return shrink_area(img, size, fast=True)
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
 def edge_map(rgb: np.ndarray, blur_sigma: float = 1.0, low: float = 40.0,
