@@ -24,14 +24,17 @@ class BorderFinding:
     found: bool
 
 
-def _side_frame(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | None:
-    """Frame depth and colour on one side; ``lab_lines`` is (depth, length, 3), outside first."""
+def _uniform_run(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | None:
+    """(how many rows from the outside are uniform and of the first row's colour, the row means
+    read so far), or None when the first row is not uniform; ``lab_lines`` as
+    :func:`_side_frame`'s."""
     depth_max = lab_lines.shape[0]
     row_std = float(th["border_row_std"])
     # Row statistics in growing chunks, only as deep as the uniform run goes: most sides stop
     # at the first row (a photo's edge is not uniform), and a frame is a few rows deep.
     stds: list[np.ndarray] = []
     means: list[np.ndarray] = []
+    mean = np.zeros((0, 3), np.float32)
     k = 0
     done = 0
     chunk = 4
@@ -52,8 +55,16 @@ def _side_frame(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | Non
             k += int(np.argmin(ok))
             break
         k = done
-    if k >= depth_max:
+    return k, mean
+
+
+def _side_frame(lab_lines: np.ndarray, th: dict) -> tuple[int, np.ndarray] | None:
+    """Frame depth and colour on one side; ``lab_lines`` is (depth, length, 3), outside first."""
+    depth_max = lab_lines.shape[0]
+    run = _uniform_run(lab_lines, th)
+    if run is None or run[0] >= depth_max:
         return None
+    k, mean = run
     # The frame's inner edge is resampled over a row or two: look a few rows further in.
     frac = max(float((np.linalg.norm(lab_lines[j] - mean[0], axis=1)
                       > float(th["border_delta_e"])).mean())
