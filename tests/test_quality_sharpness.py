@@ -201,8 +201,10 @@ def pink() -> np.ndarray:
 def test_directional_blur_takes_the_worst_supported_direction():
     theta = np.r_[np.full(200, 0.1), np.full(200, 1.6), np.full(10, 2.6)]
     sigma = np.r_[np.full(200, 0.8), np.full(200, 2.0), np.full(10, 5.0)].astype(np.float32)
-    worst, ang, n = sharpness.directional_blur(sigma, theta.astype(np.float32), 30, 6, 40, 0.05)
+    worst, ang, n, best = sharpness.directional_blur(sigma, theta.astype(np.float32), 30, 6, 40,
+                                                     0.05)
     assert worst == pytest.approx(2.0) and n == 200 and 90 <= ang <= 120
+    assert best == pytest.approx(0.8)  # the 10 edges at 150 deg are too few to have a say
     # the pooled 30th percentile hides the smear behind the crisp edges across it
     assert float(np.percentile(sigma, 30)) < 1.0
 
@@ -219,6 +221,36 @@ def test_motion_blur_at_any_angle_is_flagged(pink, angle):
     assert [f for f in res.flags if f.code == "BLURRY"], res.metrics
     assert res.metrics["edge_blur_worst_dir_px"] > res.metrics["edge_blur_px"]
     assert res.score < 70
+
+
+def test_blur_cause_names_a_smear_only_when_one_direction_is_clearly_worst():
+    th = {"sigma_flag": 1.15, "dir_sigma_flag": 1.1, "dir_spread_min": 1.3,
+          "half_sigma_flag": 1.1}
+    m = {"edge_blur_px": 1.0, "edge_blur_worst_dir_px": 1.5, "edge_blur_best_dir_px": 0.9,
+         "edge_blur_worst_half_px": 1.2}
+    assert sharpness.blur_cause(m, th) is sharpness.BlurCause.ONE_DIRECTION
+    assert sharpness.blur_cause(m | {"edge_blur_best_dir_px": 1.2}, th) is (
+        sharpness.BlurCause.SOFT)
+    assert sharpness.blur_cause(m | {"edge_blur_px": 1.2}, th) is sharpness.BlurCause.EVERYWHERE
+    assert sharpness.blur_cause(m | {"edge_blur_worst_dir_px": 1.05}, th) is (
+        sharpness.BlurCause.PART)
+    assert sharpness.blur_cause(m, th, measurable=False) is None
+    assert sharpness.blur_cause(m | {"edge_blur_worst_dir_px": 1.0,
+                                     "edge_blur_worst_half_px": 1.0}, th) is None
+
+
+def test_an_even_blur_is_not_called_camera_shake_but_a_smear_is(pink):
+    # A Gaussian blur whose worst orientation passes the line before the pooled edges do: the
+    # flag stands, and it no longer tells the seller to steady a camera that did not move.
+    soft = sharpness.check(_ctx_rgb(cv2.GaussianBlur(pink, (0, 0), 1.6)))
+    msg = next(f.message for f in soft.flags if f.code == "BLURRY")
+    assert "soft in every direction" in msg and "one direction" not in msg
+    assert soft.metrics["edge_blur_px"] <= 1.15 and soft.metrics["edge_blur_worst_dir_px"] > 1.1
+    smear = sharpness.check(_ctx_rgb(_motion(pink, 10.0, 35.0)))
+    msg = next(f.message for f in smear.flags if f.code == "BLURRY")
+    assert "smeared in one direction" in msg
+    m = smear.metrics
+    assert m["edge_blur_worst_dir_px"] >= 1.3 * m["edge_blur_best_dir_px"]
 
 
 def test_upscaled_product_is_flagged_with_its_effective_size(pink):
