@@ -239,6 +239,13 @@ def test_blur_cause_names_a_smear_only_when_one_direction_is_clearly_worst():
                                      "edge_blur_worst_half_px": 1.0}, th) is None
 
 
+def test_a_reading_just_past_its_line_never_prints_as_the_line():
+    assert sharpness.past_line(1.127, 1.1) == "1.13"
+    assert sharpness.past_line(1.104, 1.1) == "1.104"
+    assert sharpness.past_line(1.1004, 1.1) == "1.100"  # three decimals is as far as it goes
+    assert sharpness.past_line(0.9, 1.1) == "0.90"
+
+
 def test_an_even_blur_is_not_called_camera_shake_but_a_smear_is(pink):
     # A Gaussian blur whose worst orientation passes the line before the pooled edges do: the
     # flag stands, and it no longer tells the seller to steady a camera that did not move.

@@ -555,6 +555,14 @@ def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCa
     return None
 
 
+def past_line(value: float, line: float) -> str:
+    """``value`` with two decimals, or three when two would round it onto ``line`` or under:
+    a reading just past its line (1.104 px against 1.1) then does not print as the line itself
+    (one within 0.0005 of it still does)."""
+    text = f"{value:.2f}"
+    return text if value <= line or float(text) > line else f"{value:.3f}"
+
+
 def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     out: list[Flag] = []
     s = metrics["edge_blur_px"]
@@ -581,9 +589,8 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     elif cause is BlurCause.SOFT:
         out.append(ctx.flag(
             "BLURRY",
-            # two decimals: this reading sits just past its line (1.13 px against 1.1)
             f"the product's edges are soft in every direction: its softest edges are blurred "
-            f"over about {sd:.2f} px, its crispest over "
+            f"over about {past_line(sd, float(th['dir_sigma_flag']))} px, its crispest over "
             f"{metrics['edge_blur_best_dir_px']:.2f} px (at {side} px product size), while "
             f"sharp photos measure {th['dir_sigma_flag']} px or less in every direction", fix,
             NAME))
