@@ -424,6 +424,21 @@ def _codec_blocks(amp: float, seed: int = 0, size: int = 512) -> np.ndarray:
     return np.clip(tex + off, 0, 255).astype(np.uint8)
 
 
+def test_the_repetition_profile_is_numpys_mean_absolute_difference_exactly():
+    # OpenCV's byte differences and integer sums stand in for numpy's int16 differences and
+    # float32 mean: the same float32 values, not merely close ones
+    rng = np.random.default_rng(0)
+    for h, w in ((64, 64), (300, 517), (1024, 1024), (1023, 999)):
+        g = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        for a in (g, g // 64 * 64, g[:, ::-1]):
+            for axis in (0, 1):
+                sub = a[::2] if axis == 1 else a[:, ::2]
+                want = np.abs(np.diff(sub.astype(np.int16), axis=axis)).mean(
+                    axis=1 - axis, dtype=np.float32)
+                got = resampling.profile(a, axis)
+                assert got.dtype == np.float32 and np.array_equal(got, want)
+
+
 def test_a_webp_block_grid_is_not_called_pixelated_but_pixels_repeated_4_times_are():
     """A clean photo saved as WebP at 90-95 read as pixels repeated in 4 px blocks (2 of 80
     studio and 2 of 120 amateur and catalogue photos at 90 were "pixelated" and scored ~10):

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -94,15 +95,24 @@ def _grid_like(cs: np.ndarray, idx: np.ndarray, period: float, flat: float, bloc
     return block >= 8 or float(bins[top]) <= _GRID4_MAX_STANDOUT * float(rest.max())
 
 
+def profile(g: np.ndarray, axis: int) -> np.ndarray:
+    """The mean absolute difference between neighbouring columns (``axis=1``: the column
+    profile ``c(x)``) or rows (``axis=0``), float32, over every second line: plenty for a mean
+    over hundreds of lines, at half the cost. OpenCV's absolute difference of bytes and integer
+    sums (a line of under 2**24 / 255 px sums exactly in float32 too), divided once: the same
+    float32 values as numpy's ``abs(diff(int16)).mean(dtype=float32)``, about 6x cheaper."""
+    sub = np.ascontiguousarray(g[::2] if axis == 1 else g[:, ::2])
+    d = cv2.absdiff(sub[:, 1:], sub[:, :-1]) if axis == 1 else cv2.absdiff(sub[1:], sub[:-1])
+    total = cv2.reduce(d, 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    return total.astype(np.float32) / np.float32(d.shape[1 - axis])
+
+
 def _axis(g: np.ndarray, axis: int, min_freq: float, min_level: float, reach: int,
           grid_flat: float, codec_grid_4: bool = False
           ) -> tuple[float, float, float, bool, float] | None:
     """(depth, ratio, period, grid-like, exact share) of one axis: ``axis=1`` the column
     profile."""
-    # every 2nd line is plenty for a mean over hundreds of lines, at half the cost
-    sub = g[::2] if axis == 1 else g[:, ::2]
-    d = np.abs(np.diff(sub.astype(np.int16), axis=axis))
-    c = d.mean(axis=1 - axis, dtype=np.float32)
+    c = profile(g, axis)
     near = np.convolve((c >= min_level).astype(np.float32),
                        np.ones(2 * reach + 1, np.float32), mode="same") > 0
     idx = np.flatnonzero(near)
