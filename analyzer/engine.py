@@ -27,19 +27,41 @@ from analyzer.results import CheckResult, ImageReport, sort_flags
 log = logging.getLogger(__name__)
 
 
+# Why a declared cover's background and props went unjudged (``cover_art``).
+COVER_ART_NOTE = ("judged as cover art, as you said it is (a book's, a film's or a record's front "
+                  "cover edge to edge, as marketplaces show media): the whole frame is the "
+                  "product, so its background and props are not judged, and its printed words "
+                  "are the cover's own")
+
+
 def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
                    use_model: bool = True, keep_image: bool = False,
                    known_mask: np.ndarray | None = None, title: str = "",
-                   known_face: bool = False) -> ImageReport:
+                   known_face: bool = False, cover_art: bool = False) -> ImageReport:
     """Run all checks on an already loaded image. ``known_mask``: the product mask when it is
     already known (a what-if or fixed photo made from the listing's own mask), used instead of
     running u2netp again. ``title``: the seller's product title, when known (a title that names
     a set or kit makes the other objects on the backdrop pieces of the product, not props).
     ``known_face``: with ``known_mask``, whether that mask is a printed product's face
-    (:mod:`analyzer.vision.face`)."""
+    (:mod:`analyzer.vision.face`). ``cover_art``: the seller says the photo is printed media's
+    cover art edge to edge; the whole frame is then the product's printed face (no mask is
+    computed), and the background and clutter checks do not judge it. Telling cover art from
+    a case photographed on a table needs the seller's word: a rule that guessed it from the
+    title read 70% of such photos as covers (README). The word is taken as given, even for a
+    case photographed on a sweep (its framing is then not judged either): a cover designed on
+    white, edge to edge, has a plain white ring too, and refusing it would bring back the
+    wrong flags the declaration is for."""
     mkt = get_marketplace(marketplace)
-    ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model, title=title or "")
-    if known_mask is not None:
+    notes = list(img.notes) + ([COVER_ART_NOTE] if cover_art else [])
+    ctx = ImageContext(image=img, marketplace=mkt, use_model=use_model, title=title or "",
+                       cover_art=cover_art)
+    if cover_art:
+        from analyzer.vision.mask import MaskResult
+
+        h, w = img.rgb.shape[:2]
+        ctx.__dict__["mask_result"] = MaskResult.from_prob(np.ones((h, w), np.float32), "cover",
+                                                           face=True)
+    elif known_mask is not None:
         from analyzer.vision.mask import MaskResult
 
         # the listing's product read as a printed face (a case, a book): its fixed or what-if
@@ -62,9 +84,9 @@ def analyze_loaded(img: LoadedImage, *, marketplace: str | None = None,
     return ImageReport(
         file=img.name, ok=True, error=None, width=img.width, height=img.height,
         format=img.format, scores=scores, grade=grade_for(overall, flags, scores), metrics=metrics,
-        flags=flags, checks=results, content_hash=img.content_hash, notes=list(img.notes),
+        flags=flags, checks=results, content_hash=img.content_hash, notes=notes,
         image=img if keep_image else None,
-        mask=_mask_u8(ctx) if keep_image else None, title=title or "",
+        mask=_mask_u8(ctx) if keep_image else None, title=title or "", cover_art=cover_art,
     )
 
 
@@ -82,19 +104,20 @@ def error_report(name: str, err: ListingLensError) -> ImageReport:
 
 def analyze(source: str | Path | bytes, *, marketplace: str | None = None,
             name: str | None = None, use_model: bool = True,
-            keep_image: bool = False, title: str = "") -> ImageReport:
+            keep_image: bool = False, title: str = "", cover_art: bool = False) -> ImageReport:
     """Analyse one image from a path or bytes; never raises for a bad image.
 
     A file that cannot be analysed comes back with ``ok=False`` and ``error={code, message}``.
     An unknown marketplace is the caller's mistake and does raise. ``title``: the seller's
-    product title, when known (see :func:`analyze_loaded`).
+    product title, when known; ``cover_art``: the photo is declared cover art (both: see
+    :func:`analyze_loaded`).
     """
     get_marketplace(marketplace)  # fail fast on a typo, before any file is read
     label = name or (str(source) if not isinstance(source, (bytes, bytearray)) else "upload")
     try:
         img = load_image(source, name=label)
         return analyze_loaded(img, marketplace=marketplace, use_model=use_model,
-                              keep_image=keep_image, title=title)
+                              keep_image=keep_image, title=title, cover_art=cover_art)
     except ListingLensError as e:
         return error_report(label, e)
     except MemoryError:
@@ -150,7 +173,7 @@ def enrich_report(report: ImageReport, search: Any, *, marketplace: str | None =
 def analyze_and_enrich(source: str | Path | bytes, *, marketplace: str | None = None,
                        name: str | None = None, use_model: bool = True, search: Any = None,
                        thumbnail: bool = False, keep_image: bool = False,
-                       title: str = "") -> Analysis:
+                       title: str = "", cover_art: bool = False) -> Analysis:
     """The whole path for one image: :func:`analyze`, then :func:`enrich_report` with the same
     decoded image and product mask when ``search`` (an open ``SearchContext``) is given, and a
     thumbnail of the working image when ``thumbnail``. Never raises for a bad image.
@@ -159,7 +182,8 @@ def analyze_and_enrich(source: str | Path | bytes, *, marketplace: str | None = 
     otherwise they are dropped as soon as they are no longer needed.
     """
     report = analyze(source, marketplace=marketplace, name=name, use_model=use_model,
-                     keep_image=keep_image or thumbnail or search is not None, title=title)
+                     keep_image=keep_image or thumbnail or search is not None, title=title,
+                     cover_art=cover_art)
     res = enrich_report(report, search, marketplace=marketplace) if search is not None else None
     thumb = None
     if thumbnail and report.ok and report.image is not None:

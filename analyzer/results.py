@@ -92,6 +92,10 @@ class ImageReport:
     # (the audit writes it as its own column), kept so the search layer's what-if photos are
     # graded with it too.
     title: str = ""
+    # The seller declared the photo cover art (analyzer.engine.analyze_loaded): kept, as the title
+    # is, so re-analyses of it (the what-if and fixed photos) are graded the same way; a note on
+    # the report says so wherever it is shown or serialised.
+    cover_art: bool = False
     # Kept for the dashboard (overlays) and the reports (thumbnails); not serialised.
     image: Any = field(default=None, repr=False)
     # The product mask (uint8 0-255, working size), kept with the image so the search layer

@@ -166,6 +166,26 @@ def test_search_simulation_and_lookalikes_on_the_demo_catalog(
     assert "Make the background pure white" in text or "All fixes together" in text
 
 
+def test_the_cover_art_box_judges_a_cover_as_the_product() -> None:
+    """The sidebar's cover-art box reaches the checks: a cover edge to edge is "not white" and
+    "cluttered" until the seller says it is the cover art (the cached verdict is not reused)."""
+    from test_cover_art import _cover
+
+    at = _app()
+    at.toggle(key="use-model").set_value(False)
+    at.file_uploader[0].set_value(("cover.jpg", _cover(), "image/jpeg"))
+    at.run()
+    assert not at.exception, at.exception
+    assert "pure white" in _texts(at) and "judged as cover art" not in _texts(at)
+    at.checkbox(key="cover-art").check()
+    at.run()
+    assert not at.exception, at.exception
+    assert "judged as cover art, as you said it is" in _texts(at)
+    labels = " ".join(e.label for e in at.expander).replace("\\", "")
+    assert "Background: not judged: you said this photo is the cover art" in labels
+    assert "Clutter: not judged" in labels
+
+
 def test_a_product_title_that_names_a_kit_clears_the_props_flag() -> None:
     """The sidebar's product title reaches the checks: three items on white are props until the
     title says they are a kit (and the cached verdict without the title is not reused)."""

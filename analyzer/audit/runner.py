@@ -135,7 +135,8 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
               pdf_detail_limit: int | None = None,
               on_progress: Callable[[int, int], None] | None = None,
               engine: str = "local", ray_address: str | None = None,
-              pools: PoolFactory | None = None, fix: bool = False) -> AuditSummary:
+              pools: PoolFactory | None = None, fix: bool = False,
+              cover_art: bool = False) -> AuditSummary:
     """Audit every image of ``source`` into ``out_dir`` (results.jsonl, report.csv, report.pdf).
 
     ``pools``: where the images are analysed (:mod:`analyzer.audit.pools`); when None, the kind
@@ -145,7 +146,8 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
     outputs, resume and error handling either way. ``on_progress(done, total)`` is called after
     each input (e.g. a dashboard progress bar). ``fix``: also write a fixed photo of each image
     under ``out_dir/fixed/`` (its before and after grades go into the results, the CSV and the
-    PDF); an image audited earlier without ``fix`` is analysed again. Returns an
+    PDF); an image audited earlier without ``fix`` is analysed again. ``cover_art``: every
+    photo is cover art, edge to edge (:func:`analyzer.engine.analyze_loaded`). Returns an
     :class:`AuditSummary`; raises ListingLensError only for an unusable source, marketplace,
     catalog or engine.
     """
@@ -172,9 +174,10 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
 
         Catalog.open(catalog_s)  # CATALOG_NOT_FOUND / MISMATCH now, before any work
     if pools is None:
-        pools = pool_factory(engine, WorkerConfig(marketplace, use_model, catalog_s, fix=fix),
+        pools = pool_factory(engine, WorkerConfig(marketplace, use_model, catalog_s, fix=fix,
+                                                  cover_art=cover_art),
                              workers=workers, address=ray_address)
-    graded_with = grading_settings(marketplace, use_model, catalog_s)
+    graded_with = grading_settings(marketplace, use_model, catalog_s, cover_art)
     try:
         return _run(src, out, pools, marketplace=marketplace, catalog=catalog_s,
                     graded_with=graded_with,
@@ -186,14 +189,18 @@ def run_audit(source: str | Path | AuditSource, out_dir: str | Path, *,
         pools.close()
 
 
-def grading_settings(marketplace: str | None, use_model: bool, catalog: str | None) -> str:
-    """What a result depends on besides the photo: the marketplace's rules, the mask and the
-    catalog. Stored with each result (``graded_with``), so a re-run with other settings grades
-    the photos again instead of resuming with another marketplace's verdicts."""
+def grading_settings(marketplace: str | None, use_model: bool, catalog: str | None,
+                     cover_art: bool = False) -> str:
+    """What a result depends on besides the photo: the marketplace's rules, the mask, the
+    catalog and the cover-art declaration. Stored with each result (``graded_with``), so a
+    re-run with other settings grades the photos again instead of resuming with another
+    marketplace's verdicts. (The declaration adds ``|cover`` only when made, so results stored
+    before it existed still resume.)"""
     from analyzer.config import marketplace as get_marketplace
 
     mask = "u2netp" if use_model else "classical"
-    return f"{get_marketplace(marketplace).key}|{mask}|{catalog or ''}"
+    cover = "|cover" if cover_art else ""
+    return f"{get_marketplace(marketplace).key}|{mask}|{catalog or ''}{cover}"
 
 
 def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | None,
@@ -356,8 +363,11 @@ def _fail_pending(pending: dict, rlog: ResultsLog, summary: AuditSummary, bar: A
 
 
 def slim(result: dict[str, Any]) -> dict[str, Any]:
-    """A result without its per-check metrics: what the PDF needs, a fraction of the memory."""
-    return {k: v for k, v in result.items() if k != "metrics"}
+    """A result without its per-check metrics: what the PDF needs, a fraction of the memory
+    (of the metrics, only whether the photo was judged as declared cover art)."""
+    out = {k: v for k, v in result.items() if k != "metrics"}
+    out["cover_art"] = bool((result.get("metrics") or {}).get("background.cover_art"))
+    return out
 
 
 def write_reports(summary: AuditSummary, *, marketplace: str | None = None,

@@ -28,6 +28,7 @@ class WorkerConfig:
     # for work in the caller's own process)
     threads: int = 1
     fix: bool = False  # also make the fixed photo (audit --fix), from this analysis and mask
+    cover_art: bool = False  # every photo is cover art, edge to edge (--cover-art)
 
 
 @dataclass
@@ -51,19 +52,22 @@ def error_result(item: AuditItem, err: ListingLensError) -> dict[str, Any]:
 
 
 def audit_one(item: AuditItem, marketplace: str | None = None, *, use_model: bool = True,
-              search: Any = None, thumbnail: bool = True, fix: bool = False) -> ItemResult:
+              search: Any = None, thumbnail: bool = True, fix: bool = False,
+              cover_art: bool = False) -> ItemResult:
     """Analyse one item through the engine's one path (:func:`analyzer.engine.analyze_and_enrich`).
 
     Never raises for a bad image: unreadable items come back with ``ok: false``. ``search`` is an
     open :class:`analyzer.search.integration.SearchContext` (or None). ``fix``: also make the
-    fixed photo (:mod:`analyzer.fix`, from this analysis and its mask, in this worker).
+    fixed photo (:mod:`analyzer.fix`, from this analysis and its mask, in this worker);
+    ``cover_art``: the photo is declared cover art (:func:`analyzer.engine.analyze_loaded`).
     """
     try:
         data = item.read()
     except ListingLensError as e:
         return ItemResult(error_result(item, e))
     a = analyze_and_enrich(data, marketplace=marketplace, name=item.name, use_model=use_model,
-                           search=search, thumbnail=thumbnail, keep_image=fix, title=item.title)
+                           search=search, thumbnail=thumbnail, keep_image=fix, title=item.title,
+                           cover_art=cover_art)
     fixed = None
     if fix and a.report.ok:
         from analyzer.fix.runner import fix_report
@@ -137,7 +141,8 @@ def analyze_path(path: str, title: str = "") -> dict[str, Any]:
     _raise_init_error()
     cfg: WorkerConfig = _WORKER["config"]
     return analyze_and_enrich(path, marketplace=cfg.marketplace, use_model=cfg.use_model,
-                              search=_WORKER["search"], title=title).report.to_dict()
+                              search=_WORKER["search"], title=title,
+                              cover_art=cfg.cover_art).report.to_dict()
 
 
 def work(name: str, product_id: str, title: str, data: bytes) -> ItemResult:
@@ -145,4 +150,4 @@ def work(name: str, product_id: str, title: str, data: bytes) -> ItemResult:
     cfg: WorkerConfig = _WORKER["config"]
     item = AuditItem(name, product_id, title, BytesLoader(data))
     return audit_one(item, cfg.marketplace, use_model=cfg.use_model, search=_WORKER["search"],
-                     fix=cfg.fix)
+                     fix=cfg.fix, cover_art=cfg.cover_art)

@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the product's title, for every input (a title naming a set, kit or "
                         "bundle makes the other items on the backdrop part of the product, not "
                         "props); for many products use `audit` with a CSV title column")
+    p.add_argument("--cover-art", action="store_true",
+                   help="the photos are printed media's cover art, edge to edge (books, films, "
+                        "music, games): their background and props are not judged")
     p.set_defaults(func=run)
 
 
@@ -85,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     # process start and its own model session (~1-2 s), so never more workers than inputs; one
     # runs in this process.
     workers = min(args.workers or os.cpu_count() or 1, len(paths))
-    pools = LocalPools(WorkerConfig(args.marketplace, not args.no_model, args.catalog),
-                       workers=workers)
+    pools = LocalPools(WorkerConfig(args.marketplace, not args.no_model, args.catalog,
+                                    cover_art=args.cover_art), workers=workers)
     results = list(map_ordered(pools, analyze_path, [(p, args.title) for p in paths],
                                on_lost=_lost,
                                prepare=warm if args.catalog else None))

@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also write a fixed photo of each image under DIR/fixed/ (white "
                         "background, colour, framing, props) with its before/after grade in "
                         "the CSV and PDF")
+    p.add_argument("--cover-art", action="store_true",
+                   help="every photo is printed media's cover art, edge to edge (books, films, "
+                        "music, games): its background and props are not judged")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -79,14 +82,15 @@ def run(args: argparse.Namespace) -> int:
         args.source, args.out, marketplace=args.marketplace, catalog=args.catalog,
         workers=args.workers, use_model=not args.no_model, progress=not args.quiet,
         store_name=args.store_name, pdf_detail_limit=10**9 if args.no_pdf_limit else None,
-        engine=args.engine, ray_address=args.ray_address, fix=args.fix)
+        engine=args.engine, ray_address=args.ray_address, fix=args.fix,
+        cover_art=args.cover_art)
     ok = summary.total - summary.failed
     print(f"audited {ok} of {summary.total} images in {summary.elapsed_s:.1f} s "
           f"({summary.analysed} analysed now, {summary.resumed} already done, "
           f"{summary.duplicates} duplicates)", file=sys.stderr)
     if summary.regraded:
         print(f"graded again: {summary.regraded} photos that {args.out} held results for with "
-              "another marketplace, mask or catalog", file=sys.stderr)
+              "another marketplace, mask, catalog or cover-art setting", file=sys.stderr)
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} non-image files", file=sys.stderr)
     for f in summary.failed_files[:20]:

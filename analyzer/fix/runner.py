@@ -167,7 +167,8 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
             data, q = output.encode(st)
             ch.append(output.describe(st, q))
             rep = analyze(data, marketplace=marketplace, name=name, use_model=use_model,
-                          keep_image=keep_after_image, title=report.title)
+                          keep_image=keep_after_image, title=report.title,
+                          cover_art=report.cover_art)
             if not rep.ok:  # pragma: no cover - our own JPEG always loads
                 raise ListingLensError(ErrorCode.INTERNAL_ERROR, "the fixed photo could not be "
                                        "re-graded")

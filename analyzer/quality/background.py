@@ -261,8 +261,12 @@ def check(ctx: ImageContext) -> CheckResult:
     tf = transparent_fraction(ctx.alpha)
     m["transparent_fraction"] = tf if tf > float(th["transparent_min"]) else 0.0
     m["border_white_fraction"] = float(white_g[band].mean())
-    score = score_background(m, th)
+    # Declared cover art (ImageContext.cover_art): the frame is the printed cover, edge to edge,
+    # with no backdrop to be white; measured as any frame's border, not judged.
+    m["cover_art"] = float(ctx.cover_art)
+    score = 100.0 if ctx.cover_art else score_background(m, th)
+    flags = [] if ctx.cover_art else flag_background(ctx, m, th)
     if step > 1:
         region = cv2.resize(region.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
-    return CheckResult(name=NAME, score=score, metrics=m, flags=flag_background(ctx, m, th),
+    return CheckResult(name=NAME, score=score, metrics=m, flags=flags,
                        maps={MapKind.WHITE: white, MapKind.BACKGROUND: region})

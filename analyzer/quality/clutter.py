@@ -465,9 +465,13 @@ def check(ctx: ImageContext) -> CheckResult:
         m["product_pieces"] += m["other_objects"]
         m["other_objects"] = 0.0
         m["title_names_set"] = 1.0
-    score = score_clutter(m, th)
+    # Declared cover art (ImageContext.cover_art): the cover's design is the product's print,
+    # with no backdrop around it to hold props; measured, not judged.
+    m["cover_art"] = float(ctx.cover_art)
+    score = 100.0 if ctx.cover_art else score_clutter(m, th)
+    flags = [] if ctx.cover_art else flag_clutter(ctx, m, score, th)
     h, w = ctx.rgb.shape[:2]
     if edges.shape != (h, w):
         edges = cv2.resize(edges.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
-    return CheckResult(name=NAME, score=score, metrics=m, flags=flag_clutter(ctx, m, score, th),
+    return CheckResult(name=NAME, score=score, metrics=m, flags=flags,
                        maps={MapKind.EDGES: edges})

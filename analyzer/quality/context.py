@@ -29,6 +29,10 @@ class ImageContext:
     marketplace: Marketplace
     use_model: bool = True  # False: skip the neural mask and use the classical fallback
     title: str = ""  # the seller's product title, when given (clutter: a set or kit is one product)
+    # The seller says the photo is printed media's cover art, edge to edge (a book's, a DVD's):
+    # the whole frame is the product's printed face, with no backdrop or props to judge
+    # (analyzer.engine.analyze_loaded sets the mask; background and clutter do not judge).
+    cover_art: bool = False
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -408,11 +408,16 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
     avg = sum(float(r["scores"].get("overall", 0)) for r in ok) / len(ok) if ok else 0.0
     good = grades.get("A", 0) + grades.get("B", 0)
     issues = _issue_counts(ok)
+    # photos the seller declared cover art (--cover-art): their backdrop and props went unjudged
+    covers = sum(1 for r in ok if r.get("cover_art")
+                 or (r.get("metrics") or {}).get("background.cover_art"))
+    judged_as = (f" &#183; {covers} judged as cover art, as declared (backdrop and props not "
+                 "judged)") if covers else ""
 
     story: list[Flowable] = [
         _pm(f"Listing photo audit: {escape(_short(store_name, 60))}", "title"),
         _pm(f"{escape(marketplace_label)} main-image rules &#183; {len(results)} images "
-            f"&#183; {escape(generated)}", "subtitle"),
+            f"&#183; {escape(generated)}{judged_as}", "subtitle"),
         _tiles([
             (f"{len(results)}", "images in the store"),
             (f"{avg:.0f}", "average score (0-100)"),

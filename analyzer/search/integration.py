@@ -918,7 +918,8 @@ class SearchContext:
                             quality=report.scores.get("overall"), flags=list(report.flags),
                             quality_fn=lambda rgb, m: photo_quality(
                                 rgb, marketplace, img, mask=m, title=report.title,
-                                face=report_face(report)))
+                                face=report_face(report),
+                                cover_art=report.cover_art))
         report.search = res.search
         report.differentiation = res.differentiation
         report.scores.update(res.scores)

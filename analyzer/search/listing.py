@@ -50,7 +50,8 @@ def report_face(report: ImageReport) -> bool:
 
 def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = None,
                   use_model: bool = True, mask: np.ndarray | None = None,
-                  title: str = "", face: bool = False) -> tuple[float, list[Flag]]:
+                  title: str = "", face: bool = False, cover_art: bool = False
+                  ) -> tuple[float, list[Flag]]:
     """(overall score, flags) of the quality checks on an RGB image (a what-if image, or a
     listing given without its report), as ``analyze`` finds them. ``mask``: the product mask
     when it is known (a what-if image is made from the listing's mask, so u2netp need not run
@@ -58,7 +59,8 @@ def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = N
     clean luma studio shots for grey backgrounds, 2 of 5 Tops, which would then be suppressed).
     ``like``: the original's LoadedImage, whose pixel size (scaled to this image) and file facts
     the resolution rules see; ``title``: the listing's title, as the checks saw it; ``face``:
-    with ``mask``, the listing's product was read as a printed face (:func:`report_face`)."""
+    with ``mask``, the listing's product was read as a printed face (:func:`report_face`);
+    ``cover_art``: the listing was declared cover art, so its what-if photo is graded so too."""
     from dataclasses import replace
 
     from analyzer.engine import analyze_loaded
@@ -74,5 +76,6 @@ def photo_quality(rgb: np.ndarray, marketplace: str | None = None, like: Any = N
                           original_mode="RGB", bit_depth=8, file_size=0, content_hash="")
     known = mask if mask is not None and mask.shape[:2] == (h, w) else None
     rep = analyze_loaded(img, marketplace=marketplace, use_model=use_model, known_mask=known,
-                         title=title, known_face=face and known is not None)
+                         title=title, known_face=face and known is not None,
+                         cover_art=cover_art)
     return float(rep.scores.get("overall", 0.0)), list(rep.flags)

@@ -35,8 +35,10 @@ def _store() -> OrderedDict:
     return st.session_state[_STORE]
 
 
-def fix_key(report: ImageReport, settings: Settings) -> tuple[str, str, bool]:
-    return (report.content_hash, settings.marketplace, settings.use_model)
+def fix_key(report: ImageReport, settings: Settings) -> tuple[str, str, bool, str, bool]:
+    # the title and the cover declaration grade the photo, and so its fixed copy
+    return (report.content_hash, settings.marketplace, settings.use_model, report.title,
+            report.cover_art)
 
 
 def fixed_for(report: ImageReport, data: bytes | None, settings: Settings) -> FixOutcome:

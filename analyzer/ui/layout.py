@@ -62,6 +62,12 @@ def sidebar() -> tuple[Settings, str | None]:
                               help="A title that names a set, kit, bundle or a count "
                                    "(\"3-pack\") makes every item on the backdrop part of the "
                                    "product, not props. It applies to every photo you drop.")
+        cover_art = st.checkbox(
+            "Cover art (books, films, music, games)", key="cover-art",
+            help="Tick when the photos are the front cover itself, edge to edge, as "
+                 "marketplaces show media: the whole frame is then the product, so its "
+                 "background and props are not judged and its printed words are the cover's "
+                 "own. Leave it off for a case or book photographed on a table or a backdrop.")
         has_demo = demo_catalog_dir() is not None
         options = ["demo", "mine", "folder", "none"]
         labels = {"demo": "Demo catalog" + ("" if has_demo else " (not installed)"),
@@ -107,7 +113,8 @@ def sidebar() -> tuple[Settings, str | None]:
                    f"{lim['max_zip_mb']} MB. Photos are analysed on this machine; nothing "
                    "is uploaded anywhere else.")
     settings = Settings(marketplace=mkey, use_model=use_model,
-                        catalog=folder if folder else None, title=(title or "").strip())
+                        catalog=folder if folder else None, title=(title or "").strip(),
+                        cover_art=bool(cover_art))
     return settings, err
 
 

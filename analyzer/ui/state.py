@@ -35,9 +35,12 @@ class Settings:
     use_model: bool = True
     catalog: str | None = DEMO  # DEMO, a folder path, or None for no search simulation
     title: str = ""  # the product title typed in the sidebar (a set or kit is one product)
+    cover_art: bool = False  # the photos are cover art, edge to edge (the sidebar's checkbox)
 
-    def key(self, content_hash: str, catalog_id: str) -> tuple[str, str, bool, str, str]:
-        return (content_hash, self.marketplace, self.use_model, catalog_id, self.title)
+    def key(self, content_hash: str, catalog_id: str
+            ) -> tuple[str, str, bool, str, str, bool]:
+        return (content_hash, self.marketplace, self.use_model, catalog_id, self.title,
+                self.cover_art)
 
 
 class ResultCache:
@@ -189,7 +192,7 @@ def analyze_entry(data: bytes, name: str, settings: Settings, cache: ResultCache
         return renamed(hit, name)
     report = analyze_and_enrich(data, name=name, marketplace=settings.marketplace,
                                 use_model=settings.use_model, keep_image=True,
-                                title=settings.title).report
+                                title=settings.title, cover_art=settings.cover_art).report
     cache.put(key, report)  # failures too: the same bad file is not decoded again on a re-run
     return report
 

@@ -124,6 +124,8 @@ def check_headline(name: str, result: CheckResult) -> str:
     label = check_label(name)
     if result.flags:
         return f"{label}: {sort_flags(result.flags)[0].message}"
+    if result.metrics.get("cover_art"):
+        return f"{label}: not judged: you said this photo is the cover art, edge to edge"
     if weak_without_flag(result):
         return (f"{label}: no single problem flagged, but it scores only "
                 f"{result.score:.0f}/100 (the measurements below say where)")
