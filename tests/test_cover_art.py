@@ -8,6 +8,7 @@ cover itself rather than a case photographed on a table, so the declaration is t
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -112,9 +113,13 @@ def test_an_audit_with_and_without_the_declaration_is_graded_again(
 
     pdf = " ".join(p.extract_text() for p in PdfReader(out / "report.pdf").pages)
     assert "1 judged as cover art, as declared" in " ".join(pdf.split())
+    with open(out / "report.csv", encoding="utf-8-sig", newline="") as f:
+        assert [r["cover_art"] for r in csv.DictReader(f)] == ["1"]
     capsys.readouterr()
     assert main(args) in (0, 1)  # the same photo, not declared: graded again, not resumed
     err = capsys.readouterr().err
     assert "graded again: 1 photos" in err
     last = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()][-1]
     assert COVER_ART_NOTE not in last["notes"]
+    with open(out / "report.csv", encoding="utf-8-sig", newline="") as f:
+        assert [r["cover_art"] for r in csv.DictReader(f)] == ["0"]

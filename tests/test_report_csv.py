@@ -136,7 +136,8 @@ def test_csv_and_pdf_say_why_a_grade_is_capped() -> None:
     why = grade_cap_text(r)
     assert why and "caps it at B" in why and "Underexposed: Exposure 40" in why
     assert row_for(r)["grade_cap"] == why
-    assert COLUMNS[-1] == "grade_cap"  # appended: the older columns keep their places
+    # appended: the older columns keep their places
+    assert COLUMNS[-2:] == ("grade_cap", "cover_art")
     page = _detail(r, expected_gain(r), None, None)
     text = " ".join(getattr(f, "text", "") for f in page._content)  # type: ignore[attr-defined]
     assert "Grade B" in text and "Underexposed: Exposure 40" in text

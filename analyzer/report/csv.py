@@ -54,6 +54,9 @@ grade_cap                   why the grade is below what ``overall`` gives, as th
                             says it: a must-fix issue, or a should-fix issue whose check scored
                             under ``cap_warning_below`` (named with that score); empty when the
                             score alone gives the grade
+cover_art                   1 when the photo was judged as cover art, as the seller declared
+                            (``--cover-art``, the dashboard's box): its background and clutter
+                            were measured, not judged (appended last)
 ==========================  ===================================================================
 
 Encoding is UTF-8 with a byte-order mark (``utf-8-sig``): Excel then shows accented and
@@ -92,7 +95,7 @@ COLUMNS: tuple[str, ...] = (
     "search_fixes", "nearest_lookalike", "lookalike_similarity", "near_duplicates",
     "content_hash", "search_visual_rank", "search_suppressed",
     *FIX_FIGURE_COLUMNS,
-    "search_outside_catalog", "grade_cap",
+    "search_outside_catalog", "grade_cap", "cover_art",
 )
 ENCODING = "utf-8-sig"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -189,6 +192,8 @@ def row_for(result: dict[str, Any]) -> dict[str, Any]:
         "top_fix": flags[0].get("fix", "") if flags else "",
         "content_hash": result.get("content_hash", ""),
         "grade_cap": grade_cap_text(result) or "",
+        "cover_art": int(bool((result.get("metrics") or {}).get("background.cover_art")
+                              or result.get("cover_art"))) if result.get("ok") else "",
     }
     for c in SCORE_COLUMNS:
         row[c] = scores.get(c)
