@@ -131,3 +131,13 @@ class ImageReport:
         if self.differentiation is not None:
             d["differentiation"] = self.differentiation
         return d
+
+
+def judged_as_cover_art(result: dict[str, Any]) -> bool:
+    """Whether an analyze-JSON result was judged as cover art, as its seller declared
+    (:func:`analyzer.engine.analyze_loaded`): its background check's ``cover_art`` metric, or,
+    in a result slimmed of its metrics for the PDF (:func:`analyzer.audit.runner.slim`), the
+    ``cover_art`` key that slimming keeps."""
+    if "cover_art" in result:
+        return bool(result["cover_art"])
+    return bool((result.get("metrics") or {}).get("background.cover_art"))

@@ -44,6 +44,7 @@ from analyzer.audit.results_log import (
 from analyzer.audit.sources import AuditSource, open_source
 from analyzer.audit.worker import ItemResult, WorkerConfig, error_result, warm, work
 from analyzer.errors import ErrorCode, ListingLensError
+from analyzer.results import judged_as_cover_art
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +367,7 @@ def slim(result: dict[str, Any]) -> dict[str, Any]:
     """A result without its per-check metrics: what the PDF needs, a fraction of the memory
     (of the metrics, only whether the photo was judged as declared cover art)."""
     out = {k: v for k, v in result.items() if k != "metrics"}
-    out["cover_art"] = bool((result.get("metrics") or {}).get("background.cover_art"))
+    out["cover_art"] = judged_as_cover_art(result)
     return out
 
 

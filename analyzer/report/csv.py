@@ -78,6 +78,7 @@ from analyzer.codes import issue_name
 from analyzer.quality.overall import cap_sentence, result_grade_cap
 from analyzer.quality.priority import expected_gain
 from analyzer.quality.registry import CHECK_MODULES
+from analyzer.results import judged_as_cover_art
 from analyzer.search.summary import SearchSummary
 
 SCORE_COLUMNS = ("overall", *CHECK_MODULES)
@@ -192,8 +193,7 @@ def row_for(result: dict[str, Any]) -> dict[str, Any]:
         "top_fix": flags[0].get("fix", "") if flags else "",
         "content_hash": result.get("content_hash", ""),
         "grade_cap": grade_cap_text(result) or "",
-        "cover_art": int(bool((result.get("metrics") or {}).get("background.cover_art")
-                              or result.get("cover_art"))) if result.get("ok") else "",
+        "cover_art": int(judged_as_cover_art(result)) if result.get("ok") else "",
     }
     for c in SCORE_COLUMNS:
         row[c] = scores.get(c)

@@ -55,6 +55,7 @@ from analyzer.quality.overall import GRADE_ORDER
 from analyzer.quality.priority import Gain, expected_gain, rank_fix_first
 from analyzer.quality.registry import CHECK_MODULES
 from analyzer.report.csv import grade_cap_text
+from analyzer.results import judged_as_cover_art
 from analyzer.search.summary import SearchSummary
 
 ThumbSource = dict[str, Any] | Callable[[dict[str, Any]], Any] | None
@@ -409,8 +410,7 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
     good = grades.get("A", 0) + grades.get("B", 0)
     issues = _issue_counts(ok)
     # photos the seller declared cover art (--cover-art): their backdrop and props went unjudged
-    covers = sum(1 for r in ok if r.get("cover_art")
-                 or (r.get("metrics") or {}).get("background.cover_art"))
+    covers = sum(1 for r in ok if judged_as_cover_art(r))
     judged_as = (f" &#183; {covers} judged as cover art, as declared (backdrop and props not "
                  "judged)") if covers else ""
 
