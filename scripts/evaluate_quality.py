@@ -788,6 +788,10 @@ def family_specs() -> dict[str, FamilySpec]:
     # frame graded such a panorama A)
     specs["banner"] = FamilySpec("framing", ("PRODUCT_TOO_SMALL",), "edge_density", -1, phone,
                                  severity="error")
+    # a photo turned in its canvas, its corners filled: BORDER names the fill
+    specs["rotated_fill"] = FamilySpec("overlays", ("BORDER",), "border_brightness", 1, phone)
+    # a light grey or white mark, one large word or tiled (a second recipe: no fit saw it)
+    specs["watermark_light"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     # the same photos with words added after the background was removed: must be found
     for f in ("cut_text", "cut_watermark"):
         specs[f] = FamilySpec("overlays", ("TEXT_OR_WATERMARK",), "edge_density", -1,

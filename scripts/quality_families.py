@@ -65,9 +65,17 @@ Families (name: what a seller's photo suffers):
 - ``text``: 1-3 words in one of several fonts, 3-10% of the height, opacity 0.5-1, angle +-30
   deg, anywhere, over the product included.
 - ``watermark``: one large or a tiled semi-transparent (opacity 0.15-0.45) word over the product.
+- ``watermark_light``: a second watermark recipe no fit saw (2026-12-06, after the seventh new
+  user's try): a light grey (170-235) or white word at 15-35% opacity, the colours stock-photo
+  sites and shops stamp with, one large word across the middle (12-22% of the width, bold
+  faces half of the time) or a word tiled over the whole frame, the backdrop included.
 - ``badge``: a round or rectangular plate with a word in a corner.
 - ``frame``: an added border (padding or painted over).
 - ``inset``: a picture-in-picture in a corner (evaluate_quality.add_inset).
+- ``rotated_fill``: the photo turned 1.5-15 degrees either way in its own canvas and its
+  uncovered corners filled (black 6 times in 10, as Pillow, OpenCV and a transparent fill saved
+  as JPEG leave them; else a dark grey or a colour), as a photo straightened in an editor and
+  not cropped (new 2026-12-06, after the seventh new user's try).
 - ``split``: a before/after split: the frame cut in two by a straight line through the
   product, one half given a "before" look (dull, soiled, dim or soft), a divider 3 times in 4.
 - ``collage``: two pictures joined side by side or stacked (the photo and a "before" copy or
@@ -138,6 +146,12 @@ def font_files() -> list[Path]:
 
 
 _FONTS: list[Path] | None = None
+
+
+def _bold_font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A bold face of :func:`font_files` (any face where there is none)."""
+    bold = [p for p in font_files() if "Bold" in p.name]
+    return ImageFont.truetype(str(rng.choice(bold)), size) if bold else font(rng, size)
 
 
 def font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -789,6 +803,54 @@ def watermark(im: Image.Image, rng: random.Random, props: list | None = None) ->
     return base.convert("RGB")
 
 
+def watermark_light(im: Image.Image, rng: random.Random, props: list | None = None
+                    ) -> Image.Image:
+    """A light grey or white semi-transparent word, one large across the middle or tiled over
+    the whole frame (the module docstring): where ``watermark`` draws black, dark grey, red or
+    white, a mark of a mid-to-light grey is darker than a white backdrop and lighter than most
+    products, so it is neither a white nor a black layer over them."""
+    base = im.convert("RGBA")
+    W, H = base.size
+    txt = rng.choice(["SAMPLE", "(c) MyShop", "MYSHOP", "PREVIEW", "shop.example.com",
+                      "COPYRIGHT", "Brand Store"])
+    g = 255 if rng.random() < 0.3 else rng.randint(170, 235)
+    alpha = int(255 * rng.uniform(0.15, 0.35))
+    angle = rng.choice([0.0, 30.0, -30.0, 45.0, rng.uniform(-45, 45)])
+    bold = rng.random() < 0.5
+    if rng.random() < 0.6:  # one large word across the middle
+        size = max(10, round(W * rng.uniform(0.12, 0.22)))
+        f = _bold_font(rng, size) if bold else font(rng, size)
+        tile = _word_layer(txt, f, (g, g, g), alpha, angle, False)
+        if tile.width >= W or tile.height >= H:
+            k = min((W - 2) / tile.width, (H - 2) / tile.height)
+            tile = tile.resize((max(1, int(tile.width * k)), max(1, int(tile.height * k))))
+        x = (W - tile.width) // 2 + rng.randint(-W // 12, W // 12)
+        y = (H - tile.height) // 2 + rng.randint(-H // 12, H // 12)
+        base.alpha_composite(tile, (min(max(0, x), W - tile.width),
+                                    min(max(0, y), H - tile.height)))
+    else:  # tiled over the whole frame, rows offset (the tiles do not overlap: pasted whole)
+        size = max(9, round(H * rng.uniform(0.03, 0.06)))
+        f = _bold_font(rng, size) if bold else font(rng, size)
+        tile = _word_layer(txt, f, (g, g, g), alpha, angle, False)
+        sx = int(tile.width * rng.uniform(1.2, 1.8))
+        sy = int(tile.height * rng.uniform(1.3, 2.2))
+        layer = Image.new("RGBA", (W, H), (0, 0, 0, 0))
+        for r, yy in enumerate(range(-sy // 2, H, sy)):
+            for xx in range(-sx + (r % 2) * sx // 2, W, sx):
+                layer.paste(tile, (xx, yy))
+        base.alpha_composite(layer)
+    return base.convert("RGB")
+
+
+def rotated_fill(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """The photo turned in its own canvas, the uncovered corners filled (module docstring)."""
+    angle = rng.uniform(1.5, 15.0) * rng.choice([-1, 1])
+    r = rng.random()
+    fill = ((0, 0, 0) if r < 0.6 else (rng.randint(20, 90),) * 3 if r < 0.8
+            else tuple(rng.randint(0, 255) for _ in range(3)))
+    return im.convert("RGB").rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=fill)
+
+
 # A text recipe nothing was fitted or tuned on (the verifiers were fitted on ``text`` and
 # ``watermark``: DejaVu and Liberation faces, the WORDS above, plain or outlined): other faces
 # (matplotlib's STIX and Computer Modern), other words, and styles sellers use that ``text`` never
@@ -1298,8 +1360,9 @@ GENERATORS = {
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,
-    "watermark": watermark, "badge": badge, "code": code, "dimension": dimension,
-    "split": split, "collage": collage, "mono": mono,
+    "watermark": watermark, "watermark_light": watermark_light, "badge": badge, "code": code,
+    "dimension": dimension,
+    "split": split, "collage": collage, "mono": mono, "rotated_fill": rotated_fill,
 }
 
 # The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded

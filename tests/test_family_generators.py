@@ -72,3 +72,44 @@ def test_drawing_redraws_a_noisy_photo_in_a_few_flat_colours() -> None:
         assert (out[:, 1:] == out[:, :-1]).all(axis=2).mean() > 0.8
     assert (np.asarray(qf.drawing(im, random.Random(2)))
             == np.asarray(qf.drawing(im, random.Random(2)))).all()
+
+
+def test_rotated_fill_turns_the_photo_and_fills_its_corners() -> None:
+    """``rotated_fill``: turned 1.5-15 degrees in its own canvas, the uncovered corners of one
+    colour (black 6 times in 10); the corner finder reads the turn's angle back."""
+    from analyzer.config import check_thresholds
+    from analyzer.quality.overlays.corners import find_corner_fill
+    from analyzer.vision.backdrop import lab_of
+
+    a = np.full((400, 320, 3), 235, np.uint8)
+    a[80:320, 70:250] = (40, 90, 170)
+    im = Image.fromarray(a)
+    th = check_thresholds("overlays")
+    fills = []
+    for seed in range(12):
+        out = qf.rotated_fill(im, random.Random(seed))
+        assert out.size == im.size
+        corner = np.asarray(out)[0, 0]
+        assert not (corner == 235).all(), f"seed {seed}: the corner was not filled"
+        fills.append(tuple(int(v) for v in corner))
+        found = find_corner_fill(lab_of(np.asarray(out)), th)
+        assert found.found and 1.0 <= found.angle_deg <= 15.5, f"seed {seed}"
+    assert (0, 0, 0) in fills and len(set(fills)) > 1
+    assert "rotated_fill" in qf.GENERATORS
+
+
+def test_watermark_light_stamps_a_light_grey_or_white_word() -> None:
+    """``watermark_light``: a light mark lightens a dark product and greys a white backdrop,
+    never darker than grey 170 over white; the same seed, the same copy."""
+    a = np.full((400, 400, 3), 255, np.uint8)
+    a[100:300, 60:340] = (30, 40, 120)
+    im = Image.fromarray(a)
+    for seed in range(8):
+        out = np.asarray(qf.watermark_light(im, random.Random(seed))).astype(int)
+        diff = out - a
+        assert (diff != 0).any(), f"seed {seed}: nothing drawn"
+        prod = diff[100:300, 60:340]
+        assert (prod >= -1).all() and (prod > 0).any(), f"seed {seed}"  # lighter on the product
+        assert out.min(axis=2)[a.min(axis=2) == 255].min() >= 255 - 0.35 * 85 - 1
+    assert (np.asarray(qf.watermark_light(im, random.Random(3)))
+            == np.asarray(qf.watermark_light(im, random.Random(3)))).all()

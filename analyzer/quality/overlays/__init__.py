@@ -6,7 +6,8 @@ anywhere in the frame, over the product included), :mod:`.watermark` (semi-trans
 watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
 plate), :mod:`.codes` (QR code and barcode stickers), :mod:`.lines` (dimension lines drawn
 beside the product), :mod:`.banners` (see-through banner strips across the photo),
-:mod:`.border` (added frames), :mod:`.insets` (pictures pasted into a corner), :mod:`.split`
+:mod:`.border` (added frames), :mod:`.corners` (the filled corners of a photo turned in its
+canvas, reported as a frame), :mod:`.insets` (pictures pasted into a corner), :mod:`.split`
 (before/after splits and collages: two pictures joined along a straight line), over
 :mod:`.zone` (the product zone and the plain backdrop). On a printed product's face (a DVD
 case, a book: the mask's ``face``) the face's own print is not an overlay: words, letter
@@ -17,8 +18,8 @@ Score: 100 minus the text penalty (linear in ``text_area`` from 0 to ``text_area
 once text is flagged; below the flag, up to ``evidence_penalty`` points as the best candidate
 word's verifier margin rises from ``evidence_floor`` under the flagging margin to it; the same for
 the watermark finder's evidence from ``watermark_evidence_floor``, at most 50 once a watermark is
-found), capped at ``score_with_border`` when a border is found, at ``score_with_inset`` when an
-inset is and at ``score_with_split`` when a split is.
+found), capped at ``score_with_border`` when a border or filled corners are found, at
+``score_with_inset`` when an inset is and at ``score_with_split`` when a split is.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from analyzer.quality.overlays.badges import colour_edges, find_badges, with_bad
 from analyzer.quality.overlays.banners import find_banners, overlap
 from analyzer.quality.overlays.border import BorderFinding, find_border
 from analyzer.quality.overlays.codes import find_codes
+from analyzer.quality.overlays.corners import NONE as NO_CORNER_FILL
+from analyzer.quality.overlays.corners import CornerFill, find_corner_fill
 from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.lines import find_lines
@@ -56,7 +59,8 @@ def _evidence_penalty(evidence: float, floor: float, th: dict) -> float:
 
 def score(text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
-          flat: float = 0.0, split: SplitFinding | None = None) -> float:
+          flat: float = 0.0, split: SplitFinding | None = None,
+          corners: CornerFill = NO_CORNER_FILL) -> float:
     s = 100.0 * (1.0 - min(1.0, text.text_area / float(th["text_area_bad"])))
     if text.text_area >= float(th["min_text_area"]):
         s = min(s, 50.0)
@@ -68,7 +72,7 @@ def score(text: TextFinding, border: BorderFinding, th: dict,
     if mark is not None:
         s = min(s, 50.0 if mark.found else 100.0 - _evidence_penalty(
             mark.evidence, float(th["watermark_evidence_floor"]), th))
-    if border.found:
+    if border.found or corners.found:
         s = min(s, float(th["score_with_border"]))
     if inset is not None and inset.found:
         s = min(s, float(th["score_with_inset"]))
@@ -92,7 +96,8 @@ def where_text(text: TextFinding) -> str:
 def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
           flat: float = 0.0, n_codes: int = 0, n_lines: int = 0,
-          split: SplitFinding | None = None) -> list[Flag]:
+          split: SplitFinding | None = None,
+          corners: CornerFill = NO_CORNER_FILL) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -121,16 +126,27 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             f"photo); {rule_txt}",
             "Upload the original photo without the watermark; protect your photos with the "
             "marketplace's brand tools instead of a mark across the product.", NAME))
-    if border.found:
-        frame_txt = (f"{lab} forbids added borders" if rule and rule.value == "forbidden"
-                     else "borders make the product look smaller and off-brand in search grids")
-        out.append(ctx.flag(
-            "BORDER",
-            f"the image has an added frame on {border.sides} sides (about {border.width_px:.0f} "
-            f"px wide, colour RGB {border.color[0]},{border.color[1]},{border.color[2]}); "
-            f"{frame_txt}",
-            "Crop the frame off (or export without it) so the photo's own background reaches the "
-            "edges.", NAME))
+    if border.found or corners.found:
+        # an added frame, or the filled corners of a photo turned in its canvas: one kind
+        if border.found:
+            what = (f"the image has an added frame on {border.sides} sides (about "
+                    f"{border.width_px:.0f} px wide, colour RGB {border.color[0]},"
+                    f"{border.color[1]},{border.color[2]})")
+            why = "borders make the product look smaller and off-brand in search grids"
+            fix = ("Crop the frame off (or export without it) so the photo's own background "
+                   "reaches the edges.")
+        else:
+            r, g, b = corners.rgb
+            what = (f"the photo was turned about {corners.angle_deg:.0f} degrees and saved with "
+                    f"its corners filled ({len(corners.wedges)} triangles of RGB {r},{g},{b} in "
+                    "the corners)")
+            why = "filled corners look unfinished and shrink the product in search grids"
+            fix = ("Crop inside the filled triangles (or undo the turn and crop straight), or "
+                   "re-shoot with the camera level; a backdrop that reaches every edge leaves no "
+                   "corner to fill.")
+        if rule and rule.value == "forbidden":
+            why = f"{lab} forbids added borders"
+        out.append(ctx.flag("BORDER", f"{what}; {why}", fix, NAME))
     if inset is not None and inset.found:
         # Only a rule that names insets is quoted as forbidding them (Amazon's does).
         inset_txt = (f"{lab} forbids inset images on the main image"
@@ -302,6 +318,7 @@ def check(ctx: ImageContext) -> CheckResult:
     if badges:
         text = with_badges(text, badges, s, zone)
     border = find_border(ctx.lab, ctx.rgb, th)
+    corners = find_corner_fill(lab_s, th)
     flat = flat_share(ctx.rgb, ctx.mask_bool_or_none, th)
     # a printed face's straight edges and rules are its own (split.py)
     split = find_split(lab_s, g.product, th) if face is None else SplitFinding((), None)
@@ -318,6 +335,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,
         "has_border": float(border.found),
+        "fill_corners": float(len(corners.wedges)),
+        "fill_corner_angle_deg": corners.angle_deg,
         "product_zone_fraction": float(zone.mean()),
         "n_insets": float(len(inset.boxes)),
         "inset_area": inset.area,
@@ -333,8 +352,8 @@ def check(ctx: ImageContext) -> CheckResult:
         tmap = tmap.copy()
         for x0, y0, x1, y1 in [*inset.boxes, *mark.boxes]:
             tmap[y0:y1, x0:x1] = 1.0
-    return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat, split),
+    return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat, split, corners),
                        metrics=metrics,
                        flags=flags(ctx, text, border, th, inset, mark, flat, len(g.codes),
-                                   len(g.lines), split),
+                                   len(g.lines), split, corners),
                        maps={MapKind.TEXT: tmap})
