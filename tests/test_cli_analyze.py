@@ -168,3 +168,23 @@ def test_table_stays_aligned_with_wide_file_names_and_shows_full_headers() -> No
     # the grade column starts at the same terminal column on every row
     cols = [display_width(line[:line.index("  A  ")]) for line in lines[2:]]
     assert len(set(cols)) == 1
+
+
+def test_python_dash_m_analyzer_is_the_command(tmp_path):
+    """``python -m analyzer`` runs the ``listing-lens`` command (a new user's first try failed
+    with "No module named analyzer.__main__")."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    p = tmp_path / "white.png"
+    Image.new("RGB", (600, 600), (255, 255, 255)).save(p)
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "analyzer", "--help"], cwd=root,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "analyze" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "analyzer", "analyze", str(p), "--no-model",
+                          "--format", "json"], cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode in (0, 1) and '"grade"' in out.stdout, out.stderr[-500:]
