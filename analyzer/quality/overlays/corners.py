@@ -26,10 +26,9 @@ the overlays check's ``BORDER`` (an added fill is a frame's kin: the fix is the 
 off or put the product on a clean backdrop). A fill of the backdrop's own colour (white
 corners on a white studio backdrop) joins the backdrop and is neither found nor a defect.
 
-Reference: a rotation's exposed canvas is the complement of the rotated rectangle in the frame
-(Gonzalez & Woods, "Digital Image Processing", 4th ed., 2018, sec. 2.6, geometric transforms);
-the straight-line test is a least-deviation fit of the run lengths (the hypotenuse in
-run-length form).
+Reference: a rotation's exposed canvas is the frame less the rotated rectangle (the affine
+transforms of Gonzalez & Woods, "Digital Image Processing", ch. 2); the straight-line test
+compares the run lengths with the hypotenuse the legs define (a run-length form of the line).
 """
 
 from __future__ import annotations
@@ -57,6 +56,8 @@ class Wedge:
 
 @dataclass(frozen=True)
 class CornerFill:
+    """What :func:`find_corner_fill` found: the wedges of one turn's fill, or none."""
+
     wedges: tuple[Wedge, ...]   # the wedges that agree (empty when none)
     angle_deg: float            # their median angle (0 when none)
     rgb: tuple[int, int, int]   # their colour, sRGB (0, 0, 0 when none)
