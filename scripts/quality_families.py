@@ -148,18 +148,24 @@ def font_files() -> list[Path]:
 _FONTS: list[Path] | None = None
 
 
+def _faces() -> list[Path]:
+    """:func:`font_files`, found once (each face is test-drawn)."""
+    global _FONTS
+    if _FONTS is None:
+        _FONTS = font_files()
+    return _FONTS
+
+
 def _bold_font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """A bold face of :func:`font_files` (any face where there is none)."""
-    bold = [p for p in font_files() if "Bold" in p.name]
+    bold = [p for p in _faces() if "Bold" in p.name]
     return ImageFont.truetype(str(rng.choice(bold)), size) if bold else font(rng, size)
 
 
 def font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    global _FONTS
-    if _FONTS is None:
-        _FONTS = font_files()
-    if _FONTS:
-        return ImageFont.truetype(str(rng.choice(_FONTS)), size)
+    faces = _faces()
+    if faces:
+        return ImageFont.truetype(str(rng.choice(faces)), size)
     return ImageFont.load_default(size=size)
 
 

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from analyzer.vision.backdrop import delta_e76
+
 
 @dataclass(frozen=True)
 class Wedge:
@@ -76,11 +78,10 @@ def corner_wedge(lab: np.ndarray, th: dict) -> Wedge | None:
     max_leg = float(th["corner_max_leg"])
     bh, bw = max(4, int(h * max_leg) + 2), max(4, int(w * max_leg) + 2)
     c0 = np.median(lab[:2, :2].reshape(-1, 3), axis=0)
-    tol2 = float(th["corner_tol_de"]) ** 2
+    tol = float(th["corner_tol_de"])
 
     def close(px: np.ndarray) -> np.ndarray:
-        d = px - c0
-        return (d[..., 0] ** 2 + d[..., 1] ** 2 + d[..., 2] ** 2) < tol2
+        return delta_e76(px, c0) < tol
 
     def run(line: np.ndarray) -> int:  # leading pixels of the corner's colour
         c = close(line)
@@ -101,8 +102,7 @@ def corner_wedge(lab: np.ndarray, th: dict) -> Wedge | None:
         return None
     # past the hypotenuse the photo itself: a fill ends in a step, a shadow or a vignette fades
     x = np.minimum(runs[:b] + 2, box.shape[1] - 1)
-    past = box[r, x] - c0
-    differs = np.sqrt((past ** 2).sum(axis=1)) > float(th["border_delta_e"])
+    differs = delta_e76(box[r, x], c0) > float(th["border_delta_e"])
     if differs.mean() < float(th["corner_edge_share"]):
         return None
     return Wedge(a, b, (float(c0[0]), float(c0[1]), float(c0[2])))
