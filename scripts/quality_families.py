@@ -783,6 +783,16 @@ def text(im: Image.Image, rng: random.Random, props: list | None = None) -> Imag
     return base.convert("RGB")
 
 
+def _composite_near_middle(base: Image.Image, tile: Image.Image, rng: random.Random,
+                           share: int) -> None:
+    """Composite ``tile`` centred on ``base``, moved by up to 1/``share`` of the frame each way
+    (x drawn first, then y) and kept inside it."""
+    W, H = base.size
+    x = (W - tile.width) // 2 + rng.randint(-W // share, W // share)
+    y = (H - tile.height) // 2 + rng.randint(-H // share, H // share)
+    base.alpha_composite(tile, (min(max(0, x), W - tile.width), min(max(0, y), H - tile.height)))
+
+
 def watermark(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     base = im.convert("RGBA")
     W, H = base.size
@@ -795,10 +805,7 @@ def watermark(im: Image.Image, rng: random.Random, props: list | None = None) ->
         tile = _word_layer(txt, font(rng, size), color, alpha, angle, False)
         if tile.width >= W or tile.height >= H:
             tile = tile.resize((min(tile.width, W - 2), min(tile.height, H - 2)))
-        x = (W - tile.width) // 2 + rng.randint(-W // 10, W // 10)
-        y = (H - tile.height) // 2 + rng.randint(-H // 10, H // 10)
-        base.alpha_composite(tile, (min(max(0, x), W - tile.width),
-                                    min(max(0, y), H - tile.height)))
+        _composite_near_middle(base, tile, rng, 10)
     else:  # tiled
         size = max(9, round(H * rng.uniform(0.035, 0.07)))
         tile = _word_layer(txt, font(rng, size), color, alpha, angle, False)
@@ -830,10 +837,7 @@ def watermark_light(im: Image.Image, rng: random.Random, props: list | None = No
         if tile.width >= W or tile.height >= H:
             k = min((W - 2) / tile.width, (H - 2) / tile.height)
             tile = tile.resize((max(1, int(tile.width * k)), max(1, int(tile.height * k))))
-        x = (W - tile.width) // 2 + rng.randint(-W // 12, W // 12)
-        y = (H - tile.height) // 2 + rng.randint(-H // 12, H // 12)
-        base.alpha_composite(tile, (min(max(0, x), W - tile.width),
-                                    min(max(0, y), H - tile.height)))
+        _composite_near_middle(base, tile, rng, 12)
     else:  # tiled over the whole frame, rows offset (the tiles do not overlap: pasted whole)
         size = max(9, round(H * rng.uniform(0.03, 0.06)))
         f = _bold_font(rng, size) if bold else font(rng, size)
