@@ -74,6 +74,9 @@ from analyzer.vision.mask_ops import label_with_stats
 from analyzer.vision.shrink import shrink_area
 
 VERIFIER = Path(__file__).resolve().parents[2] / "data" / "text_verifier.json"
+# A small photo's words on its enlarged copy (work_copies, find_text) are read by a verifier of
+# their own, fitted on such copies (scripts/fit_text_verifier.py --small), at their own margins.
+VERIFIER_SMALL = Path(__file__).resolve().parents[2] / "data" / "text_verifier_small.json"
 PREFILTER = Path(__file__).resolve().parents[2] / "data" / "text_prefilter.json"
 _LUMA_ROW = np.array([LUMA_WEIGHTS], np.float32)  # jpeg.luma as one cv2.transform
 
@@ -624,8 +627,23 @@ def in_margin(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int],
                              for x0, y0, x1, y1 in boxes], bool)
 
 
+def is_small(shape: tuple[int, ...], th: dict) -> bool:
+    """Whether a photo of ``shape`` is searched on an enlarged copy (:func:`work_copies`) and its
+    words read by :data:`VERIFIER_SMALL` with the ``small_`` margins (:func:`small_thresholds`)."""
+    return max(shape[:2]) < float(th["small_long_side"])
+
+
+def small_thresholds(th: dict) -> dict:
+    """``th`` with the small photos' verifier margins in place of the others (chosen for
+    :data:`VERIFIER_SMALL` by scripts/fit_text_verifier.py --small)."""
+    return {**th, "verify_margin": th["small_verify_margin"],
+            "verify_margin_inside": th["small_verify_margin_inside"],
+            "verify_margin_edge": th["small_verify_margin"]}
+
+
 def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
-                lab: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+                lab: np.ndarray | None = None, enlarge: bool = True
+                ) -> tuple[float, np.ndarray, np.ndarray]:
     """(scale, grey uint8, Lab float32) at the text search's working size (``work_long_side``):
     the grey and Lab images of ``rgb_u8`` (``gray_u8`` and ``lab`` when the caller has them,
     at the size of ``rgb_u8``), each shrunk (:func:`analyzer.vision.shrink.shrink_area`,
@@ -635,6 +653,16 @@ def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
     s = min(1.0, float(th["work_long_side"]) / max(H0, W0))
     g = gray_u8 if gray_u8 is not None else cv2.cvtColor(rgb_u8, cv2.COLOR_RGB2GRAY)
     lab = lab if lab is not None else lab_of(rgb_u8)
+    if enlarge and is_small(rgb_u8.shape, th):
+        # A small photo's letters are a few px tall with 1 px between them: the 3 x 3 gradient
+        # fills the gaps and a word becomes one blob (on a 198 px icon, "Premium Quality" across
+        # an orange was no candidate at all). On a copy enlarged by a whole factor (bicubic) the
+        # gaps survive the gradient; such words are read by VERIFIER_SMALL, fitted on such copies.
+        f = max(2, round(float(th["small_work_long_side"]) / max(H0, W0)))
+        size = (W0 * f, H0 * f)
+        g = cv2.resize(g, size, interpolation=cv2.INTER_CUBIC)
+        lab = cv2.resize(lab, size, interpolation=cv2.INTER_LINEAR)
+        return float(f), g, lab
     if s < 1.0:
         size = (max(1, round(W0 * s)), max(1, round(H0 * s)))
         g = shrink_area(g, size, fast=True)
@@ -645,15 +673,16 @@ def work_copies(rgb_u8: np.ndarray, th: dict, gray_u8: np.ndarray | None = None,
 
 def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = True,
                gray_u8: np.ndarray | None = None, lab: np.ndarray | None = None,
-               prefilter: Prefilter | None = None
+               prefilter: Prefilter | None = None, enlarge: bool = True
                ) -> tuple[float, list[Word], list[dict[str, float]], tuple[int, int]]:
     """(scale, candidate words, their features, working shape) at the working size.
     ``on_grid=False`` says ``rgb_u8`` is not the file's pixel grid (the loader resized it): no
     JPEG grid to read, so :func:`grid_break` is skipped and every word's ``grid`` is 0.
     ``gray_u8``: the grey image of ``rgb_u8`` when the caller has it; ``lab``: its Lab image,
     at that size or already at the working size (the overlays check's). ``prefilter``: only
-    the words its first stage keeps are returned (all words, without it: the verifier's fit)."""
-    s, g, lab = work_copies(rgb_u8, th, gray_u8, lab)
+    the words its first stage keeps are returned (all words, without it: the verifier's fit).
+    ``enlarge=False``: a small photo searched as it is (:func:`work_copies`)."""
+    s, g, lab = work_copies(rgb_u8, th, gray_u8, lab, enlarge)
     H, W = g.shape
     z = zone.astype(bool, copy=False)
     if z.shape != (H, W):
@@ -725,17 +754,49 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
     ``gray_u8`` and ``lab`` as in :func:`candidates`; ``plain``: the plain backdrop, any size,
     for :func:`in_margin`). ``printed`` (bool, ``rgb_u8``'s size): a printed product's face
     (:mod:`analyzer.vision.face`); a word lying wholly on it is the product's own print (a
-    cover's title), neither found nor counted as evidence."""
+    cover's title), neither found nor counted as evidence.
+
+    A small photo (:func:`is_small`) is searched twice: as it is, as every photo is, and on the
+    enlarged copy, whose words :data:`VERIFIER_SMALL` reads at the ``small_`` margins; a word
+    found by either counts. The enlarged search alone lost words the one as it is finds (the
+    letters on a sticker's plate: 55 -> 40% of the badges found on the held photos at 200 px),
+    and the evidence below the flag is the enlarged search's (the one chosen for such photos)
+    unless the search as it is found words."""
+    args = (rgb_u8, zone, th, on_grid, gray_u8, lab, plain, printed)
+    native = _search(*args, enlarge=False)
+    if not is_small(rgb_u8.shape, th):
+        return native.finding
+    return _merged(native, _search(*args, enlarge=True))
+
+
+@dataclass
+class _Search:
+    """One search's finding and, per word found (its boxes, in order), its glyphs and whether it
+    lies on the product: what :func:`_merged` needs to count the words of two searches once."""
+
+    finding: TextFinding
+    glyphs: list[int]
+    on: list[bool]
+
+
+def _search(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool,
+            gray_u8: np.ndarray | None, lab: np.ndarray | None, plain: np.ndarray | None,
+            printed: np.ndarray | None, enlarge: bool) -> _Search:
+    """:func:`find_text`'s search on one working copy: the enlarged one of a small photo
+    (``enlarge``, its own verifier and margins), else the photo's usual one."""
     H0, W0 = rgb_u8.shape[:2]
+    small = enlarge and is_small(rgb_u8.shape, th)
     s, words, feats, (H, W) = candidates(rgb_u8, zone, th, on_grid, gray_u8, lab,
-                                         Prefilter.from_thresholds(th))
+                                         Prefilter.from_thresholds(th), enlarge)
     empty = TextFinding(0.0, 0, 0, [], np.zeros((H0, W0), np.float32))
     if printed is not None and words:
         keep = [i for i, w in enumerate(words) if not on_face(w.box, s, printed)]
         words, feats = [words[i] for i in keep], [feats[i] for i in keep]
     if not words:
-        return empty
-    margin = verifier_margin(feats)
+        return _Search(empty, [], [])
+    if small:
+        th = small_thresholds(th)
+    margin = verifier_margin(feats, VERIFIER_SMALL if small else VERIFIER)
     share = np.array([f["inside"] for f in feats])
     heights = np.array([f["h"] for f in feats])
     word_boxes = [w.box for w in words]
@@ -743,17 +804,37 @@ def find_text(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = Tr
     evidence = float(np.max(gap))
     tmap = np.zeros((H, W), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
-    n_chars = n_on = 0
+    glyphs: list[int] = []
+    on: list[bool] = []
     inside = on_product(share, th)
     for i in accepted(word_boxes, gap, heights, H, th):
         x0, y0, x1, y1 = words[i].box
         tmap[y0:y1, x0:x1] = 1.0
-        n_chars += words[i].glyphs
-        n_on += int(inside[i])
+        glyphs.append(words[i].glyphs)
+        on.append(bool(inside[i]))
         boxes.append((int(x0 / s), int(y0 / s), int(np.ceil(x1 / s)), int(np.ceil(y1 / s))))
     area = float(tmap.mean())
-    if s < 1.0 and boxes:
+    if s != 1.0 and boxes:
         tmap = cv2.resize(tmap, (W0, H0), interpolation=cv2.INTER_NEAREST)
     elif not boxes:
         tmap = empty.map
-    return TextFinding(area, len(boxes), n_chars, boxes, tmap, evidence, n_on)
+    return _Search(TextFinding(area, len(boxes), sum(glyphs), boxes, tmap, evidence, sum(on)),
+                   glyphs, on)
+
+
+def _merged(native: _Search, big: _Search) -> TextFinding:
+    """The words of both searches of a small photo, each once (a word of the search as it is
+    whose box centre lies in a word of the enlarged search's is that word), the evidence the
+    enlarged search's, or the higher when the search as it is found words."""
+    a, b = native.finding, big.finding
+    if not a.boxes:
+        return b
+    keep = [i for i, (x0, y0, x1, y1) in enumerate(a.boxes)
+            if not any(u0 <= (x0 + x1) // 2 < u1 and v0 <= (y0 + y1) // 2 < v1
+                       for u0, v0, u1, v1 in b.boxes)]
+    boxes = [*b.boxes, *(a.boxes[i] for i in keep)]
+    tmap = np.maximum(a.map, b.map)
+    return TextFinding(float(tmap.mean()), len(boxes),
+                       b.n_chars + sum(native.glyphs[i] for i in keep), boxes, tmap,
+                       max(a.evidence, b.evidence),
+                       b.n_on_product + sum(native.on[i] for i in keep))
