@@ -184,8 +184,8 @@ def collect(splits: list[str], limit: int, th: dict, cut_limit: int = CUT_LIMIT,
 
 def shelf_photos(n: int, side: int = 240) -> list[Path]:
     """``n`` in-store shelf photos (seeded pick) none of which the evaluation's in-store family
-    uses, shrunk to ``side`` px on the long side (they are 348 px: a small photo's size, under
-    ``small_long_side``, takes the small path)."""
+    uses, shrunk to ``side`` px on the long side (they are 348 px, over ``small_long_side``:
+    shrunk, they take the enlarged search as an icon does)."""
     import random
 
     every = eq.grocery_instore()
