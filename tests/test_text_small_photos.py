@@ -32,15 +32,6 @@ def _icon(side: int = 198, seed: int = 0) -> Image.Image:
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
-def _word(im: Image.Image, txt: str, xy: tuple[int, int], size: int,
-          fill=(200, 20, 30)) -> Image.Image:
-    out = im.copy()
-    font = ImageFont.truetype(FONT, size) if Path(FONT).is_file() else \
-        ImageFont.load_default(size=size)
-    ImageDraw.Draw(out).text(xy, txt, font=font, fill=fill)
-    return out
-
-
 def test_a_small_photo_is_searched_on_a_copy_enlarged_by_a_whole_factor():
     th = check_thresholds("overlays")
     for (h, w), f in (((198, 150), 3.0), ((250, 200), 2.0), ((120, 100), 5.0)):
@@ -104,3 +95,27 @@ def test_a_clean_or_grainy_198_px_icon_has_no_words(seed):
     for im in (clean, grainy):
         res = overlays.check(_ctx(im))
         assert "TEXT_OR_WATERMARK" not in {f.code for f in res.flags}
+
+
+def _finding(boxes: list[tuple[int, int, int, int]], evidence: float, glyphs: list[int],
+             on: list[bool]) -> text_mod._Search:
+    tmap = np.zeros((100, 100), np.float32)
+    for x0, y0, x1, y1 in boxes:
+        tmap[y0:y1, x0:x1] = 1.0
+    return text_mod._Search(text_mod.TextFinding(float(tmap.mean()), len(boxes), sum(glyphs),
+                                                 boxes, tmap, evidence, sum(on)), glyphs, on)
+
+
+def test_the_two_searches_of_a_small_photo_count_each_word_once():
+    """A word both searches found is counted once (the enlarged search's box); a word only the
+    search as it is found (a sticker's letters) still counts; the evidence below the flag is the
+    enlarged search's when the search as it is found nothing."""
+    native = _finding([(10, 10, 40, 20), (60, 70, 90, 80)], 0.5, [4, 3], [False, True])
+    big = _finding([(8, 8, 42, 22)], 1.2, [5], [False])
+    m = text_mod._merged(native, big)
+    assert m.boxes == [(8, 8, 42, 22), (60, 70, 90, 80)]
+    assert (m.n_words, m.n_chars, m.n_on_product, m.evidence) == (2, 8, 1, 1.2)
+    assert m.text_area == pytest.approx((34 * 14 + 30 * 10) / 1e4)
+    quiet = _finding([], -2.0, [], [])
+    assert text_mod._merged(quiet, big) is big.finding
+    assert text_mod._merged(quiet, _finding([], -4.0, [], [])).evidence == -4.0
