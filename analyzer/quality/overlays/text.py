@@ -716,6 +716,15 @@ def candidates(rgb_u8: np.ndarray, zone: np.ndarray, th: dict, on_grid: bool = T
     return s, words, feats, (H, W)
 
 
+def _centre_within(box: tuple[int, int, int, int],
+                   others: list[tuple[int, int, int, int]]) -> bool:
+    """Whether ``box``'s centre lies in one of ``others`` (x0, y0, x1, y1, end exclusive): the
+    same word found again (at another gradient threshold, or by a second search)."""
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    return any(a <= cx < c and b <= cy < d for a, b, c, d in others)
+
+
 def accepted(boxes: list[tuple[int, int, int, int]], gap: np.ndarray, heights: np.ndarray,
              frame_h: int, th: dict) -> list[int]:
     """Indices of the words found, from each candidate word's box (working px), margin over the
@@ -736,9 +745,7 @@ def accepted(boxes: list[tuple[int, int, int, int]], gap: np.ndarray, heights: n
     for i in np.argsort(-gap, kind="stable").tolist():
         if gap[i] < 0:
             break
-        x0, y0, x1, y1 = boxes[i]
-        cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
-        if any(a <= cx < c and b <= cy < d for a, b, c, d in (boxes[j] for j in taken)):
+        if _centre_within(boxes[i], [boxes[j] for j in taken]):
             continue
         taken.append(i)
     if len(taken) == 1 and heights[taken[0]] < float(th["lone_word_min_h_frac"]) * frame_h:
@@ -829,9 +836,7 @@ def _merged(native: _Search, big: _Search) -> TextFinding:
     a, b = native.finding, big.finding
     if not a.boxes:
         return b
-    keep = [i for i, (x0, y0, x1, y1) in enumerate(a.boxes)
-            if not any(u0 <= (x0 + x1) // 2 < u1 and v0 <= (y0 + y1) // 2 < v1
-                       for u0, v0, u1, v1 in b.boxes)]
+    keep = [i for i, box in enumerate(a.boxes) if not _centre_within(box, b.boxes)]
     boxes = [*b.boxes, *(a.boxes[i] for i in keep)]
     tmap = np.maximum(a.map, b.map)
     return TextFinding(float(tmap.mean()), len(boxes),
