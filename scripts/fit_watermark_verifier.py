@@ -128,11 +128,11 @@ def photo_features(rgb: np.ndarray, th: dict, changed: np.ndarray | None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(features, labels: 1 glyph, 0 not, -1 ambiguous) of every candidate of one photo."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    _, maps = wm.log_distance_maps(gray, int(th["watermark_work_side"]),
-                                   tuple(th["watermark_levels"]))
+    levels = tuple(th["watermark_levels"])
+    _, maps = wm.log_distance_maps(gray, int(th["watermark_work_side"]), levels)
     Fs, ys = [], []
-    for hyp, L in enumerate(maps):
-        F, _, labels, idx = wm.component_features(L, hyp, th)
+    for level, L in zip(levels, maps, strict=True):
+        F, _, labels, idx = wm.component_features(L, wm.hypothesis(level), th)
         y = np.zeros(len(idx))
         if changed is not None and len(idx):
             lab = labels.ravel()

@@ -99,6 +99,29 @@ def test_tiled_watermarks_over_the_product_are_found_and_clean_garments_are_not(
     assert np.median(gain) > 2.0
 
 
+def test_a_light_grey_mark_on_a_white_backdrop_is_read_at_its_own_level():
+    """A light grey mark (215 at 30%) tiled over a small product on white: neither a white nor a
+    black layer, it is a dip under the light grey hypothesis over the backdrop and the product
+    alike. Found on every photo, with more evidence than white and black alone give (which miss
+    some), and the clean photos stay clean."""
+    th = _th()
+    assert 225 in th["watermark_levels"] and wm.hypothesis(225) == wm.hypothesis(0) == 1
+    two = dict(th, watermark_levels=[255, 0])
+    found, found_two, clean_flags, gain = 0, 0, 0, []
+    for seed in range(8):
+        canvas = Image.new("RGB", (800, 1000), "white")
+        canvas.paste(_garment(seed, (400, 500)), (200, 250))
+        marked = _gray(_tiled_mark(canvas, (215, 215, 215), 0.3))
+        r, r_two = wm.find_watermark(marked, th), wm.find_watermark(marked, two)
+        found += r.found
+        found_two += r_two.found
+        gain.append(r.evidence - r_two.evidence)
+        clean_flags += wm.find_watermark(_gray(canvas), th).found
+    assert found == 8 and found_two < 8, (found, found_two)
+    assert min(gain) >= 0.0 and np.median(gain) > 1.0, gain
+    assert clean_flags == 0
+
+
 def test_the_overlays_check_flags_a_found_watermark():
     """The check's wiring: a found watermark is TEXT_OR_WATERMARK and caps the score at 50; one
     below the flag takes at most the evidence band off."""

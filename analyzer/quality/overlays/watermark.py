@@ -12,8 +12,16 @@ the mark is an *additive* layer of one constant depth ``-log(1 - a)`` (0.16 .. 0
 becomes the same flat, dark-inked word. Its strokes are taken out of the background with a
 morphological black top-hat (closing minus image, Soille, "Morphological Image Analysis", 2003,
 ch. 4), ``T = close(L) - L``, once for each hypothesis of the mark's grey level
-(``watermark_levels``: white and black; a mid grey was tried and left out, since a region of
-that very grey turns into noise), at a reduced size.
+(``watermark_levels``), at a reduced size: white, black and a light grey (225). A light grey
+mark is neither a white nor a black layer: over a white backdrop, grey 170-235 at 15-35% is a
+dip of 0.01-0.11 under the black hypothesis (mostly under the stroke floor) and a rise under the
+white one. Under a level of its own, from which the white backdrop and a darker product both lie
+farther than the mark does, it pulls both towards that level: a dip over either. A mid grey was
+tried earlier and left out, since a region of that very grey turns into noise; a light grey
+region is rarer on a product, and a white backdrop lies well away from it.
+
+The verifier was fitted on the white and black hypotheses only; its one split on the hypothesis
+feature is at 0.5, so it reads every level but white as a dark layer (:func:`hypothesis`).
 
 Character candidates are the connected components of ``T > stroke_min`` of glyph size. Each is
 described by a few numbers (:func:`component_features`): its size and shape, its depth (mean
@@ -164,13 +172,20 @@ def component_features(L: np.ndarray, hyp: int, th: dict
     return F, boxes, labels, idx
 
 
+def hypothesis(level: int) -> int:
+    """The verifier's hypothesis feature for a mark of grey ``level``: 0 a white layer (the
+    mark lighter than what it covers), 1 any other (darker than the backdrop: black, or a light
+    grey over a white backdrop and a darker product alike)."""
+    return 0 if int(level) >= 255 else 1
+
+
 def candidates(gray_u8: np.ndarray, th: dict) -> tuple[float, np.ndarray, np.ndarray]:
-    """(scale, features of every candidate glyph under both hypotheses, their boxes)."""
-    s, maps = log_distance_maps(gray_u8, int(th["watermark_work_side"]),
-                                tuple(th["watermark_levels"]))
+    """(scale, features of every candidate glyph under every hypothesis, their boxes)."""
+    levels = tuple(th["watermark_levels"])
+    s, maps = log_distance_maps(gray_u8, int(th["watermark_work_side"]), levels)
     feats, boxes = [], []
-    for hyp, L in enumerate(maps):
-        F, B, _, _ = component_features(L, hyp, th)
+    for level, L in zip(levels, maps, strict=True):
+        F, B, _, _ = component_features(L, hypothesis(level), th)
         feats.append(F)
         boxes.append(B)
     return s, np.concatenate(feats), np.concatenate(boxes)
