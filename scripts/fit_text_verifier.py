@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import pickle
+import random
 import sys
 from pathlib import Path
 
@@ -186,8 +187,6 @@ def shelf_photos(n: int, side: int = 240) -> list[Path]:
     """``n`` in-store shelf photos (seeded pick) none of which the evaluation's in-store family
     uses, shrunk to ``side`` px on the long side (they are 348 px, over ``small_long_side``:
     shrunk, they take the enlarged search as an icon does)."""
-    import random
-
     every = eq.grocery_instore()
     used = set(eq._pick(every, 40, 0))
     rest = [p for p in every if p not in used]
