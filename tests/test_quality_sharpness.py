@@ -225,7 +225,7 @@ def test_motion_blur_at_any_angle_is_flagged(pink, angle):
 
 def test_blur_cause_names_a_smear_only_when_one_direction_is_clearly_worst():
     th = {"sigma_flag": 1.15, "dir_sigma_flag": 1.1, "dir_spread_min": 1.3,
-          "half_sigma_flag": 1.1}
+          "half_sigma_flag": 1.1, "half_uneven_flag": 0.95, "half_uneven_ratio": 1.3}
     m = {"edge_blur_px": 1.0, "edge_blur_worst_dir_px": 1.5, "edge_blur_best_dir_px": 0.9,
          "edge_blur_worst_half_px": 1.2}
     assert sharpness.blur_cause(m, th) is sharpness.BlurCause.ONE_DIRECTION
@@ -500,6 +500,38 @@ def test_half_of_the_product_out_of_focus_is_blurry(pink):
     msgs = [f.message for f in res.flags if f.code == "BLURRY"]
     assert msgs and "part of the product is out of focus: its right half" in msgs[0], msgs
     assert not [f for f in sharpness.check(_ctx_rgb(pink)).flags if f.code == "BLURRY"]
+
+
+def test_a_half_only_a_little_soft_is_out_of_focus_when_the_halves_differ(pink):
+    """A phone photo half out of focus is often only a little past the studio line on its
+    worst half (1.1 px) while its halves differ by 1.5x: its uneven halves flag it from a lower
+    line (0.95), and it is scored as at the line. A photo soft all over (halves alike) is not
+    called part out of focus there; that line is the other readings'."""
+    soft = cv2.GaussianBlur(pink, (0, 0), 1.3)
+    half = pink.copy()
+    half[:, 500:] = soft[:, 500:]
+    res = sharpness.check(_ctx_rgb(half))
+    m = res.metrics
+    assert 0.95 < m["edge_blur_worst_half_px"] <= 1.1  # under the studio line alone
+    assert m["edge_blur_worst_half_px"] >= 1.3 * m["edge_blur_best_half_px"]
+    msgs = [f.message for f in res.flags if f.code == "BLURRY"]
+    assert msgs and "its right half" in msgs[0] and "times as blurred" in msgs[0], msgs
+    assert res.score <= 87.5 + 1e-6  # the score the studio line gets, not 100
+    th = {"sigma_flag": 1.15, "dir_sigma_flag": 1.1, "dir_spread_min": 1.3,
+          "half_sigma_flag": 1.1, "half_uneven_flag": 0.95, "half_uneven_ratio": 1.3}
+    m = {"edge_blur_px": 0.8, "edge_blur_worst_dir_px": 0.9, "edge_blur_best_dir_px": 0.8}
+    part = sharpness.BlurCause.PART
+    assert sharpness.blur_cause(m | {"edge_blur_worst_half_px": 1.0,
+                                     "edge_blur_best_half_px": 0.7}, th) is part
+    # halves alike: soft all over, not a part out of focus
+    assert sharpness.blur_cause(m | {"edge_blur_worst_half_px": 1.0,
+                                     "edge_blur_best_half_px": 0.9}, th) is None
+    # uneven, but under the lower line: a fold's soft side, not a focus missed
+    assert sharpness.blur_cause(m | {"edge_blur_worst_half_px": 0.93,
+                                     "edge_blur_best_half_px": 0.5}, th) is None
+    # the studio line needs no unevenness
+    assert sharpness.blur_cause(m | {"edge_blur_worst_half_px": 1.15,
+                                     "edge_blur_best_half_px": 1.1}, th) is part
 
 
 def test_a_shallow_comb_on_a_lossless_file_needs_exact_copies(pink):
