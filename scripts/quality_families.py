@@ -10,6 +10,10 @@ Families (name: what a seller's photo suffers):
 - ``gauss``: Gaussian blur, sigma 1.5-3.5 px per 1000 px, at least 0.7 px (GAUSS_MIN_SIGMA).
 - ``defocus``: a disk (pill-box) kernel, radius 2-6 px per 1000 px (an out-of-focus lens).
 - ``half_defocus``: the same disk on one half of the frame (left, right, top or bottom).
+- ``focus_falloff``: focus falling off across the frame (a tilted focal plane): a Gaussian blur
+  growing from none at a line 20-50% of the way across, in any direction, to sigma 1.5-4 px per
+  1000 px at the far side. A second recipe nothing was chosen on (``half_defocus`` is a disk on
+  one half with a soft seam).
 - ``motion``: a line kernel at any angle, 0.5-2.5% of the long side (a phone shake).
 - ``upscale``: shrunk to 20-50% (area) and enlarged back (bilinear, bicubic or Lanczos).
 - ``pixelated``: shrunk to 20-50% (Lanczos) and enlarged back by repeating pixels (nearest
@@ -227,6 +231,31 @@ def half_defocus(im: Image.Image, rng: random.Random, props: list | None = None)
         m[h // 2:] = 1
     m = cv2.GaussianBlur(m, (0, 0), 0.03 * max(h, w))[..., None]
     return _img(a * (1 - m) + b * m)
+
+
+def focus_falloff(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """Focus falling off across the frame, as a phone focused on the near end of a product laid
+    at an angle leaves it: sharp up to a line 20-50% of the way across (in any direction), then
+    a Gaussian blur growing linearly to sigma 1.5-4 px per 1000 px at the far side, blended
+    between six blurred copies."""
+    a = _arr(im)
+    h, w = a.shape[:2]
+    smax = max(0.7, rng.uniform(1.5, 4.0) * max(h, w) / 1000.0)
+    t = rng.uniform(0.0, 2.0 * math.pi)
+    start = rng.uniform(0.2, 0.5)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    proj = (xx / w - 0.5) * math.cos(t) + (yy / h - 0.5) * math.sin(t)
+    proj = (proj - proj.min()) / max(1e-6, float(proj.max() - proj.min()))
+    level = np.clip((proj - start) / (1.0 - start), 0.0, 1.0) * 5.0  # 0 .. 5: the copy index
+    sigmas = np.linspace(0.0, smax, 6)
+    copies = [a] + [cv2.GaussianBlur(a, (0, 0), float(sg)) for sg in sigmas[1:]]
+    lo = np.minimum(np.floor(level).astype(np.int64), 4)
+    f = (level - lo)[..., None]
+    out = np.zeros_like(a)
+    for i in range(5):  # each pixel blends copy lo and lo + 1
+        m = (lo == i)[..., None]
+        out = np.where(m, copies[i] * (1.0 - f) + copies[i + 1] * f, out)
+    return _img(out)
 
 
 def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
@@ -1296,7 +1325,8 @@ def collage(im: Image.Image, rng: random.Random, props: list | None = None) -> I
 
 
 # name -> (generator, check that should see it, flag codes that count as a hit)
-BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "motion", "shake", "upscale", "enlarged",
+BLUR_FAMILIES = ["gauss", "defocus", "half_defocus", "focus_falloff", "motion", "shake",
+                 "upscale", "enlarged",
                  "pixelated", "jpeg", "jpeg_file", "noise", "lowlight"]
 PROPS_FAMILIES = ["props_beside", "props_behind", "props_overlap"]
 OVERLAY_FAMILIES = ["text", "watermark", "badge", "frame", "inset"]
@@ -1355,7 +1385,8 @@ def cut_watermark(im: Image.Image, rng: random.Random, props: list | None = None
 
 
 GENERATORS = {
-    "gauss": gauss, "defocus": defocus, "half_defocus": half_defocus, "motion": motion,
+    "gauss": gauss, "defocus": defocus, "half_defocus": half_defocus,
+    "focus_falloff": focus_falloff, "motion": motion,
     "shake": shake,
     "upscale": upscale, "enlarged": enlarged,
     "pixelated": pixelated, "jpeg": jpeg,

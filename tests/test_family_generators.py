@@ -113,3 +113,20 @@ def test_watermark_light_stamps_a_light_grey_or_white_word() -> None:
         assert out.min(axis=2)[a.min(axis=2) == 255].min() >= 255 - 0.35 * 85 - 1
     assert (np.asarray(qf.watermark_light(im, random.Random(3)))
             == np.asarray(qf.watermark_light(im, random.Random(3)))).all()
+
+
+def test_focus_falloff_keeps_the_near_part_sharp_and_blurs_the_far_side() -> None:
+    """``focus_falloff``: sharp up to a line 20-50% of the way across, then a blur growing to
+    the far side, in any direction; seeded."""
+    rng_np = np.random.default_rng(1)
+    a = rng_np.integers(0, 255, (200, 300, 3)).astype(np.uint8)  # texture everywhere
+    im = Image.fromarray(a)
+    for seed in range(8):
+        out = np.asarray(qf.focus_falloff(im, random.Random(seed))).astype(int)
+        diff = np.abs(out - a).mean(axis=2)
+        # some part of the frame is untouched, some far part strongly blurred
+        assert (diff < 1.0).mean() >= 0.15, f"seed {seed}"
+        assert np.percentile(diff, 97) > 20, f"seed {seed}"
+    assert (np.asarray(qf.focus_falloff(im, random.Random(2)))
+            == np.asarray(qf.focus_falloff(im, random.Random(2)))).all()
+    assert "focus_falloff" in qf.BLUR_FAMILIES and "focus_falloff" in qf.GENERATORS

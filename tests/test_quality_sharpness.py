@@ -534,6 +534,38 @@ def test_a_half_only_a_little_soft_is_out_of_focus_when_the_halves_differ(pink):
                                      "edge_blur_best_half_px": 1.1}, th) is part
 
 
+def _falloff(rgb: np.ndarray, start: float, smax: float) -> np.ndarray:
+    """Sharp left of ``start`` (a share of the width), then a Gaussian blur growing to ``smax``
+    px at the right edge (a tilted focal plane), blended between seven blurred copies."""
+    a = rgb.astype(np.float32)
+    w = a.shape[1]
+    level = np.clip((np.arange(w, dtype=np.float32) / w - start) / (1 - start), 0, 1) * 6
+    copies = [a] + [cv2.GaussianBlur(a, (0, 0), float(s)) for s in np.linspace(0, smax, 7)[1:]]
+    lo = np.minimum(np.floor(level).astype(int), 5)
+    f = (level - lo)[None, :, None]
+    out = np.zeros_like(a)
+    for i in range(6):
+        out = np.where((lo == i)[None, :, None], copies[i] * (1 - f) + copies[i + 1] * f, out)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_focus_falling_off_to_one_side_is_read_on_the_far_side(pink):
+    """A focus that falls off across the product blurs its far side most; a half averages that
+    side with the part still near the focus (worst half 0.84 px, under both half lines), the
+    outer band reads it (1.16 px, 1.7x the sharpest band): ``BLURRY``, naming the side."""
+    res = sharpness.check(_ctx_rgb(_falloff(pink, 0.5, 5.0)))
+    m = res.metrics
+    assert m["edge_blur_worst_half_px"] < 0.95
+    assert m["edge_blur_worst_band_px"] > 1.1
+    assert sharpness.BANDS[int(m["worst_band"])] == "right side"
+    msgs = [f.message for f in res.flags if f.code == "BLURRY"]
+    assert msgs and "the edges of its right side" in msgs[0] and "times as blurred" in msgs[0]
+    assert res.score <= 87.5 + 1e-6
+    # the same photo in focus everywhere: its bands alike, nothing flagged
+    sharp = sharpness.check(_ctx_rgb(pink)).metrics
+    assert sharp["edge_blur_worst_band_px"] < 1.3 * sharp["edge_blur_best_band_px"]
+
+
 def test_a_shallow_comb_on_a_lossless_file_needs_exact_copies(pink):
     """Repeated pixels in a PNG are exact copies; a smoothly enlarged JPEG saved as PNG keeps
     its old block grid, whose harmonics read as a shallow comb with none (a 1.49x enlargement

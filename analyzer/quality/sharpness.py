@@ -120,6 +120,11 @@ def _half_name(metrics: dict[str, float]) -> str:
     return HALVES[i] if 0 <= i < len(HALVES) else "worst"
 
 
+def _band_name(metrics: dict[str, float]) -> str:
+    i = int(metrics.get("worst_band", -1.0))
+    return BANDS[i] if 0 <= i < len(BANDS) else "worst part"
+
+
 def regional_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int],
                   percentile: float, min_edges: int, min_share: float
                   ) -> tuple[float, str, float]:
@@ -140,6 +145,35 @@ def regional_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tupl
     need = max(min_edges, int(min_share * len(sigma)))
     stats = {k: float(np.percentile(sigma[m], percentile)) for k, m in parts.items()
              if int(m.sum()) >= need}
+    if not stats:
+        v = float(np.percentile(sigma, percentile))
+        return v, "", v
+    worst = max(stats, key=lambda k: stats[k])
+    return stats[worst], worst, min(stats.values())
+
+
+BANDS = ("left side", "right side", "top", "bottom", "middle")
+
+
+def band_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int],
+              percentile: float, min_edges: int, min_share: float, frac: float
+              ) -> tuple[float, str, float]:
+    """The blur of the product's worst band and of its best: ``(worst, which, best)``.
+
+    The bands are the outer ``frac`` of the product's view on each side and its middle (the
+    central half of each axis); each with at least ``min_edges`` edges and ``min_share`` of all
+    of them gets the ``percentile``-th percentile of its blur widths. A focus that falls off
+    across the product (a tilted focal plane: sharp up to a line, softer and softer past it)
+    blurs its far side most, where a half would average it with the part still near the focus;
+    the bands read it there (the ``focus_falloff`` family, README)."""
+    if len(sigma) == 0:
+        return 0.0, "", 0.0
+    h, w = shape
+    masks = (xs < frac * w, xs >= (1.0 - frac) * w, ys < frac * h, ys >= (1.0 - frac) * h,
+             (np.abs(xs - w / 2) < 0.25 * w) & (np.abs(ys - h / 2) < 0.25 * h))
+    need = max(min_edges, int(min_share * len(sigma)))
+    stats = {name: float(np.percentile(sigma[m], percentile))
+             for name, m in zip(BANDS, masks, strict=True) if int(m.sum()) >= need}
     if not stats:
         v = float(np.percentile(sigma, percentile))
         return v, "", v
@@ -572,11 +606,27 @@ def uneven_halves(m: dict[str, float], th: dict) -> bool:
             and worst >= float(th["half_uneven_ratio"]) * best)
 
 
-def part_out_of_focus(m: dict[str, float], th: dict) -> bool:
+def uneven_bands(m: dict[str, float], th: dict) -> bool:
+    """The product's worst band (:func:`band_blur`: a side or its middle) past the half's line
+    (``half_sigma_flag``) and ``half_uneven_ratio`` times as blurred as its sharpest band: a
+    focus falling off across the product, read where it is softest. Both lines are the halves';
+    none was chosen for the bands but to check, on tune, that they flag no clean photo more."""
+    worst = m.get("edge_blur_worst_band_px", 0.0)
+    best = m.get("edge_blur_best_band_px", 0.0)
+    return (best > 0.0 and worst > float(th["half_sigma_flag"])
+            and worst >= float(th["half_uneven_ratio"]) * best)
+
+
+def half_out_of_focus(m: dict[str, float], th: dict) -> bool:
     """The product's worst half past ``half_sigma_flag``, or past the lower line of
     :func:`uneven_halves` when its halves differ that much."""
     return (m.get("edge_blur_worst_half_px", 0.0) > float(th["half_sigma_flag"])
             or uneven_halves(m, th))
+
+
+def part_out_of_focus(m: dict[str, float], th: dict) -> bool:
+    """A half out of focus (:func:`half_out_of_focus`) or a band (:func:`uneven_bands`)."""
+    return half_out_of_focus(m, th) or uneven_bands(m, th)
 
 
 def past_line(value: float, line: float) -> str:
@@ -629,12 +679,20 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"sharp photos measure {th['dir_sigma_flag']} px or less in every direction", fix,
             NAME))
     elif cause is BlurCause.PART:
+        if half_out_of_focus(metrics, th):
+            where = (f"its {_half_name(metrics)} half's edges are blurred over about "
+                     f"{metrics['edge_blur_worst_half_px']:.1f} px (at {side} px product size), "
+                     f"its sharpest half's over {metrics['edge_blur_best_half_px']:.1f} px"
+                     f"{_half_line_text(metrics, th)}")
+        else:
+            ratio = metrics["edge_blur_worst_band_px"] / metrics["edge_blur_best_band_px"]
+            where = (f"the edges of its {_band_name(metrics)} are blurred over about "
+                     f"{metrics['edge_blur_worst_band_px']:.1f} px (at {side} px product size), "
+                     f"its sharpest part's over {metrics['edge_blur_best_band_px']:.1f} px: "
+                     f"{ratio:.1f} times as blurred, where a photo in focus reads about the same "
+                     "everywhere on the product")
         out.append(ctx.flag(
-            "BLURRY",
-            f"part of the product is out of focus: its {_half_name(metrics)} half's edges "
-            f"are blurred over about {metrics['edge_blur_worst_half_px']:.1f} px (at {side} px "
-            f"product size), its sharpest half's over "
-            f"{metrics['edge_blur_best_half_px']:.1f} px{_half_line_text(metrics, th)}",
+            "BLURRY", f"part of the product is out of focus: {where}",
             "Retake it with the whole product in focus: step back a little or focus on its "
             "middle, and add light so the camera can close the aperture.", NAME))
     long_side = max(ctx.image.width, ctx.image.height)
@@ -711,9 +769,13 @@ def check(ctx: ImageContext) -> CheckResult:
         half_worst, half_name, half_best = regional_blur(
             eb.sigma, eb.ys, eb.xs, eb.shape, pct, int(th["half_min_edges"]),
             float(th["half_min_share"]))
+        band_worst, band_name, band_best = band_blur(
+            eb.sigma, eb.ys, eb.xs, eb.shape, pct, int(th["half_min_edges"]),
+            float(th["band_min_share"]), float(th["band_frac"]))
     else:  # nothing with edges to judge (a blank frame): do not call it blurry
         stat = median = worst = best_dir = half_worst = half_best = float(th["sigma_good"])
-        ang, n_dir, half_name = 0.0, 0, ""
+        band_worst = band_best = float(th["sigma_good"])
+        ang, n_dir, half_name, band_name = 0.0, 0, "", ""
     factors = tuple(float(f) for f in th["detail_factors"])
     ref_i = factors.index(float(th["detail_test_factor"]))
     # The noise's share is taken out of the detail reads (without_noise) where the judged noise
@@ -749,6 +811,9 @@ def check(ctx: ImageContext) -> CheckResult:
         "edge_blur_worst_half_px": half_worst,
         "edge_blur_best_half_px": half_best,
         "worst_half": float(HALVES.index(half_name)) if half_name else -1.0,  # HALVES' index
+        "edge_blur_worst_band_px": band_worst,
+        "edge_blur_best_band_px": band_best,
+        "worst_band": float(BANDS.index(band_name)) if band_name else -1.0,  # BANDS' index
         "worst_dir_deg": ang,
         "n_edges_worst_dir": float(n_dir),
         "n_edges": float(n),
