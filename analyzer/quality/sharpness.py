@@ -113,6 +113,7 @@ def directional_blur(sigma: np.ndarray, theta: np.ndarray, percentile: float, n_
 
 
 HALVES = ("left", "right", "top", "bottom")
+BANDS = ("left side", "right side", "top", "bottom", "middle")
 
 
 def _half_name(metrics: dict[str, float]) -> str:
@@ -150,9 +151,6 @@ def regional_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tupl
         return v, "", v
     worst = max(stats, key=lambda k: stats[k])
     return stats[worst], worst, min(stats.values())
-
-
-BANDS = ("left side", "right side", "top", "bottom", "middle")
 
 
 def band_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int],
@@ -482,7 +480,7 @@ def score_all(m: dict[str, float], th: dict) -> float:
         jpeg, float(th["jpeg_quality_good"]), float(th["jpeg_quality_bad"]), top=100.0)
     half_good, half_bad = float(th["half_sigma_good"]), float(th["half_sigma_bad"])
     half = ramp(m.get("edge_blur_worst_half_px", 0.0), half_good, half_bad, top=100.0)
-    if part_out_of_focus(m, th):  # flagged under the line by the uneven halves: scored as at it
+    if part_out_of_focus(m, th):  # flagged under the half line (uneven halves, bands): as at it
         half = min(half, ramp(float(th["half_sigma_flag"]), half_good, half_bad, top=100.0))
     repeated = 100.0
     if pixelated(m, th):
@@ -609,8 +607,8 @@ def uneven_halves(m: dict[str, float], th: dict) -> bool:
 def uneven_bands(m: dict[str, float], th: dict) -> bool:
     """The product's worst band (:func:`band_blur`: a side or its middle) past the half's line
     (``half_sigma_flag``) and ``half_uneven_ratio`` times as blurred as its sharpest band: a
-    focus falling off across the product, read where it is softest. Both lines are the halves';
-    none was chosen for the bands but to check, on tune, that they flag no clean photo more."""
+    focus falling off across the product, read where it is softest. No line was chosen for the
+    bands: the halves' lines, which on tune flag no clean photo more here."""
     worst = m.get("edge_blur_worst_band_px", 0.0)
     best = m.get("edge_blur_best_band_px", 0.0)
     return (best > 0.0 and worst > float(th["half_sigma_flag"])
