@@ -678,15 +678,17 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             NAME))
     elif cause is BlurCause.PART:
         if half_out_of_focus(metrics, th):
+            # two decimals where the ratio is the point (1.0 over 0.7 px would not read 1.5x)
+            d = 1 if metrics["edge_blur_worst_half_px"] > float(th["half_sigma_flag"]) else 2
             where = (f"its {_half_name(metrics)} half's edges are blurred over about "
-                     f"{metrics['edge_blur_worst_half_px']:.1f} px (at {side} px product size), "
-                     f"its sharpest half's over {metrics['edge_blur_best_half_px']:.1f} px"
-                     f"{_half_line_text(metrics, th)}")
+                     f"{metrics['edge_blur_worst_half_px']:.{d}f} px (at {side} px product "
+                     f"size), its sharpest half's over {metrics['edge_blur_best_half_px']:.{d}f} "
+                     f"px{_half_line_text(metrics, th)}")
         else:
             ratio = metrics["edge_blur_worst_band_px"] / metrics["edge_blur_best_band_px"]
             where = (f"the edges of its {_band_name(metrics)} are blurred over about "
-                     f"{metrics['edge_blur_worst_band_px']:.1f} px (at {side} px product size), "
-                     f"its sharpest part's over {metrics['edge_blur_best_band_px']:.1f} px: "
+                     f"{metrics['edge_blur_worst_band_px']:.2f} px (at {side} px product size), "
+                     f"its sharpest part's over {metrics['edge_blur_best_band_px']:.2f} px: "
                      f"{ratio:.1f} times as blurred, where a photo in focus reads about the same "
                      "everywhere on the product")
         out.append(ctx.flag(
