@@ -142,8 +142,15 @@ def regional_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tupl
     if len(sigma) == 0:
         return 0.0, "", 0.0
     h, w = shape
-    parts = {"left": xs < w / 2, "right": xs >= w / 2, "top": ys < h / 2, "bottom": ys >= h / 2}
-    need = max(min_edges, int(min_share * len(sigma)))
+    parts = (xs < w / 2, xs >= w / 2, ys < h / 2, ys >= h / 2)
+    return _worst_and_best(sigma, dict(zip(HALVES, parts, strict=True)), percentile,
+                           max(min_edges, int(min_share * len(sigma))))
+
+
+def _worst_and_best(sigma: np.ndarray, parts: dict[str, np.ndarray], percentile: float,
+                    need: int) -> tuple[float, str, float]:
+    """``(worst, which, best)`` of the ``percentile``-th blur percentile over the ``parts``
+    (bool masks over the edges) holding ``need`` edges or more; the pooled one when none does."""
     stats = {k: float(np.percentile(sigma[m], percentile)) for k, m in parts.items()
              if int(m.sum()) >= need}
     if not stats:
@@ -169,14 +176,8 @@ def band_blur(sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[in
     h, w = shape
     masks = (xs < frac * w, xs >= (1.0 - frac) * w, ys < frac * h, ys >= (1.0 - frac) * h,
              (np.abs(xs - w / 2) < 0.25 * w) & (np.abs(ys - h / 2) < 0.25 * h))
-    need = max(min_edges, int(min_share * len(sigma)))
-    stats = {name: float(np.percentile(sigma[m], percentile))
-             for name, m in zip(BANDS, masks, strict=True) if int(m.sum()) >= need}
-    if not stats:
-        v = float(np.percentile(sigma, percentile))
-        return v, "", v
-    worst = max(stats, key=lambda k: stats[k])
-    return stats[worst], worst, min(stats.values())
+    return _worst_and_best(sigma, dict(zip(BANDS, masks, strict=True)), percentile,
+                           max(min_edges, int(min_share * len(sigma))))
 
 
 def _central_window(box: tuple[int, int, int, int], max_side: int,
@@ -598,10 +599,8 @@ def uneven_halves(m: dict[str, float], th: dict) -> bool:
     to flag, and they name it so. A phone photo half out of focus is often softer than the
     studio shots' line on its worst half by only a little (the amateur tune senders' copies:
     median 1.15 px against a line of 1.1, found 52%), while its halves differ by 1.5x."""
-    worst = m.get("edge_blur_worst_half_px", 0.0)
-    best = m.get("edge_blur_best_half_px", 0.0)
-    return (best > 0.0 and worst > float(th["half_uneven_flag"])
-            and worst >= float(th["half_uneven_ratio"]) * best)
+    return _uneven(m.get("edge_blur_worst_half_px", 0.0), m.get("edge_blur_best_half_px", 0.0),
+                   float(th["half_uneven_flag"]), float(th["half_uneven_ratio"]))
 
 
 def uneven_bands(m: dict[str, float], th: dict) -> bool:
@@ -609,10 +608,13 @@ def uneven_bands(m: dict[str, float], th: dict) -> bool:
     (``half_sigma_flag``) and ``half_uneven_ratio`` times as blurred as its sharpest band: a
     focus falling off across the product, read where it is softest. No line was chosen for the
     bands: the halves' lines, which on tune flag no clean photo more here."""
-    worst = m.get("edge_blur_worst_band_px", 0.0)
-    best = m.get("edge_blur_best_band_px", 0.0)
-    return (best > 0.0 and worst > float(th["half_sigma_flag"])
-            and worst >= float(th["half_uneven_ratio"]) * best)
+    return _uneven(m.get("edge_blur_worst_band_px", 0.0), m.get("edge_blur_best_band_px", 0.0),
+                   float(th["half_sigma_flag"]), float(th["half_uneven_ratio"]))
+
+
+def _uneven(worst: float, best: float, line: float, ratio: float) -> bool:
+    """The worst part past ``line`` and at least ``ratio`` times the best part's blur."""
+    return best > 0.0 and worst > line and worst >= ratio * best
 
 
 def half_out_of_focus(m: dict[str, float], th: dict) -> bool:
