@@ -761,6 +761,8 @@ def family_specs() -> dict[str, FamilySpec]:
                                  "laplacian_var", 1, phone)
     # a blurred photo with a camera's noise: the blur is what to catch
     specs["blur_noise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
+    # ... and a blurred photo an app cut out onto white: the outline crisp, the product soft
+    specs["blur_cutout"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1, phone)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)

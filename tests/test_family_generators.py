@@ -1,6 +1,7 @@
 """Family generators of scripts/quality_families.py: ``banner`` (the photo padded with its own
 border colour to a banner 2.8-4:1, wide or tall, its pixels unchanged), ``thin_frame`` (a 1-4 px
-stroke of one colour around the photo) and ``drawing`` (the photo in a few flat colours)."""
+stroke of one colour around the photo), ``drawing`` (the photo in a few flat colours),
+``focus_falloff`` and ``blur_cutout`` (a blurred photo cut out onto white)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import quality_families as qf  # noqa: E402
+
+from analyzer.vision.mask import model_available  # noqa: E402
 
 
 def test_banner_pads_the_photo_with_its_border_colour_to_a_long_strip() -> None:
@@ -130,3 +134,29 @@ def test_focus_falloff_keeps_the_near_part_sharp_and_blurs_the_far_side() -> Non
     assert (np.asarray(qf.focus_falloff(im, random.Random(2)))
             == np.asarray(qf.focus_falloff(im, random.Random(2)))).all()
     assert "focus_falloff" in qf.BLUR_FAMILIES and "focus_falloff" in qf.GENERATORS
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
+def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
+    """``blur_cutout``: one of the four blurs, then the background removed (u2netp) and the
+    product laid on pure white: the floor gone, the product's texture softened; seeded."""
+    import cv2
+
+    rng_np = np.random.default_rng(2)
+    a = np.full((360, 300, 3), 120, np.uint8) + rng_np.integers(0, 20, (360, 300, 3)).astype(
+        np.uint8)  # a grey floor
+    tex = rng_np.integers(0, 255, (360, 300)).astype(np.uint8)
+    oval = np.zeros((360, 300), np.uint8)
+    cv2.ellipse(oval, (150, 180), (90, 130), 0, 0, 360, 1, -1)
+    a[oval > 0] = np.stack([tex, tex // 2, 255 - tex], axis=2)[oval > 0]  # a printed garment
+    im = Image.fromarray(a)
+    for seed in range(4):
+        out = np.asarray(qf.blur_cutout(im, random.Random(seed))).astype(np.float32)
+        assert out[:20, :20].min() >= 250 and out[-20:, -20:].min() >= 250, f"seed {seed}"
+        inner = cv2.erode(oval, np.ones((15, 15), np.uint8)) > 0
+        lap_in = np.abs(cv2.Laplacian(out.mean(axis=2), cv2.CV_32F))[inner].mean()
+        lap_src = np.abs(cv2.Laplacian(a.astype(np.float32).mean(axis=2), cv2.CV_32F))[inner]
+        assert lap_in < 0.5 * lap_src.mean(), f"seed {seed}"
+    assert (np.asarray(qf.blur_cutout(im, random.Random(3)))
+            == np.asarray(qf.blur_cutout(im, random.Random(3)))).all()
+    assert "blur_cutout" in qf.GENERATORS

@@ -594,3 +594,51 @@ def test_a_shallow_comb_on_a_lossless_file_needs_exact_copies(pink):
     res = sharpness.check(ctx)
     assert res.metrics["lossless_file"] == 1.0 and res.metrics["pixel_repeat_exact"] > 0.5
     assert [f for f in res.flags if f.code == "UPSCALED" and "pixelated" in f.message]
+
+
+def _cut_onto_white(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``rgb`` where ``mask``, pure white elsewhere: a background remover's hard cut."""
+    out = np.full_like(rgb, 255)
+    out[mask > 0] = rgb[mask > 0]
+    return out
+
+
+def test_a_blurred_photo_cut_out_onto_white_is_blurry_by_its_surface(pink):
+    """A blurred phone photo whose background an app removed keeps an outline as crisp as the
+    cut: the outline's edges, the strongest and most numerous, carried every reading (sharp),
+    and the blurred surface's weak edges fell under the contrast floor they set. The edges
+    inside the outline, read with their own floor, show the blur; the same cut of the sharp
+    photo is not flagged."""
+    n = pink.shape[0]
+    oval = np.zeros(pink.shape[:2], np.uint8)  # an outline in every direction, as a garment's
+    cv2.ellipse(oval, (n // 2, n // 2), (int(0.28 * n), int(0.31 * n)), 0, 0, 360, 1, -1)
+    # a fabric's low-contrast print (30% of the test product's), as on most garments
+    p = pink.astype(np.float32)
+    mean = p[oval > 0].mean(axis=0)
+    fabric = np.clip(mean + 0.3 * (p - mean), 0, 255).astype(np.uint8)
+    sharp = _cut_onto_white(fabric, oval)
+    soft = _cut_onto_white(cv2.GaussianBlur(fabric, (0, 0), 2.0), oval)
+    res = sharpness.check(_ctx_rgb(soft))
+    m = res.metrics
+    # every other reading is the crisp outline's (the surface's edges under its floor) ...
+    assert m["edge_blur_px"] <= 1.15 and m["edge_blur_worst_dir_px"] <= 1.1
+    assert m["edge_blur_worst_half_px"] <= 0.95 and m["edge_blur_worst_band_px"] <= 1.1
+    # ... the surface read on its own shows the blur, on more edges than the outline has
+    assert m["edge_blur_inside_px"] > 1.2 and m["n_edges_inside"] > 2 * m["n_edges"]
+    msgs = [f.message for f in res.flags if f.code == "BLURRY"]
+    assert msgs and "the product itself is blurred though its outline is crisp" in msgs[0], msgs
+    assert res.score < 100.0
+    clean = sharpness.check(_ctx_rgb(sharp))
+    assert clean.metrics["edge_blur_inside_px"] < 1.0
+    assert not [f for f in clean.flags if f.code == "BLURRY"]
+    # the rule on readings: past the line only; nothing read (too few edges inside) is no flag
+    th = {"sigma_flag": 1.15, "dir_sigma_flag": 1.1, "dir_spread_min": 1.3,
+          "half_sigma_flag": 1.1, "half_uneven_flag": 0.95, "half_uneven_ratio": 1.3,
+          "inside_sigma_flag": 1.0}
+    base = {"edge_blur_px": 0.8, "edge_blur_worst_dir_px": 0.9, "edge_blur_best_dir_px": 0.8,
+            "edge_blur_worst_half_px": 0.85, "edge_blur_best_half_px": 0.8}
+    inside = sharpness.BlurCause.INSIDE
+    assert sharpness.blur_cause(base | {"edge_blur_inside_px": 1.05}, th) is inside
+    assert sharpness.blur_cause(base | {"edge_blur_inside_px": 0.95}, th) is None
+    assert sharpness.blur_cause(base | {"edge_blur_inside_px": float("nan")}, th) is None
+    assert sharpness.blur_cause(base, th) is None

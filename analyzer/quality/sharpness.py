@@ -483,6 +483,8 @@ def score_all(m: dict[str, float], th: dict) -> float:
     half = ramp(m.get("edge_blur_worst_half_px", 0.0), half_good, half_bad, top=100.0)
     if part_out_of_focus(m, th):  # flagged under the half line (uneven halves, bands): as at it
         half = min(half, ramp(float(th["half_sigma_flag"]), half_good, half_bad, top=100.0))
+    if blurred_inside(m, th):  # read on the same scale as the pooled edges
+        pooled = min(pooled, score(m["edge_blur_inside_px"], th))
     repeated = 100.0
     if pixelated(m, th):
         repeated = ramp(m["pixel_repeat_depth"], float(th["repeat_depth_good"]),
@@ -560,6 +562,7 @@ class BlurCause(Enum):
     ONE_DIRECTION = "one_direction"  # the worst orientation, clearly worse than the best: a smear
     SOFT = "soft"                    # the worst orientation, the others about as soft
     PART = "part"                    # the worst half of the product: a part out of focus
+    INSIDE = "inside"                # the product's surface, inside a crisp (cut-out) outline
 
 
 def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCause | None:
@@ -587,7 +590,20 @@ def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCa
         return BlurCause.SOFT
     if part_out_of_focus(m, th):
         return BlurCause.PART
+    if blurred_inside(m, th):
+        return BlurCause.INSIDE
     return None
+
+
+def blurred_inside(m: dict[str, float], th: dict) -> bool:
+    """The edges inside the product's outline (more than ``inside_px`` canonical px in, read
+    with their own contrast floor: :func:`~analyzer.vision.edge_blur.measure_edge_blur`) past
+    ``inside_sigma_flag``: the product's surface is blurred, whatever its outline reads. A
+    blurred phone photo whose background an app removed keeps an outline as crisp as the cut,
+    and the outline, the view's strongest and most numerous edges, then carries every other
+    reading (the amateur tune senders' blurred cut-outs: found 50% before this read)."""
+    v = m.get("edge_blur_inside_px", float("nan"))
+    return bool(np.isfinite(v) and v > float(th["inside_sigma_flag"]))
 
 
 def uneven_halves(m: dict[str, float], th: dict) -> bool:
@@ -697,6 +713,17 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             "BLURRY", f"part of the product is out of focus: {where}",
             "Retake it with the whole product in focus: step back a little or focus on its "
             "middle, and add light so the camera can close the aperture.", NAME))
+    elif cause is BlurCause.INSIDE:
+        out.append(ctx.flag(
+            "BLURRY",
+            "the product itself is blurred though its outline is crisp: the edges inside its "
+            f"outline are blurred over about "
+            f"{past_line(metrics['edge_blur_inside_px'], float(th['inside_sigma_flag']))} px (at "
+            f"{side} px product size), while sharp photos measure {th['inside_sigma_flag']} px "
+            "or less there; a blurred photo whose background was removed afterwards looks so",
+            "Retake it in focus before removing the background: a background remover keeps the "
+            "outline crisp but cannot sharpen the product. Tap to focus on the product, steady "
+            "the camera and add light.", NAME))
     long_side = max(ctx.image.width, ctx.image.height)
     if (not out and pixelated(metrics, th)
             and metrics["pixel_repeat_depth"] >= float(th["repeat_depth_flag"])):
@@ -759,9 +786,13 @@ def check(ctx: ImageContext) -> CheckResult:
                   else 0.0)
     eb = measure_edge_blur(ctx.gray, region, box, eb_cfg.canonical_long_side,
                            eb_cfg.reblur_sigma, eb_cfg.min_edge_contrast, eb_cfg.min_edge_floor,
-                           grow_px=r, noise=edge_noise, noise_min_snr=eb_cfg.noise_min_snr)
+                           grow_px=r, noise=edge_noise, noise_min_snr=eb_cfg.noise_min_snr,
+                           inside_px=float(th["inside_px"]) if r > 0.0 else 0.0)
     n = len(eb.sigma)
     pct = eb_cfg.percentile
+    # the surface inside the outline (a mask found: r > 0), on as many edges as a whole read
+    inside = (float(np.percentile(eb.inside_sigma, pct))
+              if len(eb.inside_sigma) >= eb_cfg.min_edges else float("nan"))
     if n >= eb_cfg.min_edges:
         stat = float(np.percentile(eb.sigma, pct))
         median = float(np.median(eb.sigma))
@@ -816,6 +847,8 @@ def check(ctx: ImageContext) -> CheckResult:
         "edge_blur_worst_band_px": band_worst,
         "edge_blur_best_band_px": band_best,
         "worst_band": float(BANDS.index(band_name)) if band_name else -1.0,  # BANDS' index
+        "edge_blur_inside_px": inside,
+        "n_edges_inside": float(len(eb.inside_sigma)),
         "worst_dir_deg": ang,
         "n_edges_worst_dir": float(n_dir),
         "n_edges": float(n),
