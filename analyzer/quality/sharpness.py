@@ -716,11 +716,11 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     elif cause is BlurCause.INSIDE:
         out.append(ctx.flag(
             "BLURRY",
-            "the product itself is blurred though its outline is crisp: the edges inside its "
-            f"outline are blurred over about "
+            "the product itself is blurred though its outline is crisp, as when the background "
+            "of a blurred photo is removed: the edges inside its outline are blurred over about "
             f"{past_line(metrics['edge_blur_inside_px'], float(th['inside_sigma_flag']))} px (at "
             f"{side} px product size), while sharp photos measure {th['inside_sigma_flag']} px "
-            "or less there; a blurred photo whose background was removed afterwards looks so",
+            "or less there",
             "Retake it in focus before removing the background: a background remover keeps the "
             "outline crisp but cannot sharpen the product. Tap to focus on the product, steady "
             "the camera and add light.", NAME))
