@@ -124,3 +124,23 @@ def test_long_texts_are_cut_at_a_word_boundary() -> None:
     assert text.startswith(out[:-1]) and text[len(out) - 1] == " "  # a whole word kept
     assert _short("short", 60) == "short"
     assert _short("x" * 80, 10) == "x" * 9 + "…"  # no space: a hard cut
+
+
+def test_a_long_flag_message_is_printed_whole_on_its_detail_page(audited) -> None:
+    """A flag's numbers and the line it passed come at the end of its message; the detail
+    page's table cut every message at 220 characters, so a seller read "... while sharp photos"
+    and not the line. A message of the longest kind a check writes (~320) is printed whole."""
+    results, thumbs = audited
+    r = next(x for x in results if x["ok"] and x["flags"])
+    long_msg = ("the product itself is blurred though its outline is crisp, as when the "
+                "background of a blurred photo is removed: the edges inside its outline are "
+                "blurred over about 1.31 px (at 512 px product size), while sharp photos "
+                "measure 1.05 px or less there; and a little more so the message runs past "
+                "three hundred characters, ENDMARK")
+    assert len(long_msg) > 300
+    flags = [{**r["flags"][0], "message": long_msg}] + r["flags"][1:]
+    buf = io.BytesIO()
+    build_pdf([{**r, "flags": flags}], buf, store_name="S", marketplace="amazon",
+              thumbnails=thumbs)
+    text = " ".join(_text(buf.getvalue())).replace("\n", " ")
+    assert "ENDMARK" in text and "1.05 px or less there" in text

@@ -136,6 +136,11 @@ def _pm(markup: str, style: str = "body") -> Paragraph:
     return Paragraph(markup, _styles()[style])
 
 
+# The longest flag message or fix a detail page prints whole (the longest any check writes is
+# about 320 characters; ~8 lines of the table's narrow column).
+FLAG_TEXT_MAX = 480
+
+
 def _short(text: str, n: int) -> str:
     """At most ``n`` characters, cut at a word boundary when one is in the second half."""
     text = str(text)
@@ -647,13 +652,15 @@ def _detail(r: dict[str, Any], g: Gain, thumbnails: ThumbSource,
     flags = r.get("flags") or []
     if flags:
         rows = [[_pm("Level", "cellb"), _pm("Issue", "cellb"), _pm("How to fix", "cellb")]]
+        # a message is cut only past FLAG_TEXT_MAX: its numbers and the line it passed come
+        # last ("... while sharp photos measure 1.05 px or less"), so 220 lost them
         for f in flags:
             sev = f.get("severity", "")
             rows.append([_pm(f"<font color='{SEV_COLORS.get(sev, '#546e7a')}'><b>"
                              f"{escape(sev)}</b></font>", "cell"),
                          _pm(f"<b>{escape(issue_name(f.get('code', '')))}</b>: "
-                             f"{escape(_short(f.get('message', ''), 220))}", "cell"),
-                         _p(_short(f.get("fix", ""), 220), "cell")])
+                             f"{escape(_short(f.get('message', ''), FLAG_TEXT_MAX))}", "cell"),
+                         _p(_short(f.get("fix", ""), FLAG_TEXT_MAX), "cell")])
         t = Table(rows, colWidths=[16 * mm, (CONTENT_W - 16 * mm) * 0.55,
                                    (CONTENT_W - 16 * mm) * 0.45], repeatRows=1, hAlign="LEFT")
         t.setStyle(TableStyle(_table_style(zebra=False)))
