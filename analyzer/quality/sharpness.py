@@ -17,7 +17,10 @@ size: it is judged on the pixels it has (the resolution check judges how many).
 Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so the
 soft edge of a fold is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0);
 the lowest of that, the worst direction's, the worst half's (:func:`regional_blur`: a product
-half out of focus), the missing-detail and the sensor-noise scores
+half out of focus), the surface's when it is past its line (:func:`blurred_inside`: the edges
+well inside the outline, read with their own contrast floor, so a blurred photo cut out onto
+white by an app, its outline crisp, is read by its blurred surface), the missing-detail and the
+sensor-noise scores
 (``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) and the JPEG-compression
 score is the check's score.
 
@@ -468,8 +471,8 @@ def jpeg_quality(ctx: ImageContext) -> float:
 
 
 def score_all(m: dict[str, float], th: dict) -> float:
-    """The lowest of the pooled edge blur, the worst direction's, the detail, the noise and the
-    JPEG-compression scores."""
+    """The lowest of the pooled edge blur (or the surface's, when it flags), the worst
+    direction's, the worst half's, the detail, the noise and the JPEG-compression scores."""
     pooled = score(m["edge_blur_px"], th)
     worst = ramp(m["edge_blur_worst_dir_px"], float(th["dir_sigma_good"]),
                  float(th["dir_sigma_bad"]), top=100.0)
