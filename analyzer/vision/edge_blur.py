@@ -167,11 +167,11 @@ def _edge_widths(u8: np.ndarray, m1: np.ndarray, m2: np.ndarray, reg: np.ndarray
     # The 99.5th percentile interpolates from its lower order statistic, the lo-th smallest: at
     # least n - lo values at or above min_edge_contrast / 0.3 put it there, and the threshold
     # stays as it is without sorting (most studio photos; the same result).
-    lo = int(np.floor(0.995 * (n - 1))) if n else 0
-    if n and np.count_nonzero(reg & (m1 >= min_edge_contrast / 0.3 * (1 + 1e-6))) < n - lo:
-        top = float(np.percentile(m1[reg], 99.5))
-        min_edge_contrast = min(min_edge_contrast, 0.3 * top)
-    min_edge_contrast = max(min_edge_floor, min_edge_contrast)
+    if n:
+        lo = int(np.floor(0.995 * (n - 1)))
+        if np.count_nonzero(reg & (m1 >= min_edge_contrast / 0.3 * (1 + 1e-6))) < n - lo:
+            min_edge_contrast = min(min_edge_contrast, 0.3 * float(np.percentile(m1[reg], 99.5)))
+        min_edge_contrast = max(min_edge_floor, min_edge_contrast)
     # Canny's magnitude is the L1 norm of the unnormalised Sobel (8x a per-pixel derivative):
     # thresholds follow min_edge_contrast so low-contrast products keep their edges.
     hi = 8.0 * 255.0 * min_edge_contrast
