@@ -1,8 +1,9 @@
 """Does a BLURRY flag name the blur the photo has?
 
-``BLURRY`` stands on one of four readings of the product's edges (``sharpness.BlurCause``):
+``BLURRY`` stands on one of five readings of the product's edges (``sharpness.BlurCause``):
 the edges as a whole, one orientation clearly worse than the others (a smear: camera shake or
-motion), the worst orientation with the others about as soft, or one half of the product. The
+motion), the worst orientation with the others about as soft, a part of the product (a half or
+a band), or its surface inside a crisp outline (a blurred photo cut out onto white). The
 flag's message says which, and a seller acts on it: told "smeared in one direction (camera
 shake)" about a photo that is out of focus or enlarged from a small original, a seller steadies
 a camera that did not move. The flag rates are ``evaluate_quality.py``'s; this counts, for each
@@ -32,7 +33,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 EVEN = ("gauss", "defocus", "upscale", "enlarged")
 SMEAR = ("motion", "shake")
-OTHER = ("half_defocus", "blur_noise")
+OTHER = ("half_defocus", "blur_noise", "blur_cutout")
 FAMILIES = EVEN + SMEAR + OTHER
 
 
