@@ -138,7 +138,7 @@ def _pm(markup: str, style: str = "body") -> Paragraph:
 
 # The longest flag message or fix a detail page prints whole: the longest of 4,176 flags on
 # 1,480 audited real photos was 305 characters, the sharpness check's part-out-of-focus and
-# surface messages run to about 300 (480 is ~8 lines of the table's narrow column).
+# surface messages run to 230-250 (480 is ~8 lines of the table's narrow column).
 FLAG_TEXT_MAX = 480
 
 
