@@ -400,12 +400,17 @@ def noise(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
     return _img(_noise(_arr(im), rng, rng.uniform(6.0, 18.0)))
 
 
+# The four blurs a family that starts from "a blur of any kind" draws from, each with its own
+# family's strengths (blur_noise, blur_cutout).
+BLURS = (gauss, defocus, motion, shake)
+
+
 def blur_noise(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """A blur of any kind (Gaussian, defocus, motion or hand shake, each with its family's
     strengths) and then mild sensor noise, luma sd 2-6 levels: the order a camera makes them in
     (the lens and the shake blur the light, the sensor adds its noise), so every real blurred
     photo has some. The blur families alone are noise-free copies of clean photos."""
-    kind = rng.choice([gauss, defocus, motion, shake])
+    kind = rng.choice(BLURS)
     return _img(_noise(_arr(kind(im, rng)), rng, rng.uniform(2.0, 6.0)))
 
 
@@ -786,7 +791,7 @@ def blur_cutout(im: Image.Image, rng: random.Random, props: list | None = None) 
     :func:`cutout_on_white` on the blurred copy, the mask found on what the seller has. The
     product is soft but its outline is as crisp as the mask cuts it, and the outline is where a
     studio photo's strongest edges are: a second recipe nothing was chosen on."""
-    kind = rng.choice([gauss, defocus, motion, shake])
+    kind = rng.choice(BLURS)
     return cutout_on_white(kind(im, rng), rng)
 
 
