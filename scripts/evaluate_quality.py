@@ -763,6 +763,10 @@ def family_specs() -> dict[str, FamilySpec]:
     specs["blur_noise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     # ... and a blurred photo an app cut out onto white: the outline crisp, the product soft
     specs["blur_cutout"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
+    # ... also with the cut's edge feathered over 1-3 px (found), and a sharp photo cut so
+    # (a control: the soft outline is the cut's, the product is sharp, so it must *not* flag)
+    specs["blur_feathered"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
+    specs["feathered"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1, phone)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)

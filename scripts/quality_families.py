@@ -764,25 +764,34 @@ def reflection(im: Image.Image, rng: random.Random, props: list | None = None) -
     return canvas
 
 
+def _cut_probability(a: np.ndarray) -> np.ndarray:
+    """The salient-object mask's probability (u2netp, the built-in model) at ``a``'s size."""
+    from analyzer.vision.mask import u2netp_prob  # the model only where a cut-out is drawn
+
+    prob = u2netp_prob(a)
+    if prob is None:
+        raise ValueError("the cut-out families need the u2netp model")
+    return cv2.resize(prob.astype(np.float32), (a.shape[1], a.shape[0]),
+                      interpolation=cv2.INTER_LINEAR)
+
+
+def _on_white(a: np.ndarray, alpha: np.ndarray) -> Image.Image:
+    return _img(a * alpha[..., None] + 255.0 * (1.0 - alpha[..., None]))
+
+
 def cutout_on_white(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The photo with its background removed by an app and laid on pure white, as a seller
     without a studio makes a main image: the salient-object mask (u2netp, the built-in model),
     cut hard at 0.5 half of the time and feathered over 0.3-0.7 the other half; remnants of the
     floor or wall the mask kept stay. A control for the overlay and clutter checks: a clean
     photo made compliant, with nothing added."""
-    from analyzer.vision.mask import u2netp_prob  # the model only where this family is drawn
-
     a = np.asarray(im.convert("RGB"))
-    prob = u2netp_prob(a)
-    if prob is None:
-        raise ValueError("the cutout family needs the u2netp model")
-    prob = cv2.resize(prob.astype(np.float32), (a.shape[1], a.shape[0]),
-                      interpolation=cv2.INTER_LINEAR)
+    prob = _cut_probability(a)
     if rng.random() < 0.5:
         alpha = (prob > 0.5).astype(np.float32)
     else:
         alpha = np.clip((prob - 0.3) / 0.4, 0.0, 1.0)
-    return _img(a * alpha[..., None] + 255.0 * (1.0 - alpha[..., None]))
+    return _on_white(a, alpha)
 
 
 def blur_cutout(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
@@ -793,6 +802,25 @@ def blur_cutout(im: Image.Image, rng: random.Random, props: list | None = None) 
     studio photo's strongest edges are: a second recipe nothing was chosen on."""
     kind = rng.choice(BLURS)
     return cutout_on_white(kind(im, rng), rng)
+
+
+def feathered(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A sharp photo cut out onto white with a feathered edge, as a background-removal app's
+    "soften edge" or "feather" slider leaves it: the u2netp mask cut hard at 0.5, then blurred
+    by a Gaussian of 1-3 px (of the photo's own pixels), so the outline fades into the white
+    over 2-7 px while the product itself stays as sharp as it was. A control: nothing here is
+    blurred that a shopper would call blurry."""
+    a = np.asarray(im.convert("RGB"))
+    hard = (_cut_probability(a) > 0.5).astype(np.float32)
+    return _on_white(a, cv2.GaussianBlur(hard, (0, 0), rng.uniform(1.0, 3.0)))
+
+
+def blur_feathered(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A blurred photo cut out onto white with a feathered edge: one of the four blurs, then
+    :func:`feathered` on the blurred copy (its outline soft by the feather, its surface by the
+    blur): what :func:`feathered`'s control must not let through."""
+    kind = rng.choice(BLURS)
+    return feathered(kind(im, rng), rng)
 
 
 # ------------------------------------------------------------------------------ overlays
@@ -1416,6 +1444,7 @@ GENERATORS = {
     "pair": pair, "small": small, "banner": banner, "thin_frame": thin_frame, "drawing": drawing,
     "reflection": reflection,
     "cutout": cutout_on_white, "blur_cutout": blur_cutout,
+    "feathered": feathered, "blur_feathered": blur_feathered,
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,

@@ -1,7 +1,8 @@
 """Family generators of scripts/quality_families.py: ``banner`` (the photo padded with its own
 border colour to a banner 2.8-4:1, wide or tall, its pixels unchanged), ``thin_frame`` (a 1-4 px
 stroke of one colour around the photo), ``drawing`` (the photo in a few flat colours),
-``focus_falloff`` and ``blur_cutout`` (a blurred photo cut out onto white)."""
+``focus_falloff``, ``blur_cutout`` (a blurred photo cut out onto white), ``feathered`` (a sharp
+photo cut out onto white with a feathered edge) and ``blur_feathered``."""
 
 from __future__ import annotations
 
@@ -136,10 +137,8 @@ def test_focus_falloff_keeps_the_near_part_sharp_and_blurs_the_far_side() -> Non
     assert "focus_falloff" in qf.BLUR_FAMILIES and "focus_falloff" in qf.GENERATORS
 
 
-@pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
-def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
-    """``blur_cutout``: one of the four blurs, then the background removed (u2netp) and the
-    product laid on pure white: the floor gone, the product's texture softened; seeded."""
+def _garment_on_floor() -> tuple[np.ndarray, np.ndarray]:
+    """(a printed garment on a grey floor, its oval)."""
     import cv2
 
     rng_np = np.random.default_rng(2)
@@ -149,6 +148,16 @@ def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
     oval = np.zeros((360, 300), np.uint8)
     cv2.ellipse(oval, (150, 180), (90, 130), 0, 0, 360, 1, -1)
     a[oval > 0] = np.stack([tex, tex // 2, 255 - tex], axis=2)[oval > 0]  # a printed garment
+    return a, oval
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
+def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
+    """``blur_cutout``: one of the four blurs, then the background removed (u2netp) and the
+    product laid on pure white: the floor gone, the product's texture softened; seeded."""
+    import cv2
+
+    a, oval = _garment_on_floor()
     im = Image.fromarray(a)
     for seed in range(4):
         out = np.asarray(qf.blur_cutout(im, random.Random(seed))).astype(np.float32)
@@ -160,3 +169,34 @@ def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
     assert (np.asarray(qf.blur_cutout(im, random.Random(3)))
             == np.asarray(qf.blur_cutout(im, random.Random(3)))).all()
     assert "blur_cutout" in qf.GENERATORS
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
+def test_feathered_keeps_the_product_sharp_and_fades_its_outline_into_white() -> None:
+    """``feathered``: the product as it was deep inside, pure white far outside, and a ramp
+    between them several px wide (a hard cut has none); ``blur_feathered`` blurs the product
+    first; both seeded."""
+    import cv2
+
+    a, oval = _garment_on_floor()
+    im = Image.fromarray(a)
+    inner = cv2.erode(oval, np.ones((25, 25), np.uint8)) > 0
+    far = cv2.dilate(oval, np.ones((41, 41), np.uint8)) == 0
+    ring = (cv2.dilate(oval, np.ones((7, 7), np.uint8)) > 0) & (cv2.erode(oval, np.ones(
+        (7, 7), np.uint8)) == 0)
+    for seed in range(4):
+        out = np.asarray(qf.feathered(im, random.Random(seed))).astype(np.int16)
+        assert (np.abs(out[inner] - a[inner]) <= 1).all(), f"seed {seed}"
+        assert out[far].min() >= 254, f"seed {seed}"
+        # around the outline, pixels that are a blend of the photo's and white (t of white,
+        # fitted per pixel): the fade (a hard cut has none; a tried one: 0 of the ring's pixels)
+        src, got = a[ring].astype(np.float32), out[ring].astype(np.float32)
+        t = ((got - src) * (255 - src)).sum(1) / np.maximum(((255 - src) ** 2).sum(1), 1.0)
+        assert ((t > 0.15) & (t < 0.85)).mean() > 0.2, f"seed {seed}"
+        soft = np.asarray(qf.blur_feathered(im, random.Random(seed))).astype(np.float32)
+        lap_in = np.abs(cv2.Laplacian(soft.mean(axis=2), cv2.CV_32F))[inner].mean()
+        lap_src = np.abs(cv2.Laplacian(a.astype(np.float32).mean(axis=2), cv2.CV_32F))[inner]
+        assert lap_in < 0.5 * lap_src.mean(), f"seed {seed}"
+    assert (np.asarray(qf.feathered(im, random.Random(3)))
+            == np.asarray(qf.feathered(im, random.Random(3)))).all()
+    assert {"feathered", "blur_feathered"} <= set(qf.GENERATORS)
