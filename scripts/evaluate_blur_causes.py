@@ -1,9 +1,11 @@
 """Does a BLURRY flag name the blur the photo has?
 
-``BLURRY`` stands on one of five readings of the product's edges (``sharpness.BlurCause``):
+``BLURRY`` stands on one of seven readings of the product's edges (``sharpness.BlurCause``):
 the edges as a whole, one orientation clearly worse than the others (a smear: camera shake or
 motion), the worst orientation with the others about as soft, a part of the product (a half or
-a band), or its surface inside a crisp outline (a blurred photo cut out onto white). The
+a band), its surface inside the outline (a blurred photo cut out onto white), or, where the
+outline and the surface disagree (a cut), the surface's worst orientation, named a smear or soft
+as the whole view's is. The
 flag's message says which, and a seller acts on it: told "smeared in one direction (camera
 shake)" about a photo that is out of focus or enlarged from a small original, a seller steadies
 a camera that did not move. The flag rates are ``evaluate_quality.py``'s; this counts, for each
@@ -33,7 +35,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 EVEN = ("gauss", "defocus", "upscale", "enlarged")
 SMEAR = ("motion", "shake")
-OTHER = ("half_defocus", "blur_noise", "blur_cutout")
+OTHER = ("half_defocus", "blur_noise", "blur_cutout", "blur_feathered")
 FAMILIES = EVEN + SMEAR + OTHER
 
 
@@ -83,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                   + " | ".join(str(c.get(k, 0)) for k in names) + " |", flush=True)
         rows = table[split]
         even_n = sum(sum(v for k, v in rows[f].items() if k != "None") for f in EVEN)
-        even_wrong = sum(rows[f].get(BlurCause.ONE_DIRECTION.value, 0) for f in EVEN)
+        smears = (BlurCause.ONE_DIRECTION.value, BlurCause.SURFACE_ONE_DIRECTION.value)
+        even_wrong = sum(rows[f].get(k, 0) for f in EVEN for k in smears)
         smear_n = sum(sum(v for k, v in rows[f].items() if k != "None") for f in SMEAR)
-        smear_named = sum(rows[f].get(BlurCause.ONE_DIRECTION.value, 0) for f in SMEAR)
+        smear_named = sum(rows[f].get(k, 0) for f in SMEAR for k in smears)
         print(f"{split}: even blurs named a smear {even_wrong} of {even_n} flagged; "
               f"motion and shake named a smear {smear_named} of {smear_n} flagged")
     if a.json:

@@ -603,6 +603,75 @@ def _cut_onto_white(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _printed_garment(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """(a plain blue garment with a print on its upper half only, its oval mask): below the
+    print the product's only edges are its outline, as on a plain garment's lower half."""
+    rng = np.random.default_rng(3)
+    oval = np.zeros((n, n), np.uint8)
+    cv2.ellipse(oval, (n // 2, n // 2), (int(0.28 * n), int(0.34 * n)), 0, 0, 360, 1, -1)
+    fabric = np.zeros((n, n, 3), np.float32)
+    fabric[:] = (60, 90, 150)
+    for y in range(70, 200, 28):
+        cv2.line(fabric, (0, y), (n, y + 10), (150, 170, 210), 2)
+    for _ in range(40):
+        centre = (int(rng.integers(100, 300)), int(rng.integers(80, 190)))
+        cv2.circle(fabric, centre, 3, (230, 230, 240), -1)
+    return fabric, oval
+
+
+def _feathered(fabric: np.ndarray, oval: np.ndarray, feather: float) -> np.ndarray:
+    """``fabric`` cut out by ``oval`` onto pure white, the cut's edge feathered by a Gaussian
+    of ``feather`` px: an app's "soften edge"."""
+    a = cv2.GaussianBlur(oval.astype(np.float32), (0, 0), feather)[..., None]
+    return np.clip(fabric * a + 255.0 * (1.0 - a), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("feather", [1.0, 2.0, 3.0])
+def test_a_feathered_cut_out_of_a_sharp_photo_is_not_blurry(feather):
+    """A sharp photo cut out onto white with its edge feathered over 1-3 px: the outline is
+    soft all round and carried the readings of the whole view (the print-free lower half,
+    where the outline is all there is, read as a part out of focus: BLURRY, "retake it in
+    focus"); the surface is sharp. The same cut of the photo blurred by 1 px is blurry."""
+    fabric, oval = _printed_garment()
+    ctx = _ctx_rgb(_feathered(fabric, oval, feather))
+    res = sharpness.check(ctx)
+    m, th = res.metrics, ctx.thresholds(sharpness.NAME)
+    # the whole view alone would call it blurry; the outline reads far softer than the surface
+    assert sharpness._view_cause(m, th) is not None
+    assert m["edge_blur_outline_px"] >= 1.3 * m["edge_blur_inside_px"]
+    assert sharpness.cut_edge_only(m, th)
+    assert not [f for f in res.flags if f.code in ("BLURRY", "UPSCALED")], res.flags
+    assert res.score >= 85
+    blurred = sharpness.check(_ctx_rgb(_feathered(cv2.GaussianBlur(fabric, (0, 0), 1.0), oval,
+                                                  feather)))
+    assert [f for f in blurred.flags if f.code == "BLURRY"], blurred.metrics
+    assert not sharpness.cut_edge_only(blurred.metrics, th)
+    assert blurred.score < 50
+
+
+def test_a_soft_outline_is_a_cut_only_around_a_sharp_surface_with_detail():
+    """The rule on readings: each condition of :func:`sharpness.cut_edge_only` can fail it."""
+    th = {"outline_ratio": 1.3, "inside_sigma_flag": 1.05, "surface_sigma_flag": 0.9,
+          "surface_dir_sigma_flag": 1.0, "surface_min_floor": 0.035, "dir_spread_min": 1.3,
+          "half_sigma_flag": 1.1, "half_uneven_flag": 0.95, "half_uneven_ratio": 1.3}
+    m = {"edge_blur_outline_px": 1.4, "edge_blur_inside_px": 0.6, "inside_edge_floor": 0.05,
+         "edge_blur_inside_worst_dir_px": 0.7, "edge_blur_inside_best_dir_px": 0.6,
+         "edge_blur_inside_worst_half_px": 0.65, "edge_blur_inside_best_half_px": 0.6,
+         "edge_blur_inside_worst_band_px": 0.7, "edge_blur_inside_best_band_px": 0.6,
+         "edge_blur_outline_worst_half_px": 1.5, "edge_blur_outline_best_half_px": 1.3,
+         "edge_blur_outline_worst_dir_px": 1.5, "edge_blur_outline_best_dir_px": 1.3}
+    assert sharpness.cut_edge_only(m, th)
+    for change in ({"edge_blur_outline_px": 0.75},            # the outline no softer
+                   {"edge_blur_inside_px": 0.95},             # the surface blurred ...
+                   {"edge_blur_inside_worst_dir_px": 1.05},   # ... in one direction
+                   {"edge_blur_inside_worst_half_px": 1.15},  # ... in one half
+                   {"inside_edge_floor": 0.02},               # faint specks, no detail
+                   {"edge_blur_outline_worst_half_px": 2.0},  # the outline soft on one side
+                   {"edge_blur_outline_worst_dir_px": 2.0},   # ... or in one direction
+                   {"edge_blur_inside_px": float("nan")}):    # no surface read
+        assert not sharpness.cut_edge_only(m | change, th), change
+
+
 def test_a_blurred_photo_cut_out_onto_white_is_blurry_by_its_surface(pink):
     """A blurred phone photo whose background an app removed keeps an outline as crisp as the
     cut: the outline's edges, the strongest and most numerous, carried every reading (sharp),

@@ -22,7 +22,9 @@ well inside the outline, read with their own contrast floor, so a blurred photo 
 white by an app, its outline crisp, is read by its blurred surface), the missing-detail and the
 sensor-noise scores
 (``noise_sigma``: ``NOISY``, a grainy high-ISO or brightened dark photo) and the JPEG-compression
-score is the check's score.
+score is the check's score. Where the outline reads clearly softer than a sharp surface, and
+alike all round (:func:`cut_edge_only`: an app's feathered cut), the readings the outline
+carries are set aside for the surface's.
 
 Pixel repetition (``UPSCALED``, pixelated): a photo enlarged by repeating pixels (nearest
 neighbour) keeps hard steps that read as sharp edges and fine detail, so neither the edge blur nor
@@ -486,13 +488,79 @@ def score_all(m: dict[str, float], th: dict) -> float:
     half = ramp(m.get("edge_blur_worst_half_px", 0.0), half_good, half_bad, top=100.0)
     if part_out_of_focus(m, th):  # flagged under the half line (uneven halves, bands): as at it
         half = min(half, ramp(float(th["half_sigma_flag"]), half_good, half_bad, top=100.0))
-    if blurred_inside(m, th):  # read on the same scale as the pooled edges
-        pooled = min(pooled, score(m["edge_blur_inside_px"], th))
+    cause = surface_cause(m, th, outline_read(m, th))
+    surface = _surface_scores(m, th, cause)
+    if cut_edge_only(m, th):  # the view's readings are the cut's: the surface's count
+        pooled, worst = surface
+        half = 100.0
+    elif cause is not None:
+        pooled, worst = min(pooled, surface[0]), min(worst, surface[1])
     repeated = 100.0
     if pixelated(m, th):
         repeated = ramp(m["pixel_repeat_depth"], float(th["repeat_depth_good"]),
                         float(th["repeat_depth_bad"]), top=100.0)
     return min(pooled, worst, half, detail, noise, compressed, repeated)
+
+
+def _surface_and_outline(eb: EdgeBlur, pct: float, th: dict, min_edges: int
+                         ) -> dict[str, float]:
+    """The surface's and the outline's readings (:func:`outline_read`, :func:`cut_edge_only`)
+    as metrics: each one's ``pct``-th percentile blur, the surface's worst and best orientation
+    and its contrast floor, and each one's halves and bands (the outline's orientations too),
+    where it has ``min_edges`` edges or more (nan otherwise)."""
+    nan = float("nan")
+    out = {"edge_blur_inside_px": nan, "n_edges_inside": float(len(eb.inside_sigma)),
+           "edge_blur_inside_worst_dir_px": nan, "edge_blur_inside_best_dir_px": nan,
+           "inside_worst_dir_deg": nan, "inside_edge_floor": eb.inside_floor,
+           "edge_blur_outline_px": nan}
+    dirs = (pct, int(th["dir_bins"]), int(th["dir_min_edges"]), float(th["dir_min_share"]))
+    if len(eb.inside_sigma) >= min_edges:
+        worst, ang, _, best = directional_blur(eb.inside_sigma, eb.inside_theta, *dirs)
+        out |= {"edge_blur_inside_px": float(np.percentile(eb.inside_sigma, pct)),
+                "edge_blur_inside_worst_dir_px": worst, "edge_blur_inside_best_dir_px": best,
+                "inside_worst_dir_deg": ang}
+        out |= _parts_metrics("inside", eb.inside_sigma, eb.inside_ys, eb.inside_xs, eb.shape,
+                              pct, th)
+    # the outline's own edges: near it and running along it (EdgeBlur.on_outline)
+    on = eb.on_outline if len(eb.on_outline) else np.zeros(len(eb.sigma), bool)
+    sigma = eb.sigma[on]
+    out["n_edges_outline"] = float(len(sigma))
+    if len(sigma) >= min_edges:
+        worst, _, _, best = directional_blur(sigma, eb.theta[on], *dirs)
+        out |= {"edge_blur_outline_px": float(np.percentile(sigma, pct)),
+                "edge_blur_outline_worst_dir_px": worst, "edge_blur_outline_best_dir_px": best}
+        out |= _parts_metrics("outline", sigma, eb.ys[on], eb.xs[on], eb.shape, pct, th)
+    return out
+
+
+def _parts_metrics(name: str, sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray,
+                   shape: tuple[int, int], pct: float, th: dict) -> dict[str, float]:
+    """The worst and best half and band of these edges, as ``edge_blur_{name}_*`` metrics."""
+    hw, _, hb = regional_blur(sigma, ys, xs, shape, pct, int(th["half_min_edges"]),
+                              float(th["half_min_share"]))
+    bw, _, bb = band_blur(sigma, ys, xs, shape, pct, int(th["half_min_edges"]),
+                          float(th["band_min_share"]), float(th["band_frac"]))
+    return {f"edge_blur_{name}_worst_half_px": hw, f"edge_blur_{name}_best_half_px": hb,
+            f"edge_blur_{name}_worst_band_px": bw, f"edge_blur_{name}_best_band_px": bb}
+
+
+def _surface_scores(m: dict[str, float], th: dict, cause: BlurCause | None
+                    ) -> tuple[float, float]:
+    """(pooled, worst orientation) scores of the surface's readings on the whole view's ramps,
+    the one that flags (``cause``, :func:`surface_cause`) at most as high as a view reading at
+    its line would score (the surface's lines are lower than the view's: a surface flagged at
+    0.95 px would score 100 on the view's ramp); 100 for a reading that is missing."""
+    good, bad = float(th["sigma_good"]), float(th["sigma_bad"])
+    v = m.get("edge_blur_inside_px", float("nan"))
+    pooled = ramp(v, good, bad, top=100.0) if np.isfinite(v) else 100.0
+    if cause is BlurCause.INSIDE:
+        pooled = min(pooled, ramp(float(th["sigma_flag"]), good, bad, top=100.0))
+    good, bad = float(th["dir_sigma_good"]), float(th["dir_sigma_bad"])
+    w = m.get("edge_blur_inside_worst_dir_px", float("nan"))
+    worst = ramp(w, good, bad, top=100.0) if np.isfinite(w) else 100.0
+    if cause in (BlurCause.SURFACE_ONE_DIRECTION, BlurCause.SURFACE_SOFT):
+        worst = min(worst, ramp(float(th["dir_sigma_flag"]), good, bad, top=100.0))
+    return pooled, worst
 
 
 class DetailRead(NamedTuple):
@@ -565,11 +633,24 @@ class BlurCause(Enum):
     ONE_DIRECTION = "one_direction"  # the worst orientation, clearly worse than the best: a smear
     SOFT = "soft"                    # the worst orientation, the others about as soft
     PART = "part"                    # the worst half of the product: a part out of focus
-    INSIDE = "inside"                # the product's surface, inside a crisp (cut-out) outline
+    INSIDE = "inside"                # the product's surface (the edges inside its outline)
+    # the surface's worst orientation, where the outline and the surface disagree (OutlineRead)
+    SURFACE_ONE_DIRECTION = "surface_one_direction"  # ... clearly worse than its best: a smear
+    SURFACE_SOFT = "surface_soft"                    # ... its other orientations about as soft
+
+
+class OutlineRead(Enum):
+    """How the product's outline reads against its surface, where the two disagree."""
+
+    SOFTER = "softer"    # a feathered cut, an outline a remover softened: the surface decides
+    CRISPER = "crisper"  # a hard cut of a blurred photo: the surface is read as well
 
 
 def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCause | None:
     """The reading that makes the photo ``BLURRY``, or None (not blurry, or too few edges).
+
+    A soft outline around a sharp surface is no cause (:func:`cut_edge_only`); the surface's
+    own readings (:func:`surface_cause`) name one where the whole view's do not.
 
     The worst orientation flags whenever it passes ``dir_sigma_flag``, but it is named a
     one-direction smear (camera shake or motion) only when it is at least ``dir_spread_min``
@@ -582,6 +663,54 @@ def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCa
     """
     if not measurable:
         return None
+    if cut_edge_only(m, th):  # a soft outline around a sharp surface: the cut's, not the camera's
+        return None
+    cause = _view_cause(m, th)
+    return cause if cause is not None else surface_cause(m, th, outline_read(m, th))
+
+
+def cut_edge_only(m: dict[str, float], th: dict) -> bool:
+    """Whether the blur the view reads is a feathered cut's: a soft outline around a sharp
+    surface. All of:
+
+    - the outline clearly softer than the surface (:func:`outline_read`);
+    - the surface sharp by its own lines (:func:`surface_cause`), in each half and band too
+      (:func:`part_out_of_focus` on the surface's edges), and holding real detail: its contrast
+      floor (30% of its strongest gradients) at least ``surface_min_floor``. A blurred product's
+      surface keeps only faint specks (JPEG noise, grain), which read sharp at any blur: the
+      surface of a stability ball blurred by 2-3 px read 0.77 px on a floor of 0.015-0.03,
+      where sharp photos' floors are 0.05-0.06 (tune medians; the ball is a held photo, where
+      the floor's need was seen);
+    - the outline as soft in every half (under ``half_uneven_ratio`` times its sharpest) and
+      direction (under ``dir_spread_min``): a feather softens the whole outline alike, where a
+      focus missing part of the product or a motion softens part of it or one direction of it.
+      (Not its bands: the middle band holds next to none of the outline.)
+
+    The readings the view's outline carries (pooled, directional, halves) then do not make the
+    photo blurry: a background remover's "soften edge" of 1-3 px called 37% of the amateur tune
+    senders' sharp cut-outs blurry (README, "The outline and the surface compared")."""
+    outline = outline_read(m, th)
+    if outline is not OutlineRead.SOFTER or surface_cause(m, th, outline) is not None:
+        return False
+    if not m.get("inside_edge_floor", 0.0) >= float(th["surface_min_floor"]):
+        return False
+    surface = {f"edge_blur_{k}_px": m.get(f"edge_blur_inside_{k}_px", float("nan"))
+               for k in ("worst_half", "best_half", "worst_band", "best_band")}
+    if not np.isfinite(surface["edge_blur_worst_half_px"]) or part_out_of_focus(surface, th):
+        return False
+    return (_even(m, "outline", "half", float(th["half_uneven_ratio"]))
+            and _even(m, "outline", "dir", float(th["dir_spread_min"])))
+
+
+def _even(m: dict[str, float], name: str, part: str, ratio: float) -> bool:
+    """``name``'s worst ``part`` (half, band or dir) under ``ratio`` times its best."""
+    worst = m.get(f"edge_blur_{name}_worst_{part}_px", float("nan"))
+    best = m.get(f"edge_blur_{name}_best_{part}_px", float("nan"))
+    return bool(np.isfinite(worst) and np.isfinite(best) and worst < ratio * best)
+
+
+def _view_cause(m: dict[str, float], th: dict) -> BlurCause | None:
+    """The cause the readings of the whole view (the outline with the surface) give."""
     if m["edge_blur_px"] > float(th["sigma_flag"]):
         return BlurCause.EVERYWHERE
     worst = m["edge_blur_worst_dir_px"]
@@ -593,20 +722,72 @@ def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCa
         return BlurCause.SOFT
     if part_out_of_focus(m, th):
         return BlurCause.PART
-    if blurred_inside(m, th):
-        return BlurCause.INSIDE
     return None
+
+
+def outline_read(m: dict[str, float], th: dict) -> OutlineRead | None:
+    """Whether the outline (the edges within ``inside_px`` of the mask's outline or in the
+    margin outside it, running along it: ``EdgeBlur.on_outline``) and the surface (the edges
+    further in) disagree: one's 30th-percentile blur at least ``outline_ratio`` times the
+    other's; None when they agree or either is unread.
+
+    A camera's blur (defocus, motion, an enlargement) widens the outline and the surface alike,
+    since both are the same product at the same distance. A background remover's cut does not:
+    a hard cut leaves a crisp outline around a blurred surface (``blur_cutout``), a feathered
+    one a soft outline around a sharp surface (``feathered``: an app's "soften edge" of 1-3 px
+    called 37% of the amateur tune senders' sharp cut-outs blurry, the soft outline carrying
+    the pooled, directional and half readings). Where they disagree, the outline says how the
+    cut was made and the surface how the photo was taken."""
+    o = m.get("edge_blur_outline_px", float("nan"))
+    i = m.get("edge_blur_inside_px", float("nan"))
+    if not (np.isfinite(o) and np.isfinite(i)) or min(o, i) <= 0.0:
+        return None
+    r = float(th["outline_ratio"])
+    if o >= r * i:
+        return OutlineRead.SOFTER
+    if i >= r * o:
+        return OutlineRead.CRISPER
+    return None
+
+
+def _surface_lines(th: dict, outline: OutlineRead | None) -> tuple[float, float | None]:
+    """(the surface's pooled line, its worst orientation's line or None): the surface lines
+    (``surface_sigma_flag``, ``surface_dir_sigma_flag``) where the outline disagrees, else
+    ``inside_sigma_flag`` alone."""
+    if outline is None:
+        return float(th["inside_sigma_flag"]), None
+    return float(th["surface_sigma_flag"]), float(th["surface_dir_sigma_flag"])
+
+
+def surface_cause(m: dict[str, float], th: dict, outline: OutlineRead | None = None
+                  ) -> BlurCause | None:
+    """The cause the surface's own readings give (``INSIDE``, ``SURFACE_ONE_DIRECTION``,
+    ``SURFACE_SOFT``), or None: its pooled blur past its line, or, where the outline disagrees
+    with it, its worst orientation past ``surface_dir_sigma_flag`` (named a smear as
+    :func:`blur_cause` names the whole view's)."""
+    v = m.get("edge_blur_inside_px", float("nan"))
+    if not np.isfinite(v):  # no surface read (a mask not found, too few edges inside)
+        return None
+    pooled_line, dir_line = _surface_lines(th, outline)
+    if v > pooled_line:
+        return BlurCause.INSIDE
+    worst = m.get("edge_blur_inside_worst_dir_px", float("nan"))
+    if dir_line is None or not (np.isfinite(worst) and worst > dir_line):
+        return None
+    best = m.get("edge_blur_inside_best_dir_px", 0.0)
+    spread = worst / best if best > 0 else float("inf")
+    return (BlurCause.SURFACE_ONE_DIRECTION if spread >= float(th["dir_spread_min"])
+            else BlurCause.SURFACE_SOFT)
 
 
 def blurred_inside(m: dict[str, float], th: dict) -> bool:
     """The edges inside the product's outline (more than ``inside_px`` canonical px in, read
     with their own contrast floor: :func:`~analyzer.vision.edge_blur.measure_edge_blur`) past
-    ``inside_sigma_flag``: the product's surface is blurred, whatever its outline reads. A
-    blurred phone photo whose background an app removed keeps an outline as crisp as the cut,
-    and the outline, the view's strongest and most numerous edges, then carries every other
-    reading (the amateur tune senders' blurred cut-outs: found 50% before this read)."""
-    v = m.get("edge_blur_inside_px", float("nan"))
-    return bool(np.isfinite(v) and v > float(th["inside_sigma_flag"]))
+    their line (:func:`surface_cause`): the product's surface is blurred, whatever its outline
+    reads. A blurred phone photo whose background an app removed keeps an outline as crisp as
+    the cut, and the outline, the view's strongest and most numerous edges, then carries every
+    other reading (the amateur tune senders' blurred cut-outs: found 50% before this read)."""
+    return surface_cause(m, th, outline_read(m, th)) is not None
 
 
 def uneven_halves(m: dict[str, float], th: dict) -> bool:
@@ -666,6 +847,38 @@ def _half_line_text(m: dict[str, float], th: dict) -> str:
             "every half")
 
 
+def _surface_flag(ctx: ImageContext, m: dict[str, float], th: dict, cause: BlurCause,
+                  side: int) -> Flag:
+    """``BLURRY`` read on the product's surface (:func:`surface_cause`), its message naming how
+    the outline reads: crisp as a cut, soft as a feathered one, or like the surface."""
+    outline = outline_read(m, th)
+    pooled_line, dir_line = _surface_lines(th, outline)
+    what = "the product itself is blurred"
+    if outline is OutlineRead.CRISPER:
+        what += " though its outline is crisp, as when the background of a blurred photo is removed"
+    elif outline is OutlineRead.SOFTER:
+        what += ", not only its soft outline"
+    if cause is BlurCause.INSIDE:
+        how = (f"the edges inside its outline are blurred over about "
+               f"{past_line(m['edge_blur_inside_px'], pooled_line)} px (at {side} px product "
+               f"size), while sharp photos measure {pooled_line:g} px or less there")
+    else:
+        smear = cause is BlurCause.SURFACE_ONE_DIRECTION
+        worst = past_line(m["edge_blur_inside_worst_dir_px"], float(dir_line or 0.0))
+        how = (("it is smeared in one direction (camera shake or motion): " if smear else "")
+               + (f"the edges inside its outline across {m['inside_worst_dir_deg']:.0f} deg "
+                  if smear else "its surface's softest edges ")
+               + f"are blurred over about {worst} px, its crispest over "
+               f"{m['edge_blur_inside_best_dir_px']:.2f} px (at {side} px product size), while "
+               f"sharp photos measure {dir_line:g} px or less in every direction")
+    fix = ("Retake it in focus before removing the background: a background remover cannot "
+           "sharpen the product. Tap to focus on the product, steady the camera and add light."
+           if outline is not None else
+           "Retake it in focus: tap to focus on the product, steady the camera (tripod or "
+           "timer) and add light so the shutter is faster.")
+    return ctx.flag("BLURRY", f"{what}: {how}", fix, NAME)
+
+
 def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     out: list[Flag] = []
     s = metrics["edge_blur_px"]
@@ -716,17 +929,8 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             "BLURRY", f"part of the product is out of focus: {where}",
             "Retake it with the whole product in focus: step back a little or focus on its "
             "middle, and add light so the camera can close the aperture.", NAME))
-    elif cause is BlurCause.INSIDE:
-        out.append(ctx.flag(
-            "BLURRY",
-            "the product itself is blurred though its outline is crisp, as when the background "
-            "of a blurred photo is removed: the edges inside its outline are blurred over about "
-            f"{past_line(metrics['edge_blur_inside_px'], float(th['inside_sigma_flag']))} px (at "
-            f"{side} px product size), while sharp photos measure {th['inside_sigma_flag']} px "
-            "or less there",
-            "Retake it in focus before removing the background: a background remover keeps the "
-            "outline crisp but cannot sharpen the product. Tap to focus on the product, steady "
-            "the camera and add light.", NAME))
+    elif cause in (BlurCause.INSIDE, BlurCause.SURFACE_ONE_DIRECTION, BlurCause.SURFACE_SOFT):
+        out.append(_surface_flag(ctx, metrics, th, cause, side))
     long_side = max(ctx.image.width, ctx.image.height)
     if (not out and pixelated(metrics, th)
             and metrics["pixel_repeat_depth"] >= float(th["repeat_depth_flag"])):
@@ -793,9 +997,7 @@ def check(ctx: ImageContext) -> CheckResult:
                            inside_px=float(th["inside_px"]) if r > 0.0 else 0.0)
     n = len(eb.sigma)
     pct = eb_cfg.percentile
-    # the surface inside the outline (a mask found: r > 0), on as many edges as a whole read
-    inside = (float(np.percentile(eb.inside_sigma, pct))
-              if len(eb.inside_sigma) >= eb_cfg.min_edges else float("nan"))
+    surface = _surface_and_outline(eb, pct, th, eb_cfg.min_edges)
     if n >= eb_cfg.min_edges:
         stat = float(np.percentile(eb.sigma, pct))
         median = float(np.median(eb.sigma))
@@ -850,8 +1052,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "edge_blur_worst_band_px": band_worst,
         "edge_blur_best_band_px": band_best,
         "worst_band": float(BANDS.index(band_name)) if band_name else -1.0,  # BANDS' index
-        "edge_blur_inside_px": inside,
-        "n_edges_inside": float(len(eb.inside_sigma)),
+        **surface,
         "worst_dir_deg": ang,
         "n_edges_worst_dir": float(n_dir),
         "n_edges": float(n),

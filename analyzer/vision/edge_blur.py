@@ -75,6 +75,16 @@ class EdgeBlur:
     # blur widths of the edges more than ``inside_px`` inside the region's outline, found with
     # their own contrast floor (:func:`measure_edge_blur`); empty unless asked for
     inside_sigma: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    # ... their normals and where they are (as ``theta``, ``ys``, ``xs``)
+    inside_theta: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    inside_ys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    inside_xs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # for each edge of the whole view (``sigma``): whether it is the outline's own, within
+    # ``inside_px`` of the outline (or in the margin outside it) and running along it; empty
+    # unless the surface was read
+    on_outline: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # the surface's contrast floor (grey 0..1 per px): how strong its strongest edges are
+    inside_floor: float = 0.0
 
 
 def _grads(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +128,10 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
     an app and laid on white keeps an outline as crisp as the cut, the strongest edges of the
     view, which set the floor and, being many, the percentile: its blurred surface's weak edges
     fall under that floor, and what is left reads sharp. Read on its own, the surface shows the
-    blur (``EdgeBlur.inside_sigma``).
+    blur (``EdgeBlur.inside_sigma``). The outline's own edges are marked too
+    (``EdgeBlur.on_outline``: within ``inside_px`` of it or outside it, their normal within
+    ``OUTLINE_DEG`` of the outline's, read off the gradient of the signed distance to it), so a
+    cut's outline can be read apart from the surface it bounds.
     """
     x0, y0, x1, y1 = box
     crop = gray[y0:y1, x0:x1]
@@ -128,10 +141,13 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
         size = (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         reg = cv2.resize(reg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    inside = None
+    inside = signed = None
     if inside_px > 0.0 and reg.any() and not reg.all():
         # distance to the outline, at the canonical scale, before the outline margin is added
-        inside = cv2.distanceTransform(reg.astype(np.uint8), cv2.DIST_L2, 3) > inside_px
+        r8 = reg.astype(np.uint8)
+        d_in = cv2.distanceTransform(r8, cv2.DIST_L2, 3)
+        inside = d_in > inside_px
+        signed = d_in - cv2.distanceTransform(1 - r8, cv2.DIST_L2, 3)
     reg = grow(reg, grow_px * s)
     crop = crop.astype(np.float32)
     gx, gy = _grads(crop)
@@ -140,27 +156,50 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
     u8 = np.clip(crop * 255.0, 0, 255).astype(np.uint8)
     canny: dict[float, np.ndarray] = {}  # by threshold: the surface's floor is often the same
     n2 = (noise * s) ** 2  # the shrink averages 1 / s^2 pixels: the noise's sd falls by s
-    ys, xs, sigma = _edge_widths(u8, m1, m2, reg, min_edge_contrast, min_edge_floor,
-                                 reblur_sigma, n2, noise_min_snr, canny)
-    inside_sigma = np.zeros(0, np.float32)
+    ys, xs, sigma, _ = _edge_widths(u8, m1, m2, reg, min_edge_contrast, min_edge_floor,
+                                    reblur_sigma, n2, noise_min_snr, canny)
+    inside_floor = 0.0
+    inside_sigma = inside_theta = np.zeros(0, np.float32)
+    iys = ixs = np.zeros(0, np.int64)
+    on_outline = np.zeros(0, bool)
     if inside is not None and inside.any():
-        inside_sigma = _edge_widths(u8, m1, m2, inside, min_edge_contrast, min_edge_floor,
-                                    reblur_sigma, n2, noise_min_snr, canny)[2]
-    theta = np.mod(np.arctan2(gy[ys, xs], gx[ys, xs]), np.pi).astype(np.float32)
+        iys, ixs, inside_sigma, inside_floor = _edge_widths(
+            u8, m1, m2, inside, min_edge_contrast, min_edge_floor, reblur_sigma, n2,
+            noise_min_snr, canny)
+        inside_theta = _angle(gx, gy, iys, ixs)
+    theta = _angle(gx, gy, ys, xs)
+    if signed is not None and len(inside_sigma):
+        # the outline's own edges: near it and running along it (normal within OUTLINE_DEG of
+        # the outline's), not the print or seams that reach it across
+        normal = _angle(*_grads(signed), ys, xs)
+        off = np.abs(theta - normal)
+        off = np.minimum(off, np.float32(np.pi) - off)
+        on_outline = ~inside[ys, xs] & (off <= np.float32(np.deg2rad(OUTLINE_DEG)))
     lap = cv2.Laplacian(crop, cv2.CV_32F)
     lapvar = float(lap[reg].var()) if reg.any() else 0.0
     frac = float(reg.sum() / max(s * s, 1e-9) / region.size)
     return EdgeBlur(sigma=sigma, ys=ys, xs=xs, theta=theta, shape=crop.shape, scale=s, box=box,
-                    region_fraction=frac, lapvar=lapvar, inside_sigma=inside_sigma)
+                    region_fraction=frac, lapvar=lapvar, inside_sigma=inside_sigma,
+                    inside_theta=inside_theta, inside_ys=iys, inside_xs=ixs,
+                    on_outline=on_outline, inside_floor=inside_floor)
+
+
+# How far (degrees) an edge's normal may turn from the outline's to count as the outline's.
+OUTLINE_DEG = 30.0
+
+
+def _angle(gx: np.ndarray, gy: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Each edge's normal direction (the gradient's angle), radians in [0, pi)."""
+    return np.mod(np.arctan2(gy[ys, xs], gx[ys, xs]), np.pi).astype(np.float32)
 
 
 def _edge_widths(u8: np.ndarray, m1: np.ndarray, m2: np.ndarray, reg: np.ndarray,
                  min_edge_contrast: float, min_edge_floor: float, reblur_sigma: float,
                  n2: float, noise_min_snr: float, canny: dict[float, np.ndarray]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ys, xs, sigma)`` of the Canny edges in ``reg`` with enough contrast: gradient ``m1``
-    and its re-blurred ``m2``, ``n2`` the noise's variance at this scale (0: none); ``canny``
-    keeps the edge maps already found, by threshold."""
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """``(ys, xs, sigma, floor)`` of the Canny edges in ``reg`` with enough contrast (gradient
+    ``floor`` or more): gradient ``m1`` and its re-blurred ``m2``, ``n2`` the noise's variance
+    at this scale (0: none); ``canny`` keeps the edge maps already found, by threshold."""
     # A strong blur flattens every edge below a fixed contrast threshold, which would leave a
     # very blurry photo "unmeasurable": the threshold follows the region's strongest gradients.
     n = int(np.count_nonzero(reg))
@@ -190,7 +229,7 @@ def _edge_widths(u8: np.ndarray, m1: np.ndarray, m2: np.ndarray, reg: np.ndarray
     else:
         r = m1[ys, xs] / np.maximum(m2[ys, xs], 1e-6)
     sigma = reblur_sigma / np.sqrt(np.maximum(r * r - 1.0, 1e-6))
-    return ys, xs, np.minimum(sigma, 10.0).astype(np.float32)
+    return ys, xs, np.minimum(sigma, 10.0).astype(np.float32), min_edge_contrast
 
 
 def edge_blur_sigma(rgb: np.ndarray, alpha: np.ndarray,
