@@ -672,6 +672,36 @@ def test_a_soft_outline_is_a_cut_only_around_a_sharp_surface_with_detail():
         assert not sharpness.cut_edge_only(m | change, th), change
 
 
+def test_a_surface_under_a_crisp_cut_is_read_by_its_own_lines_and_named(pink):
+    """Where the outline is crisper than the surface (a hard cut of a blurred photo), the
+    surface's worst direction has a line of its own and is named a smear or soft as the whole
+    view's is; where the two agree, only the surface's pooled line counts."""
+    th = {"outline_ratio": 1.5, "inside_sigma_flag": 1.05, "surface_sigma_flag": 0.9,
+          "surface_dir_sigma_flag": 1.0, "dir_spread_min": 1.3}
+    crisp = {"edge_blur_outline_px": 0.5, "edge_blur_inside_px": 0.85,
+             "edge_blur_inside_worst_dir_px": 1.2, "edge_blur_inside_best_dir_px": 0.7,
+             "inside_worst_dir_deg": 45.0}
+    assert sharpness.outline_read(crisp, th) is sharpness.OutlineRead.CRISPER
+    smear = sharpness.BlurCause.SURFACE_ONE_DIRECTION
+    assert sharpness.surface_cause(crisp, th, sharpness.OutlineRead.CRISPER) is smear
+    assert sharpness.surface_cause(crisp | {"edge_blur_inside_best_dir_px": 1.0}, th,
+                                   sharpness.OutlineRead.CRISPER) is (
+        sharpness.BlurCause.SURFACE_SOFT)
+    assert sharpness.surface_cause(crisp | {"edge_blur_inside_px": 0.95}, th,
+                                   sharpness.OutlineRead.CRISPER) is sharpness.BlurCause.INSIDE
+    # the outline agreeing with the surface: no direction line, the pooled line is 1.05
+    agree = crisp | {"edge_blur_outline_px": 0.8}
+    assert sharpness.outline_read(agree, th) is None
+    assert sharpness.surface_cause(agree, th, None) is None
+    assert sharpness.surface_cause(agree | {"edge_blur_inside_px": 1.1}, th, None) is (
+        sharpness.BlurCause.INSIDE)
+    flag = sharpness._surface_flag(_ctx_rgb(pink), crisp, th, smear, 512)
+    assert flag.code == "BLURRY"
+    assert "outline is crisp" in flag.message and "smeared in one direction" in flag.message
+    assert "across 45 deg" in flag.message and "1 px or less" in flag.message
+    assert "before removing the background" in flag.fix
+
+
 def test_a_blurred_photo_cut_out_onto_white_is_blurry_by_its_surface(pink):
     """A blurred phone photo whose background an app removed keeps an outline as crisp as the
     cut: the outline's edges, the strongest and most numerous, carried every reading (sharp),
