@@ -505,31 +505,37 @@ def score_all(m: dict[str, float], th: dict) -> float:
 def _surface_and_outline(eb: EdgeBlur, pct: float, th: dict, min_edges: int
                          ) -> dict[str, float]:
     """The surface's and the outline's readings (:func:`outline_read`, :func:`cut_edge_only`)
-    as metrics: each one's ``pct``-th percentile blur, the surface's worst and best orientation
-    and its contrast floor, and each one's halves and bands (the outline's orientations too),
-    where it has ``min_edges`` edges or more (nan otherwise)."""
+    as metrics: each one's ``pct``-th percentile blur and the surface's contrast floor; where
+    the two disagree, the surface's worst and best orientation too, and where the outline is the
+    softer, the surface's halves and bands and the outline's halves and orientations (nan where
+    not read: each needs ``min_edges`` edges, and the rest is read only where a rule asks for it,
+    a few percent of photos)."""
     nan = float("nan")
+    on = eb.on_outline if len(eb.on_outline) else np.zeros(len(eb.sigma), bool)
+    sigma = eb.sigma[on]  # the outline's own edges: near it and running along it
     out = {"edge_blur_inside_px": nan, "n_edges_inside": float(len(eb.inside_sigma)),
            "edge_blur_inside_worst_dir_px": nan, "edge_blur_inside_best_dir_px": nan,
            "inside_worst_dir_deg": nan, "inside_edge_floor": eb.inside_floor,
-           "edge_blur_outline_px": nan}
-    dirs = (pct, int(th["dir_bins"]), int(th["dir_min_edges"]), float(th["dir_min_share"]))
+           "edge_blur_outline_px": nan, "n_edges_outline": float(len(sigma))}
     if len(eb.inside_sigma) >= min_edges:
-        worst, ang, _, best = directional_blur(eb.inside_sigma, eb.inside_theta, *dirs)
-        out |= {"edge_blur_inside_px": float(np.percentile(eb.inside_sigma, pct)),
-                "edge_blur_inside_worst_dir_px": worst, "edge_blur_inside_best_dir_px": best,
-                "inside_worst_dir_deg": ang}
+        out["edge_blur_inside_px"] = float(np.percentile(eb.inside_sigma, pct))
+    if len(sigma) >= min_edges:
+        out["edge_blur_outline_px"] = float(np.percentile(sigma, pct))
+    read = outline_read(out, th)
+    if read is None:
+        return out
+    dirs = (pct, int(th["dir_bins"]), int(th["dir_min_edges"]), float(th["dir_min_share"]))
+    worst, ang, _, best = directional_blur(eb.inside_sigma, eb.inside_theta, *dirs)
+    out |= {"edge_blur_inside_worst_dir_px": worst, "edge_blur_inside_best_dir_px": best,
+            "inside_worst_dir_deg": ang}
+    if read is OutlineRead.SOFTER:
         out |= _parts_metrics("inside", eb.inside_sigma, eb.inside_ys, eb.inside_xs, eb.shape,
                               pct, th)
-    # the outline's own edges: near it and running along it (EdgeBlur.on_outline)
-    on = eb.on_outline if len(eb.on_outline) else np.zeros(len(eb.sigma), bool)
-    sigma = eb.sigma[on]
-    out["n_edges_outline"] = float(len(sigma))
-    if len(sigma) >= min_edges:
         worst, _, _, best = directional_blur(sigma, eb.theta[on], *dirs)
-        out |= {"edge_blur_outline_px": float(np.percentile(sigma, pct)),
-                "edge_blur_outline_worst_dir_px": worst, "edge_blur_outline_best_dir_px": best}
-        out |= _parts_metrics("outline", sigma, eb.ys[on], eb.xs[on], eb.shape, pct, th)
+        hw, _, hb = regional_blur(sigma, eb.ys[on], eb.xs[on], eb.shape, pct,
+                                  int(th["half_min_edges"]), float(th["half_min_share"]))
+        out |= {"edge_blur_outline_worst_dir_px": worst, "edge_blur_outline_best_dir_px": best,
+                "edge_blur_outline_worst_half_px": hw, "edge_blur_outline_best_half_px": hb}
     return out
 
 

@@ -170,11 +170,17 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
     theta = _angle(gx, gy, ys, xs)
     if signed is not None and len(inside_sigma):
         # the outline's own edges: near it and running along it (normal within OUTLINE_DEG of
-        # the outline's), not the print or seams that reach it across
-        normal = _angle(*_grads(signed), ys, xs)
-        off = np.abs(theta - normal)
+        # the outline's, the signed distance's gradient by central differences at those edges
+        # only), not the print or seams that reach it across
+        near = np.flatnonzero(~inside[ys, xs])
+        y, x = ys[near], xs[near]
+        h, w = signed.shape
+        dx = signed[y, np.minimum(x + 1, w - 1)] - signed[y, np.maximum(x - 1, 0)]
+        dy = signed[np.minimum(y + 1, h - 1), x] - signed[np.maximum(y - 1, 0), x]
+        off = np.abs(theta[near] - np.mod(np.arctan2(dy, dx), np.pi).astype(np.float32))
         off = np.minimum(off, np.float32(np.pi) - off)
-        on_outline = ~inside[ys, xs] & (off <= np.float32(np.deg2rad(OUTLINE_DEG)))
+        on_outline = np.zeros(len(ys), bool)
+        on_outline[near] = off <= np.float32(np.deg2rad(OUTLINE_DEG))
     lap = cv2.Laplacian(crop, cv2.CV_32F)
     lapvar = float(lap[reg].var()) if reg.any() else 0.0
     frac = float(reg.sum() / max(s * s, 1e-9) / region.size)
