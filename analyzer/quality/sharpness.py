@@ -517,6 +517,10 @@ def _surface_and_outline(eb: EdgeBlur, pct: float, th: dict, min_edges: int
            "edge_blur_inside_worst_dir_px": nan, "edge_blur_inside_best_dir_px": nan,
            "inside_worst_dir_deg": nan, "inside_edge_floor": eb.inside_floor,
            "edge_blur_outline_px": nan, "n_edges_outline": float(len(sigma))}
+    # every photo carries the same metrics (nan: not read)
+    out |= {f"edge_blur_inside_{k}_px": nan for k in _PART_READS}
+    out |= {f"edge_blur_outline_{k}_px": nan
+            for k in ("worst_dir", "best_dir", "worst_half", "best_half")}
     if len(eb.inside_sigma) >= min_edges:
         out["edge_blur_inside_px"] = float(np.percentile(eb.inside_sigma, pct))
     if len(sigma) >= min_edges:
@@ -537,6 +541,9 @@ def _surface_and_outline(eb: EdgeBlur, pct: float, th: dict, min_edges: int
         out |= {"edge_blur_outline_worst_dir_px": worst, "edge_blur_outline_best_dir_px": best,
                 "edge_blur_outline_worst_half_px": hw, "edge_blur_outline_best_half_px": hb}
     return out
+
+
+_PART_READS = ("worst_half", "best_half", "worst_band", "best_band")
 
 
 def _parts_metrics(name: str, sigma: np.ndarray, ys: np.ndarray, xs: np.ndarray,
@@ -701,7 +708,7 @@ def cut_edge_only(m: dict[str, float], th: dict) -> bool:
     if not m.get("inside_edge_floor", 0.0) >= float(th["surface_min_floor"]):
         return False
     surface = {f"edge_blur_{k}_px": m.get(f"edge_blur_inside_{k}_px", float("nan"))
-               for k in ("worst_half", "best_half", "worst_band", "best_band")}
+               for k in _PART_READS}
     if not np.isfinite(surface["edge_blur_worst_half_px"]) or part_out_of_focus(surface, th):
         return False
     return (_even(m, "outline", "half", float(th["half_uneven_ratio"]))
@@ -709,7 +716,7 @@ def cut_edge_only(m: dict[str, float], th: dict) -> bool:
 
 
 def _even(m: dict[str, float], name: str, part: str, ratio: float) -> bool:
-    """``name``'s worst ``part`` (half, band or dir) under ``ratio`` times its best."""
+    """``name``'s worst ``part`` (half or dir) under ``ratio`` times its best."""
     worst = m.get(f"edge_blur_{name}_worst_{part}_px", float("nan"))
     best = m.get(f"edge_blur_{name}_best_{part}_px", float("nan"))
     return bool(np.isfinite(worst) and np.isfinite(best) and worst < ratio * best)
