@@ -17,7 +17,7 @@ size: it is judged on the pixels it has (the resolution check judges how many).
 Score: the ``percentile``-th percentile of the edge blur widths (the sharpest part decides, so the
 soft edge of a fold is not blur), mapped linearly from ``sigma_good`` (100) to ``sigma_bad`` (0);
 the lowest of that, the worst direction's, the worst half's (:func:`regional_blur`: a product
-half out of focus), the surface's when it is past its line (:func:`blurred_inside`: the edges
+half out of focus), the surface's when it is past its line (:func:`surface_cause`: the edges
 well inside the outline, read with their own contrast floor, so a blurred photo cut out onto
 white by an app, its outline crisp, is read by its blurred surface), the missing-detail and the
 sensor-noise scores
@@ -728,11 +728,8 @@ def _view_cause(m: dict[str, float], th: dict) -> BlurCause | None:
         return BlurCause.EVERYWHERE
     worst = m["edge_blur_worst_dir_px"]
     if worst > float(th["dir_sigma_flag"]):
-        best = m.get("edge_blur_best_dir_px", 0.0)
-        spread = worst / best if best > 0 else float("inf")
-        if spread >= float(th["dir_spread_min"]):
-            return BlurCause.ONE_DIRECTION
-        return BlurCause.SOFT
+        smear = _smear(worst, m.get("edge_blur_best_dir_px", 0.0), th)
+        return BlurCause.ONE_DIRECTION if smear else BlurCause.SOFT
     if part_out_of_focus(m, th):
         return BlurCause.PART
     return None
@@ -777,7 +774,13 @@ def surface_cause(m: dict[str, float], th: dict, outline: OutlineRead | None = N
     """The cause the surface's own readings give (``INSIDE``, ``SURFACE_ONE_DIRECTION``,
     ``SURFACE_SOFT``), or None: its pooled blur past its line, or, where the outline disagrees
     with it, its worst orientation past ``surface_dir_sigma_flag`` (named a smear as
-    :func:`blur_cause` names the whole view's)."""
+    :func:`blur_cause` names the whole view's).
+
+    The surface is the edges more than ``inside_px`` canonical px inside the outline, read with
+    their own contrast floor (:func:`~analyzer.vision.edge_blur.measure_edge_blur`). A blurred
+    phone photo whose background an app removed keeps an outline as crisp as the cut, and the
+    outline, the view's strongest and most numerous edges, then carries every other reading
+    (the amateur tune senders' blurred cut-outs: found 50% before this read)."""
     v = m.get("edge_blur_inside_px", float("nan"))
     if not np.isfinite(v):  # no surface read (a mask not found, too few edges inside)
         return None
@@ -787,20 +790,15 @@ def surface_cause(m: dict[str, float], th: dict, outline: OutlineRead | None = N
     worst = m.get("edge_blur_inside_worst_dir_px", float("nan"))
     if dir_line is None or not (np.isfinite(worst) and worst > dir_line):
         return None
-    best = m.get("edge_blur_inside_best_dir_px", 0.0)
+    smear = _smear(worst, m.get("edge_blur_inside_best_dir_px", 0.0), th)
+    return BlurCause.SURFACE_ONE_DIRECTION if smear else BlurCause.SURFACE_SOFT
+
+
+def _smear(worst: float, best: float, th: dict) -> bool:
+    """A worst orientation at least ``dir_spread_min`` times the best one's blur (any, when the
+    best reads 0): a one-direction smear, not an even blur (:func:`blur_cause`)."""
     spread = worst / best if best > 0 else float("inf")
-    return (BlurCause.SURFACE_ONE_DIRECTION if spread >= float(th["dir_spread_min"])
-            else BlurCause.SURFACE_SOFT)
-
-
-def blurred_inside(m: dict[str, float], th: dict) -> bool:
-    """The edges inside the product's outline (more than ``inside_px`` canonical px in, read
-    with their own contrast floor: :func:`~analyzer.vision.edge_blur.measure_edge_blur`) past
-    their line (:func:`surface_cause`): the product's surface is blurred, whatever its outline
-    reads. A blurred phone photo whose background an app removed keeps an outline as crisp as
-    the cut, and the outline, the view's strongest and most numerous edges, then carries every
-    other reading (the amateur tune senders' blurred cut-outs: found 50% before this read)."""
-    return surface_cause(m, th, outline_read(m, th)) is not None
+    return spread >= float(th["dir_spread_min"])
 
 
 def uneven_halves(m: dict[str, float], th: dict) -> bool:
