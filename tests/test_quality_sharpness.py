@@ -670,6 +670,39 @@ def test_a_soft_outline_is_a_cut_only_around_a_sharp_surface_with_detail():
                    {"edge_blur_outline_worst_dir_px": 2.0},   # ... or in one direction
                    {"edge_blur_inside_px": float("nan")}):    # no surface read
         assert not sharpness.cut_edge_only(m | change, th), change
+    # every condition but the floor: the surface cannot vouch for the photo (FAINT); any other
+    # condition failing is no cut at all
+    cut = sharpness.CutEdge
+    assert sharpness.cut_edge_read(m, th) is cut.CUT
+    assert sharpness.cut_edge_read(m | {"inside_edge_floor": 0.02}, th) is cut.FAINT
+    for change in ({"edge_blur_outline_px": 0.75}, {"edge_blur_inside_worst_half_px": 1.15},
+                   {"edge_blur_outline_worst_dir_px": 2.0}):
+        assert sharpness.cut_edge_read(m | change | {"inside_edge_floor": 0.02}, th) is None
+
+
+def test_a_soft_outline_around_a_plain_surface_says_what_it_cannot_tell():
+    """A plain garment whose only surface detail is a faint weave (a few grey levels), cut out
+    with a feathered edge: the surface reads sharp but is too faint to vouch for the photo, so
+    the photo stays BLURRY as the whole view reads it, and the flag names the soft outline and
+    both of its causes (an app's feathered cut, a camera's blur) instead of a camera's blur
+    alone; its fix starts with the cut-out's edge."""
+    n = 400
+    oval = np.zeros((n, n), np.uint8)
+    cv2.ellipse(oval, (n // 2, n // 2), (int(0.28 * n), int(0.34 * n)), 0, 0, 360, 1, -1)
+    fabric = np.zeros((n, n, 3), np.float32)
+    fabric[:] = (60, 90, 150)
+    for y in range(0, n, 6):  # the weave: lines 10 levels lighter
+        cv2.line(fabric, (0, y), (n, y), (70, 100, 160), 1)
+    ctx = _ctx_rgb(_feathered(fabric, oval, 2.0))
+    res = sharpness.check(ctx)
+    m, th = res.metrics, ctx.thresholds(sharpness.NAME)
+    assert m["inside_edge_floor"] < float(th["surface_min_floor"])
+    assert sharpness.cut_edge_read(m, th) is sharpness.CutEdge.FAINT
+    assert sharpness.blur_cause(m, th) is sharpness.BlurCause.SOFT_OUTLINE
+    (flag,) = [f for f in res.flags if f.code == "BLURRY"]
+    assert "outline is soft all round" in flag.message and "soften edge" in flag.message
+    assert "out of focus" in flag.message
+    assert flag.fix.startswith("If you removed the background") and "hard edge" in flag.fix
 
 
 def test_a_surface_under_a_crisp_cut_is_read_by_its_own_lines_and_named(pink):

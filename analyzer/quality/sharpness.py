@@ -650,6 +650,17 @@ class BlurCause(Enum):
     # the surface's worst orientation, where the outline and the surface disagree (OutlineRead)
     SURFACE_ONE_DIRECTION = "surface_one_direction"  # ... clearly worse than its best: a smear
     SURFACE_SOFT = "surface_soft"                    # ... its other orientations about as soft
+    # the outline soft alike all round around a surface too plain to vouch for the photo
+    # (CutEdge.FAINT): a feathered cut and a photo out of focus read alike there
+    SOFT_OUTLINE = "soft_outline"
+
+
+class CutEdge(Enum):
+    """What a soft outline, alike all round, around a surface that reads sharp says
+    (:func:`cut_edge_read`)."""
+
+    CUT = "cut"      # the surface holds real detail: the outline's softness is the cut's
+    FAINT = "faint"  # the surface is too plain to vouch for the photo: a cut's or a camera's
 
 
 class OutlineRead(Enum):
@@ -676,43 +687,59 @@ def blur_cause(m: dict[str, float], th: dict, measurable: bool = True) -> BlurCa
     """
     if not measurable:
         return None
-    if cut_edge_only(m, th):  # a soft outline around a sharp surface: the cut's, not the camera's
+    cut = cut_edge_read(m, th)
+    if cut is CutEdge.CUT:  # a soft outline around a sharp surface: the cut's, not the camera's
         return None
     cause = _view_cause(m, th)
+    if cause is not None and cut is CutEdge.FAINT:
+        return BlurCause.SOFT_OUTLINE  # the same readings flag; the message says what is unknown
     return cause if cause is not None else surface_cause(m, th, outline_read(m, th))
 
 
 def cut_edge_only(m: dict[str, float], th: dict) -> bool:
     """Whether the blur the view reads is a feathered cut's: a soft outline around a sharp
-    surface. All of:
+    surface (:func:`cut_edge_read` is ``CutEdge.CUT``). The readings the view's outline carries
+    (pooled, directional, halves) then do not make the photo blurry: a background remover's
+    "soften edge" of 1-3 px called 37% of the amateur tune senders' sharp cut-outs blurry
+    (README, "The outline and the surface compared")."""
+    return cut_edge_read(m, th) is CutEdge.CUT
+
+
+def cut_edge_read(m: dict[str, float], th: dict) -> CutEdge | None:
+    """``CutEdge.CUT`` when all of these hold, ``CutEdge.FAINT`` when all but the floor do,
+    else None:
 
     - the outline clearly softer than the surface (:func:`outline_read`);
     - the surface sharp by its own lines (:func:`surface_cause`), in each half and band too
-      (:func:`part_out_of_focus` on the surface's edges), and holding real detail: its contrast
-      floor (30% of its strongest gradients) at least ``surface_min_floor``. A blurred product's
-      surface keeps only faint specks (JPEG noise, grain), which read sharp at any blur: the
-      surface of a stability ball blurred by 2-3 px read 0.77 px on a floor of 0.015-0.03,
-      where sharp photos' floors are 0.05-0.06 (tune medians; the ball is a held photo, where
-      the floor's need was seen);
+      (:func:`part_out_of_focus` on the surface's edges);
     - the outline as soft in every half (under ``half_uneven_ratio`` times its sharpest) and
       direction (under ``dir_spread_min``): a feather softens the whole outline alike, where a
       focus missing part of the product or a motion softens part of it or one direction of it.
       (Not its bands: the middle band holds next to none of the outline.)
+    - the surface holds real detail: its contrast floor (30% of its strongest gradients) at
+      least ``surface_min_floor``. A blurred product's surface keeps only faint specks (JPEG
+      noise, grain), which read sharp at any blur: the surface of a stability ball blurred by
+      2-3 px read 0.77 px on a floor of 0.015-0.03, where sharp photos' floors are 0.05-0.06
+      (tune medians; the ball is a held photo, where the floor's need was seen).
 
-    The readings the view's outline carries (pooled, directional, halves) then do not make the
-    photo blurry: a background remover's "soften edge" of 1-3 px called 37% of the amateur tune
-    senders' sharp cut-outs blurry (README, "The outline and the surface compared")."""
+    Under the floor the surface cannot vouch for the photo: a plain garment's faint weave and a
+    blurred one's specks read alike, so its feathered cut-out and its blurred one do too (on
+    the amateur tune senders, 58 sharp feathered cut-outs and 40 blurred ones stood there). The
+    photo stays flagged as the view reads it, and the flag says so (``BlurCause.SOFT_OUTLINE``)
+    rather than naming a camera's blur it cannot tell from the cut."""
     outline = outline_read(m, th)
     if outline is not OutlineRead.SOFTER or surface_cause(m, th, outline) is not None:
-        return False
-    if not m.get("inside_edge_floor", 0.0) >= float(th["surface_min_floor"]):
-        return False
+        return None
     surface = {f"edge_blur_{k}_px": m.get(f"edge_blur_inside_{k}_px", float("nan"))
                for k in _PART_READS}
     if not np.isfinite(surface["edge_blur_worst_half_px"]) or part_out_of_focus(surface, th):
-        return False
-    return (_even(m, "outline", "half", float(th["half_uneven_ratio"]))
-            and _even(m, "outline", "dir", float(th["dir_spread_min"])))
+        return None
+    if not (_even(m, "outline", "half", float(th["half_uneven_ratio"]))
+            and _even(m, "outline", "dir", float(th["dir_spread_min"]))):
+        return None
+    if not m.get("inside_edge_floor", 0.0) >= float(th["surface_min_floor"]):
+        return CutEdge.FAINT
+    return CutEdge.CUT
 
 
 def _even(m: dict[str, float], name: str, part: str, ratio: float) -> bool:
@@ -942,6 +969,17 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             "middle, and add light so the camera can close the aperture.", NAME))
     elif cause in (BlurCause.INSIDE, BlurCause.SURFACE_ONE_DIRECTION, BlurCause.SURFACE_SOFT):
         out.append(_surface_flag(ctx, metrics, th, cause, side))
+    elif cause is BlurCause.SOFT_OUTLINE:
+        out.append(ctx.flag(
+            "BLURRY",
+            f"the product's outline is soft all round: its edges are blurred over about "
+            f"{metrics['edge_blur_outline_px']:.1f} px (at {side} px product size; sharp photos "
+            f"measure {th['sigma_flag']} px or less), and its surface is too plain to show "
+            "whether the photo itself is sharp. A background remover's feathered (\"soften "
+            "edge\") cut looks like this, and so does a photo out of focus",
+            "If you removed the background with an app, export the cut-out again with a hard "
+            "edge (feather or soften edge off) and upload that; otherwise retake it in focus: "
+            "tap to focus on the product, steady the camera and add light.", NAME))
     long_side = max(ctx.image.width, ctx.image.height)
     if (not out and pixelated(metrics, th)
             and metrics["pixel_repeat_depth"] >= float(th["repeat_depth_flag"])):
