@@ -833,6 +833,8 @@ def family_specs() -> dict[str, FamilySpec]:
     # too bright, the highlights clipped: the product's detail and colour blown out
     specs["overexposed"] = FamilySpec("exposure", ("OVEREXPOSED",), "mean_luma", -1,
                                       phone)
+    # a flash's or lamp's glare on the product: a hotspot blown to white, fading out around it
+    specs["glare"] = FamilySpec("exposure", ("OVEREXPOSED",), "mean_luma", -1, phone)
     # a black-and-white, toned or desaturated photo: the product's colour not shown
     specs["mono"] = FamilySpec("exposure", ("MONOCHROME",), "mean_chroma", 1, phone)
     # Controls across checks: a camera's grain (on a blurred product, or in the dark) is not an

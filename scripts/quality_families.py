@@ -38,6 +38,9 @@ Families (name: what a seller's photo suffers):
 - ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
   (a phone's auto gain).
 - ``overexposed``: 1-2.5 stops too bright, the highlights clipped (linear light x 2-5.7).
+- ``glare``: a flash's or a lamp's reflection on the product: a hotspot blown to white at its
+  core (2-7% of the product's long side across, round or drawn out up to 3:1 at any angle),
+  its light fading out over 0.8-2 core radii; the rest of the photo as it was.
 - ``props_beside`` / ``props_behind`` / ``props_overlap``: 1-3 other products' cut-outs at
   25-60% of the product's size, beside it on the backdrop (shrunk to the free room), behind it
   (partly covered) or over it.
@@ -430,6 +433,40 @@ def overexposed(im: Image.Image, rng: random.Random, props: list | None = None) 
     return _img(linear_to_srgb(srgb_to_linear(_arr(im) / 255.0) * 2.0 ** rng.uniform(1.0, 2.5))
                 * 255)
 
+
+def glare(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A flash's or a lamp's glare on the product (a glossy box, a bottle, a shoe, satin): a
+    specular hotspot where the light source is mirrored in the surface. Light is added in linear
+    light, a Gaussian in the coordinates of an ellipse (drawn out 1-3:1 at any angle, as a
+    curved surface stretches a reflection), strong enough that its core (2-7% of the product's
+    long side across the short axis) clips to white and fading out over 0.8-2 core radii
+    beyond; slightly warm or cool (a lamp, a flash). It lies on the product: its centre at
+    least the spot's reach inside the salient-object mask (u2netp, the built-in model; its
+    deepest point on a thin product). The rest of the photo keeps its exposure."""
+    a = np.asarray(im.convert("RGB"))
+    fg = (_cut_probability(a) > 0.5).astype(np.uint8)
+    if fg.sum() < 64:
+        fg[:] = 1
+    ys, xs = np.nonzero(fg)
+    long_side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
+    r = max(2.0, rng.uniform(0.01, 0.035) * long_side)  # the core's radius, short axis
+    elong = rng.uniform(1.0, 3.0)
+    halo = rng.uniform(0.8, 2.0)  # the fade's Gaussian sd, in core radii
+    depth = cv2.distanceTransform(fg, cv2.DIST_L2, 5)
+    reach = r * elong * (1.0 + halo)
+    inside = np.argwhere(depth >= min(reach, 0.8 * float(depth.max())))
+    cy, cx = (int(v) for v in inside[rng.randrange(len(inside))])
+    t = rng.uniform(0.0, math.pi)
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    u = ((xx - cx) * math.cos(t) + (yy - cy) * math.sin(t)) / (r * elong)
+    v = (-(xx - cx) * math.sin(t) + (yy - cy) * math.cos(t)) / r
+    rho2 = u * u + v * v
+    # added light 1.0 (the sensor's white on its own) at the core's rim, more inside it
+    light = np.exp((1.0 - rho2) / (2.0 * halo * halo))
+    tint = np.array([1.0, 1.0, 1.0]) + np.array([rng.uniform(-0.04, 0.04) for _ in range(3)])
+    lin = srgb_to_linear(a / 255.0) + light[..., None] * tint
+    return _img(linear_to_srgb(lin) * 255)
 
 # ------------------------------------------------------------------------------ props
 
@@ -1437,7 +1474,8 @@ GENERATORS = {
     "upscale": upscale, "enlarged": enlarged,
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file, "export": export,
-    "noise": noise, "lowlight": lowlight, "overexposed": overexposed, "blur_noise": blur_noise,
+    "noise": noise, "lowlight": lowlight, "overexposed": overexposed, "glare": glare,
+    "blur_noise": blur_noise,
     "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,
     "props_around": props_around,

@@ -2,7 +2,8 @@
 border colour to a banner 2.8-4:1, wide or tall, its pixels unchanged), ``thin_frame`` (a 1-4 px
 stroke of one colour around the photo), ``drawing`` (the photo in a few flat colours),
 ``focus_falloff``, ``blur_cutout`` (a blurred photo cut out onto white), ``feathered`` (a sharp
-photo cut out onto white with a feathered edge) and ``blur_feathered``."""
+photo cut out onto white with a feathered edge), ``blur_feathered`` and ``glare`` (a hotspot
+blown to white on the product)."""
 
 from __future__ import annotations
 
@@ -200,3 +201,23 @@ def test_feathered_keeps_the_product_sharp_and_fades_its_outline_into_white() ->
     assert (np.asarray(qf.feathered(im, random.Random(3)))
             == np.asarray(qf.feathered(im, random.Random(3)))).all()
     assert {"feathered", "blur_feathered"} <= set(qf.GENERATORS)
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (places the spot on the product)")
+def test_glare_blows_a_spot_on_the_product_to_white_and_leaves_the_rest() -> None:
+    """``glare``: a hotspot whose core clips to white, on the product (not the backdrop), its
+    light fading out around it; the pixels far from it are the photo's."""
+    a = np.full((320, 320, 3), 255, np.uint8)
+    yy, xx = np.mgrid[0:320, 0:320]
+    oval = ((xx - 160) / 90.0) ** 2 + ((yy - 160) / 120.0) ** 2 <= 1.0
+    a[oval] = (30, 60, 150)
+    im = Image.fromarray(a)
+    for seed in range(4):
+        out = np.asarray(qf.glare(im, random.Random(seed))).astype(int)
+        changed = (np.abs(out - a).max(axis=2) > 8)
+        clipped = (out.min(axis=2) >= 250) & oval
+        assert clipped.sum() >= 10, seed  # a core blown to white on the product
+        assert changed.sum() > 2 * clipped.sum(), seed  # ... and a fading halo around it
+        ys, xs = np.nonzero(clipped)
+        assert oval[int(ys.mean()), int(xs.mean())], seed
+        assert changed.mean() < 0.3, seed  # the rest of the photo as it was

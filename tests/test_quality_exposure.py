@@ -143,10 +143,11 @@ def test_score_is_monotonic_in_each_penalty():
     from analyzer.config import check_thresholds
 
     th = check_thresholds("exposure")
-    base = {"clip_highlights": 0.0, "clip_shadows": 0.0, "white_point": 100.0,
+    base = {"clip_highlights": 0.0, "glare": 0.0, "clip_shadows": 0.0, "white_point": 100.0,
             "product_L_median": 50.0, "cast": 0.0}
     assert exposure.score(base, th) == 100
-    for key, bad in (("clip_highlights", 0.5), ("clip_shadows", 0.5), ("white_point", 30.0),
+    for key, bad in (("clip_highlights", 0.5), ("glare", 0.01), ("clip_shadows", 0.5),
+                     ("white_point", 30.0),
                      ("product_L_median", 97.0), ("cast", 20.0)):
         worse = dict(base, **{key: bad})
         assert exposure.score(worse, th) < 100, key

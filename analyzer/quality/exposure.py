@@ -64,6 +64,7 @@ from analyzer.quality.registry import register
 from analyzer.quality.scoring import ramp
 from analyzer.quality.title import names_black_and_white
 from analyzer.results import CheckResult, Flag
+from analyzer.vision import glare
 from analyzer.vision.mask_ops import shrink
 from analyzer.vision.shrink import every
 from analyzer.vision.srgb import srgb_to_linear
@@ -196,6 +197,7 @@ def monochrome(ctx: ImageContext, m: dict[str, float | None], th: dict) -> bool:
 def penalties(m: dict[str, float], th: dict) -> dict[str, float]:
     """Each problem's penalty, 0 (fine) .. 100 (as bad as it gets)."""
     pairs = {"highlights": ("clip_highlights", "clip_hi_ok", "clip_hi_bad"),
+             "glare": ("glare", "glare_ok", "glare_bad"),
              "shadows": ("clip_shadows", "clip_lo_ok", "clip_lo_bad"),
              "under": ("white_point", "white_point_ok", "white_point_bad"),
              "bright": ("product_L_median", "product_L_bright_ok", "product_L_bright_bad"),
@@ -231,6 +233,16 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
             "colour and detail show",
             "Lower the exposure (about -1 EV) or move/diffuse the light; expose for the product, "
             "not the background.", NAME))
+    elif m["glare"] >= th["glare_flag"]:  # one OVEREXPOSED: blown highlights name it first
+        out.append(ctx.flag(
+            "OVEREXPOSED",
+            f"a glare spot blows out {100 * m['glare']:.1f}% of the product: pure white where "
+            "its colour and detail should be, fading out around it, as a flash or a lamp "
+            f"mirrored in a glossy surface leaves it (under {100 * th['glare_flag']:.1f}% does "
+            "not flag)",
+            "Turn the flash off and light the product from the side or through a diffuser (a "
+            "white sheet, baking paper), or turn the product until the reflection leaves it.",
+            NAME))
     if m["white_point"] < th["white_point_flag"]:
         out.append(ctx.flag(
             "UNDEREXPOSED",
@@ -278,6 +290,7 @@ def check(ctx: ImageContext) -> CheckResult:
     region = product_region(None if mask is None else mask[::2, ::2], lab.shape[:2],
                             float(th["erode_frac"]))
     m = measure(lab, region, th, rgb)
+    m["glare"] = glare.glare_share(glare.spots(lab, rgb, region, th), th)
     mono = monochrome(ctx, m, th)
     return CheckResult(name=NAME, score=score(m, th, mono), metrics=m,
                        flags=flags(ctx, m, th, mono))
