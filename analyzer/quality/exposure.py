@@ -236,9 +236,9 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
     elif m["glare"] >= th["glare_flag"]:  # one OVEREXPOSED: blown highlights name it first
         out.append(ctx.flag(
             "OVEREXPOSED",
-            f"a glare spot blows out {100 * m['glare']:.1f}% of the product: pure white where "
+            f"a glare spot blows out {100 * m['glare']:.2f}% of the product: pure white where "
             "its colour and detail should be, fading out around it, as a flash or a lamp "
-            f"mirrored in a glossy surface leaves it (under {100 * th['glare_flag']:.1f}% does "
+            f"mirrored in a glossy surface leaves it (under {100 * th['glare_flag']:.2f}% does "
             "not flag)",
             "Turn the flash off and light the product from the side or through a diffuser (a "
             "white sheet, baking paper), or turn the product until the reflection leaves it.",
