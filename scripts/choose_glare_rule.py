@@ -4,11 +4,11 @@ on the TUNING splits.
 Every clean photo of the tune splits (luma men's apparel; every amateur tune sender's photo) and
 the ``glare`` family's copies of them (``scripts/quality_families.py``: a hotspot blown to white
 at its core, fading out around it) go through the exposure check's own steps once: its working
-copy, product region and white spots (:func:`analyzer.vision.glare.spots`, once for each ring
-tried). For each combination of the ring, the enclosed share, the surface's Delta E from white,
-the fade, the halo and the flag line, a photo is flagged when its largest glare spot reaches the
-line.
-Kept: the most glare copies found (the mean of the two tune splits) with no clean tune photo
+copy, product region (its holes filled, as the check reads glare) and white spots
+(:func:`analyzer.vision.glare.spots`, once for each ring tried). For each combination of the
+ring, the enclosed share, the surface's Delta E from white, the fade, the halo and the flag line,
+a photo is flagged when its largest glare spot reaches the line. Kept: the most glare copies
+found (the mean of the two tune splits) with no clean tune photo
 flagged (``MAX_FALSE``: none of the 72 luma and 721 amateur ones); ties go to the higher line,
 then the stricter halo, surface and fade (fewer false flags where the tune photos show none).
 It also prints the trade-off: the most found at each share of the clean amateur photos
@@ -42,6 +42,7 @@ import evaluate_quality as eq  # noqa: E402
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.exposure import product_region  # noqa: E402
 from analyzer.vision import glare  # noqa: E402
+from analyzer.vision.mask_ops import fill_holes  # noqa: E402
 from analyzer.vision.shrink import every  # noqa: E402
 
 # split -> (clean photos, glare copies)
@@ -64,6 +65,7 @@ def photo(path: Path) -> dict[float, list[glare.GlareSpot]]:
     lab, rgb = every(ctx.lab, 2), every(ctx.rgb, 2)  # as the check reads them
     region = product_region(None if mask is None else mask[::2, ::2], lab.shape[:2],
                             float(th["erode_frac"]))
+    region = fill_holes(region)  # as the check reads glare
     return {r: glare.spots(lab, rgb, region, dict(th, glare_ring=r)) for r in RINGS}
 
 

@@ -65,7 +65,7 @@ from analyzer.quality.scoring import ramp
 from analyzer.quality.title import names_black_and_white
 from analyzer.results import CheckResult, Flag
 from analyzer.vision import glare
-from analyzer.vision.mask_ops import shrink
+from analyzer.vision.mask_ops import fill_holes, shrink
 from analyzer.vision.shrink import every
 from analyzer.vision.srgb import srgb_to_linear
 
@@ -290,7 +290,9 @@ def check(ctx: ImageContext) -> CheckResult:
     region = product_region(None if mask is None else mask[::2, ::2], lab.shape[:2],
                             float(th["erode_frac"]))
     m = measure(lab, region, th, rgb)
-    m["glare"] = glare.glare_share(glare.spots(lab, rgb, region, th), th)
+    # glare on the region with its holes filled: u2netp takes a large spot blown to white for
+    # backdrop and leaves it out of the product
+    m["glare"] = glare.glare_share(glare.spots(lab, rgb, fill_holes(region), th), th)
     mono = monochrome(ctx, m, th)
     return CheckResult(name=NAME, score=score(m, th, mono), metrics=m,
                        flags=flags(ctx, m, th, mono))

@@ -7,7 +7,8 @@ on purpose: a neutral (white) clip on the product is not scored, since where a m
 on a white backdrop decides how much of it there is, and a white product is white by design.
 
 Measure (:func:`spots`), on the exposure check's working copy: every connected part of the
-product region (``region``: the mask shrunk at its rim) whose pixels are all at least
+product region (``region``: the mask shrunk at its rim, its holes filled, since the mask leaves
+a large spot blown to white out as backdrop) whose pixels are all at least
 ``glare_level`` in every channel, the largest ``glare_max_spots`` of at least ``glare_min_px``
 px. Around each, by the distance from it (a distance transform) in units of its equivalent
 radius ``R = sqrt(area / pi)``:
