@@ -66,7 +66,8 @@ def photo(path: Path) -> dict[float, list[glare.GlareSpot]]:
     region = product_region(None if mask is None else mask[::2, ::2], lab.shape[:2],
                             float(th["erode_frac"]))
     region = fill_holes(region)  # as the check reads glare
-    return {r: glare.spots(lab, rgb, region, dict(th, glare_ring=r)) for r in RINGS}
+    return {r: glare.spots(lab, rgb, region, dict(th, glare_ring=r), all_features=True)
+            for r in RINGS}
 
 
 def collect(splits: dict[str, tuple[int, int]]) -> dict[tuple[str, str], list[dict]]:

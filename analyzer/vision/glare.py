@@ -57,31 +57,47 @@ class GlareSpot:
 
 
 def _white_distance(lab: np.ndarray) -> np.ndarray:
-    """Delta E 1976 of each pixel (L* 0..100) from white (100, 0, 0), float32."""
+    """Delta E 1976 of each pixel (L* 0..100, the last axis L*, a*, b*) from white (100, 0, 0),
+    float32."""
     d = np.float32(100.0) - lab[..., 0]
     return np.sqrt(d * d + lab[..., 1] * lab[..., 1] + lab[..., 2] * lab[..., 2])
 
 
-def spots(lab: np.ndarray, rgb: np.ndarray, region: np.ndarray, th: dict) -> list[GlareSpot]:
+def spots(lab: np.ndarray, rgb: np.ndarray, region: np.ndarray, th: dict,
+          all_features: bool = False) -> list[GlareSpot]:
     """The white spots on the product (module docstring), largest first; ``lab`` (float32,
-    L* 0..100) and ``rgb`` (uint8) are the same pixels, ``region`` (bool) the product's."""
+    L* 0..100) and ``rgb`` (uint8) are the same pixels, ``region`` (bool) the product's. A spot
+    the product does not enclose (``glare_enclosed``) cannot be glare: its colour reads are
+    skipped (nan), and spots under ``glare_ok`` of the product (never scored) are not read,
+    unless ``all_features`` (a choice script trying other lines)."""
     n = int(np.count_nonzero(region))
     if n == 0:
         return []
     level = int(th["glare_level"])
     white = cv2.inRange(rgb, (level,) * 3, (255,) * 3)
     white &= region.view(np.uint8) * np.uint8(255)
-    if not white.any():
+    bx, by, bw, bh = cv2.boundingRect(white)
+    if bw == 0 or bh == 0:
         return []
-    k, labels, st, _ = label_with_stats((white > 0).view(np.uint8), 8)
+    # labelled only within the box around the white pixels (most of a product is not white),
+    # the labels kept at full size; the box starts on even coordinates (OpenCV's 2 x 2 blocks)
+    bx, by = bx - bx % 2, by - by % 2
+    k, lab_c, st, _ = label_with_stats((white[by:by + bh + 1, bx:bx + bw + 1] > 0).view(np.uint8),
+                                       8)
+    h, w = region.shape
+    labels = np.zeros((h, w), lab_c.dtype)
+    labels[by:by + lab_c.shape[0], bx:bx + lab_c.shape[1]] = lab_c
+    st[:, 0] += bx
+    st[:, 1] += by
     areas = st[1:, cv2.CC_STAT_AREA]
     order = np.argsort(-areas, kind="stable")[: int(th["glare_max_spots"])] + 1
-    h, w = region.shape
     ring = float(th["glare_ring"])
+    # spots under glare_ok of the product are never scored: not read (the largest come first)
+    least = max(float(th["glare_min_px"]), 0.0 if all_features else float(th["glare_ok"]) * n)
     out = []
     for i in order:
         x, y, bw, bh, area = (int(v) for v in st[i])
-        if area < int(th["glare_min_px"]):
+        if area < least:
             break
         r = float(np.sqrt(area / np.pi))
         pad = int(np.ceil(3.0 * r)) + 2
@@ -92,26 +108,32 @@ def spots(lab: np.ndarray, rgb: np.ndarray, region: np.ndarray, th: dict) -> lis
         reg = region[y0:y1, x0:x1]
         around = (dist > 0) & (dist <= max(1.5, ring * r))
         enclosed = float(reg[around].mean()) if around.any() else 0.0
-        de = _white_distance(lab[y0:y1, x0:x1])
-        far = [_ring_median(de, dist, reg, a * r, b * r)
-               for a, b in ((1.0, 1.5), (1.5, 2.0), (2.0, 3.0))]
+        if not all_features and enclosed < float(th["glare_enclosed"]):
+            nan = float("nan")
+            out.append(GlareSpot(area / n, enclosed, nan, nan, nan))
+            continue
+        # every ring lies within 3 R (and 2 px) of the spot: its product pixels' distances and
+        # Delta E, read once as flat arrays
+        near = (dist > 0) & (dist <= max(2.0, 3.0 * r)) & reg
+        d = dist[near]
+        de = _white_distance(lab[y0:y1, x0:x1][near])
+        far = [_ring_median(de, d, a * r, b * r) for a, b in ((1.0, 1.5), (1.5, 2.0), (2.0, 3.0))]
         far = [v for v in far if np.isfinite(v)]
         surface = max(far) if far else float("nan")
         # the halo: light fading from white into the surface's colour leaves the ring's pixels
         # between the two, where a white part's crisp edge leaves them at one or the other
-        band = (dist > 0) & (dist <= max(2.0, 1.5 * r)) & reg
-        mid = (de[band] >= 0.25 * surface) & (de[band] <= 0.75 * surface)
+        band = de[d <= max(2.0, 1.5 * r)]
+        mid = (band >= 0.25 * surface) & (band <= 0.75 * surface)
         out.append(GlareSpot(share=area / n, enclosed=enclosed, surface_de=surface,
-                             near_de=_ring_median(de, dist, reg, 0.0, max(1.5, 0.25 * r)),
+                             near_de=_ring_median(de, d, 0.0, max(1.5, 0.25 * r)),
                              halo=float(mid.mean()) if mid.size else 0.0))
     return out
 
 
-def _ring_median(de: np.ndarray, dist: np.ndarray, reg: np.ndarray, lo: float,
-                 hi: float) -> float:
-    """The median of ``de`` over the product's pixels (``reg``) at a distance in (lo, hi]; nan
-    with fewer than 3 of them."""
-    sel = (dist > lo) & (dist <= hi) & reg
+def _ring_median(de: np.ndarray, d: np.ndarray, lo: float, hi: float) -> float:
+    """The median of ``de`` over the pixels at a distance ``d`` in (lo, hi]; nan with fewer than
+    3 of them."""
+    sel = (d > lo) & (d <= hi)
     return float(np.median(de[sel])) if np.count_nonzero(sel) >= 3 else float("nan")
 
 
@@ -121,7 +143,7 @@ def is_glare(s: GlareSpot, th: dict) -> bool:
     return bool(s.enclosed >= float(th["glare_enclosed"])
                 and np.isfinite(s.surface_de) and s.surface_de >= float(th["glare_surface_de"])
                 and np.isfinite(s.near_de) and s.near_de <= float(th["glare_fade"]) * s.surface_de
-                and s.halo >= float(th["glare_halo"]))
+                and np.isfinite(s.halo) and s.halo >= float(th["glare_halo"]))
 
 
 def glare_share(found: list[GlareSpot], th: dict) -> float:
