@@ -18,6 +18,9 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
   ``highlight_L``) is reported but not scored: it depends on where the mask's edge falls on the
   white background. ``clip_shadows``: share with L* <= ``shadow_L``. Measured on the product
   mask, shrunk a little at its rim.
+- ``glare``: the largest glare spot's share of the product: a white spot on it, enclosed by it,
+  on a surface far from white, fading out around it (a flash or a lamp mirrored in a glossy
+  surface: :mod:`analyzer.vision.glare`); neutral clipping that is not glare stays unscored.
 - ``white_point``: 99.5th percentile of L* over the whole frame. A properly exposed photo has
   something near white (a white background, a highlight); an under-exposed one does not. This
   does not penalise a dark product: a black jacket on white still has a white point near 100.
@@ -291,8 +294,10 @@ def check(ctx: ImageContext) -> CheckResult:
                             float(th["erode_frac"]))
     m = measure(lab, region, th, rgb)
     # glare on the region with its holes filled: u2netp takes a large spot blown to white for
-    # backdrop and leaves it out of the product
-    m["glare"] = glare.glare_share(glare.spots(lab, rgb, fill_holes(region), th), th)
+    # backdrop and leaves it out of the product; none without a product (the whole frame would
+    # "enclose" every white part)
+    m["glare"] = (0.0 if mask is None else
+                  glare.glare_share(glare.spots(lab, rgb, fill_holes(region), th), th))
     mono = monochrome(ctx, m, th)
     return CheckResult(name=NAME, score=score(m, th, mono), metrics=m,
                        flags=flags(ctx, m, th, mono))
