@@ -701,6 +701,7 @@ def test_a_soft_outline_around_a_plain_surface_says_what_it_cannot_tell():
     assert sharpness.blur_cause(m, th) is sharpness.BlurCause.SOFT_OUTLINE
     (flag,) = [f for f in res.flags if f.code == "BLURRY"]
     assert "outline is soft all round" in flag.message and "soften edge" in flag.message
+    assert "times its surface's" in flag.message
     assert "out of focus" in flag.message
     assert flag.fix.startswith("If you removed the background") and "hard edge" in flag.fix
 

@@ -972,11 +972,15 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     elif cause is BlurCause.SOFT_OUTLINE:
         out.append(ctx.flag(
             "BLURRY",
+            # the outline against the surface, the reading that names this cause (its ratio is
+            # at least outline_ratio by construction; the view's own line may be a direction's
+            # or a half's, which the outline's pooled blur need not pass)
             f"the product's outline is soft all round: its edges are blurred over about "
-            f"{metrics['edge_blur_outline_px']:.1f} px (at {side} px product size; sharp photos "
-            f"measure {th['sigma_flag']} px or less), and its surface is too plain to show "
-            "whether the photo itself is sharp. A background remover's feathered (\"soften "
-            "edge\") cut looks like this, and so does a photo out of focus",
+            f"{metrics['edge_blur_outline_px']:.1f} px (at {side} px product size), "
+            f"{metrics['edge_blur_outline_px'] / metrics['edge_blur_inside_px']:.1f} times its "
+            f"surface's {metrics['edge_blur_inside_px']:.2f} px, and its surface is too plain "
+            "to show whether the photo itself is sharp. A background remover's feathered "
+            "(\"soften edge\") cut looks like this, and so does a photo out of focus",
             "If you removed the background with an app, export the cut-out again with a hard "
             "edge (feather or soften edge off) and upload that; otherwise retake it in focus: "
             "tap to focus on the product, steady the camera and add light.", NAME))
