@@ -767,6 +767,8 @@ def family_specs() -> dict[str, FamilySpec]:
     # (a control: the soft outline is the cut's, the product is sharp, so it must *not* flag)
     specs["blur_feathered"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     specs["feathered"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
+    # a phone's night mode: texture smeared, edges crisp (a known miss, README)
+    specs["denoise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     for f in ("noise", "lowlight"):  # grain is neither blur nor missing detail
         specs[f] = FamilySpec("sharpness", ("NOISY", *blur_codes), "laplacian_var", 1, phone)
     specs |= {f: FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1)
@@ -807,6 +809,8 @@ def family_specs() -> dict[str, FamilySpec]:
                                       phone)
     # a camera's date imprint in amber in a corner: on phone photos, often as light as the floor
     specs["date_stamp"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
+    # an emoji or a sticker with no letters over the product (a known miss, README)
+    specs["sticker"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     # a QR code, Data Matrix or barcode sticker on the backdrop (quality_families.code)
     specs["code"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     specs["code@clutter"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1,

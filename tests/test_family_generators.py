@@ -2,8 +2,9 @@
 border colour to a banner 2.8-4:1, wide or tall, its pixels unchanged), ``thin_frame`` (a 1-4 px
 stroke of one colour around the photo), ``drawing`` (the photo in a few flat colours),
 ``focus_falloff``, ``blur_cutout`` (a blurred photo cut out onto white), ``feathered`` (a sharp
-photo cut out onto white with a feathered edge), ``blur_feathered`` and ``glare`` (a hotspot
-blown to white on the product)."""
+photo cut out onto white with a feathered edge), ``blur_feathered``, ``glare`` (a hotspot
+blown to white on the product), ``denoise`` (a phone's night mode) and ``sticker`` (an emoji
+over the product)."""
 
 from __future__ import annotations
 
@@ -221,3 +222,32 @@ def test_glare_blows_a_spot_on_the_product_to_white_and_leaves_the_rest() -> Non
         ys, xs = np.nonzero(clipped)
         assert oval[int(ys.mean()), int(xs.mean())], seed
         assert changed.mean() < 0.3, seed  # the rest of the photo as it was
+
+
+def test_denoise_flattens_texture_and_keeps_strong_edges() -> None:
+    """``denoise`` (a phone's night mode): fine texture wiped, a strong edge kept where it was."""
+    rng_np = np.random.default_rng(1)
+    a = np.full((300, 300, 3), 120, np.float32)
+    a += rng_np.normal(0, 12, (300, 300, 1))  # a grainy, textured surface
+    a[:, 150:] += 90  # a strong edge down the middle
+    a = np.clip(a, 0, 255).astype(np.uint8)
+    out = np.asarray(qf.denoise(Image.fromarray(a), random.Random(0))).astype(float)
+    grey = out.mean(axis=2)
+    assert grey[:, 20:130].std() < 0.5 * a[:, 20:130, 0].std()  # the texture flattened
+    step = grey[:, 160:].mean() - grey[:, :140].mean()
+    assert step > 80  # ... the edge kept
+    assert np.abs(np.diff(grey[150, 140:160])).max() > 40  # ... and still a step, not a ramp
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (places the sticker on the product)")
+def test_sticker_pastes_a_flat_shape_with_no_letters_on_the_product() -> None:
+    a = np.full((320, 320, 3), 255, np.uint8)
+    yy, xx = np.mgrid[0:320, 0:320]
+    oval = ((xx - 160) / 90.0) ** 2 + ((yy - 160) / 120.0) ** 2 <= 1.0
+    a[oval] = (30, 60, 150)
+    for seed in range(6):
+        out = np.asarray(qf.sticker(Image.fromarray(a), random.Random(seed))).astype(int)
+        changed = np.abs(out - a).max(axis=2) > 30
+        assert 0.0005 < changed.mean() < 0.2, seed
+        ys, xs = np.nonzero(changed)
+        assert oval[int(ys.mean()), int(xs.mean())], seed  # over the product
