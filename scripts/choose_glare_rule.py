@@ -96,17 +96,6 @@ def main() -> int:
     th = check_thresholds("exposure")
     tune = collect(TUNE)
     best = None
-    for ring, enc, surf, fade, halo, line in itertools.product(RINGS, ENCLOSED, SURFACE, FADE,
-                                                               HALO, LINES):
-        rule = dict(th, glare_ring=ring, glare_enclosed=enc, glare_surface_de=surf,
-                    glare_fade=fade, glare_halo=halo, glare_flag=line)
-        r = rates(tune, rule)
-        if r[("tune", "clean")] > 0.0 or r[("am_tune", "clean")] > MAX_FALSE:
-            continue
-        found = (r[("tune", "glare")] + r[("am_tune", "glare")]) / 2.0
-        key = (found, line, halo, surf, -fade, enc, -ring)
-        if best is None or key > best[0]:
-            best = (key, rule, r)
     front: dict[float, tuple] = {}  # the trade-off: the most found at each false-flag rate
     for ring, enc, surf, fade, halo, line in itertools.product(RINGS, ENCLOSED, SURFACE, FADE,
                                                                HALO, LINES):
@@ -115,10 +104,15 @@ def main() -> int:
         r = rates(tune, rule)
         if r[("tune", "clean")] > 0.0:
             continue
-        f = round(r[("am_tune", "clean")], 2)
         found = (r[("tune", "glare")] + r[("am_tune", "glare")]) / 2.0
+        f = round(r[("am_tune", "clean")], 2)
         if f not in front or found > front[f][0]:
             front[f] = (found, ring, enc, surf, fade, halo, line)
+        if r[("am_tune", "clean")] > MAX_FALSE:
+            continue
+        key = (found, line, halo, surf, -fade, enc, -ring)
+        if best is None or key > best[0]:
+            best = (key, rule, r)
     print("amateur tune clean flagged % -> most found (ring, enclosed, surface, fade, halo, line):")
     top = 0.0
     for f in sorted(front):
