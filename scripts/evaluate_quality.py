@@ -809,8 +809,10 @@ def family_specs() -> dict[str, FamilySpec]:
                                       phone)
     # a camera's date imprint in amber in a corner: on phone photos, often as light as the floor
     specs["date_stamp"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
-    # an emoji or a sticker with no letters over the product (a known miss, README)
+    # an emoji or a sticker with no letters over the product (stickers.py; flat-coloured), and a
+    # phone's shaded emoji, a second recipe nothing was chosen on
     specs["sticker"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
+    specs["emoji"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     # a QR code, Data Matrix or barcode sticker on the backdrop (quality_families.code)
     specs["code"] = FamilySpec("overlays", over_codes, "edge_density", -1, phone)
     specs["code@clutter"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density", -1,
@@ -849,7 +851,7 @@ def family_specs() -> dict[str, FamilySpec]:
     # ... and a sticker or an inset picture pasted on the photo is the overlays check's to
     # report, not a prop: must *not* be called clutter (45% of both were, before clutter left
     # the overlay finders' graphics out).
-    for f in ("badge", "inset"):
+    for f in ("badge", "inset", "sticker"):
         specs[f"{f}@clutter"] = FamilySpec("clutter", ("CLUTTERED_BACKGROUND",), "edge_density",
                                            -1)
     return specs

@@ -38,8 +38,11 @@ Families (name: what a seller's photo suffers):
 - ``lowlight``: 1.5-2.5 stops darker, then sensor noise sd 4-10 and brightened back 0-1.5 stops
   (a phone's auto gain).
 - ``overexposed``: 1-2.5 stops too bright, the highlights clipped (linear light x 2-5.7).
-- ``sticker``: an emoji or a sticker with no letters (a smiley, a heart, a star, a disc) pasted
-  over the product (no check finds it: README).
+- ``sticker``: an emoji or a sticker with no letters (a smiley, a heart, a star, a disc), flat
+  coloured, pasted over the product (found since 2026-12-07, later: README).
+- ``emoji``: a second recipe for it that nothing was chosen on: a phone's shaded emoji (a face,
+  a disc, a heart, a star, a rounded square; a radial or top-down light of 0-45%, a white cut
+  line or a drop shadow a third of the time each), 6-24% of the product's long side, any angle.
 - ``denoise``: a phone's night mode or heavy noise reduction: 2-6 bilateral passes and a median,
   texture smeared while edges stay crisp (no check finds it: README).
 - ``glare``: a flash's or a lamp's reflection on the product: a hotspot blown to white at its
@@ -1115,20 +1118,28 @@ def badge(im: Image.Image, rng: random.Random, props: list | None = None) -> Ima
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
+def _spot_on_product(a: np.ndarray, rng: random.Random, lo: float, hi: float
+                     ) -> tuple[int, int, float]:
+    """(x, y, radius) of a sticker on the product of ``a`` (the salient-object mask, u2netp; the
+    whole frame without one): the radius ``lo``-``hi`` of the product's long side (at least 4
+    px), the centre halfway between a random product pixel and the product's centroid."""
+    fg = _cut_probability(a) > 0.5
+    ys, xs = np.nonzero(fg) if fg.any() else np.nonzero(np.ones(fg.shape, bool))
+    long_side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
+    r = max(4.0, rng.uniform(lo, hi) * long_side)
+    i = rng.randrange(len(ys))
+    return int(0.5 * xs[i] + 0.5 * xs.mean()), int(0.5 * ys[i] + 0.5 * ys.mean()), r
+
+
 def sticker(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """An emoji or a sticker pasted over the product, no letters on it: a smiley, a heart, a
     star or a plain disc, flat-coloured, 8-20% of the product's long side across, its outline
     darker or white a third of the time each, centred on the product (the salient-object mask,
     u2netp), as sellers hide a face or a logo. Added 2026-12-07 from a tenth new user's try, a
-    family the overlays check does not find (its badge finder wants letters on a plate: README)."""
+    family the overlays check did not find (its badge finder wants letters on a plate), found
+    since 2026-12-07 (later) by its sticker finder (README, "Stickers with no letters")."""
     base = im.convert("RGB")
-    a = np.asarray(base)
-    fg = _cut_probability(a) > 0.5
-    ys, xs = np.nonzero(fg) if fg.any() else np.nonzero(np.ones(fg.shape, bool))
-    long_side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
-    r = max(4.0, rng.uniform(0.04, 0.10) * long_side)
-    i = rng.randrange(len(ys))
-    cy, cx = (int(0.5 * ys[i] + 0.5 * ys.mean()), int(0.5 * xs[i] + 0.5 * xs.mean()))
+    cx, cy, r = _spot_on_product(np.asarray(base), rng, 0.04, 0.10)
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
     kind = rng.choice(["smiley", "heart", "star", "disc"])
@@ -1161,6 +1172,98 @@ def sticker(im: Image.Image, rng: random.Random, props: list | None = None) -> I
         d.arc([cx - r / 2, cy - r / 5, cx + r / 2, cy + r / 2], 20, 160, fill=(60, 40, 20, 255),
               width=max(1, round(r / 10)))
     return Image.alpha_composite(base.convert("RGBA"), layer).convert("RGB")
+
+
+EMOJI_COLOURS = [(255, 204, 77), (244, 144, 12), (221, 46, 68), (244, 171, 186),
+                 (170, 142, 214), (120, 177, 89), (85, 172, 238), (255, 255, 255)]
+
+
+def emoji(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A phone's emoji or an app's sticker pasted over the product, no letters on it: a second
+    recipe for ``sticker`` that nothing was chosen on (2026-12-07, later). Phone emoji are
+    shaded: a disc (a face half of the time: eyes and a mouth), a heart, a star of any
+    sharpness or a rounded square, 6-24% of the product's long side across, turned to any angle,
+    in an emoji palette colour (white too), lit by a radial or a top-down gradient of 0-45% of
+    its level (0: flat, as ``sticker``), a white cut line around it a third of the time and a
+    soft drop shadow a third of the time; centred on the product (the salient-object mask,
+    u2netp), drawn at 4x and shrunk (anti-aliased)."""
+    base = im.convert("RGB")
+    cx, cy, r = _spot_on_product(np.asarray(base), rng, 0.03, 0.12)
+    kind = rng.choice(["face", "disc", "heart", "star", "square"])
+    turn = rng.uniform(-math.pi, math.pi) if kind in ("star", "square") else rng.uniform(-0.4, 0.4)
+    S = 4  # supersampling
+    side = int(2 * r * 1.6) + 4
+    c0 = side * S / 2.0
+    R = r * S
+
+    def rot(px: float, py: float) -> tuple[float, float]:
+        return (c0 + px * math.cos(turn) - py * math.sin(turn),
+                c0 + px * math.sin(turn) + py * math.cos(turn))
+
+    shape = Image.new("L", (side * S, side * S), 0)
+    d = ImageDraw.Draw(shape)
+    if kind in ("face", "disc"):
+        d.ellipse([c0 - R, c0 - R, c0 + R, c0 + R], fill=255)
+    elif kind == "heart":
+        t = np.linspace(0, 2 * math.pi, 160)
+        d.polygon([rot(R * math.sin(v) ** 3,
+                       -R * (13 * math.cos(v) - 5 * math.cos(2 * v) - 2 * math.cos(3 * v)
+                             - math.cos(4 * v)) / 16) for v in t], fill=255)
+    elif kind == "star":
+        inner = rng.uniform(0.38, 0.55)
+        d.polygon([rot((R if k % 2 == 0 else inner * R) * math.cos(-math.pi / 2 + k * math.pi / 5),
+                       (R if k % 2 == 0 else inner * R) * math.sin(-math.pi / 2 + k * math.pi / 5))
+                   for k in range(10)], fill=255)
+    else:
+        q = 0.8 * R
+        d.polygon([rot(x, y) for x, y in ((-q, -q), (q, -q), (q, q), (-q, q))], fill=255)
+        # rounded corners: the square blurred and cut again at half
+        shape = shape.filter(ImageFilter.GaussianBlur(0.15 * R)).point(
+            lambda v: 255 if v >= 128 else 0)
+    m = np.asarray(shape).astype(np.float32) / 255.0
+    # the light: a radial gradient from a highlight up and to the left, or top-down
+    yy, xx = np.mgrid[0:side * S, 0:side * S].astype(np.float32)
+    strength = rng.choice([0.0, rng.uniform(0.05, 0.45), rng.uniform(0.05, 0.45)])
+    if rng.random() < 0.5:
+        hx, hy = c0 - 0.35 * R, c0 - 0.45 * R
+        dist = np.hypot(xx - hx, yy - hy) / (1.8 * R)
+    else:
+        dist = (yy - (c0 - R)) / (2 * R)
+    shade = 1.0 + strength * (0.5 - np.clip(dist, 0.0, 1.0))
+    fill = np.array(rng.choice(EMOJI_COLOURS), np.float32)
+    rgb = np.clip(fill[None, None] * shade[..., None], 0, 255)
+    if kind == "face":  # eyes and a mouth, the face's dark marks
+        marks = Image.new("L", shape.size, 0)
+        dm = ImageDraw.Draw(marks)
+        for ex in (-1, 1):
+            dm.ellipse([c0 + ex * R / 3 - R / 9, c0 - R / 4 - R / 5, c0 + ex * R / 3 + R / 9,
+                        c0 - R / 4 + R / 5], fill=255)
+        dm.arc([c0 - R / 2, c0 - R / 4, c0 + R / 2, c0 + R / 2], 20, 160, fill=255,
+               width=max(1, round(R / 9)))
+        mk = np.asarray(marks).astype(np.float32)[..., None] / 255.0
+        rgb = rgb * (1 - mk) + np.array([102, 69, 0], np.float32) * mk
+    alpha = m
+    if rng.random() < 1 / 3:  # a sticker app's white cut line around the shape
+        grown = np.asarray(shape.filter(ImageFilter.MaxFilter(2 * max(1, round(R / 10)) + 1)))
+        ring = (grown.astype(np.float32) / 255.0) * (1 - m)
+        rgb = rgb * (1 - ring[..., None]) + 255.0 * ring[..., None]
+        alpha = np.maximum(m, ring)
+    layer = np.dstack([rgb, 255.0 * alpha]).astype(np.uint8)
+    small = Image.fromarray(layer, "RGBA").resize((side, side), Image.Resampling.LANCZOS)
+    out = base.convert("RGBA")
+    x0, y0 = int(cx - side / 2), int(cy - side / 2)
+    if rng.random() < 1 / 3:  # a soft drop shadow under it
+        sh = np.asarray(small)[..., 3].astype(np.float32) * rng.uniform(0.25, 0.5)
+        shadow = Image.new("RGBA", small.size, (0, 0, 0, 0))
+        shadow.putalpha(Image.fromarray(sh.astype(np.uint8), "L").filter(
+            ImageFilter.GaussianBlur(max(1.0, r / 8))))
+        off = max(1, round(r / 10))
+        layer_im = Image.new("RGBA", out.size, (0, 0, 0, 0))
+        layer_im.paste(shadow, (x0 + off, y0 + off))  # paste clips at the frame
+        out = Image.alpha_composite(out, layer_im)
+    layer_im = Image.new("RGBA", out.size, (0, 0, 0, 0))
+    layer_im.paste(small, (x0, y0))
+    return Image.alpha_composite(out, layer_im).convert("RGB")
 
 
 def _qr(rng: random.Random) -> np.ndarray:
@@ -1548,7 +1651,7 @@ GENERATORS = {
     "pixelated": pixelated, "jpeg": jpeg,
     "jpeg_file": jpeg_file, "export": export,
     "noise": noise, "lowlight": lowlight, "overexposed": overexposed, "glare": glare,
-    "denoise": denoise, "sticker": sticker,
+    "denoise": denoise, "sticker": sticker, "emoji": emoji,
     "blur_noise": blur_noise,
     "props_beside": props_beside,
     "props_behind": props_behind, "props_overlap": props_overlap, "props_none": props_none,

@@ -3,8 +3,8 @@ border colour to a banner 2.8-4:1, wide or tall, its pixels unchanged), ``thin_f
 stroke of one colour around the photo), ``drawing`` (the photo in a few flat colours),
 ``focus_falloff``, ``blur_cutout`` (a blurred photo cut out onto white), ``feathered`` (a sharp
 photo cut out onto white with a feathered edge), ``blur_feathered``, ``glare`` (a hotspot
-blown to white on the product), ``denoise`` (a phone's night mode) and ``sticker`` (an emoji
-over the product)."""
+blown to white on the product), ``denoise`` (a phone's night mode), ``sticker`` (an emoji
+over the product) and ``emoji`` (a phone's shaded emoji, its second recipe)."""
 
 from __future__ import annotations
 
@@ -239,15 +239,39 @@ def test_denoise_flattens_texture_and_keeps_strong_edges() -> None:
     assert np.abs(np.diff(grey[150, 140:160])).max() > 40  # ... and still a step, not a ramp
 
 
-@pytest.mark.skipif(not model_available(), reason="u2netp (places the sticker on the product)")
-def test_sticker_pastes_a_flat_shape_with_no_letters_on_the_product() -> None:
+def _blue_oval() -> tuple[np.ndarray, np.ndarray]:
+    """A 320 px white frame with a blue oval product on it, and the oval."""
     a = np.full((320, 320, 3), 255, np.uint8)
     yy, xx = np.mgrid[0:320, 0:320]
     oval = ((xx - 160) / 90.0) ** 2 + ((yy - 160) / 120.0) ** 2 <= 1.0
     a[oval] = (30, 60, 150)
+    return a, oval
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (places the sticker on the product)")
+def test_sticker_pastes_a_flat_shape_with_no_letters_on_the_product() -> None:
+    a, oval = _blue_oval()
     for seed in range(6):
         out = np.asarray(qf.sticker(Image.fromarray(a), random.Random(seed))).astype(int)
         changed = np.abs(out - a).max(axis=2) > 30
         assert 0.0005 < changed.mean() < 0.2, seed
         ys, xs = np.nonzero(changed)
         assert oval[int(ys.mean()), int(xs.mean())], seed  # over the product
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (places the emoji on the product)")
+def test_emoji_pastes_a_shape_on_the_product_shaded_or_flat() -> None:
+    a, oval = _blue_oval()
+    spreads = []
+    for seed in range(12):
+        out = np.asarray(qf.emoji(Image.fromarray(a), random.Random(seed))).astype(int)
+        changed = np.abs(out - a).max(axis=2) > 30
+        assert 0.0002 < changed.mean() < 0.25, seed
+        ys, xs = np.nonzero(changed)
+        assert oval[int(ys.mean()), int(xs.mean())], seed  # over the product
+        # the fill's lightness spread (p90 - p10 of luma; the darkest 15%, marks and shadow, out)
+        luma = out[changed & (np.abs(out - a).max(axis=2) > 60)].mean(axis=1)
+        luma = luma[luma > np.percentile(luma, 15)]
+        spreads.append(float(np.percentile(luma, 90) - np.percentile(luma, 10)))
+    # shaded (a light across it) on some draws, about one flat colour on others
+    assert max(spreads) > 15 and min(spreads) < 10, spreads
