@@ -224,9 +224,11 @@ def test_badges_are_found_even_where_the_mask_takes_them_for_product(photos):
 
 
 def test_flat_disc_without_letters_and_round_product_are_not_badges():
+    """Neither is a badge (no letters). Since 2026-12-07 (later) the flat disc is a letterless
+    sticker (overlays/stickers.py); the shaded ball with its printed word is nothing added."""
     im = Image.new("RGB", (800, 800), (255, 255, 255))
     d = ImageDraw.Draw(im)
-    d.ellipse([560, 560, 700, 700], fill=(200, 20, 30))  # a plain sticker-sized dot
+    d.ellipse([580, 580, 680, 680], fill=(200, 20, 30))  # a plain sticker-sized dot
     # A round product with shading and a printed word: not flat, so not a badge.
     arr = np.asarray(im).copy()
     yy, xx = np.mgrid[:800, :800]
@@ -235,9 +237,15 @@ def test_flat_disc_without_letters_and_round_product_are_not_badges():
     arr[ball] = (np.array([230, 80, 150]) * shade[ball, None]).astype(np.uint8)
     im = Image.fromarray(arr)
     ImageDraw.Draw(im).text((260, 310), "FIT", font=_font(40), fill=(255, 255, 255))
-    res = overlays.check(_ctx(_photographed(im)))
+    ctx = _ctx(_photographed(im))
+    res = overlays.check(ctx)
     assert res.metrics["n_badges"] == 0
-    assert "TEXT_OR_WATERMARK" not in _codes(res)
+    assert res.metrics["n_chars"] == 0 and res.metrics["watermark_glyphs"] == 0  # no letters
+    stickers = overlays.graphics(ctx).stickers
+    s = overlays.graphics(ctx).scale
+    assert len(stickers) == 1 and stickers[0][0] / s > 500  # the dot, not the ball
+    assert "1 of them a sticker or emoji" in next(
+        f.message for f in res.flags if f.code == "TEXT_OR_WATERMARK")
 
 
 def test_backdrop_is_the_plain_colour_connected_to_the_border():

@@ -4,7 +4,8 @@ image.
 One module per finder, each with its formula and references: :mod:`.text` (text and watermarks
 anywhere in the frame, over the product included), :mod:`.watermark` (semi-transparent
 watermarks over the product), :mod:`.badges` (stickers and price tags: letters on a flat
-plate), :mod:`.codes` (QR code and barcode stickers), :mod:`.lines` (dimension lines drawn
+plate), :mod:`.stickers` (emoji and stickers with no letters: a flat, saturated shape),
+:mod:`.codes` (QR code and barcode stickers), :mod:`.lines` (dimension lines drawn
 beside the product), :mod:`.banners` (see-through banner strips across the photo),
 :mod:`.border` (added frames), :mod:`.corners` (the filled corners of a photo turned in its
 canvas, reported as a frame), :mod:`.insets` (pictures pasted into a corner), :mod:`.split`
@@ -31,7 +32,7 @@ import numpy as np
 
 from analyzer.codes import MapKind
 from analyzer.quality.context import ImageContext
-from analyzer.quality.overlays.badges import colour_edges, find_badges, with_badges
+from analyzer.quality.overlays.badges import colour_edges, find_badges, plate_holes, with_badges
 from analyzer.quality.overlays.banners import find_banners, overlap
 from analyzer.quality.overlays.border import BorderFinding, find_border
 from analyzer.quality.overlays.codes import find_codes
@@ -41,6 +42,7 @@ from analyzer.quality.overlays.graphic import drawn, flat_share
 from analyzer.quality.overlays.insets import InsetFinding, find_insets
 from analyzer.quality.overlays.lines import find_lines
 from analyzer.quality.overlays.split import SplitFinding, find_split
+from analyzer.quality.overlays.stickers import find_stickers
 from analyzer.quality.overlays.text import TextFinding, find_text
 from analyzer.quality.overlays.watermark import WatermarkFinding, find_watermark
 from analyzer.quality.overlays.zone import backdrop, on_face, product_zone
@@ -97,7 +99,7 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
           inset: InsetFinding | None = None, mark: WatermarkFinding | None = None,
           flat: float = 0.0, n_codes: int = 0, n_lines: int = 0,
           split: SplitFinding | None = None,
-          corners: CornerFill = NO_CORNER_FILL) -> list[Flag]:
+          corners: CornerFill = NO_CORNER_FILL, n_stickers: int = 0) -> list[Flag]:
     out = []
     rule = ctx.marketplace.rule("overlays")
     lab = ctx.marketplace.label
@@ -113,10 +115,15 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             + f"{100 * text.text_area:.1f}% of the image) {where_text(text)}"
             + (f", {n_codes} of them a QR code or barcode" if n_codes else "")
             + (f", {n_lines} of them a drawn dimension line" if n_lines else "")
+            + (f", {n_stickers} of them a sticker or emoji with no letters" if n_stickers else "")
             + f"; {rule_txt}",
             ("Upload the photo without the drawn measurement lines or any added text (use the "
              "original export); show the sizes in a secondary image and in the listing text."
              if n_lines else
+             "Upload the photo without the sticker or emoji and any added text or logos (use "
+             "the original export); where it hid a face, a logo or a flaw, use or take a photo "
+             "without them instead of covering them."
+             if n_stickers else
              "Upload the photo without added text, badges, logos or watermarks (use the original "
              "export); put promotions in the listing text or in secondary images."), NAME))
     elif mark is not None and mark.found:
@@ -235,9 +242,9 @@ def working_mask(ctx: ImageContext, plain: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Graphics:
     """What the finders of graphics pasted on the photo found, and the working copies they read:
-    badges, banners, code stickers and dimension lines (boxes at ``scale`` of the working size,
-    in ``lab``'s pixels) and inset pictures (the photo's px, as :meth:`boxes` gives every
-    box)."""
+    badges, banners, code stickers, dimension lines and letterless stickers (boxes at ``scale``
+    of the working size, in ``lab``'s pixels) and inset pictures (the photo's px, as
+    :meth:`boxes` gives every box)."""
 
     zone: np.ndarray     # the product zone, at ``scale``
     plain: np.ndarray    # the plain backdrop, at ``scale``
@@ -248,11 +255,13 @@ class Graphics:
     inset: InsetFinding
     codes: list[tuple[int, int, int, int]]  # QR code and barcode stickers, as badges
     lines: list[tuple[int, int, int, int]]  # dimension lines drawn beside the product, as badges
+    stickers: list[tuple[int, int, int, int]]  # emoji and stickers with no letters, as badges
 
     def boxes(self) -> list[tuple[int, int, int, int]]:
         """Every graphic's box in working px (x0, y0, x1, y1)."""
         return [*self.inset.boxes,
-                *(photo_box(b, self.scale) for b in [*self.badges, *self.codes, *self.lines])]
+                *(photo_box(b, self.scale)
+                  for b in [*self.badges, *self.codes, *self.lines, *self.stickers])]
 
 
 def photo_box(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
@@ -275,8 +284,21 @@ def face_mask(ctx: ImageContext) -> np.ndarray | None:
     return mr.binary if mr.face else None
 
 
+def own_stickers(stickers: list[tuple[int, int, int, int]],
+                 plates: list[tuple[int, int, int, int]], face: np.ndarray | None,
+                 inset: InsetFinding, scale: float) -> list[tuple[int, int, int, int]]:
+    """The letterless stickers (boxes at ``scale``) another finder does not report: one that
+    overlaps a badge or code sticker (``plates``: a smiley whose eyes read as letters) is that
+    badge, one wholly on a printed ``face`` is the cover's own flat logo, and one in an inset
+    picture is the inset's content."""
+    return [b for b in stickers
+            if not any(overlap(b, o) for o in plates)
+            and (face is None or not on_face(b, scale, face))
+            and not any(overlap(photo_box(b, scale), o) for o in inset.boxes)]
+
+
 def graphics(ctx: ImageContext) -> Graphics:
-    """The badge, banner, code, line and inset finders on ``ctx``, run once per photo
+    """The badge, banner, code, line, sticker and inset finders on ``ctx``, run once per photo
     (``ctx.cache``): the overlays check reports them, and the clutter check leaves them out of
     the objects on the backdrop (a "SALE" sticker is an overlay, not a prop beside the
     product)."""
@@ -284,22 +306,25 @@ def graphics(ctx: ImageContext) -> Graphics:
         th = ctx.thresholds(NAME)
         zone, plain, lab_s, s, product = _working_copies(ctx, th)
         edges = colour_edges(lab_s, th)
-        badges = find_badges(lab_s, th, edges)
+        holes = plate_holes(edges, th)
+        badges = find_badges(lab_s, th, edges, holes)
         badges += [b for b in find_banners(lab_s, edges, plain, zone, th)
                    if not any(overlap(b, o) for o in badges)]  # an opaque strip is a plate too
         codes = [c for c in find_codes(edges, zone, ctx.gray_u8, s, th)
                  if not any(overlap(c, b) for b in badges)]  # a plate is reported once
         face = face_mask(ctx)
+        inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
+        stickers = own_stickers(find_stickers(lab_s, edges, holes, th, product),
+                                [*badges, *codes], face, inset, s)
         if face is not None:  # a round "3 programs" sticker printed on a cover is the cover
             badges = [b for b in badges if not on_face(b, s, face)]
             codes = [c for c in codes if not on_face(c, s, face)]  # ... and so is its barcode
-        inset = find_insets(ctx.gray_u8, ctx.mask_bool_or_none, plain, th)
         # an inset picture's busy content (a face, hair) is the inset's to report, once
         codes = [c for c in codes if not any(overlap(photo_box(c, s), b) for b in inset.boxes)]
         lines = [b for b in find_lines(plain, zone, th)
                  if face is None or not on_face(b, s, face)]
         ctx.cache[_GRAPHICS] = Graphics(zone, plain, product, lab_s, s, badges, inset, codes,
-                                        lines)
+                                        lines, stickers)
     return ctx.cache[_GRAPHICS]
 
 
@@ -308,7 +333,8 @@ def check(ctx: ImageContext) -> CheckResult:
     th = ctx.thresholds(NAME)
     g = graphics(ctx)
     zone, lab_s, s, inset = g.zone, g.lab, g.scale, g.inset
-    badges = [*g.badges, *g.codes, *g.lines]  # a code sticker or a drawn line is a logo area
+    # a code sticker, a drawn line or a letterless sticker is a logo area
+    badges = [*g.badges, *g.codes, *g.lines, *g.stickers]
     gray_u8 = ctx.gray_u8
     # a photo the loader resized has lost its JPEG grid: the text finder need not read it
     face = face_mask(ctx)
@@ -332,6 +358,7 @@ def check(ctx: ImageContext) -> CheckResult:
         "n_badges": float(len(g.badges)),
         "n_codes": float(len(g.codes)),
         "n_lines": float(len(g.lines)),
+        "n_stickers": float(len(g.stickers)),
         "border_sides": float(border.sides),
         "border_width_px": border.width_px,
         "has_border": float(border.found),
@@ -355,5 +382,5 @@ def check(ctx: ImageContext) -> CheckResult:
     return CheckResult(name=NAME, score=score(text, border, th, inset, mark, flat, split, corners),
                        metrics=metrics,
                        flags=flags(ctx, text, border, th, inset, mark, flat, len(g.codes),
-                                   len(g.lines), split, corners),
+                                   len(g.lines), split, corners, len(g.stickers)),
                        maps={MapKind.TEXT: tmap})

@@ -35,8 +35,35 @@ def step_over(step: np.ndarray, t: float) -> np.ndarray:
     return (cv2.inRange(step, (0.0, 0.0, 0.0), hi) == 0).view(np.uint8)
 
 
-def find_badges(lab: np.ndarray, th: dict, edges: np.ndarray | None = None
-                ) -> list[tuple[int, int, int, int]]:
+# A hole of the colour-edge map: its outline (OpenCV's contour, in the map's pixels) and its area.
+Hole = tuple[np.ndarray, float]
+
+
+def plate_holes(edges: np.ndarray, th: dict) -> list[Hole]:
+    """The holes of :func:`colour_edges`' map ``edges``, the frame's edge closing them
+    (``cv2.RETR_CCOMP``: a plate's inside is a hole of its outline), of at least the smaller of
+    ``badge_min_area`` and ``sticker_min_area`` of the frame: the candidates of the badge and
+    sticker finders, traced and measured once (a studio photo's map holds hundreds of holes,
+    the speckle between its edges; a few are a plate's size)."""
+    # the frame's edge closes a plate that runs off the photo (find_badges)
+    framed = cv2.copyMakeBorder(edges, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+    contours, hier = cv2.findContours(framed, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE,
+                                      offset=(-1, -1))
+    if hier is None:
+        return []
+    a_min = min(float(th["badge_min_area"]), float(th["sticker_min_area"])) * edges.size
+    out = []
+    for c, hinfo in zip(contours, hier[0], strict=True):
+        if hinfo[3] < 0:
+            continue  # outer boundaries; a plate's inside is a hole of its outline
+        area = cv2.contourArea(c)
+        if area >= a_min:
+            out.append((c, area))
+    return out
+
+
+def find_badges(lab: np.ndarray, th: dict, edges: np.ndarray | None = None,
+                holes: list[Hole] | None = None) -> list[tuple[int, int, int, int]]:
     """Badges: a disc or rounded plate of one flat colour with letters inside, like a "SALE" or
     "-20%" sticker pasted on the photo, wherever it sits (a saliency mask takes it for product).
 
@@ -47,7 +74,7 @@ def find_badges(lab: np.ndarray, th: dict, edges: np.ndarray | None = None
     within ``badge_flat_de`` (Delta E 1976) of their median colour, which a photographed surface,
     with its shading and texture, is not; and it holds at least ``badge_min_glyphs`` separate
     glyph-sized marks (10-70% of its height). Returns the badges' boxes in ``lab``'s pixels
-    (``edges``: :func:`colour_edges`, when already made).
+    (``edges``: :func:`colour_edges`, ``holes``: :func:`plate_holes`, when already made).
 
     Tags and banners (text on a filled rectangle: a two-line price tag, a "Free returns" strip)
     are not round (a 4:1 strip's quotient is 0.50), so a convex plate also qualifies when it is a
@@ -64,20 +91,14 @@ def find_badges(lab: np.ndarray, th: dict, edges: np.ndarray | None = None
     H, W = lab.shape[:2]
     if edges is None:
         edges = colour_edges(lab, th)
-    # the frame's edge closes a plate that runs off the photo (below)
-    framed = cv2.copyMakeBorder(edges, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
-    contours, hier = cv2.findContours(framed, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE,
-                                      offset=(-1, -1))
-    if hier is None:
-        return []
+    if holes is None:
+        holes = plate_holes(edges, th)
     a_min = float(th["badge_min_area"]) * H * W
     a_max = float(th["badge_max_area"]) * H * W
     a_plate = float(th["plate_max_area"]) * H * W
     out = []
-    for c, hinfo in zip(contours, hier[0], strict=True):
-        if hinfo[3] < 0:
-            continue  # outer boundaries; a plate's inside is a hole of its outline
-        if not a_min <= cv2.contourArea(c) <= max(a_max, a_plate):
+    for c, traced in holes:
+        if not a_min <= traced <= max(a_max, a_plate):
             continue
         # a hole closed by the frame runs along the added border row: onto the photo's own edge
         c = np.clip(c, 0, (W - 1, H - 1)).astype(np.int32)
