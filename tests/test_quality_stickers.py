@@ -83,7 +83,8 @@ def test_a_flat_letterless_sticker_over_the_product_is_found(shape):
     res = overlays.check(_ctx(im))
     assert res.metrics["n_stickers"] == 1
     flag = next(f for f in res.flags if f.code == FlagCode.TEXT_OR_WATERMARK)
-    assert "sticker or emoji with no letters" in flag.message
+    assert flag.message.startswith("found 1 sticker(s) or emoji with no letters (")
+    assert "laid over the product" in flag.message
     assert "sticker or emoji" in flag.fix
     assert res.score <= 50
 
@@ -181,3 +182,15 @@ def test_real_photos_no_sticker_and_a_sticker_on_them(studio_photos, amateur_pho
     found = [overlays.check(_ctx(_paste_disc(p))).metrics["n_stickers"] > 0
              for p in [*studio_photos[:6], *amateur_photos[:6]]]
     assert sum(found) >= 10, found
+
+
+def test_a_sticker_beside_added_text_is_named_among_the_areas():
+    from PIL import ImageFont
+    im = _product()
+    d = ImageDraw.Draw(im)
+    d.ellipse([260, 260, 340, 340], fill=YELLOW)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 44)
+    d.text((150, 530), "SALE 50%", font=font, fill=(200, 0, 0))
+    res = overlays.check(_ctx(im))
+    msg = next(f.message for f in res.flags if f.code == FlagCode.TEXT_OR_WATERMARK)
+    assert "text/logo area(s)" in msg and "1 of them a sticker or emoji with no letters" in msg

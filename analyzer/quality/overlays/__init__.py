@@ -107,15 +107,20 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
                 "discouraged": f"{lab} discourages text and watermarks on product photos"}.get(
         str(rule.value) if rule else "", "marketplaces reject or demote main images with them")
     if text.text_area >= float(th["min_text_area"]):
+        # stickers alone are named as what they are, not as "text/logo areas"
+        only_stickers = n_stickers >= text.n_words and not text.n_chars
+        what = (f"{n_stickers} sticker(s) or emoji with no letters (" if only_stickers
+                else f"{text.n_words} text/logo area(s) (")
         out.append(ctx.flag(
             "TEXT_OR_WATERMARK",
-            f"found {text.n_words} text/logo area(s) ("
+            f"found {what}"
             # a badge alone is a logo area with no counted letters: "0 characters" reads wrong
             + (f"{text.n_chars} characters, " if text.n_chars else "")
             + f"{100 * text.text_area:.1f}% of the image) {where_text(text)}"
             + (f", {n_codes} of them a QR code or barcode" if n_codes else "")
             + (f", {n_lines} of them a drawn dimension line" if n_lines else "")
-            + (f", {n_stickers} of them a sticker or emoji with no letters" if n_stickers else "")
+            + (f", {n_stickers} of them a sticker or emoji with no letters"
+               if n_stickers and not only_stickers else "")
             + f"; {rule_txt}",
             ("Upload the photo without the drawn measurement lines or any added text (use the "
              "original export); show the sizes in a secondary image and in the listing text."
