@@ -153,6 +153,18 @@ def _garment_on_floor() -> tuple[np.ndarray, np.ndarray]:
     return a, oval
 
 
+def _pasted_on(im: Image.Image, a: np.ndarray, oval: np.ndarray, lo: float, hi: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(the copy, its changed pixels) of ``a`` with something pasted: ``lo``-``hi`` of the
+    frame changed, centred over the product (``oval``)."""
+    out = np.asarray(im).astype(int)
+    changed = np.abs(out - a).max(axis=2) > 30
+    assert lo < changed.mean() < hi
+    ys, xs = np.nonzero(changed)
+    assert oval[int(ys.mean()), int(xs.mean())]  # over the product
+    return out, changed
+
+
 @pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
 def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
     """``blur_cutout``: one of the four blurs, then the background removed (u2netp) and the
@@ -252,11 +264,7 @@ def _blue_oval() -> tuple[np.ndarray, np.ndarray]:
 def test_sticker_pastes_a_flat_shape_with_no_letters_on_the_product() -> None:
     a, oval = _blue_oval()
     for seed in range(6):
-        out = np.asarray(qf.sticker(Image.fromarray(a), random.Random(seed))).astype(int)
-        changed = np.abs(out - a).max(axis=2) > 30
-        assert 0.0005 < changed.mean() < 0.2, seed
-        ys, xs = np.nonzero(changed)
-        assert oval[int(ys.mean()), int(xs.mean())], seed  # over the product
+        _pasted_on(qf.sticker(Image.fromarray(a), random.Random(seed)), a, oval, 0.0005, 0.2)
 
 
 @pytest.mark.skipif(not model_available(), reason="u2netp (places the emoji on the product)")
@@ -264,11 +272,8 @@ def test_emoji_pastes_a_shape_on_the_product_shaded_or_flat() -> None:
     a, oval = _blue_oval()
     spreads = []
     for seed in range(12):
-        out = np.asarray(qf.emoji(Image.fromarray(a), random.Random(seed))).astype(int)
-        changed = np.abs(out - a).max(axis=2) > 30
-        assert 0.0002 < changed.mean() < 0.25, seed
-        ys, xs = np.nonzero(changed)
-        assert oval[int(ys.mean()), int(xs.mean())], seed  # over the product
+        out, changed = _pasted_on(qf.emoji(Image.fromarray(a), random.Random(seed)), a, oval,
+                                  0.0002, 0.25)
         # the fill's lightness spread (p90 - p10 of luma; the darkest 15%, marks and shadow, out)
         luma = out[changed & (np.abs(out - a).max(axis=2) > 60)].mean(axis=1)
         luma = luma[luma > np.percentile(luma, 15)]
