@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate_quality as eq  # noqa: E402
+from choice import TradeOff, rates_line  # noqa: E402
 
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.exposure import product_region  # noqa: E402
@@ -88,15 +89,11 @@ def rates(data: dict, rule: dict) -> dict[tuple[str, str], float]:
                                       for p in v])) for k, v in data.items()}
 
 
-def table(r: dict[tuple[str, str], float]) -> str:
-    return "  ".join(f"{sp}/{kind} {v:5.1f}%" for (sp, kind), v in r.items())
-
-
 def main() -> int:
     th = check_thresholds("exposure")
     tune = collect(TUNE)
     best = None
-    front: dict[float, tuple] = {}  # the trade-off: the most found at each false-flag rate
+    front = TradeOff()
     for ring, enc, surf, fade, halo, line in itertools.product(RINGS, ENCLOSED, SURFACE, FADE,
                                                                HALO, LINES):
         rule = dict(th, glare_ring=ring, glare_enclosed=enc, glare_surface_de=surf,
@@ -105,20 +102,14 @@ def main() -> int:
         if r[("tune", "clean")] > 0.0:
             continue
         found = (r[("tune", "glare")] + r[("am_tune", "glare")]) / 2.0
-        f = round(r[("am_tune", "clean")], 2)
-        if f not in front or found > front[f][0]:
-            front[f] = (found, ring, enc, surf, fade, halo, line)
+        front.add(r[("am_tune", "clean")], found, (ring, enc, surf, fade, halo, line))
         if r[("am_tune", "clean")] > MAX_FALSE:
             continue
         key = (found, line, halo, surf, -fade, enc, -ring)
         if best is None or key > best[0]:
             best = (key, rule, r)
     print("amateur tune clean flagged % -> most found (ring, enclosed, surface, fade, halo, line):")
-    top = 0.0
-    for f in sorted(front):
-        if front[f][0] > top:
-            top = front[f][0]
-            print(f"  {f:5.2f}% -> {front[f][0]:5.1f}%  {front[f][1:]}")
+    print("\n".join(front.lines()))
     if best is None:
         print("no rule keeps the clean tune photos under the false-flag limit")
         return 1
@@ -126,10 +117,10 @@ def main() -> int:
     keys = ("glare_ring", "glare_enclosed", "glare_surface_de", "glare_fade", "glare_halo",
             "glare_flag")
     print("chosen on tune: " + ", ".join(f"{k} {rule[k]}" for k in keys))
-    print("tune:  ", table(r))
-    print("report:", table(rates(collect(REPORT), rule)))
+    print("tune:  ", rates_line(r, "%"))
+    print("report:", rates_line(rates(collect(REPORT), rule), "%"))
     print("with the values in thresholds.yaml now:")
-    print("tune:  ", table(rates(tune, th)))
+    print("tune:  ", rates_line(rates(tune, th), "%"))
     return 0
 
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate_quality as eq  # noqa: E402
+from choice import rates_line  # noqa: E402
 
 from analyzer.config import check_thresholds, marketplace  # noqa: E402
 from analyzer.io.loader import load_image  # noqa: E402
@@ -67,10 +68,6 @@ def rates(data: dict[tuple[str, str], np.ndarray], line: float) -> dict[tuple[st
     return {k: 100.0 * float(np.mean(v >= line)) for k, v in data.items()}
 
 
-def table(r: dict[tuple[str, str], float]) -> str:
-    return "  ".join(f"{sp}/{fam} {v:5.1f}" for (sp, fam), v in r.items())
-
-
 def main() -> int:
     tune = collect(TUNE)
     neg = np.concatenate([v for (sp, fam), v in tune.items() if fam in NEGATIVE])
@@ -83,8 +80,8 @@ def main() -> int:
             best = line
     assert best is not None, "every line flags a tune photo"
     print(f"chosen on tune: graphic_flat_min {best}")
-    print("tune:  ", table(rates(tune, best)))
-    print("report:", table(rates(collect(REPORT), best)))
+    print("tune:  ", rates_line(rates(tune, best)))
+    print("report:", rates_line(rates(collect(REPORT), best)))
     return 0
 
 

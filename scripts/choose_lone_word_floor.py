@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate_quality as eq  # noqa: E402
 import fit_text_verifier as ftv  # noqa: E402
+from choice import rates_line  # noqa: E402
 
 from analyzer.config import check_thresholds  # noqa: E402
 from analyzer.quality.overlays import graphics  # noqa: E402
@@ -92,10 +93,6 @@ def rates(data: dict, th: dict) -> dict[tuple[str, str], float]:
     return {k: 100.0 * float(np.mean([flagged(p, th) for p in v])) for k, v in data.items()}
 
 
-def table(r: dict[tuple[str, str], float]) -> str:
-    return "  ".join(f"{sp}/{fam} {v:5.1f}" for (sp, fam), v in r.items())
-
-
 def main() -> int:
     th = check_thresholds("overlays")
     tune = collect(TUNE)
@@ -113,11 +110,11 @@ def main() -> int:
     off = dict(th, lone_word_min_h_frac=0.0)
     on = dict(th, lone_word_min_h_frac=floor)
     print(f"chosen on tune: lone_word_min_h_frac {floor}")
-    print("tune, without:", table(rates(tune, off)))
-    print("tune, with:   ", table(rates(tune, on)))
+    print("tune, without:", rates_line(rates(tune, off)))
+    print("tune, with:   ", rates_line(rates(tune, on)))
     report = collect(REPORT)
-    print("report, without:", table(rates(report, off)))
-    print("report, with:   ", table(rates(report, on)))
+    print("report, without:", rates_line(rates(report, off)))
+    print("report, with:   ", rates_line(rates(report, on)))
     return 0
 
 

@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate_quality as eq  # noqa: E402
+from choice import TradeOff, rates_line  # noqa: E402
 
 from analyzer.codes import FlagCode  # noqa: E402
 from analyzer.config import check_thresholds  # noqa: E402
@@ -119,23 +120,17 @@ def rates(data: dict, rule: tuple[float, float, float, float]) -> dict[tuple[str
         for base, p in v])) for (sp, kind), v in data.items()}
 
 
-def table(r: dict[tuple[str, str], float]) -> str:
-    return "  ".join(f"{sp}/{kind} {v:5.1f}%" for (sp, kind), v in r.items())
-
-
 def main() -> int:
     th = check_thresholds("overlays")
     tune = collect(TUNE)
     best = None
-    front: dict[float, tuple] = {}  # the trade-off: the most found at each false-flag rate
+    front = TradeOff()
     for rule in itertools.product(AREAS, SHARES, DES, CHROMAS):
         r = rates(tune, rule)
         if r[("tune", "clean")] > 0.0:
             continue
         found = (r[("tune", "sticker")] + r[("am_tune", "sticker")]) / 2.0
-        f = round(r[("am_tune", "clean")], 2)
-        if f not in front or found > front[f][0]:
-            front[f] = (found, rule)
+        front.add(r[("am_tune", "clean")], found, rule)
         if max(r[("am_tune", "clean")], r[("tune", "gauss")], r[("am_tune", "gauss")]) > (
                 MAX_FALSE):
             continue
@@ -144,24 +139,20 @@ def main() -> int:
         if best is None or key > best[0]:
             best = (key, rule, r)
     print("amateur tune clean flagged % -> most found (area, share, Delta E, chroma):")
-    top = 0.0
-    for f in sorted(front):
-        if front[f][0] > top:
-            top = front[f][0]
-            print(f"  {f:5.2f}% -> {front[f][0]:5.1f}%  {front[f][1]}")
+    print("\n".join(front.lines()))
     if best is None:
         print("no rule keeps the clean tune photos under the false-flag limit")
         return 1
     _, rule, r = best
     print("chosen on tune: sticker_min_area {}, sticker_flat_share {}, sticker_flat_de {}, "
           "sticker_min_chroma {}".format(*rule))
-    print("tune:  ", table(r))
-    print("report:", table(rates(collect(REPORT), rule)))
+    print("tune:  ", rates_line(r, "%"))
+    print("report:", rates_line(rates(collect(REPORT), rule), "%"))
     now = (float(th["sticker_min_area"]), float(th["sticker_flat_share"]),
            float(th["sticker_flat_de"]), float(th["sticker_min_chroma"]))
     if now[1] in SHARES:
         print("with the values in thresholds.yaml now:", now)
-        print("tune:  ", table(rates(tune, now)))
+        print("tune:  ", rates_line(rates(tune, now), "%"))
     return 0
 
 
