@@ -843,6 +843,8 @@ def family_specs() -> dict[str, FamilySpec]:
     specs["glare"] = FamilySpec("exposure", ("OVEREXPOSED",), "mean_luma", -1, phone)
     # a black-and-white, toned or desaturated photo: the product's colour not shown
     specs["mono"] = FamilySpec("exposure", ("MONOCHROME",), "mean_chroma", 1, phone)
+    # a strong cast from the light (white balance off under a bulb or shade): COLOR_CAST
+    specs["cast"] = FamilySpec("exposure", ("COLOR_CAST",), "mean_chroma", -1, phone)
     # Controls across checks: a camera's grain (on a blurred product, or in the dark) is not an
     # overlay; it must *not* be called text or a watermark (it was, on about half of the blurred
     # grainy copies, before the watermark verifier saw grainy photos).

@@ -72,6 +72,9 @@ Families (name: what a seller's photo suffers):
   control that must *not* be called clutter.
 - ``cutout``: an amateur photo with its background removed (u2netp mask, hard or feathered)
   and laid on white, remnants included: a control that must *not* be flagged for overlays.
+- ``halo``: a sloppy background removal: the u2netp mask grown by 0.5-3% of the short side
+  before the cut (a band of the floor, bed or wall stays around the product on white), half of
+  the time jagged, a third of the time feathered by 0.5-1.5 px. No check finds it yet (README).
 - ``text_corner``: a shop's small print (a copyright, a web address, a SKU) in a corner, 1.2-2.5%
   of the height.
 - ``date_stamp``: a camera's date imprint in amber in the lower right corner, 2.5-4% of the
@@ -781,6 +784,23 @@ def mono(im: Image.Image, rng: random.Random, props: list | None = None) -> Imag
     return _img(out)
 
 
+def cast(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A strong colour cast from the light (an eleventh new user's try: a strong indoor bulb's
+    cast went unflagged while milder ones were flagged): the camera's white balance set for
+    daylight under a tungsten bulb or candlelight (warm, 2 times in 3: green 0.45-0.85 and blue
+    0.10-0.60 of red, blue under green) or under shade or a cold LED (red 0.45-0.85 and green
+    0.70-0.95 of blue, red under green), gains applied in linear light, so a white surface
+    becomes the gains' colour and nothing in the photo is left neutral at the strong end."""
+    lin = srgb_to_linear(_arr(im) / 255.0)
+    if rng.random() < 2 / 3:
+        g_g = rng.uniform(0.45, 0.85)
+        gains = (1.0, g_g, rng.uniform(0.10, min(0.60, g_g - 0.05)))
+    else:
+        g_r = rng.uniform(0.45, 0.85)
+        gains = (g_r, rng.uniform(max(0.70, g_r + 0.05), 0.95), 1.0)
+    return _img(linear_to_srgb(lin * np.array(gains, np.float32)) * 255)
+
+
 def pair(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
     """The product twice (a copy or its mirror), side by side: a pair of shoes, a set."""
     W, H = im.size
@@ -856,6 +876,28 @@ def cutout_on_white(im: Image.Image, rng: random.Random, props: list | None = No
         alpha = (prob > 0.5).astype(np.float32)
     else:
         alpha = np.clip((prob - 0.3) / 0.4, 0.0, 1.0)
+    return _on_white(a, alpha)
+
+
+def halo(im: Image.Image, rng: random.Random, props: list | None = None) -> Image.Image:
+    """A sloppy background removal: the salient-object mask (u2netp, cut at 0.5) grown by a disc
+    of 0.5-3% of the short side before the cut, so a band of the old floor, bed or wall that
+    wide stays around the product on pure white; half of the time the mask is also made at 1/6
+    to 1/12 of the size and enlarged by repeating pixels (a free app's jagged, stepped edge), and
+    a third of the time the cut's edge is feathered by 0.5-1.5 px. Found by an eleventh new
+    user's try (graded A: the band reads as product)."""
+    a = np.asarray(im.convert("RGB"))
+    h, w = a.shape[:2]
+    m = (_cut_probability(a) > 0.5).astype(np.uint8)
+    r = max(1, round(rng.uniform(0.005, 0.03) * min(h, w)))
+    m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    if rng.random() < 0.5:
+        f = rng.randint(6, 12)
+        sm = cv2.resize(m, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+        m = cv2.resize(sm, (w, h), interpolation=cv2.INTER_NEAREST)
+    alpha = m.astype(np.float32)
+    if rng.random() < 1 / 3:
+        alpha = cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.5, 1.5))
     return _on_white(a, alpha)
 
 
@@ -1658,14 +1700,15 @@ GENERATORS = {
     "props_around": props_around,
     "pair": pair, "small": small, "banner": banner, "thin_frame": thin_frame, "drawing": drawing,
     "reflection": reflection,
-    "cutout": cutout_on_white, "blur_cutout": blur_cutout,
+    "cutout": cutout_on_white, "blur_cutout": blur_cutout, "halo": halo,
     "feathered": feathered, "blur_feathered": blur_feathered,
     "cut_text": cut_text, "cut_watermark": cut_watermark, "text": text,
     "text_corner": text_corner, "date_stamp": date_stamp,
     "text_unseen": text_unseen,
     "watermark": watermark, "watermark_light": watermark_light, "badge": badge, "code": code,
     "dimension": dimension,
-    "split": split, "collage": collage, "mono": mono, "rotated_fill": rotated_fill,
+    "split": split, "collage": collage, "mono": mono, "cast": cast,
+    "rotated_fill": rotated_fill,
 }
 
 # The JPEG quality a family's copy is saved at, drawn after its generator from the same seeded

@@ -4,7 +4,9 @@ stroke of one colour around the photo), ``drawing`` (the photo in a few flat col
 ``focus_falloff``, ``blur_cutout`` (a blurred photo cut out onto white), ``feathered`` (a sharp
 photo cut out onto white with a feathered edge), ``blur_feathered``, ``glare`` (a hotspot
 blown to white on the product), ``denoise`` (a phone's night mode), ``sticker`` (an emoji
-over the product) and ``emoji`` (a phone's shaded emoji, its second recipe)."""
+over the product), ``emoji`` (a phone's shaded emoji, its second recipe) and ``halo`` (a sloppy
+background removal: a band of the floor left around the product) and ``cast`` (white balance far
+off under a bulb or in shade)."""
 
 from __future__ import annotations
 
@@ -186,6 +188,35 @@ def test_blur_cutout_blurs_the_photo_then_lays_the_product_on_white() -> None:
 
 
 @pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
+def test_halo_leaves_a_band_of_the_floor_around_the_product_on_white() -> None:
+    """``halo``: the product as it was, pure white far from it, and between them a band of the
+    floor's own pixels hugging the product's outline (0.5-3% of the short side wide: the mask
+    was grown before the cut); seeded."""
+    import cv2
+
+    a, oval = _garment_on_floor()
+    im = Image.fromarray(a)
+    inner = cv2.erode(oval, np.ones((25, 25), np.uint8)) > 0
+    far = cv2.dilate(oval, np.ones((61, 61), np.uint8)) == 0
+    floor = (a.astype(np.int16) >= 120).all(axis=2) & (a <= 140).all(axis=2) & (oval == 0)
+    widths = []
+    for seed in range(6):
+        out = np.asarray(qf.halo(im, random.Random(seed))).astype(np.int16)
+        assert (np.abs(out[inner] - a[inner]) <= 1).all(), f"seed {seed}"
+        assert out[far].min() >= 254, f"seed {seed}"
+        kept = floor & (np.abs(out - a).max(axis=2) <= 1)  # floor pixels left as they were
+        assert kept.any(), f"seed {seed}"
+        # every kept floor pixel lies near the product: a band around it, not the whole floor
+        d = cv2.distanceTransform((oval == 0).astype(np.uint8), cv2.DIST_L2, 5)
+        assert d[kept].max() <= 0.03 * 300 + 30, f"seed {seed}"  # the band, a jagged step more
+        widths.append(float(np.percentile(d[kept], 90)))
+    assert max(widths) > 1.5 * min(widths)  # the band's width is drawn, not fixed
+    assert (np.asarray(qf.halo(im, random.Random(3)))
+            == np.asarray(qf.halo(im, random.Random(3)))).all()
+    assert "halo" in qf.GENERATORS
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (the family's background remover)")
 def test_feathered_keeps_the_product_sharp_and_fades_its_outline_into_white() -> None:
     """``feathered``: the product as it was deep inside, pure white far outside, and a ramp
     between them several px wide (a hard cut has none); ``blur_feathered`` blurs the product
@@ -280,3 +311,34 @@ def test_emoji_pastes_a_shape_on_the_product_shaded_or_flat() -> None:
         spreads.append(float(np.percentile(luma, 90) - np.percentile(luma, 10)))
     # shaded (a light across it) on some draws, about one flat colour on others
     assert max(spreads) > 15 and min(spreads) < 10, spreads
+
+
+def test_cast_tints_white_as_a_wrong_white_balance_does() -> None:
+    """``cast``: per-channel gains in linear light, so a white surface takes the gains' colour
+    (warm: red highest, blue lowest; cool: blue highest, red lowest), black stays black and a
+    mid grey leans the same way; the strength drawn; seeded."""
+    a = np.zeros((60, 90, 3), np.uint8)
+    a[:, :30] = 255
+    a[:, 30:60] = 128
+    im = Image.fromarray(a)
+    kinds, blues = set(), []
+    for seed in range(24):
+        out = np.asarray(qf.cast(im, random.Random(seed))).astype(int)
+        white = out[5, 5]
+        assert (out[:, 60:] == 0).all(), f"seed {seed}"  # black stays black
+        assert white.max() == 255, f"seed {seed}"  # the strongest channel's gain is 1
+        assert (np.abs(out[:, :30] - white).max()) == 0
+        if white[0] == 255:
+            assert white[0] > white[1] > white[2], f"seed {seed}: {white}"
+            kinds.add("warm")
+        else:
+            assert white[2] == 255 and white[2] > white[1] > white[0], f"seed {seed}: {white}"
+            kinds.add("cool")
+        blues.append(int(white[2]))
+        grey = out[5, 45]  # a mid grey is tinted the same way
+        assert (grey[0] - grey[2]) * (white[0] - white[2]) > 0, f"seed {seed}: {grey}"
+    assert kinds == {"warm", "cool"}
+    assert max(blues) - min(blues) > 60  # the strength is drawn
+    assert (np.asarray(qf.cast(im, random.Random(3)))
+            == np.asarray(qf.cast(im, random.Random(3)))).all()
+    assert "cast" in qf.GENERATORS

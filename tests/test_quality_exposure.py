@@ -171,3 +171,58 @@ def test_white_balance_errors_flag_from_about_ten_delta_e(photos):
             assert "COLOR_CAST" in _codes(res), (g, res.metrics["cast"])
         for g in slight:
             assert "COLOR_CAST" not in _codes(exposure.check(_ctx(wb(p, g))))
+
+
+def _gains(a: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """White balance off: per-channel gains in linear light (a white surface becomes them)."""
+    x = a.astype(np.float64) / 255.0
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * np.array(gains)
+    out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+    return np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def _product_on(backdrop: tuple[int, int, int]) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    im = np.zeros((500, 500, 3), np.uint8)
+    im[:] = backdrop
+    tex = rng.normal(0, 12, (260, 220, 1))
+    im[120:380, 140:360] = np.clip(np.array((70, 95, 140)) + tex, 0, 255).astype(np.uint8)
+    return im
+
+
+@pytest.mark.parametrize("gains", [(1.0, 0.45, 0.12), (1.0, 0.6, 0.3), (0.25, 0.55, 1.0)])
+def test_a_cast_that_leaves_nothing_neutral_on_a_light_backdrop_is_named(gains):
+    """A white balance far off (daylight set under a bulb, or a bulb's setting in shade) tints
+    the white backdrop beyond the neutral pixels' chroma: the white patch then found nothing to
+    read and the photo read no cast at all, while milder casts were flagged (an eleventh new
+    user's try). The backdrop's own tint is read instead, and named as the light's."""
+    clean = exposure.check(_ctx(_product_on((255, 255, 255))))
+    assert "COLOR_CAST" not in _codes(clean) and clean.metrics["cast_from_backdrop"] == 0.0
+    res = exposure.check(_ctx(_gains(_product_on((255, 255, 255)), gains)))
+    assert res.metrics["neutral_fraction"] < 0.01  # nothing near neutral is left
+    assert res.metrics["cast_from_backdrop"] == 1.0
+    assert "COLOR_CAST" in _codes(res), res.metrics["cast"]
+    f = next(f for f in res.flags if f.code == "COLOR_CAST")
+    assert "nothing in the photo is white or grey" in f.message and "white balance" in f.fix
+    assert res.score < clean.score
+
+
+def test_a_photo_with_nothing_neutral_on_a_dark_floor_reads_no_backdrop_cast():
+    """A phone photo of a blue product on a dark warm floor has no neutral bright pixel either
+    (38 of 721 amateur tune senders' photos have none), and a floor's colour is its own: the
+    backdrop's tint is read only on a light backdrop."""
+    res = exposure.check(_ctx(_product_on((92, 58, 30))))
+    assert res.metrics["neutral_fraction"] < 0.01
+    assert res.metrics["cast_from_backdrop"] == 0.0
+    assert "COLOR_CAST" not in _codes(res)
+
+
+def test_a_stronger_cast_is_never_flagged_less(photos):
+    """On real studio shots, warm casts from mild to extreme (the eleventh user's strengths and
+    beyond): once flagged, a stronger one stays flagged."""
+    warm = [(1.0, 0.9, 0.75), (1.0, 0.8, 0.55), (1.0, 0.7, 0.4), (1.0, 0.55, 0.2),
+            (1.0, 0.45, 0.1)]
+    for p in photos[:4]:
+        a = np.asarray(p)
+        flagged = ["COLOR_CAST" in _codes(exposure.check(_ctx(_gains(a, g)))) for g in warm]
+        assert flagged[1:] == [True] * (len(warm) - 1), flagged

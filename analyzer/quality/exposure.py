@@ -33,7 +33,19 @@ Measures (CIE L*a*b*, D65, from OpenCV's sRGB conversion):
   assumption of colour constancy (Land & McCann 1971; Buchsbaum, "A spatial processor model for
   object colour perception", J. Franklin Inst. 1980; Yang et al., "Efficient illuminant estimation
   for color constancy using grey pixels", CVPR 2015): what should be grey or white shows the
-  illuminant's tint.
+  illuminant's tint. A cast strong enough leaves no pixel within ``neutral_max_chroma`` (a
+  white balance set for daylight under a bulb turns white to RGB 253,217,159), which read as no
+  cast at all: the flag fired on milder casts and not on the strongest (an eleventh new user's
+  try). Where too few are left (``neutral_fraction`` under ``min_neutral_fraction``) and the
+  frame's outer band (``cast_band_frac`` of the short side) is a backdrop exposed to white, the
+  median of its pixels' brightest channel at least ``cast_backdrop_min_level`` (a cast scales
+  the channels, so a white backdrop keeps its brightest one at the top while its L* falls: 78
+  under a stronger bulb's cast that leaves it RGB 255,179,97), the bright pixels' median tint
+  is read instead, whatever their chroma (``cast_from_backdrop`` 1): a studio backdrop is
+  meant to be white, and no clean studio photo of ours lacks a neutral bright pixel (0 of 280),
+  while a phone photo on a warm floor or a coloured wall does (38 of 721 amateur tune senders':
+  their floor is darker than the line, chosen on tune so that no clean tune photo reads a cast
+  it did not before).
 - ``colour_p99``: how colourful the photo is at its most: the 99th percentile of the chroma
   sqrt(a*^2 + b*^2) of the pixels between black and white (``mono_L_min`` < L* <
   ``mono_L_max``, on a copy of about ``mono_work_side`` px; a white backdrop and black have no
@@ -68,6 +80,7 @@ from analyzer.quality.scoring import ramp
 from analyzer.quality.title import names_black_and_white
 from analyzer.results import CheckResult, Flag
 from analyzer.vision import glare
+from analyzer.vision.backdrop import band, band_width
 from analyzer.vision.mask_ops import fill_holes, shrink
 from analyzer.vision.shrink import every
 from analyzer.vision.srgb import srgb_to_linear
@@ -147,8 +160,13 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict,
     max_c = float(th["neutral_max_chroma"])
     low_chroma = np.hypot(ab[0], ab[1]) <= max_c
     nf = float(np.count_nonzero(low_chroma) / light.size)
+    from_backdrop = False
     if nf >= float(th["min_neutral_fraction"]):
         ma, mb = float(np.median(ab[0][low_chroma])), float(np.median(ab[1][low_chroma]))
+    elif ab.shape[1] and rgb is not None and white_backdrop(rgb, th):
+        # nothing near neutral, on a backdrop exposed to white: the light itself is coloured
+        ma, mb = float(np.median(ab[0])), float(np.median(ab[1]))
+        from_backdrop = True
     else:  # nothing near neutral to judge the illuminant by
         ma = mb = 0.0
     hl = float(th["highlight_L"])
@@ -168,8 +186,18 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict,
         "cast_b": mb,
         "cast": float(math.hypot(ma, mb)),
         "neutral_fraction": nf,
+        "cast_from_backdrop": float(from_backdrop),
         "colour_p99": colour_p99(lab, th),
     }
+
+
+def white_backdrop(rgb: np.ndarray, th: dict) -> bool:
+    """Whether the frame's outer band (``cast_band_frac`` of the short side, at least 1 px) of
+    the uint8 RGB image ``rgb`` is a backdrop exposed to white: the median of its pixels'
+    brightest channel at least ``cast_backdrop_min_level``, whatever the light's colour."""
+    top = cv2.max(cv2.max(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    ring = band(top, band_width(top.shape, float(th["cast_band_frac"]), min_px=1))
+    return float(np.median(ring)) >= float(th["cast_backdrop_min_level"])
 
 
 def colour_p99(lab: np.ndarray, th: dict) -> float | None:
@@ -272,10 +300,14 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
             "Upload the colour original: turn off the camera's or the editing app's black-and-"
             "white, mono or noir filter.", NAME))
     elif m["cast"] >= th["cast_flag"]:
+        tint = tint_name(m["cast_a"], m["cast_b"])
+        what = (f"nothing in the photo is white or grey any more: its brightest parts, the "
+                f"light backdrop with them, are tinted {tint}, as a white balance set for "
+                f"daylight under a bulb (or for a bulb in shade) leaves them"
+                if m.get("cast_from_backdrop") else f"whites and greys are tinted {tint}")
         out.append(ctx.flag(
             "COLOR_CAST",
-            f"whites and greys are tinted {tint_name(m['cast_a'], m['cast_b'])} "
-            f"(a* {m['cast_a']:+.1f}, b* {m['cast_b']:+.1f}: Delta E {m['cast']:.1f} from "
+            f"{what} (a* {m['cast_a']:+.1f}, b* {m['cast_b']:+.1f}: Delta E {m['cast']:.1f} from "
             f"neutral; the limit is {th['cast_flag']})",
             "Set the white balance (custom white balance on a grey card, or correct it in an "
             "editor) and light with lamps of one colour temperature.", NAME))
