@@ -163,3 +163,37 @@ def test_resized_splits_draw_the_full_size_defect():
     """held@600's copy of a photo gets the draw held's copy got (paired comparisons)."""
     assert eq.draw_salt("held@600", "text") == eq.draw_salt("held", "text") == "held:text"
     assert eq.draw_salt("tune@400", "motion") != eq.draw_salt("held@400", "motion")
+
+
+def test_a_family_with_a_control_is_judged_against_the_controls_copies(monkeypatch, capsys):
+    """A family whose spec names a ``control`` (``halo`` against ``cutout``: a defect only a
+    cut-out can have) has the control's copies of the same photos as its clean side: its AUROC
+    and "clean" false flags are read on them, not on the photos."""
+    def result(path: Path, score: float, flagged: bool) -> dict:
+        return {"file": str(path), "scores": {"background": score}, "metrics": {},
+                "flags": {"background": [("BACKGROUND_NOT_WHITE", "error")] if flagged else []},
+                "baseline": {"nonwhite_fraction": 0.0}}
+
+    class FakeEvaluator:
+        checks = ("background",)
+
+        def run(self, p: Path, only: set | None = None) -> dict:
+            kind = p.parent.name
+            # the photos are flagged (a floor), the clean cuts never, the defect copies half
+            return result(p, {"photo": 10.0, "cutout": 90.0, "halo": 60.0}[kind],
+                          kind == "photo" or (kind == "halo" and p.stem.endswith(("0", "2"))))
+
+    photos = [Path(f"/x/photo/{i}.jpg") for i in range(4)]
+    monkeypatch.setattr(eq, "split_sources", lambda sp, limit, seed: photos)
+    monkeypatch.setattr(eq, "family_set", lambda fam, sp, src, props: [
+        Path(f"/x/{fam}/{p.stem}.jpg") for p in src])
+    monkeypatch.setattr(eq, "family_specs", lambda: {"halo": eq.FamilySpec(
+        "background", ("BACKGROUND_NOT_WHITE",), "nonwhite_fraction", -1, eq.AMATEUR_SPLITS,
+        control="cutout")})
+    out = eq.run_families(FakeEvaluator(), 4, 0, ["halo"], only_splits=("am_tune",))
+    row = out["families"][0]
+    assert row["family"] == "halo (vs cutout)"
+    assert row["am_tune_auroc"] == 1.0  # every clean cut scores above every halo copy
+    assert row["am_tune_clean_false"] == 0.0  # the cuts, not the photos (all flagged)
+    assert row["am_tune_hit"] == 50.0
+    assert "| halo (vs cutout) | background |" in capsys.readouterr().out
