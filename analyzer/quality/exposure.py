@@ -302,8 +302,9 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
     elif m["cast"] >= th["cast_flag"]:
         tint = tint_name(m["cast_a"], m["cast_b"])
         what = (f"nothing in the photo is white or grey any more: its brightest parts, the "
-                f"light backdrop with them, are tinted {tint}, as a white balance set for "
-                f"daylight under a bulb (or for a bulb in shade) leaves them"
+                f"light backdrop with them, are tinted {tint}, as a white balance far off for "
+                f"the light leaves them (daylight set under a bulb, a bulb's setting in shade, "
+                f"fluorescent tubes)"
                 if m.get("cast_from_backdrop") else f"whites and greys are tinted {tint}")
         out.append(ctx.flag(
             "COLOR_CAST",
