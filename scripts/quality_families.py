@@ -75,6 +75,9 @@ Families (name: what a seller's photo suffers):
 - ``halo``: a sloppy background removal: the u2netp mask grown by 0.5-3% of the short side
   before the cut (a band of the floor, bed or wall stays around the product on white), half of
   the time jagged, a third of the time feathered by 0.5-1.5 px. No check finds it yet (README).
+- ``cast``: the white balance far off for the light (daylight set under a bulb, a bulb's setting
+  in shade): per-channel gains in linear light, strong enough at its end to leave nothing
+  neutral; ``COLOR_CAST`` must name it.
 - ``text_corner``: a shop's small print (a copyright, a web address, a SKU) in a corner, 1.2-2.5%
   of the height.
 - ``date_stamp``: a camera's date imprint in amber in the lower right corner, 2.5-4% of the
