@@ -288,7 +288,8 @@ def flags(ctx: ImageContext, m: dict[str, float], th: dict, mono: bool = False) 
             f"{100 * m['clip_shadows']:.0f}% of the product is crushed to black "
             f"(L* <= {th['shadow_L']}); keep it under {100 * th['clip_lo_flag']:.0f}%",
             "Add fill light (a reflector or second lamp) on the product's dark side, or raise the "
-            "exposure.", NAME))
+            "exposure; if an app's contrast or \"vivid\" filter crushed it, export the photo "
+            "without the filter.", NAME))
     if mono:
         out.append(ctx.flag(
             "MONOCHROME",
