@@ -286,3 +286,25 @@ def test_floor_between_two_trouser_legs_is_backdrop_not_a_figure() -> None:
     assert attached_figure(_lab(rgb), region, min_backdrop_contact=0.0).any()
     r = _check_with_mask(rgb, mask)
     assert r.metrics["figure_fraction"] == 0.0
+
+
+def test_an_unevenly_lit_off_white_backdrop_is_told_to_light_it_evenly(studio) -> None:
+    """An off-white backdrop lit evenly is told to raise the exposure or the whites; one with a
+    fall-off or a shadow across it (uneven) first to light the backdrop evenly: more exposure
+    would blow the product before the dark side whitened (a flash's shadow, an eleventh new
+    user's try, was told only to raise the exposure)."""
+    even = tint_background(studio)
+    f_even = next(f for f in background.check(context(even, "amazon", use_model=False,
+                                                      fmt="JPEG")).flags
+                  if f.code == "BACKGROUND_OFF_WHITE")
+    assert f_even.fix.startswith("Raise the exposure") and "unevenly" not in f_even.message
+    a = product_alpha(studio)[..., None]
+    h, w = studio.shape[:2]
+    # the light falling off across the backdrop, to 84% on the far side (a lamp from one side)
+    shade = np.broadcast_to(np.linspace(1.0, 0.84, w, dtype=np.float32)[None], (h, w))
+    shadowed = np.clip(a * studio + (1 - a) * (even * shade[..., None]), 0, 255).round()
+    r = background.check(context(shadowed.astype(np.uint8), "amazon", use_model=False,
+                                 fmt="JPEG"))
+    f = next(f for f in r.flags if f.code == "BACKGROUND_OFF_WHITE")
+    assert "unevenly lit" in f.message
+    assert f.fix.startswith("Light the backdrop evenly") and "shadow" in f.fix

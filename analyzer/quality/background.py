@@ -212,12 +212,18 @@ def flag_background(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Fl
               or m["background_gradient"] > float(th["gradient_flag"]))
     off_white = m["offwhite_delta_e"] <= float(th["offwhite_max_de"])
     if off_white:
+        # an unevenly lit backdrop is a shadow or a fall-off: more exposure would blow the
+        # product before it whitened the dark part (a flash's hard shadow, an eleventh new
+        # user's try, was told only to raise the exposure)
+        even = ("Light the backdrop evenly (a light on the backdrop itself, a diffused flash, the "
+                "product a step away from it so its shadow falls out of view), then raise"
+                if uneven else "Raise")
         flags.append(ctx.flag(
             "BACKGROUND_OFF_WHITE",
             f"background is off-white: {pure:.0%} pure white, average RGB {_rgb_text(m)} "
             f"(Delta E {m['offwhite_delta_e']:.1f} from white"
             f"{', unevenly lit' if uneven else ''}); {rule}",
-            "Raise the exposure or the whites until the backdrop reads 255,255,255 (check with "
+            f"{even} the exposure or the whites until the backdrop reads 255,255,255 (check with "
             "an eyedropper), or cut the product out and place it on pure white.", NAME))
     else:
         texture = " and uneven" if uneven else ""
