@@ -251,3 +251,21 @@ def test_apparel_on_a_model_cropped_on_purpose_is_only_a_note(luma_main_images) 
     cuts = [f for r in results for f in r.flags if f.code == "PRODUCT_CUT_OFF"]
     assert len(cuts) >= 5  # the mask takes the whole model, so these frames do touch the edge
     assert sum(f.severity == "info" for f in cuts) >= 0.7 * len(cuts)
+
+
+def test_a_cut_off_product_too_small_is_not_told_to_crop() -> None:
+    """A product too small in its tile and cut by the frame's edge was told both "crop the photo
+    to a square" and "step back" (an eleventh new user's try): a crop would cut more of it off,
+    so its fix is to re-shoot with the whole product in the frame. A whole product in the same
+    frame is still told to crop."""
+    im = np.full((800, 400, 3), 255, np.uint8)
+    im[300:500, 150:400] = (40, 60, 120)  # runs into the right edge of a 1:2 frame
+    r = framing.check(context(im, use_model=False))
+    codes = {f.code: f for f in r.flags}
+    assert "PRODUCT_CUT_OFF" in codes
+    small = codes["PRODUCT_TOO_SMALL"]
+    assert small.fix.startswith("Re-shoot with the whole product") and "Crop" not in small.fix
+    whole = np.full((800, 400, 3), 255, np.uint8)
+    whole[300:500, 80:320] = (40, 60, 120)
+    w = {f.code: f for f in framing.check(context(whole, use_model=False)).flags}
+    assert "PRODUCT_CUT_OFF" not in w and w["PRODUCT_TOO_SMALL"].fix.startswith("Crop")

@@ -324,8 +324,14 @@ def flag_framing(ctx: ImageContext, m: dict[str, float], target: float, th: dict
             "Photograph the product on its own against a plain backdrop, close enough to fill "
             "the frame.", NAME))
         return flags
+    cut = cut_off_sides(m, th)
     if m["fill"] < target - float(th["fill_tolerance"]):
         f = ctx.flag("PRODUCT_TOO_SMALL", *_too_small_words(m, label, target, th), check=NAME)
+        if cut and not model_crop(m, cut, th):
+            # cropping closer would cut more of a product the frame already cuts (an eleventh
+            # new user's try: told both "crop to a square" and "step back")
+            f = replace(f, fix="Re-shoot with the whole product in the frame, filling it "
+                        "(a square, or close to it): a crop would cut more of it off.")
         if far_too_small(ctx, m, th):
             f = replace(f, severity=Severity.ERROR, message=(
                 f"{f.message}: under half the "
@@ -333,7 +339,6 @@ def flag_framing(ctx: ImageContext, m: dict[str, float], target: float, th: dict
                 f"hides a listing from "
                 f"search for a product too small in its main image"))
         flags.append(f)
-    cut = cut_off_sides(m, th)
     edges_txt = f"{', '.join(cut)} edge{'s' if len(cut) > 1 else ''}"
     if cut and model_crop(m, cut, th):
         # Marketplaces (Amazon, Walmart) accept apparel on a model cropped at the head or feet:
