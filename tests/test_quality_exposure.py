@@ -12,6 +12,7 @@ from analyzer.config import marketplace
 from analyzer.io.loader import load_image
 from analyzer.quality import exposure
 from analyzer.quality.context import ImageContext
+from analyzer.vision.srgb import linear_to_srgb, srgb_to_linear
 
 
 def _ctx(im: Image.Image | np.ndarray) -> ImageContext:
@@ -25,11 +26,14 @@ def _ctx(im: Image.Image | np.ndarray) -> ImageContext:
 
 def _stops(im: Image.Image, stops: float) -> np.ndarray:
     """Exposure change in linear light (what the camera's exposure does)."""
-    x = np.asarray(im).astype(np.float64) / 255
-    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * 2 ** stops
-    lin = np.clip(lin, 0, 1)
-    y = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
-    return np.rint(y * 255).astype(np.uint8)
+    return _gains(np.asarray(im), 2.0 ** stops)
+
+
+def _gains(a: np.ndarray, gains: float | tuple[float, float, float]) -> np.ndarray:
+    """``a`` (uint8 RGB) scaled by ``gains`` in linear light (sRGB, IEC 61966-2-1), clipped: an
+    exposure change, or a white balance off (a white surface becomes the gains' colour)."""
+    lin = srgb_to_linear(a.astype(np.float64) / 255.0) * np.asarray(gains, np.float64)
+    return np.rint(linear_to_srgb(lin) * 255).astype(np.uint8)
 
 
 def _codes(res) -> set[str]:  # type: ignore[no-untyped-def]
@@ -157,28 +161,14 @@ def test_white_balance_errors_flag_from_about_ten_delta_e(photos):
     """A white-balance error that turns a white backdrop ~(255, 237, 207) or (218, 237, 255)
     flags; a slight one that leaves it ~(255, 252, 248) does not (the cast_flag of 10 is chosen
     from scripts/evaluate_quality.py's luma_cast set against amateur photos)."""
-    def wb(p, gains):
-        x = np.asarray(p).astype(np.float64) / 255.0
-        lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * np.array(gains)
-        out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
-        return np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)
-
     strong = [(1.0, 0.85, 0.625), (0.7, 0.85, 1.0)]  # warm and cool, 1.5 x evaluate's tints
     slight = [(1.0, 0.975, 0.9375), (0.95, 0.975, 1.0)]
     for p in photos[:3]:
         for g in strong:
-            res = exposure.check(_ctx(wb(p, g)))
+            res = exposure.check(_ctx(_gains(np.asarray(p), g)))
             assert "COLOR_CAST" in _codes(res), (g, res.metrics["cast"])
         for g in slight:
-            assert "COLOR_CAST" not in _codes(exposure.check(_ctx(wb(p, g))))
-
-
-def _gains(a: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
-    """White balance off: per-channel gains in linear light (a white surface becomes them)."""
-    x = a.astype(np.float64) / 255.0
-    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * np.array(gains)
-    out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
-    return np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)
+            assert "COLOR_CAST" not in _codes(exposure.check(_ctx(_gains(np.asarray(p), g))))
 
 
 def _product_on(backdrop: tuple[int, int, int]) -> np.ndarray:
