@@ -19,7 +19,6 @@ Usage::
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from multiprocessing import Pool
@@ -39,8 +38,8 @@ from choice import rates_line  # noqa: E402
 
 from analyzer.codes import FlagCode  # noqa: E402
 from analyzer.config import check_thresholds  # noqa: E402
+from analyzer.quality import exposure  # noqa: E402
 from analyzer.quality.registry import checks  # noqa: E402
-from analyzer.vision.backdrop import band, band_width  # noqa: E402
 from analyzer.vision.shrink import every  # noqa: E402
 
 TUNE = {"tune": (72, 40), "am_tune": (10_000, 80)}
@@ -49,25 +48,22 @@ LINES = tuple(range(150, 256, 5))
 
 
 def photo(path: str) -> tuple[bool, float, float]:
-    """(``COLOR_CAST`` with no backdrop read, the band's median brightest channel where too few
-    bright pixels are near neutral (-1 elsewhere), the bright pixels' median tint's chroma
-    there)."""
+    """(``COLOR_CAST`` with no backdrop read, the band's :func:`exposure.backdrop_level` where
+    too few bright pixels are near neutral (-1 elsewhere), the bright pixels' median tint's
+    chroma there)."""
     ctx = eq.cached_context(Path(path), eq._mask_hash(True))
-    th = dict(ctx.thresholds("exposure"), cast_backdrop_min_level=1e9)  # the read off
-    ctx.__dict__["thresholds"] = lambda name, _th=th, _f=ctx.thresholds: (
-        _th if name == "exposure" else _f(name))
+    th = ctx.thresholds("exposure")
     r = checks()["exposure"](ctx)
-    flagged = any(f.code == FlagCode.COLOR_CAST for f in r.flags)
+    # with no backdrop read such a photo's cast read 0, so a flag it raises is the read's
+    flagged = (any(f.code == FlagCode.COLOR_CAST for f in r.flags)
+               and not r.metrics["cast_from_backdrop"])
     if r.metrics["neutral_fraction"] >= float(th["min_neutral_fraction"]):
         return flagged, -1.0, 0.0
-    lab = every(ctx.lab, 2)  # the check's grid
-    light = lab[..., 0]
-    top = every(ctx.rgb, 2).max(axis=2)
-    ring = band(top, band_width(top.shape, float(th["cast_band_frac"]), min_px=1))
-    p98 = float(np.percentile(light, 98))
-    bright = light >= max(float(th["neutral_min_L"]), p98 - float(th["white_patch_dL"]))
-    tint = math.hypot(float(np.median(lab[..., 1][bright])), float(np.median(lab[..., 2][bright])))
-    return flagged, float(np.median(ring)), tint
+    lab, rgb = every(ctx.lab, 2), every(ctx.rgb, 2)  # the check's grid
+    # the read at every line: the tint exposure.measure reads off any backdrop
+    m = exposure.measure(lab, np.ones(lab.shape[:2], bool), dict(th, cast_backdrop_min_level=0),
+                         rgb)
+    return flagged, exposure.backdrop_level(rgb, th), float(m["cast"])
 
 
 def collect(splits: dict[str, tuple[int, int]]) -> dict[tuple[str, str], list]:

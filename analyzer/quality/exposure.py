@@ -191,13 +191,19 @@ def measure(lab: np.ndarray, region: np.ndarray, th: dict,
     }
 
 
-def white_backdrop(rgb: np.ndarray, th: dict) -> bool:
-    """Whether the frame's outer band (``cast_band_frac`` of the short side, at least 1 px) of
-    the uint8 RGB image ``rgb`` is a backdrop exposed to white: the median of its pixels'
-    brightest channel at least ``cast_backdrop_min_level``, whatever the light's colour."""
+def backdrop_level(rgb: np.ndarray, th: dict) -> float:
+    """The median of the brightest channel of the pixels of the frame's outer band
+    (``cast_band_frac`` of the short side, at least 1 px) of the uint8 RGB image ``rgb``: 255
+    for a backdrop exposed to white, whatever the light's colour."""
     top = cv2.max(cv2.max(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
-    ring = band(top, band_width(top.shape, float(th["cast_band_frac"]), min_px=1))
-    return float(np.median(ring)) >= float(th["cast_backdrop_min_level"])
+    return float(np.median(band(top, band_width(top.shape, float(th["cast_band_frac"]),
+                                                min_px=1))))
+
+
+def white_backdrop(rgb: np.ndarray, th: dict) -> bool:
+    """Whether the frame's outer band of ``rgb`` is a backdrop exposed to white: its
+    :func:`backdrop_level` at least ``cast_backdrop_min_level``."""
+    return backdrop_level(rgb, th) >= float(th["cast_backdrop_min_level"])
 
 
 def colour_p99(lab: np.ndarray, th: dict) -> float | None:
