@@ -764,6 +764,9 @@ def family_specs() -> dict[str, FamilySpec]:
                                  "laplacian_var", 1, phone)
     # a blurred photo with a camera's noise: the blur is what to catch
     specs["blur_noise"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
+    # ... and a blurred photo sharpened by the phone or an editor: the edges steeper, the
+    # detail still gone
+    specs["blur_sharpened"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     # ... and a blurred photo an app cut out onto white: the outline crisp, the product soft
     specs["blur_cutout"] = FamilySpec("sharpness", blur_codes, "laplacian_var", 1, phone)
     # ... also with the cut's edge feathered over 1-3 px (found), and a sharp photo cut so

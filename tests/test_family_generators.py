@@ -5,8 +5,8 @@ stroke of one colour around the photo), ``drawing`` (the photo in a few flat col
 photo cut out onto white with a feathered edge), ``blur_feathered``, ``glare`` (a hotspot
 blown to white on the product), ``denoise`` (a phone's night mode), ``sticker`` (an emoji
 over the product), ``emoji`` (a phone's shaded emoji, its second recipe) and ``halo`` (a sloppy
-background removal: a band of the floor left around the product) and ``cast`` (white balance far
-off under a bulb or in shade)."""
+background removal: a band of the floor left around the product), ``cast`` (white balance far
+off under a bulb or in shade) and ``blur_sharpened`` (a blurred photo sharpened)."""
 
 from __future__ import annotations
 
@@ -342,3 +342,36 @@ def test_cast_tints_white_as_a_wrong_white_balance_does() -> None:
     assert (np.asarray(qf.cast(im, random.Random(3)))
             == np.asarray(qf.cast(im, random.Random(3)))).all()
     assert "cast" in qf.GENERATORS
+
+
+def test_blur_sharpened_rings_at_edges_and_leaves_the_fine_detail_lost() -> None:
+    """``blur_sharpened``: one of the four blurs, then an unsharp mask, so a step edge rings
+    (over- and undershoot past its two sides) while the finest texture the blur took stays
+    gone; seeded, and a blur family."""
+    a = np.zeros((1000, 1000, 3), np.float32)
+    a[:, :500] = 60.0
+    a[:, 500:] = 190.0
+    yy, xx = np.mgrid[:1000, :1000]
+    checker = np.where((yy + xx) % 2 == 0, 12.0, -12.0)[..., None]  # the finest detail there is
+    a = np.clip(a + checker, 0, 255).astype(np.uint8)
+
+    def fine(g: np.ndarray) -> float:  # what is left of the checker on the flat dark side
+        p = g[100:900, 100:400]
+        return float(np.abs(p[1:-1, 1:-1] - (p[:-2, 1:-1] + p[2:, 1:-1]
+                                                + p[1:-1, :-2] + p[1:-1, 2:]) / 4).mean())
+
+    base = fine(a[..., 0].astype(float))
+    ringing = 0
+    for seed in range(8):
+        out = np.asarray(qf.blur_sharpened(Image.fromarray(a), random.Random(seed)))
+        g = out[..., 0].astype(float)
+        assert fine(g) < 0.6 * base, f"seed {seed}"
+        row = g[300:700].mean(axis=0)  # the checker averages out along the edge
+        # ringing: the bright side peaks over its plateau, the dark side dips under its own
+        # (a phone's small radius barely touches a wide blur: not every draw rings)
+        ringing += bool(row[500:560].max() > row[700:900].mean() + 0.5
+                        and row[440:500].min() < row[100:300].mean() - 0.5)
+    assert ringing >= 5
+    assert (np.asarray(qf.blur_sharpened(Image.fromarray(a), random.Random(3)))
+            == np.asarray(qf.blur_sharpened(Image.fromarray(a), random.Random(3)))).all()
+    assert "blur_sharpened" in qf.GENERATORS
