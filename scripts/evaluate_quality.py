@@ -855,6 +855,11 @@ def family_specs() -> dict[str, FamilySpec]:
     # against the same photos cut cleanly: a known miss (README, "The eleventh new user's try")
     specs["halo"] = FamilySpec("background", ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE"),
                                "nonwhite_fraction", -1, AMATEUR_SPLITS, control="cutout")
+    # a phone flash's hard shadow thrown on the white backdrop behind the product (the studio
+    # splits: an amateur photo's floor is not white to begin with)
+    specs["flash_shadow"] = FamilySpec("background",
+                                       ("BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE"),
+                                       "nonwhite_fraction", -1)
     # Controls across checks: a camera's grain (on a blurred product, or in the dark) is not an
     # overlay; it must *not* be called text or a watermark (it was, on about half of the blurred
     # grainy copies, before the watermark verifier saw grainy photos).

@@ -375,3 +375,32 @@ def test_blur_sharpened_rings_at_edges_and_leaves_the_fine_detail_lost() -> None
     assert (np.asarray(qf.blur_sharpened(Image.fromarray(a), random.Random(3)))
             == np.asarray(qf.blur_sharpened(Image.fromarray(a), random.Random(3)))).all()
     assert "blur_sharpened" in qf.GENERATORS
+
+
+@pytest.mark.skipif(not model_available(), reason="u2netp (the family's product mask)")
+def test_flash_shadow_darkens_the_white_backdrop_beside_the_product_only() -> None:
+    """``flash_shadow``: the product untouched, and on the white backdrop a darker, neutral
+    copy of its silhouette moved to a side or below it (never above it), 25-55% of the light
+    taken; seeded."""
+    import cv2
+
+    a = np.full((400, 400, 3), 255, np.uint8)
+    oval = np.zeros((400, 400), np.uint8)
+    cv2.ellipse(oval, (200, 200), (70, 110), 0, 0, 360, 1, -1)
+    a[oval > 0] = (30, 60, 160)  # a blue product on white
+    inner = cv2.erode(oval, np.ones((15, 15), np.uint8)) > 0
+    for seed in range(6):
+        out = np.asarray(qf.flash_shadow(Image.fromarray(a), random.Random(seed))).astype(int)
+        assert (np.abs(out[inner] - a[inner]) <= 1).all(), f"seed {seed}"
+        shade = (oval == 0) & (out.max(axis=2) < 245)  # backdrop pixels the shadow darkened
+        assert shade.sum() > 300, f"seed {seed}"
+        grey = out[shade]
+        assert (grey.max(axis=1) - grey.min(axis=1)).max() <= 3, f"seed {seed}"  # neutral
+        level = np.median(grey[:, 0])
+        assert 255 * 0.45 ** (1 / 2.2) - 6 <= level <= 255 * 0.75 ** (1 / 2.2) + 6, f"seed {seed}"
+        ys, xs = np.nonzero(shade)  # from the product's middle to the shadow's: never upward
+        ang = np.degrees(np.arctan2(ys.mean() - 200, xs.mean() - 200))
+        assert not -145 < ang < -35, f"seed {seed}"
+    assert (np.asarray(qf.flash_shadow(Image.fromarray(a), random.Random(3)))
+            == np.asarray(qf.flash_shadow(Image.fromarray(a), random.Random(3)))).all()
+    assert "flash_shadow" in qf.GENERATORS
