@@ -67,3 +67,40 @@ def test_store_where_every_file_failed_gives_a_table_not_a_crash() -> None:
     df = audit_frame(reports)
     assert list(df["status"]) == ["failed"] * 3
     assert "overall" not in df  # no scores at all: the column is dropped, not sorted on
+
+
+class _Search:
+    """A search context that marks what it enriched (the simulation itself is tested elsewhere)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def enrich(self, report, marketplace=None):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        self.calls += 1
+        report.search = {"median_rank": 3, "n_queries": 32}
+        return SimpleNamespace(embedding=None, queries=[], what_if_image=None, timings={})
+
+
+def test_a_photo_whose_full_report_was_dropped_keeps_its_search_simulation() -> None:
+    """After more photos than the full-report LRU holds, an earlier photo's view must still
+    show its search simulation (a new user's try: "No search simulation for this photo" for
+    photos that had one), run again on the re-analysed report, not the quality report alone."""
+    from analyzer.ui.state import SearchHandle
+
+    ctx = _Search()
+    search = SearchHandle("cat", ctx=ctx, catalog_id="cid")
+    files = [(f"{k}.jpg", _jpeg(k, (200, 200))) for k in range(3)]
+    cache = ResultCache(max_full=1)  # every full report but the last is dropped
+    b = pipeline.run_batch(files, SETTINGS, cache)
+    assert pipeline.enrich_items(b.items, files, SETTINGS, search, cache) == 3
+    assert not any(pipeline.needs_search(i, SETTINGS, search, cache) for i in b.items)
+    first = pipeline.full_report(b.items[0], files, SETTINGS, cache, search)
+    assert first.ok and first.image is not None and first.file == "0.jpg"
+    assert first.search == {"median_rank": 3, "n_queries": 32}
+    assert ctx.calls == 4  # run again for the dropped one
+    # the light copy (the audit table) has the figures too, and a cached full one is reused
+    assert pipeline.light_report(b.items[0], cache, SETTINGS, search).search
+    pipeline.full_report(b.items[0], files, SETTINGS, cache, search)
+    assert ctx.calls == 4

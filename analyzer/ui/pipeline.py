@@ -163,6 +163,13 @@ def full_reports(items: Sequence[BatchItem], files: Sequence[tuple[str, bytes]],
         r = _cached_full(item, settings, cache, search)
         if r is None:
             r = _reanalyse(item, files, settings, cache, readers) or replace(lost, file=item.name)
+        sk = search_key(item, settings, search) if search is not None and not r.search else None
+        if search is not None and sk is not None and cache.get(sk, full=False) is not None:
+            # the simulation ran (its light copy is kept) but its full report was dropped from
+            # the LRU: run it again on the full report (the same seed, the same figures), not
+            # show the quality report alone as if no simulation existed (a new user's try: after
+            # ~30 photos, earlier ones came back with "No search simulation for this photo")
+            r = _named(enrich_cached(r, settings, search, cache), item.name)
         yield r
 
 
