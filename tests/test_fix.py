@@ -769,3 +769,27 @@ def test_a_whitening_that_breaks_the_product_is_undone(monkeypatch) -> None:  # 
     assert ChangeCode.BACKGROUND_WHITENED not in [c.code for c in o.changes]
     assert any(n.startswith("background not changed: whitening it raised CLUTTERED_BACKGROUND")
                for n in o.notes)
+
+
+def test_a_reframe_keeps_the_zoom_a_photo_had_when_the_fill_allows() -> None:
+    """A 1080 x 1340 photo whose product at the target fill would sit in a 947 px frame loses
+    Amazon's 1000 px zoom (a twelfth new user's try: NO_ZOOM on a copy shown as a pass): the
+    frame is widened to 1000 px, the product filling just under the target, within the framing
+    check's tolerance. A product too small for that is still framed to the fill (below)."""
+    rgb, mask = textured_box(size=(1340, 1080), box=(250, 300, 750, 1133))  # 833 px tall
+    st = _state(rgb, mask, white=True)
+    ch = framing.apply(st)
+    assert ch is not None and "zoom still works" in ch.message
+    h, w = st.rgb.shape[:2]
+    assert h == w == 1000  # square, at the zoom size, nothing enlarged
+    ys, xs = np.nonzero(st.alpha >= 0.5)
+    assert ys.max() + 1 - ys.min() == 833
+    assert 0.83 <= 833 / 1000 < 0.85
+    assert not any("for zoom" in n for n in st.notes)
+    # a 700 px product would fill 70% of a 1000 px frame: framed to the fill, zoom lost, said
+    rgb, mask = textured_box(size=(1340, 1080), box=(300, 300, 700, 1000))
+    st = _state(rgb, mask, white=True)
+    ch = framing.apply(st)
+    h, w = st.rgb.shape[:2]
+    assert max(h, w) < 1000 and "zoom still works" not in ch.message
+    assert any("for zoom" in n for n in st.notes)

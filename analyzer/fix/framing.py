@@ -13,7 +13,10 @@ when the backdrop is not white).
 Never enlarged: the product keeps its native pixels (scale 1, or smaller when the frame would
 pass the marketplace's largest size). When the frame would be smaller than the marketplace's
 minimum long side, it is widened to that size (the fill stays under the target) rather than
-upscaled, and a frame under the zoom size is reported in the notes.
+upscaled, and a frame under the zoom size is reported in the notes. A photo that has the
+marketplace's zoom size keeps it: its frame is widened to that size when the product still
+fills the framing check's target less its tolerance there (else the fill wins and the lost zoom
+is in the notes).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import math
 import cv2
 import numpy as np
 
+from analyzer.config import check_thresholds
 from analyzer.fix.guard import product_doubt
 from analyzer.fix.types import Change, ChangeCode, FixKind, FixState
 from analyzer.quality.resolution import parse_aspects
@@ -111,6 +115,18 @@ def apply(state: FixState) -> Change | None:
     min_long = int(mkt.value("min_long_side") or 0)
     touch = max(1, round(float(th["touch_px_frac"]) * max(h, w)))
     frame = plan_frame(box, (h, w), aspect, fill, touch, min_long)
+    zoom = int(mkt.value("zoom_long_side") or 0)
+    kept_zoom = False
+    if zoom and max(h, w) >= zoom and max(frame[2], frame[3]) < zoom:
+        # The photo has the marketplace's zoom and the frame at the target fill would lose it
+        # (a twelfth new user's try: 1080 x 1340 reframed to 947 px, NO_ZOOM raised on a copy
+        # shown as a pass). Widen to the zoom size when the product still fills what the
+        # framing check accepts there; a product too small for that is framed to the fill and
+        # the lost zoom said in the notes (a fill it cannot reach is the larger problem).
+        wide = plan_frame(box, (h, w), aspect, fill, touch, max(min_long, zoom))
+        wide_fill = max((box[2] - box[0]) / wide[2], (box[3] - box[1]) / wide[3])
+        if wide_fill >= target - float(check_thresholds("framing")["fill_tolerance"]):
+            frame, kept_zoom = wide, True
     pad = (255, 255, 255) if state.white else border_median_rgb(state.rgb)
     before = (w, h)
     state.rgb, state.alpha = cut_frame(state.rgb, state.alpha, frame, pad)
@@ -123,7 +139,6 @@ def apply(state: FixState) -> Change | None:
         state.alpha = cv2.resize(state.alpha, size, interpolation=cv2.INTER_AREA)
         fh, fw = state.alpha.shape
     new_fill = max((box[2] - box[0]) / frame[2], (box[3] - box[1]) / frame[3])
-    zoom = int(mkt.value("zoom_long_side") or 0)
     if max(fh, fw) < max(min_long, 1) or new_fill < target - 0.02:
         state.notes.append(
             f"the product is only {box[2] - box[0]} x {box[3] - box[1]} px in the photo: "
@@ -135,10 +150,12 @@ def apply(state: FixState) -> Change | None:
             f"the fixed photo is {fw} x {fh} px, under {mkt.label}'s {zoom} px for zoom (the "
             "product kept its native pixels, nothing was enlarged); re-shoot closer or use the "
             "camera's original file for zoom")
+    kept = (f", the frame kept at {zoom} px so {mkt.label}'s zoom still works" if kept_zoom
+            else "")
     return Change(ChangeCode.REFRAMED,
                   f"reframed from {before[0]} x {before[1]} to {fw} x {fh} px (aspect "
                   f"{_aspect_words(aspect)}): the product fills {new_fill:.0%}, centred "
-                  f"({mkt.label}'s target {target:.0%}); nothing enlarged")
+                  f"({mkt.label}'s target {target:.0%}){kept}; nothing enlarged")
 
 
 def _aspect_words(a: float) -> str:
