@@ -102,3 +102,21 @@ def test_catalog_build_takes_the_ray_address_under_both_names():
         args = build_parser().parse_args(["catalog", "build", "src", "--out", "dst",
                                           "--engine", "ray", opt, "10.0.0.1:6379"])
         assert (args.engine, args.address) == ("ray", "10.0.0.1:6379")
+
+
+def test_a_category_the_catalog_lacks_is_an_error_naming_its_categories(cli_catalog, capsys):
+    """A mistyped --category was "(no results)" and exit 0 (a twelfth new user's try): now a
+    clear error with the catalog's own categories; a real one still filters."""
+    from analyzer.search.catalog import Catalog
+
+    src, out = cli_catalog
+    img = sorted((src / "prods" / "P0").glob("*.jpg"))[0]
+    assert main(["search", str(img), "--catalog", str(out), "--category", "Nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert "UNKNOWN_CATEGORY" in err and "'Nonexistent'" in err
+    cats = sorted({str(c) for c in Catalog.open(out).meta["category"]})
+    assert cats and cats[0] in err
+    assert main(["search", str(img), "--catalog", str(out), "--category", cats[0],
+                 "--format", "json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res[0]["results"] and all(r["category"] == cats[0] for r in res[0]["results"])

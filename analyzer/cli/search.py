@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 
-from analyzer.errors import ListingLensError
+from analyzer.errors import ErrorCode, ListingLensError
 
 RESULT_KEYS = ("rank", "product_id", "image", "title", "category", "similarity")
 
@@ -68,6 +68,13 @@ def run_search(catalog_dir, image_queries: list, texts: list[str], k: int = 10, 
     if k < 1:
         raise ValueError("k must be at least 1")
     cat = Catalog.open(catalog_dir)
+    if category is not None:
+        known = sorted({str(c) for c in cat.meta["category"]})
+        if category not in known:  # an exact match: a typo would read as "no results"
+            shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
+            raise ListingLensError(ErrorCode.UNKNOWN_CATEGORY,
+                                   f"the catalog has no category {category!r}; its categories: "
+                                   f"{shown or 'none'}")
     out: list[dict] = []
     images, slots = [], []
     for q in image_queries:

@@ -297,9 +297,9 @@ def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as e:
         raise ListingLensError(
             ErrorCode.IMAGE_TOO_LARGE,
-            f"the image claims more than {2 * max_pixels / 1e6:.0f} megapixels; refused to "
-            "protect memory (possible decompression bomb); the limit is "
-            f"{max_pixels / 1e6:.0f} MP",
+            f"the image claims more than {2 * max_pixels / 1e6:.0f} megapixels, over twice the "
+            f"{max_pixels / 1e6:.0f} MP limit; refused to protect memory (possible "
+            "decompression bomb)",
         ) from e
     except UnidentifiedImageError as e:
         fmt = _supported_magic(data)

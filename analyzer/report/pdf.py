@@ -449,8 +449,8 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
     story.append(_pm("Ranked by expected gain: the overall-score points each photo would win if "
                      "its flagged problems were fixed (blocking errors count most), not simply "
                      "by the lowest score. The grade after the arrow is for every flag fixed, "
-                     "most by a re-shoot; with --fix, what the automatic fix reached is shown "
-                     "under it.", "muted"))
+                     "most by a re-shoot; when the audit ran the automatic fix, what it reached is "
+                     "shown under it.", "muted"))
     story.append(Spacer(1, 3))
     if top:
         rows = [[_pm("#", "cellb"), "", _pm("Image", "cellb"), _pm("Grade", "cellb"),

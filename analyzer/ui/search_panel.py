@@ -163,8 +163,12 @@ def two_stage_lines(search: dict[str, Any]) -> list[str]:
 def render_outside_catalog(report: ImageReport) -> None:
     """OUTSIDE_CATALOG: say so, and how to get a catalog that covers the product."""
     flag = next((f for f in report.flags if f.code == "OUTSIDE_CATALOG"), None)
-    msg = flag.message if flag else "This catalog does not cover this product."
-    st.warning(f"**Not covered by this catalog.** {md_escape(sentence(msg))}",
+    # the flag's message opens with what the heading already says: the rest, as a sentence
+    lead = "this catalog does not cover this product: "
+    msg = flag.message if flag else ""
+    msg = msg[len(lead):] if msg.startswith(lead) else msg
+    st.warning("**Not covered by this catalog.**"
+               + (f" {md_escape(sentence(msg, capitalize=True))}" if msg else ""),
                icon=":material/travel_explore:")
     st.info("Build a catalog of your category: choose **My catalog** in the sidebar and paste "
             "your competitors' main-image URLs from a marketplace results page, or run "

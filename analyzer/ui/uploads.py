@@ -58,8 +58,9 @@ def iter_zip(name: str, data: bytes, notes: list[str]) -> Iterator[UploadEntry]:
     skipped = list(scan.skipped)
     if skipped:
         shown = ", ".join(s.name for s in skipped[:5]) + (" …" if len(skipped) > 5 else "")
-        notes.append(f"{name}: skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
-                     f"that are not images ({shown})")
+        what = ("1 entry that is not an image" if len(skipped) == 1
+                else f"{len(skipped)} entries that are not images")
+        notes.append(f"{name}: skipped {what} ({shown})")
     if len(scan) == 0:
         yield UploadEntry(name=name, data=None, source=name, error=ListingLensError(
             ErrorCode.BAD_ARCHIVE, "the zip holds no images (JPEG, PNG, WebP, ...)").to_dict())
