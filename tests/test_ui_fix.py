@@ -162,6 +162,11 @@ def test_the_offer_says_what_this_photo_would_get() -> None:
     assert "pure white" in t and "reframe" in t and "colour" not in t
     t = offer_text(rep("BLURRY"))
     assert "pure white" not in t and "only save" in t
+    # a flag the saved JPEG itself answers is not "nothing a fix answers" (a new user's try)
+    t = offer_text(rep("CMYK"))
+    assert "nothing a fix answers" not in t and "from CMYK" in t and "answers CMYK" in t
+    t = offer_text(rep("BACKGROUND_TRANSPARENT", "BLURRY"))
+    assert "filled with white" in t and "answers BACKGROUND_TRANSPARENT" in t
 
 
 def test_capped_grade_is_explained() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from analyzer.codes import FlagCode
 from analyzer.fix.runner import FixOutcome, fix_report, output_name
 from analyzer.fix.types import ChangeCode, FixKind
 from analyzer.quality.priority import SEARCH_KEYS, check_of
@@ -97,15 +98,33 @@ _OFFER = {
 }
 
 
+# Flags the saved copy answers by itself (analyzer/fix/output.py: sRGB JPEG, transparency on
+# white), and what the offer says for the first of them.
+_SAVING_FIXES = frozenset({FlagCode.CMYK, FlagCode.BACKGROUND_TRANSPARENT,
+                           FlagCode.FORMAT_NOT_ACCEPTED, FlagCode.ANIMATED})
+_SAVING_WORDS = {"ANIMATED": " (its first frame)", "BACKGROUND_TRANSPARENT":
+                 " (its transparent areas filled with white)", "CMYK": " (from CMYK)",
+                 "FORMAT_NOT_ACCEPTED": ""}
+
+
 def offer_text(report: ImageReport) -> str:
     """What Fix it would do to *this* photo (its flags, planned as the fix plans them), so the
     offer does not promise a white background where the marketplace does not ask for one."""
     from analyzer.fix.plan import plan
 
-    kinds = plan({f.code for f in report.flags}).kinds
+    codes = {f.code for f in report.flags}
+    kinds = plan(codes).kinds
     steps = [_OFFER[k] for k in kinds if k in _OFFER]
-    what = ("; ".join(steps) + "; save it as an sRGB JPEG") if steps else (
-        "nothing a fix answers was flagged: it would only save a clean sRGB JPEG copy")
+    # the JPEG it saves is itself the fix of these (a new user's try: a CMYK photo was told
+    # "nothing a fix answers was flagged" beside its CMYK flag)
+    saved = sorted(FlagCode(c).value for c in codes & _SAVING_FIXES)
+    if steps:
+        what = "; ".join(steps) + "; save it as an sRGB JPEG"
+    elif saved:
+        what = (f"save it as an sRGB JPEG{_SAVING_WORDS[saved[0]]}, which answers "
+                f"{', '.join(saved)}")
+    else:
+        what = "nothing a fix answers was flagged: it would only save a clean sRGB JPEG copy"
     return (f"Makes a marketplace-ready copy of this photo: {what}. The copy is graded again; "
             "your file is not changed.")
 
