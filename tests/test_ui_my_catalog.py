@@ -55,3 +55,22 @@ def test_build_my_catalog_from_pasted_urls(tmp_path):
     with _Server({}) as srv, pytest.raises(ListingLensError):
         build_my_catalog(source_csv(srv.base + "/page.jpg"), root=tmp_path,
                          embedder="builtin:global", download_config=FAST)
+
+
+def test_a_build_with_nothing_usable_says_why_line_by_line(tmp_path):
+    """Offline or a line that is not a URL: the error names the first lines and their reasons,
+    and says they "could be downloaded" by none when that is all it was (a new user's try got only
+    "FILE_NOT_FOUND: none of the 3 images could be used")."""
+    with _Server({}) as srv:
+        with pytest.raises(ListingLensError) as e:
+            build_my_catalog(source_csv(f"{srv.base}/a.jpg\n{srv.base}/b.jpg"), root=tmp_path,
+                             embedder="builtin:global", download_config=FAST)
+        assert e.value.code.value == "DOWNLOAD_FAILED"
+        assert "none of the 2 images could be downloaded" in e.value.message
+        assert "online" in e.value.message and "HTTP 404" in e.value.message
+        assert f"{srv.base}/a.jpg" in e.value.message and f"{srv.base}/b.jpg" in e.value.message
+        with pytest.raises(ListingLensError) as e:
+            build_my_catalog(source_csv(f"{srv.base}/a.jpg\nnot a url"), root=tmp_path,
+                             embedder="builtin:global", download_config=FAST)
+        assert "none of the 2 images could be used" in e.value.message
+        assert "not a url" in e.value.message

@@ -64,6 +64,21 @@ def catalog_dir_for(csv_bytes: bytes, root: Path | None = None) -> Path:
     return (root or my_catalogs_root()) / hashlib.sha256(csv_bytes).hexdigest()[:16]
 
 
+def nothing_usable(skipped: list[dict[str, str]], shown: int = 3) -> ListingLensError:
+    """The error of a build that could use none of its images, with the first reasons (a new
+    user's try got only "none of the 3 images could be used", offline, a line not a URL)."""
+    n = len(skipped)
+    why = "; ".join(f"{s.get('file', '?')}: {s.get('message', s.get('code', ''))}"
+                    for s in skipped[:shown]) + (f"; {n - shown} more" if n > shown else "")
+    if n and all(s.get("code") == ErrorCode.DOWNLOAD_FAILED.value for s in skipped):
+        return ListingLensError(ErrorCode.DOWNLOAD_FAILED,
+                                f"none of the {n} images could be downloaded (check that this "
+                                f"machine is online and the URLs open in a browser): {why}")
+    return ListingLensError(ErrorCode.FILE_NOT_FOUND,
+                            f"none of the {n} images could be used: {why}" if n else
+                            "no images could be used")
+
+
 def build_my_catalog(csv_bytes: bytes, root: Path | None = None, embedder: str = "builtin",
                      download_config: Any = None) -> tuple[Path, list[dict[str, str]]]:
     """Build (or find, when already built) the catalog of ``csv_bytes``; returns its folder and
@@ -82,8 +97,7 @@ def build_my_catalog(csv_bytes: bytes, root: Path | None = None, embedder: str =
     res = build_catalog(src, out, embedder=embedder, progress=False, overwrite=True,
                         download_config=download_config)
     if res.items == 0:
-        raise ListingLensError(ErrorCode.FILE_NOT_FOUND,
-                               f"none of the {len(res.skipped)} images could be used")
+        raise nothing_usable(res.skipped)
     done.write_text(json.dumps(res.to_dict()), encoding="utf-8")
     return out, res.skipped
 
