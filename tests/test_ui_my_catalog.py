@@ -59,8 +59,8 @@ def test_build_my_catalog_from_pasted_urls(tmp_path):
 
 def test_a_build_with_nothing_usable_says_why_line_by_line(tmp_path):
     """Offline or a line that is not a URL: the error names the first lines and their reasons,
-    and says they "could be downloaded" by none when that is all it was (a new user's try got only
-    "FILE_NOT_FOUND: none of the 3 images could be used")."""
+    and says none "could be downloaded" when that is all that went wrong (a new user's try got
+    only "FILE_NOT_FOUND: none of the 3 images could be used")."""
     with _Server({}) as srv:
         with pytest.raises(ListingLensError) as e:
             build_my_catalog(source_csv(f"{srv.base}/a.jpg\n{srv.base}/b.jpg"), root=tmp_path,
