@@ -119,6 +119,11 @@ def test_outside_catalog_is_a_column_and_the_pdf_gives_no_rank() -> None:
     assert "closest lookalike BAG-1" in _search_lines(r)[-1]
     assert [h["product_id"] for h in _lookalike_hits(r)] == ["BAG-1"]
     assert _bar_keys(r)[-2:] == ["search", "differentiation"]
+    # with a near-copy (left out of the lookalikes) the closest is named as another one
+    r["differentiation"]["near_duplicates"] = [{"product_id": "SHOE-9", "similarity": 0.99}]
+    last = _search_lines(r)[-1]
+    assert "closest lookalike besides its near-copies BAG-1" in last
+    assert "1 near-duplicate(s)" in last
 
 
 def test_csv_and_pdf_say_why_a_grade_is_capped() -> None:

@@ -549,7 +549,9 @@ def _search_lines(r: dict[str, Any]) -> list[str]:
         line = f"<b>Differentiation</b> {sm.differentiation_score or 0:.0f}/100"
         top = sm.nearest[0] if sm.nearest else None
         if top is not None and top.product_id:
-            line += f"; closest lookalike {escape(top.product_id)}"
+            # a near-copy is left out of the lookalikes: "other" keeps the two from clashing
+            other = " besides its near-copies" if sm.near_duplicates else ""
+            line += f"; closest lookalike{other} {escape(top.product_id)}"
             if top.similarity is not None:
                 line += f" (similarity {top.similarity:.2f})"
         if sm.near_duplicates:

@@ -330,14 +330,18 @@ def _lookalike_figures(report: ImageReport, search: SearchHandle, cmap: CatalogM
     c[0].metric("Uniqueness", "–" if uniq is None else f"{uniq:.0f} / 100",  # noqa: RUF001
                 help="How far your photo is from its nearest catalog products, as a "
                      "percentile of the catalog (higher = stands out more).")
-    c[1].metric("Closest lookalike", "–" if not nbrs else  # noqa: RUF001
-                f"{float(nbrs[0].get('similarity', 0)):.2f}",
-                help="Cosine similarity of the visual-search embeddings (1 = identical).")
+    # a near-copy is left out of the lookalikes (it is the same photo, warned about below):
+    # say so, or "closest 0.69" reads as contradicting "a near-copy, similarity 0.99"
+    c[1].metric("Closest other lookalike" if dups else "Closest lookalike",
+                "–" if not nbrs else f"{float(nbrs[0].get('similarity', 0)):.2f}",  # noqa: RUF001
+                help="Cosine similarity of the visual-search embeddings (1 = identical)"
+                     + (", leaving out the near-copies below." if dups else "."))
     c[2].metric("Near-duplicates", len(dups))
     for line in duplicate_lines(dups):
         st.warning(line, icon=":material/content_copy:")
     if nbrs:
-        st.markdown("##### Nearest lookalikes in the catalog")
+        st.markdown("##### Nearest lookalikes in the catalog"
+                    + (" (besides the near-copies above)" if dups else ""))
         cols = st.columns(max(5, len(nbrs[:6])))
         for col, nb in zip(cols, nbrs[:6], strict=False):
             with col:
