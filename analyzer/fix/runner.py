@@ -294,9 +294,16 @@ def _worse_than_before(before: ImageReport, after: ImageReport) -> str | None:
     b, a = before.grade or "", after.grade or ""
     lower = (b in GRADE_ORDER and a in GRADE_ORDER
              and GRADE_ORDER.index(a) > GRADE_ORDER.index(b))
-    if not lower and not new:
+    # ... or the same grade at a lower score (a new user's try: F 38 -> F 37, written with no
+    # word); a point of slack for the regrade's own noise
+    sb, sa = before.scores.get("overall"), after.scores.get("overall")
+    fell = (not lower and sb is not None and sa is not None and a == b
+            and float(sa) <= float(sb) - 1.0)
+    if not lower and not new and not fell:
         return None
     what = [f"it grades {a}, your photo {b}"] if lower else []
+    if fell:
+        what.append(f"it scores {float(sa):.0f}, your photo {float(sb):.0f}")
     if new:
         what.append(f"it raises {', '.join(sorted(new))}, which your photo did not")
     return ("check this copy before you use it: " + "; ".join(what)
