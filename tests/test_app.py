@@ -113,6 +113,9 @@ def test_bad_file_shows_an_error_and_the_page_goes_on(photo: tuple[str, bytes]) 
     assert "broken\\.png" in errors[1]
     # the good photo still gets its report card
     assert len(_grades(at)) == 1
+    # ... and the audit's count names the unreadable files apart from the photos' errors
+    must = {m.label: m.value for m in at.metric}["With a must-fix issue"]
+    assert re.fullmatch(r"\d+ \+ 2 unreadable", must), must
 
 
 @pytest.mark.slow

@@ -19,7 +19,10 @@ def render_kpis(reports: list[ImageReport]) -> None:
     c[1].metric("Average score", "–" if avg is None else f"{avg:.0f}")  # noqa: RUF001
     c[2].metric("Ready to list (A/B)", f"{n_ready} / {len(ok)}" if ok else "–",  # noqa: RUF001
                 help="Of the photos that could be analysed")
-    c[3].metric("With a must-fix issue", n_block + (len(reports) - len(ok)),
+    unread = len(reports) - len(ok)
+    # the unreadable files are named apart (a new user read "5" for 3 photos with errors)
+    c[3].metric("With a must-fix issue",
+                f"{n_block} + {unread} unreadable" if unread else n_block,
                 help="Photos with an error-level flag, plus files that could not be read")
 
 
