@@ -107,6 +107,12 @@ def test_empty_folder_and_bad_marketplace(capsys, tmp_path):
     (tmp_path / "empty").mkdir()
     rc, _, err = _run(capsys, str(tmp_path / "empty"), "--format", "json")
     assert rc == 2 and "no images" in err
+    # beside a photo, an empty folder is said, not passed over in silence (a new user's try)
+    photo = _write(tmp_path / "p.png")
+    rc, out, err = _run(capsys, str(photo), str(tmp_path / "empty"), "--format", "json",
+                        "--no-model")
+    assert rc == 0 and len(json.loads(out)) == 1
+    assert f"note: no images found in {tmp_path / 'empty'}" in err
     with pytest.raises(SystemExit) as e:
         main(["analyze", str(tmp_path), "--marketplace", "nowhere"])
     assert e.value.code == 2

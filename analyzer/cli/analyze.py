@@ -76,10 +76,18 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
-    paths = [str(p) for p in iter_image_paths(args.paths)]
+    paths: list[str] = []
+    empty: list[str] = []
+    for arg in args.paths:
+        found = [str(p) for p in iter_image_paths([arg])]
+        if not found:
+            empty.append(str(arg))
+        paths.extend(found)
     if not paths:
         print("error: no images found in the given paths", file=sys.stderr)
         return 2
+    for arg in empty:  # a folder among several that holds no image is said, not passed over
+        print(f"note: no images found in {arg}", file=sys.stderr)
     if args.catalog:
         from analyzer.search.catalog import Catalog
 
