@@ -252,7 +252,7 @@ def test_fix_first_ranks_by_expected_gain_not_by_low_score(audited) -> None:
     results = list(iter_results(out / RESULTS_FILE))
     ranked = rank_fix_first(results, n=10)
     gains = [g.points for _, g in ranked]
-    assert gains == sorted(gains, reverse=True) and all(g > 0 for g in gains)
+    assert gains == sorted(gains, reverse=True) and all(g >= 1.0 for g in gains)
     for r in results:
         g = expected_gain(r)
         if not r["ok"] or not r["flags"]:
@@ -274,6 +274,18 @@ def test_expected_gain_weights_errors_above_info() -> None:
     # The lower score with a minor issue is not ranked first.
     ranked = rank_fix_first([low_but_minor, err], n=2)
     assert ranked[0][0] is err
+
+
+
+def test_fix_first_leaves_out_a_gain_under_a_point(monkeypatch) -> None:
+    """A "+0" row under "Fix these first" (a twelfth new user's PDF) is not worth listing."""
+    from analyzer.quality import priority
+
+    gains = {"a": 0.4, "b": 1.0, "c": 7.5}
+    monkeypatch.setattr(priority, "expected_gain", lambda r: priority.Gain(
+        gains[r["file"]], "B", "A"))
+    rs = [{"file": f, "ok": True, "scores": {"overall": 80.0}} for f in gains]
+    assert [r["file"] for r, _ in priority.rank_fix_first(rs, n=5)] == ["c", "b"]
 
 
 @pytest.mark.slow

@@ -148,9 +148,14 @@ def expected_gain(result: dict[str, Any]) -> Gain:
     return Gain(round(points, 2), grade_now, grade_after, reasons)
 
 
+MIN_GAIN = 1.0  # overall-score points: under it a photo is not listed as one to fix first
+
+
 def rank_fix_first(results: list[dict[str, Any]], n: int = 10) -> list[tuple[dict, Gain]]:
-    """The ``n`` results most worth fixing: highest gain first, ties to the lower score."""
+    """The ``n`` results most worth fixing: highest gain first, ties to the lower score; only
+    those a fix would win at least ``MIN_GAIN`` points (a "+0" row under "Fix these first", a
+    new user's try found, is not worth a seller's time there)."""
     scored = [(r, expected_gain(r)) for r in results if r.get("ok")]
-    scored = [(r, g) for r, g in scored if g.points > 0]
+    scored = [(r, g) for r, g in scored if g.points >= MIN_GAIN]
     scored.sort(key=lambda rg: (-rg[1].points, float(rg[0]["scores"].get("overall", 0.0))))
     return scored[:n]
