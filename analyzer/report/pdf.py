@@ -713,7 +713,7 @@ def _summary_table(rows_in: Sequence[tuple[dict[str, Any], Gain]], limit: int) -
             _pm(f"<font color='{GRADE_COLORS.get(grade, '#212121')}'><b>{escape(grade)}</b>"
                 "</font>", "cell"),
             _p(f"{float(r['scores'].get('overall', 0)):.0f}", "cell"),
-            _p(f"+{g.points:.0f}" if g.points > 0 else "-", "cell"),
+            _p(f"+{g.points:.0f}" if round(g.points) > 0 else "-", "cell"),  # no "+0"
             _p(top, "cell"),
         ]
         rows.append(row)
