@@ -20,10 +20,13 @@ def render_kpis(reports: list[ImageReport]) -> None:
     c[2].metric("Ready to list (A/B)", f"{n_ready} / {len(ok)}" if ok else "–",  # noqa: RUF001
                 help="Of the photos that could be analysed")
     unread = len(reports) - len(ok)
-    # the unreadable files are named apart (a new user read "5" for 3 photos with errors)
-    c[3].metric("With a must-fix issue",
-                f"{n_block} + {unread} unreadable" if unread else n_block,
-                help="Photos with an error-level flag, plus files that could not be read")
+    # the unreadable files are in the label (a new user read "5" for 3 photos with errors; a
+    # longer value is cut short in the column)
+    c[3].metric("Must-fix or unreadable" if unread else "With a must-fix issue",
+                n_block + unread,
+                help=f"{n_block} photo{'s' if n_block != 1 else ''} with an error-level flag"
+                     + (f", plus {unread} file{'s' if unread != 1 else ''} that could not be "
+                        "read" if unread else ""))
 
 
 def render_audit(reports: list[ImageReport], marketplace_key: str, marketplace_label: str,
