@@ -116,6 +116,7 @@ def apply(state: FixState) -> Change | None:
     touch = max(1, round(float(th["touch_px_frac"]) * max(h, w)))
     frame = plan_frame(box, (h, w), aspect, fill, touch, min_long)
     zoom = int(mkt.value("zoom_long_side") or 0)
+    tol = float(check_thresholds("framing")["fill_tolerance"])  # the check's PRODUCT_TOO_SMALL
     kept_zoom = False
     if zoom and max(h, w) >= zoom and max(frame[2], frame[3]) < zoom:
         # The photo has the marketplace's zoom and the frame at the target fill would lose it
@@ -125,7 +126,7 @@ def apply(state: FixState) -> Change | None:
         # the lost zoom said in the notes (a fill it cannot reach is the larger problem).
         wide = plan_frame(box, (h, w), aspect, fill, touch, max(min_long, zoom))
         wide_fill = max((box[2] - box[0]) / wide[2], (box[3] - box[1]) / wide[3])
-        if wide_fill >= target - float(check_thresholds("framing")["fill_tolerance"]):
+        if wide_fill >= target - tol:
             frame, kept_zoom = wide, True
     pad = (255, 255, 255) if state.white else border_median_rgb(state.rgb)
     before = (w, h)
@@ -139,7 +140,7 @@ def apply(state: FixState) -> Change | None:
         state.alpha = cv2.resize(state.alpha, size, interpolation=cv2.INTER_AREA)
         fh, fw = state.alpha.shape
     new_fill = max((box[2] - box[0]) / frame[2], (box[3] - box[1]) / frame[3])
-    if max(fh, fw) < max(min_long, 1) or new_fill < target - 0.02:
+    if max(fh, fw) < max(min_long, 1) or new_fill < target - tol:
         state.notes.append(
             f"the product is only {box[2] - box[0]} x {box[3] - box[1]} px in the photo: "
             f"reaching {mkt.label}'s {target:.0%} fill would need enlarging it past its own "
