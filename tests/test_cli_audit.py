@@ -112,5 +112,8 @@ def test_audit_folder_with_a_broken_file_exits_2(studio_photos, tmp_path: Path,
     assert rc == 2
     err = capsys.readouterr().err
     assert "failed: zero.jpg: EMPTY_FILE" in err
+    # the empty file is refused before analysis: the counts add up to the 3 files
+    assert "audited 2 of 3 images" in err
+    assert "(2 analysed now, 1 refused before analysis, 0 already done, 0 duplicates)" in err
     csv_text = (tmp_path / "out" / "report.csv").read_text(encoding="utf-8-sig")
     assert "zero.jpg" in csv_text and "EMPTY_FILE" in csv_text

@@ -85,9 +85,13 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine, ray_address=args.ray_address, fix=args.fix,
         cover_art=args.cover_art)
     ok = summary.total - summary.failed
+    # files refused before any analysis (unreadable, too large) are in no other count: said, so
+    # the counts add up to the total (a new user's try: "16 analysed now" of 17)
+    unread = summary.total - summary.analysed - summary.resumed - summary.duplicates
     print(f"audited {ok} of {summary.total} images in {summary.elapsed_s:.1f} s "
-          f"({summary.analysed} analysed now, {summary.resumed} already done, "
-          f"{summary.duplicates} duplicates)", file=sys.stderr)
+          f"({summary.analysed} analysed now, "
+          + (f"{unread} refused before analysis, " if unread > 0 else "")
+          + f"{summary.resumed} already done, {summary.duplicates} duplicates)", file=sys.stderr)
     if summary.regraded:
         print(f"graded again: {summary.regraded} photos that {args.out} held results for with "
               "another marketplace, mask, catalog or cover-art setting", file=sys.stderr)
