@@ -110,8 +110,8 @@ def sidebar() -> tuple[Settings, str | None]:
                    "until it is fixed." if wcap else ""))
         lim = limits()
         st.caption(f"Images up to {lim['max_file_mb']} MB each, zips up to "
-                   f"{lim['max_zip_mb']} MB. Photos are analysed on this machine; nothing "
-                   "is uploaded anywhere else.")
+                   f"{lim['max_zip_mb']} MB (the uploader shows the zips' limit). Photos are "
+                   "analysed on this machine; nothing is uploaded anywhere else.")
     settings = Settings(marketplace=mkey, use_model=use_model,
                         catalog=folder if folder else None, title=(title or "").strip(),
                         cover_art=bool(cover_art))
