@@ -905,8 +905,9 @@ def flash_shadow(im: Image.Image, rng: random.Random, props: list | None = None
                  ) -> Image.Image:
     """A hard shadow on the backdrop, as a phone's flash throws the product's silhouette onto
     the wall or sheet behind it: the salient-object mask (u2netp) moved 2-7% of the long side in
-    a direction from the right through below to the left (a flash above or beside the lens
-    throws it behind and away from itself, never up), softened by 0-0.8% of the long side (a
+    a direction from 30 degrees above the right, through below, to 30 degrees above the left (a
+    flash above or beside the lens throws it behind and away from itself, never much upward),
+    softened by 0-0.8% of the long side (a
     bare flash is hard), and the backdrop's light cut by 25-55% under it (in linear light);
     the product itself stays on top, untouched. Found by an eleventh new user's try (graded A:
     u2netp takes the shadow for product)."""
