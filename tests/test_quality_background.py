@@ -308,3 +308,29 @@ def test_an_unevenly_lit_off_white_backdrop_is_told_to_light_it_evenly(studio) -
     f = next(f for f in r.flags if f.code == "BACKGROUND_OFF_WHITE")
     assert "unevenly lit" in f.message
     assert f.fix.startswith("Light the backdrop evenly") and "shadow" in f.fix
+
+
+def test_a_backdrop_mostly_white_with_a_darker_patch_is_told_to_light_it(studio) -> None:
+    """A flash's hard shadow beside the product: most of the backdrop pure white (its exposure
+    right), a patch of it darker, its L* spread under the "uneven" line (a flash_shadow copy:
+    88% pure white, average RGB 250, spread 4-7). Raising the exposure would blow the product
+    before the shadow whitened: lighting is the fix (such copies were told "Raise the
+    exposure"). A backdrop dim all over (little of it pure white) is still told to expose more."""
+    th = check_thresholds("background")
+    ctx = context(studio, "amazon", use_model=False, fmt="JPEG")
+    base = {"pure_white_fraction": 0.88, "border_white_fraction": 0.7,
+            "offwhite_delta_e": 1.1, "background_l_std": 5.5, "background_gradient": 4.0,
+            "mean_background_rgb_r": 250.0, "mean_background_rgb_g": 250.0,
+            "mean_background_rgb_b": 250.0, "transparent_fraction": 0.0}
+    assert base["background_l_std"] <= th["l_std_flag"]
+    assert base["background_gradient"] <= th["gradient_flag"]
+    f = next(f for f in background.flag_background(ctx, base, th)
+             if f.code == "BACKGROUND_OFF_WHITE")
+    assert "unevenly lit" in f.message
+    assert f.fix.startswith("Light the backdrop evenly") and "shadow" in f.fix
+    dim = {**base, "pure_white_fraction": 0.2, "border_white_fraction": 0.1,
+           "mean_background_rgb_r": 246.0, "mean_background_rgb_g": 246.0,
+           "mean_background_rgb_b": 246.0, "background_l_std": 0.8}
+    f = next(f for f in background.flag_background(ctx, dim, th)
+             if f.code == "BACKGROUND_OFF_WHITE")
+    assert f.fix.startswith("Raise the exposure") and "unevenly" not in f.message

@@ -208,8 +208,11 @@ def flag_background(ctx: ImageContext, m: dict[str, float], th: dict) -> list[Fl
             "Flatten the image onto pure white (RGB 255,255,255) and upload it as a JPEG.", NAME))
     if max(pure, border_pure) >= float(th["pure_flag"]):
         return flags
+    # uneven: the light varies over the backdrop, or most of it is pure white and the rest a
+    # darker patch (a shadow): either way lighting, not exposure, is the fix
     uneven = (m["background_l_std"] > float(th["l_std_flag"])
-              or m["background_gradient"] > float(th["gradient_flag"]))
+              or m["background_gradient"] > float(th["gradient_flag"])
+              or pure >= float(th["patch_min_pure"]))
     off_white = m["offwhite_delta_e"] <= float(th["offwhite_max_de"])
     if off_white:
         # an unevenly lit backdrop is a shadow or a fall-off: more exposure would blow the
