@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                   + " | ".join(str(c.get(k, 0)) for k in names) + " |", flush=True)
         rows = table[split]
         even_n = sum(sum(v for k, v in rows[f].items() if k != "None") for f in EVEN)
-        smears = (BlurCause.ONE_DIRECTION.value, BlurCause.SURFACE_ONE_DIRECTION.value)
+        smears = (BlurCause.ONE_DIRECTION.value, BlurCause.SURFACE_ONE_DIRECTION.value,
+                  BlurCause.SMEARED_AWAY.value)
         even_wrong = sum(rows[f].get(k, 0) for f in EVEN for k in smears)
         smear_n = sum(sum(v for k, v in rows[f].items() if k != "None") for f in SMEAR)
         smear_named = sum(rows[f].get(k, 0) for f in SMEAR for k in smears)

@@ -775,3 +775,43 @@ def test_a_blurred_photo_cut_out_onto_white_is_blurry_by_its_surface(pink):
     assert sharpness.blur_cause(base | {"edge_blur_inside_px": 0.95}, th) is None
     assert sharpness.blur_cause(base | {"edge_blur_inside_px": float("nan")}, th) is None
     assert sharpness.blur_cause(base, th) is None
+
+
+def _bottle() -> np.ndarray:
+    """A tall product on white whose edges run mostly up and down (a bottle: a long body, a
+    short cap, a label with vertical print), 1000 x 1300 px."""
+    rgb = np.full((1300, 1000, 3), 250, np.uint8)
+    cv2.rectangle(rgb, (380, 260), (620, 1120), (70, 110, 160), -1)  # the body
+    cv2.rectangle(rgb, (440, 170), (560, 260), (40, 40, 40), -1)     # the cap
+    for x in range(400, 600, 24):                                     # the label's print
+        cv2.line(rgb, (x, 520), (x, 860), (235, 235, 235), 5)
+    return rgb
+
+
+def _smear_vertical(rgb: np.ndarray, length: int) -> np.ndarray:
+    k = np.zeros((length, length), np.float32)
+    k[:, length // 2] = 1.0 / length
+    return cv2.filter2D(rgb, -1, k, borderType=cv2.BORDER_REPLICATE)
+
+
+def test_outline_cover_finds_the_band_with_no_edges_left():
+    points = np.array([300, 40, 200, 200, 40, 300])
+    hits = np.array([290, 30, 2, 0, 30, 295])
+    cover, across, deg, n = sharpness.outline_cover(points, hits, 100)
+    assert cover == pytest.approx(2 / 400) and n == 400 and deg == pytest.approx(90.0)
+    assert across == pytest.approx((295 + 290) / 600)
+    # too few contrasty outline points in every band: nothing to say
+    assert np.isnan(sharpness.outline_cover(points // 10, hits // 10, 100)[0])
+
+
+@pytest.mark.parametrize("length", [40, 60, 90])
+def test_a_long_smear_that_erases_the_edges_along_it_is_still_blurry(length):
+    """A thirteenth new user's try: a bottle smeared 25-40 px up and down read sharpness 100,
+    grade A, where 9-15 px were flagged: the edges along the smear had faded under the
+    contrast floor, and the crisp ones across it were all that was left to measure."""
+    sharp = sharpness.check(_ctx_rgb(_bottle()))
+    assert not sharp.flags, [f.message for f in sharp.flags]
+    res = sharpness.check(_ctx_rgb(_smear_vertical(_bottle(), length)))
+    blurry = [f for f in res.flags if f.code == "BLURRY"]
+    assert blurry and "smeared in one direction" in blurry[0].message, res.metrics
+    assert res.score < sharp.score - 50

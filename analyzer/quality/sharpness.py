@@ -117,6 +117,43 @@ def directional_blur(sigma: np.ndarray, theta: np.ndarray, percentile: float, n_
     return worst, ang, cnt, best
 
 
+def outline_cover(points: np.ndarray, hits: np.ndarray, min_points: int
+                  ) -> tuple[float, float, float, int]:
+    """The outline's least covered orientation: ``(coverage, coverage across it, angle in
+    degrees, points)`` over each two neighbouring sectors of :func:`~analyzer.vision.edge_blur.
+    outline_coverage` (a 60 deg band of the outline's normal) holding ``min_points`` contrasty
+    outline points or more, the band whose points lie least often on an edge; the coverage
+    across it is the perpendicular band's. ``(nan, nan, 0, 0)`` when no band has the points.
+
+    A smear's cosine falloff widens the edges along it and, less, those within 30 deg of it, so
+    a band of two sectors holds the erased outline where one sector may split it."""
+    n = len(points)
+    best = (float("nan"), float("nan"), 0.0, 0)
+    if n < 4 or n % 2:
+        return best
+    for i in range(n):
+        band = [i, (i + 1) % n]
+        cnt = int(points[band].sum())
+        if cnt < min_points:
+            continue
+        cover = float(hits[band].sum()) / cnt
+        if np.isnan(best[0]) or cover < best[0]:
+            across = [(i + n // 2) % n, (i + 1 + n // 2) % n]
+            cross = float(hits[across].sum()) / max(int(points[across].sum()), 1)
+            best = (cover, cross, (i + 1) * 180.0 / n % 180.0, cnt)
+    return best
+
+
+def smeared_away(m: dict[str, float], th: dict) -> bool:
+    """Whether one direction's outline lost its edges to a smear: its least covered band
+    (:func:`outline_cover`) at ``smear_cover_max`` or under while the band across it keeps
+    ``smear_cover_across`` or more (the photo's contrast is read there; a product plain
+    against its backdrop all round leaves both bands uncovered)."""
+    cover = m.get("outline_cover_worst", float("nan"))
+    return bool(np.isfinite(cover) and cover <= float(th["smear_cover_max"])
+                and m.get("outline_cover_across", 0.0) >= float(th["smear_cover_across"]))
+
+
 HALVES = ("left", "right", "top", "bottom")
 BANDS = ("left side", "right side", "top", "bottom", "middle")
 
@@ -495,6 +532,8 @@ def score_all(m: dict[str, float], th: dict) -> float:
         half = 100.0
     elif cause is not None:
         pooled, worst = min(pooled, surface[0]), min(worst, surface[1])
+    if smeared_away(m, th) and not cut_edge_only(m, th):
+        worst = 0.0  # the edges along the smear are gone: as blurred as the widths can read
     repeated = 100.0
     if pixelated(m, th):
         repeated = ramp(m["pixel_repeat_depth"], float(th["repeat_depth_good"]),
@@ -653,6 +692,9 @@ class BlurCause(Enum):
     # the outline soft alike all round around a surface too plain to vouch for the photo
     # (CutEdge.FAINT): a feathered cut and a photo out of focus read alike there
     SOFT_OUTLINE = "soft_outline"
+    # the outline along one direction with contrast but no edge left: a smear so long that the
+    # edges it crosses are no longer read (:func:`smeared_away`)
+    SMEARED_AWAY = "smeared_away"
 
 
 class CutEdge(Enum):
@@ -753,6 +795,8 @@ def _view_cause(m: dict[str, float], th: dict) -> BlurCause | None:
     """The cause the readings of the whole view (the outline with the surface) give."""
     if m["edge_blur_px"] > float(th["sigma_flag"]):
         return BlurCause.EVERYWHERE
+    if smeared_away(m, th):  # before the widths: the edges they would read are gone
+        return BlurCause.SMEARED_AWAY
     worst = m["edge_blur_worst_dir_px"]
     if worst > float(th["dir_sigma_flag"]):
         smear = _smear(worst, m.get("edge_blur_best_dir_px", 0.0), th)
@@ -940,6 +984,14 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
             f"crispest over {metrics['edge_blur_best_dir_px']:.1f} px (at {side} px product "
             f"size), while sharp photos measure {th['dir_sigma_flag']} px or less in every "
             "direction", fix, NAME))
+    elif cause is BlurCause.SMEARED_AWAY:
+        out.append(ctx.flag(
+            "BLURRY",
+            f"the product is smeared in one direction (camera shake or motion): across "
+            f"{metrics['outline_cover_deg']:.0f} deg its outline has no sharp edge left on "
+            f"{1.0 - metrics['outline_cover_worst']:.0%} of it (the smear spread it into a "
+            f"gradual fade), while across the other way {metrics['outline_cover_across']:.0%} "
+            "of it is crisp", fix, NAME))
     elif cause is BlurCause.SOFT:
         out.append(ctx.flag(
             "BLURRY",
@@ -1067,6 +1119,8 @@ def check(ctx: ImageContext) -> CheckResult:
         stat = median = worst = best_dir = half_worst = half_best = float(th["sigma_good"])
         band_worst = band_best = float(th["sigma_good"])
         ang, n_dir, half_name, band_name = 0.0, 0, "", ""
+    cover, cover_across, cover_deg, cover_points = outline_cover(
+        eb.cover_points, eb.cover_hits, int(th["smear_cover_min_points"]))
     factors = tuple(float(f) for f in th["detail_factors"])
     ref_i = factors.index(float(th["detail_test_factor"]))
     # The noise's share is taken out of the detail reads (without_noise) where the judged noise
@@ -1108,6 +1162,11 @@ def check(ctx: ImageContext) -> CheckResult:
         **surface,
         "worst_dir_deg": ang,
         "n_edges_worst_dir": float(n_dir),
+        # the outline's least covered band of orientations and the band across it
+        "outline_cover_worst": cover,
+        "outline_cover_across": cover_across,
+        "outline_cover_deg": cover_deg,
+        "outline_cover_points": float(cover_points),
         "n_edges": float(n),
         "detail_share": float(shares[ref_i]),
         "detail_energy": energy,

@@ -85,6 +85,12 @@ class EdgeBlur:
     on_outline: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     # the surface's contrast floor (grey 0..1 per px): how strong its strongest edges are
     inside_floor: float = 0.0
+    # the outline's coverage by the edges read (:func:`outline_coverage`), per orientation
+    # sector of its normal (``COVER_SECTORS`` of 180 / COVER_SECTORS deg): the outline points
+    # with contrast across them, and how many of those lie on an edge; empty unless the surface
+    # was read
+    cover_points: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cover_hits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _grads(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -184,10 +190,68 @@ def measure_edge_blur(gray: np.ndarray, region: np.ndarray, box: tuple[int, int,
     lap = cv2.Laplacian(crop, cv2.CV_32F)
     lapvar = float(lap[reg].var()) if reg.any() else 0.0
     frac = float(reg.sum() / max(s * s, 1e-9) / region.size)
+    points = hits = np.zeros(0, np.int64)
+    if signed is not None:
+        points, hits = outline_coverage(crop, signed, ys, xs)
     return EdgeBlur(sigma=sigma, ys=ys, xs=xs, theta=theta, shape=crop.shape, scale=s, box=box,
                     region_fraction=frac, lapvar=lapvar, inside_sigma=inside_sigma,
                     inside_theta=inside_theta, inside_ys=iys, inside_xs=ixs,
-                    on_outline=on_outline, inside_floor=inside_floor)
+                    on_outline=on_outline, inside_floor=inside_floor, cover_points=points,
+                    cover_hits=hits)
+
+
+# Outline coverage (outline_coverage): sectors of the outline's normal over 180 deg, how far
+# (canonical px) either side of the outline its contrast is read, the contrast (grey 0..1) an
+# outline point needs to count, and how near (px, a square) an edge must be to cover it.
+COVER_SECTORS = 6
+COVER_PROBE_PX = 8.0
+COVER_MIN_CONTRAST = 0.08
+COVER_NEAR_PX = 2
+
+
+def outline_coverage(crop: np.ndarray, signed: np.ndarray, ys: np.ndarray, xs: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(points, hits) per sector of the outline's normal direction: the outline points (the
+    region's own boundary pixels, ``signed`` = distance inside minus outside, the view's edge
+    left out) with a contrast of ``COVER_MIN_CONTRAST`` or more across the outline (the grey
+    ``crop`` ``COVER_PROBE_PX`` either side along the normal), and how many of them lie within
+    ``COVER_NEAR_PX`` of an edge the measure reads (``ys``, ``xs``).
+
+    A motion smear of length L spreads an edge whose normal runs along it into a ramp of
+    gradient contrast / L: past a few px it falls under the contrast floor and the edge is no
+    longer read at all, so the edges left to measure are the crisp ones across the motion and
+    the photo reads sharp (a bottle smeared 40-130 px graded A, sharpness 100, by a thirteenth
+    new user's try, where 9-15 px were caught). The outline itself is still there (the product
+    against its backdrop, as the mask sees it): along the motion it has contrast but no edge."""
+    h, w = signed.shape
+    inner = signed > 0
+    bnd = inner & (cv2.erode(inner.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0)
+    bnd[[0, -1], :] = False  # the view's own edge is not the outline
+    bnd[:, [0, -1]] = False
+    by, bx = np.nonzero(bnd)
+    zero = np.zeros(COVER_SECTORS, np.int64)
+    if len(by) == 0 or len(ys) == 0:
+        return zero, zero
+    sd = cv2.GaussianBlur(signed.astype(np.float32), (0, 0), 2.0)  # a smooth normal
+    nx = cv2.Sobel(sd, cv2.CV_32F, 1, 0, ksize=3)[by, bx]
+    ny = cv2.Sobel(sd, cv2.CV_32F, 0, 1, ksize=3)[by, bx]
+    nn = np.hypot(nx, ny)
+    ok = nn > 1e-6
+    by, bx, nx, ny = by[ok], bx[ok], nx[ok] / nn[ok], ny[ok] / nn[ok]
+    d = np.float32(COVER_PROBE_PX)
+    px = np.concatenate([bx + d * nx, bx - d * nx]).astype(np.float32).reshape(1, -1)
+    py = np.concatenate([by + d * ny, by - d * ny]).astype(np.float32).reshape(1, -1)
+    g = cv2.remap(crop, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).ravel()
+    contrast = np.abs(g[: len(by)] - g[len(by):]) >= COVER_MIN_CONTRAST
+    edges = np.zeros((h, w), np.uint8)
+    edges[ys, xs] = 1
+    k = 2 * COVER_NEAR_PX + 1
+    near = cv2.dilate(edges, np.ones((k, k), np.uint8))[by, bx] > 0
+    sector = np.minimum((np.mod(np.arctan2(ny, nx), np.pi) * (COVER_SECTORS / np.pi))
+                        .astype(np.int64), COVER_SECTORS - 1)
+    points = np.bincount(sector[contrast], minlength=COVER_SECTORS)
+    hits = np.bincount(sector[contrast & near], minlength=COVER_SECTORS)
+    return points.astype(np.int64), hits.astype(np.int64)
 
 
 # How far (degrees) an edge's normal may turn from the outline's to count as the outline's.
