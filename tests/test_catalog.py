@@ -252,3 +252,20 @@ def test_single_queries_search_faiss_on_one_thread():
     assert seen == [1, 2]
     np.testing.assert_array_equal(one[1], flat.search(x[:1], 5)[1])
     np.testing.assert_array_equal(batch[1][:, 0], np.arange(FAISS_ONE_THREAD_BELOW))
+
+
+def test_build_refuses_a_folder_of_other_files(tmp_path):
+    """A thirteenth new user's try built a catalog with --out set to their folder of store
+    photos: manifest, shards and thumbnails landed among the photos, and the next `analyze` of
+    the folder graded 18 thumbnails as store photos."""
+    write_products(tmp_path / "src", n_products=2, views=1)
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "my_photo.jpg").write_bytes(b"not touched")
+    with pytest.raises(ListingLensError) as e:
+        build_catalog(tmp_path / "src", shop, embedder=EMBEDDER, progress=False)
+    assert e.value.code is ErrorCode.OUTPUT_EXISTS and "my_photo.jpg" in e.value.message
+    assert sorted(p.name for p in shop.iterdir()) == ["my_photo.jpg"]   # nothing written
+    empty = tmp_path / "empty"
+    empty.mkdir()   # an empty folder is a new catalog's
+    assert build_catalog(tmp_path / "src", empty, embedder=EMBEDDER, progress=False).items == 2

@@ -510,6 +510,16 @@ def build_catalog(source: str | Path, out: str | Path, embedder: str = "builtin"
         for sub in ("meta", "embeddings", "thumbs", "index"):
             shutil.rmtree(root / sub, ignore_errors=True)
         (root / MANIFEST).unlink()
+    elif root.is_dir() and not overwrite and (others := sorted(p.name for p in root.iterdir())):
+        # a folder of the seller's own (their photos): the catalog's thumbnails and shards
+        # would land among them, and the next `analyze` of the folder would grade those too
+        raise ListingLensError(
+            ErrorCode.OUTPUT_EXISTS,
+            f"{root} already holds {len(others)} other "
+            f"{'entry' if len(others) == 1 else 'entries'} ({', '.join(others[:3])}"
+            f"{', ...' if len(others) > 3 else ''}) and is not a catalog; a catalog writes "
+            "manifest.json, embeddings/, meta/ and thumbs/ into its folder: give --out a new or "
+            "empty folder (or --overwrite to build there anyway)")
     if not todo:
         raise ListingLensError(ErrorCode.FILE_NOT_FOUND, f"no images found in {source}")
     if dtype not in ("float16", "float32"):
