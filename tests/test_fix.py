@@ -802,3 +802,19 @@ def test_a_reframe_keeps_the_zoom_a_photo_had_when_the_fill_allows() -> None:
     h, w = st.rgb.shape[:2]
     assert max(h, w) < 1000 and "zoom still works" not in ch.message
     assert any("for zoom" in n for n in st.notes)
+
+
+def test_a_dark_photo_whose_backdrop_is_whitened_is_not_called_brightened() -> None:
+    """A thirteenth new user's try: a bottle shot in dim light had its backdrop whitened, the
+    re-graded copy no longer read underexposed (its frame now reaches white) and the dashboard
+    said "Cleared: Underexposed", C 64 -> C 96, with the bottle still nearly black."""
+    rgb, _ = textured_blob(backdrop=(205, 200, 190))
+    dim = (rgb.astype(np.float32) * 0.22).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(dim).save(buf, "JPEG", quality=95)
+    o = fix_source(buf.getvalue(), name="dim.jpg", marketplace="amazon")
+    assert o.ok, o.error
+    assert "UNDEREXPOSED" in o.before.flags and "UNDEREXPOSED" not in o.after.flags
+    assert o.hidden == ("UNDEREXPOSED",)
+    assert any(n.startswith("UNDEREXPOSED: not fixed, though the fixed photo no longer shows it")
+               and "re-shoot with more light" in n for n in o.notes), o.notes

@@ -65,6 +65,9 @@ class FixOutcome:
     warning: str | None = field(default=None, repr=False)
     image: np.ndarray | None = field(default=None, repr=False)
     after_report: ImageReport | None = field(default=None, repr=False)
+    # flags of the original the re-graded copy no longer raises though no fix answered them
+    # (``hidden_by_fix`` in fixes.yaml): never shown as cleared
+    hidden: tuple[str, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "ok": self.ok, "error": self.error, "output": self.output,
@@ -202,7 +205,11 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
             state.notes.append(f"the fixed photo is {cap} px on its long side, the fix's "
                                f"largest size (the original has {report.image.long_side} px)")
         worse = _worse_than_before(report, after_report)
-        notes = (undone + _still_cannot(fplan, after_report) + state.notes
+        hidden = _hidden(report, after_report, fplan, rules)
+        notes = (undone + _still_cannot(fplan, after_report)
+                 + [f"{c}: not fixed, though the fixed photo no longer shows it: "
+                    f"{(rules.get('hidden_by_fix') or {})[c]}; {fplan.cannot[c]}" for c in hidden]
+                 + state.notes
                  + _left_notes(fplan, after_report, rules)
                  + _new_notes(report, after_report, fplan, changes, rules))
         if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}) and not any(
@@ -212,7 +219,8 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
             notes.insert(0, worse)
         return FixOutcome(file=name, ok=True, changes=changes, before=before,
                           after=Grade.of(after_report), notes=_dedupe(notes), jpeg=data,
-                          image=state.rgb, after_report=after_report, warning=worse)
+                          image=state.rgb, after_report=after_report, warning=worse,
+                          hidden=hidden)
     except ListingLensError as e:
         return _failed(name, e, before)
     except MemoryError:
@@ -315,6 +323,16 @@ def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:
     ``PRODUCT_CUT_OFF`` on a side, padding ``NO_ZOOM`` never). An info-level flag is not a
     problem (a garment on a model cropped on purpose): no "re-shoot" advice for it."""
     return fplan.notes_for({f.code for f in after.flags if f.severity != Severity.INFO})
+
+
+def _hidden(before: ImageReport, after: ImageReport, fplan: FixPlan, rules: dict
+            ) -> tuple[str, ...]:
+    """The original's flags that no fix answers (``cannot_fix``) and that the fixed photo no
+    longer raises only because the fix changed what is around the product (``hidden_by_fix``)."""
+    hides = rules.get("hidden_by_fix") or {}
+    gone = {f.code for f in before.flags if f.severity != Severity.INFO} - {
+        f.code for f in after.flags}
+    return tuple(c for c in hides if c in gone and c in fplan.cannot)
 
 
 def _meant(fplan: FixPlan) -> set[str]:
