@@ -48,6 +48,42 @@ def _page_by_marketplace() -> None:
                                                                    catalog=None), "b1")
 
 
+def _page_twins() -> None:
+    from types import SimpleNamespace
+
+    from analyzer.engine import analyze
+    from analyzer.ui.fix_panel import render_fix_all
+    from analyzer.ui.state import Settings
+    from tests.fix_helpers import grey_product_jpeg
+
+    data = grey_product_jpeg()
+    # two uploads of the same bytes share one cached report, named after the first
+    report = analyze(data, name="store.zip/01_bottle.jpg", use_model=False, keep_image=True)
+    items = [SimpleNamespace(name="store.zip/01_bottle.jpg"),
+             SimpleNamespace(name="Bouteille été 水筒 (1).jpg")]
+    render_fix_all(items, lambda item: (report, data), Settings("amazon", use_model=False,
+                                                                catalog=None), "b2")
+
+
+def test_fix_all_keeps_each_uploads_own_name() -> None:
+    """A thirteenth new user's try: a photo uploaded beside a zip holding the same bytes came
+    back in the fixed zip under the zip member's name, its own ("été 水筒") lost."""
+    at = AppTest.from_function(_page_twins, default_timeout=180)
+    at.run()
+    at.button(key="fix-all").click().run()
+    assert not at.exception, at.exception
+    data = at.session_state["fixzip-b2-amazon-False"]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        import json
+
+        listing = json.loads(z.read("fixes.json"))
+        names = sorted(z.namelist())
+    assert [d["file"] for d in listing] == ["store.zip/01_bottle.jpg",
+                                            "Bouteille été 水筒 (1).jpg"]
+    assert "Bouteille été 水筒 (1)_fixed.jpg" in names, names
+    assert list(at.dataframe[0].value["Photo"]) == [d["file"] for d in listing]
+
+
 def test_fixed_photos_of_another_marketplace_are_said_to_be_kept() -> None:
     """Found by a new user: switching the marketplace made the Fix all table and zip vanish
     without a word."""

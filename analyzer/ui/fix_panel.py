@@ -353,8 +353,12 @@ def render_fix_all(items: Sequence[Any],
         outcomes = []
         for n, item in enumerate(items, 1):
             report, raw = load(item)
-            outcomes.append(fixed_for(report, raw, settings) if report.ok else
-                            FixOutcome(file=report.file, ok=False, error=report.error))
+            o = (fixed_for(report, raw, settings) if report.ok else
+                 FixOutcome(file=report.file, ok=False, error=report.error))
+            # the item's own name: two uploads of the same bytes share one cached report,
+            # named after the first (a seller's "été 水筒.jpg" came back as the zip's
+            # "01_clean_bottle.jpg", a thirteenth new user's try)
+            outcomes.append(replace(o, file=getattr(item, "name", o.file)))
             bar.progress(n / len(items), text=f"Fixed {n} of {len(items)}")
         bar.empty()
         data = fixed_zip(outcomes)
