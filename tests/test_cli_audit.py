@@ -117,3 +117,15 @@ def test_audit_folder_with_a_broken_file_exits_2(studio_photos, tmp_path: Path,
     assert "(2 analysed now, 1 refused before analysis, 0 already done, 0 duplicates)" in err
     csv_text = (tmp_path / "out" / "report.csv").read_text(encoding="utf-8-sig")
     assert "zero.jpg" in csv_text and "EMPTY_FILE" in csv_text
+
+
+def test_audit_says_a_duplicate_in_the_singular(studio_photos, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """A thirteenth new user's try read "1 duplicates" and could not tell where it counted."""
+    src = _folder(tmp_path / "shop", studio_photos[30:31], broken=False)
+    shutil.copy(studio_photos[30], src / "copy of it.jpg")
+    rc = main(["audit", str(src), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "audited 2 of 2 images" in err
+    assert "(1 analysed now, 0 already done, 1 duplicate of another file, graded once)" in err

@@ -193,6 +193,12 @@ def test_other_formats_are_named(magic, code):
     assert e.value.code.value == code
 
 
+def test_a_zip_is_pointed_to_the_audit():
+    with pytest.raises(ListingLensError) as e:
+        load_image(b"PK\x03\x04" + b"\x00" * 64, name="store.zip")
+    assert "listing-lens audit" in e.value.message and "zip archive" in e.value.message
+
+
 def test_bomb_is_refused_from_the_header_alone(corpus):
     with pytest.raises(ListingLensError) as e:
         load_image(corpus["bomb_50000.png"].path)

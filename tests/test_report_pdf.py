@@ -144,3 +144,19 @@ def test_a_long_flag_message_is_printed_whole_on_its_detail_page(audited) -> Non
               thumbnails=thumbs)
     text = " ".join(_text(buf.getvalue())).replace("\n", " ")
     assert "ENDMARK" in text and "1.05 px or less there" in text
+
+
+def test_most_common_issues_count_each_severity() -> None:
+    """A thirteenth new user's PDF read "Product too small: error, 16" where 2 of the 16 were
+    errors and 14 warnings (the code's severity follows how small the product is)."""
+    from analyzer.report.pdf import _issue_counts
+
+    def res(*flags: tuple[str, str]) -> dict:
+        return {"ok": True, "flags": [{"code": c, "severity": s, "fix": "f"} for c, s in flags]}
+
+    results = ([res(("PRODUCT_TOO_SMALL", "error"))] * 2
+               + [res(("PRODUCT_TOO_SMALL", "warning"), ("PRODUCT_TOO_SMALL", "warning"))] * 14
+               + [res(("BLURRY", "error"))] * 3)
+    counts = _issue_counts(results)
+    assert counts[0] == ("PRODUCT_TOO_SMALL", {"error": 2, "warning": 14}, 16, "f")
+    assert counts[1] == ("BLURRY", {"error": 3}, 3, "f")

@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"audited {ok} of {summary.total} images in {summary.elapsed_s:.1f} s "
           f"({summary.analysed} analysed now, "
           + (f"{unread} refused before analysis, " if unread > 0 else "")
-          + f"{summary.resumed} already done, {summary.duplicates} duplicates)", file=sys.stderr)
+          + f"{summary.resumed} already done, {summary.duplicates} "
+          + ("duplicate" if summary.duplicates == 1 else "duplicates")
+          + (" of another file, graded once" if summary.duplicates else "") + ")",
+          file=sys.stderr)
     if summary.regraded:
         print(f"graded again: {summary.regraded} photos that {args.out} held results for with "
               "another marketplace, mask, catalog or cover-art setting", file=sys.stderr)

@@ -316,9 +316,13 @@ def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
             ) from e
         what = _sniff_non_image(data)
         if what:
+            # a zip of photos is a store's: said where one is read (a thirteenth new user ran
+            # `analyze store.zip` and was told only to upload a JPEG)
+            hint = (" (a zip of photos: `listing-lens audit` or the dashboard reads it whole)"
+                    if what == "a zip archive" else "")
             raise ListingLensError(
                 ErrorCode.NOT_AN_IMAGE,
-                f"{label} is {what}, not a photo; upload a JPEG or PNG",
+                f"{label} is {what}, not a photo; upload a JPEG or PNG{hint}",
             ) from e
         raise ListingLensError(
             ErrorCode.NOT_AN_IMAGE,
