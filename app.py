@@ -21,12 +21,12 @@ from analyzer.ui.uploads import UPLOAD_TYPES
 st.set_page_config(page_title="Listing Lens", page_icon=":material/center_focus_strong:",
                    layout="wide", initial_sidebar_state="expanded")
 layout.inject_css()
-settings, _catalog_error = layout.sidebar()
+settings, catalog_error = layout.sidebar()
 mkt = marketplace(settings.marketplace)
 
 # Models and catalog load in the background on first use: the page never waits for them.
 models_ready = resources.warm_models_async(settings.use_model)
-search = resources.search_now(settings.catalog)
+search = resources.search_now(settings.catalog, catalog_error)
 cache = resources.result_cache()
 
 layout.header()

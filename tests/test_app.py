@@ -96,6 +96,22 @@ def _audit_table(at: AppTest):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
+def test_a_catalog_folder_that_is_not_there_is_said_on_the_page(photo: tuple[str, bytes]
+                                                                 ) -> None:
+    """A thirteenth new user's try: a wrong catalog path was named in the sidebar, while the
+    page said "No catalog selected", as if none had been chosen."""
+    at = _app("folder")
+    at.text_input(key="catalog-path").set_value("/no/such/catalog")
+    at.toggle(key="use-model").set_value(False)
+    at.file_uploader[0].set_value((photo[0], photo[1], "image/jpeg"))
+    at.run()
+    assert not at.exception, at.exception
+    text = _texts(at).replace("\\.", ".")  # markdown-escaped full stops
+    assert "No catalog selected" not in text and "Pick the demo catalog" not in text
+    assert "No folder at /no/such/catalog. The search simulation is off." in text, text
+    assert "the catalog could not be used (see the note above the tabs)" in text
+
+
 def test_bad_file_shows_an_error_and_the_page_goes_on(photo: tuple[str, bytes]) -> None:
     at = _app()
     at.file_uploader[0].set_value([

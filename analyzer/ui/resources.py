@@ -61,8 +61,14 @@ def search_future(catalog_dir: str | None) -> Future:
     return _executor().submit(open_search, catalog_dir)
 
 
-def search_now(catalog_dir: str | None) -> SearchHandle:
-    """The opened catalog, or a handle marked ``loading`` while it is still being opened."""
+def search_now(catalog_dir: str | None, choice_error: str | None = None) -> SearchHandle:
+    """The opened catalog, or a handle marked ``loading`` while it is still being opened.
+    ``choice_error``: why the sidebar's catalog choice gave no folder (a path with no folder),
+    said on the page too, where "no catalog selected" read as if none had been chosen."""
+    if catalog_dir is None and choice_error:
+        off = "" if "search simulation is off" in choice_error else (
+            " The search simulation is off.")
+        return SearchHandle(None, error=choice_error + off, chosen=True)
     fut = search_future(catalog_dir)
     if not fut.done():
         return SearchHandle(catalog_dir, loading=True)

@@ -35,7 +35,7 @@ def _no_search(report: ImageReport | None, search: SearchHandle) -> bool:
                 "moment.", icon=":material/hourglass_top:")
         return True
     if not search.ok:
-        if search.catalog_dir is None:
+        if search.catalog_dir is None and not search.chosen:
             st.info("Pick the demo catalog or a catalog folder in the sidebar to see where this "
                     "photo would rank in shoppers' visual searches.",
                     icon=":material/travel_explore:")

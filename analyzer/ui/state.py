@@ -118,6 +118,7 @@ class SearchHandle:
     error: str | None = None
     catalog_id: str = "none"
     loading: bool = False  # still being opened in the background
+    chosen: bool = False   # a catalog was chosen in the sidebar but gave no folder (``error``)
 
     @property
     def ok(self) -> bool:
