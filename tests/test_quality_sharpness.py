@@ -813,5 +813,11 @@ def test_a_long_smear_that_erases_the_edges_along_it_is_still_blurry(length):
     assert not sharp.flags, [f.message for f in sharp.flags]
     res = sharpness.check(_ctx_rgb(_smear_vertical(_bottle(), length)))
     blurry = [f for f in res.flags if f.code == "BLURRY"]
-    assert blurry and "smeared in one direction" in blurry[0].message, res.metrics
+    assert blurry and "smeared up and down" in blurry[0].message, res.metrics
     assert res.score < sharp.score - 50
+
+
+def test_smear_words_name_the_way_it_runs():
+    assert sharpness.smear_words(0.0) == sharpness.smear_words(170.0) == "side to side"
+    assert sharpness.smear_words(90.0) == "up and down"
+    assert sharpness.smear_words(45.0) == sharpness.smear_words(135.0) == "diagonally"

@@ -144,6 +144,17 @@ def outline_cover(points: np.ndarray, hits: np.ndarray, min_points: int
     return best
 
 
+def smear_words(normal_deg: float) -> str:
+    """Which way a smear runs, in words, from the normal (degrees, image axes) of the outline
+    it erased: a smear runs along the normal of the edges it spreads."""
+    d = float(normal_deg) % 180.0
+    if d < 22.5 or d >= 157.5:
+        return "side to side"
+    if 67.5 <= d < 112.5:
+        return "up and down"
+    return "diagonally"
+
+
 def smeared_away(m: dict[str, float], th: dict) -> bool:
     """Whether one direction's outline lost its edges to a smear: its least covered band
     (:func:`outline_cover`) at ``smear_cover_max`` or under while the band across it keeps
@@ -793,10 +804,13 @@ def _even(m: dict[str, float], name: str, part: str, ratio: float) -> bool:
 
 def _view_cause(m: dict[str, float], th: dict) -> BlurCause | None:
     """The cause the readings of the whole view (the outline with the surface) give."""
+    # first: the edges the widths would read along the smear are gone, so every width, the
+    # pooled one too, understates it (a milk carton smeared across read "blurred over about
+    # 1.2 px; sharp photos measure 1.15 px or less" at sharpness 0, a thirteenth new user's try)
+    if smeared_away(m, th):
+        return BlurCause.SMEARED_AWAY
     if m["edge_blur_px"] > float(th["sigma_flag"]):
         return BlurCause.EVERYWHERE
-    if smeared_away(m, th):  # before the widths: the edges they would read are gone
-        return BlurCause.SMEARED_AWAY
     worst = m["edge_blur_worst_dir_px"]
     if worst > float(th["dir_sigma_flag"]):
         smear = _smear(worst, m.get("edge_blur_best_dir_px", 0.0), th)
@@ -987,11 +1001,11 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     elif cause is BlurCause.SMEARED_AWAY:
         out.append(ctx.flag(
             "BLURRY",
-            f"the product is smeared in one direction (camera shake or motion): across "
-            f"{metrics['outline_cover_deg']:.0f} deg its outline has no sharp edge left on "
-            f"{1.0 - metrics['outline_cover_worst']:.0%} of it (the smear spread it into a "
-            f"gradual fade), while across the other way {metrics['outline_cover_across']:.0%} "
-            "of it is crisp", fix, NAME))
+            f"the product is smeared {smear_words(metrics['outline_cover_deg'])} (camera shake "
+            f"or motion): where its outline runs across the smear, "
+            f"{1.0 - metrics['outline_cover_worst']:.0%} of it has no sharp edge left (spread "
+            f"into a gradual fade), while {metrics['outline_cover_across']:.0%} of it is crisp "
+            "the other way", fix, NAME))
     elif cause is BlurCause.SOFT:
         out.append(ctx.flag(
             "BLURRY",
