@@ -71,6 +71,17 @@ def test_background_becomes_pure_white_on_a_gradient_and_the_product_is_kept() -
     inner = np.zeros(mask.shape, bool)
     inner[320:680, 420:780] = True
     assert np.abs(out[inner].astype(int) - rgb[inner].astype(int)).mean() < 1.0
+    assert "background made pure white" in ch.message and "it averaged" in ch.message
+
+
+def test_a_backdrop_already_white_is_said_to_be_kept() -> None:
+    """A thirteenth new user read "background made pure white (... it averaged 255,255,255)"
+    on a photo whose backdrop the reframe's plan whitened again."""
+    rgb, mask = textured_box(backdrop=(255, 255, 255))
+    st = _state(rgb.copy(), mask, planned=(FixKind.BACKGROUND,))
+    ch = background.apply(st)
+    assert ch is not None and ch.message.startswith("background already pure white"), ch
+    assert "averaged" not in ch.message
 
 
 def test_soft_edges_get_no_grey_fringe_unlike_a_plain_composite() -> None:

@@ -199,6 +199,11 @@ def apply(state: FixState) -> Change | None:
     state.rgb = out
     state.white = True
     r, g, b = (int(round(v)) for v in np.clip(mean_bg, 0, 255))  # the estimate may overshoot
+    if min(r, g, b) >= 255:  # a backdrop already white: only the matte changed anything
+        # (a thirteenth new user read "made pure white (... it averaged 255,255,255)")
+        return Change(ChangeCode.BACKGROUND_WHITENED,
+                      "background already pure white (RGB 255,255,255), kept; the product's "
+                      f"edges matted so no grey fringe remains{kept}")
     return Change(ChangeCode.BACKGROUND_WHITENED,
                   f"background made pure white (RGB 255,255,255; it averaged {r},{g},{b}), "
                   f"the product's edges matted so no grey fringe remains{kept}")
