@@ -122,3 +122,20 @@ def test_marketplace_named_as_the_rules_spell_it() -> None:
     assert any(ln.startswith("Suppressed: eBay hides") for ln in two_stage_lines(search))
     unknown = {"stage2": {"marketplace": "nowhere", "suppression": sup}}
     assert no_whatif_message(unknown)[1].startswith("The marketplace hides")
+
+
+def test_whatif_lines_say_what_the_simulated_fixes_leave_hidden_and_read_a_drop() -> None:
+    """A thirteenth new user's try: "All fixes together: stays at 0%" on a photo hidden for its
+    props (which no simulated fix removes), and a crop that lowered the share read as advice."""
+    from analyzer.ui.search_panel import change_text, still_hidden_text
+
+    hidden = {"stage2": {"marketplace": "amazon", "marketplace_label": "Amazon", "suppression": {
+        "suppressed": True, "codes": ["BACKGROUND_NOT_WHITE", "CLUTTERED_BACKGROUND"]}}}
+    text = still_hidden_text(hidden)
+    assert text and text.startswith("Amazon hides") and "CLUTTERED_BACKGROUND" in text
+    assert "BACKGROUND_NOT_WHITE" not in text   # a simulated fix answers that one
+    only_backdrop = {"stage2": {"suppression": {"suppressed": True,
+                                                "codes": ["BACKGROUND_NOT_WHITE"]}}}
+    assert still_hidden_text(only_backdrop) is None and still_hidden_text({}) is None
+    assert "rule still asks for it" in change_text(0.69, 0.56)
+    assert "rule" not in change_text(0.5, 0.7)

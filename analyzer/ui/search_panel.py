@@ -87,7 +87,31 @@ def change_text(before: float, after: float) -> str:
         return f"stays at {pct(before)} (the fix does not change the rank here)"
     sign = "+" if d > 0 else "−"  # noqa: RUF001
     color = "green" if d > 0 else "red"
-    return f"{pct(before)} → **{pct(after)}** :{color}[({sign}{abs(d)} points)]"
+    # a simulated fix that lowers the share is said to be this catalog's reading, not advice
+    # against the rule (a thirteenth new user read "Crop so the product fills 85%: 69% -> 56%"
+    # as being told to crop)
+    lower = (": lower against this catalog's photos, though the marketplace's rule still asks "
+             "for it" if d < 0 else "")
+    return f"{pct(before)} → **{pct(after)}** :{color}[({sign}{abs(d)} points{lower})]"
+
+
+# The flags the simulated fixes answer (the backdrop whitened, the product cropped to fill).
+WHATIF_ANSWERS = frozenset({"BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "PRODUCT_TOO_SMALL"})
+
+
+def still_hidden_text(search: dict[str, Any]) -> str | None:
+    """What the simulated fixes leave hidden: the marketplace's suppression codes none of them
+    answers (props, blur, an overlay), or None. Without it, "All fixes together: stays at 0%"
+    read as if no fix could help (a thirteenth new user's try: props beside the product, which
+    the real fix removes, moving it to rank 1)."""
+    st2 = search.get("stage2") or {}
+    sup = st2.get("suppression") or {}
+    left = [c for c in (sup.get("codes") or []) if c not in WHATIF_ANSWERS]
+    if not sup.get("suppressed") or not left:
+        return None
+    return (f"{_market_label(st2)} hides this photo from search until {', '.join(left)} is "
+            "fixed too, which the simulated fixes (the backdrop, the framing) do not cover: "
+            "the report card's Fix it makes a copy that answers what an edit can.")
 
 
 def headline(search: dict[str, Any]) -> str:
@@ -255,6 +279,9 @@ def _search_figures(report: ImageReport, s: dict[str, Any],
             for row in scen:
                 st.markdown(f"- **{md_escape(row['label'])}**: first-screen share "
                             f"{change_text(row['before'], row['after'])}")
+            hidden = still_hidden_text(s)
+            if hidden:
+                st.warning(hidden, icon=":material/visibility_off:")
     if len(scen) > 1:
         st.plotly_chart(charts.whatif_bars(scen), config={"displayModeBar": False},
                         key=f"whatif-{report.content_hash}")
