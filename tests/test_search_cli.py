@@ -120,3 +120,21 @@ def test_a_category_the_catalog_lacks_is_an_error_naming_its_categories(cli_cata
                  "--format", "json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res[0]["results"] and all(r["category"] == cats[0] for r in res[0]["results"])
+
+
+def test_search_table_columns_stay_in_line_with_long_ids():
+    """A thirteenth new user's try: a long product id pushed the title and category columns
+    out of line."""
+    from analyzer.cli.search import format_table
+
+    out = [{"query": "q.jpg", "results": [
+        {"rank": 1, "similarity": 0.5, "product_id": "24-WG085_Group-EXTRA-LONG-ID",
+         "title": "Set of Sprite Yoga Straps", "category": "Fitness"},
+        {"rank": 2, "similarity": 0.4, "product_id": "24-WG03", "title": "Clamber Watch",
+         "category": "Watches"}]}]
+    lines = format_table(out).splitlines()
+    assert lines[1].split() == ["rank", "sim", "product", "title", "category"]
+    starts = [ln.index(word) for ln, word in zip(lines[2:], ("Set of", "Clamber"), strict=True)]
+    assert starts[0] == starts[1] == lines[1].index("title")
+    cats = [ln.index(word) for ln, word in zip(lines[2:], ("Fitness", "Watches"), strict=True)]
+    assert cats[0] == cats[1] == lines[1].index("category")

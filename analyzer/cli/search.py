@@ -50,9 +50,17 @@ def format_table(out: list[dict]) -> str:
             continue
         if not o["results"]:
             lines.append("  (no results)")
-        for r in o["results"]:
-            lines.append(f"  {r['rank']:>3}  {r['similarity']:.3f}  {r['product_id']:<16} "
-                         f"{r['title'][:40]:<40}  {r['category']}")
+            continue
+        # columns as wide as this query's longest id and title (a long id pushed every column
+        # after it out of line, a thirteenth new user's try), a title cut at 40 characters
+        rows = [(str(r["product_id"]), str(r["title"])[:40], str(r["category"]))
+                for r in o["results"]]
+        wid = max(10, *(len(i) for i, _, _ in rows))
+        wt = max(5, *(len(t) for _, t, _ in rows))
+        lines.append(f"  {'rank':>4}  {'sim':<5}  {'product':<{wid}}  {'title':<{wt}}  category")
+        for r, (pid, title, cat) in zip(o["results"], rows, strict=True):
+            lines.append(f"  {r['rank']:>4}  {r['similarity']:.3f}  {pid:<{wid}}  {title:<{wt}}  "
+                         f"{cat}")
     return "\n".join(lines)
 
 
