@@ -1,13 +1,14 @@
 """Does a BLURRY flag name the blur the photo has?
 
-``BLURRY`` stands on one of eight readings of the product's edges (``sharpness.BlurCause``):
+``BLURRY`` stands on one of nine readings of the product's edges (``sharpness.BlurCause``):
 the edges as a whole, one orientation clearly worse than the others (a smear: camera shake or
 motion), the worst orientation with the others about as soft, a part of the product (a half or
 a band), its surface inside the outline (a blurred photo cut out onto white), where the
 outline and the surface disagree (a cut), the surface's worst orientation, named a smear or soft
 as the whole view's is, or an outline soft all round around a surface too plain to tell a
 feathered cut from a camera's blur (``soft_outline``; the ``feathered`` control, a sharp
-photo's feathered cut, is counted for it). The
+photo's feathered cut, is counted for it), or one direction of the outline with no edge left
+(``smeared_away``: a smear so long that the edges along it are no longer read, a smear). The
 flag's message says which, and a seller acts on it: told "smeared in one direction (camera
 shake)" about a photo that is out of focus or enlarged from a small original, a seller steadies
 a camera that did not move. The flag rates are ``evaluate_quality.py``'s; this counts, for each

@@ -220,9 +220,10 @@ def outline_coverage(crop: np.ndarray, signed: np.ndarray, ys: np.ndarray, xs: n
     A motion smear of length L spreads an edge whose normal runs along it into a ramp of
     gradient contrast / L: past a few px it falls under the contrast floor and the edge is no
     longer read at all, so the edges left to measure are the crisp ones across the motion and
-    the photo reads sharp (a bottle smeared 40-130 px graded A, sharpness 100, by a thirteenth
-    new user's try, where 9-15 px were caught). The outline itself is still there (the product
-    against its backdrop, as the mask sees it): along the motion it has contrast but no edge."""
+    the photo reads sharp (a bottle smeared 25-40 px up and down graded A, sharpness 100, in a
+    thirteenth new user's try, where 9-15 px were caught). The outline itself is still there
+    (the product against its backdrop, as the mask sees it): along the motion it has contrast
+    but no edge."""
     h, w = signed.shape
     inner = signed > 0
     bnd = inner & (cv2.erode(inner.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0)
