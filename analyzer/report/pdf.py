@@ -501,7 +501,7 @@ def _cover(results: Sequence[dict[str, Any]], gains: list[Gain], *, store_name: 
             rows.append([_p(issue_name(code), "cell"), _pm(sev_text, "cell"),
                          _p(f"{k} ({100 * k / max(len(ok), 1):.0f}%)", "cell"),
                          _p(_short(fix, 160), "cell")])
-        t = Table(rows, colWidths=[38 * mm, 16 * mm, 20 * mm, CONTENT_W - 74 * mm], repeatRows=1,
+        t = Table(rows, colWidths=[38 * mm, 20 * mm, 20 * mm, CONTENT_W - 78 * mm], repeatRows=1,
                   hAlign="LEFT")
         t.setStyle(TableStyle(_table_style()))
         story.append(t)
