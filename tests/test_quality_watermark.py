@@ -138,6 +138,14 @@ def test_the_overlays_check_flags_a_found_watermark():
     assert overlays.score(no_text, border, th, None, mark) <= 50
     faint = wm.WatermarkFinding(evidence=-1.0, n_glyphs=0, boxes=[])
     assert not overlays.flags(ctx, no_text, border, th, None, faint)
+    # words found beside the product with a watermark over it: the flag names both (a
+    # thirteenth new user's try read only "2 text/logo areas ... beside the product")
+    words = TextFinding(0.02, 2, 3, [(5, 5, 60, 20), (5, 30, 40, 45)],
+                        np.zeros((1, 1), np.float32), 2.0)
+    (both,) = overlays.flags(ctx, words, border, th, None, mark)
+    assert "beside the product" in both.message and "semi-transparent watermark" in both.message
+    (alone,) = overlays.flags(ctx, words, border, th, None, faint)
+    assert "watermark (" not in alone.message
     assert 100 - float(th["evidence_penalty"]) <= overlays.score(no_text, border, th, None,
                                                                  faint) < 100
 

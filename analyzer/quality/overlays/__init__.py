@@ -121,6 +121,11 @@ def flags(ctx: ImageContext, text: TextFinding, border: BorderFinding, th: dict,
             + (f", {n_lines} of them a drawn dimension line" if n_lines else "")
             + (f", {n_stickers} of them a sticker or emoji with no letters"
                if n_stickers and not only_stickers else "")
+            # the watermark finder's glyphs too: a mark across the product read "beside the
+            # product" when only its clearest letters, off the product, were words (a
+            # thirteenth new user's try)
+            + (f", and a semi-transparent watermark ({mark.n_glyphs} letter shapes laid over "
+               "the photo)" if mark is not None and mark.found else "")
             + f"; {rule_txt}",
             ("Upload the photo without the drawn measurement lines or any added text (use the "
              "original export); show the sizes in a secondary image and in the listing text."
