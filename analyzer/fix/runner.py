@@ -204,12 +204,16 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
         if max(state.rgb.shape[:2]) >= cap and report.image.long_side > cap:
             state.notes.append(f"the fixed photo is {cap} px on its long side, the fix's "
                                f"largest size (the original has {report.image.long_side} px)")
-        worse = _worse_than_before(report, after_report)
         hidden = _hidden(report, after_report, fplan, rules)
-        notes = (undone + _still_cannot(fplan, after_report)
-                 + [f"{c}: not fixed, though the fixed photo no longer shows it: "
-                    f"{(rules.get('hidden_by_fix') or {})[c]}; {fplan.cannot[c]}" for c in hidden]
-                 + state.notes
+        after_report = _carry_unfixed(report, after_report, rules)
+        worse = _worse_than_before(report, after_report)
+        hides = rules.get("hidden_by_fix") or {}
+        # a carried flag's note says why the re-grade alone would have passed it
+        still = [next((f"{c}: not fixed: {hides[c]}, so your photo's reading is kept; "
+                       f"{fplan.cannot[c]}" for c in hides
+                       if n.startswith(f"{c}: not fixed:") and c in fplan.cannot), n)
+                 for n in _still_cannot(fplan, after_report)]
+        notes = (undone + still + state.notes
                  + _left_notes(fplan, after_report, rules)
                  + _new_notes(report, after_report, fplan, changes, rules))
         if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}) and not any(
@@ -333,6 +337,35 @@ def _hidden(before: ImageReport, after: ImageReport, fplan: FixPlan, rules: dict
     gone = {f.code for f in before.flags if f.severity != Severity.INFO} - {
         f.code for f in after.flags}
     return tuple(c for c in hides if c in gone and c in fplan.cannot)
+
+
+def _carry_unfixed(before: ImageReport, after: ImageReport, rules: dict) -> ImageReport:
+    """The re-graded report with the original's ``hidden_by_fix`` flags carried over: no fix
+    relights the product, so its reading stands (the check's score the lower of the two, the
+    flag kept), and the grade is worked out again. A dark bag on its whitened backdrop read
+    A 94 with a mild `UNDEREXPOSED` left, a dark shirt A 100 with none (a fourteenth new
+    user's try): a grade that says "Ready to list" over a note that says "re-shoot with more
+    light"."""
+    from analyzer.quality.overall import grade_for, overall_score
+    from analyzer.results import sort_flags
+
+    carried = [f for f in before.flags if f.code in (rules.get("hidden_by_fix") or {})
+               and f.severity != Severity.INFO and f.check in after.checks
+               and f.check in before.checks]
+    if not carried:
+        return after
+    results = dict(after.checks)
+    for f in carried:
+        was, now = before.checks[f.check], results[f.check]
+        keep = [g for g in now.flags if g.code != f.code]
+        results[f.check] = replace(now, score=min(float(now.score), float(was.score)),
+                                   flags=[*keep, f])
+    flags = sort_flags([g for r in results.values() for g in r.flags])
+    overall = overall_score(results, flags)
+    scores = {**after.scores, "overall": round(overall, 2),
+              **{n: round(float(r.score), 2) for n, r in results.items()}}
+    return replace(after, checks=results, flags=flags, scores=scores,
+                   grade=grade_for(overall, flags, scores))
 
 
 def _meant(fplan: FixPlan) -> set[str]:
