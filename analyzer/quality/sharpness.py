@@ -961,8 +961,11 @@ def _surface_flag(ctx: ImageContext, m: dict[str, float], th: dict, cause: BlurC
     else:
         smear = cause is BlurCause.SURFACE_ONE_DIRECTION
         worst = past_line(m["edge_blur_inside_worst_dir_px"], float(dir_line or 0.0))
-        how = (("it is smeared in one direction (camera shake or motion): " if smear else "")
-               + (f"the edges inside its outline across {m['inside_worst_dir_deg']:.0f} deg "
+        # the way the smear runs in words: a degree figure read as noise to sellers, and one
+        # smear got 15 deg on one photo and 165 on another (a fourteenth new user's try)
+        way = smear_words(m.get("inside_worst_dir_deg", 0.0))
+        how = ((f"it is smeared {way} (camera shake or motion): " if smear else "")
+               + ("the edges inside its outline that run across that way "
                   if smear else "its surface's softest edges ")
                + f"are blurred over about {worst} px, its crispest over "
                f"{m['edge_blur_inside_best_dir_px']:.2f} px (at {side} px product size), while "
@@ -993,9 +996,9 @@ def flags(ctx: ImageContext, metrics: dict[str, float], th: dict) -> list[Flag]:
     elif cause is BlurCause.ONE_DIRECTION:
         out.append(ctx.flag(
             "BLURRY",
-            f"the product is smeared in one direction (camera shake or motion): edges across "
-            f"{metrics['worst_dir_deg']:.0f} deg are blurred over about {sd:.1f} px, the "
-            f"crispest over {metrics['edge_blur_best_dir_px']:.1f} px (at {side} px product "
+            f"the product is smeared {smear_words(metrics['worst_dir_deg'])} (camera shake or "
+            f"motion): the edges that run across that way are blurred over about {sd:.1f} px, "
+            f"the crispest over {metrics['edge_blur_best_dir_px']:.1f} px (at {side} px product "
             f"size), while sharp photos measure {th['dir_sigma_flag']} px or less in every "
             "direction", fix, NAME))
     elif cause is BlurCause.SMEARED_AWAY:
