@@ -120,6 +120,13 @@ def test_a_category_the_catalog_lacks_is_an_error_naming_its_categories(cli_cata
                  "--format", "json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res[0]["results"] and all(r["category"] == cats[0] for r in res[0]["results"])
+    # any case of a real one (a fourteenth new user's "watches" for "Watches")
+    other_case = cats[0].swapcase()
+    assert main(["search", str(img), "--catalog", str(out), "--category", other_case,
+                 "--format", "json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [r["product_id"] for r in again[0]["results"]] == [
+        r["product_id"] for r in res[0]["results"]]
 
 
 def test_search_table_columns_stay_in_line_with_long_ids():

@@ -78,6 +78,9 @@ def run_search(catalog_dir, image_queries: list, texts: list[str], k: int = 10, 
     cat = Catalog.open(catalog_dir)
     if category is not None:
         known = sorted({str(c) for c in cat.meta["category"]})
+        # the catalog's own spelling for any case ("watches" for "Watches", a fourteenth new
+        # user's try)
+        category = next((k for k in known if k.casefold() == category.casefold()), category)
         if category not in known:  # an exact match: a typo would read as "no results"
             shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
             raise ListingLensError(ErrorCode.UNKNOWN_CATEGORY,

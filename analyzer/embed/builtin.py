@@ -349,5 +349,6 @@ class BuiltinEmbedder:
     def embed_text(self, texts: list[str]) -> np.ndarray:
         raise ListingLensError(
             ErrorCode.EMBEDDER_UNAVAILABLE,
-            "text queries need a CLIP embedder (--embedder clip:MODEL:WEIGHTS); the built-in "
-            "image model has no text encoder")
+            "text queries need a catalog built with a CLIP embedder (`listing-lens catalog "
+            "build SOURCE --out DIR --embedder clip:MODEL:WEIGHTS`); this catalog was built "
+            "with the built-in image model, which has no text encoder")

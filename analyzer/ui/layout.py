@@ -48,6 +48,10 @@ def header() -> None:
         "</div>", unsafe_allow_html=True)
 
 
+# The longest product title read (a listing title with its bullet points pasted fits).
+TITLE_MAX = 2000
+
+
 def sidebar() -> tuple[Settings, str | None]:
     """The settings the analysis depends on, and the chosen catalog folder's error (if any)."""
     with st.sidebar:
@@ -57,9 +61,10 @@ def sidebar() -> tuple[Settings, str | None]:
         mkey = st.selectbox("Marketplace", keys, index=keys.index(default_marketplace()),
                             format_func=lambda k: marketplace(k).label, key="marketplace",
                             help="Rules and severities follow this marketplace.")
-        # room for a pasted listing title with its bullet points: the browser drops a paste
-        # longer than max_chars whole, without a word (a thirteenth new user's 366 characters)
-        title = st.text_input("Product title (optional)", key="product-title", max_chars=2000,
+        # no max_chars: the browser drops a paste longer than it whole, without a word (a
+        # thirteenth new user's 366 characters), and its counter covers the text in the
+        # sidebar (a fourteenth's); the title is cut at TITLE_MAX below instead
+        title = st.text_input("Product title (optional)", key="product-title",
                               placeholder="e.g. Yoga starter kit",
                               help="A title that names a set, kit, bundle or a count "
                                    "(\"3-pack\") makes every item on the backdrop part of the "
@@ -115,8 +120,8 @@ def sidebar() -> tuple[Settings, str | None]:
                    f"{lim['max_zip_mb']} MB (the uploader shows the zips' limit). Photos are "
                    "analysed on this machine; nothing is uploaded anywhere else.")
     settings = Settings(marketplace=mkey, use_model=use_model,
-                        catalog=folder if folder else None, title=(title or "").strip(),
-                        cover_art=bool(cover_art))
+                        catalog=folder if folder else None,
+                        title=(title or "").strip()[:TITLE_MAX], cover_art=bool(cover_art))
     return settings, err
 
 
