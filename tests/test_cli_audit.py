@@ -129,3 +129,6 @@ def test_audit_says_a_duplicate_in_the_singular(studio_photos, tmp_path: Path,
     err = capsys.readouterr().err
     assert "audited 2 of 2 images" in err
     assert "(1 analysed now, 0 already done, 1 duplicate of another file, graded once)" in err
+    # which one (a fourteenth new user's try: the count alone did not say)
+    first, dup = sorted([studio_photos[30].name, "copy of it.jpg"])
+    assert f"duplicate: {dup} has the same photo as {first} (graded once)" in err, err

@@ -72,6 +72,8 @@ class AuditSummary:
     resumed: int = 0
     regraded: int = 0  # results in results.jsonl graded with other settings, graded again
     duplicates: int = 0
+    # (file, the earlier file with the same bytes and title): each duplicate named with its twin
+    duplicate_of: list[tuple[str, str]] = field(default_factory=list)
     failed: int = 0
     failed_files: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -95,6 +97,7 @@ class AuditSummary:
         return {
             "source": self.source, "total": self.total, "analysed": self.analysed,
             "resumed": self.resumed, "regraded": self.regraded, "duplicates": self.duplicates,
+            "duplicate_of": [list(p) for p in self.duplicate_of[:1000]],
             "failed": self.failed,
             "failed_files": self.failed_files[:1000], "skipped": self.skipped[:1000],
             "elapsed_s": round(self.elapsed_s, 2), "images_per_s": round(self.rate, 3),
@@ -217,6 +220,7 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
     order: list[OrderEntry] = []
     pending: dict[cf.Future, tuple[str, str]] = {}  # future -> (content hash, title)
     seen: set[str] = set()  # listing keys met in this run (a second one is a duplicate)
+    seen_name: dict[str, str] = {}  # ... and the file each was first met as
     bar = _Progress(_progress(len(src), progress), on_progress, len(src))
 
     def collect(done: Iterable[cf.Future]) -> bool:
@@ -273,9 +277,11 @@ def _run(src: AuditSource, out: Path, pools: PoolFactory, *, marketplace: str | 
             order.append(OrderEntry(item.name, item.product_id, item.title, key=key))
             if key in seen:
                 summary.duplicates += 1
+                summary.duplicate_of.append((item.name, seen_name[key]))
                 bar.update(1)
                 continue
             seen.add(key)
+            seen_name[key] = item.name
             if key in rlog:
                 prev = rlog.get(key) or {}
                 if prev.get("graded_with") != graded_with:  # other settings: graded again

@@ -95,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
           + ("duplicate" if summary.duplicates == 1 else "duplicates")
           + (" of another file, graded once" if summary.duplicates else "") + ")",
           file=sys.stderr)
+    for dup, first in summary.duplicate_of[:20]:  # which files, not only how many
+        print(f"duplicate: {dup} has the same photo as {first} (graded once)", file=sys.stderr)
+    if len(summary.duplicate_of) > 20:
+        print(f"... and {len(summary.duplicate_of) - 20} more duplicates", file=sys.stderr)
     if summary.regraded:
         print(f"graded again: {summary.regraded} photos that {args.out} held results for with "
               "another marketplace, mask, catalog or cover-art setting", file=sys.stderr)
