@@ -95,23 +95,21 @@ def change_text(before: float, after: float) -> str:
     return f"{pct(before)} → **{pct(after)}** :{color}[({sign}{abs(d)} points{lower})]"
 
 
-# The flags the simulated fixes answer (the backdrop whitened, the product cropped to fill).
-WHATIF_ANSWERS = frozenset({"BACKGROUND_NOT_WHITE", "BACKGROUND_OFF_WHITE", "PRODUCT_TOO_SMALL"})
-
-
 def still_hidden_text(search: dict[str, Any]) -> str | None:
-    """What the simulated fixes leave hidden: the marketplace's suppression codes none of them
-    answers (props, blur, an overlay), or None. Without it, "All fixes together: stays at 0%"
-    read as if no fix could help (a thirteenth new user's try: props beside the product, which
-    the real fix removes, moving it to rank 1)."""
+    """Why the simulated fixes leave the listing hidden, or None: the marketplace hides the
+    photo (``stage2.suppression``) and still does after all the simulated fixes together
+    (``what_if.suppressed``, the simulation's own re-grade of the fixed copy). Without it, "All
+    fixes together: stays at 0%" read as if no fix could help (a thirteenth new user's try:
+    props the simulation took for product, which the real fix removes, moving it to rank 1)."""
     st2 = search.get("stage2") or {}
     sup = st2.get("suppression") or {}
-    left = [c for c in (sup.get("codes") or []) if c not in WHATIF_ANSWERS]
-    if not sup.get("suppressed") or not left:
+    if not sup.get("suppressed") or not (search.get("what_if") or {}).get("suppressed"):
         return None
-    return (f"{_market_label(st2)} hides this photo from search until {', '.join(left)} is "
-            "fixed too, which the simulated fixes (the backdrop, the framing) do not cover: "
-            "the report card's Fix it makes a copy that answers what an edit can.")
+    return (f"{_market_label(st2)} would still hide this photo after the simulated fixes (they "
+            f"whiten the backdrop and crop to fill; it is hidden for "
+            f"{', '.join(sup.get('codes') or [])}): what they cannot repair, props taken for "
+            "the product or blur, stays. The report card's Fix it makes a copy that answers "
+            "what an edit can.")
 
 
 def headline(search: dict[str, Any]) -> str:
