@@ -24,7 +24,12 @@ class FixPlan:
 
     def notes_for(self, codes: set[str]) -> list[str]:
         """What cannot be fixed, for those of ``codes`` it names (in plan order)."""
-        return [f"{code}: not fixed: {why}" for code, why in self.cannot.items()
+        return [note for _, _, note in self.cannot_notes(codes)]
+
+    def cannot_notes(self, codes: set[str]) -> list[tuple[str, str, str]]:
+        """(code, why, note) of :meth:`notes_for`, for callers that word some notes their own
+        way (in plan order)."""
+        return [(code, why, f"{code}: not fixed: {why}") for code, why in self.cannot.items()
                 if code in codes]
 
 

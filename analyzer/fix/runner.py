@@ -65,9 +65,6 @@ class FixOutcome:
     warning: str | None = field(default=None, repr=False)
     image: np.ndarray | None = field(default=None, repr=False)
     after_report: ImageReport | None = field(default=None, repr=False)
-    # flags of the original the re-graded copy no longer raises though no fix answered them
-    # (``hidden_by_fix`` in fixes.yaml): never shown as cleared
-    hidden: tuple[str, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "ok": self.ok, "error": self.error, "output": self.output,
@@ -204,16 +201,10 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
         if max(state.rgb.shape[:2]) >= cap and report.image.long_side > cap:
             state.notes.append(f"the fixed photo is {cap} px on its long side, the fix's "
                                f"largest size (the original has {report.image.long_side} px)")
-        hidden = _hidden(report, after_report, fplan, rules)
-        after_report = _carry_unfixed(report, after_report, rules)
-        worse = _worse_than_before(report, after_report)
         hides = rules.get("hidden_by_fix") or {}
-        # a carried flag's note says why the re-grade alone would have passed it
-        still = [next((f"{c}: not fixed: {hides[c]}, so your photo's reading is kept; "
-                       f"{fplan.cannot[c]}" for c in hides
-                       if n.startswith(f"{c}: not fixed:") and c in fplan.cannot), n)
-                 for n in _still_cannot(fplan, after_report)]
-        notes = (undone + still + state.notes
+        after_report = _carry_unfixed(report, after_report, hides)
+        worse = _worse_than_before(report, after_report)
+        notes = (undone + _still_cannot(fplan, after_report, hides) + state.notes
                  + _left_notes(fplan, after_report, rules)
                  + _new_notes(report, after_report, fplan, changes, rules))
         if len(changes) == 1 and not (set(fplan.kinds) - {FixKind.OUTPUT}) and not any(
@@ -223,8 +214,7 @@ def fix_report(report: ImageReport, source: Any = None, *, marketplace: str | No
             notes.insert(0, worse)
         return FixOutcome(file=name, ok=True, changes=changes, before=before,
                           after=Grade.of(after_report), notes=_dedupe(notes), jpeg=data,
-                          image=state.rgb, after_report=after_report, warning=worse,
-                          hidden=hidden)
+                          image=state.rgb, after_report=after_report, warning=worse)
     except ListingLensError as e:
         return _failed(name, e, before)
     except MemoryError:
@@ -322,24 +312,21 @@ def _worse_than_before(before: ImageReport, after: ImageReport) -> str | None:
             + " (your original may be the better upload)")
 
 
-def _still_cannot(fplan: FixPlan, after: ImageReport) -> list[str]:
+def _still_cannot(fplan: FixPlan, after: ImageReport, hides: dict[str, str] | None = None
+                  ) -> list[str]:
     """What cannot be fixed, for the flags the fixed photo still raises (a reframe can clear
     ``PRODUCT_CUT_OFF`` on a side, padding ``NO_ZOOM`` never). An info-level flag is not a
-    problem (a garment on a model cropped on purpose): no "re-shoot" advice for it."""
-    return fplan.notes_for({f.code for f in after.flags if f.severity != Severity.INFO})
+    problem (a garment on a model cropped on purpose): no "re-shoot" advice for it. A flag
+    carried from the original (``hides``, :func:`_carry_unfixed`) also says why the re-grade
+    alone would have passed it."""
+    codes = {f.code for f in after.flags if f.severity != Severity.INFO}
+    hides = hides or {}
+    return [f"{c}: not fixed: {hides[c]}, so your photo's reading is kept; {why}" if c in hides
+            else note for c, why, note in fplan.cannot_notes(codes)]
 
 
-def _hidden(before: ImageReport, after: ImageReport, fplan: FixPlan, rules: dict
-            ) -> tuple[str, ...]:
-    """The original's flags that no fix answers (``cannot_fix``) and that the fixed photo no
-    longer raises only because the fix changed what is around the product (``hidden_by_fix``)."""
-    hides = rules.get("hidden_by_fix") or {}
-    gone = {f.code for f in before.flags if f.severity != Severity.INFO} - {
-        f.code for f in after.flags}
-    return tuple(c for c in hides if c in gone and c in fplan.cannot)
-
-
-def _carry_unfixed(before: ImageReport, after: ImageReport, rules: dict) -> ImageReport:
+def _carry_unfixed(before: ImageReport, after: ImageReport, hides: dict[str, str]
+                   ) -> ImageReport:
     """The re-graded report with the original's ``hidden_by_fix`` flags carried over: no fix
     relights the product, so its reading stands (the check's score the lower of the two, the
     flag kept), and the grade is worked out again. A dark bag on its whitened backdrop read
@@ -349,7 +336,7 @@ def _carry_unfixed(before: ImageReport, after: ImageReport, rules: dict) -> Imag
     from analyzer.quality.overall import grade_for, overall_score
     from analyzer.results import sort_flags
 
-    carried = [f for f in before.flags if f.code in (rules.get("hidden_by_fix") or {})
+    carried = [f for f in before.flags if f.code in hides
                and f.severity != Severity.INFO and f.check in after.checks
                and f.check in before.checks]
     if not carried:

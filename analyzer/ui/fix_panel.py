@@ -192,9 +192,8 @@ def render_fix(report: ImageReport, data: bytes | None, settings: Settings,
     # The fixed photo is graded on its own; its search figures are the position line below,
     # so the original's search flags are not "cleared" by it.
     searched = {f.code for f in report.flags if check_of(f.code, f.check) in SEARCH_KEYS}
-    # ... nor is a flag the fix hid without answering it (the notes say so)
-    gone = [c for c in b.flags if c not in a.flags and c not in searched
-            and c not in outcome.hidden]
+    # (a flag the fix hid without answering it is carried into the re-grade: never "gone")
+    gone = [c for c in b.flags if c not in a.flags and c not in searched]
     if gone:
         g2.caption("Cleared: " + ", ".join(issue_label(c) for c in gone))
     new = [c for c in a.flags if c not in b.flags]
